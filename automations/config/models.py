@@ -1,0 +1,280 @@
+"""Typed configuration: organisation-wide settings and one file per campaign.
+
+Every model forbids unknown keys, so a typo is reported (with file and key)
+instead of silently ignored. Secrets are never written in config: a setting
+ending in ``_env`` names an environment variable and one ending in ``_file``
+names a file that holds the secret.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---------------------------------------------------------------- organisation
+
+
+class OrganisationInfo(_Model):
+    name: str
+    timezone: str = "Europe/London"
+    admin_email: str = Field(description="Where repeated job failures are reported.")
+    team_contact: str = Field("", description="How people can reach the recruitment team.")
+
+
+class StorageConfig(_Model):
+    backend: Literal["local", "google"] = "local"
+    workspace: str = Field(
+        "../workspace", description="Folder for local workbooks, relative to the config folder."
+    )
+    lock_timeout_seconds: float = 30.0
+
+
+class GoogleConfig(_Model):
+    credentials_file: str = Field(
+        "", description="Path to the service account key (JSON). Empty: use credentials_env."
+    )
+    credentials_env: str = "GOOGLE_APPLICATION_CREDENTIALS"
+    max_retry_seconds: float = Field(120.0, gt=0, description="Give up retrying after this long.")
+    max_attempts: int = Field(8, ge=1, le=20)
+    drive_folder_id: str = Field("", description="Drive folder new spreadsheets are created in.")
+
+
+class SmtpConfig(_Model):
+    host: str = "localhost"
+    port: int = 587
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username_env: str = ""
+    password_env: str = ""
+    password_file: str = ""
+    timeout_seconds: float = 30.0
+
+
+class MailConfig(_Model):
+    transport: Literal["outbox", "smtp", "gmail"] = "outbox"
+    from_address: str = "recruitment@example.org"
+    from_name: str = "Recruitment team"
+    reply_to: str = ""
+    outbox: str = Field("../workspace/outbox", description="Folder for .eml files (outbox).")
+    smtp: SmtpConfig = SmtpConfig()
+    gmail_user: str = Field("me", description="Mailbox the Gmail API sends as.")
+
+
+class FormsConfig(_Model):
+    backend: Literal["local", "google"] = "local"
+    host: str = "127.0.0.1"
+    port: int = Field(8765, ge=1, le=65535)
+    public_url: str = Field(
+        "", description="Address people use to reach the form server. Empty: http://host:port"
+    )
+    secret_env: str = "CORECRUIT_FORMS_SECRET"
+    secret_file: str = Field(
+        "", description="File holding the signing secret. Created on first use if missing."
+    )
+    link_days: int = Field(60, ge=1, le=365, description="How long a personal link works.")
+
+
+class ScheduleConfig(_Model):
+    """When the runner runs each job. Forms: 'every 10 minutes', 'hourly', 'daily at 09:00'."""
+
+    redact: str = "every 60 minutes"
+    forms_push: str = "every 60 minutes"
+    forms_collect: str = "every 10 minutes"
+    merge: str = "every 10 minutes"
+    rewards: str = "daily at 22:00"
+    remind: str = "daily at 09:00"
+    timetable: str = "every 60 minutes"
+    failure_report_after: int = Field(3, ge=1, description="Email the admin after this many.")
+
+
+class Rate(_Model):
+    unit: Literal["hour", "half day", "full day", "session"]
+    amount: Decimal = Field(ge=0)
+    max_hours: Decimal | None = Field(None, ge=0)
+
+
+class ExpenseRule(_Model):
+    kind: Literal["travel", "mileage", "carer", "childcare", "meal"]
+    receipt_required: bool = False
+    cap: Decimal | None = Field(None, ge=0, description="Most paid for one claim, in pounds.")
+    rate_per_mile: Decimal | None = Field(None, ge=0)
+
+
+class RewardPolicy(_Model):
+    """The Co-production recognition and reward policy, as numbers."""
+
+    rates: dict[str, Rate] = Field(default_factory=dict)
+    expenses: list[ExpenseRule] = Field(default_factory=list)
+    period: Literal["week", "month", "tax year"] = "month"
+    earnings_limit: Decimal | None = Field(
+        None, ge=0, description="Warn staff before a person's payments pass this in a period."
+    )
+
+
+class OrganisationConfig(_Model):
+    organisation: OrganisationInfo
+    storage: StorageConfig = StorageConfig()
+    google: GoogleConfig = GoogleConfig()
+    mail: MailConfig = MailConfig()
+    forms: FormsConfig = FormsConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+    rewards: RewardPolicy = RewardPolicy()
+    jargon: list[str] = Field(default_factory=list, description="Words the plain-language check flags.")
+
+
+# -------------------------------------------------------------------- campaign
+
+
+class Scale(_Model):
+    min: int = 0
+    max: int = 4
+    labels: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> Scale:
+        if self.max <= self.min:
+            raise ValueError("max must be greater than min")
+        for k in self.labels:
+            if not k.lstrip("-").isdigit() or not self.min <= int(k) <= self.max:
+                raise ValueError(f"label '{k}' is not a whole number from {self.min} to {self.max}")
+        return self
+
+
+class Criterion(_Model):
+    id: str
+    text: str
+    essential: bool = True
+    threshold: Decimal | None = Field(
+        None, description="Below this (on the criterion's own scale) a candidate is flagged."
+    )
+    scale: Scale = Scale()
+
+
+class Question(_Model):
+    id: str
+    text: str
+    asker: str | None = Field(None, description="person_id of the panel member who asks it.")
+    criteria: list[str] = Field(default_factory=list)
+    scale: Scale = Scale()
+    weight: Decimal = Field(Decimal(1), gt=0)
+    panel: Literal["all", "council", "lived experience"] = Field(
+        "all", description="Which panel scores it, when there are two panels."
+    )
+
+
+class CampaignDates(_Model):
+    recruitment_agreed: dt.date
+    shortlisting_opens: dt.date
+    shortlisting_deadline: dt.date
+    preparation_meeting: dt.datetime | None = None
+    interview_days: list[dt.date] = Field(default_factory=list)
+    decision_meeting: dt.datetime | None = None
+    feedback_meeting: dt.datetime | None = None
+    start_date: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> CampaignDates:
+        if self.shortlisting_deadline < self.shortlisting_opens:
+            raise ValueError("shortlisting_deadline is before shortlisting_opens")
+        return self
+
+
+class InterviewPlan(_Model):
+    """The shape of an interview day (the guidance's example is the default)."""
+
+    arrival: dt.time = dt.time(9, 45)
+    recap: dt.time = dt.time(10, 0)
+    first_interview: dt.time = dt.time(10, 30)
+    interview_minutes: int = Field(30, ge=30, le=45)
+    slot_minutes: int = Field(60, ge=30, description="Interview, scoring and comfort break.")
+    lunch: dt.time = dt.time(12, 30)
+    lunch_minutes: int = Field(60, ge=0)
+    max_per_day: int = Field(4, ge=1, le=4)
+    decision_minutes: int = Field(30, ge=0)
+    venue: str = ""
+    video_link: str = ""
+
+
+class Merge(_Model):
+    disagreement_gap: Decimal = Field(Decimal(20), ge=0, description="Points on the 0-100 scale.")
+    carry_shortlisting_weight: Decimal = Field(
+        Decimal(0), ge=0, le=1, description="Share of the shortlisting score carried into interviews."
+    )
+    release_shortlisting_to_panel: bool = True
+
+
+class ReminderRule(_Model):
+    id: str
+    template: str
+    audience: Literal["pwle", "panel", "candidates", "everyone", "new worker", "admin"]
+    event: str = Field(description="A date from the dates tab, e.g. 'interview day'.")
+    days_before: int = 0
+    days_after: int = 0
+
+
+class CampaignInfo(_Model):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
+    title: str
+    post: str
+    team: str
+    summary: str
+    panel_mode: Literal["mixed", "separate"] = "separate"
+    letter_order: Literal["shuffled", "submission"] = "shuffled"
+    seed: int = Field(0, description="Seeds the shuffled letter order; keep it once letters exist.")
+    question_by_question: bool = True
+
+
+class GoogleFiles(_Model):
+    staff_spreadsheet_id: str = ""
+    panel_spreadsheet_id: str = ""
+    staff_editors: list[str] = Field(
+        default_factory=list, description="Staff email addresses that may open the staff workbook."
+    )
+
+
+class CampaignConfig(_Model):
+    campaign: CampaignInfo
+    dates: CampaignDates
+    criteria: list[Criterion]
+    questions: list[Question] = Field(default_factory=list)
+    interviews: InterviewPlan = InterviewPlan()
+    merge: Merge = Merge()
+    reminders: list[ReminderRule] = Field(default_factory=list)
+    google: GoogleFiles = GoogleFiles()
+    header_map: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="Per tab: your sheet's header -> corecruit column id, to keep your own sheet.",
+    )
+
+    @field_validator("criteria")
+    @classmethod
+    def _criteria(cls, v: list[Criterion]) -> list[Criterion]:
+        if not v:
+            raise ValueError("a campaign needs at least one job criterion")
+        ids = [c.id for c in v]
+        if len(set(ids)) != len(ids):
+            raise ValueError("criterion ids must be different from each other")
+        return v
+
+    @model_validator(mode="after")
+    def _refs(self) -> CampaignConfig:
+        crit = {c.id for c in self.criteria}
+        qids = [q.id for q in self.questions]
+        if len(set(qids)) != len(qids):
+            raise ValueError("question ids must be different from each other")
+        for q in self.questions:
+            for c in q.criteria:
+                if c not in crit:
+                    raise ValueError(f"question '{q.id}' names criterion '{c}', which is not listed")
+        return self
+
+    @property
+    def id(self) -> str:
+        return self.campaign.id

@@ -1,0 +1,96 @@
+"""One exception hierarchy for every problem a person can fix.
+
+Like gspread's, every error corecruit raises on purpose derives from
+:class:`CorecruitError`, so the CLI can turn any of them into a clear message
+and an exit code without a traceback.
+
+Messages never carry personal data: they name a workbook, tab, row and column,
+never the value that was in the cell.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a sheet, said plainly and located exactly."""
+
+    workbook: str
+    tab: str
+    message: str
+    row: int | None = None  # spreadsheet row number as staff see it (header is row 1)
+    column: str | None = None  # column id (snake_case)
+    severity: str = "error"  # "error" or "warning"
+
+    def where(self) -> str:
+        parts = [f"{self.workbook} workbook", f"tab '{self.tab}'"]
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.column is not None:
+            parts.append(f"column '{self.column}'")
+        return ", ".join(parts)
+
+    def __str__(self) -> str:
+        return f"{self.where()}: {self.message}"
+
+
+class CorecruitError(Exception):
+    """Base class: an expected problem with a message safe to show and log."""
+
+    exit_code = 1
+
+
+class ConfigError(CorecruitError):
+    """The configuration is missing, does not parse, or has a wrong value."""
+
+    exit_code = 2
+
+    def __init__(self, file: str, key: str | None, message: str) -> None:
+        self.file = file
+        self.key = key
+        where = f"{file}" + (f", key '{key}'" if key else "")
+        super().__init__(f"{where}: {message}")
+
+
+class StoreError(CorecruitError):
+    """A workbook could not be read or written."""
+
+    exit_code = 3
+
+
+class WorkbookLockedError(StoreError):
+    """Another job (or person) holds the workbook; nothing was written."""
+
+
+class SheetProblems(StoreError):
+    """A tab does not match its template; carries every problem found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        shown = "\n".join(f"  - {p}" for p in problems[:50])
+        more = f"\n  … and {len(problems) - 50} more" if len(problems) > 50 else ""
+        super().__init__(f"{len(problems)} problem(s) found:\n{shown}{more}")
+
+
+class GoogleAPIError(StoreError):
+    """Google answered with an error, or did not answer within the time limit."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+class RetryLimitReached(GoogleAPIError):
+    """The bounded retry gave up; the job stops before writing anything more."""
+
+
+class SharingRefused(CorecruitError):
+    """A sharing setting would show identified data to someone who must not see it."""
+
+    exit_code = 2
+
+
+class JobError(CorecruitError):
+    """A job could not finish; nothing half-written was left behind."""

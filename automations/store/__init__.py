@@ -1,0 +1,60 @@
+"""Table stores: the seam between the jobs and the spreadsheets.
+
+``open_stores`` picks the backend named in config (``local`` or ``google``) and
+returns the staff and panel workbooks of one campaign: two separate files,
+never one, because sharing is per file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..config import CampaignConfig, Settings
+from ..templates import WorkbookSpec, load_workbook_spec
+from .base import Grid, InitReport, TableStore
+from .frames import append_new, conform, empty_frame, make_frame, upsert_rows
+from .local import LocalStore
+
+__all__ = [
+    "Grid",
+    "InitReport",
+    "LocalStore",
+    "Stores",
+    "TableStore",
+    "append_new",
+    "conform",
+    "empty_frame",
+    "make_frame",
+    "open_stores",
+    "workbook_specs",
+    "upsert_rows",
+]
+
+
+@dataclass
+class Stores:
+    """The two workbooks of one campaign."""
+
+    staff: TableStore
+    panel: TableStore
+
+
+def workbook_specs(campaign: CampaignConfig) -> tuple[WorkbookSpec, WorkbookSpec]:
+    """Templates expanded for this campaign (one answer column per criterion)."""
+    n = len(campaign.criteria)
+    return load_workbook_spec("staff").expand(n), load_workbook_spec("panel").expand(n)
+
+
+def open_stores(settings: Settings, campaign: CampaignConfig, **google_kw: object) -> Stores:
+    """Open the campaign's staff and panel workbooks on the configured backend."""
+    staff_spec, panel_spec = workbook_specs(campaign)
+    if settings.org.storage.backend == "google":
+        from .google import open_google_stores  # imported lazily: only Google users need it
+
+        return open_google_stores(settings, campaign, staff_spec, panel_spec, **google_kw)
+    folder = settings.workspace / campaign.id
+    timeout = settings.org.storage.lock_timeout_seconds
+    return Stores(
+        staff=LocalStore(staff_spec, folder / "staff.xlsx", campaign.header_map, timeout),
+        panel=LocalStore(panel_spec, folder / "panel.xlsx", {}, timeout),
+    )

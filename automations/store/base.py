@@ -1,0 +1,311 @@
+"""The table store seam: read tabs into typed DataFrames, write them back in one batch.
+
+A store is one workbook (``staff`` or ``panel``). Backends implement three
+primitives on plain grids of cells; everything about templates, header mapping,
+types and validation lives here so the local and Google stores behave the same.
+
+API economy: :meth:`TableStore.read` fetches every tab asked for in one backend
+call and :meth:`TableStore.write` saves every tab given in one backend call, so
+the number of calls a job makes does not grow with the number of rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pandas as pd
+
+from ..errors import Problem, SheetProblems, StoreError
+from ..templates import TabSpec, WorkbookSpec
+from .cells import Cell, CellError, dtype_for, is_empty, parse_cell, to_storable, to_text
+from .frames import append_new, conform, key_tuples, upsert_rows
+
+
+@dataclass
+class Grid:
+    """A tab as the backend sees it: its title, header row and data rows."""
+
+    title: str
+    header: list[str]
+    rows: list[list[Cell]] = field(default_factory=list)
+
+
+@dataclass
+class InitReport:
+    """What ``init`` did to one workbook."""
+
+    created_workbook: bool = False
+    tabs_added: list[str] = field(default_factory=list)
+    columns_added: dict[str, list[str]] = field(default_factory=dict)
+    location: str = ""
+
+
+def norm_header(h: str) -> str:
+    return " ".join(str(h).replace("_", " ").split()).casefold()
+
+
+class TableStore(ABC):
+    """One workbook, read and written tab by tab in batches."""
+
+    def __init__(
+        self,
+        spec: WorkbookSpec,
+        header_map: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.header_map = {k: dict(v) for k, v in (header_map or {}).items()}
+        self._grids: dict[str, Grid | None] = {}
+
+    # ------------------------------------------------------------ backend primitives
+
+    @abstractmethod
+    def _read_grids(self, tabs: Sequence[TabSpec]) -> dict[str, Grid | None]:
+        """Fetch the tabs (by template) in one call; ``None`` for a missing tab."""
+
+    @abstractmethod
+    def _write_grids(self, grids: Mapping[str, tuple[Grid, int]]) -> None:
+        """Replace each tab's contents with ``grid`` in one call, atomically.
+
+        The int is how many data rows the tab held before, so that rows past the
+        new end can be cleared in the same call.
+        """
+
+    @abstractmethod
+    def _init(self) -> InitReport:
+        """Create the workbook and its tabs; add missing columns; never clear data."""
+
+    @abstractmethod
+    def exists(self) -> bool:
+        """Whether the workbook exists yet."""
+
+    @property
+    @abstractmethod
+    def location(self) -> str:
+        """Where the workbook is, for people: a path or a spreadsheet link."""
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the workbook for a read-modify-write. Backends override."""
+        yield
+
+    # ------------------------------------------------------------------ public API
+
+    def tab(self, tab_id: str) -> TabSpec:
+        return self.spec.tab(tab_id)
+
+    def init(self) -> InitReport:
+        self._grids.clear()
+        return self._init()
+
+    def titles_for(self, spec: TabSpec) -> list[str]:
+        """Sheet titles that count as this tab: its label, then its id."""
+        return [spec.label, spec.id]
+
+    def _map_header(self, spec: TabSpec, header: Sequence[str]) -> list[str | None]:
+        """Column id for each header cell (None for blank headers; text for unknown ones)."""
+        lookup: dict[str, str] = {}
+        for c in spec.columns:
+            lookup[norm_header(c.id)] = c.id
+            lookup[norm_header(c.label)] = c.id
+        for theirs, ours in self.header_map.get(spec.id, {}).items():
+            lookup[norm_header(theirs)] = ours
+        out: list[str | None] = []
+        for h in header:
+            text = to_text(h).strip()
+            out.append(None if not text else lookup.get(norm_header(text), text))
+        return out
+
+    def _fetch(self, specs: Sequence[TabSpec], refresh: bool) -> None:
+        need = [s for s in specs if refresh or s.id not in self._grids]
+        if need:
+            self._grids.update(self._read_grids(need))
+
+    def read(
+        self,
+        tabs: Sequence[str],
+        *,
+        errors: Literal["raise", "collect"] = "raise",
+        refresh: bool = True,
+    ) -> dict[str, pd.DataFrame]:
+        """Read ``tabs`` in one batch into typed DataFrames indexed by sheet row number.
+
+        ``errors="raise"`` raises :class:`SheetProblems` listing every problem;
+        ``errors="collect"`` leaves bad cells empty and puts the problems in
+        ``df.attrs["problems"]`` so a job can report them and carry on.
+        """
+        specs = [self.tab(t) for t in tabs]
+        self._fetch(specs, refresh)
+        out: dict[str, pd.DataFrame] = {}
+        problems: list[Problem] = []
+        for s in specs:
+            df, probs = self._to_frame(s, self._grids.get(s.id))
+            structural = [p for p in probs if p.row is None]
+            if structural:
+                problems.extend(structural)
+                continue
+            if errors == "raise":
+                problems.extend(probs)
+            df.attrs["problems"] = probs
+            out[s.id] = df
+        if problems:
+            raise SheetProblems(problems)
+        return out
+
+    def read_one(self, tab: str, **kw: Any) -> pd.DataFrame:
+        return self.read([tab], **kw)[tab]
+
+    def _to_frame(self, spec: TabSpec, grid: Grid | None) -> tuple[pd.DataFrame, list[Problem]]:
+        wb = self.spec.name
+        if grid is None:
+            return pd.DataFrame(), [
+                Problem(wb, spec.id, "this tab is missing. Run 'corecruit init' to add it.")
+            ]
+        ids = self._map_header(spec, grid.header)
+        problems: list[Problem] = []
+        seen: dict[str, int] = {}
+        for i, cid in enumerate(ids):
+            if cid is None:
+                continue
+            if cid in seen:
+                problems.append(Problem(wb, spec.id, "this column appears twice in the header row",
+                                        column=cid))
+            seen[cid] = i
+        missing = [c.id for c in spec.columns if c.id not in seen]
+        for m in missing:
+            problems.append(Problem(wb, spec.id,
+                                    "this column is missing. Run 'corecruit init' to add it, "
+                                    "or map your own header to it in the campaign's header_map.",
+                                    column=m))
+        if problems:
+            return pd.DataFrame(), problems
+        known = {c.id for c in spec.columns}
+        extras = [cid for cid in ids if cid is not None and cid not in known]
+        cols: dict[str, list[Any]] = {c.id: [] for c in spec.columns}
+        for e in extras:
+            cols[e] = []
+        index: list[int] = []
+        for r, row in enumerate(grid.rows):
+            if all(is_empty(v) or (isinstance(v, str) and not v.strip()) for v in row):
+                continue
+            sheet_row = r + 2
+            index.append(sheet_row)
+            for c in spec.columns:
+                j = seen[c.id]
+                raw = row[j] if j < len(row) else None
+                try:
+                    cols[c.id].append(parse_cell(raw, c.type))
+                except CellError as exc:
+                    problems.append(Problem(wb, spec.id, str(exc), row=sheet_row, column=c.id))
+                    cols[c.id].append(parse_cell(None, c.type))
+            for e in extras:
+                j = seen[e]
+                cols[e].append(to_text(row[j]) if j < len(row) else "")
+        types = {c.id: c.type for c in spec.columns}
+        df = pd.DataFrame(
+            {k: pd.Series(v, dtype=dtype_for(types.get(k, "text"))) for k, v in cols.items()},
+            columns=list(cols),
+        )
+        df.index = pd.Index(index, name="row")
+        if spec.key and len(df):
+            firsts: dict[tuple[str, ...], int] = {}
+            for sheet_row, k in zip(index, key_tuples(df, spec.key), strict=True):
+                if all(x == "" for x in k):
+                    continue
+                if k in firsts:
+                    problems.append(Problem(
+                        wb, spec.id,
+                        f"the same {' + '.join(spec.key)} is on row {firsts[k]} too; "
+                        "each row needs its own",
+                        row=sheet_row, column=spec.key[0],
+                    ))
+                else:
+                    firsts[k] = sheet_row
+        return df, problems
+
+    def validate(self, spec: TabSpec, df: pd.DataFrame) -> list[Problem]:
+        """Checks beyond types: required cells and allowed values (for ``check``)."""
+        probs: list[Problem] = []
+        for c in spec.columns:
+            if c.id not in df.columns:
+                continue
+            for row, v in df[c.id].items():
+                if c.required and is_empty(v):
+                    probs.append(Problem(self.spec.name, spec.id, "this cell is required but empty",
+                                         row=int(row), column=c.id))  # type: ignore[call-overload]
+                elif c.allowed and not is_empty(v) and str(v) not in c.allowed:
+                    probs.append(Problem(
+                        self.spec.name, spec.id,
+                        f"this value is not one of the allowed ones ({', '.join(c.allowed)})",
+                        row=int(row), column=c.id,  # type: ignore[call-overload]
+                    ))
+        return probs
+
+    def write(self, frames: Mapping[str, pd.DataFrame]) -> int:
+        """Replace the data rows of each tab in one batch; returns rows written.
+
+        Header positions found in the sheet are kept (staff may reorder columns);
+        columns the sheet has but the template does not are written back from the
+        frame when present, so nothing staff added is lost.
+        """
+        specs = [self.tab(t) for t in frames]
+        self._fetch(specs, refresh=False)
+        grids: dict[str, tuple[Grid, int]] = {}
+        total = 0
+        for s in specs:
+            current = self._grids.get(s.id)
+            if current is None:
+                raise SheetProblems([Problem(self.spec.name, s.id,
+                                             "this tab is missing. Run 'corecruit init' to add it.")])
+            df = conform(s, frames[s.id])
+            header = list(current.header)
+            ids = self._map_header(s, header)
+            for c in s.columns:
+                if c.id not in ids:
+                    header.append(c.label)
+                    ids.append(c.id)
+            types = {c.id: c.type for c in s.columns}
+            unknown = [c for c in df.columns if c not in types and c not in ids]
+            if unknown:
+                raise StoreError(f"tab '{s.id}': no column '{unknown[0]}' to write to")
+            rows: list[list[Cell]] = []
+            colvals = []
+            for cid in ids:
+                if cid is not None and cid in df.columns:
+                    t = types.get(cid, "text")
+                    colvals.append([to_storable(v, t) for v in df[cid].tolist()])
+                else:
+                    colvals.append([None] * len(df))
+            rows = [list(r) for r in zip(*colvals, strict=True)] if colvals else []
+            grids[s.id] = (Grid(current.title, header, rows), len(current.rows))
+            total += len(rows)
+        self._write_grids(grids)
+        for tab_id, (g, _) in grids.items():
+            self._grids[tab_id] = g
+        return total
+
+    def upsert(self, tab: str, new: pd.DataFrame, key: Sequence[str] | None = None) -> pd.DataFrame:
+        """Insert or replace rows by key (one read if not cached, one write)."""
+        spec = self.tab(tab)
+        with self.locked():
+            existing = self.read_one(tab, refresh=False)
+            merged = upsert_rows(spec, existing, new, key)
+            self.write({tab: merged})
+        return merged
+
+    def append(self, tab: str, new: pd.DataFrame, key: Sequence[str] | None = None) -> int:
+        """Append rows whose key is not there yet; returns how many were added."""
+        spec = self.tab(tab)
+        with self.locked():
+            existing = self.read_one(tab, refresh=False)
+            merged, added = append_new(spec, existing, new, key)
+            if added:
+                self.write({tab: merged})
+        return added
+
+    def forget(self) -> None:
+        """Drop cached tabs so the next read goes back to the backend."""
+        self._grids.clear()

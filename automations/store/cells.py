@@ -1,0 +1,173 @@
+"""Turning sheet cells into typed values and back, the same for every store.
+
+Text stays text: a phone number, an id with leading zeros or ``=1+1`` is read as
+the string it is. Money and scores are ``Decimal``; nothing here makes a float.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import pandas as pd
+
+Cell = str | int | float | bool | dt.date | dt.datetime | Decimal | None
+
+_TRUE = {"true", "yes", "y", "1", "x", "✓"}
+_FALSE = {"false", "no", "n", "0"}
+_UK_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+FORMULA_START = ("=", "+", "-", "@")
+
+
+class CellError(ValueError):
+    """A cell's value does not fit its column type. The message never holds the value."""
+
+
+def _float_to_text(v: float) -> str:
+    return str(int(v)) if v.is_integer() else repr(v)
+
+
+def to_text(v: Cell) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, float):
+        return _float_to_text(v)
+    if isinstance(v, dt.datetime):
+        return v.isoformat(sep=" ", timespec="seconds" if v.microsecond == 0 else "auto")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    return str(v)
+
+
+def _parse_uk(s: str) -> dt.datetime | None:
+    m = _UK_DATE.match(s)
+    if not m:
+        return None
+    d, mo, y, h, mi, sec = m.groups()
+    return dt.datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(sec or 0))
+
+
+def parse_cell(v: Cell, col_type: str) -> Any:
+    """Convert one cell to the column's Python type. Empty gives the empty value."""
+    if isinstance(v, str):
+        if col_type == "text":
+            return v
+        v = v.strip()
+        if v == "":
+            v = None
+    if col_type == "text":
+        return to_text(v)
+    if v is None:
+        return pd.NA if col_type in ("integer", "boolean") else None
+    try:
+        if col_type == "integer":
+            if isinstance(v, bool):
+                raise CellError("expected a whole number")
+            if isinstance(v, int):
+                return v
+            if isinstance(v, float) and v.is_integer():
+                return int(v)
+            if isinstance(v, (str, Decimal)) and re.fullmatch(r"[+-]?\d+(\.0*)?", str(v)):
+                return int(Decimal(str(v)))
+            raise CellError("expected a whole number")
+        if col_type == "decimal":
+            if isinstance(v, bool) or isinstance(v, (dt.date, dt.datetime)):
+                raise CellError("expected a number")
+            if isinstance(v, float):
+                return Decimal(_float_to_text(v))
+            s = str(v).replace("£", "").replace(",", "").strip()
+            d = Decimal(s)
+            if not d.is_finite():
+                raise CellError("expected a number")
+            return d
+        if col_type == "boolean":
+            if isinstance(v, bool):
+                return v
+            s = str(v).strip().lower()
+            if s in _TRUE:
+                return True
+            if s in _FALSE:
+                return False
+            raise CellError("expected TRUE or FALSE")
+        if col_type == "date":
+            if isinstance(v, dt.datetime):
+                return v.date()
+            if isinstance(v, dt.date):
+                return v
+            s = str(v)
+            uk = _parse_uk(s)
+            if uk:
+                return uk.date()
+            return dt.date.fromisoformat(s[:10])
+        if col_type == "datetime":
+            if isinstance(v, dt.datetime):
+                return v.replace(tzinfo=None) if v.tzinfo else v
+            if isinstance(v, dt.date):
+                return dt.datetime(v.year, v.month, v.day)
+            s = str(v)
+            uk = _parse_uk(s)
+            if uk:
+                return uk
+            parsed = dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
+            return parsed.replace(tzinfo=None) if parsed.tzinfo else parsed
+    except CellError:
+        raise
+    except (ValueError, InvalidOperation, TypeError):
+        pass
+    expected = {
+        "integer": "a whole number",
+        "decimal": "a number such as 12.50",
+        "date": "a date such as 2027-02-15 or 15/02/2027",
+        "datetime": "a date and time such as 2027-02-15 10:30",
+        "boolean": "TRUE or FALSE",
+    }[col_type]
+    raise CellError(f"expected {expected}")
+
+
+def empty_value(col_type: str) -> Any:
+    if col_type == "text":
+        return ""
+    if col_type in ("integer", "boolean"):
+        return pd.NA
+    return None
+
+
+def dtype_for(col_type: str) -> str:
+    return {"integer": "Int64", "boolean": "boolean"}.get(col_type, "object")
+
+
+def is_empty(v: Any) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, str):
+        return v == ""
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def to_storable(v: Any, col_type: str) -> Cell:
+    """Typed value -> the cell value a store writes (``None`` for empty)."""
+    if is_empty(v):
+        return None
+    if col_type == "text":
+        return to_text(v)
+    if col_type == "integer":
+        return int(v)
+    if col_type == "decimal":
+        d = v if isinstance(v, Decimal) else Decimal(str(v))
+        return format(d, "f")  # kept as text: money is never a float
+    if col_type == "boolean":
+        return bool(v)
+    if col_type == "date":
+        return v.date() if isinstance(v, dt.datetime) else v
+    if col_type == "datetime":
+        if isinstance(v, pd.Timestamp):
+            v = v.to_pydatetime()
+        return v.replace(tzinfo=None, microsecond=0) if isinstance(v, dt.datetime) else v
+    return to_text(v)

@@ -1,0 +1,293 @@
+"""The local table store: one ``.xlsx`` file per workbook, through openpyxl.
+
+Staff can open the files in Excel or LibreOffice. Every write goes to a
+temporary file that replaces the workbook only once it is complete, under a
+lock file, so two jobs never interleave and a crash never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+import zipfile
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+import openpyxl
+from filelock import FileLock, Timeout
+from openpyxl.comments import Comment
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
+
+from ..errors import StoreError, WorkbookLockedError
+from ..templates import TabSpec, WorkbookSpec
+from .base import Grid, InitReport, TableStore
+from .cells import FORMULA_START, Cell
+
+XLSX_CELL_LIMIT = 32_767
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0d\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_LITERAL_ESCAPE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
+_ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
+JOB_FILL = PatternFill("solid", fgColor="D9D9D9")
+HEADER_FONT = Font(bold=True)
+JOB_FONT = Font(bold=True, italic=True, color="404040")
+
+
+def escape_text(s: str) -> str:
+    """Encode what XML cannot hold the way Excel does (``_xHHHH_``)."""
+    s = _LITERAL_ESCAPE.sub(r"_x005F_\1", s)
+    return _ILLEGAL.sub(lambda m: f"_x{ord(m.group(0)):04X}_", s)
+
+
+def unescape_text(s: str) -> str:
+    if "_x" not in s:
+        return s
+    return _ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), s)
+
+
+class LocalStore(TableStore):
+    """A workbook kept as an ``.xlsx`` file."""
+
+    def __init__(
+        self,
+        spec: WorkbookSpec,
+        path: str | Path,
+        header_map: Mapping[str, Mapping[str, str]] | None = None,
+        lock_timeout: float = 30.0,
+    ) -> None:
+        super().__init__(spec, header_map)
+        self.path = Path(path)
+        self._lock = FileLock(str(self.path) + ".lock", timeout=lock_timeout)
+        self._stamp: tuple[int, int] | None = None
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with self._lock:
+                yield
+        except Timeout:
+            raise WorkbookLockedError(
+                f"the {self.spec.name} workbook is in use by another job; nothing was written. "
+                "Try again in a minute."
+            ) from None
+
+    def _file_stamp(self) -> tuple[int, int] | None:
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return (st.st_mtime_ns, st.st_size)
+
+    def _load(self, read_only: bool) -> openpyxl.Workbook:
+        try:
+            return openpyxl.load_workbook(self.path, read_only=read_only, data_only=read_only)
+        except FileNotFoundError:
+            raise StoreError(
+                f"the {self.spec.name} workbook does not exist yet. Run 'corecruit init' first."
+            ) from None
+        except PermissionError:
+            raise WorkbookLockedError(
+                f"the {self.spec.name} workbook cannot be opened (no permission, or open "
+                "in another program); nothing was written."
+            ) from None
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+            raise StoreError(
+                f"the {self.spec.name} workbook cannot be read: it is not a valid .xlsx file "
+                f"({type(exc).__name__}). Restore it from a backup, or move it away and run "
+                "'corecruit init'."
+            ) from None
+
+    def _find_sheet(self, wb: openpyxl.Workbook, spec: TabSpec) -> Worksheet | None:
+        for title in self.titles_for(spec):
+            if title in wb.sheetnames:
+                return wb[title]  # type: ignore[return-value]
+        lowered = {n.casefold(): n for n in wb.sheetnames}
+        for title in self.titles_for(spec):
+            if title.casefold() in lowered:
+                return wb[lowered[title.casefold()]]  # type: ignore[return-value]
+        return None
+
+    # ---------------------------------------------------------------- primitives
+
+    def _read_grids(self, tabs: Sequence[TabSpec]) -> dict[str, Grid | None]:
+        self._stamp = self._file_stamp()
+        wb = self._load(read_only=True)
+        try:
+            out: dict[str, Grid | None] = {}
+            for spec in tabs:
+                ws = self._find_sheet(wb, spec)
+                if ws is None:
+                    out[spec.id] = None
+                    continue
+                rows = [list(r) for r in ws.iter_rows(values_only=True)]
+                rows = [[unescape_text(v) if isinstance(v, str) else v for v in r] for r in rows]
+                header = [("" if v is None else str(v)) for v in (rows[0] if rows else [])]
+                while header and header[-1].strip() == "":
+                    header.pop()
+                out[spec.id] = Grid(ws.title, header, rows[1:])
+            return out
+        finally:
+            wb.close()
+
+    def _write_grids(self, grids: Mapping[str, tuple[Grid, int]]) -> None:
+        with self.locked():
+            if self._stamp is not None and self._file_stamp() != self._stamp:
+                raise StoreError(
+                    f"the {self.spec.name} workbook was changed by someone else while this job "
+                    "ran; nothing was written. Run the job again."
+                )
+            wb = self._load(read_only=False)
+            for tab_id, (grid, old_rows) in grids.items():
+                spec = self.tab(tab_id)
+                ws = self._find_sheet(wb, spec)
+                if ws is None:
+                    raise StoreError(f"tab '{tab_id}' is missing. Run 'corecruit init' to add it.")
+                self._fill(ws, spec, grid, old_rows)
+            self._save(wb)
+            self._stamp = self._file_stamp()
+
+    def _fill(self, ws: Worksheet, spec: TabSpec, grid: Grid, old_rows: int) -> None:
+        width = len(grid.header)
+        for j, h in enumerate(grid.header, start=1):
+            if ws.cell(row=1, column=j).value != h:
+                ws.cell(row=1, column=j).value = h
+        for i, row in enumerate(grid.rows, start=2):
+            for j in range(1, width + 1):
+                v = row[j - 1] if j - 1 < len(row) else None
+                self._set(ws, spec, i, j, v)
+        last = max(old_rows + 1, ws.max_row)
+        for i in range(len(grid.rows) + 2, last + 1):
+            for j in range(1, max(width, ws.max_column) + 1):
+                c = ws.cell(row=i, column=j)
+                if c.value is not None:
+                    c.value = None
+
+    def _set(self, ws: Worksheet, spec: TabSpec, r: int, c: int, v: Cell) -> None:
+        cell = ws.cell(row=r, column=c)
+        if isinstance(v, str):
+            if len(v) > XLSX_CELL_LIMIT:
+                raise StoreError(
+                    f"{self.spec.name} workbook, tab '{spec.id}', row {r}: the text is longer "
+                    f"than a spreadsheet cell can hold ({XLSX_CELL_LIMIT} characters); nothing "
+                    "was written."
+                )
+            text = escape_text(v)
+            cell.value = text
+            cell.data_type = "s"  # never a formula, even when it starts with '='
+            if text.startswith(FORMULA_START):
+                cell.quotePrefix = True  # Excel and LibreOffice keep it as text when edited
+            elif cell.has_style and cell.quotePrefix:
+                cell.quotePrefix = False
+        else:
+            cell.value = v
+            if isinstance(v, float):  # pragma: no cover - stores never make floats
+                raise StoreError("internal: a float reached the store")
+
+    def _save(self, wb: openpyxl.Workbook) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                wb.save(fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+            dir_fd = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        except PermissionError:
+            raise WorkbookLockedError(
+                f"the {self.spec.name} workbook could not be replaced (is it open in Excel?); "
+                "nothing was written."
+            ) from None
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    def _init(self) -> InitReport:
+        report = InitReport(location=self.location)
+        with self.locked():
+            if self.path.exists():
+                wb = self._load(read_only=False)
+            else:
+                wb = openpyxl.Workbook()
+                if wb.active is not None:
+                    wb.remove(wb.active)
+                report.created_workbook = True
+            for spec in self.spec.tabs.values():
+                ws = self._find_sheet(wb, spec)
+                if ws is None:
+                    ws = wb.create_sheet(spec.label[:31])
+                    report.tabs_added.append(spec.id)
+                header = [
+                    str(v) for v in next(ws.iter_rows(min_row=1, max_row=1, values_only=True), ())
+                    if v is not None and str(v).strip()
+                ] if ws.max_row >= 1 and ws.cell(1, 1).value is not None else []
+                ids = self._map_header(spec, header)
+                added = []
+                for col in spec.columns:
+                    if col.id not in ids:
+                        header.append(col.label)
+                        ids.append(col.id)
+                        ws.cell(row=1, column=len(header)).value = col.label
+                        if not report.created_workbook and spec.id not in report.tabs_added:
+                            added.append(col.id)
+                if added:
+                    report.columns_added[spec.id] = added
+                self._format(ws, spec, ids)
+            self._save(wb)
+        self._stamp = None
+        return report
+
+    def _format(self, ws: Worksheet, spec: TabSpec, ids: list[str | None]) -> None:
+        """Frozen header, notes, drop-downs and grey job-owned headers (idempotent)."""
+        ws.freeze_panes = "A2"
+        by_id = {c.id: c for c in spec.columns}
+        existing = {str(dv.sqref) for dv in ws.data_validations.dataValidation}
+        for j, cid in enumerate(ids, start=1):
+            col = by_id.get(cid or "")
+            if col is None:
+                continue
+            cell = ws.cell(row=1, column=j)
+            cell.font = JOB_FONT if col.job_owned else HEADER_FONT
+            if col.job_owned:
+                cell.fill = JOB_FILL
+            who = {"job": "Filled in by corecruit: please don't edit.",
+                   "form": "Filled in from the forms.",
+                   "staff": "Filled in by staff."}[col.filled_by]
+            note = f"{col.description}\n{who}".strip()
+            if cell.comment is None or cell.comment.text != note:
+                cell.comment = Comment(note, "corecruit", width=300, height=120)
+            letter = get_column_letter(j)
+            ws.column_dimensions[letter].width = max(12, min(40, len(col.label) + 4))
+            if col.allowed:
+                ref = f"{letter}2:{letter}5000"
+                if ref not in existing:
+                    formula = '"' + ",".join(col.allowed) + '"'
+                    if len(formula) <= 255:
+                        dv = DataValidation(type="list", formula1=formula, allow_blank=True,
+                                            showErrorMessage=True,
+                                            errorTitle="Not one of the choices",
+                                            error="Please pick a value from the list.")
+                        dv.add(ref)
+                        ws.add_data_validation(dv)
+            elif col.type == "boolean":
+                ref = f"{letter}2:{letter}5000"
+                if ref not in existing:
+                    dv = DataValidation(type="list", formula1='"TRUE,FALSE"', allow_blank=True)
+                    dv.add(ref)
+                    ws.add_data_validation(dv)

@@ -1,0 +1,1 @@
+"""Pure transforms on pandas DataFrames. Nothing in this package does I/O."""
