@@ -54,7 +54,10 @@ class SmtpConfig(_Model):
     username_env: str = ""
     password_env: str = ""
     password_file: str = ""
-    timeout_seconds: float = 30.0
+    timeout_seconds: float = Field(30.0, gt=0, description="Give up on a silent server after this.")
+    ca_file: str = Field(
+        "", description="Extra certificate authority to trust (e.g. an internal server's own)."
+    )
 
 
 class MailConfig(_Model):
@@ -65,6 +68,9 @@ class MailConfig(_Model):
     outbox: str = Field("../workspace/outbox", description="Folder for .eml files (outbox).")
     smtp: SmtpConfig = SmtpConfig()
     gmail_user: str = Field("me", description="Mailbox the Gmail API sends as.")
+    templates: str = Field(
+        "templates", description="Folder of the team's own email templates, checked first."
+    )
 
 
 class FormsConfig(_Model):
@@ -198,6 +204,9 @@ class InterviewPlan(_Model):
     lunch_minutes: int = Field(60, ge=0)
     max_per_day: int = Field(4, ge=1, le=4)
     decision_minutes: int = Field(30, ge=0)
+    latest_finish: dt.time = Field(
+        dt.time(17, 30), description="No interview day may end later than this."
+    )
     venue: str = ""
     video_link: str = ""
 
@@ -211,12 +220,29 @@ class Merge(_Model):
 
 
 class ReminderRule(_Model):
-    id: str
+    """One message: who gets it, about which event, and how many days before or after it."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     template: str
-    audience: Literal["pwle", "panel", "candidates", "everyone", "new worker", "admin"]
-    event: str = Field(description="A date from the dates tab, e.g. 'interview day'.")
-    days_before: int = 0
-    days_after: int = 0
+    audience: Literal[
+        "pwle", "panel", "shortlisters", "interviewers", "candidates", "everyone",
+        "new worker", "admin",
+    ]
+    event: str = Field(
+        description="A date from the dates tab (e.g. 'interview day'), 'check-in', "
+        "'interview' (each candidate's own), 'invited' or 'offer answered'."
+    )
+    days_before: int = Field(0, ge=0)
+    days_after: int = Field(0, ge=0)
+    catch_up_days: int = Field(
+        2, ge=0, description="If corecruit could not run on the day, still send this many days late."
+    )
+
+    @model_validator(mode="after")
+    def _one_side(self) -> ReminderRule:
+        if self.days_before and self.days_after:
+            raise ValueError("give days_before or days_after, not both")
+        return self
 
 
 class CampaignInfo(_Model):

@@ -2,7 +2,13 @@
 
 Jobs build an :class:`email.message.EmailMessage` and hand it to
 ``get_transport(ctx).send(msg)``, which returns the message's id. The outbox
-(the embedded default) writes ``.eml`` files a person can open in any mail program.
+(the embedded default) writes ``.eml`` files a person can open in any mail program;
+SMTP and the Gmail API are in :mod:`automations.mail.transports`.
+
+A transport may also answer ``confirm(message_id)``: True when it can see the
+message went out, False when it can see it did not, None when it cannot tell
+(plain SMTP). The exactly-once delivery in :mod:`automations.mail.delivery` uses
+that to settle sends a crash left unconfirmed.
 """
 
 from __future__ import annotations
@@ -18,11 +24,32 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from ..context import Context
 
+from ..errors import CorecruitError
+
+
+class MailError(CorecruitError):
+    """A message could not be sent. ``definite``: it certainly did not go out.
+
+    When ``definite`` is False the server may have accepted the message before
+    the failure (a dropped connection after the data was sent), so it must not be
+    sent again blindly. Messages never include addresses.
+    """
+
+    def __init__(self, message: str, *, definite: bool = True) -> None:
+        self.definite = definite
+        super().__init__(message)
+
 
 class MailTransport(Protocol):
     def send(self, msg: EmailMessage) -> str:
-        """Send ``msg``; return its Message-ID. Raise CorecruitError on failure."""
+        """Send ``msg``; return its Message-ID. Raise MailError on failure."""
         ...
+
+
+def confirm(transport: MailTransport, message_id: str) -> bool | None:
+    """Whether ``message_id`` went out: True, False, or None when the transport cannot tell."""
+    fn = getattr(transport, "confirm", None)
+    return fn(message_id) if callable(fn) else None
 
 
 class OutboxTransport:
@@ -36,7 +63,7 @@ class OutboxTransport:
             msg["Message-ID"] = make_msgid(domain="corecruit.local")
         mid = str(msg["Message-ID"])
         self.folder.mkdir(parents=True, exist_ok=True)
-        name = re.sub(r"[^A-Za-z0-9._-]", "_", mid.strip("<>")) + ".eml"
+        name = self.file_name(mid)
         fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".tmp")
         with os.fdopen(fd, "wb") as fh:
             fh.write(msg.as_bytes())
@@ -45,9 +72,17 @@ class OutboxTransport:
         os.replace(tmp, self.folder / name)
         return mid
 
+    @staticmethod
+    def file_name(message_id: str) -> str:
+        return re.sub(r"[^A-Za-z0-9._-]", "_", message_id.strip("<>")) + ".eml"
+
     def sent_ids(self) -> set[str]:
         """Message-IDs already in the outbox (to settle unconfirmed sends after a crash)."""
         return {"<" + p.stem + ">" for p in self.folder.glob("*.eml")}
+
+    def confirm(self, message_id: str) -> bool:
+        """The outbox can always tell: the file is there (written atomically) or it is not."""
+        return (self.folder / self.file_name(message_id)).exists()
 
 
 def get_transport(ctx: Context) -> MailTransport:
@@ -56,8 +91,8 @@ def get_transport(ctx: Context) -> MailTransport:
         cfg = ctx.settings.org.mail
         if cfg.transport == "outbox":
             ctx.extras["mail"] = OutboxTransport(ctx.settings.path(cfg.outbox))
-        else:  # smtp and gmail are added by the reminders work
-            from .transports import make_transport  # type: ignore[import-not-found]
+        else:
+            from .transports import make_transport
 
             ctx.extras["mail"] = make_transport(ctx)
-    return ctx.extras["mail"]  # type: ignore[no-any-return]
+    return ctx.extras["mail"]  # type: ignore[no-any-return,unused-ignore]

@@ -1,0 +1,217 @@
+"""Turning a planned message into an email: Jinja2 templates, plain text and simple HTML.
+
+Templates live in ``automations/mail/templates/``. A team can override any of them
+(or the shared ``_macros.j2``) by putting a file with the same name in the folder
+named by ``[mail] templates`` (``config/templates`` by default): that folder is
+checked first.
+
+Each template is plain text. Its first line is ``Subject: …``. Paragraphs are
+separated by blank lines; a line underlined with dashes is a heading; lines that
+start with ``- `` or ``1. `` are lists. The HTML part is made from the same text
+(headings, paragraphs, lists, links) so both always say the same thing; a team
+that wants its own HTML can add ``<name>.html.j2``, which gets the same variables
+plus ``body_html``. Easy read variants are ``<name>.easyread.txt.j2``; people
+who asked for large print get a bigger font in the HTML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+
+from ..config import Settings
+from ..errors import ConfigError
+from .ics import CalendarEvent, calendar
+
+PACKAGE_TEMPLATES = Path(__file__).resolve().parent / "templates"
+_URL = re.compile(r"(https?://[^\s<>()]+[^\s<>().,;:!?'\"])|([\w.+-]+@[\w-]+(?:\.[\w-]+)+)")
+_DASHES = re.compile(r"^-{3,}$")
+_BULLET = re.compile(r"^[-*] (.*)$")
+_NUMBER = re.compile(r"^(\d+)\. (.*)$")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+def _linkify(escaped: str) -> str:
+    def sub(m: re.Match[str]) -> str:
+        if m.group(1):
+            return f'<a href="{m.group(1)}">{m.group(1)}</a>'
+        return f'<a href="mailto:{m.group(2)}">{m.group(2)}</a>'
+
+    return _URL.sub(sub, escaped)
+
+
+def _line_kind(line: str) -> tuple[str, str]:
+    """('ul' | 'ol' | 'p', text) for one line of a template's body."""
+    if m := _BULLET.match(line):
+        return "ul", m.group(1)
+    if m := _NUMBER.match(line):
+        return "ol", m.group(2)
+    return "p", line
+
+
+def text_to_html(text: str) -> str:
+    """The body as simple, accessible HTML: headings, paragraphs, lists and links.
+
+    Font size is set once on the page (``base.html.j2``), bigger for large print.
+    """
+    h2 = '<h2 style="font-size:1.3em;margin:1.2em 0 0.4em">'
+    out: list[str] = []
+    for block in re.split(r"\n\s*\n", text.strip("\n")):
+        lines = [ln.strip() for ln in block.splitlines() if ln.strip()]
+        groups: list[tuple[str, list[str]]] = []  # consecutive lines of the same kind
+        i = 0
+        while i < len(lines):
+            if i + 1 < len(lines) and _DASHES.match(lines[i + 1]):
+                groups.append(("h2", [lines[i]]))
+                i += 2
+                continue
+            kind, body = _line_kind(lines[i])
+            if groups and groups[-1][0] == kind and kind != "h2":
+                groups[-1][1].append(body)
+            else:
+                groups.append((kind, [body]))
+            i += 1
+        for kind, parts in groups:
+            esc = [_linkify(html.escape(x, quote=False)) for x in parts]
+            if kind == "h2":
+                out.append(f"{h2}{esc[0]}</h2>")
+            elif kind == "p":
+                out.append("<p>" + "<br>\n".join(esc) + "</p>")
+            else:
+                out.append(f"<{kind}>" + "".join(f"<li>{x}</li>" for x in esc) + f"</{kind}>")
+    return "\n".join(out)
+
+
+class Renderer:
+    """Finds and renders templates, the team's folder first."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        team = settings.path(settings.org.mail.templates)
+        loaders: list[jinja2.BaseLoader] = []
+        if team.is_dir():
+            loaders.append(jinja2.FileSystemLoader(str(team)))
+        loaders.append(jinja2.FileSystemLoader(str(PACKAGE_TEMPLATES)))
+        self.env = jinja2.Environment(
+            loader=jinja2.ChoiceLoader(loaders),
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+            autoescape=False,
+        )
+        self.team_folder = team
+
+    def exists(self, name: str) -> bool:
+        try:
+            self.env.get_template(name)
+        except jinja2.TemplateNotFound:
+            return False
+        return True
+
+    def _pick(self, template: str, easy_read: bool, ext: str) -> str | None:
+        names = ([f"{template}.easyread.{ext}.j2"] if easy_read else []) + [f"{template}.{ext}.j2"]
+        for n in names:
+            if self.exists(n):
+                return n
+        return None
+
+    def render(self, template: str, context: dict[str, Any]) -> Rendered:
+        """Subject, text and HTML for ``template``; a missing value is an error, not a gap."""
+        name = self._pick(template, bool(context.get("easy_read")), "txt")
+        if name is None:
+            raise ConfigError(
+                str(self.team_folder),
+                template,
+                f"no email template '{template}.txt.j2' here or in corecruit",
+            )
+        try:
+            raw = self.env.get_template(name).render(**context)
+        except jinja2.UndefinedError as exc:
+            raise ConfigError(
+                name, None, f"the template uses a value that is not there: {exc}"
+            ) from None
+        except jinja2.TemplateError as exc:
+            raise ConfigError(name, None, f"the template has a mistake: {exc}") from None
+        first, _, body = raw.lstrip("\n").partition("\n")
+        if not first.startswith("Subject:"):
+            raise ConfigError(name, None, "the first line of a template must be 'Subject: …'")
+        subject = " ".join(first[len("Subject:") :].split())
+        body = re.sub(r"\n{3,}", "\n\n", body.strip("\n")) + "\n"
+        body_html = text_to_html(body)
+        html_name = self._pick(template, bool(context.get("easy_read")), "html")
+        layout = html_name or "base.html.j2"
+        page = self.env.get_template(layout).render(**context, subject=subject, body_html=body_html)
+        return Rendered(subject, body, page)
+
+
+def message_id(key: str, domain: str) -> str:
+    """A Message-ID made from the message key, so a retry uses the same one."""
+    import hashlib
+
+    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
+    return f"<{digest}.corecruit@{domain}>"
+
+
+def build_email(
+    settings: Settings,
+    rendered: Rendered,
+    *,
+    to: str,
+    cc: str = "",
+    msgid: str,
+    now: dt.datetime,
+    events: list[CalendarEvent] | None = None,
+    method: str = "REQUEST",
+    key: str = "",
+) -> EmailMessage:
+    """A multipart email (plain text + HTML), with an .ics invitation when there is one."""
+    mail = settings.org.mail
+    tz = settings.org.organisation.timezone
+    msg = EmailMessage()
+    msg["Subject"] = rendered.subject
+    msg["From"] = formataddr((mail.from_name, mail.from_address))
+    msg["To"] = to
+    if cc:
+        msg["Cc"] = cc
+    if mail.reply_to:
+        msg["Reply-To"] = mail.reply_to
+    msg["Date"] = format_datetime(now.replace(tzinfo=ZoneInfo(tz)) if now.tzinfo is None else now)
+    msg["Message-ID"] = msgid
+    msg["Auto-Submitted"] = "auto-generated"
+    if key:
+        msg["X-Corecruit-Key"] = key
+    msg.set_content(rendered.text, cte="quoted-printable")
+    msg.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
+    if events:
+        ics = calendar(
+            events,
+            tz=tz,
+            organiser=mail.from_address,
+            organiser_name=mail.from_name,
+            method=method,
+            stamp=now.replace(tzinfo=ZoneInfo(tz)),
+        )
+        msg.add_attachment(
+            ics.encode(),
+            maintype="text",
+            subtype="calendar",
+            filename="invitation.ics" if method != "CANCEL" else "cancelled.ics",
+            params={"method": method, "charset": "utf-8"},
+        )
+    return msg
