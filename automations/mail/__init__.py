@@ -95,4 +95,4 @@ def get_transport(ctx: Context) -> MailTransport:
             from .transports import make_transport
 
             ctx.extras["mail"] = make_transport(ctx)
-    return ctx.extras["mail"]  # type: ignore[no-any-return,unused-ignore]
+    return ctx.extras["mail"]
