@@ -116,13 +116,12 @@ class Renderer:
             autoescape=False,
         )
         self.team_folder = team
+        self._names: set[str] | None = None
 
     def exists(self, name: str) -> bool:
-        try:
-            self.env.get_template(name)
-        except jinja2.TemplateNotFound:
-            return False
-        return True
+        if self._names is None:
+            self._names = set(self.env.list_templates())
+        return name in self._names
 
     def _pick(self, template: str, easy_read: bool, ext: str) -> str | None:
         names = ([f"{template}.easyread.{ext}.j2"] if easy_read else []) + [f"{template}.{ext}.j2"]
