@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from email.utils import formataddr
 from typing import Any
 
+import pandas as pd
 from filelock import FileLock, Timeout
 
 from ..context import Context
 from ..errors import ConfigError, JobError, Problem
 from ..mail import get_transport
 from ..mail.delivery import Journal, Outgoing, apply_changes, deliver, settle
-from ..mail.render import Renderer, build_email, message_id
+from ..mail.render import Rendered, Renderer, build_email, message_id
 from ..transforms.reminders import (
     Planned,
     World,
@@ -120,6 +121,30 @@ def to_outgoing(ctx: Context, renderer: Renderer, p: Planned) -> Outgoing:
     return Outgoing(**common, message=msg)
 
 
+def make_world(ctx: Context, frames: dict[str, pd.DataFrame], log_df: pd.DataFrame) -> World:
+    """What the planner looks at, from the staff workbook's tabs."""
+    return World(
+        campaign=ctx.campaign,
+        org=ctx.settings.org,
+        now=ctx.now(),
+        people=frames["people"],
+        applications=frames["applications"],
+        letters=letters_from_key(frames["candidate_key"]),
+        events=events_from_dates(frames["dates"], ctx.campaign),
+        timetable=blocks_from_frame(frames["timetable"]),
+        form_links=form_links_map(frames["form_links"]),
+        log=log_df,
+    )
+
+
+def preview(ctx: Context) -> list[tuple[Planned, Rendered]]:
+    """Every message due now, rendered, without sending or writing anything."""
+    renderer = Renderer(ctx.settings)
+    frames = ctx.stores.staff.read(TABS, errors="collect")
+    plan = plan_messages(make_world(ctx, frames, frames["sent_messages"]))
+    return [(p, renderer.render(p.rule.template, p.context)) for p in plan.messages]
+
+
 def remind_job(ctx: Context, dry_run: bool = False) -> RemindResult:
     """Send what is due today under the campaign's reminder rules; never anything twice."""
     res = RemindResult(job="remind")
@@ -152,19 +177,7 @@ def remind_job(ctx: Context, dry_run: bool = False) -> RemindResult:
             changes, _held, notes = settle(log_df, transport, journal, now)
             log_df = apply_changes(log_df, changes)
             res.attention.extend(notes)
-        world = World(
-            campaign=ctx.campaign,
-            org=ctx.settings.org,
-            now=now,
-            people=frames["people"],
-            applications=frames["applications"],
-            letters=letters_from_key(frames["candidate_key"]),
-            events=events_from_dates(frames["dates"], ctx.campaign),
-            timetable=blocks_from_frame(frames["timetable"]),
-            form_links=form_links_map(frames["form_links"]),
-            log=log_df,
-        )
-        plan = plan_messages(world)
+        plan = plan_messages(make_world(ctx, frames, log_df))
         res.attention.extend(plan.attention)
         res.waiting.extend(plan.waiting)
         res.planned = summarise(plan.messages)

@@ -749,13 +749,20 @@ class _Planner:
             start, end = _rule_window(rule, day)
             if start <= self.today <= end:
                 stages.append((start, -rule.days_after, rule))
-        if not stages:
-            return
-        rule = max(stages, key=lambda s: (s[0], s[1]))[2]
         bases = {x.id: base_key(x.id, r.id, self.cid, occasion) for x in rules}
         history = [row for x in rules for row in self.logs.get(bases[x.id], [])]
         if any(_text(h.get("status")) == "intended" for h in history):
             return  # an earlier send is not settled yet: never risk a second copy
+        if stages:
+            rule = max(stages, key=lambda s: (s[0], s[1]))[2]
+        else:
+            # Nothing is due, but people who were told may need a correction now rather
+            # than when the next step falls due: the step they last got carries it.
+            told = [x for x in history if _text(x.get("status")) in DELIVERED]
+            if not told or (day is not None and self.today >= day):
+                return
+            last = max(told, key=lambda x: x.get("intended_at") or dt.datetime.min)
+            rule = next((x for x in rules if x.id == _text(last.get("rule"))), rules[0])
         got = self.details(rule, occasion, r)
         if got is None:
             return

@@ -1,0 +1,232 @@
+"""Every email template, rendered from the example campaign, with every field filled."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+from remind_support import form_links, give_letters, move_event, set_status
+
+from automations.context import Context
+from automations.errors import ConfigError
+from automations.jobs.remind import preview, remind_job
+from automations.jobs.timetable import timetable_job
+from automations.mail.render import PACKAGE_TEMPLATES, Rendered, Renderer, text_to_html
+from automations.transforms.reminders import Planned
+
+EMPTY_SIGNS = [
+    "None",
+    "{{",
+    "}}",
+    "{%",
+    "%}",
+    "nan",
+    "NaT",
+    "<NA>",
+    "[]",
+    "()",
+    " ,",
+    " .",
+    "  ",
+    ": \n",
+    "Dear ,",
+    "Hello ,",
+    "£.",
+    "the  ",
+]
+
+
+def problems_in(r: Rendered) -> list[str]:
+    """Signs of an empty or missing field in a rendered message."""
+    out = []
+    whole = f"Subject: {r.subject}\n{r.text}"
+    for sign in EMPTY_SIGNS:
+        if sign in whole:
+            out.append(f"contains {sign!r}")
+    if not r.subject.strip() or r.subject.endswith((":", ",", " ")):
+        out.append("subject looks unfinished")
+    lines = r.text.splitlines()
+    for i, line in enumerate(lines):
+        if re.fullmatch(r"[A-Z][\w ,']*:\s*", line):  # 'Where:' with nothing after it
+            nxt = next((x for x in lines[i + 1 :] if x.strip()), "")
+            if not nxt.startswith(("- ", "1. ")):
+                out.append(f"line {i + 1} has a label and no value")
+    first = lines[0]
+    if not re.fullmatch(r"(Dear|Hello) \S.*,", first):
+        out.append("no greeting with a name")
+    if "<li></li>" in r.html or "<p></p>" in r.html or '<html lang="en-GB">' not in r.html:
+        out.append("html is not complete")
+    if f"<title>{r.subject}" not in r.html.replace("&#x27;", "'").replace("&amp;", "&"):
+        out.append("html title is not the subject")
+    return out
+
+
+@pytest.fixture
+def campaign(ctx: Context) -> Context:
+    """Letters given, six candidates invited, timetable made, score links issued."""
+    give_letters(ctx)
+    set_status(ctx, ["0001", "0002", "0003", "0004", "0005", "0006"], "invited")
+    form_links(ctx, "shortlisting")
+    form_links(ctx, "interview")
+    timetable_job(ctx)
+    return ctx
+
+
+def at(ctx: Context, when: dt.datetime) -> list[tuple[Planned, Rendered]]:
+    ctx.clock = lambda: when
+    return preview(ctx)
+
+
+DAYS = [
+    dt.datetime(2026, 12, 1, 9),
+    dt.datetime(2027, 1, 11, 9),
+    dt.datetime(2027, 1, 15, 9),
+    dt.datetime(2027, 1, 20, 9),
+    dt.datetime(2027, 1, 25, 9),
+    dt.datetime(2027, 1, 27, 9),
+    dt.datetime(2027, 2, 1, 9),
+    dt.datetime(2027, 2, 3, 9),
+    dt.datetime(2027, 2, 6, 9),
+    dt.datetime(2027, 2, 7, 9),
+    dt.datetime(2027, 2, 10, 9),
+    dt.datetime(2027, 2, 15, 9),
+    dt.datetime(2027, 6, 14, 9),
+    dt.datetime(2027, 7, 3, 9),
+]
+
+
+def test_every_template_renders_with_every_field_filled(campaign: Context) -> None:
+    seen: dict[str, int] = {}
+    variants: set[tuple[str, str]] = set()
+    failures = []
+    for when in DAYS:
+        if when.date() == dt.date(2027, 2, 15):
+            set_status(campaign, ["0002"], "accepted")
+        for p, r in at(campaign, when):
+            easy = p.recipient.easy_read and Renderer(campaign.settings).exists(
+                f"{p.rule.template}.easyread.txt.j2"
+            )
+            name = f"{p.rule.template}.easyread" if easy else p.rule.template
+            seen[name] = seen.get(name, 0) + 1
+            variants.add((name, "reminder" if p.context.get("reminder") else "notice"))
+            for prob in problems_in(r):
+                failures.append(f"{p.key}: {prob}")
+    assert failures == []
+    files = {f.name.removesuffix(".txt.j2") for f in PACKAGE_TEMPLATES.glob("*.txt.j2")}
+    assert set(seen) == files, f"not rendered: {files - set(seen)}"
+    assert ("interview_day", "reminder") in variants
+    assert ("preparation_meeting.easyread", "reminder") in variants
+
+
+def test_corrections_declines_and_cancellations_render(campaign: Context) -> None:
+    campaign.clock = lambda: dt.datetime(2027, 1, 15, 9)
+    remind_job(campaign)  # preparation meeting notices go out
+    move_event(campaign, "preparation meeting", dt.datetime(2027, 2, 1, 10))
+    fixes = at(campaign, dt.datetime(2027, 1, 16, 9))
+    assert fixes and all(p.correction for p, _ in fixes)
+    for p, r in fixes:
+        assert problems_in(r) == [], p.key
+        assert r.subject.startswith("Change:")
+        assert "Monday 1 February 2027, 10am" in r.text
+        assert "Please use this email, not the earlier one." in r.text
+
+    campaign.clock = lambda: dt.datetime(2027, 2, 2, 9)
+    remind_job(campaign)  # day-2 notices (candidates E and F)
+    set_status(campaign, ["0003", "0005"], "withdrawn")  # letters F and E
+    timetable_job(campaign)
+    cancels = [
+        (p, r)
+        for p, r in at(campaign, dt.datetime(2027, 2, 3, 9))
+        if p.occasion == "interview day 2"
+    ]
+    assert {p.recipient.id for p, _ in cancels} == {"p01", "p02", "p03", "p04", "p05", "p06", "p07"}
+    for p, r in cancels:
+        assert problems_in(r) == [], p.key
+        assert p.calendar_method == "CANCEL"
+        assert "Tuesday 9 February 2027" in r.subject
+
+    set_status(campaign, ["0002"], "declined")
+    declined = at(campaign, dt.datetime(2027, 2, 16, 9))
+    news = [(p, r) for p, r in declined if p.rule.id == "offer-answered"]
+    assert len(news) == 8
+    for p, r in news:
+        assert problems_in(r) == [], p.key
+        assert "decided not to accept" in r.text or "said no" in r.text
+
+
+def test_candidate_letter_has_questions_panel_and_adjustments(campaign: Context) -> None:
+    msgs = [
+        (p, r)
+        for p, r in at(campaign, dt.datetime(2027, 1, 25, 9))
+        if p.rule.id == "candidate-invitation"
+    ]
+    assert len(msgs) == 6
+    p, r = next((p, r) for p, r in msgs if p.recipient.id == "0002")  # Candidate A
+    text = r.text
+    for q in campaign.campaign.questions:
+        assert q.text in text
+    assert text.index(campaign.campaign.questions[0].text) < text.index(
+        campaign.campaign.questions[-1].text
+    )
+    # each member introduced exactly as they chose; nothing else about them
+    for intro in [
+        "Aisha, Team Manager in the Community Mental Health Team",
+        "Tom, Senior Social Worker",
+        "Grace, a member of our Co-production Group",
+        "Helen, who is supporting the panel and takes no part in scoring",
+        "Bernie, who has experience of drawing on care and support",
+    ]:
+        assert f"- {intro}\n" in text
+    assert "- Marek\n" in text and "- Sam\n" in text
+    panel = text[text.index("Who will be on the panel") : text.index("What to expect")]
+    assert "lived experience" not in panel.lower()
+    assert "panel member" not in panel.lower()  # roles are not announced, only introductions
+    assert "Priya" not in text  # the coordinator is not on the panel
+    assert "Adjustments" in text and "step-free access" in text
+    assert "Monday 8 February 2027, 10:30am to 11:10am" in text
+    assert "Please arrive by 10:15am." in text
+    assert "Room 2, Civic Centre" in text
+    assert "Aisha will ask this" in text
+
+
+def test_large_print_and_easy_read(campaign: Context) -> None:
+    msgs = {p.recipient.id: r for p, r in at(campaign, dt.datetime(2027, 1, 11, 9))}
+    assert "font-size:24px" in msgs["p03"].html  # large print
+    assert "font-size:16px" in msgs["p01"].html
+    assert msgs["p05"].subject == "Shortlisting is open"  # easy read
+    assert "Read each form. We took the names out." in msgs["p05"].text
+    longest = max(len(s) for s in re.split(r"(?<=[.?!])\s|\n", msgs["p05"].text))
+    assert longest < 90  # short sentences
+
+
+def test_html_is_simple_and_accessible() -> None:
+    html = text_to_html(
+        "Hello,\n\nWhat to do\n----------\n\n- One <b>\n- Two "
+        "http://example.org/x\n\n1. First\n2. Second\n\nWrite to a@b.org."
+    )
+    assert '<h2 style="font-size:1.3em;margin:1.2em 0 0.4em">What to do</h2>' in html
+    assert '<ul><li>One &lt;b&gt;</li><li>Two <a href="http://example.org/x">' in html
+    assert "<ol><li>First</li><li>Second</li></ol>" in html
+    assert '<a href="mailto:a@b.org">a@b.org</a>.' in html
+
+
+def test_a_team_template_is_used_first(campaign: Context, config_dir: Path) -> None:
+    folder = config_dir / "templates"
+    folder.mkdir()
+    (folder / "shortlisting_opens.txt.j2").write_text(
+        "Subject: Our own words, {{ greeting }}\n\nDear {{ greeting }},\n\nThanks.\n"
+    )
+    msgs = {p.recipient.id: r for p, r in at(campaign, dt.datetime(2027, 1, 11, 9))}
+    assert msgs["p01"].subject == "Our own words, Aisha"
+    assert msgs["p05"].subject == "Shortlisting is open"  # the easy read one is still ours
+
+
+def test_a_template_typo_is_a_config_error(campaign: Context, config_dir: Path) -> None:
+    folder = config_dir / "templates"
+    folder.mkdir()
+    (folder / "shortlisting_opens.txt.j2").write_text("Subject: Hi {{ greting }}\n\nDear x,\n")
+    with pytest.raises(ConfigError) as exc:
+        at(campaign, dt.datetime(2027, 1, 11, 9))
+    assert "greting" in str(exc.value)
