@@ -163,7 +163,7 @@ def test_candidate_letter_has_questions_panel_and_adjustments(campaign: Context)
         if p.rule.id == "candidate-invitation"
     ]
     assert len(msgs) == 6
-    p, r = next((p, r) for p, r in msgs if p.recipient.id == "0002")  # Candidate A
+    r = next(r for p, r in msgs if p.recipient.id == "0002")  # Candidate A
     text = r.text
     for q in campaign.campaign.questions:
         assert q.text in text
