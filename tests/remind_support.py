@@ -96,7 +96,7 @@ def outbox(ctx: Context) -> list[EmailMessage]:
 
 
 def by_key(msgs: list[EmailMessage]) -> dict[str, EmailMessage]:
-    return {str(m["X-Corecruit-Key"]): m for m in msgs}
+    return {str(m["X-Corecruit-Key"]).strip(): m for m in msgs}
 
 
 def text_of(m: EmailMessage) -> str:
@@ -125,6 +125,8 @@ def sent_log(ctx: Context) -> pd.DataFrame:
 
 def no_personal_data(text: str) -> list[str]:
     """Names or emails from the example data found in ``text`` (for logs and errors)."""
+    for ours in ("recruitment@example.org", "corecruit-admin@example.org"):
+        text = text.replace(ours, "")  # the team's own addresses are not personal data
     found = [n for n in NAMES if n in text]
     found += [e for e in EMAILS if e in text]
     return found

@@ -385,6 +385,8 @@ def events_from_dates(dates: pd.DataFrame, campaign: CampaignConfig) -> dict[str
             continue
         kind = "interview day" if name.startswith("interview day") else name
         ends = r.get("ends_at") if isinstance(r.get("ends_at"), dt.datetime) else None
+        if ends is not None and (ends <= starts or ends.date() != starts.date()):
+            ends = None  # staff moved the start and not the end: the old end no longer fits
         out[name] = Event(
             name,
             kind,
