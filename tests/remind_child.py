@@ -13,10 +13,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from automations.config import load_settings  # noqa: E402
-from automations.context import make_context  # noqa: E402
-from automations.jobs.remind import remind_job  # noqa: E402
-from automations.mail import delivery, get_transport  # noqa: E402
+from automations.config import load_settings
+from automations.context import make_context
+from automations.jobs.remind import remind_job
+from automations.mail import delivery, get_transport
 
 
 class Killer:

@@ -240,7 +240,7 @@ class ReminderRule(_Model):
     days_before: int = Field(0, ge=0)
     days_after: int = Field(0, ge=0)
     catch_up_days: int = Field(
-        2, ge=0, description="If corecruit could not run on the day, still send this many days late."
+        2, ge=0, description="If corecruit could not run on the day, send this many days late."
     )
 
     @model_validator(mode="after")
