@@ -56,12 +56,14 @@ def give_letters(ctx: Context, letters: dict[str, str] | None = None) -> None:
 
 
 def set_status(ctx: Context, apps: list[str], status: str) -> None:
+    ctx.stores.staff.forget()  # another context may have written since
     ctx.stores.staff.upsert(
         "applications", pd.DataFrame([{"application_id": a, "status": status} for a in apps])
     )
 
 
 def set_cell(ctx: Context, tab: str, key: dict[str, str], **values: object) -> None:
+    ctx.stores.staff.forget()
     ctx.stores.staff.upsert(tab, pd.DataFrame([{**key, **values}]), key=list(key))
 
 
