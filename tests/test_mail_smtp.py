@@ -196,7 +196,7 @@ def test_plain_smtp_delivers_multipart_messages(
     rcpts = {r for rs, _ in inbox.received for r in rs}
     assert rcpts == INVITED | {"support.worker@example.net"}  # Marek's copy_to, in Cc
     log = sent_log(ctx).set_index("person_id")
-    for rs, m in inbox.received:
+    for _rs, m in inbox.received:
         assert m.get_content_type() == "multipart/alternative"
         assert [p.get_content_type() for p in m.iter_parts()] == ["text/plain", "text/html"]
         assert m["From"] == "Recruitment team <recruitment@example.org>"
