@@ -49,21 +49,45 @@ def campaign_dates(campaign: CampaignConfig) -> list[dict[str, object]]:
         {"event": "shortlisting deadline", "starts_at": at(d.shortlisting_deadline, dt.time(17))},
     ]
     if d.preparation_meeting:
-        rows.append({"event": "preparation meeting", "starts_at": d.preparation_meeting,
-                     "ends_at": d.preparation_meeting + dt.timedelta(hours=2),
-                     "venue": plan.venue, "video_link": plan.video_link})
+        rows.append(
+            {
+                "event": "preparation meeting",
+                "starts_at": d.preparation_meeting,
+                "ends_at": d.preparation_meeting + dt.timedelta(hours=2),
+                "venue": plan.venue,
+                "video_link": plan.video_link,
+            }
+        )
     names = ["interview day", "interview day 2", "interview day 3"]
     for i, day in enumerate(d.interview_days[:3]):
-        rows.append({"event": names[i], "starts_at": at(day, plan.arrival),
-                     "venue": plan.venue, "video_link": plan.video_link})
+        rows.append(
+            {
+                "event": names[i],
+                "starts_at": at(day, plan.arrival),
+                "venue": plan.venue,
+                "video_link": plan.video_link,
+            }
+        )
     if d.decision_meeting:
-        rows.append({"event": "decision meeting", "starts_at": d.decision_meeting,
-                     "ends_at": d.decision_meeting + dt.timedelta(hours=1),
-                     "venue": plan.venue, "video_link": plan.video_link})
+        rows.append(
+            {
+                "event": "decision meeting",
+                "starts_at": d.decision_meeting,
+                "ends_at": d.decision_meeting + dt.timedelta(hours=1),
+                "venue": plan.venue,
+                "video_link": plan.video_link,
+            }
+        )
     if d.feedback_meeting:
-        rows.append({"event": "feedback meeting", "starts_at": d.feedback_meeting,
-                     "ends_at": d.feedback_meeting + dt.timedelta(hours=1),
-                     "venue": plan.venue, "video_link": plan.video_link})
+        rows.append(
+            {
+                "event": "feedback meeting",
+                "starts_at": d.feedback_meeting,
+                "ends_at": d.feedback_meeting + dt.timedelta(hours=1),
+                "venue": plan.venue,
+                "video_link": plan.video_link,
+            }
+        )
     if d.start_date:
         rows.append({"event": "start date", "starts_at": at(d.start_date, dt.time(9))})
     return rows
@@ -79,7 +103,9 @@ def _csv_frame(spec: TabSpec, path: Path) -> pd.DataFrame:
             try:
                 rec[c.id] = parse_cell(r.get(c.id, ""), c.type)
             except CellError as exc:
-                raise SheetProblems([Problem(path.name, spec.id, str(exc), row=i, column=c.id)]) from None
+                raise SheetProblems(
+                    [Problem(path.name, spec.id, str(exc), row=i, column=c.id)]
+                ) from None
         records.append(rec)
     return make_frame(spec, records)
 
@@ -95,26 +121,45 @@ def init_campaign(ctx: Context, *, example: bool = False) -> InitResult:
     camp = ctx.campaign
     with staff.locked():
         staff.read(["dates", "people", "applications"], refresh=True)
-        result.loaded["dates"] = staff.append("dates", make_frame(staff.tab("dates"),
-                                                                  campaign_dates(camp)))
+        result.loaded["dates"] = staff.append(
+            "dates", make_frame(staff.tab("dates"), campaign_dates(camp))
+        )
         if example:
             for tab in ("people", "applications"):
                 spec = staff.tab(tab)
                 result.loaded[tab] = staff.append(tab, _csv_frame(spec, EXAMPLE_DIR / f"{tab}.csv"))
     with panel.locked():
         panel.read(["criteria", "questions"], refresh=True)
-        crit = make_frame(panel.tab("criteria"), [
-            {"criterion_id": c.id, "text": c.text, "essential": c.essential,
-             "scale": scale_text(c.scale)} for c in camp.criteria
-        ])
-        qs = make_frame(panel.tab("questions"), [
-            {"question_id": q.id, "text": q.text, "scale": scale_text(q.scale), "weight": q.weight}
-            for q in camp.questions
-        ])
-        panel.write({
-            "criteria": crit,
-            "questions": _with_askers(ctx, qs),
-        })
+        crit = make_frame(
+            panel.tab("criteria"),
+            [
+                {
+                    "criterion_id": c.id,
+                    "text": c.text,
+                    "essential": c.essential,
+                    "scale": scale_text(c.scale),
+                }
+                for c in camp.criteria
+            ],
+        )
+        qs = make_frame(
+            panel.tab("questions"),
+            [
+                {
+                    "question_id": q.id,
+                    "text": q.text,
+                    "scale": scale_text(q.scale),
+                    "weight": q.weight,
+                }
+                for q in camp.questions
+            ],
+        )
+        panel.write(
+            {
+                "criteria": crit,
+                "questions": _with_askers(ctx, qs),
+            }
+        )
     return result
 
 
@@ -139,8 +184,13 @@ def check_campaign(ctx: Context, tabs: Sequence[str] | None = None) -> list[Prob
     problems: list[Problem] = []
     for store in (ctx.stores.staff, ctx.stores.panel):
         if not store.exists():
-            problems.append(Problem(store.spec.name, "(workbook)",
-                                    "this workbook does not exist yet. Run 'corecruit init'."))
+            problems.append(
+                Problem(
+                    store.spec.name,
+                    "(workbook)",
+                    "this workbook does not exist yet. Run 'corecruit init'.",
+                )
+            )
             continue
         wanted = [t for t in store.spec.tabs if tabs is None or t in tabs]
         for tab in wanted:
@@ -153,10 +203,14 @@ def check_campaign(ctx: Context, tabs: Sequence[str] | None = None) -> list[Prob
             problems.extend(store.validate(store.tab(tab), df))
             known = set(store.tab(tab).column_ids)
             for extra in [c for c in df.columns if c not in known]:
-                problems.append(Problem(
-                    store.spec.name, tab,
-                    f"the header '{extra}' is not one corecruit knows. It is kept as it is; "
-                    "map it in the campaign's header_map if it means one of corecruit's columns.",
-                    severity="warning",
-                ))
+                problems.append(
+                    Problem(
+                        store.spec.name,
+                        tab,
+                        f"the header '{extra}' is not one corecruit knows. It is kept as it is; "
+                        "map it in the campaign's header_map if it means one of "
+                        "corecruit's columns.",
+                        severity="warning",
+                    )
+                )
     return problems

@@ -66,15 +66,27 @@ def friendly(fn: F) -> F:
 
 def setup_logging(verbose: int) -> None:
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_dir", type=click.Path(path_type=Path), default="config",
-              show_default=True, envvar="CORECRUIT_CONFIG", help="The config folder.")
-@click.option("--campaign", default=None, envvar="CORECRUIT_CAMPAIGN",
-              help="Campaign id (needed when there is more than one).")
+@click.option(
+    "--config",
+    "config_dir",
+    type=click.Path(path_type=Path),
+    default="config",
+    show_default=True,
+    envvar="CORECRUIT_CONFIG",
+    help="The config folder.",
+)
+@click.option(
+    "--campaign",
+    default=None,
+    envvar="CORECRUIT_CAMPAIGN",
+    help="Campaign id (needed when there is more than one).",
+)
 @click.option("-v", "--verbose", count=True, help="Say more (-vv for debugging detail).")
 @click.version_option(package_name="corecruit")
 @click.pass_context
@@ -85,7 +97,9 @@ def main(ctx: click.Context, config_dir: Path, campaign: str | None, verbose: in
 
 
 @main.command()
-@click.option("--example", is_flag=True, help="Also load the invented sample people and applications.")
+@click.option(
+    "--example", is_flag=True, help="Also load the invented sample people and applications."
+)
 @pass_state
 @friendly
 def init(state: State, example: bool) -> None:

@@ -77,7 +77,8 @@ class Settings:
         except KeyError:
             known = ", ".join(sorted(self.campaigns)) or "none"
             raise ConfigError(
-                str(self.config_dir / "campaigns"), None,
+                str(self.config_dir / "campaigns"),
+                None,
                 f"no campaign with id '{campaign_id}' (known: {known})",
             ) from None
 
@@ -126,7 +127,8 @@ def parse_file(path: Path, model: type[M]) -> M:
             file,
             secret,
             "secrets must not be written in config. Put the secret in an environment variable "
-            "and name it with a setting ending in '_env', or in a file named by one ending in '_file'",
+            "and name it with a setting ending in '_env', or in a file named by one "
+            "ending in '_file'",
         )
     try:
         return model.model_validate(data)
@@ -159,7 +161,8 @@ def load_settings(config_dir: str | Path = "config") -> Settings:
         camp = parse_file(path, CampaignConfig)
         if camp.id in settings.campaigns:
             raise ConfigError(
-                str(path), "campaign.id",
+                str(path),
+                "campaign.id",
                 f"'{camp.id}' is already used by {settings.campaign_files[camp.id].name}",
             )
         settings.campaigns[camp.id] = camp
@@ -178,6 +181,7 @@ def read_secret(env: str, file: str = "", *, what: str, settings: Settings | Non
     if env and os.environ.get(env):
         return os.environ[env]
     raise ConfigError(
-        "environment", env or None,
+        "environment",
+        env or None,
         f"the {what} is not set: put it in the environment variable {env or '(none named)'}",
     )

@@ -181,7 +181,9 @@ class OrganisationConfig(_Model):
     forms: FormsConfig = FormsConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     rewards: RewardPolicy = RewardPolicy()
-    jargon: list[str] = Field(default_factory=list, description="Words the plain-language check flags.")
+    jargon: list[str] = Field(
+        default_factory=list, description="Words the plain-language check flags."
+    )
 
 
 # -------------------------------------------------------------------- campaign
@@ -260,7 +262,10 @@ class InterviewPlan(_Model):
 class Merge(_Model):
     disagreement_gap: Decimal = Field(Decimal(20), ge=0, description="Points on the 0-100 scale.")
     carry_shortlisting_weight: Decimal = Field(
-        Decimal(0), ge=0, le=1, description="Share of the shortlisting score carried into interviews."
+        Decimal(0),
+        ge=0,
+        le=1,
+        description="Share of the shortlisting score carried into interviews.",
     )
     release_shortlisting_to_panel: bool = True
 
@@ -327,7 +332,9 @@ class CampaignConfig(_Model):
         for q in self.questions:
             for c in q.criteria:
                 if c not in crit:
-                    raise ValueError(f"question '{q.id}' names criterion '{c}', which is not listed")
+                    raise ValueError(
+                        f"question '{q.id}' names criterion '{c}', which is not listed"
+                    )
         return self
 
     @property

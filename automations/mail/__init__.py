@@ -57,7 +57,7 @@ def get_transport(ctx: Context) -> MailTransport:
         if cfg.transport == "outbox":
             ctx.extras["mail"] = OutboxTransport(ctx.settings.path(cfg.outbox))
         else:  # smtp and gmail are added by the reminders work
-            from .transports import make_transport  # type: ignore[import-not-found]
+            from .transports import make_transport
 
             ctx.extras["mail"] = make_transport(ctx)
-    return ctx.extras["mail"]  # type: ignore[no-any-return]
+    return ctx.extras["mail"]

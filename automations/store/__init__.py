@@ -26,8 +26,8 @@ __all__ = [
     "empty_frame",
     "make_frame",
     "open_stores",
-    "workbook_specs",
     "upsert_rows",
+    "workbook_specs",
 ]
 
 

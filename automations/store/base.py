@@ -171,15 +171,21 @@ class TableStore(ABC):
             if cid is None:
                 continue
             if cid in seen:
-                problems.append(Problem(wb, spec.id, "this column appears twice in the header row",
-                                        column=cid))
+                problems.append(
+                    Problem(wb, spec.id, "this column appears twice in the header row", column=cid)
+                )
             seen[cid] = i
         missing = [c.id for c in spec.columns if c.id not in seen]
         for m in missing:
-            problems.append(Problem(wb, spec.id,
-                                    "this column is missing. Run 'corecruit init' to add it, "
-                                    "or map your own header to it in the campaign's header_map.",
-                                    column=m))
+            problems.append(
+                Problem(
+                    wb,
+                    spec.id,
+                    "this column is missing. Run 'corecruit init' to add it, "
+                    "or map your own header to it in the campaign's header_map.",
+                    column=m,
+                )
+            )
         if problems:
             return pd.DataFrame(), problems
         known = {c.id for c in spec.columns}
@@ -216,12 +222,16 @@ class TableStore(ABC):
                 if all(x == "" for x in k):
                     continue
                 if k in firsts:
-                    problems.append(Problem(
-                        wb, spec.id,
-                        f"the same {' + '.join(spec.key)} is on row {firsts[k]} too; "
-                        "each row needs its own",
-                        row=sheet_row, column=spec.key[0],
-                    ))
+                    problems.append(
+                        Problem(
+                            wb,
+                            spec.id,
+                            f"the same {' + '.join(spec.key)} is on row {firsts[k]} too; "
+                            "each row needs its own",
+                            row=sheet_row,
+                            column=spec.key[0],
+                        )
+                    )
                 else:
                     firsts[k] = sheet_row
         return df, problems
@@ -234,14 +244,25 @@ class TableStore(ABC):
                 continue
             for row, v in df[c.id].items():
                 if c.required and is_empty(v):
-                    probs.append(Problem(self.spec.name, spec.id, "this cell is required but empty",
-                                         row=int(row), column=c.id))  # type: ignore[call-overload]
+                    probs.append(
+                        Problem(
+                            self.spec.name,
+                            spec.id,
+                            "this cell is required but empty",
+                            row=int(row),
+                            column=c.id,
+                        )
+                    )
                 elif c.allowed and not is_empty(v) and str(v) not in c.allowed:
-                    probs.append(Problem(
-                        self.spec.name, spec.id,
-                        f"this value is not one of the allowed ones ({', '.join(c.allowed)})",
-                        row=int(row), column=c.id,  # type: ignore[call-overload]
-                    ))
+                    probs.append(
+                        Problem(
+                            self.spec.name,
+                            spec.id,
+                            f"this value is not one of the allowed ones ({', '.join(c.allowed)})",
+                            row=int(row),
+                            column=c.id,
+                        )
+                    )
         return probs
 
     def write(self, frames: Mapping[str, pd.DataFrame]) -> int:
@@ -258,8 +279,15 @@ class TableStore(ABC):
         for s in specs:
             current = self._grids.get(s.id)
             if current is None:
-                raise SheetProblems([Problem(self.spec.name, s.id,
-                                             "this tab is missing. Run 'corecruit init' to add it.")])
+                raise SheetProblems(
+                    [
+                        Problem(
+                            self.spec.name,
+                            s.id,
+                            "this tab is missing. Run 'corecruit init' to add it.",
+                        )
+                    ]
+                )
             df = conform(s, frames[s.id])
             header = list(current.header)
             ids = self._map_header(s, header)

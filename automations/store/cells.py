@@ -75,7 +75,7 @@ def parse_cell(v: Cell, col_type: str) -> Any:
                 return int(Decimal(str(v)))
             raise CellError("expected a whole number")
         if col_type == "decimal":
-            if isinstance(v, bool) or isinstance(v, (dt.date, dt.datetime)):
+            if isinstance(v, (bool, dt.date, dt.datetime)):
                 raise CellError("expected a number")
             if isinstance(v, float):
                 return Decimal(_float_to_text(v))

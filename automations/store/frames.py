@@ -30,8 +30,12 @@ def make_frame(spec: TabSpec, records: Iterable[Mapping[str, Any]]) -> pd.DataFr
             raise KeyError(f"tab '{spec.id}' has no column '{sorted(unknown)[0]}'")
     data = {
         c.id: pd.Series(
-            [r.get(c.id, empty_value(c.type)) if not is_empty(r.get(c.id)) else empty_value(c.type)
-             for r in rows],
+            [
+                r.get(c.id, empty_value(c.type))
+                if not is_empty(r.get(c.id))
+                else empty_value(c.type)
+                for r in rows
+            ],
             dtype=dtype_for(c.type),
         )
         for c in spec.columns
@@ -44,7 +48,9 @@ def conform(spec: TabSpec, df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     for c in spec.columns:
         if c.id not in out.columns:
-            out[c.id] = pd.Series([empty_value(c.type)] * len(out), index=out.index, dtype=dtype_for(c.type))
+            out[c.id] = pd.Series(
+                [empty_value(c.type)] * len(out), index=out.index, dtype=dtype_for(c.type)
+            )
         else:
             col = out[c.id]
             if c.type == "text":
@@ -58,10 +64,15 @@ def conform(spec: TabSpec, df: pd.DataFrame) -> pd.DataFrame:
 
 
 def key_tuples(df: pd.DataFrame, key: Sequence[str]) -> list[tuple[str, ...]]:
-    return [tuple("" if is_empty(v) else str(v) for v in row) for row in df[list(key)].itertuples(index=False, name=None)]
+    return [
+        tuple("" if is_empty(v) else str(v) for v in row)
+        for row in df[list(key)].itertuples(index=False, name=None)
+    ]
 
 
-def upsert_rows(spec: TabSpec, existing: pd.DataFrame, new: pd.DataFrame, key: Sequence[str] | None = None) -> pd.DataFrame:
+def upsert_rows(
+    spec: TabSpec, existing: pd.DataFrame, new: pd.DataFrame, key: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Replace rows of ``existing`` whose key is in ``new``; add the rest at the end.
 
     Only the columns present in ``new`` are replaced, so staff-filled columns of an
@@ -76,7 +87,7 @@ def upsert_rows(spec: TabSpec, existing: pd.DataFrame, new: pd.DataFrame, key: S
     new = conform(spec, new)[[c for c in new.columns]]
     pos = {k: i for i, k in enumerate(key_tuples(existing, key))}
     out = existing.reset_index(drop=True)
-    add = []
+    add: list[pd.Series] = []
     cols = [c for c in new.columns if c in out.columns]
     for k, (_, row) in zip(key_tuples(new, key), new.iterrows(), strict=True):
         if k in pos:
@@ -91,7 +102,9 @@ def upsert_rows(spec: TabSpec, existing: pd.DataFrame, new: pd.DataFrame, key: S
     return conform(spec, out)
 
 
-def append_new(spec: TabSpec, existing: pd.DataFrame, new: pd.DataFrame, key: Sequence[str] | None = None) -> tuple[pd.DataFrame, int]:
+def append_new(
+    spec: TabSpec, existing: pd.DataFrame, new: pd.DataFrame, key: Sequence[str] | None = None
+) -> tuple[pd.DataFrame, int]:
     """Append rows of ``new`` whose key is not yet in ``existing``; return (frame, added)."""
     key = list(key or spec.key)
     existing = conform(spec, existing)
@@ -106,5 +119,7 @@ def append_new(spec: TabSpec, existing: pd.DataFrame, new: pd.DataFrame, key: Se
     if not keep:
         return existing, 0
     added = conform(spec, new.iloc[keep])
-    out = pd.concat([existing.reset_index(drop=True), added.reset_index(drop=True)], ignore_index=True)
+    out = pd.concat(
+        [existing.reset_index(drop=True), added.reset_index(drop=True)], ignore_index=True
+    )
     return conform(spec, out), len(keep)

@@ -112,11 +112,11 @@ class LocalStore(TableStore):
     def _find_sheet(self, wb: openpyxl.Workbook, spec: TabSpec) -> Worksheet | None:
         for title in self.titles_for(spec):
             if title in wb.sheetnames:
-                return wb[title]  # type: ignore[return-value]
+                return wb[title]
         lowered = {n.casefold(): n for n in wb.sheetnames}
         for title in self.titles_for(spec):
             if title.casefold() in lowered:
-                return wb[lowered[title.casefold()]]  # type: ignore[return-value]
+                return wb[lowered[title.casefold()]]
         return None
 
     # ---------------------------------------------------------------- primitives
@@ -197,7 +197,9 @@ class LocalStore(TableStore):
 
     def _save(self, wb: openpyxl.Workbook) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
+        )
         try:
             with os.fdopen(fd, "wb") as fh:
                 wb.save(fh)
@@ -233,10 +235,15 @@ class LocalStore(TableStore):
                 if ws is None:
                     ws = wb.create_sheet(spec.label[:31])
                     report.tabs_added.append(spec.id)
-                header = [
-                    str(v) for v in next(ws.iter_rows(min_row=1, max_row=1, values_only=True), ())
-                    if v is not None and str(v).strip()
-                ] if ws.max_row >= 1 and ws.cell(1, 1).value is not None else []
+                header = (
+                    [
+                        str(v)
+                        for v in next(ws.iter_rows(min_row=1, max_row=1, values_only=True), ())
+                        if v is not None and str(v).strip()
+                    ]
+                    if ws.max_row >= 1 and ws.cell(1, 1).value is not None
+                    else []
+                )
                 ids = self._map_header(spec, header)
                 added = []
                 for col in spec.columns:
@@ -266,9 +273,11 @@ class LocalStore(TableStore):
             cell.font = JOB_FONT if col.job_owned else HEADER_FONT
             if col.job_owned:
                 cell.fill = JOB_FILL
-            who = {"job": "Filled in by corecruit: please don't edit.",
-                   "form": "Filled in from the forms.",
-                   "staff": "Filled in by staff."}[col.filled_by]
+            who = {
+                "job": "Filled in by corecruit: please don't edit.",
+                "form": "Filled in from the forms.",
+                "staff": "Filled in by staff.",
+            }[col.filled_by]
             note = f"{col.description}\n{who}".strip()
             if cell.comment is None or cell.comment.text != note:
                 cell.comment = Comment(note, "corecruit", width=300, height=120)
@@ -279,10 +288,14 @@ class LocalStore(TableStore):
                 if ref not in existing:
                     formula = '"' + ",".join(col.allowed) + '"'
                     if len(formula) <= 255:
-                        dv = DataValidation(type="list", formula1=formula, allow_blank=True,
-                                            showErrorMessage=True,
-                                            errorTitle="Not one of the choices",
-                                            error="Please pick a value from the list.")
+                        dv = DataValidation(
+                            type="list",
+                            formula1=formula,
+                            allow_blank=True,
+                            showErrorMessage=True,
+                            errorTitle="Not one of the choices",
+                            error="Please pick a value from the list.",
+                        )
                         dv.add(ref)
                         ws.add_data_validation(dv)
             elif col.type == "boolean":

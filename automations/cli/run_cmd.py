@@ -1,0 +1,191 @@
+"""``corecruit run`` (the main job) and ``corecruit status``."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from ..runner import JOBS, Runner, available_jobs, next_runs
+from . import State, friendly, main, pass_state
+
+log = logging.getLogger("corecruit")
+
+
+def _json_logs(log_file: Path | None) -> None:
+    """Structured logs (key=value lines) to stderr or a file; they never hold personal data."""
+    handler: logging.Handler = (
+        logging.FileHandler(log_file, encoding="utf-8") if log_file else logging.StreamHandler()
+    )
+    handler.setFormatter(logging.Formatter("time=%(asctime)s level=%(levelname)s %(message)s"))
+    root = logging.getLogger("corecruit")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    root.propagate = False
+
+
+def _first_run(state: State, example: bool) -> None:
+    """Create the workbooks of any campaign that has none yet."""
+    from ..context import make_context
+    from ..workspace import init_campaign
+
+    for cid in state.settings.campaigns:
+        ctx = make_context(state.settings, cid)
+        if not (ctx.stores.staff.exists() and ctx.stores.panel.exists()) or example:
+            init_campaign(ctx, example=example)
+
+
+@main.command()
+@click.argument("jobs", nargs=-1)
+@click.option("--once", is_flag=True, help="Run the jobs once and exit (for cron or systemd).")
+@click.option("--example", is_flag=True, help="Load the invented example data first.")
+@click.option("--no-forms-server", is_flag=True, help="Don't start the local form server.")
+@click.option(
+    "--log-file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write the structured log here instead of to stderr.",
+)
+@pass_state
+@friendly
+def run(
+    state: State,
+    jobs: tuple[str, ...],
+    once: bool,
+    example: bool,
+    no_forms_server: bool,
+    log_file: Path | None,
+) -> None:
+    """Run every job of every campaign on its timing (or once, with --once)."""
+    _json_logs(log_file)
+    settings = state.settings
+    for j in jobs:
+        if j not in JOBS:
+            raise click.BadParameter(f"no job called '{j}'. Jobs: {', '.join(JOBS)}")
+    _first_run(state, example)
+    runner = Runner(settings)
+    runner.install_signal_handlers()
+    if once:
+        records = runner.run_once(jobs or None)
+        failed = [r for r in records if r.outcome == "failed"]
+        for r in records:
+            mark = {"ok": "✓", "failed": "✗", "skipped": "–"}[r.outcome]
+            line = f"{mark} {r.campaign} {r.job}: {r.outcome}"
+            if r.outcome == "ok":
+                line += f" ({r.rows_read} read, {r.rows_written} written, {r.messages_sent} sent)"
+            else:
+                line += f". {r.detail}"
+            click.echo(line)
+        sys.exit(1 if failed else 0)
+
+    server = None
+    if settings.org.forms.backend == "local" and not no_forms_server:
+        try:
+            from ..forms.local import start_server_thread
+        except ImportError:
+            start_server_thread = None
+        if start_server_thread is not None:
+            server = start_server_thread(settings)
+    click.echo(f"Workspace: {settings.workspace}")
+    for cid in settings.campaigns:
+        click.echo(f"  {cid}: {settings.workspace / cid}")
+    if settings.org.mail.transport == "outbox":
+        click.echo(f"Outbox (emails as .eml files): {settings.path(settings.org.mail.outbox)}")
+    if server is not None:
+        click.echo(f"Form server: {server.url}")
+    sched = runner.build_scheduler(jobs or None)
+    click.echo("Running every job once now, then on its timing. Stop with Ctrl+C.")
+    runner.run_once(jobs or None)
+    _print_links(state)
+    try:
+        runner.loop(sched)
+    finally:
+        if server is not None:
+            server.stop()
+    click.echo("Stopped.")
+
+
+def _print_links(state: State) -> None:
+    """Show one panel member's form link so a new user can try it straight away."""
+    from ..context import make_context
+
+    for cid in state.settings.campaigns:
+        try:
+            links = make_context(state.settings, cid).stores.staff.read_one(
+                "form_links", errors="collect"
+            )
+        except Exception:
+            return
+        if len(links):
+            row = links.iloc[0]
+            click.echo(f"Try a form: {row['url']}  ({cid}, {row['person_id']}, {row['stage']})")
+            return
+
+
+@main.command()
+@pass_state
+@friendly
+def status(state: State) -> None:
+    """Each job's last run, next run and outcome, and what needs a person's attention."""
+    from ..context import make_context
+
+    settings = state.settings
+    runner = Runner(settings)
+    nxt = next_runs(runner.build_scheduler())
+    rows = []
+    for cid in settings.campaigns:
+        for job in available_jobs():
+            e = runner.state.data.get(f"{cid}/{job}", {})
+            n = nxt.get((cid, job))
+            rows.append(
+                (
+                    cid,
+                    job,
+                    e.get("last_run", "never")[:16],
+                    e.get("last_outcome", "-"),
+                    f"{n:%Y-%m-%d %H:%M}" if n else "-",
+                    str(e.get("failures", 0)),
+                )
+            )
+    head = ("campaign", "job", "last run", "outcome", "next run", "failures in a row")
+    widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
+    for r in [head, *rows]:
+        click.echo("  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True)))
+    click.echo("")
+    attention: list[str] = []
+    for cid in settings.campaigns:
+        for job in available_jobs():
+            e = runner.state.data.get(f"{cid}/{job}", {})
+            if e.get("last_outcome") == "failed":
+                attention.append(f"{cid} {job}: {e.get('last_detail', '')}")
+            attention.extend(f"{cid} {job}: {a}" for a in e.get("attention", []))
+        try:
+            ctx = make_context(settings, cid)
+            tabs = ctx.stores.staff.read(
+                ["exceptions", "results", "sent_messages"], errors="collect"
+            )
+        except Exception:
+            continue
+        exc = tabs["exceptions"]
+        open_exc = exc[exc["resolved"].fillna(False).eq(False)] if len(exc) else exc
+        if len(open_exc):
+            attention.append(f"{cid}: {len(open_exc)} item(s) in 'Needs attention' to look at")
+        flagged = tabs["results"][tabs["results"]["flags"].ne("")] if len(tabs["results"]) else []
+        if len(flagged):
+            attention.append(f"{cid}: {len(flagged)} result(s) have flags for the meeting")
+        sent = tabs["sent_messages"]
+        if len(sent):
+            unconf = int(sent["status"].eq("intended").sum())
+            other = int(sent["status"].eq("contact another way").sum())
+            if unconf:
+                attention.append(f"{cid}: {unconf} message(s) not yet confirmed as sent")
+            if other:
+                attention.append(f"{cid}: {other} person(s) to contact another way (no email)")
+    if attention:
+        click.echo("Needs a person's attention:")
+        for a in attention:
+            click.echo(f"  - {a}")
+    else:
+        click.echo("Nothing needs attention.")

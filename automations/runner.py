@@ -1,0 +1,388 @@
+"""The runner: every job of every campaign on its timing, safely, on one explicit Scheduler.
+
+Why it is shaped this way:
+
+* The CLI and the scheduler call the same job functions (listed in :data:`JOBS`).
+* One lock per campaign and job (``flock`` on a file in the workspace), so two
+  runners, or a runner and a manual command, never run the same job at once. The
+  kernel drops the lock when a process dies, so a lock left by a dead process is
+  never stale; the pid and start time written inside are only for people to read.
+* A job failing never stops the others. Failures are counted per campaign and job
+  in a small state file; after ``schedule.failure_report_after`` in a row the admin
+  is emailed once (not every tick), and a success resets the count.
+* SIGTERM or SIGINT asks the loop to stop: the job in progress runs to the end
+  (each job writes in one atomic batch at its end), and no new job starts.
+
+Surprising behaviour of ``schedule`` worth knowing (documented in its FAQ): jobs
+run only when ``run_pending`` is called, so a long job delays the others; a job
+that overran its interval runs once, not once per missed interval.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import errno
+import fcntl
+import importlib
+import json
+import logging
+import os
+import re
+import signal
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import schedule
+
+from .config import Settings
+from .context import Context, make_context
+from .errors import CorecruitError, JobError
+from .jobs import JobResult
+
+log = logging.getLogger("corecruit.runner")
+
+# name -> ("module:function", schedule setting). Order is the order of a full run.
+JOBS: dict[str, tuple[str, str]] = {
+    "redact": ("automations.jobs.redact:redact_job", "redact"),
+    "forms_push": ("automations.jobs.forms:push_job", "forms_push"),
+    "forms_collect": ("automations.jobs.forms:collect_job", "forms_collect"),
+    "merge": ("automations.jobs.merge:merge_job", "merge"),
+    "rewards": ("automations.jobs.rewards:accrue_job", "rewards"),
+    "timetable": ("automations.jobs.timetable:timetable_job", "timetable"),
+    "remind": ("automations.jobs.remind:remind_job", "remind"),
+}
+
+JobFn = Callable[[Context], JobResult]
+
+
+def job_function(name: str) -> JobFn:
+    """Import a job function by name; a clear error if the name is not a job."""
+    if name not in JOBS:
+        raise JobError(f"there is no job called '{name}' (jobs: {', '.join(JOBS)})")
+    target = JOBS[name][0]
+    module, func = target.split(":")
+    fn: JobFn = getattr(importlib.import_module(module), func)
+    return fn
+
+
+def available_jobs() -> list[str]:
+    """Jobs whose code is installed (all of them in a full install)."""
+    out = []
+    for name, (target, _) in JOBS.items():
+        try:
+            importlib.import_module(target.split(":")[0])
+        except ModuleNotFoundError:
+            continue
+        out.append(name)
+    return out
+
+
+# ---------------------------------------------------------------------- locks
+
+
+class JobLocked(JobError):
+    """Another runner or command holds this campaign's job right now."""
+
+
+@contextlib.contextmanager
+def job_lock(folder: Path, campaign: str, job: str) -> Iterator[None]:
+    """Hold an exclusive, crash-safe lock for (campaign, job); fail at once if held."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{campaign}.{job}.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno in (errno.EAGAIN, errno.EACCES):
+                holder = Path(path).read_text(errors="replace").strip() or "another process"
+                raise JobLocked(
+                    f"the '{job}' job of campaign '{campaign}' is already running ({holder}); "
+                    "this run was skipped."
+                ) from None
+            raise
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()} since {dt.datetime.now():%Y-%m-%d %H:%M:%S}".encode())
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+# ---------------------------------------------------------------- run records
+
+
+@dataclass
+class RunRecord:
+    run_id: str
+    job: str
+    campaign: str
+    started_at: dt.datetime
+    ended_at: dt.datetime | None = None
+    outcome: str = "ok"  # ok | failed | skipped
+    rows_read: int = 0
+    rows_written: int = 0
+    messages_sent: int = 0
+    api_calls: int = 0
+    detail: str = ""
+    attention: list[str] = field(default_factory=list)
+
+    def row(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("attention")
+        return d
+
+
+@dataclass
+class RunnerState:
+    """Small JSON file in the workspace: failures in a row, whether reported, last runs."""
+
+    path: Path
+    data: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path) -> RunnerState:
+        try:
+            return cls(path, json.loads(path.read_text()))
+        except (FileNotFoundError, json.JSONDecodeError):
+            return cls(path, {})
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.data, indent=1, default=str))
+        os.replace(tmp, self.path)
+
+    def entry(self, campaign: str, job: str) -> dict[str, Any]:
+        return self.data.setdefault(f"{campaign}/{job}", {"failures": 0, "reported": False})
+
+
+def _api_calls() -> int:
+    """Google API calls made so far in this process (0 when Google is not used)."""
+    try:
+        from .google import http as ghttp
+    except ImportError:
+        return 0
+    counter = getattr(ghttp, "CALLS", None)
+    return int(counter.total) if counter is not None and hasattr(counter, "total") else 0
+
+
+class Runner:
+    """Runs jobs for every campaign in a config folder."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], dt.datetime] | None = None,
+        context_factory: Callable[[Settings, str], Context] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.context_factory = context_factory or (
+            lambda s, cid: make_context(s, cid, clock=self.clock)
+        )
+        self.lock_dir = settings.workspace / ".locks"
+        self.state = RunnerState.load(settings.workspace / ".runner-state.json")
+        self.stop_requested = threading.Event()
+
+    def now(self) -> dt.datetime:
+        if self.clock:
+            return self.clock()
+        from .context import local_now
+
+        return local_now(self.settings.org.organisation.timezone)
+
+    def run_job(self, campaign_id: str, job: str) -> RunRecord:
+        """Run one job for one campaign: lock, run, log the outcome. Never raises."""
+        rec = RunRecord(uuid.uuid4().hex[:12], job, campaign_id, self.now())
+        calls_before = _api_calls()
+        ctx: Context | None = None
+        try:
+            with job_lock(self.lock_dir, campaign_id, job):
+                fn = job_function(job)
+                ctx = self.context_factory(self.settings, campaign_id)
+                res = fn(ctx)
+                rec.rows_read, rec.rows_written = res.rows_read, res.rows_written
+                rec.messages_sent, rec.detail = res.messages_sent, res.detail
+                rec.attention = list(res.attention)
+        except JobLocked as exc:
+            rec.outcome, rec.detail = "skipped", str(exc)
+        except CorecruitError as exc:
+            rec.outcome, rec.detail = "failed", str(exc)
+        except Exception as exc:  # a bug: logged by type and place only, never values
+            tb = traceback.extract_tb(exc.__traceback__)
+            where = f"{Path(tb[-1].filename).name}:{tb[-1].lineno}" if tb else "?"
+            rec.outcome = "failed"
+            rec.detail = f"unexpected {type(exc).__name__} at {where}; see the runner's log"
+            log.debug("job %s failed", job, exc_info=True)
+        rec.ended_at = self.now()
+        rec.api_calls = max(0, _api_calls() - calls_before)
+        self._after(rec, ctx)
+        return rec
+
+    def _after(self, rec: RunRecord, ctx: Context | None) -> None:
+        log.info(
+            "job=%s campaign=%s outcome=%s rows_read=%d rows_written=%d messages=%d api_calls=%d",
+            rec.job,
+            rec.campaign,
+            rec.outcome,
+            rec.rows_read,
+            rec.rows_written,
+            rec.messages_sent,
+            rec.api_calls,
+        )
+        entry = self.state.entry(rec.campaign, rec.job)
+        entry["last_run"] = rec.started_at.isoformat(sep=" ")
+        entry["last_outcome"] = rec.outcome
+        entry["last_detail"] = rec.detail
+        entry["attention"] = rec.attention
+        if rec.outcome == "failed":
+            entry["failures"] = int(entry.get("failures", 0)) + 1
+            if entry[
+                "failures"
+            ] >= self.settings.org.schedule.failure_report_after and not entry.get("reported"):
+                entry["reported"] = self._report_failure(rec, entry["failures"], ctx)
+        elif rec.outcome == "ok":
+            entry["failures"] = 0
+            entry["reported"] = False
+        self.state.save()
+        self._log_run(rec, ctx)
+
+    def _log_run(self, rec: RunRecord, ctx: Context | None) -> None:
+        """Append the run to the staff workbook's run log (best effort: never fails the job)."""
+        try:
+            ctx = ctx or self.context_factory(self.settings, rec.campaign)
+            from .store import make_frame
+
+            staff = ctx.stores.staff
+            frame = make_frame(staff.tab("run_log"), [rec.row()])
+            staff.append("run_log", frame)
+        except Exception as exc:  # the run log must never stop the runner
+            log.warning("could not write the run log for job=%s: %s", rec.job, type(exc).__name__)
+
+    def _report_failure(self, rec: RunRecord, failures: int, ctx: Context | None) -> bool:
+        """Email the admin once about a job that keeps failing."""
+        try:
+            from .mail import get_transport
+
+            ctx = ctx or self.context_factory(self.settings, rec.campaign)
+            org = self.settings.org
+            msg = EmailMessage()
+            msg["Subject"] = f"corecruit: the '{rec.job}' job keeps failing ({rec.campaign})"
+            msg["From"] = f"{org.mail.from_name} <{org.mail.from_address}>"
+            msg["To"] = org.organisation.admin_email
+            msg.set_content(
+                f"Hello,\n\nThe '{rec.job}' job for the campaign '{rec.campaign}' has failed "
+                f"{failures} times in a row. The runner keeps trying at each tick, and will not "
+                f"email again about this until the job has worked once.\n\n"
+                f"The last problem was:\n{rec.detail}\n\n"
+                "Run 'corecruit status' to see every job, or 'corecruit run --once "
+                f"{rec.job} -v' to try it by hand.\n\ncorecruit\n"
+            )
+            get_transport(ctx).send(msg)
+            return True
+        except Exception as exc:
+            log.warning("could not email the admin about job=%s: %s", rec.job, type(exc).__name__)
+            return False
+
+    # --------------------------------------------------------------- scheduling
+
+    def run_once(self, jobs: Sequence[str] | None = None) -> list[RunRecord]:
+        """Run the named jobs (default: every available job) once for every campaign."""
+        names = list(jobs) if jobs else available_jobs()
+        for n in names:
+            if n not in JOBS:
+                raise JobError(f"there is no job called '{n}' (jobs: {', '.join(JOBS)})")
+        out: list[RunRecord] = []
+        for cid in self.settings.campaigns:
+            for name in names:
+                if self.stop_requested.is_set():
+                    return out
+                out.append(self.run_job(cid, name))
+        return out
+
+    def build_scheduler(self, jobs: Sequence[str] | None = None) -> schedule.Scheduler:
+        """One explicit Scheduler with an entry per campaign and job."""
+        sched = schedule.Scheduler()
+        names = list(jobs) if jobs else available_jobs()
+        for cid in self.settings.campaigns:
+            for name in names:
+                spec = getattr(self.settings.org.schedule, JOBS[name][1])
+                every(sched, spec).do(self._tick, cid, name).tag(cid, name)
+        return sched
+
+    def _tick(self, campaign: str, job: str) -> None:
+        if not self.stop_requested.is_set():
+            self.run_job(campaign, job)
+
+    def install_signal_handlers(self) -> None:
+        def handler(signum: int, _frame: object) -> None:
+            log.warning(
+                "stop requested (%s): finishing the current job, then stopping",
+                signal.Signals(signum).name,
+            )
+            self.stop_requested.set()
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+    def loop(self, sched: schedule.Scheduler, *, poll_seconds: float = 1.0) -> None:
+        """Run pending jobs until a stop is requested."""
+        while not self.stop_requested.is_set():
+            sched.run_pending()
+            self.stop_requested.wait(poll_seconds)
+
+
+_EVERY = re.compile(r"^every (\d+) (minute|minutes|hour|hours)$")
+_DAILY = re.compile(r"^daily at (\d{2}):(\d{2})$")
+
+
+def every(sched: schedule.Scheduler, spec: str) -> schedule.Job:
+    """Turn 'every 10 minutes', 'hourly' or 'daily at 09:00' into a schedule Job."""
+    s = " ".join(spec.lower().split())
+    if s == "hourly":
+        return sched.every(1).hours
+    m = _EVERY.match(s)
+    if m:
+        n, unit = int(m.group(1)), m.group(2)
+        return sched.every(n).minutes if unit.startswith("minute") else sched.every(n).hours
+    m = _DAILY.match(s)
+    if m and int(m.group(1)) < 24 and int(m.group(2)) < 60:
+        return sched.every().day.at(f"{m.group(1)}:{m.group(2)}")
+    raise JobError(
+        f"the timing '{spec}' is not understood: use 'every N minutes', 'every N hours', "
+        "'hourly' or 'daily at HH:MM'"
+    )
+
+
+def next_runs(sched: schedule.Scheduler) -> dict[tuple[str, str], dt.datetime | None]:
+    """When each (campaign, job) runs next."""
+    out: dict[tuple[str, str], dt.datetime | None] = {}
+    for j in sched.get_jobs():
+        if len(j.tags) == 2:
+            args = j.job_func.args if j.job_func is not None else ()
+            if len(args) == 2:
+                out[(str(args[0]), str(args[1]))] = j.next_run
+    return out
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, step: float = 0.05) -> bool:
+    """Small helper for tests and the first-run experience."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()

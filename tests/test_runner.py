@@ -1,0 +1,171 @@
+"""The runner: failures isolated, locks, the admin told once, run log, timings."""
+
+from __future__ import annotations
+
+import email
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import schedule
+
+from automations import runner as runner_mod
+from automations.config import Settings
+from automations.context import Context
+from automations.errors import JobError, StoreError
+from automations.jobs import JobResult
+from automations.runner import Runner, every, job_lock
+
+
+@pytest.fixture
+def fake_jobs(monkeypatch: pytest.MonkeyPatch) -> dict:
+    calls: list[str] = []
+
+    def good(ctx: Context) -> JobResult:
+        calls.append("good")
+        return JobResult("good", rows_read=3, rows_written=2, messages_sent=1)
+
+    def broken(ctx: Context) -> JobResult:
+        calls.append("broken")
+        raise StoreError("staff workbook, tab 'people', row 3: something is wrong")
+
+    def buggy(ctx: Context) -> JobResult:
+        calls.append("buggy")
+        raise KeyError("jane.doe@example.com")  # a bug whose message holds personal data
+
+    mode = {"flaky_fails": True}
+
+    def flaky(ctx: Context) -> JobResult:
+        calls.append("flaky")
+        if mode["flaky_fails"]:
+            raise StoreError("the Google Sheets API did not answer in time")
+        return JobResult("flaky")
+
+    fns = {"good": good, "broken": broken, "buggy": buggy, "flaky": flaky}
+    monkeypatch.setattr(runner_mod, "JOBS", {n: (f"x:{n}", "merge") for n in fns})
+    monkeypatch.setattr(runner_mod, "job_function", lambda n: fns[n])
+    monkeypatch.setattr(runner_mod, "available_jobs", lambda: list(fns))
+    return {"calls": calls, "mode": mode}
+
+
+def test_a_failing_job_never_stops_the_others(
+    ctx: Context, settings: Settings, fake_jobs: dict
+) -> None:
+    r = Runner(settings, clock=ctx.clock)
+    records = r.run_once(["broken", "buggy", "good"])
+    assert [x.outcome for x in records] == ["failed", "failed", "ok"]
+    assert fake_jobs["calls"] == ["broken", "buggy", "good"]
+    assert "row 3" in records[0].detail
+    assert "KeyError" in records[1].detail and "example.com" not in records[1].detail
+    log = ctx.stores.staff.read_one("run_log")
+    assert list(log["job"]) == ["broken", "buggy", "good"]
+    assert list(log["outcome"]) == ["failed", "failed", "ok"]
+    assert log["rows_read"].iloc[2] == 3 and log["messages_sent"].iloc[2] == 1
+    assert not log["detail"].str.contains("example.com").any()
+
+
+def test_admin_is_told_once_after_repeated_failures(
+    ctx: Context, settings: Settings, fake_jobs: dict
+) -> None:
+    outbox = settings.path(settings.org.mail.outbox)
+    r = Runner(settings, clock=ctx.clock)
+    for _ in range(6):
+        r.run_job(ctx.campaign.id, "flaky")
+    mails = list(outbox.glob("*.eml"))
+    assert len(mails) == 1  # after the 3rd failure, and not again
+    msg = email.message_from_bytes(mails[0].read_bytes())
+    assert msg["To"] == settings.org.organisation.admin_email
+    assert "'flaky' job keeps failing" in msg["Subject"]
+    # A success of the same job resets the count; three more failures report again.
+    fake_jobs["mode"]["flaky_fails"] = False
+    r.run_job(ctx.campaign.id, "flaky")
+    fake_jobs["mode"]["flaky_fails"] = True
+    for _ in range(3):
+        r.run_job(ctx.campaign.id, "flaky")
+    assert len(list(outbox.glob("*.eml"))) == 2
+    # The state survives a restart of the runner.
+    r2 = Runner(settings, clock=ctx.clock)
+    assert r2.state.entry(ctx.campaign.id, "flaky")["failures"] == 3
+
+
+def test_a_held_lock_skips_the_job(ctx: Context, settings: Settings, fake_jobs: dict) -> None:
+    r = Runner(settings, clock=ctx.clock)
+    with job_lock(r.lock_dir, ctx.campaign.id, "good"):
+        rec = r.run_job(ctx.campaign.id, "good")
+    assert rec.outcome == "skipped" and "already running" in rec.detail
+    assert fake_jobs["calls"] == []
+    assert r.run_job(ctx.campaign.id, "good").outcome == "ok"
+
+
+def test_lock_of_a_killed_process_is_taken_over(tmp_path: Path) -> None:
+    script = textwrap.dedent(f"""
+        import time
+        from pathlib import Path
+        from automations.runner import job_lock
+        with job_lock(Path({str(tmp_path)!r}), "c", "j"):
+            print("held", flush=True)
+            time.sleep(60)
+    """)
+    with subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+    ) as proc:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+        with pytest.raises(JobError, match="already running"), job_lock(tmp_path, "c", "j"):
+            pass
+        proc.kill()
+        proc.wait()
+    with job_lock(tmp_path, "c", "j"):  # the kernel released the dead process's lock
+        assert "pid" in (tmp_path / "c.j.lock").read_text()
+
+
+@pytest.mark.parametrize(
+    ("spec", "unit", "interval", "at"),
+    [
+        ("every 10 minutes", "minutes", 10, None),
+        ("every 1 hours", "hours", 1, None),
+        ("hourly", "hours", 1, None),
+        ("daily at 09:00", "days", 1, "09:00:00"),
+        ("Daily at 22:30", "days", 1, "22:30:00"),
+    ],
+)
+def test_timings(spec: str, unit: str, interval: int, at: str | None) -> None:
+    job = every(schedule.Scheduler(), spec)
+    assert job.unit == unit and job.interval == interval
+    assert (str(job.at_time) if job.at_time else None) == at
+
+
+@pytest.mark.parametrize("spec", ["sometimes", "daily at 25:00", "every ten minutes"])
+def test_bad_timing_is_explained(spec: str) -> None:
+    with pytest.raises(JobError, match="not understood"):
+        every(schedule.Scheduler(), spec)
+
+
+def test_stop_request_finishes_the_current_job_and_starts_no_more(
+    ctx: Context, settings: Settings, fake_jobs: dict, monkeypatch
+) -> None:
+    r = Runner(settings, clock=ctx.clock)
+
+    def slow_good(c: Context) -> JobResult:
+        r.stop_requested.set()  # a SIGTERM arrives while this job runs
+        time.sleep(0.1)
+        fake_jobs["calls"].append("slow")
+        return JobResult("slow")
+
+    monkeypatch.setattr(runner_mod, "job_function", lambda n: slow_good)
+    records = r.run_once(["good", "broken"])
+    assert [x.outcome for x in records] == ["ok"] and fake_jobs["calls"] == ["slow"]
+
+
+def test_scheduler_is_explicit_and_has_one_entry_per_campaign_and_job(
+    settings: Settings, fake_jobs: dict
+) -> None:
+    before = len(schedule.get_jobs())
+    sched = Runner(settings).build_scheduler()
+    assert len(sched.get_jobs()) == 4 * len(settings.campaigns)
+    assert len(schedule.get_jobs()) == before  # the module's default scheduler is untouched
