@@ -133,7 +133,7 @@ class ExpenseRule(_Model):
     @model_validator(mode="after")
     def _mileage(self) -> ExpenseRule:
         if self.kind == "mileage" and self.rate_per_mile is None:
-            raise ValueError("a mileage rule needs rate_per_mile (pounds a mile, e.g. \"0.45\")")
+            raise ValueError('a mileage rule needs rate_per_mile (pounds a mile, e.g. "0.45")')
         return self
 
 

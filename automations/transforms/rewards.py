@@ -206,7 +206,9 @@ class Issue:
         return f"rewards-{h[:12]}"
 
 
-def issue_records(issues: Iterable[Issue], now: dt.datetime, job: str = "rewards") -> list[dict[str, Any]]:
+def issue_records(
+    issues: Iterable[Issue], now: dt.datetime, job: str = "rewards"
+) -> list[dict[str, Any]]:
     """Rows for the staff 'Needs attention' tab (one per distinct issue)."""
     seen: set[str] = set()
     out = []
@@ -214,13 +216,15 @@ def issue_records(issues: Iterable[Issue], now: dt.datetime, job: str = "rewards
         if i.exception_id in seen:
             continue
         seen.add(i.exception_id)
-        out.append({
-            "exception_id": i.exception_id,
-            "job": job,
-            "source": i.source,
-            "reason": i.reason,
-            "raised_at": now,
-        })
+        out.append(
+            {
+                "exception_id": i.exception_id,
+                "job": job,
+                "source": i.source,
+                "reason": i.reason,
+                "raised_at": now,
+            }
+        )
     return out
 
 
@@ -348,9 +352,7 @@ class Sources:
     waiting: int = 0  # attendance rows not yet confirmed by staff
 
 
-def _hours_line(
-    rate: Rate, activity: str, claimed: Decimal, used: Decimal
-) -> tuple[Decimal, str]:
+def _hours_line(rate: Rate, activity: str, claimed: Decimal, used: Decimal) -> tuple[Decimal, str]:
     """Hours paid under the policy's limit, and a note when fewer than claimed."""
     if rate.max_hours is None:
         return claimed, ""
@@ -386,18 +388,30 @@ def desired_lines(
         if pid:
             src.frozen_people.add(pid)
         for p in probs:
-            add(Issue("bad-cell", f"people|{pid}|{p.column}",
-                      f"This row could not be used for rewards: {p.message}.",
-                      _where("people", row, p.column), pid))
+            add(
+                Issue(
+                    "bad-cell",
+                    f"people|{pid}|{p.column}",
+                    f"This row could not be used for rewards: {p.message}.",
+                    _where("people", row, p.column),
+                    pid,
+                )
+            )
 
     def check_choice(person: Person, base: str, key: str) -> bool:
         if person.reward_choice in REWARDS:
             return True
-        add(Issue("no-choice", key,
-                  f"{person.person_id} has no reward choice recorded (payment, vouchers or no "
-                  "payment), so nothing is owed for their time yet. Please ask them and fill in "
-                  "'Reward choice' on the People tab.",
-                  _where("people", person.row, "reward_choice"), person.person_id))
+        add(
+            Issue(
+                "no-choice",
+                key,
+                f"{person.person_id} has no reward choice recorded (payment, vouchers or no "
+                "payment), so nothing is owed for their time yet. Please ask them and fill in "
+                "'Reward choice' on the People tab.",
+                _where("people", person.row, "reward_choice"),
+                person.person_id,
+            )
+        )
         src.frozen_bases.add(base)
         return False
 
@@ -408,28 +422,50 @@ def desired_lines(
     hours_used: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     confirmed_shortlisting: set[str] = set()
     for row, r in att:
-        pid, activity, day = _text(r.get("person_id")), _text(r.get("activity")), _date(r.get("date"))
+        pid, activity, day = (
+            _text(r.get("person_id")),
+            _text(r.get("activity")),
+            _date(r.get("date")),
+        )
         if row in bad:
             if pid:
                 src.frozen_people.add(pid)
             for p in bad[row]:
-                add(Issue("bad-cell", f"attendance|row{row}|{p.column}",
-                          f"This attendance row was not used: {p.message}.",
-                          _where("attendance", row, p.column), pid))
+                add(
+                    Issue(
+                        "bad-cell",
+                        f"attendance|row{row}|{p.column}",
+                        f"This attendance row was not used: {p.message}.",
+                        _where("attendance", row, p.column),
+                        pid,
+                    )
+                )
             continue
         if not _text(r.get("confirmed_by")):
             src.waiting += 1
             continue
         key = f"attendance|{pid}|{activity}|{day}"
         if not pid:
-            add(Issue("no-person", key, "This attendance row has no person ID.",
-                      _where("attendance", row, "person_id")))
+            add(
+                Issue(
+                    "no-person",
+                    key,
+                    "This attendance row has no person ID.",
+                    _where("attendance", row, "person_id"),
+                )
+            )
             continue
         person = index.get(pid)
         if person is None:
-            add(Issue("unknown-person", key,
-                      f"{pid} is not on the People tab, so nothing can be owed to them.",
-                      _where("attendance", row, "person_id"), pid))
+            add(
+                Issue(
+                    "unknown-person",
+                    key,
+                    f"{pid} is not on the People tab, so nothing can be owed to them.",
+                    _where("attendance", row, "person_id"),
+                    pid,
+                )
+            )
             src.frozen_people.add(pid)
             continue
         if not person.lived_experience:
@@ -437,17 +473,30 @@ def desired_lines(
         if activity == SHORTLISTING:
             confirmed_shortlisting.add(pid)
         if day is None:
-            add(Issue("no-date", key, "This attendance row has no date.",
-                      _where("attendance", row, "date"), pid))
+            add(
+                Issue(
+                    "no-date",
+                    key,
+                    "This attendance row has no date.",
+                    _where("attendance", row, "date"),
+                    pid,
+                )
+            )
             src.frozen_people.add(pid)
             continue
         base = line_base(pid, campaign_id, activity, day, TIME)
         rate = policy.rates.get(activity)
         if rate is None:
-            add(Issue("unknown-activity", key,
-                      f"The reward policy has no rate for the activity '{activity}'. Add it to "
-                      "[rewards.rates] in organisation.toml, or correct the activity.",
-                      _where("attendance", row, "activity"), pid))
+            add(
+                Issue(
+                    "unknown-activity",
+                    key,
+                    f"The reward policy has no rate for the activity '{activity}'. Add it to "
+                    "[rewards.rates] in organisation.toml, or correct the activity.",
+                    _where("attendance", row, "activity"),
+                    pid,
+                )
+            )
             src.frozen_bases.add(base)
             continue
         if not check_choice(person, base, f"choice|{pid}"):
@@ -456,58 +505,111 @@ def desired_lines(
         if rate.unit == "hour":
             claimed = _dec(r.get("hours"))
             if claimed is None:
-                add(Issue("no-hours", key,
-                          f"'{activity}' is paid by the hour, but no hours are filled in.",
-                          _where("attendance", row, "hours"), pid))
+                add(
+                    Issue(
+                        "no-hours",
+                        key,
+                        f"'{activity}' is paid by the hour, but no hours are filled in.",
+                        _where("attendance", row, "hours"),
+                        pid,
+                    )
+                )
                 src.frozen_bases.add(base)
                 continue
             if claimed <= 0:
-                add(Issue("bad-hours", key, "The hours must be more than 0.",
-                          _where("attendance", row, "hours"), pid))
+                add(
+                    Issue(
+                        "bad-hours",
+                        key,
+                        "The hours must be more than 0.",
+                        _where("attendance", row, "hours"),
+                        pid,
+                    )
+                )
                 src.frozen_bases.add(base)
                 continue
             used = hours_used[(pid, activity)]
             qty, note = _hours_line(rate, activity, claimed, used)
             hours_used[(pid, activity)] = used + qty
             if note:
-                add(Issue("hours-capped", key, note, _where("attendance", row, "hours"), pid,
-                          warning=True))
+                add(
+                    Issue(
+                        "hours-capped",
+                        key,
+                        note,
+                        _where("attendance", row, "hours"),
+                        pid,
+                        warning=True,
+                    )
+                )
             if qty <= 0:
                 continue
             unit = "hour"
         else:
             qty, unit = Decimal(1), rate.unit
-        src.desired[base] = Desired(base, pid, activity, day, TIME, qty, unit, rate.amount,
-                                    money(qty * rate.amount), "attendance", note)
+        src.desired[base] = Desired(
+            base,
+            pid,
+            activity,
+            day,
+            TIME,
+            qty,
+            unit,
+            rate.amount,
+            money(qty * rate.amount),
+            "attendance",
+            note,
+        )
 
     # --- completed shortlisting score forms, for people with no confirmed shortlisting row
-    scorers = sorted({
-        _text(r.get("person_id"))
-        for _, r in _records(raw_scores)
-        if _text(r.get("stage")) == SHORTLISTING and _text(r.get("person_id"))
-    })
+    scorers = sorted(
+        {
+            _text(r.get("person_id"))
+            for _, r in _records(raw_scores)
+            if _text(r.get("stage")) == SHORTLISTING and _text(r.get("person_id"))
+        }
+    )
     for pid in scorers:
         if pid in confirmed_shortlisting:
             continue
         key = f"raw_scores|{pid}|{SHORTLISTING}"
         person = index.get(pid)
         if person is None:
-            add(Issue("unknown-person", key,
-                      f"{pid} sent shortlisting scores but is not on the People tab.",
-                      _where("raw_scores", None, "person_id"), pid))
+            add(
+                Issue(
+                    "unknown-person",
+                    key,
+                    f"{pid} sent shortlisting scores but is not on the People tab.",
+                    _where("raw_scores", None, "person_id"),
+                    pid,
+                )
+            )
             continue
         if not person.lived_experience:
             continue
         rate = policy.rates.get(SHORTLISTING)
         if rate is None:
-            add(Issue("unknown-activity", "policy|shortlisting",
-                      "The reward policy has no rate for 'shortlisting'. Add it to "
-                      "[rewards.rates] in organisation.toml.", "organisation.toml", pid))
+            add(
+                Issue(
+                    "unknown-activity",
+                    "policy|shortlisting",
+                    "The reward policy has no rate for 'shortlisting'. Add it to "
+                    "[rewards.rates] in organisation.toml.",
+                    "organisation.toml",
+                    pid,
+                )
+            )
             continue
         if shortlisting_date is None:
-            add(Issue("no-date", "dates|shortlisting deadline",
-                      "There is no shortlisting deadline on the Campaign dates tab, so "
-                      "shortlisting from score forms cannot be dated.", _where("dates", None)))
+            add(
+                Issue(
+                    "no-date",
+                    "dates|shortlisting deadline",
+                    "There is no shortlisting deadline on the Campaign dates tab, so "
+                    "shortlisting from score forms cannot be dated.",
+                    _where("dates", None),
+                )
+            )
             continue
         base = line_base(pid, campaign_id, SHORTLISTING, shortlisting_date, TIME)
         if not check_choice(person, base, f"choice|{pid}"):
@@ -515,12 +617,25 @@ def desired_lines(
         if rate.unit == "hour":
             qty = rate.expected_hours or Decimal(1)
             unit = "hour"
-            note = (f"From the completed score form: {number(qty)} hours, the policy's hours "
-                    "for shortlisting. Add a confirmed attendance row to pay different hours.")
+            note = (
+                f"From the completed score form: {number(qty)} hours, the policy's hours "
+                "for shortlisting. Add a confirmed attendance row to pay different hours."
+            )
         else:
             qty, unit, note = Decimal(1), rate.unit, "From the completed score form."
-        src.desired[base] = Desired(base, pid, SHORTLISTING, shortlisting_date, TIME, qty, unit,
-                                    rate.amount, money(qty * rate.amount), "score form", note)
+        src.desired[base] = Desired(
+            base,
+            pid,
+            SHORTLISTING,
+            shortlisting_date,
+            TIME,
+            qty,
+            unit,
+            rate.amount,
+            money(qty * rate.amount),
+            "score form",
+            note,
+        )
 
     # --- expense claims
     bad = _problem_rows(claims)
@@ -530,37 +645,75 @@ def desired_lines(
             if pid:
                 src.frozen_people.add(pid)
             for p in bad[row]:
-                add(Issue("bad-cell", f"expense_claims|{cid or f'row{row}'}|{p.column}",
-                          f"This claim was not used: {p.message}.",
-                          _where("expense_claims", row, p.column), pid))
+                add(
+                    Issue(
+                        "bad-cell",
+                        f"expense_claims|{cid or f'row{row}'}|{p.column}",
+                        f"This claim was not used: {p.message}.",
+                        _where("expense_claims", row, p.column),
+                        pid,
+                    )
+                )
             continue
         key = f"expense_claims|{cid or f'row{row}'}"
         if not cid:
-            add(Issue("no-claim-id", key, "This claim has no claim ID, so it cannot be tracked.",
-                      _where("expense_claims", row, "claim_id"), pid))
+            add(
+                Issue(
+                    "no-claim-id",
+                    key,
+                    "This claim has no claim ID, so it cannot be tracked.",
+                    _where("expense_claims", row, "claim_id"),
+                    pid,
+                )
+            )
             if pid:
                 src.frozen_people.add(pid)
             continue
         if not pid:
-            add(Issue("no-person", key, "This claim has no person ID.",
-                      _where("expense_claims", row, "person_id")))
+            add(
+                Issue(
+                    "no-person",
+                    key,
+                    "This claim has no person ID.",
+                    _where("expense_claims", row, "person_id"),
+                )
+            )
             continue
         person = index.get(pid)
         if person is None:
-            add(Issue("unknown-person", key,
-                      f"{pid} is not on the People tab, so this claim cannot be repaid.",
-                      _where("expense_claims", row, "person_id"), pid))
+            add(
+                Issue(
+                    "unknown-person",
+                    key,
+                    f"{pid} is not on the People tab, so this claim cannot be repaid.",
+                    _where("expense_claims", row, "person_id"),
+                    pid,
+                )
+            )
             src.frozen_people.add(pid)
             continue
         if not person.lived_experience:
-            add(Issue("staff-claim", key,
-                      f"{pid} is Council staff: staff claim expenses through payroll, not here.",
-                      _where("expense_claims", row, "person_id"), pid))
+            add(
+                Issue(
+                    "staff-claim",
+                    key,
+                    f"{pid} is Council staff: staff claim expenses through payroll, not here.",
+                    _where("expense_claims", row, "person_id"),
+                    pid,
+                )
+            )
             continue
         day = _date(r.get("date"))
         if day is None:
-            add(Issue("no-date", key, "This claim has no date.",
-                      _where("expense_claims", row, "date"), pid))
+            add(
+                Issue(
+                    "no-date",
+                    key,
+                    "This claim has no date.",
+                    _where("expense_claims", row, "date"),
+                    pid,
+                )
+            )
             src.frozen_people.add(pid)
             continue
         kind = _text(r.get("kind"))
@@ -568,18 +721,33 @@ def desired_lines(
         base = line_base(pid, campaign_id, activity, day, f"{kind}#{cid}")
         rule = policy.expense(kind)
 
-        def reject(code: str, reason: str, column: str, base: str = base) -> None:
+        def reject(
+            code: str,
+            reason: str,
+            column: str,
+            *,
+            key: str = key,
+            row: int = row,
+            pid: str = pid,
+            base: str = base,
+        ) -> None:
             add(Issue(code, key, reason, _where("expense_claims", row, column), pid))
             src.frozen_bases.add(base)
 
         if rule is None:
             known = ", ".join(e.kind for e in policy.expenses) or "none"
-            reject("unknown-kind", f"The reward policy has no rule for '{kind}' expenses "
-                   f"(it knows: {known}).", "kind")
+            reject(
+                "unknown-kind",
+                f"The reward policy has no rule for '{kind}' expenses (it knows: {known}).",
+                "kind",
+            )
             continue
         if activity != EXPENSES_ACTIVITY and activity not in policy.rates:
-            reject("unknown-activity", f"The activity '{activity}' is not in the reward policy.",
-                   "activity")
+            reject(
+                "unknown-activity",
+                f"The activity '{activity}' is not in the reward policy.",
+                "activity",
+            )
             continue
         if kind == "mileage":
             miles = _dec(r.get("miles"))
@@ -601,29 +769,48 @@ def desired_lines(
                 reject("bad-amount", "The amount must be more than £0.00.", "amount")
                 continue
             if money(amount) != amount:
-                reject("bad-amount", "The amount has more than two decimal places (pence).",
-                       "amount")
+                reject(
+                    "bad-amount", "The amount has more than two decimal places (pence).", "amount"
+                )
                 continue
             qty, unit, rate_ = Decimal(1), "claim", amount
             claimed = amount
         if rule.receipt_required and not _text(r.get("receipt_reference")):
-            reject("no-receipt", f"The policy repays {kind} with a receipt: please add the "
-                   "receipt reference. It will be repaid once it is there.", "receipt_reference")
+            reject(
+                "no-receipt",
+                f"The policy repays {kind} with a receipt: please add the "
+                "receipt reference. It will be repaid once it is there.",
+                "receipt_reference",
+            )
             continue
         if kind == "meal" and activity in policy.rates and policy.rates[activity].meal_provided:
-            reject("meal-provided", f"A meal is provided at the {activity}, so the policy does "
-                   "not repay a meal for it.", "kind")
+            reject(
+                "meal-provided",
+                f"A meal is provided at the {activity}, so the policy does "
+                "not repay a meal for it.",
+                "kind",
+            )
             continue
         paid, note = claimed, ""
         if rule.cap is not None and claimed > rule.cap:
             paid = money(rule.cap)
-            note = (f"Claimed {pounds(claimed)}; the policy repays up to {pounds(rule.cap)} for "
-                    f"{kind}, so {pounds(paid)} is owed.")
-            add(Issue("over-cap", key, note + " The rest is not paid.",
-                      _where("expense_claims", row, "miles" if kind == "mileage" else "amount"),
-                      pid, warning=True))
-        src.desired[base] = Desired(base, pid, activity, day, kind, qty, unit, rate_, paid,
-                                    f"expense claim {cid}", note)
+            note = (
+                f"Claimed {pounds(claimed)}; the policy repays up to {pounds(rule.cap)} for "
+                f"{kind}, so {pounds(paid)} is owed."
+            )
+            add(
+                Issue(
+                    "over-cap",
+                    key,
+                    note + " The rest is not paid.",
+                    _where("expense_claims", row, "miles" if kind == "mileage" else "amount"),
+                    pid,
+                    warning=True,
+                )
+            )
+        src.desired[base] = Desired(
+            base, pid, activity, day, kind, qty, unit, rate_, paid, f"expense claim {cid}", note
+        )
     return src
 
 
@@ -656,8 +843,10 @@ def _settled(line: Mapping[str, Any]) -> bool:
 
 def _locked(line: Mapping[str, Any]) -> bool:
     """A line staff have acted on keeps the reward it was accrued under."""
-    return _settled(line) or bool(_text(line.get("approved_by"))) or _text(line.get("status")) in (
-        APPROVED,
+    return (
+        _settled(line)
+        or bool(_text(line.get("approved_by")))
+        or _text(line.get("status")) in (APPROVED,)
     )
 
 
@@ -687,9 +876,13 @@ def _why(old: Mapping[str, Any], new: Mapping[str, Any] | None) -> str:
     orate, nrate = _dec(old.get("rate")), _dec(new.get("rate"))
     if orate != nrate:
         if unit == "claim":
-            parts.append(f"the claim changed from {pounds(orate or ZERO)} to {pounds(nrate or ZERO)}")
+            parts.append(
+                f"the claim changed from {pounds(orate or ZERO)} to {pounds(nrate or ZERO)}"
+            )
         else:
-            parts.append(f"the rate changed from {pounds(orate or ZERO)} to {pounds(nrate or ZERO)}")
+            parts.append(
+                f"the rate changed from {pounds(orate or ZERO)} to {pounds(nrate or ZERO)}"
+            )
     if _text(old.get("reward")) != _text(new.get("reward")):
         parts.append(f"the reward choice changed to {_text(new.get('reward'))}")
     if not parts:
@@ -704,8 +897,10 @@ def _want(d: Desired, reward: str, campaign_id: str) -> dict[str, Any]:
     amount = ZERO if (d.is_time and reward == NO_PAYMENT) else money(d.full_amount)
     note = d.note
     if d.is_time and reward == NO_PAYMENT:
-        note = (f"Given without payment, as the person chose (the policy would pay "
-                f"{pounds(d.full_amount)}). " + note).strip()
+        note = (
+            f"Given without payment, as the person chose (the policy would pay "
+            f"{pounds(d.full_amount)}). " + note
+        ).strip()
     return {
         "person_id": d.person_id,
         "campaign_id": campaign_id,
@@ -733,23 +928,25 @@ def _blank_line() -> dict[str, Any]:
 def _reversal(old: Mapping[str, Any], base: str, n: int, why: str) -> dict[str, Any]:
     line = _blank_line()
     q, a = _dec(old.get("quantity")), _dec(old.get("amount")) or ZERO
-    line.update({
-        "line_key": reversal_key(base, n),
-        "person_id": old.get("person_id", ""),
-        "campaign_id": old.get("campaign_id", ""),
-        "activity": old.get("activity", ""),
-        "date": _date(old.get("date")),
-        "kind": REVERSAL,
-        "quantity": -q if q is not None else None,
-        "unit": old.get("unit", ""),
-        "rate": _dec(old.get("rate")),
-        "amount": -a,
-        "reward": old.get("reward", ""),
-        "status": OWED,
-        "reverses": old.get("line_key", ""),
-        "source": old.get("source", ""),
-        "note": f"Correction: {why}",
-    })
+    line.update(
+        {
+            "line_key": reversal_key(base, n),
+            "person_id": old.get("person_id", ""),
+            "campaign_id": old.get("campaign_id", ""),
+            "activity": old.get("activity", ""),
+            "date": _date(old.get("date")),
+            "kind": REVERSAL,
+            "quantity": -q if q is not None else None,
+            "unit": old.get("unit", ""),
+            "rate": _dec(old.get("rate")),
+            "amount": -a,
+            "reward": old.get("reward", ""),
+            "status": OWED,
+            "reverses": old.get("line_key", ""),
+            "source": old.get("source", ""),
+            "note": f"Correction: {why}",
+        }
+    )
     return line
 
 
@@ -769,14 +966,28 @@ def derive_status(line: dict[str, Any]) -> tuple[str, list[Issue]]:
     where = _where("rewards_ledger", None, None) + f", line {key}"
     if paid_on != ref:
         missing = "payment reference" if paid_on else "paid on date"
-        issues.append(Issue("half-paid", key,
-                            f"This line has only part of its payment details: please add the "
-                            f"{missing}. Until then it is not counted as paid.", where, pid))
+        issues.append(
+            Issue(
+                "half-paid",
+                key,
+                f"This line has only part of its payment details: please add the "
+                f"{missing}. Until then it is not counted as paid.",
+                where,
+                pid,
+            )
+        )
     if paid_on and ref:
         if not approved:
-            issues.append(Issue("paid-unapproved", key,
-                                "This line is marked as paid but nobody is named as approving "
-                                "it. Please add who approved it.", where, pid))
+            issues.append(
+                Issue(
+                    "paid-unapproved",
+                    key,
+                    "This line is marked as paid but nobody is named as approving "
+                    "it. Please add who approved it.",
+                    where,
+                    pid,
+                )
+            )
         return (VOUCHER_ISSUED if (reward == VOUCHERS and is_time_line(line)) else PAID), issues
     if approved:
         return APPROVED, issues
@@ -793,7 +1004,9 @@ def _counts_for_limit(line: Mapping[str, Any], policy: RewardPolicy) -> bool:
     return reward == PAYMENT or (reward == VOUCHERS and policy.earnings_include_vouchers)
 
 
-def ledger_frame(lines: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None) -> pd.DataFrame:
+def ledger_frame(
+    lines: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None
+) -> pd.DataFrame:
     cols = list(columns or LEDGER_COLUMNS)
     for c in LEDGER_COLUMNS:
         if c not in cols:
@@ -816,8 +1029,15 @@ def accrue(
 
     Lines of other campaigns (if any) are left exactly as they are.
     """
-    src = desired_lines(policy, campaign_id, people=people, attendance=attendance, claims=claims,
-                        raw_scores=raw_scores, shortlisting_date=shortlisting_date)
+    src = desired_lines(
+        policy,
+        campaign_id,
+        people=people,
+        attendance=attendance,
+        claims=claims,
+        raw_scores=raw_scores,
+        shortlisting_date=shortlisting_date,
+    )
     issues = list(src.issues)
     index = people_index(people)
     lines = [dict(r) for _, r in _records(ledger)]
@@ -854,8 +1074,13 @@ def accrue(
             else:
                 locked = [a for a in active if _locked(a)]
                 person = index.get(pid)
-                reward = (_text(locked[0].get("reward")) if locked
-                          else person.reward_choice if person else "")
+                reward = (
+                    _text(locked[0].get("reward"))
+                    if locked
+                    else person.reward_choice
+                    if person
+                    else ""
+                )
             want = _want(d, reward, campaign_id)
             keep = next((a for a in active if _same(a, want)), None)
         next_n = max(versions, default=0) + 1
@@ -882,14 +1107,17 @@ def accrue(
     # Earnings limit: in date order, a line that would take a person past their limit for a
     # period is held for a staff member to approve, and staff are told before it is paid.
     order = {id(ln): i for i, ln in enumerate(new)}
-    new.sort(key=lambda ln: (_text(ln["person_id"]), _date(ln["date"]) or dt.date.min, order[id(ln)]))
+    new.sort(
+        key=lambda ln: (_text(ln["person_id"]), _date(ln["date"]) or dt.date.min, order[id(ln)])
+    )
     totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     for ln in lines:
         if _text(ln.get("campaign_id")) == campaign_id and _counts_for_limit(ln, policy):
             d0 = _date(ln.get("date"))
             if d0 is not None:
                 totals[(_text(ln["person_id"]), period_key(d0, policy.period))] += (
-                    _dec(ln.get("amount")) or ZERO)
+                    _dec(ln.get("amount")) or ZERO
+                )
     for ln in new:
         day = _date(ln["date"])
         if day is None or not _counts_for_limit(ln, policy):
@@ -905,22 +1133,36 @@ def accrue(
         words = period_words(per, policy.period)
         if after > limit:
             ln["status"] = HELD
-            ln["note"] = (_text(ln["note"]) + f" Held: this would take {pid}'s payments for "
-                          f"{words} to {pounds(after)}, past their earnings limit of "
-                          f"{pounds(limit)}. Please talk to them before approving it.").strip()
-            issues.append(Issue(
-                "earnings-limit", _text(ln["line_key"]),
-                f"{pid}: this line would take their payments for {words} to {pounds(after)}, "
-                f"past their earnings limit of {pounds(limit)}. It is held and will not be paid "
-                "until a staff member approves it. Please talk to them first: they may prefer "
-                "vouchers, to be paid later, or to give the time without payment.",
-                _where("rewards_ledger", None, None) + f", line {_text(ln['line_key'])}", pid))
+            ln["note"] = (
+                _text(ln["note"]) + f" Held: this would take {pid}'s payments for "
+                f"{words} to {pounds(after)}, past their earnings limit of "
+                f"{pounds(limit)}. Please talk to them before approving it."
+            ).strip()
+            issues.append(
+                Issue(
+                    "earnings-limit",
+                    _text(ln["line_key"]),
+                    f"{pid}: this line would take their payments for {words} to {pounds(after)}, "
+                    f"past their earnings limit of {pounds(limit)}. It is held and will not be "
+                    "paid until a staff member approves it. Please talk to them first: they may "
+                    "prefer "
+                    "vouchers, to be paid later, or to give the time without payment.",
+                    _where("rewards_ledger", None, None) + f", line {_text(ln['line_key'])}",
+                    pid,
+                )
+            )
         elif after >= limit * policy.earnings_warning_at > before_total:
-            issues.append(Issue(
-                "earnings-near", f"{pid}|{per}",
-                f"{pid}'s payments for {words} have reached {pounds(after)}, close to their "
-                f"earnings limit of {pounds(limit)}. Further lines in {words} will be held.",
-                _where("rewards_ledger", None, None), pid, warning=True))
+            issues.append(
+                Issue(
+                    "earnings-near",
+                    f"{pid}|{per}",
+                    f"{pid}'s payments for {words} have reached {pounds(after)}, close to their "
+                    f"earnings limit of {pounds(limit)}. Further lines in {words} will be held.",
+                    _where("rewards_ledger", None, None),
+                    pid,
+                    warning=True,
+                )
+            )
 
     all_lines = lines + new
     for ln in all_lines:
@@ -940,8 +1182,11 @@ def accrue(
 def describe(line: Mapping[str, Any], policy: RewardPolicy) -> str:
     """One line's 'what for' in plain words, e.g. 'Shortlisting: 4 hours at £15.00 an hour'."""
     activity = _text(line.get("activity"))
-    kind = base_kind(_text(line.get("line_key"))) if _text(line.get("line_key")) else _text(
-        line.get("kind"))
+    kind = (
+        base_kind(_text(line.get("line_key")))
+        if _text(line.get("line_key"))
+        else _text(line.get("kind"))
+    )
     qty, rate = _dec(line.get("quantity")), _dec(line.get("rate"))
     unit = _text(line.get("unit"))
     if kind == TIME:
@@ -954,8 +1199,13 @@ def describe(line: Mapping[str, Any], policy: RewardPolicy) -> str:
             return f"{what}: one {unit or 'session'} at {pounds(rate)}"
         return what
     rule = policy.expense(kind)
-    what = {"travel": "Travel", "mileage": "Mileage", "carer": "Carer or personal assistant",
-            "childcare": "Childcare", "meal": "A meal"}.get(kind, kind.capitalize())
+    what = {
+        "travel": "Travel",
+        "mileage": "Mileage",
+        "carer": "Carer or personal assistant",
+        "childcare": "Childcare",
+        "meal": "A meal",
+    }.get(kind, kind.capitalize())
     if activity and activity != EXPENSES_ACTIVITY:
         r = policy.rates.get(activity)
         what += f" for {(r.description if r and r.description else activity).lower()}"
@@ -982,6 +1232,10 @@ class StatementItem:
     state: str
     corrected: bool
     is_time: bool
+    activity: str = ""
+    kind: str = ""
+    quantity: Decimal | None = None
+    unit: str = ""
 
 
 @dataclass(frozen=True)
@@ -1042,16 +1296,24 @@ def _item_state(group: Sequence[Mapping[str, Any]]) -> str:
         return "being checked by the team"
     if OWED in statuses:
         return "waiting for approval"
+    if all(_text(g.get("export_batch")) for g in live if _text(g.get("status")) == APPROVED):
+        return "sent for payment"
     return "approved, to be paid soon"
 
 
 def build_statement(
-    ledger: pd.DataFrame | None, person_id: str, campaign_id: str, policy: RewardPolicy,
+    ledger: pd.DataFrame | None,
+    person_id: str,
+    campaign_id: str,
+    policy: RewardPolicy,
     reward_choice: str = "",
 ) -> Statement:
     """The person's statement for one campaign, from their ledger lines only."""
-    mine = [r for _, r in _records(ledger)
-            if _text(r.get("person_id")) == person_id and _text(r.get("campaign_id")) == campaign_id]
+    mine = [
+        r
+        for _, r in _records(ledger)
+        if _text(r.get("person_id")) == person_id and _text(r.get("campaign_id")) == campaign_id
+    ]
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for ln in mine:
         groups[split_key(_text(ln.get("line_key")))[0]].append(ln)
@@ -1066,16 +1328,22 @@ def build_statement(
         if _text(shown.get("status")) == NOT_CLAIMED and active:
             q, r = _dec(shown.get("quantity")) or ZERO, _dec(shown.get("rate")) or ZERO
             given += money(q * r)
-        items.append(StatementItem(
-            base=base,
-            date=_date(shown.get("date")),
-            words=describe(shown, policy),
-            amount=money(net),
-            reward=_text(shown.get("reward")),
-            state=_item_state(group),
-            corrected=len(group) > 1,
-            is_time=base_kind(base) == TIME,
-        ))
+        items.append(
+            StatementItem(
+                base=base,
+                date=_date(shown.get("date")),
+                words=describe(shown, policy),
+                amount=money(net),
+                reward=_text(shown.get("reward")),
+                state=_item_state(group),
+                corrected=len(group) > 1,
+                is_time=base_kind(base) == TIME,
+                activity=_text(shown.get("activity")),
+                kind=base_kind(base),
+                quantity=_dec(shown.get("quantity")),
+                unit=_text(shown.get("unit")),
+            )
+        )
     items.sort(key=lambda i: (i.date or dt.date.min, not i.is_time, i.base))
     by_status: dict[str, Decimal] = defaultdict(Decimal)
     pays: dict[tuple[dt.date | None, str, bool], Decimal] = defaultdict(Decimal)
@@ -1084,16 +1352,28 @@ def build_statement(
         amt = _dec(ln.get("amount")) or ZERO
         by_status[st] += amt
         if st in SETTLED:
-            pays[(_date(ln.get("paid_on")), _text(ln.get("payment_reference")),
-                  st == VOUCHER_ISSUED)] += amt
+            pays[
+                (_date(ln.get("paid_on")), _text(ln.get("payment_reference")), st == VOUCHER_ISSUED)
+            ] += amt
     payments = [Payment(k[0], k[1], money(v), k[2]) for k, v in pays.items()]
     payments.sort(key=lambda p: (p.paid_on or dt.date.min, p.reference))
     paid = by_status[PAID] + by_status[VOUCHER_ISSUED]
     approved = by_status[APPROVED]
-    waiting = sum((v for k, v in by_status.items()
-                   if k not in (PAID, VOUCHER_ISSUED, APPROVED)), ZERO)
-    return Statement(person_id, campaign_id, reward_choice, items, payments, money(paid),
-                     money(approved), money(waiting), len(mine), money(given))
+    waiting = sum(
+        (v for k, v in by_status.items() if k not in (PAID, VOUCHER_ISSUED, APPROVED)), ZERO
+    )
+    return Statement(
+        person_id,
+        campaign_id,
+        reward_choice,
+        items,
+        payments,
+        money(paid),
+        money(approved),
+        money(waiting),
+        len(mine),
+        money(given),
+    )
 
 
 def totals(ledger: pd.DataFrame | None, by: Sequence[str], period: str = "month") -> pd.DataFrame:
@@ -1104,8 +1384,11 @@ def totals(ledger: pd.DataFrame | None, by: Sequence[str], period: str = "month"
     rows: dict[tuple[str, ...], dict[str, Decimal]] = {}
     for _, ln in _records(ledger):
         day = _date(ln.get("date"))
-        vals = {"person_id": _text(ln.get("person_id")), "campaign_id": _text(ln.get("campaign_id")),
-                "period": period_key(day, period) if day else ""}
+        vals = {
+            "person_id": _text(ln.get("person_id")),
+            "campaign_id": _text(ln.get("campaign_id")),
+            "period": period_key(day, period) if day else "",
+        }
         k = tuple(vals[b] for b in by)
         acc = rows.setdefault(k, {"total": ZERO, "paid": ZERO, "approved": ZERO, "waiting": ZERO})
         amt = _dec(ln.get("amount")) or ZERO
@@ -1117,8 +1400,10 @@ def totals(ledger: pd.DataFrame | None, by: Sequence[str], period: str = "month"
             acc["approved"] += amt
         elif st not in (CANCELLED, NOT_CLAIMED):
             acc["waiting"] += amt
-    out = [dict(zip(by, k, strict=True)) | {n: money(v) for n, v in acc.items()}
-           for k, acc in sorted(rows.items())]
+    out = [
+        dict(zip(by, k, strict=True)) | {n: money(v) for n, v in acc.items()}
+        for k, acc in sorted(rows.items())
+    ]
     return pd.DataFrame(out, columns=[*by, "total", "paid", "approved", "waiting"])
 
 
@@ -1143,7 +1428,9 @@ class PlannedActivity:
     hours: Decimal | None = None  # from the dates tab (start to end), when it has an end
 
 
-def planned_activities(dates: pd.DataFrame | None, shortlists: bool, interviews: bool) -> list[PlannedActivity]:
+def planned_activities(
+    dates: pd.DataFrame | None, shortlists: bool, interviews: bool
+) -> list[PlannedActivity]:
     """What a person is invited to, from the Campaign dates tab and their People flags."""
     out = []
     for _, r in _records(dates):
@@ -1216,9 +1503,15 @@ def estimate(
     for p in planned:
         rate = policy.rates.get(p.activity)
         if rate is None:
-            issues.append(Issue("unknown-activity", f"policy|{p.activity}",
-                                f"The reward policy has no rate for '{p.activity}', so it is "
-                                "left out of estimates.", "organisation.toml"))
+            issues.append(
+                Issue(
+                    "unknown-activity",
+                    f"policy|{p.activity}",
+                    f"The reward policy has no rate for '{p.activity}', so it is "
+                    "left out of estimates.",
+                    "organisation.toml",
+                )
+            )
             continue
         if rate.unit == "hour":
             hours = rate.planned_hours or p.hours or rate.max_hours or Decimal(1)
@@ -1227,12 +1520,29 @@ def estimate(
             qty, unit = hours, "hour"
         else:
             qty, unit = Decimal(1), rate.unit
-        line = {"activity": p.activity, "kind": TIME, "quantity": qty, "unit": unit,
-                "rate": rate.amount, "line_key": line_base(person_id, "-", p.activity, p.date, TIME)}
-        items.append(EstimateItem(p.activity, p.date, describe(line, policy), qty, unit,
-                                  rate.amount, money(qty * rate.amount)))
+        line = {
+            "activity": p.activity,
+            "kind": TIME,
+            "quantity": qty,
+            "unit": unit,
+            "rate": rate.amount,
+            "line_key": line_base(person_id, "-", p.activity, p.date, TIME),
+        }
+        items.append(
+            EstimateItem(
+                p.activity,
+                p.date,
+                describe(line, policy),
+                qty,
+                unit,
+                rate.amount,
+                money(qty * rate.amount),
+            )
+        )
     by_period: dict[str, Decimal] = defaultdict(Decimal)
-    counts = reward_choice == PAYMENT or (reward_choice == VOUCHERS and policy.earnings_include_vouchers)
+    counts = reward_choice == PAYMENT or (
+        reward_choice == VOUCHERS and policy.earnings_include_vouchers
+    )
     for i in items:
         by_period[period_key(i.date, policy.period)] += i.amount
     over = []
@@ -1240,12 +1550,19 @@ def estimate(
         for per, amt in sorted(by_period.items()):
             if amt > limit:
                 over.append((per, money(amt), limit))
-                issues.append(Issue(
-                    "estimate-limit", f"{person_id}|{per}|{amt}",
-                    f"{person_id}: the planned activities for {period_words(per, policy.period)} "
-                    f"come to {pounds(amt)}, more than their earnings limit of {pounds(limit)}. "
-                    "Please talk to them before the campaign starts about how they would like "
-                    "to be rewarded.", _where("people", None, "earnings_limit"), person_id))
+                issues.append(
+                    Issue(
+                        "estimate-limit",
+                        f"{person_id}|{per}|{amt}",
+                        f"{person_id}: the planned activities for "
+                        f"{period_words(per, policy.period)} come to {pounds(amt)}, more than "
+                        f"their earnings limit of {pounds(limit)}. "
+                        "Please talk to them before the campaign starts about how they would like "
+                        "to be rewarded.",
+                        _where("people", None, "earnings_limit"),
+                        person_id,
+                    )
+                )
     return Estimate(person_id, reward_choice, items, dict(by_period), over), issues
 
 
@@ -1273,24 +1590,44 @@ def export_candidates(
         reward = _text(ln.get("reward"))
         person = index.get(pid)
         if person is None:
-            issues.append(Issue("export-unknown", key, f"{pid} is not on the People tab, so this "
-                                "line was not sent to finance.", where, pid))
+            issues.append(
+                Issue(
+                    "export-unknown",
+                    key,
+                    f"{pid} is not on the People tab, so this line was not sent to finance.",
+                    where,
+                    pid,
+                )
+            )
             continue
         if is_time_line(ln):
             if reward == VOUCHERS:
                 continue  # staff issue the voucher and fill in paid on and the reference
             if reward == NO_PAYMENT:
                 if (_dec(ln.get("amount")) or ZERO) != 0:
-                    issues.append(Issue("export-no-payment", key,
-                                        f"{pid} chose to give their time without payment, so "
-                                        "this line was not sent to finance.", where, pid))
+                    issues.append(
+                        Issue(
+                            "export-no-payment",
+                            key,
+                            f"{pid} chose to give their time without payment, so "
+                            "this line was not sent to finance.",
+                            where,
+                            pid,
+                        )
+                    )
                 continue
             if person.reward_choice != PAYMENT:
                 chose = person.reward_choice or "nothing yet"
-                issues.append(Issue("export-choice", key,
-                                    f"{pid}'s reward choice is now '{chose}', not payment, so "
-                                    "this line was not sent to finance. Please check with them.",
-                                    where, pid))
+                issues.append(
+                    Issue(
+                        "export-choice",
+                        key,
+                        f"{pid}'s reward choice is now '{chose}', not payment, so "
+                        "this line was not sent to finance. Please check with them.",
+                        where,
+                        pid,
+                    )
+                )
                 continue
         chosen.append(ln)
     net: dict[str, Decimal] = defaultdict(Decimal)
@@ -1300,15 +1637,26 @@ def export_candidates(
     for ln in chosen:
         pid = _text(ln["person_id"])
         if net[pid] < 0:
-            issues.append(Issue("export-negative", f"{pid}|{net[pid]}",
-                                f"{pid}'s approved corrections come to {pounds(net[pid])}: more "
-                                "was paid than is owed. Nothing was sent to finance for them; "
-                                "it will be taken off their next payment.",
-                                _where("rewards_ledger", None, None), pid))
+            issues.append(
+                Issue(
+                    "export-negative",
+                    f"{pid}|{net[pid]}",
+                    f"{pid}'s approved corrections come to {pounds(net[pid])}: more "
+                    "was paid than is owed. Nothing was sent to finance for them; "
+                    "it will be taken off their next payment.",
+                    _where("rewards_ledger", None, None),
+                    pid,
+                )
+            )
             continue
         out.append(ln)
-    out.sort(key=lambda ln: (_text(ln["person_id"]), _date(ln.get("date")) or dt.date.min,
-                             _text(ln["line_key"])))
+    out.sort(
+        key=lambda ln: (
+            _text(ln["person_id"]),
+            _date(ln.get("date")) or dt.date.min,
+            _text(ln["line_key"]),
+        )
+    )
     return out, issues
 
 
@@ -1330,21 +1678,40 @@ def finance_rows(
         per_person[pid] += amt
         day = _date(ln.get("date"))
         q, r = _dec(ln.get("quantity")), _dec(ln.get("rate"))
-        out.append({
-            "batch": batch, "row_type": "line", "person_id": pid, "name": names.get(pid, ""),
-            "campaign_id": _text(ln.get("campaign_id")),
-            "date": day.isoformat() if day else "", "activity": _text(ln.get("activity")),
-            "kind": _text(ln.get("kind")), "quantity": number(q) if q is not None else "",
-            "unit": _text(ln.get("unit")), "rate": format(r, "f") if r is not None else "",
-            "amount": format(amt, "f"), "approved_by": _text(ln.get("approved_by")),
-            "line_key": _text(ln.get("line_key")),
-        })
+        out.append(
+            {
+                "batch": batch,
+                "row_type": "line",
+                "person_id": pid,
+                "name": names.get(pid, ""),
+                "campaign_id": _text(ln.get("campaign_id")),
+                "date": day.isoformat() if day else "",
+                "activity": _text(ln.get("activity")),
+                "kind": _text(ln.get("kind")),
+                "quantity": number(q) if q is not None else "",
+                "unit": _text(ln.get("unit")),
+                "rate": format(r, "f") if r is not None else "",
+                "amount": format(amt, "f"),
+                "approved_by": _text(ln.get("approved_by")),
+                "line_key": _text(ln.get("line_key")),
+            }
+        )
     blank = dict.fromkeys(FINANCE_COLUMNS, "")
     for pid in sorted(per_person):
-        out.append(blank | {"batch": batch, "row_type": "person total", "person_id": pid,
-                            "name": names.get(pid, ""), "amount": format(money(per_person[pid]), "f")})
+        out.append(
+            blank
+            | {
+                "batch": batch,
+                "row_type": "person total",
+                "person_id": pid,
+                "name": names.get(pid, ""),
+                "amount": format(money(per_person[pid]), "f"),
+            }
+        )
     grand = sum(per_person.values(), ZERO)
-    out.append(blank | {"batch": batch, "row_type": "batch total", "amount": format(money(grand), "f")})
+    out.append(
+        blank | {"batch": batch, "row_type": "batch total", "amount": format(money(grand), "f")}
+    )
     return out
 
 
