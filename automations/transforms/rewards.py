@@ -1107,8 +1107,14 @@ def accrue(
     # Earnings limit: in date order, a line that would take a person past their limit for a
     # period is held for a staff member to approve, and staff are told before it is paid.
     order = {id(ln): i for i, ln in enumerate(new)}
+    # Reversals first: what is taken off counts before anything new is added.
     new.sort(
-        key=lambda ln: (_text(ln["person_id"]), _date(ln["date"]) or dt.date.min, order[id(ln)])
+        key=lambda ln: (
+            _text(ln["person_id"]),
+            _text(ln["kind"]) != REVERSAL,
+            _date(ln["date"]) or dt.date.min,
+            order[id(ln)],
+        )
     )
     totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     for ln in lines:
@@ -1179,6 +1185,9 @@ def accrue(
 # ---------------------------------------------------------------------------- statements
 
 
+UNIT_WORDS = {"half day": "half a day", "full day": "a full day", "session": "one session"}
+
+
 def describe(line: Mapping[str, Any], policy: RewardPolicy) -> str:
     """One line's 'what for' in plain words, e.g. 'Shortlisting: 4 hours at £15.00 an hour'."""
     activity = _text(line.get("activity"))
@@ -1195,8 +1204,8 @@ def describe(line: Mapping[str, Any], policy: RewardPolicy) -> str:
         if unit == "hour" and qty is not None and rate is not None:
             hrs = "hour" if abs(qty) == 1 else "hours"
             return f"{what}: {number(abs(qty))} {hrs} at {pounds(rate)} an hour"
-        if rate is not None:
-            return f"{what}: one {unit or 'session'} at {pounds(rate)}"
+        if unit in ("half day", "full day", "session"):
+            return f"{what}: {UNIT_WORDS[unit]}"
         return what
     rule = policy.expense(kind)
     what = {
