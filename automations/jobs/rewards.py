@@ -25,6 +25,7 @@ import datetime as dt
 import hashlib
 import io
 import os
+import re
 import smtplib
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -398,6 +399,11 @@ def _atomic_write(path: Path, data: bytes) -> None:
             os.unlink(tmp)
 
 
+def _id_form(mid: str) -> str:
+    """A Message-ID as the outbox names its file (it turns '@' into '_'), to compare safely."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", str(mid).strip().strip("<>"))
+
+
 @dataclass
 class Delivery:
     sent: list[str] = field(default_factory=list)
@@ -450,8 +456,8 @@ def deliver(
                 out.unsure.append(letter.person_id)
                 continue
             if known_sent is None:
-                known_sent = set(checker())
-            if mid in known_sent:
+                known_sent = {_id_form(x) for x in checker()}
+            if _id_form(mid) in known_sent:
                 rows.append(row | {"status": "sent", "sent_at": now})
                 out.already += 1
                 continue
