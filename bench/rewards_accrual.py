@@ -41,13 +41,37 @@ def build(n_people: int, tmp: Path) -> Any:
     init_campaign(ctx)
     staff = ctx.stores.staff
     staff.read(["people", "attendance", "expense_claims"])
-    people = [{"person_id": f"x{i:05d}", "name": "Invented", "kind": "lived experience",
-               "role": "panel member", "reward_choice": "payment"} for i in range(n_people)]
-    att = [{"person_id": f"x{i:05d}", "activity": a,
-            "date": dt.date(2027, 2, 1) + dt.timedelta(days=j), "hours": Decimal("1.5"),
-            "confirmed_by": "Priya"} for i in range(n_people) for j, a in enumerate(ACTIVITIES)]
-    claims = [{"claim_id": f"C{i}", "person_id": f"x{i:05d}", "kind": "mileage",
-               "date": dt.date(2027, 2, 3), "miles": Decimal("12.3")} for i in range(n_people)]
+    people = [
+        {
+            "person_id": f"x{i:05d}",
+            "name": "Invented",
+            "kind": "lived experience",
+            "role": "panel member",
+            "reward_choice": "payment",
+        }
+        for i in range(n_people)
+    ]
+    att = [
+        {
+            "person_id": f"x{i:05d}",
+            "activity": a,
+            "date": dt.date(2027, 2, 1) + dt.timedelta(days=j),
+            "hours": Decimal("1.5"),
+            "confirmed_by": "Priya",
+        }
+        for i in range(n_people)
+        for j, a in enumerate(ACTIVITIES)
+    ]
+    claims = [
+        {
+            "claim_id": f"C{i}",
+            "person_id": f"x{i:05d}",
+            "kind": "mileage",
+            "date": dt.date(2027, 2, 3),
+            "miles": Decimal("12.3"),
+        }
+        for i in range(n_people)
+    ]
     staff.write({
         "people": make_frame(staff.tab("people"), people),
         "attendance": make_frame(staff.tab("attendance"), att),
@@ -58,8 +82,10 @@ def build(n_people: int, tmp: Path) -> Any:
 
 def main() -> None:
     sizes = [25, 250, 1000]
-    print(f"{'people':>7} {'lines':>6} {'transform s':>12} {'job s':>8} "
-          f"{'job ms/line':>12} {'vs baseline':>12} {'reads':>6} {'writes':>7} {'rerun s':>8}")
+    print(
+        f"{'people':>7} {'lines':>6} {'transform s':>12} {'job s':>8} "
+        f"{'job ms/line':>12} {'vs baseline':>12} {'reads':>6} {'writes':>7} {'rerun s':>8}"
+    )
     base = None
     for n in sizes:
         with tempfile.TemporaryDirectory() as d:
@@ -76,11 +102,11 @@ def main() -> None:
             calls = {"r": 0, "w": 0}
             real_r, real_w = LocalStore._read_grids, LocalStore._write_grids
 
-            def r(s: Any, *a: Any, real_r: Any = real_r) -> Any:
+            def r(s: Any, *a: Any, real_r: Any = real_r, calls: Any = calls) -> Any:
                 calls["r"] += 1
                 return real_r(s, *a)
 
-            def w(s: Any, *a: Any, real_w: Any = real_w) -> Any:
+            def w(s: Any, *a: Any, real_w: Any = real_w, calls: Any = calls) -> Any:
                 calls["w"] += 1
                 return real_w(s, *a)
 
@@ -101,8 +127,10 @@ def main() -> None:
             lines = len(acc.added)
             per = t_job / lines * 1000
             base = base or per
-            print(f"{n:>7} {lines:>6} {t_transform:>12.3f} {t_job:>8.2f} {per:>12.3f} "
-                  f"{per / base:>11.2f}x {reads:>6} {writes:>7} {t_rerun:>8.2f}")
+            print(
+                f"{n:>7} {lines:>6} {t_transform:>12.3f} {t_job:>8.2f} {per:>12.3f} "
+                f"{per / base:>11.2f}x {reads:>6} {writes:>7} {t_rerun:>8.2f}"
+            )
 
 
 if __name__ == "__main__":

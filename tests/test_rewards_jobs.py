@@ -622,3 +622,20 @@ def test_export_to_a_named_file(rctx: Context, tmp_path: Path) -> None:
     out = tmp_path / "finance.csv"
     J.export_job(rctx, out)
     assert read_csv(out)[-1]["amount"] == "354.00"
+
+
+def test_user_text_is_escaped_in_html_and_kept_out_of_headers(rctx: Context) -> None:
+    J.accrue_job(rctx)
+    person = {
+        "person_id": "p03",
+        "name": "<b>Al</b>\nBcc: x@evil.example",
+        "email": "al@example.net\nBcc: y@evil.example",
+        "formats": "standard",
+    }
+    st = R.build_statement(ledger(rctx), "p03", rctx.campaign.id, rctx.settings.org.rewards,
+                           "payment")  # fmt: skip
+    letter = J.statement_letter(rctx, person, st)
+    assert "<b>Al</b>" not in letter.html and "&lt;b&gt;Al&lt;/b&gt;" in letter.html
+    msg = J.build_message(rctx, letter, "<x@example.org>")
+    raw = msg.as_bytes()
+    assert b"\nBcc:" not in raw and msg["Bcc"] is None
