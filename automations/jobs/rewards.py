@@ -652,8 +652,12 @@ def export_job(ctx: Context, out: Path | None = None) -> JobResult:
             str(r["person_id"]).strip(): _one_line(r.get("name", ""))
             for _, r in frames["people"].iterrows()
         }
-        chosen, issues = R.export_candidates(ledger, frames["people"], camp)
+        ledger, changed, issues = R.refresh_statuses(ledger, camp)
+        chosen, more = R.export_candidates(ledger, frames["people"], camp)
+        issues += more
         writes: dict[str, pd.DataFrame] = {}
+        if changed:
+            writes[LEDGER] = ledger
         if chosen:
             batch = f"{camp}-{ctx.now():%Y%m%d-%H%M%S}"
             keys = {str(ln["line_key"]) for ln in chosen}

@@ -996,6 +996,24 @@ def derive_status(line: dict[str, Any]) -> tuple[str, list[Issue]]:
     return OWED, issues
 
 
+def refresh_statuses(
+    ledger: pd.DataFrame, campaign_id: str
+) -> tuple[pd.DataFrame, int, list[Issue]]:
+    """Statuses brought up to date with what staff filled in (so approving then exporting
+    straight away works). Returns the ledger, how many statuses changed, and any issues."""
+    out = ledger.copy()
+    changes, issues = 0, []
+    for idx, row in zip(out.index, out.to_dict("records"), strict=True):
+        if _text(row.get("campaign_id")) != campaign_id:
+            continue
+        status, more = derive_status(row)
+        issues.extend(more)
+        if status != _text(row.get("status")):
+            out.at[idx, "status"] = status
+            changes += 1
+    return out, changes, issues
+
+
 def _counts_for_limit(line: Mapping[str, Any], policy: RewardPolicy) -> bool:
     """Payments for time count towards an earnings limit; repaid expenses never do."""
     if not is_time_line(line) or _text(line.get("status")) == CANCELLED:
