@@ -101,16 +101,46 @@ class ScheduleConfig(_Model):
 
 
 class Rate(_Model):
+    """What the policy pays for one activity: by the hour, or by the session."""
+
     unit: Literal["hour", "half day", "full day", "session"]
-    amount: Decimal = Field(ge=0)
-    max_hours: Decimal | None = Field(None, ge=0)
+    amount: Decimal = Field(ge=0, description="Pounds for one hour or one session.")
+    max_hours: Decimal | None = Field(None, ge=0, description="Most hours paid (unit 'hour').")
+    max_hours_per: Literal["occasion", "campaign"] = Field(
+        "occasion",
+        description="Whether max_hours is for each time (a meeting) or for the whole campaign "
+        "(shortlisting, which may be spread over several days).",
+    )
+    planned_hours: Decimal | None = Field(
+        None,
+        gt=0,
+        description="Hours expected: used for estimates, and when a completed score form shows "
+        "the work but no hours were claimed. Empty: max_hours.",
+    )
+    meal_provided: bool = Field(
+        False, description="A meal is provided (e.g. lunch on interview days): no meal expenses."
+    )
+    description: str = Field("", description="The activity in plain words, for statements.")
+
+    @property
+    def expected_hours(self) -> Decimal | None:
+        return self.planned_hours if self.planned_hours is not None else self.max_hours
 
 
 class ExpenseRule(_Model):
+    """How one kind of expense is repaid."""
+
     kind: Literal["travel", "mileage", "carer", "childcare", "meal"]
     receipt_required: bool = False
     cap: Decimal | None = Field(None, ge=0, description="Most paid for one claim, in pounds.")
     rate_per_mile: Decimal | None = Field(None, ge=0)
+    description: str = Field("", description="The expense in plain words, for letters.")
+
+    @model_validator(mode="after")
+    def _mileage(self) -> ExpenseRule:
+        if self.kind == "mileage" and self.rate_per_mile is None:
+            raise ValueError('a mileage rule needs rate_per_mile (pounds a mile, e.g. "0.45")')
+        return self
 
 
 class RewardPolicy(_Model):
@@ -122,6 +152,31 @@ class RewardPolicy(_Model):
     earnings_limit: Decimal | None = Field(
         None, ge=0, description="Warn staff before a person's payments pass this in a period."
     )
+    earnings_warning_at: Decimal = Field(
+        Decimal("0.8"),
+        gt=0,
+        le=1,
+        description="Also tell staff when a person's payments in a period reach this share of "
+        "their limit.",
+    )
+    earnings_include_vouchers: bool = Field(
+        True, description="Count vouchers towards the earnings limit (expenses never count)."
+    )
+
+    @field_validator("expenses")
+    @classmethod
+    def _one_rule_a_kind(cls, v: list[ExpenseRule]) -> list[ExpenseRule]:
+        kinds = [e.kind for e in v]
+        for k in kinds:
+            if kinds.count(k) > 1:
+                raise ValueError(f"the expense kind '{k}' has more than one rule")
+        return v
+
+    def expense(self, kind: str) -> ExpenseRule | None:
+        for e in self.expenses:
+            if e.kind == kind:
+                return e
+        return None
 
 
 class OrganisationConfig(_Model):

@@ -1,0 +1,719 @@
+"""Rewards jobs: accrue the ledger, send statements and estimates, export for finance.
+
+Each job holds the staff workbook for its read-modify-write, reads every tab it needs in
+one batch, calls the pure functions in :mod:`automations.transforms.rewards` and writes in
+one batch (sending mail adds one more write: "intended" before sending, "sent" after).
+
+Exactly once, even if a run is killed at any line:
+
+* accrual: line keys are deterministic and the ledger is written in one atomic batch, so a
+  re-run finds the lines already there and adds nothing;
+* mail: a ``sent_messages`` row (rule|person|campaign|occasion) is written as ``intended``
+  before sending and ``sent`` after. The Message-ID is derived from that key, so after a
+  crash an ``intended`` message is looked up in the transport (the outbox can tell) rather
+  than sent again; a transport that cannot tell leaves it for staff to check;
+* export: lines are first marked with a deterministic export batch (in one write), then the
+  CSV named after the batch is written, then the lines are marked exported. A run killed
+  between the steps finishes the same batch next time, rewriting the same file with the
+  same rows: a line is never in two batches.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import os
+import re
+import smtplib
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pandas as pd
+
+from ..context import Context
+from ..errors import CorecruitError, JobError, Problem, SheetProblems
+from ..mail import get_transport
+from ..store import append_new, conform, make_frame, upsert_rows
+from ..store.base import TableStore
+from ..transforms import rewards as R
+from . import JobResult
+
+LEDGER, EXCEPTIONS, SENT = "rewards_ledger", "exceptions", "sent_messages"
+ACCRUE_TABS = ("people", "attendance", "expense_claims", "raw_scores", "dates", LEDGER, EXCEPTIONS)
+RULE_STATEMENT, RULE_ESTIMATE = "rewards-statement", "rewards-estimate"
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates_mail"
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def _refuse_bad_cells(frames: Mapping[str, pd.DataFrame], tabs: Sequence[str]) -> None:
+    """Tabs this job writes back must read cleanly, or a bad cell would be lost on writing."""
+    problems: list[Problem] = []
+    for t in tabs:
+        problems.extend(frames[t].attrs.get("problems", []) or [])
+    if problems:
+        raise SheetProblems(problems)
+
+
+def _shortlisting_date(ctx: Context, dates: pd.DataFrame) -> dt.date | None:
+    for _, r in dates.iterrows():
+        if str(r.get("event", "")).strip() == "shortlisting deadline":
+            d = R._date(r.get("starts_at"))
+            if d is not None:
+                return d
+    return ctx.campaign.dates.shortlisting_deadline
+
+
+def _exceptions(
+    store: TableStore, current: pd.DataFrame, issues: Sequence[R.Issue], now: dt.datetime
+) -> tuple[pd.DataFrame, int]:
+    spec = store.tab(EXCEPTIONS)
+    new = make_frame(spec, R.issue_records(issues, now))
+    return append_new(spec, current, new)
+
+
+def _attention(issues: Sequence[R.Issue]) -> list[str]:
+    """One line for staff per kind of issue; person ids only, never names."""
+    by_code: dict[str, list[R.Issue]] = {}
+    for i in issues:
+        by_code.setdefault(i.code, []).append(i)
+    out = []
+    for code, items in sorted(by_code.items()):
+        who = sorted({i.person_id for i in items if i.person_id})
+        out.append(
+            f"{len(items)} x {code}"
+            + (f" ({', '.join(who)})" if who else "")
+            + ": see the 'Needs attention' tab."
+        )
+    return out
+
+
+# -------------------------------------------------------------------------------- accrue
+
+
+def accrue_job(ctx: Context) -> JobResult:
+    """Bring the rewards ledger up to date: one batch read, at most one batch write."""
+    staff = ctx.stores.staff
+    policy = ctx.settings.org.rewards
+    result = JobResult("rewards")
+    with staff.locked():
+        frames = staff.read(list(ACCRUE_TABS), errors="collect")
+        result.api_calls += 1
+        _refuse_bad_cells(frames, (LEDGER, EXCEPTIONS))
+        result.rows_read = sum(len(f) for f in frames.values())
+        acc = R.accrue(
+            policy,
+            ctx.campaign.id,
+            people=frames["people"],
+            attendance=frames["attendance"],
+            claims=frames["expense_claims"],
+            raw_scores=frames["raw_scores"],
+            ledger=frames[LEDGER],
+            shortlisting_date=_shortlisting_date(ctx, frames["dates"]),
+        )
+        seen = set(frames[EXCEPTIONS]["exception_id"]) if len(frames[EXCEPTIONS]) else set()
+        exc, added_exc = _exceptions(staff, frames[EXCEPTIONS], acc.issues, ctx.now())
+        writes: dict[str, pd.DataFrame] = {}
+        if acc.changed:
+            writes[LEDGER] = conform(staff.tab(LEDGER), acc.ledger)
+        if added_exc:
+            writes[EXCEPTIONS] = exc
+        if writes:
+            staff.write(writes)
+            result.api_calls += 1
+    result.rows_written = len(acc.added) + acc.status_changes + added_exc
+    held = sum(1 for ln in acc.added if ln["status"] == R.HELD)
+    parts = [f"{len(acc.added)} new ledger line(s)"]
+    if acc.status_changes:
+        parts.append(f"{acc.status_changes} status change(s)")
+    if held:
+        parts.append(f"{held} held at an earnings limit")
+    if acc.waiting:
+        parts.append(f"{acc.waiting} attendance row(s) waiting for staff to confirm")
+    if added_exc:
+        parts.append(f"{added_exc} new item(s) on 'Needs attention'")
+    result.detail = "; ".join(parts) + "."
+    result.attention = _attention([i for i in acc.issues if i.exception_id not in seen])
+    return result
+
+
+# ---------------------------------------------------------------------------------- mail
+
+_ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+    autoescape=lambda name: name is not None and ".html" in name,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+
+EASY_ACTIVITY = {
+    "shortlisting": "you read the applications and gave scores",
+    "question shaping": "you helped write the interview questions",
+    "preparation meeting": "you came to the meeting to get ready",
+    "interview day": "you helped with the interviews",
+    "decision meeting": "you helped make the decision",
+    "feedback meeting": "you came to the meeting to talk about how it went",
+    "check-in": "you came to the check-in meeting",
+    "induction planning": "you helped plan the new worker's first weeks",
+}
+EASY_EXPENSE = {
+    "travel": "your bus, train or taxi",
+    "mileage": "driving your car",
+    "carer": "your carer or personal assistant",
+    "childcare": "childcare",
+    "meal": "a meal",
+}
+
+
+def _easy(activity: str, kind: str, qty: Any, unit: str) -> str:
+    """Short, simple words for easy read letters."""
+    if kind != R.TIME:
+        words = EASY_EXPENSE.get(kind, kind)
+        if unit == "mile" and qty is not None:
+            return f"{words}: {R.number(abs(qty))} miles"
+        return words
+    words = EASY_ACTIVITY.get(activity, f"you helped with {activity}")
+    if unit == "hour" and qty is not None:
+        n = abs(qty)
+        return f"{words} for {R.number(n)} {'hour' if n == 1 else 'hours'}"
+    return words + {"half day": " for half a day", "full day": " for a whole day"}.get(unit, "")
+
+
+@dataclass
+class Letter:
+    """One message to one person, rendered in their format."""
+
+    rule: str
+    person_id: str
+    occasion: str
+    subject: str
+    text: str
+    html: str
+    name: str
+    email: str
+    copy_to: str
+    preferred_contact: str
+
+    def key(self, campaign: str) -> str:
+        return f"{self.rule}|{self.person_id}|{campaign}|{self.occasion}"
+
+    @property
+    def content_hash(self) -> str:
+        return hashlib.sha256((self.subject + self.text).encode()).hexdigest()[:16]
+
+
+def _one_line(s: str) -> str:
+    return " ".join(str(s).split())
+
+
+def _render(kind: str, fmt: str, values: dict[str, Any]) -> tuple[str, str]:
+    suffix = "_easy" if fmt == "easy read" else ""
+    text = _ENV.get_template(f"rewards_{kind}{suffix}.txt.j2").render(**values)
+    html = _ENV.get_template(f"rewards_{kind}{suffix}.html.j2").render(**values, fmt=fmt)
+    return text, html
+
+
+def _common(ctx: Context, person: Mapping[str, Any], subject: str) -> dict[str, Any]:
+    org = ctx.settings.org
+    name = _one_line(person.get("name", "")) or "there"
+    return {
+        "first_name": name.split(" ")[0],
+        "post": ctx.campaign.campaign.post,
+        "team_contact": org.organisation.team_contact or org.mail.from_address,
+        "from_name": org.mail.from_name,
+        "organisation": org.organisation.name,
+        "subject": subject,
+    }
+
+
+def _letter(
+    ctx: Context,
+    rule: str,
+    kind: str,
+    person: Mapping[str, Any],
+    occasion: str,
+    subjects: tuple[str, str],
+    values: dict[str, Any],
+) -> Letter:
+    fmt = str(person.get("formats") or "standard").strip() or "standard"
+    subject = subjects[1] if fmt == "easy read" else subjects[0]
+    text, html = _render(kind, fmt, _common(ctx, person, subject) | values)
+    return Letter(
+        rule=rule,
+        person_id=str(person["person_id"]),
+        occasion=occasion,
+        subject=subject,
+        text=text,
+        html=html,
+        name=_one_line(person.get("name", "")),
+        email=_one_line(person.get("email", "")),
+        copy_to=_one_line(person.get("copy_to", "")),
+        preferred_contact=str(person.get("preferred_contact") or "").strip(),
+    )
+
+
+def statement_letter(ctx: Context, person: Mapping[str, Any], st: R.Statement) -> Letter:
+    """The person's statement, in plain words and their preferred format."""
+    shown = [i for i in st.items if i.amount != 0 or i.state != "cancelled"]
+
+    def item(i: R.StatementItem) -> dict[str, Any]:
+        return {
+            "date": R.date_words(i.date) if i.date else "",
+            "words": i.words,
+            "easy": _easy(i.activity, i.kind, i.quantity, i.unit),
+            "amount": R.pounds(i.amount),
+            "state": i.state,
+            "corrected": i.corrected,
+        }
+
+    overpaid = -st.still_to_come if st.still_to_come < 0 else None
+    values = {
+        "time_items": [item(i) for i in shown if i.is_time],
+        "expense_items": [item(i) for i in shown if not i.is_time],
+        "total": R.pounds(st.total),
+        "paid": R.pounds(st.paid),
+        "still_to_come": R.pounds(st.still_to_come),
+        "overpaid": R.pounds(overpaid) if overpaid is not None else "",
+        "payments": [
+            {
+                "amount": R.pounds(p.amount),
+                "vouchers": p.vouchers,
+                "reference": p.reference,
+                "paid_on": R.date_words(p.paid_on) if p.paid_on else "a date not recorded",
+            }
+            for p in st.payments
+        ],
+        "reward": st.reward_choice,
+        "given_value": R.pounds(st.given_value),
+    }
+    post = ctx.campaign.campaign.post
+    return _letter(
+        ctx,
+        RULE_STATEMENT,
+        "statement",
+        person,
+        f"statement {st.fingerprint()}",
+        (
+            f"Your rewards statement: {post} recruitment",
+            f"Your money for helping us find a new {post}",
+        ),
+        values,
+    )
+
+
+def estimate_letter(ctx: Context, person: Mapping[str, Any], est: R.Estimate) -> Letter:
+    """What the person will be paid for the planned activities, under their chosen reward."""
+    policy = ctx.settings.org.rewards
+    expenses = []
+    for e in policy.expenses:
+        words = e.description or e.kind.capitalize()
+        if e.cap is not None:
+            words += f" (up to {R.pounds(e.cap)} a claim)"
+        expenses.append(words)
+    values = {
+        "items": [
+            {
+                "date": R.date_words(i.date),
+                "words": i.words,
+                "amount": R.pounds(i.amount),
+                "easy": _easy(i.activity, R.TIME, i.quantity, i.unit),
+            }
+            for i in est.items
+        ],
+        "total": R.pounds(est.total),
+        "reward": est.reward_choice,
+        "expenses": expenses,
+    }
+    post = ctx.campaign.campaign.post
+    return _letter(
+        ctx,
+        RULE_ESTIMATE,
+        "estimate",
+        person,
+        f"estimate {est.fingerprint()}",
+        (
+            f"What you will be paid for helping recruit a {post}",
+            f"Money for helping us find a new {post}",
+        ),
+        values,
+    )
+
+
+def message_id(key: str, from_address: str) -> str:
+    """Derived from the message key, so a crashed send can be looked up, never guessed."""
+    domain = from_address.rsplit("@", 1)[-1] if "@" in from_address else "corecruit.local"
+    rule = key.split("|", 1)[0]
+    return f"<{rule}.{hashlib.sha256(key.encode()).hexdigest()[:24]}@{domain}>"
+
+
+def build_message(ctx: Context, letter: Letter, mid: str) -> EmailMessage:
+    cfg = ctx.settings.org.mail
+    msg = EmailMessage()
+    msg["Subject"] = letter.subject
+    msg["From"] = formataddr((cfg.from_name, cfg.from_address))
+    msg["To"] = formataddr((letter.name, letter.email))
+    if letter.copy_to:
+        msg["Cc"] = letter.copy_to
+    if cfg.reply_to:
+        msg["Reply-To"] = cfg.reply_to
+    msg["Message-ID"] = mid
+    msg["Date"] = format_datetime(ctx.now())
+    msg.set_content(letter.text)
+    msg.add_alternative(letter.html, subtype="html")
+    return msg
+
+
+def _save_letter(ctx: Context, letter: Letter) -> Path:
+    """A letter for staff to post or read out, for someone we do not email."""
+    folder = ctx.settings.workspace / ctx.campaign.id / "letters"
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"{letter.rule}-{letter.person_id}-{letter.occasion.split(' ')[-1]}"
+    path = folder / f"{stem}.html"
+    _atomic_write(path, letter.html.encode("utf-8"))
+    _atomic_write(folder / f"{stem}.txt", letter.text.encode("utf-8"))
+    return path
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _id_form(mid: str) -> str:
+    """A Message-ID as the outbox names its file (it turns '@' into '_'), to compare safely."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", str(mid).strip().strip("<>"))
+
+
+@dataclass
+class Delivery:
+    sent: list[str] = field(default_factory=list)
+    already: int = 0
+    other_way: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    unsure: list[str] = field(default_factory=list)
+    writes: int = 0
+
+
+def deliver(
+    ctx: Context,
+    sent_frame: pd.DataFrame,
+    letters: Sequence[Letter],
+    extra_writes: Mapping[str, pd.DataFrame] | None = None,
+) -> Delivery:
+    """Send each letter at most once, recording it in 'sent_messages' before and after.
+
+    Must be called while holding the staff workbook's lock, after reading ``sent_frame``.
+    """
+    staff = ctx.stores.staff
+    spec = staff.tab(SENT)
+    camp = ctx.campaign.id
+    now = ctx.now()
+    out = Delivery()
+    existing = {str(r["message_key"]): r for _, r in sent_frame.iterrows()}
+    transport = get_transport(ctx)
+    checker = getattr(transport, "sent_ids", None)
+    known_sent: set[str] | None = None
+    rows: list[dict[str, Any]] = []
+    to_send: list[tuple[Letter, str, dict[str, Any]]] = []
+    for letter in letters:
+        key = letter.key(camp)
+        mid = message_id(key, ctx.settings.org.mail.from_address)
+        prev = existing.get(key)
+        status = str(prev["status"]) if prev is not None else ""
+        row: dict[str, Any] = {
+            "message_key": key,
+            "rule": letter.rule,
+            "person_id": letter.person_id,
+            "occasion": letter.occasion,
+            "content_hash": letter.content_hash,
+            "transport_id": mid,
+        }
+        if status in ("sent", "contact another way"):
+            out.already += 1
+            continue
+        if status == "intended":
+            if not callable(checker):
+                out.unsure.append(letter.person_id)
+                continue
+            if known_sent is None:
+                known_sent = {_id_form(x) for x in checker()}
+            if _id_form(mid) in known_sent:
+                rows.append(row | {"status": "sent", "sent_at": now})
+                out.already += 1
+                continue
+        if not letter.email or letter.preferred_contact in ("post", "phone", "text message"):
+            path = _save_letter(ctx, letter)
+            rows.append(row | {"status": "contact another way", "intended_at": now})
+            how = letter.preferred_contact or "phone or post"
+            reason = "has no email address" if not letter.email else f"prefers {how}"
+            out.other_way.append(
+                f"{letter.person_id} {reason}: please contact them another way ({how}). "
+                f"Their letter is saved as {path}."
+            )
+            continue
+        intended = row | {"status": "intended", "intended_at": now}
+        rows.append(intended)
+        to_send.append((letter, mid, intended))
+    writes = dict(extra_writes or {})
+    current = sent_frame
+    if rows:
+        current = upsert_rows(spec, current, make_frame(spec, rows))
+        writes[SENT] = current
+    if writes:
+        staff.write(writes)
+        out.writes += 1
+    if not to_send:
+        return out
+    done: list[dict[str, Any]] = []
+    for letter, mid, intended in to_send:
+        try:
+            transport.send(build_message(ctx, letter, mid))
+        except (CorecruitError, smtplib.SMTPException, OSError):
+            done.append(intended | {"status": "failed"})
+            out.failed.append(letter.person_id)
+            continue
+        done.append(intended | {"status": "sent", "sent_at": ctx.now()})
+        out.sent.append(letter.person_id)
+    staff.write({SENT: upsert_rows(spec, current, make_frame(spec, done))})
+    out.writes += 1
+    return out
+
+
+def _delivery_result(result: JobResult, d: Delivery, what: str) -> JobResult:
+    result.messages_sent = len(d.sent)
+    result.api_calls += d.writes
+    parts = [f"{len(d.sent)} {what}(s) sent"]
+    if d.already:
+        parts.append(f"{d.already} already sent before")
+    if d.other_way:
+        parts.append(f"{len(d.other_way)} to contact another way")
+    if d.failed:
+        parts.append(f"{len(d.failed)} failed and will be tried again next time")
+    result.detail = "; ".join(parts) + "."
+    result.attention.extend(d.other_way)
+    for pid in d.failed:
+        result.attention.append(f"The {what} to {pid} could not be sent; it will be tried again.")
+    for pid in d.unsure:
+        result.attention.append(
+            f"The last run stopped while sending the {what} to {pid}, and the mail transport "
+            "cannot say whether it went. Please check the sent mail, then set its status on "
+            "'Messages sent' to 'sent' (or 'failed' to send it again)."
+        )
+    return result
+
+
+# ---------------------------------------------------------------------------- statements
+
+
+def statement(ctx: Context, person_id: str | None = None, *, all_people: bool = False) -> JobResult:
+    """Send each chosen person their statement (what they did, are owed and were paid), once.
+
+    A statement is sent again only when something on it has changed.
+    """
+    if not all_people and not person_id:
+        raise JobError("say whose statement to send (a person ID), or all of them")
+    staff = ctx.stores.staff
+    policy = ctx.settings.org.rewards
+    result = JobResult("rewards statement")
+    with staff.locked():
+        frames = staff.read(["people", LEDGER, SENT], errors="collect")
+        result.api_calls += 1
+        _refuse_bad_cells(frames, (SENT,))
+        result.rows_read = sum(len(f) for f in frames.values())
+        people = {str(r["person_id"]).strip(): r for _, r in frames["people"].iterrows()}
+        ledger = frames[LEDGER]
+        mine = ledger[ledger["campaign_id"] == ctx.campaign.id] if len(ledger) else ledger
+        with_lines = sorted({str(p).strip() for p in mine.get("person_id", [])} - {""})
+        if all_people:
+            pids = [p for p in with_lines if p in people]
+            unknown = [p for p in with_lines if p not in people]
+            for p in unknown:
+                result.attention.append(f"{p} has ledger lines but is not on the People tab.")
+        else:
+            assert person_id is not None
+            if person_id not in people:
+                raise JobError(f"{person_id} is not on the People tab of the staff workbook")
+            if person_id not in with_lines:
+                raise JobError(f"there is nothing in the rewards ledger for {person_id} yet")
+            pids = [person_id]
+        letters = []
+        for pid in pids:
+            person = people[pid]
+            st = R.build_statement(
+                ledger, pid, ctx.campaign.id, policy, str(person.get("reward_choice") or "")
+            )
+            letters.append(statement_letter(ctx, person, st))
+        d = deliver(ctx, frames[SENT], letters)
+    return _delivery_result(result, d, "statement")
+
+
+# ----------------------------------------------------------------------------- estimates
+
+
+def estimate_job(ctx: Context) -> JobResult:
+    """Before the campaign starts, tell each invited person what they will be paid, once.
+
+    Staff are warned (on 'Needs attention') when a person's planned activities would pass
+    their earnings limit in a period. A new estimate is sent if the plan changes.
+    """
+    staff = ctx.stores.staff
+    policy = ctx.settings.org.rewards
+    result = JobResult("rewards estimate")
+    with staff.locked():
+        frames = staff.read(["people", "dates", SENT, EXCEPTIONS], errors="collect")
+        result.api_calls += 1
+        _refuse_bad_cells(frames, (SENT, EXCEPTIONS))
+        result.rows_read = sum(len(f) for f in frames.values())
+        index = R.people_index(frames["people"])
+        letters: list[Letter] = []
+        issues: list[R.Issue] = []
+        for _, person in frames["people"].iterrows():
+            pid = str(person["person_id"]).strip()
+            p = index.get(pid)
+            if p is None or not p.lived_experience:
+                continue
+            shortlists = R._bool(person.get("shortlists"))
+            interviews = R._bool(person.get("interviews"))
+            if not (shortlists or interviews):
+                continue
+            planned = R.planned_activities(frames["dates"], shortlists, interviews)
+            est, more = R.estimate(policy, pid, p.reward_choice, planned, R.limit_for(p, policy))
+            issues.extend(more)
+            if est.items:
+                letters.append(estimate_letter(ctx, person, est))
+        exc, added = _exceptions(staff, frames[EXCEPTIONS], issues, ctx.now())
+        d = deliver(ctx, frames[SENT], letters, {EXCEPTIONS: exc} if added else None)
+    result = _delivery_result(result, d, "estimate")
+    over = sorted({i.person_id for i in issues if i.code == "estimate-limit"})
+    if over:
+        result.attention.insert(
+            0,
+            (
+                f"Planned payments would pass the earnings limit for {', '.join(over)}: please "
+                "talk to them before the campaign starts (see 'Needs attention')."
+            ),
+        )
+    return result
+
+
+# -------------------------------------------------------------------------------- export
+
+
+def export_path(ctx: Context, batch: str) -> Path:
+    return ctx.settings.workspace / ctx.campaign.id / "exports" / f"finance-{batch}.csv"
+
+
+def finance_csv(rows: Sequence[Mapping[str, str]]) -> bytes:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(R.FINANCE_COLUMNS), lineterminator="\r\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: R.csv_safe(str(r.get(k, ""))) for k in R.FINANCE_COLUMNS})
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def export_job(ctx: Context, out: Path | None = None) -> JobResult:
+    """Write approved, unexported payment lines to a finance CSV with totals, exactly once.
+
+    1. mark the lines with a batch id (one write); 2. write ``finance-<batch>.csv``;
+    3. mark them exported (one write). A run stopped after 1 or 2 finishes the same batch
+    with the same file next time. Finance should never pay the same batch id twice.
+    """
+    staff = ctx.stores.staff
+    camp = ctx.campaign.id
+    result = JobResult("rewards export")
+    with staff.locked():
+        frames = staff.read(["people", LEDGER, EXCEPTIONS], errors="collect")
+        result.api_calls += 1
+        _refuse_bad_cells(frames, (LEDGER, EXCEPTIONS))
+        result.rows_read = sum(len(f) for f in frames.values())
+        ledger = frames[LEDGER].copy()
+        names = {
+            str(r["person_id"]).strip(): _one_line(r.get("name", ""))
+            for _, r in frames["people"].iterrows()
+        }
+        ledger, changed, issues = R.refresh_statuses(ledger, camp)
+        chosen, more = R.export_candidates(ledger, frames["people"], camp)
+        issues += more
+        writes: dict[str, pd.DataFrame] = {}
+        if changed:
+            writes[LEDGER] = ledger
+        if chosen:
+            batch = f"{camp}-{ctx.now():%Y%m%d-%H%M%S}"
+            keys = {str(ln["line_key"]) for ln in chosen}
+            ledger.loc[ledger["line_key"].isin(keys), "export_batch"] = batch
+            writes[LEDGER] = ledger
+        exc, added = _exceptions(staff, frames[EXCEPTIONS], issues, ctx.now())
+        if added:
+            writes[EXCEPTIONS] = exc
+        if writes:
+            staff.write(writes)  # step 1: the lines belong to this batch from now on
+            result.api_calls += 1
+        pending_mask = (
+            (ledger["campaign_id"] == camp)
+            & (ledger["export_batch"] != "")
+            & (ledger["exported_at"].map(R._empty))
+            if len(ledger)
+            else pd.Series([], dtype=bool)
+        )
+        batches = sorted(set(ledger.loc[pending_mask, "export_batch"])) if len(ledger) else []
+        files: list[Path] = []
+        count, grand = 0, R.ZERO
+        for b in batches:
+            lines = [r for _, r in ledger[pending_mask & (ledger["export_batch"] == b)].iterrows()]
+            lines.sort(
+                key=lambda r: (
+                    str(r["person_id"]),
+                    R._date(r["date"]) or dt.date.min,
+                    str(r["line_key"]),
+                )
+            )
+            rows = R.finance_rows([dict(r) for r in lines], names, b)
+            if out is not None:
+                path = out if len(batches) == 1 else out.with_name(f"{out.stem}-{b}{out.suffix}")
+            else:
+                path = export_path(ctx, b)
+            _atomic_write(path, finance_csv(rows))  # step 2: same batch, same file, same rows
+            files.append(path)
+            count += len(lines)
+            grand += sum((R._dec(r["amount"]) or R.ZERO for r in lines), R.ZERO)
+        if batches:
+            ledger.loc[pending_mask, "exported_at"] = ctx.now()
+            staff.write({LEDGER: ledger})  # step 3: exported, once
+            result.api_calls += 1
+    result.rows_written = count + added
+    if files:
+        result.detail = (
+            f"{count} line(s), {R.pounds(grand)} in all, written to "
+            + ", ".join(str(f) for f in files)
+            + "."
+        )
+    else:
+        result.detail = "Nothing new to export: no approved lines waiting."
+    result.attention = _attention(issues) if added else []
+    return result
+
+
+def export(ctx: Context, out: Path | None = None) -> JobResult:
+    """Alias kept for the CLI's wording."""
+    return export_job(ctx, out)
