@@ -219,7 +219,7 @@ class GmailTransport:
         mid = _ensure_id(msg)
         raw = base64.urlsafe_b64encode(msg.as_bytes()).decode("ascii")
         started = time.monotonic()
-        delay = 1.0
+        delay, slept = 1.0, 0.0
         for attempt in range(1, self.max_attempts + 1):
             unsure = False
             try:
@@ -243,7 +243,7 @@ class GmailTransport:
                 if seen:
                     return mid
                 unsure = seen is None
-            spent = time.monotonic() - started
+            spent = max(time.monotonic() - started, slept)
             if attempt == self.max_attempts or spent + delay > self.max_retry_seconds:
                 raise MailError(
                     f"Gmail did not accept the message after {attempt} tries ({what})"
@@ -252,6 +252,7 @@ class GmailTransport:
                 )
             log.info("Gmail answered %s; trying again in %.0f s", what, delay)
             self.sleep(delay)
+            slept += delay
             delay = min(delay * 2, 30.0)
         raise AssertionError("unreachable")  # pragma: no cover
 
