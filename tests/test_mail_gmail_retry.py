@@ -104,7 +104,7 @@ def test_a_client_error_is_not_retried() -> None:
 
 
 def test_confirm_searches_by_message_id() -> None:
-    svc, http = service((200, {"messages": [{"id": "1"}]}), (200, {}), (403, ERR))
+    svc, _ = service((200, {"messages": [{"id": "1"}]}), (200, {}), (403, ERR))
     t = GmailTransport(svc, "me")
     assert t.confirm("<abc123.corecruit@example.org>") is True
     assert t.confirm("<other@example.org>") is False
