@@ -109,3 +109,20 @@ def test_confirm_searches_by_message_id() -> None:
     assert t.confirm("<abc123.corecruit@example.org>") is True
     assert t.confirm("<other@example.org>") is False
     assert t.confirm("<x@example.org>") is None  # Google would not say
+
+
+class Unreachable:
+    """An http object whose every request fails like a dropped network."""
+
+    def request(self, *a: Any, **kw: Any) -> Any:
+        import httplib2
+
+        raise httplib2.ServerNotFoundError("no route")
+
+
+def test_a_network_failure_is_unsure_when_it_cannot_be_checked() -> None:
+    svc = build("gmail", "v1", http=Unreachable(), cache_discovery=False, static_discovery=True)
+    t = GmailTransport(svc, "me", max_attempts=2, sleep=lambda s: None)
+    with pytest.raises(MailError) as exc:
+        t.send(msg())
+    assert not exc.value.definite and "ServerNotFoundError" in str(exc.value)

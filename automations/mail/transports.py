@@ -215,6 +215,7 @@ class GmailTransport:
 
     def send(self, msg: EmailMessage) -> str:
         from googleapiclient.errors import HttpError
+        from httplib2 import HttpLib2Error
 
         mid = _ensure_id(msg)
         raw = base64.urlsafe_b64encode(msg.as_bytes()).decode("ascii")
@@ -235,7 +236,7 @@ class GmailTransport:
                     ) from None
                 unsure = status >= 500
                 what = f"HTTP {status}"
-            except (OSError, socket.timeout) as exc:  # noqa: UP041 - httplib2 raises both
+            except (OSError, socket.timeout, HttpLib2Error) as exc:  # noqa: UP041
                 unsure = True
                 what = type(exc).__name__
             if unsure:
@@ -259,6 +260,7 @@ class GmailTransport:
     def confirm(self, message_id: str) -> bool | None:
         """Search the mailbox (sent mail included) for the Message-ID; None if Google won't say."""
         from googleapiclient.errors import HttpError
+        from httplib2 import HttpLib2Error
 
         q = f"rfc822msgid:{message_id.strip().strip('<>')}"
         try:
@@ -267,7 +269,7 @@ class GmailTransport:
                 .messages()
                 .list(userId=self.user_id, q=q, includeSpamTrash=True, maxResults=1)
             )
-        except (HttpError, OSError):
+        except (HttpError, OSError, HttpLib2Error):
             return None
         return bool(resp.get("messages"))
 
