@@ -227,6 +227,7 @@ class Emulator:
         self.service_accounts: dict[str, Any] = {}  # email -> public key
         self.default_principal_email = "corecruit@emulated-project.iam.gserviceaccount.com"
         self.services: list[str] = []
+        self.errors: list[BaseException] = []  # handler crashes (the fixture fails the test)
         for name in services:
             try:
                 importlib.import_module(f"{__package__}.{name}")
@@ -465,6 +466,10 @@ class Emulator:
                 out = r.handler(self, req, **groups)
         except ApiError as exc:
             return Response(exc.code, exc.body(), dict(exc.headers))
+        except Exception as exc:  # a bug in the emulator: answer 500, keep it for the test
+            with self.lock:
+                self.errors.append(exc)
+            return Response(500, ApiError(500, f"emulator error: {type(exc).__name__}").body())
         if isinstance(out, Response):
             return out
         return Response(200, out)

@@ -34,6 +34,7 @@ def google_emulator() -> Iterator[Emulator]:
         yield emu
     finally:
         emu.stop()
+    assert not emu.errors, f"the emulator crashed: {emu.errors!r}"
 
 
 @pytest.fixture

@@ -244,19 +244,9 @@ def resolve(ss: Spreadsheet, text: str) -> Target:
         sheet = ss.by_title(cells)
         if sheet is not None and cells:
             return Target(sheet, 0, None, 0, None)
-        for nr in ss.named_ranges:
-            if nr["name"] == cells:
-                rng = nr["range"]
-                sh = ss.by_id(int(rng.get("sheetId", 0)))
-                if sh is None:
-                    raise err
-                return Target(
-                    sh,
-                    rng.get("startRowIndex", 0),
-                    rng.get("endRowIndex"),
-                    rng.get("startColumnIndex", 0),
-                    rng.get("endColumnIndex"),
-                )
+        named = _named(ss, cells)
+        if named is not None:
+            return named
         sheet = ss.ordered()[0]
     else:
         found = ss.by_title(title)
@@ -268,8 +258,28 @@ def resolve(ss: Spreadsheet, text: str) -> Target:
     try:
         r0, r1, c0, c1 = a1.parse_cells(cells)
     except a1.RangeError:
+        named = _named(ss, cells)  # 'Sheet1'!MyRange works too
+        if named is not None:
+            return named
         raise err from None
     return Target(sheet, r0, r1, c0, c1, single=":" not in cells)
+
+
+def _named(ss: Spreadsheet, name: str) -> Target | None:
+    for nr in ss.named_ranges:
+        if nr["name"] == name:
+            rng = nr["range"]
+            sh = ss.by_id(int(rng.get("sheetId", 0)))
+            if sh is None:
+                return None
+            return Target(
+                sh,
+                rng.get("startRowIndex", 0),
+                rng.get("endRowIndex"),
+                rng.get("startColumnIndex", 0),
+                rng.get("endColumnIndex"),
+            )
+    return None
 
 
 def grid_range(ss: Spreadsheet, rng: dict[str, Any], what: str) -> tuple[Sheet, int, int, int, int]:
@@ -334,7 +344,7 @@ def parse_entered(v: Any, locale: str, sheet: Sheet, ss: Spreadsheet) -> Cell | 
     if s.startswith("'"):
         return Cell("s", s[1:])
     if s.startswith("=") and len(s) > 1:
-        kind, value = evaluate(s[1:], sheet, ss)
+        kind, value = evaluate(s[1:].strip(), sheet, ss)
         return Cell(kind, value, formula=s)
     t = s.strip()
     if t.upper() in ("TRUE", "FALSE"):
@@ -347,7 +357,7 @@ def parse_entered(v: Any, locale: str, sheet: Sheet, ss: Spreadsheet) -> Cell | 
         value = float(num.replace(",", ""))
         if pct:
             value /= 100
-        return Cell("n", _as_number(value), text=t if (pct or num != t) else None)
+        return Cell("n", _as_number(value), text=t if (pct or num != t or "," in num) else None)
     m = _ISO_DATE.match(t)
     parts: tuple[int, ...] | None = None
     if m:
@@ -571,12 +581,16 @@ class Write:
         h, w = self.size()
         locale = str(ss.properties.get("locale", "en_US"))
         cells = 0
+        rows_hit: set[int] = set()
+        cols_hit: set[int] = set()
         for i, row in enumerate(self.values):
             for j, v in enumerate(row):
                 r, c = (r0 + i, c0 + j) if self.major != "COLUMNS" else (r0 + j, c0 + i)
-                cells += 1
                 if v is None:
-                    continue
+                    continue  # null leaves the cell as it is (and is not counted)
+                cells += 1
+                rows_hit.add(r)
+                cols_hit.add(c)
                 new = parse_raw(v) if input_opt == "RAW" else parse_entered(v, locale, sheet, ss)
                 if new is None:
                     sheet.cells.pop((r, c), None)
@@ -587,8 +601,8 @@ class Write:
             out.update(
                 {
                     "updatedRange": a1.fmt(sheet.title, r0, r0 + h, c0, c0 + w),
-                    "updatedRows": h,
-                    "updatedColumns": w,
+                    "updatedRows": len(rows_hit),
+                    "updatedColumns": len(cols_hit),
                     "updatedCells": cells,
                 }
             )
@@ -654,12 +668,8 @@ def values_update(emu: Emulator, req: Request, ss_id: str, rng: str) -> dict[str
     ss = open_spreadsheet(emu, req, ss_id, write=True)
     opt = _input_option(req.arg("valueInputOption"))
     body = req.json() or {}
-    target = resolve(ss, body.get("range") or rng)
-    w = Write(
-        target,
-        _check_values(body.get("values", []), "data.values"),
-        body.get("majorDimension") or "ROWS",
-    )
+    values = _check_values(body.get("values", []), "data.values")  # Google checks the body first
+    w = Write(resolve(ss, body.get("range") or rng), values, body.get("majorDimension") or "ROWS")
     w.check()
     out = w.apply(ss, opt)
     if req.flag("includeValuesInResponse"):
@@ -726,8 +736,10 @@ def values_append(emu: Emulator, req: Request, ss_id: str, rng: str) -> dict[str
         tr0, tr1, tc0, tc1 = table
         out["tableRange"] = a1.fmt(sheet.title, tr0, tr1, tc0, tc1)
         start_r, start_c = tr1, tc0
-    h = len(values)
-    w = max((len(r) for r in values), default=0)
+    write = Write(
+        Target(sheet, start_r, None, start_c, None), values, body.get("majorDimension") or "ROWS"
+    )
+    h, w = write.size()
     if req.arg("insertDataOption") == "INSERT_ROWS" and h:
         _insert(sheet, "ROWS", start_r, start_r + h)
     need = start_r + h - sheet.rows
@@ -735,7 +747,6 @@ def values_append(emu: Emulator, req: Request, ss_id: str, rng: str) -> dict[str
         sheet.props["gridProperties"]["rowCount"] = sheet.rows + need
     if start_c + w > sheet.cols:
         sheet.props["gridProperties"]["columnCount"] = start_c + w
-    write = Write(Target(sheet, start_r, None, start_c, None), values)
     out["updates"] = write.apply(ss, opt)
     if req.flag("includeValuesInResponse"):
         out["updates"]["updatedData"] = read_values(
@@ -748,11 +759,12 @@ def _find_table(
     sheet: Sheet, r0: int, r1: int, c0: int, c1: int
 ) -> tuple[int, int, int, int] | None:
     """The 'table' values.append looks for: data connected to the first filled cell."""
-    inside = sorted((r, c) for (r, c) in sheet.cells if r0 <= r < r1 and c0 <= c < c1)
+    inside = [(r, c) for (r, c) in sheet.cells if r0 <= r < r1 and c0 <= c < c1]
     if not inside:
         return None
-    seen = {inside[0]}
-    todo = [inside[0]]
+    last = max(inside)  # Google grows the table around the last filled cell
+    seen = {last}
+    todo = [last]
     while todo:
         r, c = todo.pop()
         for nb in ((r + 1, c), (r - 1, c), (r, c + 1), (r, c - 1)):
@@ -1016,11 +1028,14 @@ def _mask_paths(fields: str, props: dict[str, Any]) -> list[list[str]]:
         raise BuError("At least one field must be updated.")
     if fields.strip() == "*":
         return [[k] for k in props]
-    out = []
-    for part in fields.split(","):
-        part = part.strip()
-        if part:
-            out.append(re.split(r"[./]", part))
+    return _flatten(parse_fields(fields))
+
+
+def _flatten(tree: dict[str, Any], prefix: list[str] | None = None) -> list[list[str]]:
+    out: list[list[str]] = []
+    for k, v in tree.items():
+        path = [*(prefix or []), k]
+        out.extend([path] if v is True else _flatten(v, path))
     return out
 
 
@@ -1114,7 +1129,7 @@ def bu_update_sheet_properties(emu: Emulator, ss: Spreadsheet, body: dict[str, A
                 style = (
                     {
                         "rgbColor": {
-                            k: _q(v) for k, v in (value or {}).get("rgbColor", {}).items() if v
+                            k: _q(v) for k, v in ((value or {}).get("rgbColor") or {}).items() if v
                         }
                     }
                     if value
@@ -1176,7 +1191,7 @@ def _cell_fields(fields: str) -> list[list[str]]:
         raise BuError("At least one field must be updated.")
     if fields.strip() == "*":
         return [["userEnteredValue"], ["userEnteredFormat"], ["note"], ["dataValidation"]]
-    return [re.split(r"[./]", f.strip()) for f in fields.split(",") if f.strip()]
+    return _flatten(parse_fields(fields))
 
 
 def _apply_cell(
@@ -1327,15 +1342,11 @@ def bu_add_protected_range(emu: Emulator, ss: Spreadsheet, body: dict[str, Any])
     reply = copy.deepcopy(out)
     reply["editors"] = {}
     stored = copy.deepcopy(out)
-    if not pr.get("warningOnly"):
-        editors = pr.get("editors") or {}
-        owner = files(emu)[ss.id].owner
-        users = sorted({owner, *(editors.get("users") or [])})
-        stored["editors"] = {"users": users}
-        if editors.get("groups"):
-            stored["editors"]["groups"] = editors["groups"]
-    else:
-        stored["editors"] = {}
+    editors = pr.get("editors") or {}
+    owner = files(emu)[ss.id].owner
+    stored["editors"] = {"users": sorted({owner, *(editors.get("users") or [])})}
+    if editors.get("groups"):
+        stored["editors"]["groups"] = editors["groups"]
     sheet.protected.append(stored)
     return {"addProtectedRange": {"protectedRange": reply}}
 
@@ -1419,14 +1430,25 @@ def bu_merge_cells(emu: Emulator, ss: Spreadsheet, body: dict[str, Any]) -> None
     for b in blocks:
         if (b[1] - b[0]) * (b[3] - b[2]) < 2:
             continue
+        kept = []
         for m in sheet.merges:
-            if not (
+            apart = (
                 b[1] <= m["startRowIndex"]
                 or m["endRowIndex"] <= b[0]
                 or b[3] <= m["startColumnIndex"]
                 or m["endColumnIndex"] <= b[2]
-            ):
-                raise BuError("You can't merge cells that are already merged or overlap a merge.")
+            )
+            inside = (
+                b[0] <= m["startRowIndex"]
+                and m["endRowIndex"] <= b[1]
+                and b[2] <= m["startColumnIndex"]
+                and m["endColumnIndex"] <= b[3]
+            )
+            if not apart and not inside:
+                raise BuError("You can't merge cells that partly overlap a merge.")
+            if apart:
+                kept.append(m)  # merges inside the new one are absorbed
+        sheet.merges[:] = kept
         for key in [
             k
             for k in sheet.cells
@@ -1517,7 +1539,7 @@ def bu_delete_dimension(emu: Emulator, ss: Spreadsheet, body: dict[str, Any]) ->
             if dim == "ROWS"
             else "You can't delete all the columns on the sheet."
         )
-    _shift(sheet, dim, end, -(end - start))
+    _shift(sheet, dim, start, -(end - start))
     key = "rowCount" if dim == "ROWS" else "columnCount"
     sheet.props["gridProperties"][key] -= end - start
 
@@ -1578,6 +1600,8 @@ def bu_add_dimension_group(emu: Emulator, ss: Spreadsheet, body: dict[str, Any])
         if g["range"]["startIndex"] <= r["startIndex"] and r["endIndex"] <= g["range"]["endIndex"]
     )
     groups.append({"range": r, "depth": depth})
+    control = "rowGroupControlAfter" if dim == "ROWS" else "columnGroupControlAfter"
+    sheet.props["gridProperties"].setdefault(control, True)
     groups.sort(key=lambda g: (g["depth"], g["range"]["startIndex"]))
     return {"addDimensionGroup": {"dimensionGroups": copy.deepcopy(groups)}}
 
@@ -1601,7 +1625,8 @@ def bu_delete_dimension_group(
         raise BuError("No group found for the range.")
     deepest = max(target, key=lambda g: g["depth"])
     groups.remove(deepest)
-    return {"deleteDimensionGroup": {"dimensionGroups": copy.deepcopy(groups)}}
+    reply = {"dimensionGroups": copy.deepcopy(groups)} if groups else {}
+    return {"deleteDimensionGroup": reply}
 
 
 BATCH_UPDATES: dict[str, Any] = {
