@@ -11,6 +11,12 @@ import pytest
 from automations.config import Settings, load_settings
 from automations.context import Context, make_context
 from automations.workspace import init_campaign
+from tests.google_emulator.fixtures import (  # noqa: F401  (fixtures for the Google path)
+    google_credentials,
+    google_emulator,
+    google_key_file,
+    google_transport,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

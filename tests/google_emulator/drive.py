@@ -1,0 +1,604 @@
+"""Drive v3: files (create, list with ``q``, get, update, copy, delete) and permissions.
+
+Access works as at Google: a file is visible to its owner and to whoever it is
+shared with. With the least-privilege ``drive.file`` scope an app sees only the
+files it created (or was given), so adopting someone else's spreadsheet works
+through the Sheets API but not through Drive. Sharing notifications are kept in
+``emu.state("drive")["notifications"]`` so tests can read what people would be sent.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .core import (
+    SCOPE,
+    ApiError,
+    Emulator,
+    Principal,
+    Request,
+    Response,
+    apply_fields,
+    parse_fields,
+    route,
+)
+
+SPREADSHEET = "application/vnd.google-apps.spreadsheet"
+FOLDER = "application/vnd.google-apps.folder"
+DRIVE_READ = (
+    "drive",
+    "drive.file",
+    "drive.readonly",
+    "drive.metadata.readonly",
+    "drive.metadata",
+)
+DRIVE_WRITE = ("drive", "drive.file")
+
+
+def now_rfc3339() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+@dataclass
+class DriveFile:
+    id: str
+    name: str
+    mime_type: str
+    owner: str
+    parents: list[str] = field(default_factory=list)
+    created: str = field(default_factory=now_rfc3339)
+    modified: str = field(default_factory=now_rfc3339)
+    trashed: bool = False
+    permissions: list[dict[str, Any]] = field(default_factory=list)
+    app_access: set[str] = field(default_factory=set)  # principals that created/were given it
+
+    def full(self) -> dict[str, Any]:
+        return {
+            "kind": "drive#file",
+            "id": self.id,
+            "name": self.name,
+            "mimeType": self.mime_type,
+            "parents": list(self.parents) or ["root"],
+            "trashed": self.trashed,
+            "createdTime": self.created,
+            "modifiedTime": self.modified,
+            "owners": [{"kind": "drive#user", "emailAddress": self.owner, "me": False}],
+            "webViewLink": (
+                f"https://docs.google.com/spreadsheets/d/{self.id}/edit?usp=drivesdk"
+                if self.mime_type == SPREADSHEET
+                else f"https://drive.google.com/file/d/{self.id}/view?usp=drivesdk"
+            ),
+            "permissions": copy.deepcopy(self.permissions),
+        }
+
+    def role_of(self, email: str) -> str | None:
+        best = None
+        rank = {
+            "reader": 1,
+            "commenter": 2,
+            "writer": 3,
+            "fileOrganizer": 3,
+            "organizer": 4,
+            "owner": 5,
+        }
+        for p in self.permissions:
+            mine = p.get("type") == "anyone" or p.get("emailAddress", "").lower() == email.lower()
+            if mine and (best is None or rank.get(p["role"], 0) > rank.get(best, 0)):
+                best = p["role"]
+        return best
+
+
+def files(emu: Emulator) -> dict[str, DriveFile]:
+    return emu.state("drive").setdefault("files", {})
+
+
+def not_found(file_id: str) -> ApiError:
+    msg = f"File not found: {file_id}."
+    return ApiError(
+        404,
+        msg,
+        errors=[
+            {
+                "message": msg,
+                "domain": "global",
+                "reason": "notFound",
+                "location": "fileId",
+                "locationType": "parameter",
+            }
+        ],
+    )
+
+
+def add_file(
+    emu: Emulator,
+    name: str,
+    mime_type: str,
+    owner: str,
+    parents: list[str] | None = None,
+    file_id: str | None = None,
+) -> DriveFile:
+    """Create a file owned by ``owner`` (also used by the Sheets create call and by tests)."""
+    f = DriveFile(file_id or emu.new_id(), name, mime_type, owner, list(parents or []))
+    f.permissions.append(
+        {
+            "kind": "drive#permission",
+            "id": _perm_id(emu),
+            "type": "user",
+            "emailAddress": owner,
+            "role": "owner",
+            "displayName": owner.split("@")[0],
+            "deleted": False,
+            "pendingOwner": False,
+        }
+    )
+    f.app_access.add(owner)
+    files(emu)[f.id] = f
+    if mime_type == SPREADSHEET:
+        from .sheets import new_spreadsheet
+
+        new_spreadsheet(emu, f.id, name)
+    return f
+
+
+def _perm_id(emu: Emulator) -> str:
+    return "".join(str(emu.rng.randint(0, 9)) for _ in range(20))
+
+
+BROAD_DRIVE = {
+    SCOPE + s for s in ("drive", "drive.readonly", "drive.metadata", "drive.metadata.readonly")
+}
+BROAD_SHEETS = {
+    SCOPE + s for s in ("drive", "drive.readonly", "spreadsheets", "spreadsheets.readonly")
+}
+
+
+def file_for(
+    emu: Emulator,
+    principal: Principal,
+    file_id: str,
+    *,
+    write: bool = False,
+    via_drive: bool = True,
+) -> DriveFile:
+    """The file if ``principal`` may see it (and change it, with ``write``); else Google's error.
+
+    ``via_drive`` picks the error style: Drive says 404 "File not found" for a file
+    you may not see; Sheets says 404 for an unknown id and 403 for someone else's.
+    """
+    f = files(emu).get(file_id)
+    if f is None:
+        raise not_found(file_id) if via_drive else ApiError(404, "Requested entity was not found.")
+    denied = (
+        not_found(file_id) if via_drive else ApiError(403, "The caller does not have permission")
+    )
+    broad = BROAD_DRIVE if via_drive else BROAD_SHEETS
+    if not (principal.scopes & broad) and principal.email not in f.app_access:
+        raise denied  # drive.file only: files this app did not create are out of reach
+    role = f.role_of(principal.email)
+    if role is None:
+        raise denied
+    if write and role not in ("writer", "owner", "organizer", "fileOrganizer"):
+        if not via_drive:
+            raise ApiError(403, "The caller does not have permission")
+        msg = "The user does not have sufficient permissions for this file."
+        raise ApiError(
+            403,
+            msg,
+            errors=[{"message": msg, "domain": "global", "reason": "insufficientFilePermissions"}],
+        )
+    return f
+
+
+def touch(f: DriveFile) -> None:
+    f.modified = now_rfc3339()
+
+
+def _shape(obj: dict[str, Any], req: Request, default: tuple[str, ...]) -> dict[str, Any]:
+    fields = req.arg("fields")
+    if fields:
+        return apply_fields(obj, parse_fields(fields))
+    return {k: obj[k] for k in default if k in obj}
+
+
+FILE_DEFAULT = ("kind", "id", "name", "mimeType")
+PERM_DEFAULT = ("kind", "id", "type", "role")
+
+
+# ------------------------------------------------------------------------ files
+
+
+@route("POST", r"/drive/v3/files", name="drive.files.create", scopes=DRIVE_WRITE)
+def files_create(emu: Emulator, req: Request) -> dict[str, Any]:
+    body = req.json() or {}
+    assert req.principal is not None
+    parents = list(body.get("parents") or [])
+    for p in parents:
+        parent = files(emu).get(p)
+        if parent is None or parent.role_of(req.principal.email) not in (
+            "writer",
+            "owner",
+            "organizer",
+        ):
+            raise not_found(p)
+    f = add_file(
+        emu,
+        body.get("name") or "Untitled",
+        body.get("mimeType") or "application/octet-stream",
+        req.principal.email,
+        parents,
+    )
+    return _shape(f.full(), req, FILE_DEFAULT)
+
+
+@route("GET", r"/drive/v3/files/(?P<file_id>[^/]+)", name="drive.files.get", scopes=DRIVE_READ)
+def files_get(emu: Emulator, req: Request, file_id: str) -> dict[str, Any]:
+    assert req.principal is not None
+    f = file_for(emu, req.principal, file_id)
+    return _shape(f.full(), req, FILE_DEFAULT)
+
+
+@route(
+    "PATCH", r"/drive/v3/files/(?P<file_id>[^/]+)", name="drive.files.update", scopes=DRIVE_WRITE
+)
+def files_update(emu: Emulator, req: Request, file_id: str) -> dict[str, Any]:
+    assert req.principal is not None
+    f = file_for(emu, req.principal, file_id, write=True)
+    body = req.json() or {}
+    if "name" in body:
+        f.name = body["name"]
+        from .sheets import spreadsheets
+
+        if f.id in spreadsheets(emu):
+            spreadsheets(emu)[f.id].properties["title"] = f.name
+    if "trashed" in body:
+        f.trashed = bool(body["trashed"])
+    for p in (req.arg("addParents") or "").split(","):
+        if p and p not in f.parents:
+            f.parents.append(p)
+    for p in (req.arg("removeParents") or "").split(","):
+        if p in f.parents:
+            f.parents.remove(p)
+    touch(f)
+    return _shape(f.full(), req, FILE_DEFAULT)
+
+
+@route(
+    "DELETE", r"/drive/v3/files/(?P<file_id>[^/]+)", name="drive.files.delete", scopes=DRIVE_WRITE
+)
+def files_delete(emu: Emulator, req: Request, file_id: str) -> Response:
+    assert req.principal is not None
+    f = file_for(emu, req.principal, file_id, write=True)
+    if f.role_of(req.principal.email) != "owner":
+        raise ApiError(
+            403,
+            "The user does not have sufficient permissions for this file.",
+            errors=[
+                {
+                    "message": "The user does not have sufficient permissions for this file.",
+                    "domain": "global",
+                    "reason": "insufficientFilePermissions",
+                }
+            ],
+        )
+    del files(emu)[file_id]
+    from .sheets import spreadsheets
+
+    spreadsheets(emu).pop(file_id, None)
+    return Response(204, None, content_type="text/html")
+
+
+@route(
+    "POST", r"/drive/v3/files/(?P<file_id>[^/]+)/copy", name="drive.files.copy", scopes=DRIVE_WRITE
+)
+def files_copy(emu: Emulator, req: Request, file_id: str) -> dict[str, Any]:
+    assert req.principal is not None
+    src = file_for(emu, req.principal, file_id)
+    body = req.json() or {}
+    name = body.get("name") or f"Copy of {src.name}"
+    new = DriveFile(
+        emu.new_id(),
+        name,
+        src.mime_type,
+        req.principal.email,
+        list(body.get("parents") or src.parents),
+    )
+    new.permissions.append(
+        {
+            "kind": "drive#permission",
+            "id": _perm_id(emu),
+            "type": "user",
+            "emailAddress": req.principal.email,
+            "role": "owner",
+            "displayName": req.principal.email.split("@")[0],
+            "deleted": False,
+            "pendingOwner": False,
+        }
+    )
+    new.app_access.add(req.principal.email)
+    files(emu)[new.id] = new
+    from .sheets import spreadsheets
+
+    if src.id in spreadsheets(emu):
+        sh = copy.deepcopy(spreadsheets(emu)[src.id])
+        sh.id = new.id
+        sh.properties["title"] = name
+        spreadsheets(emu)[new.id] = sh
+    return _shape(new.full(), req, FILE_DEFAULT)
+
+
+_CLAUSE = re.compile(
+    r"""^\s*(?:
+        (?P<field>name|mimeType|trashed|fullText)\s*(?P<op>=|!=|contains)\s*
+        (?P<val>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|true|false)
+      | (?P<pval>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")\s+in\s+
+        (?P<pfield>parents|owners|writers|readers)
+    )\s*$""",
+    re.X,
+)
+
+
+def _unquote(v: str) -> str:
+    if v[:1] in "'\"":
+        return re.sub(r"\\(.)", r"\1", v[1:-1])
+    return v
+
+
+def _split_and(q: str) -> list[str]:
+    parts, buf, quote = [], "", ""
+    i = 0
+    while i < len(q):
+        ch = q[i]
+        if quote:
+            buf += ch
+            if ch == "\\" and i + 1 < len(q):
+                buf += q[i + 1]
+                i += 2
+                continue
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+            buf += ch
+        elif q[i : i + 5].lower() == " and ":
+            parts.append(buf)
+            buf = ""
+            i += 5
+            continue
+        else:
+            buf += ch
+        i += 1
+    parts.append(buf)
+    return [p for p in parts if p.strip()]
+
+
+def _matches(f: DriveFile, q: str) -> bool:
+    if not q.strip():
+        return True
+    for clause in _split_and(q):
+        m = _CLAUSE.match(clause)
+        if not m:
+            raise ApiError(
+                400,
+                "Invalid Value",
+                errors=[
+                    {
+                        "message": "Invalid Value",
+                        "domain": "global",
+                        "reason": "invalid",
+                        "location": "q",
+                        "locationType": "parameter",
+                    }
+                ],
+            )
+        if m.group("pfield"):
+            val = _unquote(m.group("pval"))
+            if m.group("pfield") == "parents":
+                ok = val in (f.parents or ["root"])
+            else:
+                ok = f.role_of(val) is not None
+        else:
+            fieldname, op, raw = m.group("field"), m.group("op"), m.group("val")
+            if fieldname == "trashed":
+                actual: Any = f.trashed
+                want: Any = raw == "true"
+            else:
+                actual = {"name": f.name, "mimeType": f.mime_type, "fullText": f.name}[fieldname]
+                want = _unquote(raw)
+            if op == "=":
+                ok = actual == want
+            elif op == "!=":
+                ok = actual != want
+            else:
+                ok = str(want).lower() in str(actual).lower()
+        if not ok:
+            return False
+    return True
+
+
+@route("GET", r"/drive/v3/files", name="drive.files.list", scopes=DRIVE_READ)
+def files_list(emu: Emulator, req: Request) -> dict[str, Any]:
+    assert req.principal is not None
+    q = req.arg("q", "") or ""
+    if "trashed" not in q:
+        q = (q + " and " if q.strip() else "") + "trashed = false"
+    visible = []
+    for f in files(emu).values():
+        try:
+            file_for(emu, req.principal, f.id)
+        except ApiError:
+            continue
+        if _matches(f, q):
+            visible.append(f)
+    size = int(req.arg("pageSize", "100") or 100)
+    start = int(req.arg("pageToken") or 0) if (req.arg("pageToken") or "").isdigit() else 0
+    page = visible[start : start + size]
+    out: dict[str, Any] = {"kind": "drive#fileList"}
+    if start + size < len(visible):
+        out["nextPageToken"] = str(start + size)
+    out["incompleteSearch"] = False
+    out["files"] = [f.full() for f in page]
+    fields = req.arg("fields")
+    if fields:
+        return apply_fields(out, parse_fields(fields))
+    out["files"] = [{k: x[k] for k in FILE_DEFAULT} for x in out["files"]]
+    return out
+
+
+# ------------------------------------------------------------------ permissions
+
+
+@route(
+    "POST",
+    r"/drive/v3/files/(?P<file_id>[^/]+)/permissions",
+    name="drive.permissions.create",
+    scopes=DRIVE_WRITE,
+)
+def permissions_create(emu: Emulator, req: Request, file_id: str) -> dict[str, Any]:
+    assert req.principal is not None
+    f = file_for(emu, req.principal, file_id, write=True)
+    body = req.json() or {}
+    kind, role = body.get("type"), body.get("role")
+    if kind not in ("user", "group", "domain", "anyone"):
+        raise ApiError(
+            400,
+            "The permission type field is required.",
+            errors=[
+                {
+                    "message": "The permission type field is required.",
+                    "domain": "global",
+                    "reason": "required",
+                    "location": "permission.type",
+                    "locationType": "other",
+                }
+            ],
+        )
+    if role not in ("reader", "commenter", "writer", "owner", "fileOrganizer", "organizer"):
+        raise ApiError(
+            400,
+            "The permission role field is required.",
+            errors=[
+                {
+                    "message": "The permission role field is required.",
+                    "domain": "global",
+                    "reason": "required",
+                    "location": "permission.role",
+                    "locationType": "other",
+                }
+            ],
+        )
+    email = body.get("emailAddress", "")
+    if kind in ("user", "group") and "@" not in email:
+        raise ApiError(
+            400,
+            "The email address is not valid.",
+            errors=[
+                {
+                    "message": "The email address is not valid.",
+                    "domain": "global",
+                    "reason": "invalid",
+                    "location": "permission.emailAddress",
+                    "locationType": "other",
+                }
+            ],
+        )
+    existing = next(
+        (
+            p
+            for p in f.permissions
+            if kind in ("user", "group") and p.get("emailAddress", "").lower() == email.lower()
+        ),
+        None,
+    )
+    if existing is not None:
+        if existing["role"] != "owner":
+            existing["role"] = role
+        perm = existing
+    else:
+        perm = {
+            "kind": "drive#permission",
+            "id": _perm_id(emu),
+            "type": kind,
+            "role": role,
+            "deleted": False,
+            "pendingOwner": False,
+        }
+        if email:
+            perm["emailAddress"] = email
+            perm["displayName"] = email.split("@")[0]
+        f.permissions.append(perm)
+    if req.flag("sendNotificationEmail", default=kind in ("user", "group")):
+        emu.state("drive").setdefault("notifications", []).append(
+            {
+                "file_id": f.id,
+                "to": email,
+                "role": role,
+                "message": req.arg("emailMessage") or "",
+            }
+        )
+    touch(f)
+    return _shape(perm, req, PERM_DEFAULT)
+
+
+@route(
+    "GET",
+    r"/drive/v3/files/(?P<file_id>[^/]+)/permissions",
+    name="drive.permissions.list",
+    scopes=DRIVE_READ,
+)
+def permissions_list(emu: Emulator, req: Request, file_id: str) -> dict[str, Any]:
+    assert req.principal is not None
+    f = file_for(emu, req.principal, file_id)
+    out = {"kind": "drive#permissionList", "permissions": copy.deepcopy(f.permissions)}
+    fields = req.arg("fields")
+    if fields:
+        return apply_fields(out, parse_fields(fields))
+    out["permissions"] = [{k: p[k] for k in PERM_DEFAULT if k in p} for p in out["permissions"]]
+    return out
+
+
+@route(
+    "DELETE",
+    r"/drive/v3/files/(?P<file_id>[^/]+)/permissions/(?P<perm_id>[^/]+)",
+    name="drive.permissions.delete",
+    scopes=DRIVE_WRITE,
+)
+def permissions_delete(emu: Emulator, req: Request, file_id: str, perm_id: str) -> Response:
+    assert req.principal is not None
+    f = file_for(emu, req.principal, file_id, write=True)
+    for p in f.permissions:
+        if p["id"] == perm_id:
+            if p["role"] == "owner":
+                raise ApiError(403, "The owner of a file cannot be removed.")
+            f.permissions.remove(p)
+            return Response(204, None, content_type="text/html")
+    raise ApiError(
+        404,
+        f"Permission not found: {perm_id}.",
+        errors=[
+            {
+                "message": f"Permission not found: {perm_id}.",
+                "domain": "global",
+                "reason": "notFound",
+                "location": "permissionId",
+                "locationType": "parameter",
+            }
+        ],
+    )
+
+
+@route(
+    "GET",
+    r"/drive/v3/files/(?P<file_id>[^/]+)/comments",
+    name="drive.comments.list",
+    scopes=DRIVE_READ,
+)
+def comments_list(emu: Emulator, req: Request, file_id: str) -> dict[str, Any]:
+    assert req.principal is not None
+    file_for(emu, req.principal, file_id)
+    out: dict[str, Any] = {"kind": "drive#commentList", "comments": []}
+    fields = req.arg("fields")
+    return apply_fields(out, parse_fields(fields)) if fields else out
