@@ -306,46 +306,97 @@ def _smtp_from_settings(settings: Settings) -> SmtpTransport:
     )
 
 
-def gmail_service(settings: Settings, **build_kw: Any) -> Any:
+class SessionHttp:
+    """The httplib2 shape googleapiclient wants, over a ``requests`` session.
+
+    Going through requests (as gspread does) means one HTTP stack for all of
+    corecruit's Google traffic, with proxies, timeouts and adapters set in one place.
+    """
+
+    def __init__(self, session: Any, timeout: float = 60.0) -> None:
+        self.session = session
+        self.timeout = timeout
+
+    def request(
+        self,
+        uri: str,
+        method: str = "GET",
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        redirections: int = 5,
+        connection_type: Any = None,
+    ) -> tuple[Any, bytes]:
+        import httplib2
+        import requests
+
+        try:
+            r = self.session.request(
+                method,
+                uri,
+                data=body,
+                headers=headers,
+                timeout=self.timeout,
+                allow_redirects=redirections > 0,
+            )
+        except requests.Timeout as exc:
+            raise TimeoutError(str(type(exc).__name__)) from None
+        except requests.RequestException as exc:
+            raise ConnectionError(type(exc).__name__) from None
+        info = {k.lower(): v for k, v in r.headers.items()}
+        info["status"] = str(r.status_code)
+        resp = httplib2.Response(info)
+        resp.reason = r.reason
+        return resp, r.content
+
+
+def _service_account(settings: Settings) -> Any:
+    from google.oauth2 import service_account
+
+    g = settings.org.google
+    try:
+        if g.credentials_file:
+            return service_account.Credentials.from_service_account_file(
+                str(settings.path(g.credentials_file)), scopes=list(GMAIL_SCOPES)
+            )
+        import json
+
+        info = read_secret(g.credentials_env, what="Google service account key", settings=settings)
+        if info.lstrip().startswith("{"):
+            return service_account.Credentials.from_service_account_info(
+                json.loads(info), scopes=list(GMAIL_SCOPES)
+            )
+        return service_account.Credentials.from_service_account_file(
+            info, scopes=list(GMAIL_SCOPES)
+        )
+    except (OSError, ValueError):
+        raise ConfigError(
+            "google", "credentials_file", "the Google service account key cannot be read"
+        ) from None
+
+
+def gmail_service(settings: Settings, *, session: Any = None, credentials: Any = None) -> Any:
     """A Gmail API client from the organisation's Google credentials.
 
     A service account sends as ``[mail] gmail_user`` (or the from address) through
-    domain-wide delegation. ``build_kw`` (http, client_options) lets tests point it
-    at the local emulator.
+    domain-wide delegation. ``session`` is the ``requests.Session`` to send through
+    (tests hand in one whose adapters lead to the local emulator).
     """
+    import requests
+    from google.auth.transport.requests import AuthorizedSession
+    from google.auth.transport.requests import Request as AuthRequest
     from googleapiclient.discovery import build
 
-    if "credentials" not in build_kw and "http" not in build_kw:
-        from google.oauth2 import service_account
-
-        g = settings.org.google
-        mail = settings.org.mail
-        try:
-            if g.credentials_file:
-                creds = service_account.Credentials.from_service_account_file(
-                    str(settings.path(g.credentials_file)), scopes=list(GMAIL_SCOPES)
-                )
-            else:
-                import json
-
-                info = read_secret(
-                    g.credentials_env, what="Google service account key", settings=settings
-                )
-                if info.lstrip().startswith("{"):
-                    creds = service_account.Credentials.from_service_account_info(
-                        json.loads(info), scopes=list(GMAIL_SCOPES)
-                    )
-                else:
-                    creds = service_account.Credentials.from_service_account_file(
-                        info, scopes=list(GMAIL_SCOPES)
-                    )
-        except (OSError, ValueError):
-            raise ConfigError(
-                "google", "credentials_file", "the Google service account key cannot be read"
-            ) from None
+    mail = settings.org.mail
+    if credentials is None:
         subject = mail.gmail_user if "@" in mail.gmail_user else mail.from_address
-        build_kw["credentials"] = creds.with_subject(subject)
-    return build("gmail", "v1", cache_discovery=False, static_discovery=True, **build_kw)
+        credentials = _service_account(settings).with_subject(subject)
+    base = session or requests.Session()
+    authed = AuthorizedSession(credentials, auth_request=AuthRequest(base))
+    for prefix, adapter in base.adapters.items():
+        authed.mount(prefix, adapter)
+    return build(
+        "gmail", "v1", http=SessionHttp(authed), cache_discovery=False, static_discovery=True
+    )
 
 
 def make_transport(ctx: Context) -> MailTransport:
@@ -356,7 +407,9 @@ def make_transport(ctx: Context) -> MailTransport:
         return _smtp_from_settings(settings)
     if cfg.transport == "gmail":
         g = settings.org.google
-        service = ctx.extras.get("gmail_service") or gmail_service(settings)
+        service = ctx.extras.get("gmail_service") or gmail_service(
+            settings, session=ctx.extras.get("google_transport")
+        )
         user = cfg.gmail_user or "me"
         return GmailTransport(
             service, user, max_attempts=g.max_attempts, max_retry_seconds=g.max_retry_seconds
