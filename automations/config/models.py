@@ -285,8 +285,14 @@ class ReminderRule(_Model):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     template: str
     audience: Literal[
-        "pwle", "panel", "shortlisters", "interviewers", "candidates", "everyone",
-        "new worker", "admin",
+        "pwle",
+        "panel",
+        "shortlisters",
+        "interviewers",
+        "candidates",
+        "everyone",
+        "new worker",
+        "admin",
     ]
     event: str = Field(
         description="A date from the dates tab (e.g. 'interview day'), 'check-in', "
