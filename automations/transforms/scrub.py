@@ -1,0 +1,700 @@
+"""Free-text scrubbing: take names and contact details out of one application's answers.
+
+Pure functions, no I/O. :func:`scrub` finds every identifier in a piece of text
+and replaces it: the candidate's own name by their label ("Candidate A" or "the
+candidate"), everything else by a placeholder in square brackets ("[email]",
+"[phone number]" …). It returns the new text, how many of each kind it removed,
+and where it was unsure (word positions, never the words).
+
+How matching works, so the choices can be checked:
+
+* The text is *folded* first (accents stripped, curly apostrophes and dashes made
+  plain) with a map back to the original characters, so "Siobhán", "Siobhan",
+  "O’Brien" and "O'Brien" are found by one pattern and the replacement cuts the
+  original text exactly.
+* Structured identifiers (emails, web addresses, phone numbers, postcodes, NI
+  numbers, dates of birth, street addresses) are regular patterns; phone numbers
+  are checked by digit count, and international ones with ``phonenumbers``. Ofcom's
+  drama ranges (07700 900xxx, 01632 960xxx …) are caught because the check is on
+  layout and length, not on whether a number is in service.
+* Names come from the application's own columns (the candidate, preferred name,
+  common nicknames from ``redact_data/nicknames.csv``, referees and any other
+  ``*_name`` column). A name that is also an ordinary English word (Joy, Hill,
+  Frank, Bell …) is only taken when it is written with a capital letter, and at
+  the start of a sentence only when what follows reads like a name ("Joy is",
+  "Joy's", "Joy,"). Otherwise it is left and the position flagged for a person.
+* Overlapping finds are merged, so a name inside an email or a web address goes
+  with it, and the same label is never written twice in a row.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gzip
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+
+import phonenumbers
+
+# kind -> (placeholder, words for the report). Own name uses the candidate's label.
+KINDS: dict[str, tuple[str, str]] = {
+    "own_name": ("", "own name"),
+    "referee": ("[referee]", "referee name"),
+    "other_name": ("[name]", "other name"),
+    "email": ("[email]", "email"),
+    "phone": ("[phone number]", "phone number"),
+    "postcode": ("[postcode]", "postcode"),
+    "address": ("[address]", "address"),
+    "ni_number": ("[NI number]", "NI number"),
+    "date_of_birth": ("[date of birth]", "date of birth"),
+    "web_address": ("[web address]", "web address"),
+    "handle": ("[social media handle]", "social media handle"),
+}
+# When finds overlap and are the same length, the earlier kind in this list wins.
+_PRIORITY = {k: i for i, k in enumerate(KINDS)}
+
+TITLES = (
+    r"(?:mr|mrs|ms|miss|mx|dr|doctor|prof|professor|sir|dame|lady|lord|rev|revd|reverend"
+    r"|cllr|councillor|father|sister|brother|nurse)"
+)
+_MONTHS = (
+    "january|february|march|april|may|june|july|august|september|october|november|december"
+    "|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
+)
+_MONTH_NUM = {
+    m: i
+    for i, names in enumerate(
+        [
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ],
+        start=1,
+    )
+    for m in names
+}
+_TLDS = (
+    r"(?:co\.uk|org\.uk|gov\.uk|nhs\.uk|ac\.uk|me\.uk|net\.uk|sch\.uk|ltd\.uk|com|org|net|uk"
+    r"|io|me|info|biz|edu|gov|ie|eu|scot|wales|cymru|london|co|app|dev|blog|online|site"
+    r"|page|tv|ly|xyz|social|art|studio|design)"
+)
+_STREET_TYPES = (
+    "Street|St|Road|Rd|Lane|Ln|Avenue|Ave|Close|Cl|Grove|Drive|Dr|Way|Court|Ct|Crescent"
+    "|Cres|Place|Pl|Terrace|Tce|Gardens|Gdns|Square|Sq|Row|Walk|Mews|Parade|Hill|Rise"
+    "|View|Green|Park|Gate|Wynd|Croft|Fold|Vale|Meadows|Hall|House|Cottages|Court"
+)
+
+_APOSTROPHES = "'\u2019\u2018\u02bc\u0060\u00b4\u2032"
+_DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2212"
+
+# --------------------------------------------------------------------------- data
+
+
+@cache
+def common_words() -> frozenset[str]:
+    """Lower-case English words: a name that is one of these needs a capital to count."""
+    raw = resources.files("automations").joinpath("redact_data/common_words.txt.gz").read_bytes()
+    return frozenset(gzip.decompress(raw).decode("utf-8").split())
+
+
+@cache
+def nickname_table() -> dict[str, frozenset[str]]:
+    """Folded lower-case name -> the names it is also written as (both directions)."""
+    text = resources.files("automations").joinpath("redact_data/nicknames.csv").read_text("utf-8")
+    out: dict[str, set[str]] = {}
+    for row in csv.DictReader(text.splitlines()):
+        name, nick = fold(row["name"])[0].lower(), fold(row["nickname"])[0].lower()
+        out.setdefault(name, set()).add(nick)
+        out.setdefault(nick, set()).add(name)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+# Capitalised words that are not names: not worth a person's attention.
+_NOT_NAMES_TEXT = """
+    i im ive id ill monday tuesday wednesday thursday friday saturday sunday january february
+    march april may june july august september october november december christmas easter
+    eid diwali ramadan hanukkah english british welsh scottish irish england scotland wales
+    ireland uk nhs gp ok okay covid instagram facebook twitter tiktok linkedin youtube
+    snapchat whatsapp zoom teams google microsoft"""
+_NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split())
+
+# Words after a capitalised first word of a sentence that say "this is a person".
+_FOLLOWERS_TEXT = """
+    is was has had here says said will would can could did does and works worked helped
+    thinks thought believes wants loves likes knows also always never cares lives lived
+    volunteers volunteered supports supported listens listened leads led brings feels felt
+    hopes became started joined grew studied trained manages managed runs ran speaks spoke
+    told tells asked asks wrote writes am"""
+_NAME_FOLLOWERS = frozenset(_FOLLOWERS_TEXT.split())
+
+# --------------------------------------------------------------------------- folding
+
+_FOLD_CACHE: dict[str, str] = {}
+
+
+def _fold_char(ch: str) -> str:
+    got = _FOLD_CACHE.get(ch)
+    if got is None:
+        if ch in _APOSTROPHES:
+            got = "'"
+        elif ch in _DASHES:
+            got = "-"
+        elif ch in "\u00a0\u2007\u202f\u2009\u200a":
+            got = " "
+        elif ch in "\u200b\u200c\u200d\ufeff":
+            got = ""
+        else:
+            nf = unicodedata.normalize("NFKD", ch)
+            got = "".join(c for c in nf if not unicodedata.combining(c))
+        _FOLD_CACHE[ch] = got
+    return got
+
+
+_NON_PLAIN = re.compile(r"[^\x20-\x5f\x61-\x7e\n\r\t]")
+
+
+def fold(text: str) -> tuple[str, list[int] | None]:
+    """Text with accents stripped and apostrophes/dashes plain, and a map back.
+
+    The map gives, for each character of the folded text, the index of the
+    original character it came from; ``None`` when nothing changed.
+    """
+    if not _NON_PLAIN.search(text):
+        return text, None
+    out: list[str] = []
+    idx: list[int] = []
+    last = 0
+    for m in _NON_PLAIN.finditer(text):
+        i = m.start()
+        if i > last:
+            out.append(text[last:i])
+            idx.extend(range(last, i))
+        f = _fold_char(text[i])
+        out.append(f)
+        idx.extend([i] * len(f))
+        last = i + 1
+    out.append(text[last:])
+    idx.extend(range(last, len(text)))
+    return "".join(out), idx
+
+
+def _fold_name(s: str) -> str:
+    return " ".join(fold(s)[0].split())
+
+
+# --------------------------------------------------------------------------- people
+
+
+@dataclass(frozen=True)
+class Person:
+    """A person named in the application's own columns."""
+
+    first: str = ""
+    last: str = ""
+    preferred: str = ""
+
+    @classmethod
+    def from_full(cls, full: str) -> Person:
+        words = _fold_name(full).split()
+        words = [w for w in words if not re.fullmatch(TITLES + r"\.?", w, re.I)]
+        if not words:
+            return cls()
+        if len(words) == 1:
+            return cls(first=words[0])
+        return cls(first=words[0], last=" ".join(words[1:]))
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Everything known about who wrote one application, to find it in the answers."""
+
+    own: Person
+    label: str = "the candidate"  # "Candidate A"
+    referees: tuple[Person, ...] = ()
+    others: tuple[Person, ...] = ()
+    address: str = ""
+    date_of_birth: dt.date | None = None
+    # exact values from the form, caught even in odd layouts
+    values: tuple[str, ...] = ()
+
+
+@dataclass
+class Scrubbed:
+    text: str
+    counts: Counter[str] = field(default_factory=Counter)
+    unsure: list[int] = field(default_factory=list)  # word positions (1-based)
+
+
+# --------------------------------------------------------------------------- patterns
+
+
+def _word_rx(word: str) -> str:
+    """One name word (folded): apostrophes optional or spaced, hyphens flexible."""
+    parts = [p for p in re.split(r"\s*-\s*", word) if p]
+
+    def part_rx(p: str) -> str:
+        segs = [re.escape(s) for s in p.split("'") if s]
+        return r"(?:'|\s)?".join(segs)
+
+    return r"(?:\s*-\s*|\s+|)".join(part_rx(p) for p in parts)
+
+
+def _name_rx(name: str) -> str:
+    return r"\s+".join(_word_rx(w) for w in name.split())
+
+
+def _alt(options: Iterable[str]) -> str:
+    opts = sorted({o for o in options if o}, key=len, reverse=True)
+    return "(?:" + "|".join(opts) + ")" if opts else "(?!)"
+
+
+def _is_ambiguous(word: str) -> bool:
+    """True when the name is also an ordinary word, or too short to be safe alone."""
+    plain = word.replace("'", "").lower()
+    if len(plain) <= 2:
+        return True
+    return any(p in common_words() for p in re.split(r"[\s\-]+", plain) if p)
+
+
+@dataclass(frozen=True)
+class _NamePattern:
+    kind: str
+    rx: re.Pattern[str]
+    ambiguous: frozenset[str]  # lower-case single words that need a capital
+
+
+def _given_names(p: Person, with_nicknames: bool) -> list[str]:
+    given = [_fold_name(p.first), _fold_name(p.preferred)]
+    if with_nicknames:
+        table = nickname_table()
+        for g in list(given):
+            for n in table.get(g.lower(), ()):
+                given.append(n.capitalize())
+    return [g for g in given if g]
+
+
+def _person_pattern(p: Person, kind: str, with_nicknames: bool) -> _NamePattern | None:
+    given = _given_names(p, with_nicknames)
+    last = _fold_name(p.last)
+    if not given and not last:
+        return None
+    singles: list[str] = [g for g in given if len(g.replace("'", "")) >= 2]
+    parts: list[str] = []
+    if last:
+        singles.append(last)
+        hy = [x for x in re.split(r"\s*-\s*", last) if len(x) >= 2]
+        if len(hy) > 1:
+            parts.extend(hy)
+        words = last.split()
+        if len(words) > 1 and len(words[-1]) >= 3:
+            parts.append(words[-1])
+    g_rx = _alt(_name_rx(g) for g in given)
+    l_rx = _alt(_name_rx(x) for x in [last] if x)
+    p_rx = _alt(_name_rx(x) for x in [last, *parts] if x)
+    initials = sorted({g[0].upper() for g in given if g and g[0].isalpha()})
+    multi: list[str] = []
+    if given and last:
+        # Jane Hill, Mrs Jane (Janey) Hill, Jane M. Hill, J. Hill, Hill, Jane
+        multi.append(
+            rf"(?:{TITLES}\.?\s+)?{g_rx}(?:\s+\(?{g_rx}\)?)?(?:\s+(?-i:[A-Z])\.?)?\s+{l_rx}"
+        )
+        if initials:
+            multi.append(rf"(?:{TITLES}\.?\s+)?(?-i:[{''.join(initials)}])\.?\s+{l_rx}")
+        multi.append(rf"{l_rx},\s*{g_rx}")
+    if last:
+        multi.append(rf"{TITLES}\.?\s+{p_rx}")
+    if given:
+        multi.append(rf"{TITLES}\.?\s+{g_rx}")
+    single = _alt([*(_name_rx(s) for s in singles), *(_name_rx(x) for x in parts)])
+    rx = (
+        r"(?<![\w@])(?:(?P<multi>"
+        + "|".join(multi or ["(?!)"])
+        + r")|(?P<single>"
+        + single
+        + r")(?P<poss>s)?)(?![\w])"
+    )
+    amb = frozenset(
+        s.lower().replace("'", "") for s in [*singles, *parts] if _is_ambiguous(s.replace("'", ""))
+    )
+    return _NamePattern(kind, re.compile(rx, re.I), amb)
+
+
+_EMAIL = re.compile(r"(?<![\w.+'-])[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", re.I)
+_OPEN, _CLOSE = r"[\[\(\{<]", r"[\]\)\}>]"
+_EMAIL_SPELT = re.compile(
+    rf"(?<![\w.])[\w.+-]+\s*{_OPEN}\s*at\s*{_CLOSE}\s*[\w-]+"
+    rf"(?:\s*(?:{_OPEN}\s*dot\s*{_CLOSE}|\.|\s+dot\s+)\s*[\w-]+)+",
+    re.I,
+)
+_EMAIL_WORDS = re.compile(
+    rf"(?<![\w.])[\w.+-]+\s+at\s+[\w-]+(?:\s+dot\s+[\w-]+)*\s+dot\s+{_TLDS}\b", re.I
+)
+_URL = re.compile(
+    rf"(?:\b(?:https?://|www\.)[^\s<>\"]+)"
+    rf"|(?<![\w@.-])[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.{_TLDS}\b(?:/[^\s<>\"]*)?",
+    re.I,
+)
+_HANDLE = re.compile(r"(?<![\w@.])@[A-Za-z0-9_](?:[A-Za-z0-9_.]{0,29}[A-Za-z0-9_])?")
+_HANDLE_AFTER = re.compile(
+    r"\b(?:twitter|instagram|insta|tiktok|facebook|linkedin|snapchat|youtube|bluesky|threads"
+    r"|mastodon)(?:\s+(?:handle|name|username|page|account|profile))?\s*(?::|is|-)\s*"
+    r"@?(?P<h>[\w.]{3,30}\w)",
+    re.I,
+)
+_PHONE = re.compile(r"(?<![\w+])(?:\+|00)?\(?\d[\d \t.\-()/]{5,20}\d(?![\d])(?!\.\d)")
+_POSTCODE = re.compile(
+    r"\b(?:GIR\s?0AA|[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]?\s?\d[ABD-HJLNP-UW-Z]{2})\b", re.I
+)
+_NI = re.compile(
+    r"\b[A-Z]{2}(?:[\s-]?\d{2}){3}(?:[\s-]?[A-D])?\b",
+    re.I,
+)
+_DATE = re.compile(
+    rf"\b(?:(?P<d1>\d{{1,2}})[/.\-](?P<m1>\d{{1,2}})[/.\-](?P<y1>\d{{4}}|\d{{2}})"
+    rf"|(?P<y2>\d{{4}})-(?P<m2>\d{{1,2}})-(?P<d2>\d{{1,2}})"
+    rf"|(?P<d3>\d{{1,2}})(?:st|nd|rd|th)?(?:\s+of)?\s+(?P<m3>{_MONTHS})\.?,?\s+(?P<y3>\d{{4}})"
+    rf"|(?P<m4>{_MONTHS})\.?\s+(?P<d4>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y4>\d{{4}}))\b",
+    re.I,
+)
+_BORN_CONTEXT = re.compile(r"(?:\bborn|\bbirth|\bd\.?o\.?b\b|\bbirthday)[^.\n]{0,30}$", re.I)
+_BORN_YEAR = re.compile(
+    rf"\bborn\s+(?:in\s+|on\s+)?(?:(?:{_MONTHS})\.?\s+)?(?:(?:19|20)\d\d)\b", re.I
+)
+_ADDRESS = re.compile(
+    r"\b(?:(?:[Ff]lat|[Aa]partment|[Aa]pt|[Uu]nit)\.?\s+\d+[A-Za-z]?,?\s+)?"
+    r"\d{1,4}[A-Za-z]?,?\s+(?:[A-Z][\w']*\s+){0,3}"
+    rf"(?:{_STREET_TYPES})\b\.?"
+    r"(?:,\s*[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)?(?![\w']))?"
+)
+_CAP_WORD = re.compile(r"\b[A-Z][a-z]+(?:['-][A-Z]?[a-z]+)*\b")
+_WORD = re.compile(r"\S+")
+
+
+def _phone_ok(raw: str) -> bool:
+    digits = re.sub(r"\D", "", raw)
+    s = raw.lstrip("(").strip()
+    if s.startswith("+") or s.startswith("00"):
+        intl = "+" + (digits[2:] if s.startswith("00") else digits)
+        if intl.startswith("+440"):
+            intl = "+44" + intl[4:]
+        if intl.startswith("+44"):
+            return len(intl) - 3 in (9, 10)
+        try:
+            return phonenumbers.is_possible_number(phonenumbers.parse(intl, None))
+        except phonenumbers.NumberParseException:
+            return False
+    if not digits.startswith("0") or digits.startswith("00"):
+        return False
+    if re.search(r"\d{1,2}/\d{1,2}/\d{2,4}", raw):
+        return False
+    return len(digits) in (10, 11)
+
+
+def _date_of(m: re.Match[str]) -> dt.date | None:
+    g = m.groupdict()
+    try:
+        if g["d1"]:
+            y = int(g["y1"])
+            if y < 100:
+                y += 1900 if y > 30 else 2000
+            return dt.date(y, int(g["m1"]), int(g["d1"]))
+        if g["y2"]:
+            return dt.date(int(g["y2"]), int(g["m2"]), int(g["d2"]))
+        if g["d3"]:
+            return dt.date(int(g["y3"]), _MONTH_NUM[g["m3"].lower()], int(g["d3"]))
+        if g["d4"]:
+            return dt.date(int(g["y4"]), _MONTH_NUM[g["m4"].lower()], int(g["d4"]))
+    except ValueError:
+        return None
+    return None
+
+
+def _literal_rx(value: str) -> re.Pattern[str] | None:
+    words = _fold_name(value).replace(",", " ").split()
+    if not words:
+        return None
+    return re.compile(
+        r"(?<![\w])" + r"[\s,]+".join(re.escape(w) for w in words) + r"(?![\w])", re.I
+    )
+
+
+@dataclass(frozen=True)
+class Scrubber:
+    """Compiled patterns for one application; call :meth:`scrub` on each answer."""
+
+    identity: Identity
+    names: tuple[_NamePattern, ...]
+    literals: tuple[tuple[str, re.Pattern[str]], ...]
+    handles: tuple[str, ...]  # lower-case run-together names (janehill, hilljane …)
+
+    @classmethod
+    def build(cls, identity: Identity, *, nicknames: bool = True) -> Scrubber:
+        names: list[_NamePattern] = []
+        own = _person_pattern(identity.own, "own_name", nicknames)
+        if own:
+            names.append(own)
+        for kind, people in (("referee", identity.referees), ("other_name", identity.others)):
+            for p in people:
+                pat = _person_pattern(p, kind, False)
+                if pat:
+                    names.append(pat)
+        literals: list[tuple[str, re.Pattern[str]]] = []
+        if identity.address:
+            for part in [identity.address, *identity.address.split(",")]:
+                part = part.strip()
+                if part and (
+                    re.search(r"\d", part) or re.search(rf"\b(?:{_STREET_TYPES})\b", part)
+                ):
+                    rx = _literal_rx(part)
+                    if rx:
+                        literals.append(("address", rx))
+        for v in identity.values:
+            rx = _literal_rx(v)
+            if rx and len(v.strip()) >= 5:
+                literals.append(("own_name" if "@" not in v else "email", rx))
+        handles: set[str] = set()
+        o = identity.own
+        firsts = [re.sub(r"[^a-z]", "", g.lower()) for g in _given_names(o, nicknames)]
+        last = re.sub(r"[^a-z]", "", _fold_name(o.last).lower())
+        if last:
+            for f in firsts:
+                if f:
+                    handles.update({f + last, last + f, f[0] + last})
+            if len(last) >= 6 and not _is_ambiguous(last):
+                handles.add(last)
+        return cls(
+            identity, tuple(names), tuple(literals), tuple(h for h in handles if len(h) >= 5)
+        )
+
+    # ------------------------------------------------------------------ finding
+
+    def find(self, text: str) -> tuple[list[tuple[int, int, str]], list[int]]:
+        """Spans (start, end, kind) in ``text`` to replace, and unsure word positions."""
+        folded, idx = fold(text)
+        spans: list[tuple[int, int, str]] = []
+        unsure_at: list[int] = []
+
+        def add(s: int, e: int, kind: str) -> None:
+            if e > s:
+                spans.append((s, e, kind))
+
+        for m in _EMAIL.finditer(folded):
+            add(m.start(), m.end(), "email")
+        for rx in (_EMAIL_SPELT, _EMAIL_WORDS):
+            for m in rx.finditer(folded):
+                add(m.start(), m.end(), "email")
+        for m in _URL.finditer(folded):
+            e = m.end()
+            while e > m.start() and folded[e - 1] in ".,;:!?)]}'\"":
+                e -= 1
+            add(m.start(), e, "web_address")
+        for m in _HANDLE.finditer(folded):
+            add(m.start(), m.end(), "handle")
+        for m in _HANDLE_AFTER.finditer(folded):
+            h = m.group("h")
+            if h.lower() not in common_words() or re.search(r"[\d_.]", h):
+                add(m.start("h") - (1 if folded[m.start("h") - 1] == "@" else 0), m.end(), "handle")
+        for m in _DATE.finditer(folded):
+            d = _date_of(m)
+            before = folded[max(0, m.start() - 40) : m.start()]
+            if d is not None and (d == self.identity.date_of_birth or _BORN_CONTEXT.search(before)):
+                add(m.start(), m.end(), "date_of_birth")
+        for m in _BORN_YEAR.finditer(folded):
+            s = m.start() + len(re.match(r"born\s+(?:in\s+|on\s+)?", m.group(0), re.I).group(0))  # type: ignore[union-attr]
+            add(s, m.end(), "date_of_birth")
+        for m in _PHONE.finditer(folded):
+            raw = m.group(0)
+            # trim unbalanced brackets/dots at the ends
+            s, e = m.start(), m.end()
+            while e > s and folded[e - 1] in ").-/ ":
+                e -= 1
+            if _phone_ok(folded[s:e]):
+                add(s, e, "phone")
+            elif raw.count(" ") > 2:
+                # two numbers separated by spaces, or a number with a prefix: try the pieces
+                for sub in re.finditer(r"(?:\+|00)?\(?\d[\d.\-() ]{5,16}\d", raw):
+                    if _phone_ok(sub.group(0)):
+                        add(s + sub.start(), s + sub.end(), "phone")
+        for m in _POSTCODE.finditer(folded):
+            add(m.start(), m.end(), "postcode")
+        for m in _NI.finditer(folded):
+            add(m.start(), m.end(), "ni_number")
+        for m in _ADDRESS.finditer(folded):
+            add(m.start(), m.end(), "address")
+        for kind, rx in self.literals:
+            for m in rx.finditer(folded):
+                add(m.start(), m.end(), kind)
+        if self.handles:
+            for m in re.finditer(r"[A-Za-z0-9][\w.\-]*[A-Za-z0-9]", folded):
+                token = re.sub(r"[^a-z0-9]", "", m.group(0).lower())
+                letters = re.sub(r"\d", "", token)
+                if any(h in token for h in self.handles) and not (
+                    letters in common_words() or self._is_plain_name(m.group(0))
+                ):
+                    add(m.start(), m.end(), "handle")
+        for pat in self.names:
+            for m in pat.rx.finditer(folded):
+                if m.group("single") is not None:
+                    word = m.group("single").lower().replace("'", "")
+                    if word in pat.ambiguous or " ".join(word.split()) in pat.ambiguous:
+                        if m.group("poss"):
+                            continue
+                        ok, unsure = self._ambiguous_ok(folded, m.start(), m.end())
+                        if unsure:
+                            unsure_at.append(m.start())
+                        if not ok:
+                            continue
+                add(m.start(), m.end(), pat.kind)
+        merged = _merge(spans)
+        # map back to the original text
+        if idx is not None:
+            n = len(text)
+            out = []
+            for s, e, k in merged:
+                os_ = idx[s] if s < len(idx) else n
+                oe = idx[e - 1] + 1 if e - 1 < len(idx) else n
+                while oe < n and unicodedata.combining(text[oe]):
+                    oe += 1
+                out.append((os_, oe, k))
+            merged = out
+            unsure_at = [idx[p] for p in unsure_at if p < len(idx)]
+        unsure_at.extend(self._unknown_names(text, folded, idx, merged))
+        return merged, sorted(set(unsure_at))
+
+    def _is_plain_name(self, token: str) -> bool:
+        """A token that is just a name word (those are the name patterns' business)."""
+        return bool(re.fullmatch(r"[A-Za-z'\-]+", token))
+
+    @staticmethod
+    def _ambiguous_ok(folded: str, s: int, e: int) -> tuple[bool, bool]:
+        """For a name that is also a word: (take it, flag it for a person)."""
+        word = folded[s:e]
+        if word.islower():
+            return False, False
+        if not (word[0].isupper()):
+            return False, False
+        if not _sentence_start(folded, s):
+            return True, False
+        rest = folded[e:]
+        if re.match(r"\s*(?:'s\b|'|,|\s[A-Z]|$)", rest):
+            return True, False
+        nxt = re.match(r"\s+([A-Za-z]+)", rest)
+        if nxt and nxt.group(1).lower() in _NAME_FOLLOWERS:
+            return True, False
+        return False, True
+
+    def _unknown_names(
+        self,
+        text: str,
+        folded: str,
+        idx: list[int] | None,
+        spans: Sequence[tuple[int, int, str]],
+    ) -> list[int]:
+        """Capitalised words mid-sentence that are not ordinary words: maybe a name."""
+        out = []
+        for m in _CAP_WORD.finditer(folded):
+            w = m.group(0)
+            low = w.lower().replace("'", "")
+            if low in _NOT_NAMES or low in common_words() or _sentence_start(folded, m.start()):
+                continue
+            if low.endswith("s") and low[:-1] in common_words():
+                continue
+            pos = idx[m.start()] if idx is not None else m.start()
+            if any(s <= pos < e for s, e, _ in spans):
+                continue
+            out.append(pos)
+            if len(out) >= 50:
+                break
+        return out
+
+    # ---------------------------------------------------------------- replacing
+
+    def scrub(self, text: str) -> Scrubbed:
+        if not text:
+            return Scrubbed(text)
+        spans, unsure_at = self.find(text)
+        counts: Counter[str] = Counter()
+        pieces: list[str] = []
+        last = 0
+        label = self.identity.label
+        for s, e, kind in spans:
+            pieces.append(text[last:s])
+            rep = KINDS[kind][0] or label
+            if kind == "own_name" and rep.startswith("the ") and _sentence_start(text, s):
+                rep = rep[0].upper() + rep[1:]
+            pieces.append(rep)
+            counts[kind] += 1
+            last = e
+        pieces.append(text[last:])
+        out = _collapse("".join(pieces), label)
+        return Scrubbed(out, counts, _word_positions(text, unsure_at))
+
+
+def _sentence_start(text: str, pos: int) -> bool:
+    i = pos - 1
+    while i >= 0 and text[i] in " \t\"'“‘([":
+        i -= 1
+    return i < 0 or text[i] in ".!?\n\r:;"
+
+
+def _merge(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Union of overlapping spans; the longest find names the kind."""
+    if not spans:
+        return []
+    spans.sort(key=lambda t: (t[0], -(t[1] - t[0]), _PRIORITY[t[2]]))
+    out: list[tuple[int, int, str]] = []
+    best: dict[int, tuple[int, int]] = {}
+    for s, e, k in spans:
+        if out and s < out[-1][1]:
+            ps, pe, pk = out[-1]
+            length, prio = best[len(out) - 1]
+            if (e - s, -_PRIORITY[k]) > (length, -prio):
+                pk = k
+                best[len(out) - 1] = (e - s, _PRIORITY[k])
+            out[-1] = (ps, max(pe, e), pk)
+        else:
+            out.append((s, e, k))
+            best[len(out) - 1] = (e - s, _PRIORITY[k])
+    return out
+
+
+def _collapse(text: str, label: str) -> str:
+    """Never "Candidate A Candidate A" (nor "[email] [email]")."""
+    if label:
+        lab = re.escape(label)
+        text = re.sub(
+            rf"(?P<first>{lab})(?:(?:'s)?[\s\-,/]*\(?\s*{lab}\s*\)?)+",
+            lambda m: m.group("first"),
+            text,
+            flags=re.I,
+        )
+    return re.sub(r"(\[[a-zA-Z ]+\])(?:[\s\-,/]+\1)+", r"\1", text)
+
+
+def _word_positions(text: str, positions: Iterable[int]) -> list[int]:
+    pos = sorted(set(positions))
+    if not pos:
+        return []
+    starts = [m.start() for m in _WORD.finditer(text)]
+    out = []
+    j = 0
+    for p in pos:
+        while j + 1 < len(starts) and starts[j + 1] <= p:
+            j += 1
+        out.append(j + 1)
+    return sorted(set(out))
