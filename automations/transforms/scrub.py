@@ -60,8 +60,8 @@ KINDS: dict[str, tuple[str, str]] = {
 _PRIORITY = {k: i for i, k in enumerate(KINDS)}
 
 TITLES = (
-    r"(?:mr|mrs|ms|miss|mx|dr|doctor|prof|professor|sir|dame|lady|lord|rev|revd|reverend"
-    r"|cllr|councillor|father|sister|brother|nurse)"
+    r"(?:mr|mrs|ms|miss|mx|dr|doctor|prof|professor|sir|dame|rev|revd|reverend"
+    r"|cllr|councillor)"
 )
 _MONTHS = (
     "january|february|march|april|may|june|july|august|september|october|november|december"
@@ -381,6 +381,11 @@ _ADDRESS = re.compile(
     rf"(?:{_STREET_TYPES})\b\.?"
     r"(?:,\s*[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)?(?![\w']))?"
 )
+_NAME_CUE = re.compile(
+    r"(?:\bname\s+is|\bi\s+am|\bi'?m|\bcalled|\bknown\s+as|\bregards|\bsigned|\bthanks|\bfrom"
+    r"|\bme,|\bme\s+-)\s*$",
+    re.I,
+)
 _CAP_WORD = re.compile(r"\b[A-Z][a-z]+(?:['-][A-Z]?[a-z]+)*\b")
 _WORD = re.compile(r"\S+")
 
@@ -455,10 +460,12 @@ class Scrubber:
                     names.append(pat)
         literals: list[tuple[str, re.Pattern[str]]] = []
         if identity.address:
-            for part in [identity.address, *identity.address.split(",")]:
-                part = part.strip()
-                if part and (
-                    re.search(r"\d", part) or re.search(rf"\b(?:{_STREET_TYPES})\b", part)
+            parts = [p.strip() for p in identity.address.split(",") if p.strip()]
+            for i, part in enumerate([identity.address, *parts]):
+                if (
+                    re.search(r"\d", part)
+                    or re.search(rf"\b(?:{_STREET_TYPES})\b", part)
+                    or (0 < i < len(parts) and " " in part)
                 ):
                     rx = _literal_rx(part)
                     if rx:
@@ -559,6 +566,14 @@ class Scrubber:
                             unsure_at.append(m.start())
                         if not ok:
                             continue
+                elif (
+                    m.group(0).islower()
+                    and all(w in common_words() for w in re.findall(r"[a-z]+", m.group(0)))
+                    and not _NAME_CUE.search(folded[max(0, m.start() - 30) : m.start()])
+                ):
+                    # "will hope", "grant rose": ordinary words, unless "my name is joy hill"
+                    unsure_at.append(m.start())
+                    continue
                 add(m.start(), m.end(), pat.kind)
         merged = _merge(spans)
         # map back to the original text
@@ -678,12 +693,12 @@ def _collapse(text: str, label: str) -> str:
     if label:
         lab = re.escape(label)
         text = re.sub(
-            rf"(?P<first>{lab})(?:(?:'s)?[\s\-,/]*\(?\s*{lab}\s*\)?)+",
+            rf"(?P<first>{lab})(?:(?:'s)?(?:\s*\(\s*{lab}\s*\)|[\s\-/]+{lab}))+",
             lambda m: m.group("first"),
             text,
             flags=re.I,
         )
-    return re.sub(r"(\[[a-zA-Z ]+\])(?:[\s\-,/]+\1)+", r"\1", text)
+    return re.sub(r"(\[[a-zA-Z ]+\])(?:[\s\-/]+\1)+", r"\1", text)
 
 
 def _word_positions(text: str, positions: Iterable[int]) -> list[int]:
