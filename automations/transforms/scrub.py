@@ -114,13 +114,16 @@ def common_words() -> frozenset[str]:
 
 @cache
 def nickname_table() -> dict[str, frozenset[str]]:
-    """Folded lower-case name -> the names it is also written as (both directions)."""
+    """Folded lower-case name -> its common nicknames (Robert -> Bob, Rob, Robbie …).
+
+    One direction only: a "Jack" is seldom a "John" on paper, and taking every
+    John out of "St John Ambulance" for a Jack costs more than it saves.
+    """
     text = resources.files("automations").joinpath("redact_data/nicknames.csv").read_text("utf-8")
     out: dict[str, set[str]] = {}
     for row in csv.DictReader(text.splitlines()):
         name, nick = fold(row["name"])[0].lower(), fold(row["nickname"])[0].lower()
         out.setdefault(name, set()).add(nick)
-        out.setdefault(nick, set()).add(name)
     return {k: frozenset(v) for k, v in out.items()}
 
 
@@ -337,7 +340,8 @@ def _person_pattern(p: Person, kind: str, with_nicknames: bool) -> _NamePattern 
 _EMAIL = re.compile(r"(?<![\w.+'-])[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", re.I)
 _OPEN, _CLOSE = r"[\[\(\{<]", r"[\]\)\}>]"
 _EMAIL_SPELT = re.compile(
-    rf"(?<![\w.])[\w.+-]+\s*{_OPEN}\s*at\s*{_CLOSE}\s*[\w-]+"
+    rf"(?<![\w.])[\w+-]+(?:\s*(?:{_OPEN}\s*dot\s*{_CLOSE}|\.)\s*[\w+-]+)*"
+    rf"\s*{_OPEN}\s*at\s*{_CLOSE}\s*[\w-]+"
     rf"(?:\s*(?:{_OPEN}\s*dot\s*{_CLOSE}|\.|\s+dot\s+)\s*[\w-]+)+",
     re.I,
 )
@@ -377,10 +381,11 @@ _BORN_YEAR = re.compile(
 )
 _ADDRESS = re.compile(
     r"\b(?:(?:[Ff]lat|[Aa]partment|[Aa]pt|[Uu]nit)\.?\s+\d+[A-Za-z]?,?\s+)?"
-    r"\d{1,4}[A-Za-z]?,?\s+(?:[A-Z][\w']*\s+){0,3}"
+    r"\d{1,4}[A-Za-z]?,?\s+(?:[A-Z][\w']*\s+){1,3}"
     rf"(?:{_STREET_TYPES})\b\.?"
     r"(?:,\s*[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)?(?![\w']))?"
 )
+_SAINT = re.compile(r"\bSt\.?\s+$")
 _NAME_CUE = re.compile(
     r"(?:\bname\s+is|\bi\s+am|\bi'?m|\bcalled|\bknown\s+as|\bregards|\bsigned|\bthanks|\bfrom"
     r"|\bme,|\bme\s+-)\s*$",
@@ -557,6 +562,8 @@ class Scrubber:
         for pat in self.names:
             for m in pat.rx.finditer(folded):
                 if m.group("single") is not None:
+                    if _SAINT.search(folded, 0, m.start()):
+                        continue  # St John Ambulance, St Helen's: a place, not the person
                     word = m.group("single").lower().replace("'", "")
                     if word in pat.ambiguous or " ".join(word.split()) in pat.ambiguous:
                         if m.group("poss"):
