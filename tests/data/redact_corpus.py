@@ -525,7 +525,7 @@ def make_application(rng: random.Random, idx: int) -> Application:
     name_words = {w.lower() for w in [first, *last.replace("-", " ").split(), preferred] if w}
     plants = _plants(rng, first, last, preferred, sex, email, address, pc, dob, ni, refs, other)
     rng.shuffle(plants)
-    surv = [p for w in name_words for p in SURVIVE_WORDS.get(strip_accents(w).lower(), [])]
+    surv = [p for w in sorted(name_words) for p in SURVIVE_WORDS.get(strip_accents(w).lower(), [])]
     surv += rng.sample(SURVIVE_GENERIC, 3)
     rng.shuffle(surv)
     for i, a in enumerate(answers):
