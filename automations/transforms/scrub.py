@@ -39,6 +39,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import phonenumbers
 
@@ -148,6 +149,11 @@ _NAME_FOLLOWERS = frozenset(_FOLLOWERS_TEXT.split())
 # --------------------------------------------------------------------------- folding
 
 _FOLD_CACHE: dict[str, str] = {}
+# Letters that Unicode does not split into a base letter and an accent.
+_NO_DECOMPOSE = {
+    "ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ß": "ss", "æ": "ae",
+    "Æ": "AE", "œ": "oe", "Œ": "OE", "þ": "th", "Þ": "Th", "ð": "d", "Ð": "D", "ı": "i",
+}  # fmt: skip
 
 
 def _fold_char(ch: str) -> str:
@@ -161,6 +167,8 @@ def _fold_char(ch: str) -> str:
             got = " "
         elif ch in "\u200b\u200c\u200d\ufeff":
             got = ""
+        elif ch in _NO_DECOMPOSE:
+            got = _NO_DECOMPOSE[ch]
         else:
             nf = unicodedata.normalize("NFKD", ch)
             got = "".join(c for c in nf if not unicodedata.combining(c))
@@ -246,24 +254,9 @@ class Scrubbed:
 # --------------------------------------------------------------------------- patterns
 
 
-def _word_rx(word: str) -> str:
-    """One name word (folded): apostrophes optional or spaced, hyphens flexible."""
-    parts = [p for p in re.split(r"\s*-\s*", word) if p]
-
-    def part_rx(p: str) -> str:
-        segs = [re.escape(s) for s in p.split("'") if s]
-        return r"(?:'|\s)?".join(segs)
-
-    return r"(?:\s*-\s*|\s+|)".join(part_rx(p) for p in parts)
-
-
-def _name_rx(name: str) -> str:
-    return r"\s+".join(_word_rx(w) for w in name.split())
-
-
-def _alt(options: Iterable[str]) -> str:
-    opts = sorted({o for o in options if o}, key=len, reverse=True)
-    return "(?:" + "|".join(opts) + ")" if opts else "(?!)"
+def _key(s: str) -> str:
+    """A name as its plain letters: "O'Brien-Walsh" -> "obrienwalsh"."""
+    return re.sub(r"[^a-z0-9]", "", fold(s)[0].lower())
 
 
 def _is_ambiguous(word: str) -> bool:
@@ -272,13 +265,6 @@ def _is_ambiguous(word: str) -> bool:
     if len(plain) <= 2:
         return True
     return any(p in common_words() for p in re.split(r"[\s\-]+", plain) if p)
-
-
-@dataclass(frozen=True)
-class _NamePattern:
-    kind: str
-    rx: re.Pattern[str]
-    ambiguous: frozenset[str]  # lower-case single words that need a capital
 
 
 def _given_names(p: Person, with_nicknames: bool) -> list[str]:
@@ -291,50 +277,68 @@ def _given_names(p: Person, with_nicknames: bool) -> list[str]:
     return [g for g in given if g]
 
 
-def _person_pattern(p: Person, kind: str, with_nicknames: bool) -> _NamePattern | None:
-    given = _given_names(p, with_nicknames)
-    last = _fold_name(p.last)
-    if not given and not last:
-        return None
-    singles: list[str] = [g for g in given if len(g.replace("'", "")) >= 2]
-    parts: list[str] = []
-    if last:
-        singles.append(last)
-        hy = [x for x in re.split(r"\s*-\s*", last) if len(x) >= 2]
-        if len(hy) > 1:
-            parts.extend(hy)
-        words = last.split()
-        if len(words) > 1 and len(words[-1]) >= 3:
-            parts.append(words[-1])
-    g_rx = _alt(_name_rx(g) for g in given)
-    l_rx = _alt(_name_rx(x) for x in [last] if x)
-    p_rx = _alt(_name_rx(x) for x in [last, *parts] if x)
-    initials = sorted({g[0].upper() for g in given if g and g[0].isalpha()})
-    multi: list[str] = []
-    if given and last:
-        # Jane Hill, Mrs Jane (Janey) Hill, Jane M. Hill, J. Hill, Hill, Jane
-        multi.append(
-            rf"(?:{TITLES}\.?\s+)?{g_rx}(?:\s+\(?{g_rx}\)?)?(?:\s+(?-i:[A-Z])\.?)?\s+{l_rx}"
-        )
-        if initials:
-            multi.append(rf"(?:{TITLES}\.?\s+)?(?-i:[{''.join(initials)}])\.?\s+{l_rx}")
-        multi.append(rf"{l_rx},\s*{g_rx}")
-    if last:
-        multi.append(rf"{TITLES}\.?\s+{p_rx}")
-    if given:
-        multi.append(rf"{TITLES}\.?\s+{g_rx}")
-    single = _alt([*(_name_rx(s) for s in singles), *(_name_rx(x) for x in parts)])
-    rx = (
-        r"(?<![\w@])(?:(?P<multi>"
-        + "|".join(multi or ["(?!)"])
-        + r")|(?P<single>"
-        + single
-        + r")(?P<poss>s)?)(?![\w])"
-    )
-    amb = frozenset(
-        s.lower().replace("'", "") for s in [*singles, *parts] if _is_ambiguous(s.replace("'", ""))
-    )
-    return _NamePattern(kind, re.compile(rx, re.I), amb)
+# roles of a name unit
+GIVEN, LAST, PART = 1, 2, 3
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """One name word found in the text (maybe several tokens: "O Brien")."""
+
+    start: int
+    end: int
+    cands: tuple[tuple[int, int], ...]  # (person, role) it could belong to
+    key: str
+    poss: bool = False
+    person: int = -1
+
+    def role_of(self, person: int) -> int:
+        for p, r in self.cands:
+            if p == person:
+                return r
+        return 0
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9]+")
+_JOIN_GAP = re.compile(r"'|\s|\s?-\s?")  # between the tokens of one name word
+_MENTION_GAP = re.compile(r"\s+|\s*-\s*|\s*\(\s*|\s*\)\s*|\s*\)?,\s*|\.\s+")
+_DIGIT = re.compile(r"\d")
+_ADDRESS_GAP = re.compile(r"[\s,]+")
+
+
+def _tokens_from(folded: str, pos: int, n: int) -> list[tuple[int, int, str]]:
+    """Up to n tokens from pos, stopping at a gap that could not be inside a name."""
+    out: list[tuple[int, int, str]] = []
+    while len(out) < n:
+        m = _TOKEN.match(folded, pos)
+        if not m:
+            break
+        out.append((m.start(), m.end(), m.group(0).lower()))
+        g = _GAP_AFTER.match(folded, m.end())
+        if not g:
+            break
+        pos = g.end()
+    return out
+
+
+_GAP_AFTER = re.compile(r"[\s,'\-]{1,3}(?=[A-Za-z0-9])")
+
+
+def _prev_token_start(folded: str, pos: int) -> int:
+    """Start of the word before pos when only a space, apostrophe or hyphen lies between."""
+    i = pos - 1
+    gap = 0
+    while i >= 0 and folded[i] in " '-" and gap < 3:
+        i -= 1
+        gap += 1
+    if gap == 0 or i < 0 or not folded[i].isalnum():
+        return -1
+    while i > 0 and folded[i - 1].isalnum():
+        i -= 1
+    return i
+
+
+_TITLE_BEFORE = re.compile(TITLES + r"\.?\s+$", re.I)
 
 
 _EMAIL = re.compile(r"(?<![\w.+'-])[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", re.I)
@@ -391,6 +395,9 @@ _NAME_CUE = re.compile(
     r"|\bme,|\bme\s+-)\s*$",
     re.I,
 )
+_INITIAL_BEFORE = re.compile(r"\b([A-Z])\.?\s+$")
+_PLAIN_WORDS = re.compile(r"[A-Za-z]+(?:[-'][A-Za-z]+)+")
+_PHONE_PIECE = re.compile(r"(?:\+|00)?\(?\d[\d.\-() ]{5,16}\d")
 _CAP_WORD = re.compile(r"\b[A-Z][a-z]+(?:['-][A-Z]?[a-z]+)*\b")
 _WORD = re.compile(r"\S+")
 
@@ -434,63 +441,98 @@ def _date_of(m: re.Match[str]) -> dt.date | None:
     return None
 
 
-def _literal_rx(value: str) -> re.Pattern[str] | None:
-    words = _fold_name(value).replace(",", " ").split()
-    if not words:
-        return None
-    return re.compile(
-        r"(?<![\w])" + r"[\s,]+".join(re.escape(w) for w in words) + r"(?![\w])", re.I
-    )
+@dataclass(frozen=True)
+class _PersonIndex:
+    kind: str
+    initials: frozenset[str]
+    ambiguous: frozenset[str]  # keys that are ordinary words: need a capital
 
 
 @dataclass(frozen=True)
 class Scrubber:
-    """Compiled patterns for one application; call :meth:`scrub` on each answer."""
+    """Name indexes for one application; call :meth:`scrub` on each answer.
+
+    Building one is cheap (dictionaries, no regular expressions compiled per
+    application), so anonymising thousands of applications stays fast.
+    """
 
     identity: Identity
-    names: tuple[_NamePattern, ...]
-    literals: tuple[tuple[str, re.Pattern[str]], ...]
+    people: tuple[_PersonIndex, ...]
+    index: dict[str, tuple[tuple[int, int], ...]]  # key -> ((person, role), ...)
+    max_tokens: int
+    anchors: tuple[str, ...]  # lower-case words of every name, searched for first
+    addresses: tuple[tuple[str, ...], ...]  # token sequences of the form's address lines
     handles: tuple[str, ...]  # lower-case run-together names (janehill, hilljane …)
 
     @classmethod
     def build(cls, identity: Identity, *, nicknames: bool = True) -> Scrubber:
-        names: list[_NamePattern] = []
-        own = _person_pattern(identity.own, "own_name", nicknames)
-        if own:
-            names.append(own)
-        for kind, people in (("referee", identity.referees), ("other_name", identity.others)):
-            for p in people:
-                pat = _person_pattern(p, kind, False)
-                if pat:
-                    names.append(pat)
-        literals: list[tuple[str, re.Pattern[str]]] = []
+        people: list[_PersonIndex] = []
+        index: dict[str, list[tuple[int, int]]] = {}
+        max_tokens = 1
+        anchors: set[str] = set()
+        plist = [("own_name", identity.own, nicknames)]
+        plist += [("referee", p, False) for p in identity.referees]
+        plist += [("other_name", p, False) for p in identity.others]
+        for n, (kind, person, nick) in enumerate(plist):
+            given = _given_names(person, nick)
+            last = _fold_name(person.last)
+            entries: list[tuple[str, int]] = [(g, GIVEN) for g in given]
+            if last:
+                entries.append((last, LAST))
+                hy = [x for x in re.split(r"\s*-\s*", last) if len(_key(x)) >= 2]
+                if len(hy) > 1:
+                    entries += [(x, PART) for x in hy]
+                words = last.split()
+                if len(words) > 1 and len(_key(words[-1])) >= 3:
+                    entries.append((words[-1], PART))
+            amb: set[str] = set()
+            for name, role in entries:
+                k = _key(name)
+                if len(k) < 2:
+                    continue
+                index.setdefault(k, [])
+                if (n, role) not in index[k]:
+                    index[k].append((n, role))
+                words = [w.lower() for w in _TOKEN.findall(name)]
+                max_tokens = max(max_tokens, len(words))
+                anchors.update(w for w in words if len(w) >= 2)
+                if all(len(w) < 2 for w in words):
+                    anchors.add(k)
+                if _is_ambiguous(name.replace("'", "")):
+                    amb.add(k)
+            initials = frozenset(g[0].upper() for g in given if g and g[0].isalpha())
+            people.append(_PersonIndex(kind, initials, frozenset(amb)))
+        addresses: list[tuple[str, ...]] = []
         if identity.address:
             parts = [p.strip() for p in identity.address.split(",") if p.strip()]
-            for i, part in enumerate([identity.address, *parts]):
+            for i, part in enumerate(parts):
                 if (
                     re.search(r"\d", part)
                     or re.search(rf"\b(?:{_STREET_TYPES})\b", part)
-                    or (0 < i < len(parts) and " " in part)
+                    or (i < len(parts) - 1 and " " in part)
                 ):
-                    rx = _literal_rx(part)
-                    if rx:
-                        literals.append(("address", rx))
-        for v in identity.values:
-            rx = _literal_rx(v)
-            if rx and len(v.strip()) >= 5:
-                literals.append(("own_name" if "@" not in v else "email", rx))
+                    toks = tuple(t.lower() for t in _TOKEN.findall(fold(part)[0]))
+                    if toks:
+                        addresses.append(toks)
         handles: set[str] = set()
-        o = identity.own
-        firsts = [re.sub(r"[^a-z]", "", g.lower()) for g in _given_names(o, nicknames)]
-        last = re.sub(r"[^a-z]", "", _fold_name(o.last).lower())
-        if last:
+        firsts = [_key(g) for g in _given_names(identity.own, nicknames)]
+        last_key = _key(identity.own.last)
+        if last_key:
             for f in firsts:
                 if f:
-                    handles.update({f + last, last + f, f[0] + last})
-            if len(last) >= 6 and not _is_ambiguous(last):
-                handles.add(last)
+                    for sep in ("", ".", "_", "-"):
+                        handles.update({f + sep + last_key, last_key + sep + f})
+                    handles.add(f[0] + last_key)
+            if len(last_key) >= 6 and not _is_ambiguous(last_key):
+                handles.add(last_key)
         return cls(
-            identity, tuple(names), tuple(literals), tuple(h for h in handles if len(h) >= 5)
+            identity,
+            tuple(people),
+            {k: tuple(v) for k, v in index.items()},
+            min(max_tokens + 1, 5),
+            tuple(sorted(anchors)),
+            tuple(addresses),
+            tuple(sorted(h for h in handles if len(h) >= 5)),
         )
 
     # ------------------------------------------------------------------ finding
@@ -500,90 +542,43 @@ class Scrubber:
         folded, idx = fold(text)
         spans: list[tuple[int, int, str]] = []
         unsure_at: list[int] = []
+        add = spans.append
+        has_digit = _DIGIT.search(folded) is not None
 
-        def add(s: int, e: int, kind: str) -> None:
-            if e > s:
-                spans.append((s, e, kind))
-
-        for m in _EMAIL.finditer(folded):
-            add(m.start(), m.end(), "email")
-        for rx in (_EMAIL_SPELT, _EMAIL_WORDS):
-            for m in rx.finditer(folded):
-                add(m.start(), m.end(), "email")
-        for m in _URL.finditer(folded):
-            e = m.end()
-            while e > m.start() and folded[e - 1] in ".,;:!?)]}'\"":
-                e -= 1
-            add(m.start(), e, "web_address")
-        for m in _HANDLE.finditer(folded):
-            add(m.start(), m.end(), "handle")
-        for m in _HANDLE_AFTER.finditer(folded):
-            h = m.group("h")
-            if h.lower() not in common_words() or re.search(r"[\d_.]", h):
-                add(m.start("h") - (1 if folded[m.start("h") - 1] == "@" else 0), m.end(), "handle")
-        for m in _DATE.finditer(folded):
-            d = _date_of(m)
-            before = folded[max(0, m.start() - 40) : m.start()]
-            if d is not None and (d == self.identity.date_of_birth or _BORN_CONTEXT.search(before)):
-                add(m.start(), m.end(), "date_of_birth")
-        for m in _BORN_YEAR.finditer(folded):
-            s = m.start() + len(re.match(r"born\s+(?:in\s+|on\s+)?", m.group(0), re.I).group(0))  # type: ignore[union-attr]
-            add(s, m.end(), "date_of_birth")
-        for m in _PHONE.finditer(folded):
-            raw = m.group(0)
-            # trim unbalanced brackets/dots at the ends
-            s, e = m.start(), m.end()
-            while e > s and folded[e - 1] in ").-/ ":
-                e -= 1
-            if _phone_ok(folded[s:e]):
-                add(s, e, "phone")
-            elif raw.count(" ") > 2:
-                # two numbers separated by spaces, or a number with a prefix: try the pieces
-                for sub in re.finditer(r"(?:\+|00)?\(?\d[\d.\-() ]{5,16}\d", raw):
-                    if _phone_ok(sub.group(0)):
-                        add(s + sub.start(), s + sub.end(), "phone")
-        for m in _POSTCODE.finditer(folded):
-            add(m.start(), m.end(), "postcode")
-        for m in _NI.finditer(folded):
-            add(m.start(), m.end(), "ni_number")
-        for m in _ADDRESS.finditer(folded):
-            add(m.start(), m.end(), "address")
-        for kind, rx in self.literals:
-            for m in rx.finditer(folded):
-                add(m.start(), m.end(), kind)
+        if "@" in folded:
+            for m in _EMAIL.finditer(folded):
+                add((m.start(), m.end(), "email"))
+            for m in _HANDLE.finditer(folded):
+                add((m.start(), m.end(), "handle"))
+        low = folded.lower()
+        if " at" in low or "(at" in low or "[at" in low or "{at" in low or "<at" in low:
+            for rx in (_EMAIL_SPELT, _EMAIL_WORDS):
+                for m in rx.finditer(folded):
+                    add((m.start(), m.end(), "email"))
+        if "." in folded:
+            for m in _URL.finditer(folded):
+                e = m.end()
+                while e > m.start() and folded[e - 1] in ".,;:!?)]}'\"":
+                    e -= 1
+                add((m.start(), e, "web_address"))
+        if ":" in folded or " is " in folded or "-" in folded:
+            for m in _HANDLE_AFTER.finditer(folded):
+                h = m.group("h")
+                if h.lower() not in common_words() or re.search(r"[\d_.]", h):
+                    s = m.start("h") - (1 if folded[m.start("h") - 1] == "@" else 0)
+                    add((s, m.end(), "handle"))
+        if has_digit:
+            self._find_numbers(folded, add)
+        if "born" in low:
+            for m in _BORN_YEAR.finditer(folded):
+                pre = re.match(r"born\s+(?:in\s+|on\s+)?", m.group(0), re.I)
+                add((m.start() + (pre.end() if pre else 0), m.end(), "date_of_birth"))
+        if self.addresses:
+            self._find_addresses(low, folded, add)
         if self.handles:
-            for m in re.finditer(r"[A-Za-z0-9][\w.\-]*[A-Za-z0-9]", folded):
-                token = re.sub(r"[^a-z0-9]", "", m.group(0).lower())
-                letters = re.sub(r"\d", "", token)
-                if any(h in token for h in self.handles) and not (
-                    letters in common_words() or self._is_plain_name(m.group(0))
-                ):
-                    add(m.start(), m.end(), "handle")
-        for pat in self.names:
-            for m in pat.rx.finditer(folded):
-                if m.group("single") is not None:
-                    if _SAINT.search(folded, 0, m.start()):
-                        continue  # St John Ambulance, St Helen's: a place, not the person
-                    word = m.group("single").lower().replace("'", "")
-                    if word in pat.ambiguous or " ".join(word.split()) in pat.ambiguous:
-                        if m.group("poss"):
-                            continue
-                        ok, unsure = self._ambiguous_ok(folded, m.start(), m.end())
-                        if unsure:
-                            unsure_at.append(m.start())
-                        if not ok:
-                            continue
-                elif (
-                    m.group(0).islower()
-                    and all(w in common_words() for w in re.findall(r"[a-z]+", m.group(0)))
-                    and not _NAME_CUE.search(folded[max(0, m.start() - 30) : m.start()])
-                ):
-                    # "will hope", "grant rose": ordinary words, unless "my name is joy hill"
-                    unsure_at.append(m.start())
-                    continue
-                add(m.start(), m.end(), pat.kind)
+            self._find_handles(low, folded, add)
+        self._find_names(low, folded, add, unsure_at)
         merged = _merge(spans)
-        # map back to the original text
         if idx is not None:
             n = len(text)
             out = []
@@ -595,12 +590,170 @@ class Scrubber:
                 out.append((os_, oe, k))
             merged = out
             unsure_at = [idx[p] for p in unsure_at if p < len(idx)]
-        unsure_at.extend(self._unknown_names(text, folded, idx, merged))
+        unsure_at.extend(self._unknown_names(folded, idx, merged))
         return merged, sorted(set(unsure_at))
 
-    def _is_plain_name(self, token: str) -> bool:
-        """A token that is just a name word (those are the name patterns' business)."""
-        return bool(re.fullmatch(r"[A-Za-z'\-]+", token))
+    def _find_numbers(self, folded: str, add: Any) -> None:
+        for m in _DATE.finditer(folded):
+            d = _date_of(m)
+            before = folded[max(0, m.start() - 40) : m.start()]
+            if d is not None and (d == self.identity.date_of_birth or _BORN_CONTEXT.search(before)):
+                add((m.start(), m.end(), "date_of_birth"))
+        for m in _PHONE.finditer(folded):
+            raw = m.group(0)
+            s, e = m.start(), m.end()
+            while e > s and folded[e - 1] in ").-/ ":
+                e -= 1
+            if _phone_ok(folded[s:e]):
+                add((s, e, "phone"))
+            elif raw.count(" ") > 2:
+                for sub in _PHONE_PIECE.finditer(raw):
+                    if _phone_ok(sub.group(0)):
+                        add((s + sub.start(), s + sub.end(), "phone"))
+        for m in _POSTCODE.finditer(folded):
+            add((m.start(), m.end(), "postcode"))
+        for m in _NI.finditer(folded):
+            add((m.start(), m.end(), "ni_number"))
+        for m in _ADDRESS.finditer(folded):
+            add((m.start(), m.end(), "address"))
+
+    def _find_addresses(self, low: str, folded: str, add: Any) -> None:
+        for seq in self.addresses:
+            p = low.find(seq[0])
+            while p != -1:
+                if p == 0 or not folded[p - 1].isalnum():
+                    toks = _tokens_from(folded, p, len(seq))
+                    if tuple(t[2] for t in toks) == seq and all(
+                        _ADDRESS_GAP.fullmatch(folded[toks[j][1] : toks[j + 1][0]])
+                        for j in range(len(toks) - 1)
+                    ):
+                        add((p, toks[-1][1], "address"))
+                p = low.find(seq[0], p + 1)
+
+    def _find_handles(self, low: str, folded: str, add: Any) -> None:
+        for h in self.handles:
+            start = low.find(h)
+            while start != -1:
+                s, e = start, start + len(h)
+                while s > 0 and (folded[s - 1].isalnum() or folded[s - 1] in "_.-@"):
+                    s -= 1
+                while e < len(folded) and (folded[e].isalnum() or folded[e] in "_.-"):
+                    e += 1
+                while e > s and folded[e - 1] in ".-":
+                    e -= 1
+                token = folded[s:e]
+                if not _PLAIN_WORDS.fullmatch(token) and not (
+                    token.isalpha() and token.lower() in common_words()
+                ):
+                    add((s, e, "handle"))
+                start = low.find(h, e)
+
+    def _find_names(self, low: str, folded: str, add: Any, unsure_at: list[int]) -> None:
+        index = self.index
+        # Where a name could start: each hit of one of its words, and up to two
+        # words before it ("O Brien" is found from "brien").
+        starts: set[int] = set()
+        for anchor in self.anchors:
+            p = low.find(anchor)
+            while p != -1:
+                st = p
+                while st > 0 and folded[st - 1].isalnum():
+                    st -= 1
+                starts.add(st)
+                prev = st
+                for _ in range(self.max_tokens - 1):
+                    prev = _prev_token_start(folded, prev)
+                    if prev < 0:
+                        break
+                    starts.add(prev)
+                p = low.find(anchor, p + len(anchor))
+        units: list[_Unit] = []
+        done = -1
+        for st in sorted(starts):
+            if st < done:
+                continue
+            toks = _tokens_from(folded, st, self.max_tokens)
+            hit = None
+            for size in range(len(toks), 0, -1):
+                if size > 1 and not all(
+                    _JOIN_GAP.fullmatch(folded[toks[j][1] : toks[j + 1][0]])
+                    for j in range(size - 1)
+                ):
+                    continue
+                key = "".join(t[2] for t in toks[:size])
+                poss = False
+                if key not in index and size == 1 and key.endswith("s") and key[:-1] in index:
+                    key, poss = key[:-1], True
+                if key in index:
+                    hit = (size, key, poss)
+                    break
+            if hit is None:
+                continue
+            size, key, poss = hit
+            cands = index[key]
+            person = cands[0][0]
+            if (poss and key in self.people[person].ambiguous) or (
+                st > 0 and folded[st - 1] in "@#/"
+            ):
+                done = toks[size - 1][1]
+                continue
+            units.append(_Unit(st, toks[size - 1][1], cands, key, poss))
+            done = toks[size - 1][1]
+        # join neighbouring units of one person into mentions ("Joy Hill", "Hill, Joy")
+        j = 0
+        while j < len(units):
+            first = units[j]
+            persons = {p for p, _ in first.cands}
+            k = j
+            while k + 1 < len(units):
+                nxt = units[k + 1]
+                shared = persons & {p for p, _ in nxt.cands}
+                gap = folded[units[k].end : nxt.start]
+                if not shared or not _MENTION_GAP.fullmatch(gap) or gap.startswith("."):
+                    break
+                if "," in gap and not (
+                    k == j
+                    and first.role_of(min(shared)) == LAST
+                    and nxt.role_of(min(shared)) == GIVEN
+                ):
+                    break  # "Hill, Joy" is one person; "Joy, Joy" is a list
+                persons = shared
+                k += 1
+            person = min(persons)
+            first = _Unit(first.start, first.end, first.cands, first.key, first.poss, person)
+            s, e = first.start, units[k].end
+            extra = False
+            pre = folded[max(0, s - 16) : s]
+            tm = _TITLE_BEFORE.search(pre)
+            if tm:
+                s -= len(pre) - tm.start()
+                extra = True
+            elif any(u.role_of(person) in (LAST, PART) for u in units[j : k + 1]):
+                im = _INITIAL_BEFORE.search(pre)
+                if im and im.group(1) in self.people[person].initials:
+                    s -= len(pre) - im.start()
+                    extra = True
+            ok = True
+            if k == j and not extra:
+                u = first
+                if _SAINT.search(folded, 0, u.start):
+                    ok = False  # St John Ambulance, St Helen's: not the person
+                elif u.key in self.people[person].ambiguous:
+                    ok, unsure = self._ambiguous_ok(folded, u.start, u.end)
+                    if unsure:
+                        unsure_at.append(u.start)
+            elif not extra:
+                words = folded[s:e]
+                if (
+                    words.islower()
+                    and all(u.key in self.people[person].ambiguous for u in units[j : k + 1])
+                    and not _NAME_CUE.search(folded[max(0, s - 30) : s])
+                ):
+                    ok = False  # "will hope", "grant rose": ordinary words
+                    unsure_at.append(s)
+            if ok:
+                add((s, e, self.people[person].kind))
+            j = k + 1
 
     @staticmethod
     def _ambiguous_ok(folded: str, s: int, e: int) -> tuple[bool, bool]:
@@ -622,7 +775,6 @@ class Scrubber:
 
     def _unknown_names(
         self,
-        text: str,
         folded: str,
         idx: list[int] | None,
         spans: Sequence[tuple[int, int, str]],
