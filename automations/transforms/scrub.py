@@ -303,6 +303,13 @@ _TOKEN = re.compile(r"[A-Za-z0-9]+")
 _JOIN_GAP = re.compile(r"'|\s|\s?-\s?")  # between the tokens of one name word
 _MENTION_GAP = re.compile(r"\s+|\s*-\s*|\s*\(\s*|\s*\)\s*|\s*\)?,\s*|\.\s+")
 _DIGIT = re.compile(r"\d")
+_DIGIT_RUN = re.compile(r"\d+")
+_DOT_WORD = re.compile(r"[A-Za-z0-9]\.[A-Za-z]")
+_AT_BRACKETS = ("[at]", "(at)", "{at}", "<at>", "[ at ]", "( at )", "{ at }", "< at >")
+_PLATFORMS = (
+    "twitter", "insta", "tiktok", "facebook", "linkedin", "snapchat", "youtube", "bluesky",
+    "threads", "mastodon",
+)  # fmt: skip
 _ADDRESS_GAP = re.compile(r"[\s,]+")
 
 
@@ -551,17 +558,17 @@ class Scrubber:
             for m in _HANDLE.finditer(folded):
                 add((m.start(), m.end(), "handle"))
         low = folded.lower()
-        if " at" in low or "(at" in low or "[at" in low or "{at" in low or "<at" in low:
+        if "dot" in low or any(b in low for b in _AT_BRACKETS):
             for rx in (_EMAIL_SPELT, _EMAIL_WORDS):
                 for m in rx.finditer(folded):
                     add((m.start(), m.end(), "email"))
-        if "." in folded:
+        if "www" in low or "http" in low or _DOT_WORD.search(folded):
             for m in _URL.finditer(folded):
                 e = m.end()
                 while e > m.start() and folded[e - 1] in ".,;:!?)]}'\"":
                     e -= 1
                 add((m.start(), e, "web_address"))
-        if ":" in folded or " is " in folded or "-" in folded:
+        if any(p in low for p in _PLATFORMS):
             for m in _HANDLE_AFTER.finditer(folded):
                 h = m.group("h")
                 if h.lower() not in common_words() or re.search(r"[\d_.]", h):
@@ -594,12 +601,24 @@ class Scrubber:
         return merged, sorted(set(unsure_at))
 
     def _find_numbers(self, folded: str, add: Any) -> None:
-        for m in _DATE.finditer(folded):
+        # Everything here holds a digit: look only near the digits.
+        windows: list[list[int]] = []
+        for m in _DIGIT_RUN.finditer(folded):
+            ws, we = max(0, m.start() - 45), m.end() + 90
+            if windows and ws <= windows[-1][1]:
+                windows[-1][1] = we
+            else:
+                windows.append([ws, we])
+        for ws, we in windows:
+            self._numbers_in(folded, min(we, len(folded)), ws, add)
+
+    def _numbers_in(self, folded: str, we: int, ws: int, add: Any) -> None:
+        for m in _DATE.finditer(folded, ws, we):
             d = _date_of(m)
             before = folded[max(0, m.start() - 40) : m.start()]
             if d is not None and (d == self.identity.date_of_birth or _BORN_CONTEXT.search(before)):
                 add((m.start(), m.end(), "date_of_birth"))
-        for m in _PHONE.finditer(folded):
+        for m in _PHONE.finditer(folded, ws, we):
             raw = m.group(0)
             s, e = m.start(), m.end()
             while e > s and folded[e - 1] in ").-/ ":
@@ -610,11 +629,11 @@ class Scrubber:
                 for sub in _PHONE_PIECE.finditer(raw):
                     if _phone_ok(sub.group(0)):
                         add((s + sub.start(), s + sub.end(), "phone"))
-        for m in _POSTCODE.finditer(folded):
+        for m in _POSTCODE.finditer(folded, ws, we):
             add((m.start(), m.end(), "postcode"))
-        for m in _NI.finditer(folded):
+        for m in _NI.finditer(folded, ws, we):
             add((m.start(), m.end(), "ni_number"))
-        for m in _ADDRESS.finditer(folded):
+        for m in _ADDRESS.finditer(folded, ws, we):
             add((m.start(), m.end(), "address"))
 
     def _find_addresses(self, low: str, folded: str, add: Any) -> None:
