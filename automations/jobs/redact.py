@@ -56,9 +56,15 @@ class RedactOutcome:
     report: pd.DataFrame
 
 
-def check_applications(apps: pd.DataFrame) -> None:
-    """Rows without an id, or an id used twice, stop the job before anything is written."""
-    problems = [
+def check_applications(apps: pd.DataFrame, found: list[Problem] | None = None) -> None:
+    """Rows without an id, or an id used twice, stop the job before anything is written.
+
+    ``found`` are problems the store already saw (a cell that does not fit its
+    column, an id used twice); all of them are reported together.
+    """
+    problems = list(found or [])
+    ids_twice = {p.row for p in problems if p.column == "application_id"}
+    problems += [
         Problem(
             "staff",
             "applications",
@@ -77,7 +83,9 @@ def check_applications(apps: pd.DataFrame) -> None:
             column="application_id",
         )
         for row, _ in duplicate_ids(apps)
+        if row not in ids_twice
     ]
+    problems.sort(key=lambda p: (p.tab, p.row or 0, p.column or ""))
     if problems:
         raise SheetProblems(problems)
 
@@ -99,6 +107,12 @@ def leak_check(apps: pd.DataFrame, letters: Mapping[str, str], panel: pd.DataFra
     }
     cols = answer_columns(panel)
     problems: list[Problem] = []
+    every_email = {
+        _t(r.get(c)).lower()
+        for _, r in apps.iterrows()
+        for c in ("email", "referee_1_email", "referee_2_email")
+        if "@" in _t(r.get(c))
+    }
     for _, p in panel.iterrows():
         row, r = by_letter[p["candidate_letter"]]
         emails = [_t(r.get(c)).lower() for c in ("email", "referee_1_email", "referee_2_email")]
@@ -112,6 +126,7 @@ def leak_check(apps: pd.DataFrame, letters: Mapping[str, str], panel: pd.DataFra
             digits = _digits(text)
             if (
                 any(e and e in low for e in emails)
+                or ("@" in low and any(e in low for e in every_email))
                 or any(len(ph) >= 9 and ph in digits for ph in phones)
                 or (full.strip() and full in low and " " in full)
             ):
@@ -132,7 +147,7 @@ def leak_check(apps: pd.DataFrame, letters: Mapping[str, str], panel: pd.DataFra
 def plan_redaction(ctx: Context, data: Mapping[str, pd.DataFrame]) -> RedactOutcome:
     """Pure part of the job on what was read: letters, anonymised answers, report."""
     apps = data["applications"]
-    check_applications(apps)
+    check_applications(apps, [p for df in data.values() for p in df.attrs.get("problems", [])])
     info = ctx.campaign.campaign
     now = ctx.now()
     plan = assign_letters(
@@ -155,7 +170,8 @@ def redact_job(ctx: Context, *, dry_run: bool = False, **_: Any) -> JobResult:
     res = JobResult("redact")
     with job_lock(ctx, "redact"):
         staff, panel = ctx.stores.staff, ctx.stores.panel
-        data = staff.read(STAFF_TABS)
+        panel.forget()  # the panel file may have been opened and saved since: read it afresh
+        data = staff.read(STAFF_TABS, errors="collect")
         res.rows_read = len(data["applications"])
         out = plan_redaction(ctx, data)
         plan = out.plan
