@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from automations.transforms.redact import (
     anonymise,
     assign_letters,
     describe_counts,
+    identity_of,
     letter_name,
     letter_number,
     merge_report,
     other_name_columns,
 )
 from automations.transforms.scrub import Identity, Person, Scrubber, fold
+from tests.data.redact_corpus import Application, load_all, make_application
 
 # ------------------------------------------------------------------------ letters
 
@@ -525,3 +530,49 @@ def test_merge_report_keeps_reviewer_while_findings_are_unchanged() -> None:
     changed = new.assign(removed="email: 2")
     third = merge_report(again, changed, now2)
     assert third.iloc[0]["reviewed_by"] == "" and third.iloc[0]["redacted_at"] == now2
+
+
+# ------------------------------------------------------------------ corpus and property
+
+
+def _row(app: Application) -> dict[str, object]:
+    row: dict[str, object] = dict(app.fields)
+    if app.fields.get("date_of_birth"):
+        row["date_of_birth"] = dt.date.fromisoformat(app.fields["date_of_birth"])
+    return row
+
+
+def assert_all_removed(app: Application) -> None:
+    sc = Scrubber.build(identity_of(_row(app), "Candidate A", ["emergency_contact_name"]))
+    for col in ("answer_1", "answer_2", "answer_3", "answer_4"):
+        text = app.fields.get(col, "")
+        spans, _ = sc.find(text)
+        cover = set()
+        for s, e, _k in spans:
+            cover.update(range(s, e))
+        for m in (m for m in app.planted if m.answer == col):
+            missing = set(range(m.start, m.end)) - cover
+            assert not missing, f"{app.fields['application_id']} {m.kind} ({m.form}) left in {col}"
+        for m in (m for m in app.survive if m.answer == col):
+            assert not cover & set(range(m.start, m.end)), (
+                f"{app.fields['application_id']}: a must-survive phrase was cut in {col}"
+            )
+        out = sc.scrub(text).text
+        assert "Candidate A Candidate A" not in out
+        for m in (m for m in app.planted if m.answer == col and m.kind != "own_name"):
+            value = text[m.start : m.end]
+            if len(value) > 6:
+                assert value not in out
+
+
+def test_corpus_every_planted_identifier_removed_and_ordinary_phrases_kept() -> None:
+    apps = load_all()
+    assert len(apps) >= 300 and sum(len(a.planted) for a in apps) > 5000
+    for app in apps:
+        assert_all_removed(app)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rng=st.randoms(use_true_random=False), idx=st.integers(1, 9999))
+def test_property_every_planted_identifier_is_removed(rng: random.Random, idx: int) -> None:
+    assert_all_removed(make_application(rng, idx))

@@ -396,6 +396,7 @@ _ADDRESS = re.compile(
     rf"(?:{_STREET_TYPES})\b\.?"
     r"(?:,\s*[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)?(?![\w']))?"
 )
+_SHOUTING = re.compile(r"^\W*[A-Z]{2,}\W+[A-Z]{2,}")
 _SAINT = re.compile(r"\bSt\.?\s+$")
 _NAME_CUE = re.compile(
     r"(?:\bname\s+is|\bi\s+am|\bi'?m|\bcalled|\bknown\s+as|\bregards|\bsigned|\bthanks|\bfrom"
@@ -784,6 +785,8 @@ class Scrubber:
             return False, False
         if not _sentence_start(folded, s):
             return True, False
+        if len(word) > 1 and word.isupper() and not _SHOUTING.search(folded[e : e + 40]):
+            return True, False  # ROSE on a badge, in otherwise ordinary text
         rest = folded[e:]
         if re.match(r"\s*(?:'s\b|'|,|\s[A-Z]|$)", rest):
             return True, False
@@ -842,7 +845,7 @@ def _sentence_start(text: str, pos: int) -> bool:
     i = pos - 1
     while i >= 0 and text[i] in " \t\"'“‘([":
         i -= 1
-    return i < 0 or text[i] in ".!?\n\r:;"
+    return i < 0 or text[i] in ".!?\n\r:"
 
 
 def _merge(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:

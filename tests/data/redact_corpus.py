@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import random
 import sys
 from dataclasses import asdict, dataclass, field
@@ -673,8 +674,123 @@ def load_all() -> list[Application]:
     return load() + load(HERE / "redact_hard_cases.jsonl")
 
 
+# ----------------------------------------------------------------- hand-written cases
+# [[kind|text]] is planted (must go), {{text}} must survive. One dict per application.
+
+HARD_CASES: list[dict[str, str]] = [
+    {"first_name": "Joy", "last_name": "Hill",
+     "answer_1": "It has been {{a joy to work with}} people. [[own_name|Joy]] is my name and I walk "
+                 "{{up the hill}} daily. My manager [[referee|Martin Clarke]] agrees.",
+     "referee_1_name": "Martin Clarke"},
+    {"first_name": "Francis", "last_name": "Bell", "preferred_name": "Frank",
+     "answer_1": "{{To be frank}}, [[own_name|Frank Bell]] is not someone who gives up. "
+                 "{{The bell rang}} and [[own_name|Mr Bell]]'s group stood up."},
+    {"first_name": "Siobhán", "last_name": "O'Brien-Walsh",
+     "answer_1": "I'm [[own_name|Siobhan OBrien-Walsh]]. [[own_name|Ms O’Brien-Walsh]] co-chairs. "
+                 "The [[own_name|Walsh]] family and [[own_name|O'Brien]] clan. See "
+                 "[[web_address|www.example.com/siobhanobrienwalsh]] for minutes."},
+    {"first_name": "Robert", "last_name": "Mensah", "preferred_name": "Bob",
+     "date_of_birth": "1968-01-15",
+     "answer_1": "[[own_name|Bob Mensah]] here. I was born on [[date_of_birth|15/01/1968]] in Accra. "
+                 "[[own_name|R. Mensah]] is good under pressure, says [[referee|Claire Dunn]].",
+     "referee_1_name": "Claire Dunn"},
+    {"first_name": "Grace", "last_name": "Young",
+     "answer_1": "I work with {{young people}} {{with grace and patience}}. [[own_name|Grace]]'s "
+                 "motto: listen. Ask for [[own_name|Ms Young]] at reception."},
+    {"first_name": "William", "last_name": "Hope",
+     "answer_1": "{{I will keep going}} and I am {{full of hope}}. Friends call me "
+                 "[[own_name|Will]], or [[own_name|Bill]] at the club. Signed "
+                 "[[own_name|W. Hope]]."},
+    {"first_name": "Zoë", "last_name": "Müller",
+     "answer_1": "[[own_name|ZOE MULLER]] in capitals, [[own_name|zoë müller]] in lower case, and "
+                 "[[own_name|Zoe]] without the accent. Email [[email|zoe.muller@example.com]]."},
+    {"first_name": "Aoife", "last_name": "Ní Bhriain",
+     "answer_1": "[[own_name|Aoife Ní Bhriain]] (that's me) set up the group. "
+                 "[[own_name|Bhriain]] is how the rota lists me."},
+    {"first_name": "Kwame", "last_name": "Osei",
+     "answer_1": "Write to [[email|kwame [at] example [dot] org]] or [[email|kwame.osei at example dot "
+                 "com]]. We met {{at the library}} and put {{a dot on the map}}."},
+    {"first_name": "Priya", "last_name": "Shah",
+     "answer_1": "Call [[phone|07700 900 123]], [[phone|+44 (0) 1632 960 555]], "
+                 "[[phone|(020) 7946 0321]] or [[phone|+1-202-555-0143]]. I worked "
+                 "{{37.5 hours a week}} {{from 2019 to 2021}}."},
+    {"first_name": "Tomasz", "last_name": "Nowak",
+     "answer_1": "NI: [[ni_number|QQ 12 34 56 C]] (or [[ni_number|qq123456c]]). I live at "
+                 "[[address|Flat 2, 17 Mill Lane, Hull]], [[postcode|HU1 3AB]]. {{Room 101}} and "
+                 "{{NHS Band 5}} stay."},
+    {"first_name": "Fatima", "last_name": "Begum", "address": "Rose Cottage, 4 Moor End, Hatfield",
+     "answer_1": "Post reaches me at [[address|Rose Cottage]], [[address|4 Moor End]], Hatfield. "
+                 "My date of birth is [[date_of_birth|3rd March 1990]]."},
+    {"first_name": "Declan", "last_name": "Fox",
+     "answer_1": "Follow [[handle|@declanfox_care]] on Twitter and Instagram: "
+                 "[[handle|declan.fox.art]]. Blog: [[web_address|https://declanfox.blog/about]]. "
+                 "I once saw {{a fox in the garden}}."},
+    {"first_name": "Dawn", "last_name": "Rose",
+     "answer_1": "We start {{at dawn}} and {{prices rose}} last year. [[own_name|Dawn]] says hi; "
+                 "[[own_name|Dawn Rose]] signs off. [[own_name|ROSE]] on my badge."},
+    {"first_name": "Mark", "last_name": "Cook",
+     "answer_1": "{{I cook meals}} and {{made my mark}} in the kitchen. [[own_name|Mark]] is my "
+                 "name; my partner [[other_name|Ayesha Khan]] helps.",
+     "emergency_contact_name": "Ayesha Khan"},
+    {"first_name": "Sam", "last_name": "Patel",
+     "answer_1": "[[own_name|Sam]]'s approach: listen first. {{St John Ambulance}} trained me in "
+                 "{{the Care Act 2014}}. {{Smith et al.}} wrote about it."},
+    {"first_name": "Li", "last_name": "Wei",
+     "answer_1": "[[own_name|Li Wei]] is my name, [[own_name|Wei]] for short. I have "
+                 "{{three children}} and {{a 5 star rating}}."},
+    {"first_name": "Eleanor", "last_name": "Van der Berg", "preferred_name": "Nell",
+     "answer_1": "[[own_name|Eleanor van der Berg]] or [[own_name|Nell]]. The "
+                 "[[own_name|Berg]] family moved here."},
+    {"first_name": "Ola", "last_name": "Adeyemi",
+     "answer_1": "Born in [[date_of_birth|1985]], I came to the UK. DOB "
+                 "[[date_of_birth|1985-07-09]]. I started {{on 3 May 2019}}."},
+    {"first_name": "Hannah", "last_name": "Smith-Jones",
+     "answer_1": "[[own_name|Hannah Smith-Jones]] is my full name; [[own_name|Smith]] at work, "
+                 "[[own_name|Jones]] to the kids, [[own_name|Smith Jones]] on the rota."},
+]  # fmt: skip
+
+
+_MARK = re.compile(r"\[\[(\w+)\|(.+?)\]\]|\{\{(.+?)\}\}", re.S)
+
+
+def hard_cases() -> list[Application]:
+    apps = []
+    for i, case in enumerate(HARD_CASES, start=1):
+        fields = {
+            "application_id": f"H{i:03d}", "first_name": "", "last_name": "",
+            "preferred_name": "", "email": "", "phone": "", "address": "", "postcode": "",
+            "date_of_birth": "", "ni_number": "", "referee_1_name": "", "referee_2_name": "",
+            "emergency_contact_name": "", "status": "received",
+        }  # fmt: skip
+        fields.update({k: v for k, v in case.items() if not k.startswith("answer_")})
+        app = Application(fields)
+        for col in ("answer_1", "answer_2", "answer_3", "answer_4"):
+            a = _Answer(col)
+            raw = case.get(col, "")
+            last = 0
+            for m in _MARK.finditer(raw):
+                a.text(raw[last : m.start()])
+                if m.group(1):
+                    a.plant(m.group(1), m.group(2), "hard case")
+                else:
+                    a.keep(m.group(3))
+                last = m.end()
+            a.text(raw[last:])
+            app.fields[col] = a.value()
+            app.planted += a.planted
+            app.survive += a.survive
+        apps.append(app)
+    return apps
+
+
+def write_hard_cases() -> None:
+    out = HERE / "redact_hard_cases.jsonl"
+    out.write_text("\n".join(a.to_json() for a in hard_cases()) + "\n", encoding="utf-8")
+
+
 if __name__ == "__main__":
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 400
     out = HERE / "redact_corpus.jsonl"
     out.write_text("\n".join(a.to_json() for a in generate(n)) + "\n", encoding="utf-8")
-    print(f"wrote {n} applications to {out}")
+    write_hard_cases()
+    print(f"wrote {n} applications to {out}, and {len(HARD_CASES)} hard cases")
