@@ -1,3 +1,4 @@
+# ruff: noqa: E501
 """A labelled corpus of invented UK applications for the redaction tests and bench.
 
 Every application is built from sentences with identifiers *planted* in them, and
@@ -19,8 +20,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import random
+import re
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
