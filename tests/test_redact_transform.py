@@ -415,6 +415,19 @@ def test_street_addresses(text: str) -> None:
     assert not any(w in out for w in ("Orchard", "Station", "Baker"))
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I live at 5a Church Road.", "I live at [address]."),
+        ("I live at 12 High St. Then I moved.", "I live at [address]. Then I moved."),
+        ("At 4 Ash Rd., Leeds we met.", "At [address] we met."),
+        ("I ran 5 Park Runs and 2 Hill walks.", "I ran 5 Park Runs and 2 Hill walks."),
+    ],
+)
+def test_address_ends_where_it_should(text: str, expected: str) -> None:
+    assert scrub(text, "Sam", "Patel") == expected
+
+
 def test_address_from_the_form_even_without_a_street_word() -> None:
     out = scrub(
         "Letters to Rose Cottage, Hatfield reach me.",
@@ -442,6 +455,16 @@ def test_address_from_the_form_even_without_a_street_word() -> None:
 )
 def test_web_addresses_and_handles(text: str, expected: str) -> None:
     assert scrub(text) == expected
+
+
+def test_run_together_names_and_contact_details_in_odd_places() -> None:
+    out = scrub(
+        "I'm Joy. Tel:07700900123. Email <joy@example.com>. JoyHill on Insta, joy_hill2 on TikTok."
+    )
+    assert out == (
+        "I'm Candidate A. Tel:[phone number]. Email <[email]>. [social media handle] on Insta, "
+        "[social media handle] on TikTok."
+    )
 
 
 def test_name_inside_an_email_or_url_goes_with_it() -> None:

@@ -94,11 +94,13 @@ _TLDS = (
     r"|io|me|info|biz|edu|gov|ie|eu|scot|wales|cymru|london|co|app|dev|blog|online|site"
     r"|page|tv|ly|xyz|social|art|studio|design)"
 )
-_STREET_TYPES = (
-    "Street|St|Road|Rd|Lane|Ln|Avenue|Ave|Close|Cl|Grove|Drive|Dr|Way|Court|Ct|Crescent"
-    "|Cres|Place|Pl|Terrace|Tce|Gardens|Gdns|Square|Sq|Row|Walk|Mews|Parade|Hill|Rise"
-    "|View|Green|Park|Gate|Wynd|Croft|Fold|Vale|Meadows|Hall|House|Cottages|Court"
+_STREET_FULL = (
+    "Street|Road|Lane|Avenue|Close|Grove|Drive|Way|Court|Crescent|Place|Terrace|Gardens"
+    "|Square|Row|Walk|Mews|Parade|Hill|Rise|View|Green|Park|Gate|Wynd|Croft|Fold|Vale"
+    "|Meadows|Hall|House|Cottages"
 )
+_STREET_ABBR = "St|Rd|Ln|Ave|Cl|Dr|Ct|Cres|Pl|Tce|Gdns|Sq"
+_STREET_TYPES = _STREET_FULL + "|" + _STREET_ABBR
 
 _APOSTROPHES = "'\u2019\u2018\u02bc\u0060\u00b4\u2032"
 _DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2212"
@@ -393,7 +395,7 @@ _BORN_YEAR = re.compile(
 _ADDRESS = re.compile(
     r"\b(?:(?:[Ff]lat|[Aa]partment|[Aa]pt|[Uu]nit)\.?\s+\d+[A-Za-z]?,?\s+)?"
     r"\d{1,4}[A-Za-z]?,?\s+(?:[A-Z][\w']*\s+){1,3}"
-    rf"(?:{_STREET_TYPES})\b\.?"
+    rf"(?:(?:{_STREET_FULL})\b|(?:{_STREET_ABBR})\b(?:\.(?!\s*$|\s+[A-Z]))?)"
     r"(?:,\s*[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)?(?![\w']))?"
 )
 _SHOUTING = re.compile(r"^\W*[A-Z]{2,}\W+[A-Z]{2,}")
