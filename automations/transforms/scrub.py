@@ -871,17 +871,25 @@ def _merge(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     return out
 
 
+_REPEAT_LETTER = re.compile(
+    r"(?P<first>Candidate (?P<l>[A-Z]{1,3}))"
+    r"(?:(?:'s)?(?:\s*\(\s*Candidate (?P=l)\s*\)|[\s\-/]+Candidate (?P=l)))+(?![A-Za-z])"
+)
+_REPEAT_THE = re.compile(
+    r"(?P<first>the candidate)(?:(?:'s)?(?:\s*\(\s*the candidate\s*\)|[\s\-/]+the candidate))+",
+    re.I,
+)
+_REPEAT_PLACEHOLDER = re.compile(r"(\[[a-zA-Z ]+\])(?:[\s\-/]+\1)+")
+
+
 def _collapse(text: str, label: str) -> str:
     """Never "Candidate A Candidate A" (nor "[email] [email]")."""
-    if label:
-        lab = re.escape(label)
-        text = re.sub(
-            rf"(?P<first>{lab})(?:(?:'s)?(?:\s*\(\s*{lab}\s*\)|[\s\-/]+{lab}))+",
-            lambda m: m.group("first"),
-            text,
-            flags=re.I,
-        )
-    return re.sub(r"(\[[a-zA-Z ]+\])(?:[\s\-/]+\1)+", r"\1", text)
+    if "andidate" in text:
+        rx = _REPEAT_THE if label.lower() == "the candidate" else _REPEAT_LETTER
+        text = rx.sub(lambda m: m.group("first"), text)
+    if "[" in text:
+        text = _REPEAT_PLACEHOLDER.sub(r"\1", text)
+    return text
 
 
 def _word_positions(text: str, positions: Iterable[int]) -> list[int]:
