@@ -329,6 +329,20 @@ def test_missing_and_duplicate_ids_named_by_row_and_column_nothing_written(ctx: 
     assert (staff_path(ctx).read_bytes(), panel_path(ctx).read_bytes()) == before
 
 
+def test_an_answer_column_the_panel_has_no_place_for_is_named(ctx: Context) -> None:
+    wb = openpyxl.load_workbook(staff_path(ctx))
+    ws = wb["Applications"]  # staff added a column the campaign does not have
+    col = ws.max_column + 1
+    ws.cell(row=1, column=col, value="Answer 5")
+    ws.cell(row=2, column=col, value="Joy Hill again")
+    wb.save(staff_path(ctx))
+    ctx.stores.staff.forget()
+    with pytest.raises(SheetProblems) as exc:
+        redact_job(ctx)
+    assert "tab 'applications', column 'Answer 5'" in str(exc.value)
+    assert "Joy" not in str(exc.value)
+
+
 def test_leak_guard_stops_before_writing(ctx: Context, monkeypatch: Any) -> None:
     import automations.jobs.redact as job
 

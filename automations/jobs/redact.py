@@ -144,7 +144,9 @@ def leak_check(apps: pd.DataFrame, letters: Mapping[str, str], panel: pd.DataFra
         raise SheetProblems(problems)
 
 
-def plan_redaction(ctx: Context, data: Mapping[str, pd.DataFrame]) -> RedactOutcome:
+def plan_redaction(
+    ctx: Context, data: Mapping[str, pd.DataFrame], panel_columns: list[str] | None = None
+) -> RedactOutcome:
     """Pure part of the job on what was read: letters, anonymised answers, report."""
     apps = data["applications"]
     check_applications(apps, [p for df in data.values() for p in df.attrs.get("problems", [])])
@@ -159,6 +161,26 @@ def plan_redaction(ctx: Context, data: Mapping[str, pd.DataFrame]) -> RedactOutc
         now=now,
     )
     letters = plan.active()
+    panel_cols = panel_columns or ["candidate_letter", *answer_columns(apps)]
+    extra = [
+        str(c)
+        for c in apps.columns
+        if re.fullmatch(r"answer[\s_]*\d+", str(c).strip().lower()) and c not in panel_cols
+    ]
+    if extra:
+        raise SheetProblems(
+            [
+                Problem(
+                    "staff",
+                    "applications",
+                    f"the campaign has {len(ctx.campaign.criteria)} job criteria, so there is "
+                    "no panel column for this answer. Add the criterion to the campaign "
+                    "config and run 'corecruit init', or rename the column.",
+                    column=c,
+                )
+                for c in extra
+            ]
+        )
     anon = anonymise(apps, letters, label_style=info.own_name_as)
     leak_check(apps, letters, anon.panel)
     report = merge_report(data["redaction_report"], anon.report, now)
@@ -173,7 +195,7 @@ def redact_job(ctx: Context, *, dry_run: bool = False, **_: Any) -> JobResult:
         panel.forget()  # the panel file may have been opened and saved since: read it afresh
         data = staff.read(STAFF_TABS, errors="collect")
         res.rows_read = len(data["applications"])
-        out = plan_redaction(ctx, data)
+        out = plan_redaction(ctx, data, panel.tab("applications").column_ids)
         plan = out.plan
         active = plan.active()
         unsure = [

@@ -306,6 +306,7 @@ _JOIN_GAP = re.compile(r"'|\s|\s?-\s?")  # between the tokens of one name word
 _MENTION_GAP = re.compile(r"\s+|\s*-\s*|\s*\(\s*|\s*\)\s*|\s*\)?,\s*|\.\s+")
 _DIGIT = re.compile(r"\d")
 _DIGIT_RUN = re.compile(r"\d+")
+_SPACE = re.compile(r"\s")
 _DOT_WORD = re.compile(r"[A-Za-z0-9]\.[A-Za-z]")
 _AT_BRACKETS = ("[at]", "(at)", "{at}", "<at>", "[ at ]", "( at )", "{ at }", "< at >")
 _PLATFORMS = (
@@ -384,9 +385,12 @@ _NI = re.compile(
 _DATE = re.compile(
     rf"\b(?:(?P<d1>\d{{1,2}})[/.\-](?P<m1>\d{{1,2}})[/.\-](?P<y1>\d{{4}}|\d{{2}})"
     rf"|(?P<y2>\d{{4}})-(?P<m2>\d{{1,2}})-(?P<d2>\d{{1,2}})"
-    rf"|(?P<d3>\d{{1,2}})(?:st|nd|rd|th)?(?:\s+of)?\s+(?P<m3>{_MONTHS})\.?,?\s+(?P<y3>\d{{4}})"
-    rf"|(?P<m4>{_MONTHS})\.?\s+(?P<d4>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y4>\d{{4}}))\b",
+    rf"|(?P<d3>\d{{1,2}})(?:st|nd|rd|th)?(?:\s+of)?\s+(?P<m3>{_MONTHS})\.?,?\s+(?P<y3>\d{{4}}))\b",
     re.I,
+)
+# "March 7, 1984": looked for only just before a four-digit year
+_DATE_MONTH_FIRST = re.compile(
+    rf"\b(?P<m4>{_MONTHS})\.?\s+(?P<d4>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y4>\d{{4}})\b", re.I
 )
 _BORN_CONTEXT = re.compile(r"(?:\bborn|\bbirth|\bd\.?o\.?b\b|\bbirthday)[^.\n]{0,30}$", re.I)
 _BORN_YEAR = re.compile(
@@ -435,16 +439,16 @@ def _phone_ok(raw: str) -> bool:
 def _date_of(m: re.Match[str]) -> dt.date | None:
     g = m.groupdict()
     try:
-        if g["d1"]:
+        if g.get("d1"):
             y = int(g["y1"])
             if y < 100:
                 y += 1900 if y > 30 else 2000
             return dt.date(y, int(g["m1"]), int(g["d1"]))
-        if g["y2"]:
+        if g.get("y2"):
             return dt.date(int(g["y2"]), int(g["m2"]), int(g["d2"]))
-        if g["d3"]:
+        if g.get("d3"):
             return dt.date(int(g["y3"]), _MONTH_NUM[g["m3"].lower()], int(g["d3"]))
-        if g["d4"]:
+        if g.get("d4"):
             return dt.date(int(g["y4"]), _MONTH_NUM[g["m4"].lower()], int(g["d4"]))
     except ValueError:
         return None
@@ -471,6 +475,7 @@ class Scrubber:
     index: dict[str, tuple[tuple[int, int], ...]]  # key -> ((person, role), ...)
     max_tokens: int
     anchors: tuple[str, ...]  # lower-case words of every name, searched for first
+    prefixes: frozenset[str]  # every beginning of a name key ("o", "ob" … "obrien")
     addresses: tuple[tuple[str, ...], ...]  # token sequences of the form's address lines
     handles: tuple[str, ...]  # lower-case run-together names (janehill, hilljane …)
 
@@ -541,6 +546,7 @@ class Scrubber:
             {k: tuple(v) for k, v in index.items()},
             min(max_tokens + 1, 5),
             tuple(sorted(anchors)),
+            frozenset(k[:i] for k in index for i in range(1, len(k) + 1)),
             tuple(addresses),
             tuple(sorted(h for h in handles if len(h) >= 5)),
         )
@@ -565,8 +571,17 @@ class Scrubber:
             for rx in (_EMAIL_SPELT, _EMAIL_WORDS):
                 for m in rx.finditer(folded):
                     add((m.start(), m.end(), "email"))
-        if "www" in low or "http" in low or _DOT_WORD.search(folded):
-            for m in _URL.finditer(folded):
+        last_end = -1
+        for d in _DOT_WORD.finditer(folded):
+            if d.start() < last_end:
+                continue
+            # the run of non-space characters around the dot: a web address, or not
+            ts = folded.rfind(" ", 0, d.start()) + 1
+            ts = max(ts, folded.rfind("\n", 0, d.start()) + 1)
+            te = _SPACE.search(folded, d.end())
+            tend = te.start() if te else len(folded)
+            last_end = tend
+            for m in _URL.finditer(folded, ts, tend):
                 e = m.end()
                 while e > m.start() and folded[e - 1] in ".,;:!?)]}'\"":
                     e -= 1
@@ -607,6 +622,10 @@ class Scrubber:
         # Everything here holds a digit: look only near the digits.
         windows: list[list[int]] = []
         for m in _DIGIT_RUN.finditer(folded):
+            if m.end() - m.start() == 4:
+                mf = _DATE_MONTH_FIRST.search(folded, max(0, m.start() - 25), m.end())
+                if mf:
+                    self._date_found(folded, mf, add)
             ws, we = max(0, m.start() - 45), m.end() + 90
             if windows and ws <= windows[-1][1]:
                 windows[-1][1] = we
@@ -615,12 +634,15 @@ class Scrubber:
         for ws, we in windows:
             self._numbers_in(folded, min(we, len(folded)), ws, add)
 
+    def _date_found(self, folded: str, m: re.Match[str], add: Any) -> None:
+        d = _date_of(m)
+        before = folded[max(0, m.start() - 40) : m.start()]
+        if d is not None and (d == self.identity.date_of_birth or _BORN_CONTEXT.search(before)):
+            add((m.start(), m.end(), "date_of_birth"))
+
     def _numbers_in(self, folded: str, we: int, ws: int, add: Any) -> None:
         for m in _DATE.finditer(folded, ws, we):
-            d = _date_of(m)
-            before = folded[max(0, m.start() - 40) : m.start()]
-            if d is not None and (d == self.identity.date_of_birth or _BORN_CONTEXT.search(before)):
-                add((m.start(), m.end(), "date_of_birth"))
+            self._date_found(folded, m, add)
         for m in _PHONE.finditer(folded, ws, we):
             raw = m.group(0)
             s, e = m.start(), m.end()
@@ -675,19 +697,24 @@ class Scrubber:
         # Where a name could start: each hit of one of its words, and up to two
         # words before it ("O Brien" is found from "brien").
         starts: set[int] = set()
+        prefixes = self.prefixes
         for anchor in self.anchors:
             p = low.find(anchor)
             while p != -1:
                 st = p
                 while st > 0 and folded[st - 1].isalnum():
                     st -= 1
-                starts.add(st)
+                m = _TOKEN.match(low, st)
+                if m and (m.group(0) in prefixes or m.group(0)[:-1] in index):
+                    starts.add(st)
                 prev = st
                 for _ in range(self.max_tokens - 1):
                     prev = _prev_token_start(folded, prev)
                     if prev < 0:
                         break
-                    starts.add(prev)
+                    m = _TOKEN.match(low, prev)
+                    if m and m.group(0) in prefixes:
+                        starts.add(prev)
                 p = low.find(anchor, p + len(anchor))
         units: list[_Unit] = []
         done = -1
