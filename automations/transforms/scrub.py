@@ -37,7 +37,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -206,6 +206,7 @@ def fold(text: str) -> tuple[str, list[int] | None]:
     return "".join(out), idx
 
 
+@lru_cache(maxsize=8192)
 def _fold_name(s: str) -> str:
     return " ".join(fold(s)[0].split())
 
@@ -256,11 +257,13 @@ class Scrubbed:
 # --------------------------------------------------------------------------- patterns
 
 
+@lru_cache(maxsize=8192)
 def _key(s: str) -> str:
     """A name as its plain letters: "O'Brien-Walsh" -> "obrienwalsh"."""
     return re.sub(r"[^a-z0-9]", "", fold(s)[0].lower())
 
 
+@lru_cache(maxsize=8192)
 def _is_ambiguous(word: str) -> bool:
     """True when the name is also an ordinary word, or too short to be safe alone."""
     plain = word.replace("'", "").lower()
@@ -270,13 +273,19 @@ def _is_ambiguous(word: str) -> bool:
 
 
 def _given_names(p: Person, with_nicknames: bool) -> list[str]:
+    return list(_given_cached(p.first, p.preferred, with_nicknames))
+
+
+@lru_cache(maxsize=8192)
+def _given_cached(first: str, preferred: str, with_nicknames: bool) -> tuple[str, ...]:
+    p = Person(first, "", preferred)
     given = [_fold_name(p.first), _fold_name(p.preferred)]
     if with_nicknames:
         table = nickname_table()
         for g in list(given):
-            for n in table.get(g.lower(), ()):
+            for n in sorted(table.get(g.lower(), ())):
                 given.append(n.capitalize())
-    return [g for g in given if g]
+    return tuple(g for g in given if g)
 
 
 # roles of a name unit
