@@ -325,6 +325,22 @@ _PLATFORMS = (
 _ADDRESS_GAP = re.compile(r"[\s,]+")
 
 
+_TITLE_WORDS = frozenset(TITLES.strip("(?:)").split("|"))
+
+
+def _word_before(folded: str, pos: int) -> tuple[str, int]:
+    """The word just before pos (one space or tab between), and where it starts."""
+    if pos < 2 or folded[pos - 1] not in " \t":
+        return "", pos
+    end = pos - 1
+    while end > 0 and folded[end - 1] in " \t":
+        end -= 1
+    i = end - 1
+    while i >= 0 and (folded[i].isalpha() or folded[i] == "."):
+        i -= 1
+    return folded[i + 1 : end], i + 1
+
+
 def _tokens_from(folded: str, pos: int, n: int) -> list[tuple[int, int, str]]:
     """Up to n tokens from pos, stopping at a gap that could not be inside a name."""
     out: list[tuple[int, int, str]] = []
@@ -483,7 +499,7 @@ class Scrubber:
     people: tuple[_PersonIndex, ...]
     index: dict[str, tuple[tuple[int, int], ...]]  # key -> ((person, role), ...)
     max_tokens: int
-    anchors: tuple[str, ...]  # lower-case words of every name, searched for first
+    words: frozenset[str]  # every lower-case word a name can be written with, to look for
     prefixes: frozenset[str]  # every beginning of a name key ("o", "ob" … "obrien")
     addresses: tuple[tuple[str, ...], ...]  # token sequences of the form's address lines
     handles: tuple[str, ...]  # lower-case run-together names (janehill, hilljane …)
@@ -520,8 +536,6 @@ class Scrubber:
                 words = [w.lower() for w in _TOKEN.findall(name)]
                 max_tokens = max(max_tokens, len(words))
                 anchors.update(w for w in words if len(w) >= 2)
-                if all(len(w) < 2 for w in words):
-                    anchors.add(k)
                 if _is_ambiguous(name.replace("'", "")):
                     amb.add(k)
             initials = frozenset(g[0].upper() for g in given if g and g[0].isalpha())
@@ -554,7 +568,7 @@ class Scrubber:
             tuple(people),
             {k: tuple(v) for k, v in index.items()},
             min(max_tokens + 1, 5),
-            tuple(sorted(anchors)),
+            frozenset(anchors | set(index) | {k + "s" for k in index}),
             frozenset(k[:i] for k in index for i in range(1, len(k) + 1)),
             tuple(addresses),
             tuple(sorted(h for h in handles if len(h) >= 5)),
@@ -576,10 +590,12 @@ class Scrubber:
             for m in _HANDLE.finditer(folded):
                 add((m.start(), m.end(), "handle"))
         low = folded.lower()
-        if "dot" in low or any(b in low for b in _AT_BRACKETS):
-            for rx in (_EMAIL_SPELT, _EMAIL_WORDS):
-                for m in rx.finditer(folded):
-                    add((m.start(), m.end(), "email"))
+        if any(b in low for b in _AT_BRACKETS):
+            for m in _EMAIL_SPELT.finditer(folded):
+                add((m.start(), m.end(), "email"))
+        if " dot " in low and " at " in low:
+            for m in _EMAIL_WORDS.finditer(folded):
+                add((m.start(), m.end(), "email"))
         last_end = -1
         for d in _DOT_WORD.finditer(folded):
             if d.start() < last_end:
@@ -707,24 +723,22 @@ class Scrubber:
         # words before it ("O Brien" is found from "brien").
         starts: set[int] = set()
         prefixes = self.prefixes
-        for anchor in self.anchors:
-            p = low.find(anchor)
+        present = self.words.intersection(_TOKEN.findall(low))
+        for word in present:
+            p = low.find(word)
             while p != -1:
-                st = p
-                while st > 0 and folded[st - 1].isalnum():
-                    st -= 1
-                m = _TOKEN.match(low, st)
-                if m and (m.group(0) in prefixes or m.group(0)[:-1] in index):
-                    starts.add(st)
-                prev = st
-                for _ in range(self.max_tokens - 1):
-                    prev = _prev_token_start(folded, prev)
-                    if prev < 0:
-                        break
-                    m = _TOKEN.match(low, prev)
-                    if m and m.group(0) in prefixes:
-                        starts.add(prev)
-                p = low.find(anchor, p + len(anchor))
+                e = p + len(word)
+                if (p == 0 or not low[p - 1].isalnum()) and (e == len(low) or not low[e].isalnum()):
+                    starts.add(p)
+                    prev = p
+                    for _ in range(self.max_tokens - 1):
+                        prev = _prev_token_start(folded, prev)
+                        if prev < 0:
+                            break
+                        m = _TOKEN.match(low, prev)
+                        if m and m.group(0) in prefixes:
+                            starts.add(prev)
+                p = low.find(word, e)
         units: list[_Unit] = []
         done = -1
         for st in sorted(starts):
@@ -781,20 +795,19 @@ class Scrubber:
             first = _Unit(first.start, first.end, first.cands, first.key, first.poss, person)
             s, e = first.start, units[k].end
             extra = False
-            pre = folded[max(0, s - 16) : s]
-            tm = _TITLE_BEFORE.search(pre)
-            if tm:
-                s -= len(pre) - tm.start()
-                extra = True
-            elif any(u.role_of(person) in (LAST, PART) for u in units[j : k + 1]):
-                im = _INITIAL_BEFORE.search(pre)
-                if im and im.group(1) in self.people[person].initials:
-                    s -= len(pre) - im.start()
-                    extra = True
+            before, bstart = _word_before(folded, s)
+            if before:
+                bare = before.rstrip(".")
+                if bare.lower() in _TITLE_WORDS or (
+                    len(bare) == 1
+                    and bare in self.people[person].initials
+                    and any(u.role_of(person) in (LAST, PART) for u in units[j : k + 1])
+                ):
+                    s, extra = bstart, True
             ok = True
             if k == j and not extra:
                 u = first
-                if _SAINT.search(folded, 0, u.start):
+                if before in ("St", "St."):
                     ok = False  # St John Ambulance, St Helen's: not the person
                 elif u.key in self.people[person].ambiguous:
                     ok, unsure = self._ambiguous_ok(folded, u.start, u.end)
