@@ -313,6 +313,18 @@ class _Unit:
 _TOKEN = re.compile(r"[A-Za-z0-9]+")
 _JOIN_GAP = re.compile(r"'|\s|\s?-\s?")  # between the tokens of one name word
 _MENTION_GAP = re.compile(r"\s+|\s*-\s*|\s*\(\s*|\s*\)\s*|\s*\)?,\s*|\.\s+")
+
+
+def _positions(text: str, needle: str) -> list[int]:
+    """Every place ``needle`` occurs (str.find: fast, and usually nothing)."""
+    out = []
+    p = text.find(needle)
+    while p != -1:
+        out.append(p)
+        p = text.find(needle, p + 1)
+    return out
+
+
 _DIGIT = re.compile(r"\d")
 _DIGIT_RUN = re.compile(r"\d+")
 _SPACE = re.compile(r"\s")
@@ -584,18 +596,22 @@ class Scrubber:
         add = spans.append
         has_digit = _DIGIT.search(folded) is not None
 
-        if "@" in folded:
-            for m in _EMAIL.finditer(folded):
-                add((m.start(), m.end(), "email"))
-            for m in _HANDLE.finditer(folded):
-                add((m.start(), m.end(), "handle"))
         low = folded.lower()
-        if any(b in low for b in _AT_BRACKETS):
-            for m in _EMAIL_SPELT.finditer(folded):
+        # Each pattern is tried only near the character or word it needs.
+        for p in _positions(folded, "@"):
+            for m in _EMAIL.finditer(folded, max(0, p - 64), p + 256):
                 add((m.start(), m.end(), "email"))
-        if " dot " in low and " at " in low:
-            for m in _EMAIL_WORDS.finditer(folded):
-                add((m.start(), m.end(), "email"))
+            hm = _HANDLE.match(folded, p)
+            if hm:
+                add((hm.start(), hm.end(), "handle"))
+        for b in _AT_BRACKETS:
+            for p in _positions(low, b):
+                for m in _EMAIL_SPELT.finditer(folded, max(0, p - 80), p + 120):
+                    add((m.start(), m.end(), "email"))
+        if " dot " in low:
+            for p in _positions(low, " at "):
+                for m in _EMAIL_WORDS.finditer(folded, max(0, p - 64), p + 120):
+                    add((m.start(), m.end(), "email"))
         last_end = -1
         for d in _DOT_WORD.finditer(folded):
             if d.start() < last_end:
@@ -611,18 +627,22 @@ class Scrubber:
                 while e > m.start() and folded[e - 1] in ".,;:!?)]}'\"":
                     e -= 1
                 add((m.start(), e, "web_address"))
-        if any(p in low for p in _PLATFORMS):
-            for m in _HANDLE_AFTER.finditer(folded):
-                h = m.group("h")
+        for platform in _PLATFORMS:
+            for p in _positions(low, platform):
+                hm = _HANDLE_AFTER.match(folded, p)
+                if not hm:
+                    continue
+                h = hm.group("h")
                 if h.lower() not in common_words() or re.search(r"[\d_.]", h):
-                    s = m.start("h") - (1 if folded[m.start("h") - 1] == "@" else 0)
-                    add((s, m.end(), "handle"))
+                    s = hm.start("h") - (1 if folded[hm.start("h") - 1] == "@" else 0)
+                    add((s, hm.end(), "handle"))
         if has_digit:
             self._find_numbers(folded, add)
-        if "born" in low:
-            for m in _BORN_YEAR.finditer(folded):
-                pre = re.match(r"born\s+(?:in\s+|on\s+)?", m.group(0), re.I)
-                add((m.start() + (pre.end() if pre else 0), m.end(), "date_of_birth"))
+        for p in _positions(low, "born"):
+            bm = _BORN_YEAR.match(folded, p)
+            if bm:
+                pre = re.match(r"born\s+(?:in\s+|on\s+)?", bm.group(0), re.I)
+                add((bm.start() + (pre.end() if pre else 0), bm.end(), "date_of_birth"))
         if self.addresses:
             self._find_addresses(low, folded, add)
         if self.handles:
@@ -651,7 +671,10 @@ class Scrubber:
                 mf = _DATE_MONTH_FIRST.search(folded, max(0, m.start() - 25), m.end())
                 if mf:
                     self._date_found(folded, mf, add)
-            ws, we = max(0, m.start() - 45), m.end() + 90
+            # "Flat 3, 48 Station Road, Thorne" starts 5 before its first digit
+            # and ends within 60 after its last; phones, dates, NI numbers and
+            # postcodes sit closer still.
+            ws, we = max(0, m.start() - 12), m.end() + 60
             if windows and ws <= windows[-1][1]:
                 windows[-1][1] = we
             else:
@@ -853,20 +876,28 @@ class Scrubber:
         spans: Sequence[tuple[int, int, str]],
     ) -> list[int]:
         """Capitalised words mid-sentence that are not ordinary words: maybe a name."""
-        out = []
-        for m in _CAP_WORD.finditer(folded):
-            w = m.group(0)
-            low = w.lower().replace("'", "")
-            if low in _NOT_NAMES or low in common_words() or _sentence_start(folded, m.start()):
-                continue
-            if low.endswith("s") and low[:-1] in common_words():
-                continue
-            pos = idx[m.start()] if idx is not None else m.start()
-            if any(s <= pos < e for s, e, _ in spans):
-                continue
-            out.append(pos)
-            if len(out) >= 50:
-                break
+        words = common_words()
+        odd = {
+            w
+            for w in set(_CAP_WORD.findall(folded))
+            if (low := w.lower().replace("'", "")) not in _NOT_NAMES
+            and low not in words
+            and not (low.endswith("s") and low[:-1] in words)
+        }
+        out: list[int] = []
+        for w in sorted(odd):
+            for p in _positions(folded, w):
+                e = p + len(w)
+                if (p > 0 and folded[p - 1].isalnum()) or (e < len(folded) and folded[e].isalnum()):
+                    continue
+                if _sentence_start(folded, p):
+                    continue
+                pos = idx[p] if idx is not None else p
+                if any(s <= pos < e2 for s, e2, _ in spans):
+                    continue
+                out.append(pos)
+                if len(out) >= 50:
+                    return out
         return out
 
     # ---------------------------------------------------------------- replacing
