@@ -513,6 +513,7 @@ class Scrubber:
     max_tokens: int
     words: frozenset[str]  # every lower-case word a name can be written with, to look for
     prefixes: frozenset[str]  # every beginning of a name key ("o", "ob" … "obrien")
+    longer: frozenset[str]  # beginnings that are shorter than their key
     addresses: tuple[tuple[str, ...], ...]  # token sequences of the form's address lines
     handles: tuple[str, ...]  # lower-case run-together names (janehill, hilljane …)
 
@@ -582,6 +583,7 @@ class Scrubber:
             min(max_tokens + 1, 5),
             frozenset(anchors | set(index) | {k + "s" for k in index}),
             frozenset(k[:i] for k in index for i in range(1, len(k) + 1)),
+            frozenset(k[:i] for k in index for i in range(1, len(k))),
             tuple(addresses),
             tuple(sorted(h for h in handles if len(h) >= 5)),
         )
@@ -767,7 +769,12 @@ class Scrubber:
         for st in sorted(starts):
             if st < done:
                 continue
-            toks = _tokens_from(folded, st, self.max_tokens)
+            first_tok = _TOKEN.match(low, st)
+            if first_tok and first_tok.group(0) not in self.longer:
+                # the usual case: a one-word name, nothing longer starts with it
+                toks = [(st, first_tok.end(), first_tok.group(0))]
+            else:
+                toks = _tokens_from(folded, st, self.max_tokens)
             hit = None
             for size in range(len(toks), 0, -1):
                 if size > 1 and not all(
