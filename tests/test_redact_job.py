@@ -388,8 +388,13 @@ def test_backend_calls_do_not_grow_with_applications(ctx: Context, monkeypatch: 
     small = dict(counts)
     add_applications(ctx, corpus_rows(60))
     counts.update(read=0, write=0)
-    redact_job(ctx)
+    res = redact_job(ctx)
     assert counts == small == {"read": 2, "write": 2}
+    assert res.api_calls == 4 and "60 new letter(s)" in res.detail
+    # nothing changed: two reads, no write
+    counts.update(read=0, write=0)
+    assert redact_job(ctx).api_calls == 2
+    assert counts == {"read": 2, "write": 0}
 
 
 # ------------------------------------------------------------------ CLI and CSV mode

@@ -38,6 +38,7 @@ from ..transforms.redact import (
     merge_report,
     missing_ids,
 )
+from ..transforms.reminders import is_true
 from ..transforms.scrub import fold
 from . import JobResult
 from .remind import job_lock
@@ -192,8 +193,8 @@ def redact_job(ctx: Context, *, dry_run: bool = False, **_: Any) -> JobResult:
     res = JobResult("redact")
     with job_lock(ctx, "redact"):
         staff, panel = ctx.stores.staff, ctx.stores.panel
-        panel.forget()  # the panel file may have been opened and saved since: read it afresh
         data = staff.read(STAFF_TABS, errors="collect")
+        current_panel = panel.read_one("applications", errors="collect")
         res.rows_read = len(data["applications"])
         out = plan_redaction(ctx, data, panel.tab("applications").column_ids)
         plan = out.plan
@@ -216,6 +217,7 @@ def redact_job(ctx: Context, *, dry_run: bool = False, **_: Any) -> JobResult:
         if dry_run:
             res.detail = "Dry run, nothing written: " + what
             return res
+        res.api_calls = 2  # one read of each workbook
         if not _key_unchanged(data["candidate_key"], plan.key) or not _same(
             data["redaction_report"], out.report
         ):
@@ -223,8 +225,9 @@ def redact_job(ctx: Context, *, dry_run: bool = False, **_: Any) -> JobResult:
                 {"candidate_key": plan.key, "redaction_report": out.report}
             )
             res.api_calls += 1
-        res.rows_written += panel.write({"applications": out.panel})
-        res.api_calls += 3  # staff read, panel header read, panel write
+        if not _same_panel(current_panel, out.panel):
+            res.rows_written += panel.write({"applications": out.panel})
+            res.api_calls += 1
         res.detail = what
         log.info("redact: %s", what)
     return res
@@ -236,10 +239,21 @@ def _key_unchanged(old: pd.DataFrame, new: pd.DataFrame) -> bool:
             (
                 _t(r.get("application_id")),
                 _t(r.get("candidate_letter")),
-                str(bool(r.get("retired") is True or r.get("retired") == True)),  # noqa: E712
+                str(is_true(r.get("retired"))),
             )
             for _, r in df.iterrows()
         )
+
+    return norm(old) == norm(new)
+
+
+def _same_panel(old: pd.DataFrame, new: pd.DataFrame) -> bool:
+    cols = list(new.columns)
+    if any(c not in old.columns for c in cols) or len(old) != len(new):
+        return False
+
+    def norm(df: pd.DataFrame) -> list[tuple[str, ...]]:
+        return [tuple(_t(r.get(c)) for c in cols) for _, r in df.iterrows()]
 
     return norm(old) == norm(new)
 
