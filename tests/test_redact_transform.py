@@ -309,6 +309,8 @@ EMAILS = [
     "joy(at)example(dot)co(dot)uk",
     "joy at example dot com",
     "j.h {at} example {dot} org",
+    "joy dot hill at example dot com",
+    "JOY.HILL@EXAMPLE.COM",
 ]
 
 

@@ -312,7 +312,7 @@ class _Unit:
 
 _TOKEN = re.compile(r"[A-Za-z0-9]+")
 _JOIN_GAP = re.compile(r"'|\s|\s?-\s?")  # between the tokens of one name word
-_MENTION_GAP = re.compile(r"\s+|\s*-\s*|\s*\(\s*|\s*\)\s*|\s*\)?,\s*|\.\s+")
+_MENTION_GAP = re.compile(r"\s+|\s*-\s*|\s*\(\s*|\s*\)\s*|\s*\)?,\s*|\.\s+|\s*[\"\u201c\u201d']\s*")
 
 
 def _positions(text: str, needle: str) -> list[int]:
@@ -397,7 +397,8 @@ _EMAIL_SPELT = re.compile(
     re.I,
 )
 _EMAIL_WORDS = re.compile(
-    rf"(?<![\w.])[\w.+-]+\s+at\s+[\w-]+(?:\s+dot\s+[\w-]+)*\s+dot\s+{_TLDS}\b", re.I
+    rf"(?<![\w.])[\w.+-]+(?:\s+dot\s+[\w+-]+)*\s+at\s+[\w-]+(?:\s+dot\s+[\w-]+)*\s+dot\s+{_TLDS}\b",
+    re.I,
 )
 _URL = re.compile(
     rf"(?:\b(?:https?://|www\.)[^\s<>\"]+)"
@@ -581,7 +582,13 @@ class Scrubber:
             tuple(people),
             {k: tuple(v) for k, v in index.items()},
             min(max_tokens + 1, 5),
-            frozenset(anchors | set(index) | {k + "s" for k in index}),
+            frozenset(
+                anchors
+                | set(index)
+                | {k + "s" for k in index}
+                # "Mac Donald", "Van der Berg" written apart: their last word starts the search
+                | {k[i:] for k in index for i in range(1, len(k) - 3)}
+            ),
             frozenset(k[:i] for k in index for i in range(1, len(k) + 1)),
             frozenset(k[:i] for k in index for i in range(1, len(k))),
             tuple(addresses),
@@ -960,10 +967,12 @@ def _merge(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
 
 _REPEAT_LETTER = re.compile(
     r"(?P<first>Candidate (?P<l>[A-Z]{1,3}))"
-    r"(?:(?:'s)?(?:\s*\(\s*Candidate (?P=l)\s*\)|[\s\-/]+Candidate (?P=l)))+(?![A-Za-z])"
+    r"(?:(?:'s)?(?:\s*\(\s*Candidate (?P=l)\s*\)|\s*[\"\u201c\u2018']Candidate (?P=l)"
+    r"[\"\u201d\u2019']|[\s\-/]+Candidate (?P=l)))+(?![A-Za-z])"
 )
 _REPEAT_THE = re.compile(
-    r"(?P<first>the candidate)(?:(?:'s)?(?:\s*\(\s*the candidate\s*\)|[\s\-/]+the candidate))+",
+    r"(?P<first>the candidate)(?:(?:'s)?(?:\s*\(\s*the candidate\s*\)"
+    r"|\s*[\"\u201c\u2018']the candidate[\"\u201d\u2019']|[\s\-/]+the candidate))+",
     re.I,
 )
 _REPEAT_PLACEHOLDER = re.compile(r"(\[[a-zA-Z ]+\])(?:[\s\-/]+\1)+")
