@@ -214,6 +214,16 @@ def test_shuffled_letters_follow_the_campaign_seed(ctx: Context) -> None:
     assert key_of(ctx) != first
 
 
+def test_own_name_as_the_candidate(ctx: Context) -> None:
+    info = ctx.campaign.campaign.model_copy(update={"own_name_as": "the candidate"})
+    ctx.campaign = ctx.campaign.model_copy(update={"campaign": info})
+    redact_job(ctx)
+    texts = [r["answer_1"] for r in panel_rows(ctx)]
+    assert any(t.startswith("My name is the candidate and") for t in texts)
+    assert any(t.startswith("The candidate here.") for t in texts)
+    assert not any("Candidate " in t for t in texts)
+
+
 # ------------------------------------------------------------------ crashes
 
 
