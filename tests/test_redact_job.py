@@ -468,3 +468,28 @@ def test_csv_mode_keeps_letters_and_neutralises_formulas(tmp_path: Path) -> None
     assert new_key.set_index("application_id").loc["0099", "candidate_letter"] == "G"
     report = pd.read_csv(rep_csv, dtype=str, keep_default_na=False)
     assert "Hill" not in report.to_string()
+
+
+def test_csv_mode_understands_staff_headers_and_names_a_bad_date(tmp_path: Path) -> None:
+    apps = pd.read_csv(EXAMPLE, dtype=str, keep_default_na=False)
+    labels = {
+        "application_id": "Application ID",
+        "first_name": "First name",
+        "last_name": "Last name",
+        "date_of_birth": "Date of birth",
+        "answer_3": "Answer 3",
+    }
+    apps = apps.rename(columns=labels)
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    apps.to_csv(src, index=False)
+    res = CliRunner().invoke(main, ["--config", str(tmp_path / "none"), "redact", "--from-csv",
+                                    str(src), "--to-csv", str(out)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    text = out.read_text()
+    assert "born on [date of birth]" in text and "Mensah" not in text
+    apps.loc[2, "Date of birth"] = "sometime in spring"
+    apps.to_csv(src, index=False)
+    res = CliRunner().invoke(main, ["--config", str(tmp_path / "none"), "redact", "--from-csv",
+                                    str(src), "--to-csv", str(out)])  # fmt: skip
+    assert res.exit_code == 3
+    assert "row 4, column 'date_of_birth'" in res.output and "spring" not in res.output

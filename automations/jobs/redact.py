@@ -28,6 +28,7 @@ import pandas as pd
 
 from ..context import Context
 from ..errors import JobError, Problem, SheetProblems
+from ..store.cells import CellError, parse_cell
 from ..transforms.redact import (
     LetterPlan,
     _t,
@@ -267,6 +268,26 @@ def _same(old: pd.DataFrame, new: pd.DataFrame) -> bool:
     return norm(old) == norm(new)
 
 
+def _csv_column_ids(columns: list[str]) -> dict[str, str]:
+    """Column headers as staff write them ("First name", "Answer 1") -> column ids."""
+    from ..store.base import norm_header
+    from ..templates import load_workbook_spec
+
+    spec = load_workbook_spec("staff").tab("applications")
+    lookup = {}
+    for c in spec.columns:
+        lookup[norm_header(c.id)] = c.id
+        lookup[norm_header(c.label)] = c.id
+    out = {}
+    for col in columns:
+        m = re.fullmatch(r"answer[\s_]*(\d+)", str(col).strip().lower())
+        if m:
+            out[col] = f"answer_{m.group(1)}"
+        elif norm_header(str(col)) in lookup:
+            out[col] = lookup[norm_header(str(col))]
+    return out
+
+
 def redact_frames(
     applications: pd.DataFrame,
     key: pd.DataFrame,
@@ -277,13 +298,25 @@ def redact_frames(
     label_style: str = "letter",
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The same steps on plain frames (for CSV files): key, panel answers, report."""
-    if "status" not in applications.columns:
-        applications = applications.assign(status="")
-    apps = applications.copy()
+    apps = applications.rename(columns=_csv_column_ids(list(applications.columns)))
+    if "status" not in apps.columns:
+        apps = apps.assign(status="")
     apps.index = pd.Index(range(2, len(apps) + 2), name="row")
     if "application_id" not in apps.columns:
         raise JobError("the applications file has no 'application_id' column")
-    check_applications(apps)
+    problems: list[Problem] = []
+    if "date_of_birth" in apps.columns:
+        dobs = []
+        for row, v in apps["date_of_birth"].items():
+            try:
+                dobs.append(parse_cell(v if isinstance(v, str) else None, "date"))
+            except CellError as exc:
+                dobs.append(None)
+                problems.append(
+                    Problem("csv", "applications", str(exc), row=int(row), column="date_of_birth")
+                )
+        apps["date_of_birth"] = dobs
+    check_applications(apps, problems)
     plan = assign_letters(apps, key, campaign_id=campaign_id, order=order, seed=seed)
     letters = plan.active()
     anon = anonymise(apps, letters, label_style=label_style)
