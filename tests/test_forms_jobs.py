@@ -337,3 +337,47 @@ def test_someone_taken_off_the_panel_after_sending_is_reported_not_merged(ctx: C
     assert len(raw_scores(ctx)) == 0
     [reason] = exceptions(ctx)["reason"].tolist()
     assert "p07 is not down to score at shortlisting" in reason and res.attention
+
+
+def test_cli_serve_runs_the_local_server_and_explains_google(
+    ctx: Context, config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import automations.forms.local as local
+
+    seen: list[tuple[object, object]] = []
+    monkeypatch.setattr(local, "serve", lambda settings, host, port: seen.append((host, port)))
+    r = CliRunner().invoke(main, ["--config", str(config_dir), "forms", "serve", "--port", "9999"])
+    assert r.exit_code == 0, r.output
+    assert seen == [(None, 9999)] and "http://127.0.0.1:8765/f/" in r.output
+    toml = config_dir / "organisation.toml"
+    toml.write_text(
+        toml.read_text().replace(
+            'backend = "local"            # "local": corecruit',
+            'backend = "google"            # "local": corecruit',
+        )
+    )
+    r = CliRunner().invoke(main, ["--config", str(config_dir), "forms", "serve"])
+    assert r.exit_code == 0 and "Google serves the forms" in r.output and len(seen) == 1
+
+
+def test_the_real_server_answers_on_loopback(ctx: Context) -> None:
+    import requests
+
+    from automations.forms.local import start_server_thread
+
+    seed_candidates(ctx)
+    push_job(ctx, send=False)
+    p = provider(ctx)
+    server = start_server_thread(create_app(p.inbox, p.signer, now=p.now))
+    try:
+        path = path_of(links(ctx)[("p01", "shortlisting")])
+        r = requests.get(server.url + path, timeout=10)
+        assert r.status_code == 200 and "Shortlisting for the Peer Support Worker job" in r.text
+        assert (
+            r.headers["Cache-Control"] == "no-store"
+            and "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
+        )
+        assert requests.get(server.url + "/healthz", timeout=10).text == "ok"
+    finally:
+        server.stop()
+    assert not server.thread.is_alive()
