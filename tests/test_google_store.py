@@ -10,7 +10,7 @@ def test_read_write_round_trip_on_google(google_ctx: Any, google_emulator: Any) 
     staff.forget()
     google_emulator.reset_counts()
     people = staff.read_one("people")
-    assert len(people) == 5
+    assert len(people) == 8
     staff.write({"people": people.iloc[:2]})
     assert google_emulator.counts("sheets.") == {
         "sheets.spreadsheets.get": 1,
