@@ -1,0 +1,386 @@
+"""The Google Forms backend against the emulator, through the real googleapiclient."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from google.oauth2 import service_account
+from google.oauth2.credentials import Credentials
+
+from automations.config import load_settings
+from automations.context import Context
+from automations.errors import ConfigError, GoogleAPIError, RetryLimitReached
+from automations.forms import google as gforms
+from automations.forms.base import FormSpec, Response, ScaleItem, get_provider
+from automations.forms.google import NEEDED_SCOPES, FormState, GoogleFormsProvider, google_provider
+from automations.google.http import RetryPolicy
+from automations.transforms.forms import Candidate, Scorer, interview_spec, shortlisting_spec
+from tests.google_emulator.core import Emulator
+from tests.google_emulator.forms import form_state, forms, submit_response
+
+T0 = dt.datetime(2027, 1, 26, 14, 0, tzinfo=dt.UTC)
+FORM_CALLS = "forms.forms."
+
+
+def policy(attempts: int = 5) -> RetryPolicy:
+    return RetryPolicy(max_attempts=attempts, max_seconds=60, sleep=lambda s: None)
+
+
+@pytest.fixture
+def gctx(ctx: Context, google_transport: requests.Session, google_key_file: Path) -> Context:
+    ctx.extras["google_transport"] = google_transport
+    ctx.extras["google_credentials"] = service_account.Credentials.from_service_account_file(
+        str(google_key_file), scopes=list(NEEDED_SCOPES)
+    )
+    ctx.extras["google_retry"] = policy()
+    return ctx
+
+
+@pytest.fixture
+def specs(ctx: Context) -> list[FormSpec]:
+    cands = [
+        Candidate("A", {"c1": '=HYPERLINK("x")  I have cared for my dad.', "c2": "Yes."}),
+        Candidate("B", {"c1": "I volunteer at a peer group.", "c2": ""}),
+    ]
+    return [
+        shortlisting_spec(ctx.campaign, "p03", cands),
+        interview_spec(ctx.campaign, Scorer("p04", "mixed", "panel member"), ["B", "A"]),
+    ]
+
+
+def state_of(ctx: Context) -> dict[str, Any]:
+    path = ctx.settings.workspace / ctx.campaign.id / "google-forms.json"
+    return dict(json.loads(path.read_text())["forms"])
+
+
+def question_of(ctx: Context, key: str, emu: Emulator) -> dict[str, str]:
+    """item id -> Google question id of the form as it is now (checked against the state)."""
+    entry = state_of(ctx)[key]
+    form = form_state(emu, entry["form_id"])
+    qids = [
+        i["questionItem"]["question"]["questionId"] for i in form["items"] if "questionItem" in i
+    ]
+    return {entry["questions"][q]: q for q in qids}
+
+
+def google_forms(emu: Emulator) -> list[dict[str, Any]]:
+    return [e["form"] for e in forms(emu).values()]
+
+
+def test_ensure_makes_one_built_published_form_per_key_and_reruns_cost_nothing(
+    gctx: Context, specs: list[FormSpec], google_emulator: Emulator
+) -> None:
+    provider = google_provider(gctx)
+    handles = provider.ensure_forms(specs)
+    assert set(handles) == {s.key for s in specs}
+    assert google_emulator.counts(FORM_CALLS) == {
+        "forms.forms.create": 2,
+        "forms.forms.batchUpdate": 2,  # every item of a form in one call
+    }
+    assert google_emulator.counts("drive") == {
+        "drive.files.list": 2,  # looked for before creating
+        "drive.permissions.create": 2,
+    }
+    for spec in specs:
+        h = handles[spec.key]
+        form = form_state(google_emulator, h.form_id)
+        assert h.url == form["responderUri"]
+        assert form["info"] == {
+            "title": spec.title,
+            "description": spec.intro,
+            "documentTitle": f"{spec.title} [{spec.key}]",
+        }
+        assert form["settings"] == {"emailCollectionType": "DO_NOT_COLLECT"}  # not a quiz
+        questions = [i for i in form["items"] if "questionItem" in i]
+        assert [q["title"] for q in questions] == [i.title for i in spec.items()]
+        pages = [i["title"] for i in form["items"] if "pageBreakItem" in i]
+        assert pages == [s.title for s in spec.sections[1:]]
+        scale = questions[0]["questionItem"]["question"]
+        assert scale["required"] is True
+        points = spec.scale_items()[0].points
+        labels = {"lowLabel": points[0].label, "highLabel": points[-1].label}
+        assert scale["scaleQuestion"] == {
+            "low": 0,
+            "high": 4,
+            **{k: v for k, v in labels.items() if v},
+        }
+        comment = questions[1]["questionItem"]["question"]
+        assert comment["textQuestion"] == {"paragraph": True} and not comment.get("required")
+        assert form["publishSettings"]["publishState"]["isAcceptingResponses"] is True
+        perms = google_emulator.state("drive")["files"][h.form_id].permissions
+        assert [p for p in perms if p.get("view") == "published"] == [
+            {
+                "kind": "drive#permission",
+                "id": perms[-1]["id"],
+                "type": "anyone",
+                "role": "reader",
+                "deleted": False,
+                "pendingOwner": False,
+                "view": "published",
+            }
+        ]
+    assert labels == {"lowLabel": "", "highLabel": ""}  # the example's questions have none
+    first_form = form_state(google_emulator, handles[specs[0].key].form_id)
+    assert first_form["items"][1]["questionItem"]["question"]["scaleQuestion"] == {
+        "low": 0,
+        "high": 4,
+        "lowLabel": "No evidence",
+        "highLabel": "Excellent evidence",
+    }
+    # the anonymised answer is shown with the scale meanings under the score
+    first = specs[0].scale_items()[0]
+    shown = form_state(google_emulator, handles[specs[0].key].form_id)["items"][1]
+    assert shown["description"].startswith(first.context)
+    assert "0 = No evidence" in shown["description"]
+
+    google_emulator.reset_counts()
+    assert provider.ensure_forms(specs) == handles
+    again = google_provider(gctx).ensure_forms(specs)  # a new run reads the state file
+    assert again == handles
+    assert google_emulator.calls() == 0
+    assert len(google_forms(google_emulator)) == 2
+
+
+def test_a_lost_answer_to_create_is_settled_in_drive_not_by_a_second_form(
+    gctx: Context, specs: list[FormSpec], google_emulator: Emulator
+) -> None:
+    google_emulator.fail(503, when="after", match="forms.forms.create")
+    google_emulator.drop(when="after", match="forms.forms.create")
+    handles = google_provider(gctx).ensure_forms(specs)
+    assert google_emulator.calls("forms.forms.create") == 2  # one per key, never repeated
+    assert len(google_forms(google_emulator)) == 2
+    assert {h.form_id for h in handles.values()} == set(forms(google_emulator))
+    for spec in specs:  # adopted forms are built like the others
+        form = form_state(google_emulator, handles[spec.key].form_id)
+        assert len([i for i in form["items"] if "questionItem" in i]) == len(spec.items())
+        assert handles[spec.key].url == form["responderUri"]
+
+
+def test_a_lost_answer_to_the_build_is_settled_by_reading_the_form_back(
+    gctx: Context, specs: list[FormSpec], google_emulator: Emulator
+) -> None:
+    google_emulator.fail(500, when="after", match="forms.forms.batchUpdate")
+    google_provider(gctx).ensure_forms(specs[:1])
+    assert google_emulator.counts(FORM_CALLS) == {
+        "forms.forms.batchUpdate": 1,  # applied once; the read-back shows it is done
+        "forms.forms.create": 1,
+        "forms.forms.get": 1,
+    }
+    form = google_forms(google_emulator)[0]
+    assert len([i for i in form["items"] if "questionItem" in i]) == len(specs[0].items())
+    assert set(question_of(gctx, specs[0].key, google_emulator)) == {
+        i.item_id for i in specs[0].items()
+    }
+
+
+def test_killed_at_every_step_a_rerun_ends_with_one_complete_form_per_key(
+    gctx: Context, specs: list[FormSpec], google_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_save = FormState.save
+    state_file = gctx.settings.workspace / gctx.campaign.id / "google-forms.json"
+    steps = 0
+    for kill_at in range(1, 20):
+        forms(google_emulator).clear()
+        google_emulator.state("drive").setdefault("files", {}).clear()
+        state_file.unlink(missing_ok=True)
+        saves = 0
+
+        def dying_save(self: FormState, kill_at: int = kill_at) -> None:
+            nonlocal saves
+            saves += 1
+            if saves == kill_at:
+                raise KeyboardInterrupt("killed")  # before the step is written down
+            real_save(self)
+
+        monkeypatch.setattr(FormState, "save", dying_save)
+        try:
+            google_provider(gctx).ensure_forms(specs)
+        except KeyboardInterrupt:
+            pass
+        else:
+            steps = kill_at - 1
+            break
+        monkeypatch.setattr(FormState, "save", real_save)
+        handles = google_provider(gctx).ensure_forms(specs)
+        assert len(google_forms(google_emulator)) == 2, kill_at
+        for spec in specs:
+            form = form_state(google_emulator, handles[spec.key].form_id)
+            assert len([i for i in form["items"] if "questionItem" in i]) == len(spec.items())
+            assert form["publishSettings"]["publishState"]["isPublished"] is True
+            perms = google_emulator.state("drive")["files"][form["formId"]].permissions
+            assert sum(p.get("view") == "published" for p in perms) == 1
+    assert steps == 6  # every save point of two forms was tried (create, build, share)
+
+
+def test_the_state_file_lost_forms_are_found_again_not_made_again(
+    gctx: Context, specs: list[FormSpec], google_emulator: Emulator
+) -> None:
+    first = google_provider(gctx).ensure_forms(specs)
+    (gctx.settings.workspace / gctx.campaign.id / "google-forms.json").unlink()
+    google_emulator.reset_counts()
+    again = google_provider(gctx).ensure_forms(specs)
+    assert {k: h.form_id for k, h in again.items()} == {k: h.form_id for k, h in first.items()}
+    assert google_emulator.calls("forms.forms.create") == 0
+    assert google_emulator.calls("forms.forms.batchUpdate") == 0  # already built: adopted
+    assert len(google_forms(google_emulator)) == 2
+
+
+def test_a_changed_spec_updates_the_same_form_and_old_answers_still_map(
+    gctx: Context, specs: list[FormSpec], google_emulator: Emulator
+) -> None:
+    provider = google_provider(gctx)
+    interview = specs[1]
+    h = provider.ensure_forms([interview])[interview.key]
+    old_q = question_of(gctx, interview.key, google_emulator)
+    item = interview.scale_items()[0]
+    first = {old_q[i.item_id]: 3 for i in interview.scale_items()}
+    submit_response(google_emulator, h.form_id, first, when=T0)
+    wider = interview_spec(gctx.campaign, Scorer("p04", "mixed", "panel member"), ["B", "A", "C"])
+    google_emulator.reset_counts()
+    h2 = provider.ensure_forms([wider])[wider.key]
+    assert h2.form_id == h.form_id
+    assert google_emulator.counts(FORM_CALLS) == {
+        "forms.forms.get": 1,
+        "forms.forms.batchUpdate": 1,
+    }
+    new_q = question_of(gctx, wider.key, google_emulator)
+    assert len(new_q) == len(wider.items())
+    submit_response(
+        google_emulator, h.form_id, {new_q[i.item_id]: 1 for i in wider.scale_items()}, when=T0
+    )
+    got = provider.fetch_responses([wider])
+    assert [r.answers[item.item_id] for r in got] == ["3", "1"]
+
+
+def test_responses_map_to_the_same_response_objects_as_the_local_backend(
+    gctx: Context, specs: list[FormSpec], google_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    provider = google_provider(gctx)
+    handles = provider.ensure_forms(specs)
+    spec = specs[1]
+    fid = handles[spec.key].form_id
+    q = question_of(gctx, spec.key, google_emulator)
+    scores = spec.scale_items()
+    comment = next(i for i in spec.items() if not isinstance(i, ScaleItem))
+    answers = {q[i.item_id]: n % 5 for n, i in enumerate(scores)}
+    rid = submit_response(
+        google_emulator, fid, {**answers, q[comment.item_id]: "=1+1 was a good start"}, when=T0
+    )
+    for n in range(1, 7):
+        submit_response(google_emulator, fid, answers, when=T0 + dt.timedelta(minutes=n))
+    monkeypatch.setattr(gforms, "PAGE_SIZE", 3)
+    google_emulator.reset_counts()
+    got = provider.fetch_responses(specs)
+    assert google_emulator.counts() == {"forms.forms.responses.list": 1 + 3}  # pages, not rows
+    assert len(got) == 7 and all(isinstance(r, Response) for r in got)
+    r = got[0]
+    assert r.response_id == f"{rid}@2027-01-26T14:00:00.000000Z"
+    assert (r.form_key, r.person_id, r.source) == (spec.key, "p04", "google form")
+    assert r.submitted_at == T0 and r.submitted_at.tzinfo is not None
+    assert set(r.answers) == {i.item_id for i in spec.items()}  # every item, '' when blank
+    assert r.answers[comment.item_id] == "=1+1 was a good start"  # raw text
+    assert r.answers[scores[1].item_id] == "1"
+    assert all(
+        v == "" for k, v in r.answers.items() if k.startswith("comment__") and k != comment.item_id
+    )
+    assert dict(r.meta) == {"form_id": fid, "google_response_id": rid}
+
+    # since: only what came at or after it; an edited response is a new submission
+    submit_response(
+        google_emulator,
+        fid,
+        {**answers, q[scores[0].item_id]: 4},
+        when=T0 + dt.timedelta(hours=2),
+        edit_of=rid,
+    )
+    since = dt.datetime(2027, 1, 26, 15, 0)  # naive: the organisation's time (UTC in January)
+    monkeypatch.setattr(gforms, "PAGE_SIZE", 5000)
+    google_emulator.reset_counts()
+    later = provider.fetch_responses(specs, since)
+    assert google_emulator.calls("forms.forms.responses.list") == 2  # one per form
+    assert [(x.meta["google_response_id"], x.answers[scores[0].item_id]) for x in later] == [
+        (rid, "4")
+    ]
+    assert later[0].response_id != r.response_id
+
+
+def test_429_and_503_are_retried_within_bounds(
+    gctx: Context, specs: list[FormSpec], google_emulator: Emulator
+) -> None:
+    google_emulator.fail(429, retry_after=0, times=2, match="forms.forms.create")
+    google_emulator.fail(503, times=2, match="forms.forms.batchUpdate")
+    google_emulator.fail(503, times=2, match="drive.")
+    handles = google_provider(gctx).ensure_forms(specs)
+    assert len(google_forms(google_emulator)) == 2 and len(handles) == 2
+    assert google_emulator.calls("forms.forms.create") == 4
+    fid = handles[specs[0].key].form_id
+    google_emulator.fail(503, times=2, match="forms.forms.responses.list")
+    assert google_provider(gctx).fetch_responses(specs) == []
+    assert google_emulator.calls("forms.forms.responses.list") == 4
+
+    gctx.extras["google_retry"] = policy(attempts=3)
+    gctx.extras.pop("forms", None)
+    google_emulator.reset_counts()
+    google_emulator.fail(503, times=100, match="forms.forms.responses.list")
+    with pytest.raises(RetryLimitReached) as info:
+        google_provider(gctx).fetch_responses(specs)
+    assert google_emulator.calls() == 3  # bounded
+    assert "after 3 tries" in str(info.value) and "@" not in str(info.value)
+    assert fid not in str(info.value)
+
+
+def test_a_create_that_keeps_failing_gives_up_cleanly(
+    gctx: Context, specs: list[FormSpec], google_emulator: Emulator
+) -> None:
+    gctx.extras["google_retry"] = policy(attempts=3)
+    google_emulator.fail(503, times=100, match="forms.forms.create")
+    with pytest.raises(RetryLimitReached, match="never makes a second form"):
+        google_provider(gctx).ensure_forms(specs)
+    assert google_emulator.calls("forms.forms.create") == 3
+    assert google_forms(google_emulator) == []
+
+
+def test_missing_scopes_are_a_clear_error_without_personal_data(
+    gctx: Context,
+    specs: list[FormSpec],
+    google_emulator: Emulator,
+    google_transport: requests.Session,
+    google_credentials: object,
+) -> None:
+    gctx.extras["google_credentials"] = google_credentials  # spreadsheets + drive.file only
+    with pytest.raises(ConfigError, match=r"forms\.body") as info:
+        google_provider(gctx)
+    assert "forms.responses.readonly" in str(info.value) and "@" not in str(info.value)
+    assert google_emulator.calls() == 0
+    # credentials that do not say their scopes: Google's 403 becomes a plain message
+    token = google_emulator.issue_token(scopes=("forms.body",))
+    gctx.extras["google_credentials"] = Credentials(token)
+    with pytest.raises(GoogleAPIError, match="scope") as err:
+        google_provider(gctx).ensure_forms(specs)
+    text = str(err.value)
+    assert "drive.file" in text and "@" not in text
+    assert err.value.status == 403
+    assert google_emulator.calls("forms.forms.create") == 0  # stopped before making anything
+
+
+def test_get_provider_picks_google_from_config(
+    gctx: Context, config_dir: Path, google_emulator: Emulator
+) -> None:
+    org = config_dir / "organisation.toml"
+    org.write_text(
+        org.read_text().replace(
+            'backend = "local"            # "local": corecruit',
+            'backend = "google"  # corecruit',
+            1,
+        )
+    )
+    gctx.settings = load_settings(config_dir)
+    assert gctx.settings.org.forms.backend == "google"
+    provider = get_provider(gctx)
+    assert isinstance(provider, GoogleFormsProvider)
+    assert get_provider(gctx) is provider
