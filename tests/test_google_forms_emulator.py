@@ -13,7 +13,7 @@ from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
-from automations.mail.transports import SessionHttp
+from automations.google.http import SessionHttp
 from tests.google_emulator.core import Emulator
 from tests.google_emulator.forms import SubmitRefused, form_state, submit_response
 
