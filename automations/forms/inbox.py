@@ -213,9 +213,8 @@ class Inbox:
         """Store a submission durably. Returns (response id, submitted at, new?).
 
         The same nonce twice (Send pressed twice, or a browser re-post) returns the
-        first submission and stores nothing more.
+        first submission and stores nothing more. Response ids sort in arrival order.
         """
-        response_id = "L" + secrets.token_hex(8)
         with self._tx() as con:
             row = con.execute(
                 "SELECT response_id, submitted_at, form_key FROM submissions WHERE nonce=?",
@@ -225,6 +224,12 @@ class Inbox:
                 return row[0], _from_iso(row[1]), False
             if row is not None:
                 nonce = nonce + "|" + secrets.token_hex(4)  # another form's nonce: never merge
+            # Ids sort in the order submissions arrived (we hold the write lock), so two
+            # sends in the same second still have a clear latest.
+            seq = int(
+                con.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM submissions").fetchone()[0]
+            )
+            response_id = f"L{seq:08d}{secrets.token_hex(3)}"
             con.execute(
                 "INSERT INTO submissions (response_id, nonce, form_key, person_id, token_id, "
                 "answers_json, submitted_at) VALUES (?,?,?,?,?,?,?)",
