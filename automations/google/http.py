@@ -46,6 +46,7 @@ DROPPED = (
     TimeoutError,
 )
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+_QUOTED = re.compile(r'"[^"]*"|\u201c[^\u201d]*\u201d')
 
 # ----------------------------------------------------------------- call counter
 
@@ -68,8 +69,12 @@ def api_calls() -> int:
 
 
 def scrub(text: str) -> str:
-    """Google's message without email addresses (and not too long)."""
-    return _EMAIL.sub("(an email address)", str(text))[:300]
+    """Google's message without email addresses or quoted values (and not too long).
+
+    Google sometimes quotes the value it did not accept; that could be a name.
+    """
+    text = _QUOTED.sub('"…"', str(text))
+    return _EMAIL.sub("(an email address)", text)[:300]
 
 
 def error_info(resp: requests.Response) -> tuple[str, str, str]:
@@ -125,7 +130,8 @@ class GoogleRefused(GoogleAPIError, APIError):
     """
 
     def __init__(self, message: str, response: requests.Response) -> None:
-        GoogleAPIError.__init__(self, message, status=response.status_code)
+        Exception.__init__(self, message)  # not APIError's: it wants a response first
+        self.status = response.status_code
         self.response = response
         try:
             err = response.json()["error"]
