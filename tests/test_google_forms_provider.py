@@ -279,7 +279,8 @@ def test_responses_map_to_the_same_response_objects_as_the_local_backend(
     assert google_emulator.counts() == {"forms.forms.responses.list": 1 + 3}  # pages, not rows
     assert len(got) == 7 and all(isinstance(r, Response) for r in got)
     r = got[0]
-    assert r.response_id == f"{rid}@2027-01-26T14:00:00.000000Z"
+    assert r.response_id == f"G20270126T140000000000Z-{rid}"
+    assert [x.response_id for x in got] == sorted(x.response_id for x in got)
     assert (r.form_key, r.person_id, r.source) == (spec.key, "p04", "google form")
     assert r.submitted_at == T0 and r.submitted_at.tzinfo is not None
     assert set(r.answers) == {i.item_id for i in spec.items()}  # every item, '' when blank
@@ -384,3 +385,67 @@ def test_get_provider_picks_google_from_config(
     provider = get_provider(gctx)
     assert isinstance(provider, GoogleFormsProvider)
     assert get_provider(gctx) is provider
+
+
+def test_push_and_collect_jobs_run_on_google_forms(
+    gctx: Context, config_dir: Path, google_emulator: Emulator
+) -> None:
+    from automations.jobs.forms import collect_job, current_specs, push_job
+    from automations.transforms.forms import latest_scores
+    from tests.forms_support import links, raw_scores, seed_candidates
+
+    org = config_dir / "organisation.toml"
+    text = org.read_text().replace(
+        'backend = "local"            # "local": corecruit', 'backend = "google"  # corecruit', 1
+    )
+    org.write_text(text)
+    gctx.settings = load_settings(config_dir)
+    seed_candidates(gctx, interview=("A", "B"))
+    push_job(gctx, send=False)
+    made = google_emulator.counts(FORM_CALLS)
+    assert made == {"forms.forms.create": 12, "forms.forms.batchUpdate": 12}
+    urls = links(gctx)
+    assert sorted(urls.values()) == sorted(f["responderUri"] for f in google_forms(google_emulator))
+    google_emulator.reset_counts()
+    push_job(gctx, send=False)
+    assert google_emulator.calls() == 0 and links(gctx) == urls
+
+    staff = gctx.stores.staff
+    staff.forget()
+    frames = staff.read(["people", "applications", "candidate_key", "timetable", "form_links"])
+    spec = next(s for s in current_specs(gctx, frames) if s.key.endswith("shortlisting.p01"))
+    q = question_of(gctx, spec.key, google_emulator)
+    fid = state_of(gctx)[spec.key]["form_id"]
+    scores = spec.scale_items()
+    first_comment = next(i for i in spec.items() if not isinstance(i, ScaleItem))
+    answers: dict[str, Any] = {q[i.item_id]: 2 for i in scores}
+    sent_at = dt.datetime(2027, 1, 25, 8, 30, tzinfo=dt.UTC)
+    rid = submit_response(
+        google_emulator, fid, {**answers, q[first_comment.item_id]: "=SUM(1) good"}, when=sent_at
+    )
+    google_emulator.reset_counts()
+    collect_job(gctx)
+    assert google_emulator.counts() == {"forms.forms.responses.list": 12}  # one per form
+    raw = raw_scores(gctx)
+    assert len(raw) == len(scores) and set(raw["source"]) == {"google form"}
+    assert set(raw["person_id"]) == {"p01"}
+    assert "=SUM(1) good" in set(raw["comment"])  # text, never a formula
+    collect_job(gctx)
+    assert len(raw_scores(gctx)) == len(scores)  # collected twice, kept once
+    # a correction through "edit your response" counts as the latest
+    submit_response(
+        google_emulator,
+        fid,
+        {**answers, q[scores[0].item_id]: 4},
+        when=sent_at + dt.timedelta(minutes=20),
+        edit_of=rid,
+    )
+    collect_job(gctx)
+    raw = raw_scores(gctx)
+    assert len(raw) == 2 * len(scores)
+    latest = latest_scores(raw)
+    first = latest[
+        (latest["candidate_letter"] == scores[0].candidate_letter)
+        & (latest["question_id"] == scores[0].question_id)
+    ]
+    assert [int(x) for x in first["score"]] == [4]

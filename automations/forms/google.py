@@ -606,14 +606,16 @@ class GoogleFormsProvider:
                 str(a.get("value", "")) for a in (ans.get("textAnswers") or {}).get("answers", [])
             ]
             answers[item_id] = ", ".join(values)
-        last = str(r.get("lastSubmittedTime") or r.get("createTime"))
+        at = parse_time(str(r.get("lastSubmittedTime") or r.get("createTime")))
         rid = str(r["responseId"])
         return Response(
-            response_id=f"{rid}@{last}",  # an edited response is a new submission
+            # sorts in submission order (ties within a second in the sheets still have a
+            # clear latest); an edited response is a new submission with a new id
+            response_id=f"G{at:%Y%m%dT%H%M%S%f}Z-{rid}",
             form_key=spec.key,
             person_id=spec.person_id,
             answers=answers,
-            submitted_at=parse_time(last),
+            submitted_at=at,
             source="google form",
             meta={"form_id": entry["form_id"], "google_response_id": rid},
         )
