@@ -93,8 +93,16 @@ def _question(item: Item) -> dict[str, Any]:
     }
 
 
+def _one_line(text: str) -> str:
+    """Titles in Google Forms are one line: line breaks become spaces."""
+    return " ".join(text.split())
+
+
 def _item_body(item: Item) -> dict[str, Any]:
-    body: dict[str, Any] = {"title": item.title, "questionItem": {"question": _question(item)}}
+    body: dict[str, Any] = {
+        "title": _one_line(item.title),
+        "questionItem": {"question": _question(item)},
+    }
     if isinstance(item, ScaleItem):
         labelled = [p for p in item.points if p.label]
         guide = "; ".join(
@@ -116,7 +124,7 @@ def item_requests(spec: FormSpec) -> list[dict[str, Any]]:
         out.append({"createItem": {"item": item, "location": {"index": len(out)}}})
 
     for n, section in enumerate(spec.sections):
-        head: dict[str, Any] = {"title": section.title}
+        head: dict[str, Any] = {"title": _one_line(section.title)}
         if section.description:
             head["description"] = section.description
         if n == 0:
