@@ -67,7 +67,14 @@ def create_item(item: dict[str, Any], index: int) -> dict[str, Any]:
 
 
 def new_form(svc: Any, title: str = "Interview scores") -> dict[str, Any]:
-    return dict(svc.forms().create(body={"info": {"title": title}}).execute())
+    form = svc.forms().create(body={"info": {"title": title}}).execute()
+    svc.forms().setPublishSettings(
+        formId=form["formId"],
+        body={
+            "publishSettings": {"publishState": {"isPublished": True, "isAcceptingResponses": True}}
+        },
+    ).execute()
+    return dict(svc.forms().get(formId=form["formId"]).execute())
 
 
 def test_create_copies_only_the_title_and_makes_a_drive_file(
@@ -81,9 +88,9 @@ def test_create_copies_only_the_title_and_makes_a_drive_file(
     assert form["info"] == {"title": "Interview scores", "documentTitle": "corecruit p03"}
     assert "items" not in form and form["revisionId"] == "00000002"
     assert form["responderUri"].startswith("https://docs.google.com/forms/d/e/")
-    assert form["publishSettings"]["publishState"] == {
-        "isPublished": True,
-        "isAcceptingResponses": True,
+    assert form["publishSettings"]["publishState"] == {  # new API forms start unpublished
+        "isPublished": False,
+        "isAcceptingResponses": False,
     }
     found = (
         drive(google_emulator, google_transport)
@@ -103,8 +110,8 @@ def test_create_copies_only_the_title_and_makes_a_drive_file(
     assert "info.description" in err["message"] and "items" in err["message"]
     code, err = error_of(lambda: svc.forms().create(body={"info": {}}).execute())
     assert code == 400 and "title" in err["message"]
-    closed = svc.forms().create(body={"info": {"title": "t"}}, unpublished=True).execute()
-    assert closed["publishSettings"]["publishState"]["isPublished"] is False
+    opened = svc.forms().create(body={"info": {"title": "t"}}, unpublished=False).execute()
+    assert opened["publishSettings"]["publishState"]["isPublished"] is True
 
 
 def test_batch_update_builds_items_in_one_call_and_answers_ids(

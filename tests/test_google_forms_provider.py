@@ -81,6 +81,7 @@ def test_ensure_makes_one_built_published_form_per_key_and_reruns_cost_nothing(
     assert google_emulator.counts(FORM_CALLS) == {
         "forms.forms.create": 2,
         "forms.forms.batchUpdate": 2,  # every item of a form in one call
+        "forms.forms.setPublishSettings": 2,  # new API forms start unpublished
     }
     assert google_emulator.counts("drive") == {
         "drive.files.list": 2,  # looked for before creating
@@ -170,6 +171,7 @@ def test_a_lost_answer_to_the_build_is_settled_by_reading_the_form_back(
         "forms.forms.batchUpdate": 1,  # applied once; the read-back shows it is done
         "forms.forms.create": 1,
         "forms.forms.get": 1,
+        "forms.forms.setPublishSettings": 1,
     }
     form = google_forms(google_emulator)[0]
     assert len([i for i in form["items"] if "questionItem" in i]) == len(specs[0].items())
@@ -214,7 +216,7 @@ def test_killed_at_every_step_a_rerun_ends_with_one_complete_form_per_key(
             assert form["publishSettings"]["publishState"]["isPublished"] is True
             perms = google_emulator.state("drive")["files"][form["formId"]].permissions
             assert sum(p.get("view") == "published" for p in perms) == 1
-    assert steps == 6  # every save point of two forms was tried (create, build, share)
+    assert steps == 8  # every save point of two forms: create, build, publish, share
 
 
 def test_the_state_file_lost_forms_are_found_again_not_made_again(
@@ -403,7 +405,11 @@ def test_push_and_collect_jobs_run_on_google_forms(
     seed_candidates(gctx, interview=("A", "B"))
     push_job(gctx, send=False)
     made = google_emulator.counts(FORM_CALLS)
-    assert made == {"forms.forms.create": 12, "forms.forms.batchUpdate": 12}
+    assert made == {
+        "forms.forms.create": 12,
+        "forms.forms.batchUpdate": 12,
+        "forms.forms.setPublishSettings": 12,
+    }
     urls = links(gctx)
     assert sorted(urls.values()) == sorted(f["responderUri"] for f in google_forms(google_emulator))
     google_emulator.reset_counts()

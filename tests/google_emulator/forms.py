@@ -7,7 +7,10 @@ Shapes follow the discovery document shipped with googleapiclient
   in the body (items, settings, a description) is refused with 400, as at Google.
   The form is also a Drive file (mime type ``application/vnd.google-apps.form``,
   named after the document title) so Drive ``files.list`` and permissions see it.
-  ``unpublished=true`` makes it start unpublished and closed to responses.
+  A new form starts unpublished and closed to responses, as forms made with the
+  API after 31 March 2026 do (Google's release notes); ``unpublished=false`` asks
+  for a published one. ``setPublishSettings`` publishes it, and people can answer
+  only with a Drive permission with ``view: published`` (or edit access).
 * ``batchUpdate`` applies ``createItem``, ``updateItem``, ``updateFormInfo``,
   ``updateSettings``, ``deleteItem`` and ``moveItem`` all or nothing; the first
   bad request fails the whole batch with ``Invalid requests[i].<kind>: ...``.
@@ -160,7 +163,7 @@ def forms_create(emu: Emulator, req: Request) -> dict[str, Any]:
         raise ApiError(400, "Invalid value at 'form.info.title': a title is required.")
     doc_title = info.get("documentTitle") or title
     f = add_file(emu, doc_title, FORM, req.principal.email)
-    unpublished = req.flag("unpublished")
+    unpublished = req.flag("unpublished", default=True)
     form: dict[str, Any] = {
         "formId": f.id,
         "info": {"title": title, "documentTitle": doc_title},
@@ -205,7 +208,6 @@ def forms_set_publish(emu: Emulator, req: Request, form_id: str) -> dict[str, An
     e["form"]["publishSettings"] = {
         "publishState": {"isPublished": published, "isAcceptingResponses": accepting}
     }
-    e["revision"] += 1
     return {"formId": form_id, "publishSettings": copy.deepcopy(e["form"]["publishSettings"])}
 
 
