@@ -427,3 +427,51 @@ def test_faults_and_counts_work_for_forms(svc: Any, google_emulator: Emulator) -
     titles = [e["form"]["info"]["title"] for e in google_emulator.state("forms")["forms"].values()]
     assert titles == ["lost answer"]  # applied, answer lost: the ambiguous case
     assert google_emulator.counts("forms") == {"forms.forms.create": 2}
+
+
+def test_update_item_changes_only_the_masked_fields(svc: Any) -> None:
+    fid = new_form(svc)["formId"]
+    out = (
+        svc.forms()
+        .batchUpdate(formId=fid, body={"requests": [create_item(scale("Old title"), 0)]})
+        .execute()
+    )
+    qid = out["replies"][0]["createItem"]["questionId"][0]
+    svc.forms().batchUpdate(
+        formId=fid,
+        body={
+            "requests": [
+                {
+                    "updateItem": {
+                        "item": {"title": "New title", "description": "not in the mask"},
+                        "location": {"index": 0},
+                        "updateMask": "title",
+                    }
+                }
+            ]
+        },
+    ).execute()
+    item = svc.forms().get(formId=fid).execute()["items"][0]
+    assert item["title"] == "New title" and "description" not in item
+    assert item["questionItem"]["question"]["questionId"] == qid  # answers still map
+    code, err = error_of(
+        lambda: (
+            svc.forms()
+            .batchUpdate(
+                formId=fid,
+                body={
+                    "requests": [
+                        {
+                            "updateItem": {
+                                "item": {"title": "x"},
+                                "location": {"index": 0},
+                                "updateMask": "colour",
+                            }
+                        }
+                    ]
+                },
+            )
+            .execute()
+        )
+    )
+    assert code == 400 and "unknown field 'colour'" in err["message"]
