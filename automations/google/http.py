@@ -50,19 +50,29 @@ _QUOTED = re.compile(r'"[^"]*"|\u201c[^\u201d]*\u201d')
 
 # ----------------------------------------------------------------- call counter
 
-_lock = threading.Lock()
-_calls = 0
+
+class CallCounter:
+    """Requests sent to Google by this process (the runner reads ``CALLS.total``)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.total = 0
+
+    def add(self, n: int = 1) -> None:
+        with self._lock:
+            self.total += n
+
+
+CALLS = CallCounter()
 
 
 def count_call() -> None:
-    global _calls
-    with _lock:
-        _calls += 1
+    CALLS.add()
 
 
 def api_calls() -> int:
     """Requests sent to Google by this process so far (retries included)."""
-    return _calls
+    return CALLS.total
 
 
 # ------------------------------------------------------------------------ errors
