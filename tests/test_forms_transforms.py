@@ -273,3 +273,14 @@ def test_exceptions_hold_no_personal_data(
     text = repr(got.exceptions)
     assert got.exceptions and "Joy" not in text and "07700" not in text and "@" not in text
     assert "Tom" not in text and "Whitfield" not in text
+
+
+def test_a_candidate_added_after_a_form_was_sent_is_not_called_missing(
+    camp: CampaignConfig, people: pd.DataFrame, specs: dict
+) -> None:
+    key = form_key(camp.id, "shortlisting", "p03")
+    old = {k: v for k, v in full(specs[key]).items() if "__F__" not in k}  # F came later
+    got = validate_responses(specs, [resp(key, "p03", old, "R10")], people, now=NOW, tz=TZ)
+    assert got.exceptions == []
+    assert len(got.raw_scores) == 5 * len(camp.criteria)
+    assert "F" not in {r["candidate_letter"] for r in got.raw_scores}
