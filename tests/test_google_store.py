@@ -517,3 +517,65 @@ def test_check_reads_each_workbook_in_one_batch(google_ctx: Any, google_emulator
     problems = check_campaign(google_ctx)
     assert not [p for p in problems if p.severity == "error"]
     assert google_emulator.calls("sheets.spreadsheets.values.batchGet") == 2
+
+
+@pytest.mark.parametrize(
+    ("locale", "typed_day", "typed_at"),
+    [("en_GB", "15/02/2027", "15/02/2027 10:30"), ("en_US", "2/15/2027", "2/15/2027 10:30")],
+)
+def test_dates_typed_in_the_sheet_read_the_same_in_any_locale(
+    google_transport: Any,
+    google_credentials: Any,
+    tmp_path: Path,
+    locale: str,
+    typed_day: str,
+    typed_at: str,
+) -> None:
+    import datetime as dt
+
+    from automations.store.google import SHEETS_API, quote
+
+    http = _http(google_transport, google_credentials, sleep=lambda _: None)
+    spec = WorkbookSpec(
+        "staff",
+        {
+            "d": TabSpec(
+                "d",
+                "Dates",
+                "staff",
+                (
+                    ColumnSpec("id", "ID"),
+                    ColumnSpec("day", "Day", type="date"),
+                    ColumnSpec("at", "At", type="datetime"),
+                    ColumnSpec("note", "Note"),
+                ),
+            )
+        },
+    )
+    s = GoogleStore(spec, http, title="dates", ids=IdMemory(tmp_path / "ids.json"))
+    s.init()
+    sid = s.spreadsheet_id
+    http.call(
+        "POST",
+        f"{SHEETS_API}/{sid}:batchUpdate",
+        json={
+            "requests": [
+                {
+                    "updateSpreadsheetProperties": {
+                        "properties": {"locale": locale},
+                        "fields": "locale",
+                    }
+                }
+            ]
+        },
+    )
+    http.call(  # as a person types them
+        "PUT",
+        f"{SHEETS_API}/{sid}/values/{quote('Dates')}!A2",
+        params={"valueInputOption": "USER_ENTERED"},
+        json={"values": [["1", typed_day, typed_at, "2027-02-15"]]},
+    )
+    df = GoogleStore(spec, http, title="dates", spreadsheet_id=sid).read_one("d")
+    assert df["day"].iloc[0] == dt.date(2027, 2, 15)
+    assert df["at"].iloc[0] == dt.datetime(2027, 2, 15, 10, 30)
+    assert df["note"].iloc[0] == "2027-02-15"  # a date typed in a text column reads as typed
