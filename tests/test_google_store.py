@@ -579,3 +579,46 @@ def test_dates_typed_in_the_sheet_read_the_same_in_any_locale(
     assert df["day"].iloc[0] == dt.date(2027, 2, 15)
     assert df["at"].iloc[0] == dt.datetime(2027, 2, 15, 10, 30)
     assert df["note"].iloc[0] == "2027-02-15"  # a date typed in a text column reads as typed
+
+
+# ------------------------------------------------------------ a real job on Google
+
+
+def _outbox(ctx: Any) -> list[Path]:
+    return sorted(ctx.settings.path(ctx.settings.org.mail.outbox).glob("**/*.eml"))
+
+
+def test_reminders_job_under_bursts_finishes_and_sends_each_message_once(
+    google_ctx: Any, google_emulator: Any
+) -> None:
+    from automations.jobs.remind import remind_job
+
+    for route in ("sheets.spreadsheets.values.batchGet", "sheets.spreadsheets.values.batchUpdate"):
+        google_emulator.fail(429, retry_after=2, times=2, match=route)
+        google_emulator.fail(503, times=1, match=route)
+        google_emulator.drop(times=1, match=route, when="after")
+    google_ctx.stores.staff.forget()
+    first = remind_job(google_ctx)
+    assert first.messages_sent > 0
+    sent = _outbox(google_ctx)
+    assert len(sent) == first.messages_sent
+    google_ctx.stores.staff.forget()
+    again = remind_job(google_ctx)
+    assert again.messages_sent == 0 and _outbox(google_ctx) == sent
+
+
+def test_reminders_job_past_the_limit_fails_cleanly_and_sends_nothing(
+    google_ctx: Any, google_emulator: Any
+) -> None:
+    from automations.jobs.remind import remind_job
+
+    staff = google_ctx.stores.staff
+    staff.forget()
+    before = staff.read_one("sent_messages")
+    google_emulator.fail(503, times=100, match="sheets.spreadsheets.values.batchUpdate")
+    with pytest.raises(RetryLimitReached, match="max_attempts"):
+        remind_job(google_ctx)
+    google_emulator.faults.clear()
+    assert _outbox(google_ctx) == []
+    staff.forget()
+    pd.testing.assert_frame_equal(staff.read_one("sent_messages"), before)
