@@ -622,3 +622,28 @@ def test_reminders_job_past_the_limit_fails_cleanly_and_sends_nothing(
     assert _outbox(google_ctx) == []
     staff.forget()
     pd.testing.assert_frame_equal(staff.read_one("sent_messages"), before)
+
+
+def test_a_slow_answer_times_out_and_is_retried(
+    google_emulator: Any, http: RetryingHTTPClient, tmp_path: Path
+) -> None:
+    s = _store(http, tmp_path)
+    http.timeout = 0.3
+    google_emulator.slow(1.0, times=1, match="sheets.spreadsheets.values.batchUpdate")
+    s.write({"things": _rows(3)})
+    assert google_emulator.calls("sheets.spreadsheets.values.batchUpdate") == 2
+    assert list(_fresh(s).read_one("things")["n"]) == [0, 1, 2]
+
+
+def test_a_remembered_spreadsheet_that_was_deleted_is_made_again(
+    google_emulator: Any, http: RetryingHTTPClient, tmp_path: Path
+) -> None:
+    s = _store(http, tmp_path)
+    old = s.spreadsheet_id
+    del google_emulator.state("drive")["files"][old]
+    del google_emulator.state("sheets")["spreadsheets"][old]
+    again = GoogleStore(_spec(), http, title="t", ids=IdMemory(tmp_path / "ids.json"))
+    assert again.spreadsheet_id == old and not again.exists()
+    rep = again.init()
+    assert rep.created_workbook and again.spreadsheet_id != old
+    assert IdMemory(tmp_path / "ids.json").get("staff") == again.spreadsheet_id

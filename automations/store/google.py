@@ -454,8 +454,20 @@ class GoogleStore(TableStore):
             report.created_workbook = True
         elif self.configured_id and self.ids:
             self.ids.remember(self.spec.name, self._id)
+        try:
+            meta = self._metadata(refresh=True)
+        except GoogleRefused as exc:
+            if exc.status != 404 or self.configured_id or report.created_workbook:
+                raise
+            # the remembered file was deleted: find another by name, or make a new one
+            self._id = self._search()
+            if not self._id:
+                self._create()
+                report.created_workbook = True
+            elif self.ids:
+                self.ids.remember(self.spec.name, self._id)
+            meta = self._metadata(refresh=True)
         report.location = self.location
-        meta = self._metadata(refresh=True)
         headers: dict[str, list[str]] = {}
         present = [(s, self._find(s, meta)) for s in self.spec.tabs.values()]
         existing = [(s, m) for s, m in present if m is not None]
