@@ -455,3 +455,28 @@ def test_push_and_collect_jobs_run_on_google_forms(
         & (latest["question_id"] == scores[0].question_id)
     ]
     assert [int(x) for x in first["score"]] == [4]
+
+
+def test_forms_go_in_the_configured_drive_folder_once(
+    gctx: Context, specs: list[FormSpec], google_emulator: Emulator
+) -> None:
+    from tests.google_emulator.drive import FOLDER, add_file
+
+    folder = add_file(
+        google_emulator, "Recruitment", FOLDER, google_emulator.default_principal_email
+    )
+    google_provider(gctx).ensure_forms(specs[:1])  # made before a folder was set
+    google_emulator.reset_counts()
+    provider = google_provider(gctx)
+    provider.folder_id = folder.id
+    handles = provider.ensure_forms(specs)
+    files = google_emulator.state("drive")["files"]
+    assert [files[h.form_id].parents for h in handles.values()] == [[folder.id], [folder.id]]
+    assert google_emulator.counts("drive.files") == {
+        "drive.files.get": 2,
+        "drive.files.list": 1,  # only the new form was looked for
+        "drive.files.update": 2,
+    }
+    google_emulator.reset_counts()
+    assert provider.ensure_forms(specs) == handles
+    assert google_emulator.calls() == 0

@@ -18,6 +18,9 @@ second form for the same key:
    responses, and give responder access to anyone with the link (a Drive
    permission with ``view: published``): the link is the person's own, which is
    what makes each response attributable; email addresses are not collected.
+5. With ``[google] drive_folder_id`` set, move the form into that folder (staff who
+   can open the folder can see the forms; a shared drive holds them, not the
+   service account).
 
 Each step is written to the state file as soon as it is done; a form whose state
 says it is complete costs no API call at all. Responses come from
@@ -253,6 +256,7 @@ class GoogleFormsProvider:
         policy: RetryPolicy | None = None,
         timezone: str = "Europe/London",
         clock: Callable[[], dt.datetime] | None = None,
+        folder_id: str = "",
     ) -> None:
         self.forms = forms_service
         self.drive = drive_service
@@ -260,6 +264,7 @@ class GoogleFormsProvider:
         self.policy = policy or RetryPolicy()
         self.tz = timezone
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self.folder_id = folder_id
 
     # ------------------------------------------------------------- calls
 
@@ -355,14 +360,14 @@ class GoogleFormsProvider:
             )
         return out
 
-    @staticmethod
-    def _complete(entry: dict[str, Any] | None, spec: FormSpec) -> bool:
+    def _complete(self, entry: dict[str, Any] | None, spec: FormSpec) -> bool:
         return bool(
             entry
             and entry.get("form_id")
             and entry.get("built") == spec_hash(spec)
             and entry.get("published")
             and entry.get("shared")
+            and (entry.get("filed") or not self.folder_id)
         )
 
     def _ensure_one(self, spec: FormSpec, entry: dict[str, Any] | None) -> dict[str, Any]:
@@ -388,6 +393,8 @@ class GoogleFormsProvider:
             self._publish(spec, entry)
         if not entry.get("shared"):
             self._share(spec, entry)
+        if self.folder_id and not entry.get("filed"):
+            self._file(spec, entry)
         return entry
 
     def _find(self, spec: FormSpec) -> str | None:
@@ -397,7 +404,11 @@ class GoogleFormsProvider:
         what = f"finding the form for {spec.key} in Drive"
         res = self._retrying(
             lambda: self.drive.files().list(
-                q=q, fields="files(id,createdTime)", pageSize=10, spaces="drive"
+                q=q,
+                fields="files(id,createdTime)",
+                pageSize=10,
+                supportsAllDrives=True,
+                includeItemsFromAllDrives=True,
             ),
             what,
         )
@@ -537,6 +548,29 @@ class GoogleFormsProvider:
         entry["shared"] = True
         self.state.save()
 
+    def _file(self, spec: FormSpec, entry: dict[str, Any]) -> None:
+        """Move the form into ``[google] drive_folder_id`` (staff with the folder see it)."""
+        what = f"putting the form for {spec.key} in the Drive folder"
+        fid = entry["form_id"]
+        got = self._retrying(
+            lambda: self.drive.files().get(fileId=fid, fields="parents", supportsAllDrives=True),
+            what,
+        )
+        parents = [p for p in got.get("parents") or [] if p != self.folder_id]
+        if self.folder_id not in (got.get("parents") or []):
+            self._retrying(
+                lambda: self.drive.files().update(
+                    fileId=fid,
+                    addParents=self.folder_id,
+                    removeParents=",".join(parents),
+                    supportsAllDrives=True,
+                    fields="id",
+                ),
+                what,
+            )
+        entry["filed"] = True
+        self.state.save()
+
     # ------------------------------------------------------------ responses
 
     def fetch_responses(
@@ -651,6 +685,7 @@ def google_provider(ctx: Context) -> GoogleFormsProvider:
         settings.workspace / ctx.campaign.id / "google-forms.json",
         policy=policy,
         timezone=settings.org.organisation.timezone,
+        folder_id=settings.org.google.drive_folder_id,
     )
 
 
