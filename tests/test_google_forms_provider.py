@@ -480,3 +480,39 @@ def test_forms_go_in_the_configured_drive_folder_once(
     google_emulator.reset_counts()
     assert provider.ensure_forms(specs) == handles
     assert google_emulator.calls() == 0
+
+
+def test_a_changed_answer_text_is_pushed_and_googles_left_out_defaults_still_match(
+    gctx: Context, specs: list[FormSpec], google_emulator: Emulator, ctx: Context
+) -> None:
+    import copy
+
+    from automations.forms.google import matching_questions
+
+    provider = google_provider(gctx)
+    h = provider.ensure_forms(specs[:1])[specs[0].key]
+    fixed = shortlisting_spec(
+        ctx.campaign,
+        "p03",
+        [
+            Candidate("A", {"c1": "I have cared for my dad (corrected).", "c2": "Yes."}),
+            Candidate("B", {"c1": "I volunteer at a peer group.", "c2": ""}),
+        ],
+    )
+    google_emulator.reset_counts()
+    provider.ensure_forms([fixed])
+    assert google_emulator.calls("forms.forms.batchUpdate") == 1
+    shown = [i.get("description", "") for i in form_state(google_emulator, h.form_id)["items"]]
+    assert any(d.startswith("I have cared for my dad (corrected).") for d in shown)
+    # Google leaves proto3 defaults out of its answers (low 0, required false)
+    form = form_state(google_emulator, h.form_id)
+    sparse = copy.deepcopy(form)
+    for item in sparse["items"]:
+        q = item.get("questionItem", {}).get("question", {})
+        if not q.get("required"):
+            q.pop("required", None)
+        if q.get("scaleQuestion", {}).get("low") == 0:
+            del q["scaleQuestion"]["low"]
+    assert matching_questions(sparse, fixed) == matching_questions(form, fixed)
+    assert matching_questions(form, fixed) is not None
+    assert matching_questions(form, specs[0]) is None  # the old answer text is not there

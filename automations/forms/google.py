@@ -150,6 +150,31 @@ def spec_hash(spec: FormSpec) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:32]
 
 
+def _shape(item: dict[str, Any]) -> tuple[Any, ...]:
+    """What matters in an item, with Google's left-out defaults filled in (ids aside)."""
+    kind = next((k for k in item if k.endswith("Item")), "")
+    base: tuple[Any, ...] = (kind, item.get("title", ""), item.get("description", ""))
+    if kind != "questionItem":
+        return base
+    q = (item.get("questionItem") or {}).get("question") or {}
+    qkind = next((k for k in q if k.endswith("Question")), "")
+    body = q.get(qkind) or {}
+    if qkind == "scaleQuestion":
+        detail: tuple[Any, ...] = (
+            body.get("low", 0),
+            body.get("high", 0),
+            body.get("lowLabel", ""),
+            body.get("highLabel", ""),
+        )
+    elif qkind == "choiceQuestion":
+        detail = (body.get("type", ""), tuple(o.get("value", "") for o in body.get("options", [])))
+    elif qkind == "textQuestion":
+        detail = (bool(body.get("paragraph")),)
+    else:
+        detail = ()
+    return (*base, qkind, bool(q.get("required")), detail)
+
+
 def matching_questions(form: dict[str, Any], spec: FormSpec) -> dict[str, str] | None:
     """question id -> item id when the form already holds exactly this spec, else None."""
     info = form.get("info") or {}
@@ -163,29 +188,10 @@ def matching_questions(form: dict[str, Any], spec: FormSpec) -> dict[str, str] |
         return None
     want = [r["createItem"]["item"] for r in item_requests(spec)]
     have = form.get("items") or []
-    if len(have) != len(want):
+    if [_shape(i) for i in have] != [_shape(i) for i in want]:
         return None
-    mapping: dict[str, str] = {}
-    spec_items = iter(spec.items())
-    for got, exp in zip(have, want, strict=True):
-        if got.get("title", "") != exp.get("title", ""):
-            return None
-        kinds = {k for k in got if k.endswith("Item")}
-        if kinds != {k for k in exp if k.endswith("Item")}:
-            return None
-        if "questionItem" in exp:
-            q = got["questionItem"].get("question", {})
-            exp_q = exp["questionItem"]["question"]
-            kind = next(k for k in exp_q if k.endswith("Question"))
-            if kind not in q or bool(q.get("required")) != bool(exp_q.get("required")):
-                return None
-            if kind == "scaleQuestion" and (
-                q[kind].get("low", 0) != exp_q[kind]["low"]
-                or q[kind].get("high") != exp_q[kind]["high"]
-            ):
-                return None
-            mapping[q["questionId"]] = next(spec_items).item_id
-    return mapping
+    qids = [i["questionItem"]["question"]["questionId"] for i in have if "questionItem" in i]
+    return {q: item.item_id for q, item in zip(qids, spec.items(), strict=True)}
 
 
 def to_utc(when: dt.datetime, tz: str) -> dt.datetime:
