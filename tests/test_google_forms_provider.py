@@ -106,7 +106,7 @@ def test_ensure_makes_one_built_published_form_per_key_and_reruns_cost_nothing(
         points = spec.scale_items()[0].points
         labels = {"lowLabel": points[0].label, "highLabel": points[-1].label}
         assert scale["scaleQuestion"] == {
-            "low": 0,
+            # "low": 0 is left out, as Google leaves out defaults
             "high": 4,
             **{k: v for k, v in labels.items() if v},
         }
@@ -128,7 +128,7 @@ def test_ensure_makes_one_built_published_form_per_key_and_reruns_cost_nothing(
     assert labels == {"lowLabel": "", "highLabel": ""}  # the example's questions have none
     first_form = form_state(google_emulator, handles[specs[0].key].form_id)
     assert first_form["items"][1]["questionItem"]["question"]["scaleQuestion"] == {
-        "low": 0,
+        # "low": 0 is left out, as Google leaves out defaults
         "high": 4,
         "lowLabel": "No evidence",
         "highLabel": "Excellent evidence",

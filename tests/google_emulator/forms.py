@@ -129,10 +129,25 @@ def _check_access(
     return e
 
 
+def _drop_defaults(obj: Any) -> Any:
+    """Google's JSON leaves out proto3 defaults (false, 0, empty strings) in items."""
+    if isinstance(obj, dict):
+        return {
+            k: _drop_defaults(v)
+            for k, v in obj.items()
+            if not (v is False or (type(v) is int and v == 0) or v == "")
+        }
+    if isinstance(obj, list):
+        return [_drop_defaults(v) for v in obj]
+    return obj
+
+
 def _form_out(e: dict[str, Any]) -> dict[str, Any]:
     form = copy.deepcopy(e["form"])
     form["revisionId"] = _rev(e["revision"])
-    if not form.get("items"):
+    if form.get("items"):
+        form["items"] = _drop_defaults(form["items"])
+    else:
         form.pop("items", None)
     return form
 
