@@ -516,3 +516,23 @@ def test_a_changed_answer_text_is_pushed_and_googles_left_out_defaults_still_mat
     assert matching_questions(sparse, fixed) == matching_questions(form, fixed)
     assert matching_questions(form, fixed) is not None
     assert matching_questions(form, specs[0]) is None  # the old answer text is not there
+
+
+def test_sharing_refused_by_the_workspace_is_explained_and_resumes_later(
+    gctx: Context, specs: list[FormSpec], google_emulator: Emulator
+) -> None:
+    google_emulator.fail(
+        403,
+        match="drive.permissions.create",
+        message="The user does not have sufficient permissions for this file.",
+    )
+    with pytest.raises(GoogleAPIError, match="anyone with the link") as info:
+        google_provider(gctx).ensure_forms(specs)
+    assert "@" not in str(info.value)
+    entry = state_of(gctx)[specs[0].key]
+    assert entry["published"] and not entry["shared"]
+    google_emulator.reset_counts()
+    handles = google_provider(gctx).ensure_forms(specs)
+    assert google_emulator.calls("forms.forms.create") == 1  # only the second form is new
+    assert google_emulator.calls("drive.permissions.create") == 2
+    assert len(google_forms(google_emulator)) == 2 == len(handles)

@@ -545,12 +545,25 @@ class GoogleFormsProvider:
 
     def _share(self, spec: FormSpec, entry: dict[str, Any]) -> None:
         body = {"type": "anyone", "role": "reader", "view": "published"}
-        self._retrying(
-            lambda: self.drive.permissions().create(
-                fileId=entry["form_id"], body=body, fields="id"
-            ),
-            f"opening the form for {spec.key} to responses",
-        )
+        try:
+            self._retrying(
+                lambda: self.drive.permissions().create(
+                    fileId=entry["form_id"], body=body, fields="id"
+                ),
+                f"opening the form for {spec.key} to responses",
+            )
+        except GoogleAPIError as exc:
+            if exc.status != 403 or isinstance(exc, RetryLimitReached):
+                raise
+            raise GoogleAPIError(
+                f"Google would not let anyone with the link answer the form for {spec.key} "
+                "(HTTP 403). Your Google Workspace may only allow sharing inside your "
+                "organisation, and panel members often have no Google account there. Ask "
+                "your Google admin to allow it for corecruit's service account, or use the "
+                'local forms ([forms] backend = "local"). The form is made and kept; run '
+                "'corecruit forms push' again once this is sorted.",
+                status=403,
+            ) from None
         entry["shared"] = True
         self.state.save()
 
