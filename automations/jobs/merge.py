@@ -103,9 +103,11 @@ def merge_job(ctx: Context, *, dry_run: bool = False) -> JobResult:
         outcome = run_merge(ctx, frames)
 
         rspec = staff.tab("results")
-        new_results = upsert_rows(
-            rspec, frames["results"], make_frame(rspec, M.results_records(outcome))
-        )
+        records = M.results_records(outcome)
+        fresh = make_frame(rspec, records)
+        ours = [c.id for c in rspec.columns if c.filled_by == "job"]
+        # Only job columns are replaced, so the staff-filled Decision column is kept.
+        new_results = upsert_rows(rspec, frames["results"], fresh[ours])
         vspec = staff.tab("reviewers")
         new_reviewers = make_frame(vspec, M.reviewer_records(outcome))
         espec = staff.tab("exceptions")
