@@ -74,6 +74,10 @@ def show(d: Decimal | Fraction | None) -> str:
     return "no score" if d is None else f"{d:.2f}"
 
 
+def _members(n: int) -> str:
+    return f"{n} member" if n == 1 else f"{n} members"
+
+
 def _mean(values: Sequence[Fraction]) -> Fraction | None:
     return sum(values, Fraction(0)) / len(values) if values else None
 
@@ -237,7 +241,7 @@ class CandidateResult:
                 return "No scores yet."
             text = (
                 f"One {PANEL_WORDS[p]}: every member counts the same. "
-                f"Mean of {self.members_counted.get(p, 0)} member(s): {show(s)}."
+                f"Mean of {_members(self.members_counted.get(p, 0))}: {show(s)}."
             )
         else:
             missing = [PANEL_WORDS[p] for p, s in ps if s is None]
@@ -247,7 +251,7 @@ class CandidateResult:
                     "has no scores for this candidate. One panel's score is never used alone."
                 )
             parts = " and ".join(
-                f"{PANEL_WORDS[p]} {show(s)} ({self.members_counted.get(p, 0)} member(s))"
+                f"{PANEL_WORDS[p]} {show(s)} ({_members(self.members_counted.get(p, 0))})"
                 for p, s in ps
             )
             text = (
