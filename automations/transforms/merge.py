@@ -92,6 +92,12 @@ def _sqrt(f: Fraction) -> Fraction:
         return Fraction(+d)
 
 
+def _z(v: Fraction, mean: Fraction | None, sd: Fraction) -> Fraction:
+    """A z-score, rounded to 6 places (spreads are square roots, so not exact anyway)."""
+    assert mean is not None
+    return Fraction(to_decimal((v - mean) / sd, 6))  # type: ignore[arg-type]
+
+
 def _sd(values: Sequence[Fraction]) -> Fraction | None:
     """Population standard deviation."""
     m = _mean(values)
@@ -385,7 +391,9 @@ def _check_rows(
         if p.row is not None:
             bad_cells[p.row].append(p)
     grouped: dict[tuple[str, str, str, str], list[_Score]] = defaultdict(list)
-    for row, r in raw.iterrows():
+    cols = list(raw.columns)
+    for row, tup in zip(raw.index, raw.itertuples(index=False, name=None), strict=True):
+        r = dict(zip(cols, tup, strict=True))
         row_n = int(row)
         if row_n in bad_cells:
             for p in bad_cells[row_n]:
@@ -821,7 +829,7 @@ def _check_ranking(
     z: Values = {}
     for k, v in vals.items():
         m, sd = stats[k[0]]
-        z[k] = Fraction(0) if not sd else (v - m) / sd  # type: ignore[operator]
+        z[k] = Fraction(0) if not sd or m is None else _z(v, m, sd)
     _, _, _, overall = _aggregate(z, members, items, letters, panels)
     ranks = _ranks({lt: to_decimal(s) for lt, s in overall.items()})
     for r in out:
@@ -843,6 +851,11 @@ def _reviewers(
     for (pid, letter, qid), v in sorted(vals.items()):
         by_cell[(letter, qid)][pid] = v
         by_person[pid].append(((pid, letter, qid), v))
+    cell_stats: dict[tuple[str, str], tuple[Fraction, int, Fraction | None, Fraction | None]] = {}
+    for key, cell in by_cell.items():
+        everyone = list(cell.values())
+        total = sum(everyone, Fraction(0))
+        cell_stats[key] = (total, len(everyone), total / len(everyone), _sd(everyone))
     rows = []
     for pid in pids:
         mine = by_person.get(pid, [])
@@ -853,19 +866,15 @@ def _reviewers(
         per_item: dict[str, list[Fraction]] = defaultdict(list)
         per_letter: dict[str, list[Fraction]] = defaultdict(list)
         for (_, letter, qid), v in mine:
-            cell = by_cell[(letter, qid)]
-            others = [x for p, x in sorted(cell.items()) if p != pid]
-            if others:
-                om = _mean(others)
-                assert om is not None
+            total, n, cm, sd = cell_stats[(letter, qid)]
+            if n > 1:
+                om = (total - v) / (n - 1)  # the others' mean on the same score
                 diffs.append(v - om)
                 others_all.append(om)
                 per_item[qid].append(v - om)
                 per_letter[letter].append(v - om)
-                everyone = list(cell.values())
-                sd = _sd(everyone)
                 if sd:
-                    zs.append((v - _mean(everyone)) / sd)  # type: ignore[operator]
+                    zs.append(_z(v, cm, sd))
         far = sorted(lt for lt, ds in per_letter.items() if abs(_mean(ds) or Fraction(0)) > gap)
         n_missing = sum(len(m.get(pid, [])) for m in missing.values())
         rows.append(
