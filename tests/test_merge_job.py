@@ -20,6 +20,8 @@ from automations.store import make_frame
 from automations.transforms import merge as M
 from tests.merge_support import grid, score
 
+ROOT = Path(__file__).resolve().parent.parent
+
 CRIT = ["c1", "c2", "c3", "c4"]
 COUNCIL = ["p01", "p02"]
 LIVED = ["p03", "p05", "p06", "p07"]
@@ -367,3 +369,43 @@ def test_results_record_fields_match_the_template(ctx):
     recs = M.results_records(out)
     assert set(recs[0]) <= set(spec.column_ids)
     assert dataclasses.is_dataclass(out)
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_points_then_rerun_matches_an_uninterrupted_run(ctx, config_dir):
+    """A real kill (SIGKILL) of `corecruit merge` in a child process, then a rerun."""
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    _seed_key(ctx)
+    _scores(ctx, _full_shortlisting())
+    folder = ctx.settings.workspace / ctx.campaign.id
+    pristine = {p.name: p.read_bytes() for p in folder.glob("*.xlsx")}
+    merge_job(ctx)
+    want = (_results(ctx), _panel(ctx), ctx.stores.staff.read_one("reviewers"))
+    rnd = random.Random(6)
+    code = "import sys; from automations.cli import main; sys.exit(main())"
+    cmd = [sys.executable, "-c", code, "--config", str(config_dir), "merge"]
+    killed = 0
+    for _ in range(4):
+        for name, data in pristine.items():
+            (folder / name).write_bytes(data)
+        child = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(rnd.uniform(0.3, 2.5))
+        if child.poll() is None:
+            child.send_signal(signal.SIGKILL)
+            killed += 1
+        _, err = child.communicate()
+        assert child.returncode in (0, -signal.SIGKILL), err.decode()
+        ctx.stores.staff.forget()
+        ctx.stores.panel.forget()
+        merge_job(ctx)
+        got = (_results(ctx), _panel(ctx), ctx.stores.staff.read_one("reviewers"))
+        for x, y in zip(got, want, strict=True):
+            pd.testing.assert_frame_equal(x, y)
+        exc = ctx.stores.staff.read_one("exceptions")
+        assert exc["exception_id"].is_unique
+    assert killed >= 1
