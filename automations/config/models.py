@@ -335,6 +335,11 @@ class CampaignInfo(_Model):
     letter_order: Literal["shuffled", "submission"] = "shuffled"
     seed: int = Field(0, description="Seeds the shuffled letter order; keep it once letters exist.")
     question_by_question: bool = True
+    own_name_as: Literal["letter", "the candidate"] = Field(
+        "letter",
+        description="What the candidate's own name becomes in their answers: 'Candidate A' "
+        "(letter) or 'the candidate'.",
+    )
 
 
 class GoogleFiles(_Model):
