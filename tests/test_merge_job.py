@@ -305,6 +305,25 @@ def test_retired_letters_are_left_out(ctx):
     assert "F" not in set(_results(ctx)["candidate_letter"])
 
 
+def test_a_withdrawal_after_merging_clears_that_row(ctx):
+    _seed_key(ctx)
+    _scores(ctx, _full_shortlisting())
+    merge_job(ctx)
+    staff = ctx.stores.staff
+    staff.forget()
+    key = staff.read_one("candidate_key")
+    key.loc[key["candidate_letter"] == "F", "retired"] = True
+    staff.write({"candidate_key": key})
+    merge_job(ctx)
+    results = _results(ctx)
+    f = results[results["candidate_letter"] == "F"].iloc[0]
+    assert f["overall_score"] is None and pd.isna(f["rank"])
+    assert f["flags"].startswith("No longer merged")
+    c = results[results["candidate_letter"] == "C"].iloc[0]
+    assert "Tied" not in c["flags"]  # the tie with F is gone
+    assert "F" not in set(_panel(ctx)["candidate_letter"])
+
+
 def test_bad_results_tab_stops_the_job_before_writing(ctx):
     _seed_key(ctx)
     _scores(ctx, _full_shortlisting())
