@@ -493,3 +493,48 @@ def test_csv_mode_understands_staff_headers_and_names_a_bad_date(tmp_path: Path)
                                     str(src), "--to-csv", str(out)])  # fmt: skip
     assert res.exit_code == 3
     assert "row 4, column 'date_of_birth'" in res.output and "spring" not in res.output
+
+
+# ------------------------------------------------------------------ Google path
+
+
+def test_on_google_raw_text_flat_calls_and_faults_survived(
+    google_ctx: Any, google_emulator: Any
+) -> None:
+    ctx = google_ctx
+    ctx.stores.staff.forget()
+    ctx.stores.panel.forget()
+    google_emulator.reset_counts()
+    google_emulator.fail(
+        429, retry_after=1, times=1, match="sheets.spreadsheets.values.batchUpdate"
+    )
+    google_emulator.fail(503, times=1, match="sheets.spreadsheets.values.batchGet")
+    redact_job(ctx)
+    assert not google_emulator.faults  # met and retried
+    first_gets = google_emulator.calls("sheets.spreadsheets.values.batchGet")
+    first_sets = google_emulator.calls("sheets.spreadsheets.values.batchUpdate")
+    ctx.stores.panel.forget()
+    rows = panel_rows(ctx)
+    assert [r["candidate_letter"] for r in rows] == list("ABCDEF")
+    texts = [r[c] for r in rows for c in r if c.startswith("answer_")]
+    # written RAW: the formula-looking answer is still its text, not "click"
+    assert (
+        '=HYPERLINK("[web address]","click") is what someone once typed into our form. '
+        "I would listen first." in texts
+    )
+    assert not any("Hill" in t or "@example.com" in t for t in texts)
+    # more applications: the same number of calls; an idle rerun writes nothing
+    add_applications(ctx, corpus_rows(30))
+    for store in (ctx.stores.staff, ctx.stores.panel):
+        store.forget()
+    google_emulator.reset_counts()
+    redact_job(ctx)
+    assert google_emulator.calls("sheets.spreadsheets.values.batchGet") == 2
+    assert google_emulator.calls("sheets.spreadsheets.values.batchUpdate") == 2
+    assert first_gets >= 2 and first_sets >= 2
+    for store in (ctx.stores.staff, ctx.stores.panel):
+        store.forget()
+    google_emulator.reset_counts()
+    redact_job(ctx)
+    assert google_emulator.calls("sheets.spreadsheets.values.batchUpdate") == 0
+    assert len(key_of(ctx)) == 36
