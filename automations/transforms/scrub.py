@@ -493,6 +493,44 @@ def _date_of(m: re.Match[str]) -> dt.date | None:
     return None
 
 
+@lru_cache(maxsize=8192)
+def _person_parts(
+    first: str, last: str, preferred: str, nick: bool
+) -> tuple[tuple[tuple[str, int, int, bool, frozenset[str]], ...], frozenset[str]]:
+    """(key, role, word count, ambiguous, its words) for every way a name is written."""
+    given = _given_names(Person(first, last, preferred), nick)
+    flast = _fold_name(last)
+    entries: list[tuple[str, int]] = [(g, GIVEN) for g in given]
+    if flast:
+        entries.append((flast, LAST))
+        hy = [x for x in re.split(r"\s*-\s*", flast) if len(_key(x)) >= 2]
+        if len(hy) > 1:
+            entries += [(x, PART) for x in hy]
+        words = flast.split()
+        if len(words) > 1 and len(_key(words[-1])) >= 3:
+            entries.append((words[-1], PART))
+    out = []
+    for name, role in entries:
+        k = _key(name)
+        if len(k) >= 2:
+            words = [w.lower() for w in _TOKEN.findall(name)]
+            amb = _is_ambiguous(name.replace("'", ""))
+            out.append((k, role, len(words), amb, frozenset(w for w in words if len(w) >= 2)))
+    initials = frozenset(g[0].upper() for g in given if g and g[0].isalpha())
+    return tuple(out), initials
+
+
+@lru_cache(maxsize=16384)
+def _key_sets(k: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """Words to look for, beginnings, and beginnings shorter than the key."""
+    words = {k, k + "s"} | {k[i:] for i in range(1, len(k) - 3)}
+    return (
+        frozenset(words),
+        frozenset(k[:i] for i in range(1, len(k) + 1)),
+        frozenset(k[:i] for i in range(1, len(k))),
+    )
+
+
 @dataclass(frozen=True)
 class _PersonIndex:
     kind: str
@@ -527,32 +565,24 @@ class Scrubber:
         plist = [("own_name", identity.own, nicknames)]
         plist += [("referee", p, False) for p in identity.referees]
         plist += [("other_name", p, False) for p in identity.others]
+        words_set: set[str] = set()
+        prefixes: set[str] = set()
+        longer: set[str] = set()
         for n, (kind, person, nick) in enumerate(plist):
-            given = _given_names(person, nick)
-            last = _fold_name(person.last)
-            entries: list[tuple[str, int]] = [(g, GIVEN) for g in given]
-            if last:
-                entries.append((last, LAST))
-                hy = [x for x in re.split(r"\s*-\s*", last) if len(_key(x)) >= 2]
-                if len(hy) > 1:
-                    entries += [(x, PART) for x in hy]
-                words = last.split()
-                if len(words) > 1 and len(_key(words[-1])) >= 3:
-                    entries.append((words[-1], PART))
+            entries, initials = _person_parts(person.first, person.last, person.preferred, nick)
             amb: set[str] = set()
-            for name, role in entries:
-                k = _key(name)
-                if len(k) < 2:
-                    continue
+            for k, role, ntok, ambiguous, kwords in entries:
                 index.setdefault(k, [])
                 if (n, role) not in index[k]:
                     index[k].append((n, role))
-                words = [w.lower() for w in _TOKEN.findall(name)]
-                max_tokens = max(max_tokens, len(words))
-                anchors.update(w for w in words if len(w) >= 2)
-                if _is_ambiguous(name.replace("'", "")):
+                max_tokens = max(max_tokens, ntok)
+                if ambiguous:
                     amb.add(k)
-            initials = frozenset(g[0].upper() for g in given if g and g[0].isalpha())
+                w, pre, lo = _key_sets(k)
+                words_set |= w
+                prefixes |= pre
+                longer |= lo
+                anchors |= kwords
             people.append(_PersonIndex(kind, initials, frozenset(amb)))
         addresses: list[tuple[str, ...]] = []
         if identity.address:
@@ -582,15 +612,9 @@ class Scrubber:
             tuple(people),
             {k: tuple(v) for k, v in index.items()},
             min(max_tokens + 1, 5),
-            frozenset(
-                anchors
-                | set(index)
-                | {k + "s" for k in index}
-                # "Mac Donald", "Van der Berg" written apart: their last word starts the search
-                | {k[i:] for k in index for i in range(1, len(k) - 3)}
-            ),
-            frozenset(k[:i] for k in index for i in range(1, len(k) + 1)),
-            frozenset(k[:i] for k in index for i in range(1, len(k))),
+            frozenset(anchors | words_set),
+            frozenset(prefixes),
+            frozenset(longer),
             tuple(addresses),
             tuple(sorted(h for h in handles if len(h) >= 5)),
         )
@@ -732,6 +756,9 @@ class Scrubber:
                 p = low.find(seq[0], p + 1)
 
     def _find_handles(self, low: str, folded: str, add: Any) -> None:
+        surname = _key(self.identity.own.last)
+        if surname and surname not in low:
+            return  # every run-together handle holds the surname
         for h in self.handles:
             start = low.find(h)
             while start != -1:
