@@ -19,10 +19,16 @@ How matching works, so the choices can be checked:
   layout and length, not on whether a number is in service.
 * Names come from the application's own columns (the candidate, preferred name,
   common nicknames from ``redact_data/nicknames.csv``, referees and any other
-  ``*_name`` column). A name that is also an ordinary English word (Joy, Hill,
-  Frank, Bell …) is only taken when it is written with a capital letter, and at
-  the start of a sentence only when what follows reads like a name ("Joy is",
-  "Joy's", "Joy,"). Otherwise it is left and the position flagged for a person.
+  ``*_name`` column). They are looked up word by word in small dictionaries built
+  per application (no pattern is compiled per application), joining neighbouring
+  words ("O Brien", "Mac Donald", "Hill, Joy", "Mrs J. Hill"). A name that is also
+  an ordinary English word (Joy, Hill, Frank, Bell …; the list in
+  ``redact_data/common_words.txt.gz`` is the lower-case words of Debian's
+  ``wamerican`` word list) is only taken when it is written with a capital letter,
+  and at the start of a sentence only when what follows reads like a name ("Joy
+  is", "Joy's", "Joy,"). Otherwise it is left and the position flagged for a person.
+* Each structured pattern is tried only near what it needs (an ``@``, a digit, a
+  dotted word, "[at]", a platform name, "born"), so long ordinary prose costs little.
 * Overlapping finds are merged, so a name inside an email or a web address goes
   with it, and the same label is never written twice in a row.
 """
@@ -385,7 +391,6 @@ def _prev_token_start(folded: str, pos: int) -> int:
     return i
 
 
-_TITLE_BEFORE = re.compile(TITLES + r"\.?\s+$", re.I)
 
 
 _EMAIL = re.compile(r"(?<![\w.+'-])[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", re.I)
@@ -441,13 +446,11 @@ _ADDRESS = re.compile(
     r"(?:,\s*[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)?(?![\w']))?"
 )
 _SHOUTING = re.compile(r"^\W*[A-Z]{2,}\W+[A-Z]{2,}")
-_SAINT = re.compile(r"\bSt\.?\s+$")
 _NAME_CUE = re.compile(
     r"(?:\bname\s+is|\bi\s+am|\bi'?m|\bcalled|\bknown\s+as|\bregards|\bsigned|\bthanks|\bfrom"
     r"|\bme,|\bme\s+-)\s*$",
     re.I,
 )
-_INITIAL_BEFORE = re.compile(r"\b([A-Z])\.?\s+$")
 _PLAIN_WORDS = re.compile(r"[A-Za-z]+(?:[-'][A-Za-z]+)+")
 _PHONE_PIECE = re.compile(r"(?:\+|00)?\(?\d[\d.\-() ]{5,16}\d")
 _CAP_WORD = re.compile(r"\b[A-Z][a-z]+(?:['-][A-Z]?[a-z]+)*\b")
