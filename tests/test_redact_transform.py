@@ -299,6 +299,14 @@ def test_lower_case_full_name_after_a_name_cue_is_removed() -> None:
     )
 
 
+def test_word_names_inside_place_and_organisation_names_are_left_and_flagged() -> None:
+    sc = Scrubber.build(Identity(Person("Will", "Young"), "Candidate A"))
+    res = sc.scrub("I led the Young People's Service with Will.")
+    assert res.text == "I led the Young People's Service with Candidate A."
+    assert res.unsure == [4]
+    assert scrub("I live near Castle Hill and Hill Top.") == "I live near Castle Hill and Hill Top."
+
+
 def test_word_names_with_a_capital_mid_sentence_are_removed() -> None:
     assert scrub("I asked Joy and Hill replied.") == "I asked Candidate A and Candidate A replied."
 

@@ -391,8 +391,6 @@ def _prev_token_start(folded: str, pos: int) -> int:
     return i
 
 
-
-
 _EMAIL = re.compile(r"(?<![\w.+'-])[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", re.I)
 _OPEN, _CLOSE = r"[\[\(\{<]", r"[\]\)\}>]"
 _EMAIL_SPELT = re.compile(
@@ -445,6 +443,7 @@ _ADDRESS = re.compile(
     rf"(?:(?:{_STREET_FULL})\b|(?:{_STREET_ABBR})\b(?:\.(?!\s*$|\s+[A-Z]))?)"
     r"(?:,\s*[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)?(?![\w']))?"
 )
+_NEXT_WORD = re.compile(r" ([A-Za-z]+)")
 _SHOUTING = re.compile(r"^\W*[A-Z]{2,}\W+[A-Z]{2,}")
 _NAME_CUE = re.compile(
     r"(?:\bname\s+is|\bi\s+am|\bi'?m|\bcalled|\bknown\s+as|\bregards|\bsigned|\bthanks|\bfrom"
@@ -902,6 +901,18 @@ class Scrubber:
         if not (word[0].isupper()):
             return False, False
         if not _sentence_start(folded, s):
+            # "Young People's Service", "Castle Hill", "Hill Top": part of a place or
+            # an organisation's name, most likely; left for a person to check
+            nxt = _NEXT_WORD.match(folded, e)
+            if nxt and nxt.group(1)[0].isupper() and nxt.group(1).lower() in common_words():
+                return False, True
+            before, bstart = _word_before(folded, s)
+            if (
+                before[:1].isupper()
+                and before.lower() in common_words()
+                and not _sentence_start(folded, bstart)
+            ):
+                return False, True
             return True, False
         if len(word) > 1 and word.isupper() and not _SHOUTING.search(folded[e : e + 40]):
             return True, False  # ROSE on a badge, in otherwise ordinary text
