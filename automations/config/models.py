@@ -87,6 +87,14 @@ class FormsConfig(_Model):
     link_days: int = Field(60, ge=1, le=365, description="How long a personal link works.")
 
 
+class PrintConfig(_Model):
+    """Printable score sheets and packs (HTML, and PDF through chromium)."""
+
+    chromium: str = Field(
+        "/usr/bin/chromium", description="The chromium used to print PDFs (Debian's by default)."
+    )
+
+
 class ScheduleConfig(_Model):
     """When the runner runs each job. Forms: 'every 10 minutes', 'hourly', 'daily at 09:00'."""
 
@@ -186,6 +194,7 @@ class OrganisationConfig(_Model):
     mail: MailConfig = MailConfig()
     forms: FormsConfig = FormsConfig()
     schedule: ScheduleConfig = ScheduleConfig()
+    printing: PrintConfig = PrintConfig()
     rewards: RewardPolicy = RewardPolicy()
     jargon: list[str] = Field(
         default_factory=list, description="Words the plain-language check flags."
