@@ -79,3 +79,62 @@ def enter_paper(state: State) -> None:
     res = enter_paper_job(state.context())
     click.echo(res.summary())
     _attention(res.attention)
+
+
+# -------------------------------------------------------------------- questions
+
+
+@main.group()
+def questions() -> None:
+    """Interview questions shaped together: propose, collect views, agree, send to candidates."""
+
+
+def _show(res: object) -> None:
+    for f in getattr(res, "files", []):
+        click.echo(f"  {f}")
+    for line in getattr(res, "lines", []):
+        click.echo(f"  {line}")
+    click.echo(res.summary())  # type: ignore[attr-defined]
+    _attention(res.attention)  # type: ignore[attr-defined]
+
+
+@questions.command("propose")
+@pass_state
+@friendly
+def q_propose(state: State) -> None:
+    """Draft questions from the job criteria: one per panel member, every criterion covered."""
+    from ..jobs.questions import propose_job
+
+    _show(propose_job(state.context()))
+
+
+@questions.command("collect")
+@pass_state
+@friendly
+def q_collect(state: State) -> None:
+    """Line up the advisors' views beside each draft, for the pre-meeting."""
+    from ..jobs.questions import collect_job
+
+    _show(collect_job(state.context()))
+
+
+@questions.command("agree")
+@click.option("--force", is_flag=True, help="Change the questions even after interview scores.")
+@pass_state
+@friendly
+def q_agree(state: State, force: bool) -> None:
+    """Write the agreed questions (from the Question drafts tab) to the campaign and panel."""
+    from ..jobs.questions import agree_job
+
+    _show(agree_job(state.context(), force=force))
+
+
+@questions.command("send-pack")
+@click.option("--dry-run", is_flag=True, help="Show who would get the pack, without sending.")
+@pass_state
+@friendly
+def q_send_pack(state: State, dry_run: bool) -> None:
+    """Send invited candidates the questions, what to expect and who is on the panel (once)."""
+    from ..jobs.questions import send_pack_job
+
+    _show(send_pack_job(state.context(), dry_run=dry_run))
