@@ -138,3 +138,20 @@ def q_send_pack(state: State, dry_run: bool) -> None:
     from ..jobs.questions import send_pack_job
 
     _show(send_pack_job(state.context(), dry_run=dry_run))
+
+
+@questions.command("plain")
+@click.option("--all", "show_all", is_flag=True, help="Show every text, not only those to look at.")
+@pass_state
+@friendly
+def q_plain(state: State, show_all: bool) -> None:
+    """Plain-language report on every question and template a person reads (never enforced)."""
+    from ..jobs.plain import plain_job
+
+    res = plain_job(state.context())
+    for f in res.findings:
+        if show_all or not f.ok:
+            for line in f.lines():
+                click.echo(line)
+    click.echo(res.summary())
+    _attention(res.attention)
