@@ -155,3 +155,31 @@ def q_plain(state: State, show_all: bool) -> None:
                 click.echo(line)
     click.echo(res.summary())
     _attention(res.attention)
+
+
+# ------------------------------------------------------- involvement and evidence
+
+
+@main.group()
+def involvement() -> None:
+    """Who is involved in which stage (expressions of interest, the panel's make-up)."""
+
+
+@involvement.command("update")
+@pass_state
+@friendly
+def inv_update(state: State) -> None:
+    """Copy expressions of interest to people, rebuild the Involvement tab, check the make-up."""
+    from ..jobs.involvement import involvement_job
+
+    _show(involvement_job(state.context()))
+
+
+@main.command()
+@pass_state
+@friendly
+def evidence(state: State) -> None:
+    """Check the Extra evidence tab and set it beside each candidate's score."""
+    from ..jobs.involvement import evidence_job
+
+    _show(evidence_job(state.context()))

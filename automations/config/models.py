@@ -320,6 +320,22 @@ class ReminderRule(_Model):
         return self
 
 
+class ExtraEvidence(_Model):
+    """A lived-experience reviewer's view on a candidate's work (e.g. a portfolio)."""
+
+    counts_in_score: bool = Field(
+        False,
+        description="Count the reviewers' scores in the overall score (shown beside it always).",
+    )
+    share: Decimal = Field(
+        Decimal("0.2"),
+        gt=0,
+        lt=1,
+        description="When it counts: the share of the overall score the evidence carries.",
+    )
+    scale: Scale = Scale()
+
+
 class CampaignInfo(_Model):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
     title: str
@@ -347,6 +363,7 @@ class CampaignConfig(_Model):
     questions: list[Question] = Field(default_factory=list)
     interviews: InterviewPlan = InterviewPlan()
     merge: Merge = Merge()
+    extra_evidence: ExtraEvidence = ExtraEvidence()
     reminders: list[ReminderRule] = Field(default_factory=list)
     google: GoogleFiles = GoogleFiles()
     header_map: dict[str, dict[str, str]] = Field(
