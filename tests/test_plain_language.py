@@ -68,7 +68,7 @@ def test_report_covers_questions_drafts_and_every_template(ctx: Context) -> None
     assert "draft d1" in where
     for t in (
         "template pwle_invitation.txt.j2",
-        "template candidate_pack.txt.j2",
+        "template coprod/candidate_pack.txt.j2",
         "template score_sheet.html.j2",
     ):
         assert t in where

@@ -183,3 +183,21 @@ def evidence(state: State) -> None:
     from ..jobs.involvement import evidence_job
 
     _show(evidence_job(state.context()))
+
+
+# --------------------------------------------------------------------- feedback
+
+
+@main.group()
+def feedback() -> None:
+    """Feedback from everyone involved: how it felt, what to change."""
+
+
+@feedback.command("summary")
+@pass_state
+@friendly
+def fb_summary(state: State) -> None:
+    """Summarise the Feedback tab for the campaign (a page to read at the feedback meeting)."""
+    from ..jobs.feedback import summary_job
+
+    _show(summary_job(state.context()))

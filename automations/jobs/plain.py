@@ -37,10 +37,10 @@ def _templates(ctx: Context) -> dict[str, str]:
     for folder in (PACKAGE_TEMPLATES, PRINT_TEMPLATES, team):
         if not folder.is_dir():
             continue
-        for p in sorted(folder.glob("*.j2")):
+        for p in sorted(folder.rglob("*.j2")):
             if p.name.startswith("_") or p.name == "base.html.j2":
                 continue
-            out[p.name] = p.read_text(encoding="utf-8")
+            out[p.relative_to(folder).as_posix()] = p.read_text(encoding="utf-8")
     return out
 
 

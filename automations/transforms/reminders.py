@@ -597,6 +597,7 @@ class _Planner:
                 "days_before": rule.days_before,
                 "cancelled": False,
                 "form_link": "",
+                "feedback_link": "",
                 "timetable": [],
                 "dates": self.key_dates(),
             }
@@ -707,6 +708,10 @@ class _Planner:
             ctx["event"]["video_link"] = ev.video_link or plan.video_link
         if kind in ("check-in",) and rule.audience == "new worker":
             ctx["panel"] = self.panel_intros()
+        if kind == "check-in":
+            # the feedback form (issue 10), when there is one; not part of the facts, so
+            # adding a link later never sends a corrected message
+            ctx["feedback_link"] = self.w.form_links.get((r.id, "feedback"), "")
         if kind in CALENDAR_EVENTS:
             ends = ev.ends or ev.starts + dt.timedelta(hours=1)
             cal.append(
