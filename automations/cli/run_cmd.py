@@ -82,12 +82,9 @@ def run(
 
     server = None
     if settings.org.forms.backend == "local" and not no_forms_server:
-        try:
-            from ..forms.local import start_server_thread
-        except ImportError:
-            start_server_thread = None
-        if start_server_thread is not None:
-            server = start_server_thread(settings)
+        from ..forms.local import start_server_thread
+
+        server = start_server_thread(settings)
     click.echo(f"Workspace: {settings.workspace}")
     for cid in settings.campaigns:
         click.echo(f"  {cid}: {settings.workspace / cid}")
