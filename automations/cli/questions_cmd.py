@@ -99,13 +99,15 @@ def _show(res: object) -> None:
 
 
 @questions.command("propose")
+@click.option("--no-forms", is_flag=True, help="Only draft the questions; send no forms.")
 @pass_state
 @friendly
-def q_propose(state: State) -> None:
-    """Draft questions from the job criteria: one per panel member, every criterion covered."""
+def q_propose(state: State, no_forms: bool) -> None:
+    """Draft questions from the job criteria (one per panel member, every criterion
+    covered) and send each co-production advisor their own form, once."""
     from ..jobs.questions import propose_job
 
-    _show(propose_job(state.context()))
+    _show(propose_job(state.context(), forms=not no_forms))
 
 
 @questions.command("collect")
@@ -165,6 +167,17 @@ def involvement() -> None:
     """Who is involved in which stage (expressions of interest, the panel's make-up)."""
 
 
+@involvement.command("invite")
+@click.option("--no-email", is_flag=True, help="Make the forms and links, but send nothing.")
+@pass_state
+@friendly
+def inv_invite(state: State, no_email: bool) -> None:
+    """Send people with lived experience the expression-of-interest form (once each)."""
+    from ..jobs.coprod_forms import push_forms
+
+    _show(push_forms(state.context(), "interest", send=not no_email))
+
+
 @involvement.command("update")
 @pass_state
 @friendly
@@ -191,6 +204,18 @@ def evidence(state: State) -> None:
 @main.group()
 def feedback() -> None:
     """Feedback from everyone involved: how it felt, what to change."""
+
+
+@feedback.command("invite")
+@click.option("--no-email", is_flag=True, help="Make the forms and links, but send nothing.")
+@pass_state
+@friendly
+def fb_invite(state: State, no_email: bool) -> None:
+    """Send everyone involved their own feedback form (once each). The check-in
+    invitation links to it too."""
+    from ..jobs.coprod_forms import push_forms
+
+    _show(push_forms(state.context(), "feedback", send=not no_email))
 
 
 @feedback.command("summary")

@@ -22,10 +22,16 @@ class FeedbackResult(JobResult):
     files: list[Path] = field(default_factory=list)
 
 
-def summary_job(ctx: Context) -> FeedbackResult:
+def summary_job(ctx: Context, *, forms: bool = True) -> FeedbackResult:
+    """Bring in the feedback forms' answers, then summarise them for the campaign."""
     res = FeedbackResult(job="feedback summary")
+    if forms:
+        from .coprod_forms import collect_forms
+
+        got = collect_forms(ctx, "feedback")
+        res.api_calls += got.api_calls
     fb = ctx.stores.staff.read_one("feedback", errors="collect")
-    res.api_calls = 1
+    res.api_calls += 1
     res.rows_read = len(fb)
     res.attention.extend(f"{p} (left out)" for p in fb.attrs.get("problems", []))
     s = summarise(fb)

@@ -43,9 +43,15 @@ TABS = [
 ]
 
 
-def involvement_job(ctx: Context) -> JobResult:
-    """Copy answers into people, rebuild who took part in what, and report the make-up."""
+def involvement_job(ctx: Context, *, forms: bool = True) -> JobResult:
+    """Bring in expression-of-interest answers and copy them into people, rebuild who
+    took part in what, and report the make-up."""
     res = JobResult(job="involvement")
+    if forms:
+        from .coprod_forms import collect_forms
+
+        got = collect_forms(ctx, "interest")
+        res.api_calls += got.api_calls
     staff = ctx.stores.staff
     now = ctx.now()
     with staff.locked():

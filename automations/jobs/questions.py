@@ -52,8 +52,22 @@ def _criteria_words(campaign: CampaignConfig) -> dict[str, str]:
     return {c.id: c.text for c in campaign.criteria}
 
 
-def propose_job(ctx: Context) -> QuestionsResult:
-    """Draft one question per panel member from the criteria (once; reruns add nothing)."""
+def propose_job(ctx: Context, *, forms: bool = True, send: bool = True) -> QuestionsResult:
+    """Draft one question per panel member from the criteria (once; reruns add nothing),
+    then give each co-production advisor their own questions form (link sent once)."""
+    res = _propose(ctx)
+    if forms:
+        from .coprod_forms import push_forms
+
+        pushed = push_forms(ctx, "questions", send=send)
+        res.messages_sent += pushed.messages_sent
+        res.attention.extend(pushed.attention)
+        res.lines.extend(f"form link: {line}" for line in pushed.planned)
+        res.detail += f"; {pushed.detail}"
+    return res
+
+
+def _propose(ctx: Context) -> QuestionsResult:
     res = QuestionsResult(job="questions propose")
     staff = ctx.stores.staff
     with staff.locked():
@@ -125,9 +139,16 @@ def _write_shaping_page(ctx: Context, drafts: pd.DataFrame, large: bool = False)
     return path
 
 
-def collect_job(ctx: Context) -> QuestionsResult:
-    """Line up the advisors' views beside each draft, in the sheet and on a page."""
+def collect_job(ctx: Context, *, forms: bool = True) -> QuestionsResult:
+    """Bring in the questions forms' answers, then line up the advisors' views beside
+    each draft, in the sheet and on a page for the pre-meeting."""
     res = QuestionsResult(job="questions collect")
+    if forms:
+        from .coprod_forms import collect_forms
+
+        got = collect_forms(ctx, "questions")
+        res.api_calls += got.api_calls
+        res.rows_written += got.rows_written
     staff = ctx.stores.staff
     with staff.locked():
         frames = staff.read(["people", tq.DRAFTS, tq.VIEWS], errors="collect")
@@ -144,7 +165,7 @@ def collect_job(ctx: Context) -> QuestionsResult:
         if not merged.reset_index(drop=True).equals(
             upsert_rows(spec, drafts, drafts.iloc[0:0]).reset_index(drop=True)
         ):
-            res.rows_written = staff.write({tq.DRAFTS: merged})
+            res.rows_written += staff.write({tq.DRAFTS: merged})
             res.api_calls += 1
     n_people = views["person_id"].map(tq._text).replace("", pd.NA).dropna().nunique()
     page = render_page(
