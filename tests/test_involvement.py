@@ -230,9 +230,9 @@ def test_extra_evidence_beside_scores_and_counted_only_when_configured(
     assert evidence_job(ctx).rows_written == 0  # rerun: nothing changes
     # the campaign says it counts: 20% of the score
     path = config_dir / "campaigns" / "example.toml"
-    path.write_text(
-        path.read_text() + '\n[extra_evidence]\ncounts_in_score = true\nshare = "0.2"\n'
-    )
+    text = path.read_text()
+    assert "counts_in_score = false" in text
+    path.write_text(text.replace("counts_in_score = false", "counts_in_score = true"))
     out = CliRunner().invoke(main, ["--config", str(config_dir), "evidence"])
     assert out.exit_code == 0, out.output
     assert "counts for 20% of the score" in out.output
