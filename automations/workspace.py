@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 from collections.abc import Sequence
@@ -193,9 +194,12 @@ def check_campaign(ctx: Context, tabs: Sequence[str] | None = None) -> list[Prob
             )
             continue
         wanted = [t for t in store.spec.tabs if tabs is None or t in tabs]
+        # one batch for every tab (on Google: one values.batchGet); problems come below
+        with contextlib.suppress(SheetProblems):
+            store.read(wanted, errors="collect", refresh=True)
         for tab in wanted:
             try:
-                df = store.read_one(tab, errors="collect")
+                df = store.read_one(tab, errors="collect", refresh=False)
             except SheetProblems as exc:
                 problems.extend(exc.problems)
                 continue

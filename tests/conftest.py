@@ -13,8 +13,10 @@ from automations.context import Context, make_context
 from automations.workspace import init_campaign
 from tests.google_emulator.fixtures import (  # noqa: F401  (fixtures for the Google path)
     google_credentials,
+    google_ctx,
     google_emulator,
     google_key_file,
+    google_settings,
     google_transport,
 )
 

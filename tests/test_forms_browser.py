@@ -157,6 +157,8 @@ def test_a_missing_answer_gets_a_kind_error_and_keeps_the_other_answers(
         choose(page, item, 3)
     press_button(page, "Save and go to the next page")
     assert page.title().startswith("Error:")  # type: ignore[attr-defined]
+    # the list of problems is where the keyboard and screen reader start
+    assert page.evaluate("document.activeElement.className") == "error-summary"  # type: ignore[attr-defined]
     summary = page.locator(".error-summary")  # type: ignore[attr-defined]
     assert "There is a problem" in summary.inner_text()
     assert (

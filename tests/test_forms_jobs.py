@@ -27,7 +27,7 @@ from tests.forms_support import (
     raw_scores,
     seed_candidates,
 )
-from tests.remind_support import by_key, no_personal_data, outbox, sent_log, text_of
+from tests.remind_support import by_key, no_personal_data, outbox, sent_log, set_cell, text_of
 
 HERE = Path(__file__).resolve().parent
 NOW = dt.datetime(2027, 1, 25, 9, 0)
@@ -193,7 +193,7 @@ def test_bad_responses_in_the_inbox_become_exceptions_once(ctx: Context) -> None
 
 def test_a_person_can_never_see_anyone_elses_scores(ctx: Context) -> None:
     seed_candidates(ctx)
-    push_job(ctx, send=False)
+    push_job(ctx)
     specs = specs_by_key(ctx)
     c = client(ctx)
     secret = "Only p05 wrote this note"
@@ -220,6 +220,8 @@ def test_a_person_can_never_see_anyone_elses_scores(ctx: Context) -> None:
     # p05's response cannot be opened through p03's link
     p05_rid = provider(ctx).inbox.responses([k5])[0].response_id
     assert c.get(f"{path}/done/{p05_rid}").status_code == 404
+    # no email shows it either
+    assert not any(secret in text_of(m) for m in outbox(ctx))
     # nothing reaches the panel workbook
     wb = openpyxl.load_workbook(ctx.settings.workspace / ctx.campaign.id / "panel.xlsx")
     assert not any(secret in str(c.value) for ws in wb for row in ws.iter_rows() for c in row)
@@ -299,3 +301,83 @@ def test_cli_push_and_collect(ctx: Context, config_dir: Path) -> None:
     assert "6 form(s) ready" in r.output and no_personal_data(r.output) == []
     r = CliRunner().invoke(main, ["--config", str(config_dir), "forms", "collect"])
     assert r.exit_code == 0 and "0 response(s) seen" in r.output
+
+
+def test_a_link_near_its_end_is_renewed_and_sent_again_once(ctx: Context) -> None:
+    seed_candidates(ctx)
+    push_job(ctx)
+    old = links(ctx)[("p03", "shortlisting")]
+    assert len(outbox(ctx)) == 5
+    later = NOW + dt.timedelta(days=50)  # 60-day links: less than a quarter left
+    ctx.clock = lambda: later
+    res = push_job(ctx)
+    new = links(ctx)[("p03", "shortlisting")]
+    assert new != old and res.messages_sent == 5 and len(outbox(ctx)) == 10
+    ctx.stores.staff.forget()
+    exp = ctx.stores.staff.read_one("form_links")["expires_at"].tolist()
+    # 60 days on (shown in local time, so an hour later once the clocks have gone forward)
+    assert all(e - later in (dt.timedelta(days=60), dt.timedelta(days=60, hours=1)) for e in exp)
+    r = client(ctx).get(path_of(old))
+    assert r.status_code == 410 and "no longer in use" in r.get_data(as_text=True)
+    assert push_job(ctx).messages_sent == 0
+
+
+def test_someone_taken_off_the_panel_after_sending_is_reported_not_merged(ctx: Context) -> None:
+    seed_candidates(ctx)
+    push_job(ctx, send=False)
+    specs = specs_by_key(ctx)
+    c = client(ctx)
+    fill(
+        c,
+        specs[form_key(ctx.campaign.id, "shortlisting", "p07")],
+        path_of(links(ctx)[("p07", "shortlisting")]),
+    )
+    set_cell(ctx, "people", {"person_id": "p07"}, shortlists=False, interviews=False)
+    res = collect_job(ctx)
+    assert len(raw_scores(ctx)) == 0
+    [reason] = exceptions(ctx)["reason"].tolist()
+    assert "p07 is not down to score at shortlisting" in reason and res.attention
+
+
+def test_cli_serve_runs_the_local_server_and_explains_google(
+    ctx: Context, config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import automations.forms.local as local
+
+    seen: list[tuple[object, object]] = []
+    monkeypatch.setattr(local, "serve", lambda settings, host, port: seen.append((host, port)))
+    r = CliRunner().invoke(main, ["--config", str(config_dir), "forms", "serve", "--port", "9999"])
+    assert r.exit_code == 0, r.output
+    assert seen == [(None, 9999)] and "http://127.0.0.1:8765/f/" in r.output
+    toml = config_dir / "organisation.toml"
+    toml.write_text(
+        toml.read_text().replace(
+            'backend = "local"            # "local": corecruit',
+            'backend = "google"            # "local": corecruit',
+        )
+    )
+    r = CliRunner().invoke(main, ["--config", str(config_dir), "forms", "serve"])
+    assert r.exit_code == 0 and "Google serves the forms" in r.output and len(seen) == 1
+
+
+def test_the_real_server_answers_on_loopback(ctx: Context) -> None:
+    import requests
+
+    from automations.forms.local import start_server_thread
+
+    seed_candidates(ctx)
+    push_job(ctx, send=False)
+    p = provider(ctx)
+    server = start_server_thread(create_app(p.inbox, p.signer, now=p.now))
+    try:
+        path = path_of(links(ctx)[("p01", "shortlisting")])
+        r = requests.get(server.url + path, timeout=10)
+        assert r.status_code == 200 and "Shortlisting for the Peer Support Worker job" in r.text
+        assert (
+            r.headers["Cache-Control"] == "no-store"
+            and "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
+        )
+        assert requests.get(server.url + "/healthz", timeout=10).text == "ok"
+    finally:
+        server.stop()
+    assert not server.thread.is_alive()

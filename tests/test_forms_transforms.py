@@ -273,3 +273,31 @@ def test_exceptions_hold_no_personal_data(
     text = repr(got.exceptions)
     assert got.exceptions and "Joy" not in text and "07700" not in text and "@" not in text
     assert "Tom" not in text and "Whitfield" not in text
+
+
+def test_a_candidate_added_after_a_form_was_sent_is_not_called_missing(
+    camp: CampaignConfig, people: pd.DataFrame, specs: dict
+) -> None:
+    key = form_key(camp.id, "shortlisting", "p03")
+    old = {k: v for k, v in full(specs[key]).items() if "__F__" not in k}  # F came later
+    got = validate_responses(specs, [resp(key, "p03", old, "R10")], people, now=NOW, tz=TZ)
+    assert got.exceptions == []
+    assert len(got.raw_scores) == 5 * len(camp.criteria)
+    assert "F" not in {r["candidate_letter"] for r in got.raw_scores}
+
+
+def test_with_two_panels_each_member_scores_their_panels_questions(
+    camp: CampaignConfig, people: pd.DataFrame
+) -> None:
+    qs = list(camp.questions)
+    qs[0] = qs[0].model_copy(update={"panel": "council"})
+    qs[1] = qs[1].model_copy(update={"panel": "lived experience"})
+    c2 = camp.model_copy(update={"questions": qs})
+    specs = {s.person_id: s for s in build_specs(c2, people, [], ["A"]) if s.stage == "interview"}
+    assert specs["p01"].question_order == ("q1", "q3", "q4", "q5", "q6")  # council
+    assert specs["p03"].question_order == ("q2", "q3", "q4", "q5", "q6")  # lived experience
+    mixed = c2.model_copy(
+        update={"campaign": c2.campaign.model_copy(update={"panel_mode": "mixed"})}
+    )
+    every = [s for s in build_specs(mixed, people, [], ["A"]) if s.stage == "interview"]
+    assert all(len(s.question_order) == 6 for s in every)

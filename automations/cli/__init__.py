@@ -15,7 +15,7 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import click
 
@@ -27,6 +27,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class State:
+    # Extra arguments for the stores (tests hand in the Google emulator's transport here).
+    store_kw: ClassVar[dict[str, Any]] = {}
+
     def __init__(self, config_dir: Path, verbose: int, campaign: str | None) -> None:
         self.config_dir = config_dir
         self.verbose = verbose
@@ -40,7 +43,7 @@ class State:
         return self._settings
 
     def context(self) -> Context:
-        return make_context(self.settings, self.campaign_id)
+        return make_context(self.settings, self.campaign_id, **self.store_kw)
 
 
 pass_state = click.make_pass_decorator(State)
@@ -118,6 +121,10 @@ def init(state: State, example: bool) -> None:
     for tab, n in res.loaded.items():
         if n:
             click.echo(f"Loaded {n} new row(s) into {tab}.")
+    if state.settings.org.storage.backend == "google":
+        from ..sharing import share_campaign
+
+        click.echo(f"Sharing: {share_campaign(ctx).summary()}.")
 
 
 @main.command()
@@ -129,6 +136,10 @@ def check(state: State) -> None:
 
     ctx = state.context()
     problems = check_campaign(ctx)
+    if state.settings.org.storage.backend == "google":
+        from ..sharing import sharing_problems
+
+        problems += sharing_problems(ctx)
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity != "error"]
     for p in warnings:

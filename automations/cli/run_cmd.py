@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ..runner import JOBS, Runner, available_jobs, next_runs
+from ..runner import JOBS, Runner, RunRecord, available_jobs, next_runs
 from . import State, friendly, main, pass_state
 
 log = logging.getLogger("corecruit")
@@ -68,7 +68,7 @@ def run(
     runner = Runner(settings)
     runner.install_signal_handlers()
     if once:
-        records = runner.run_once(jobs or None)
+        records = _run_once(runner, list(jobs) or available_jobs())
         failed = [r for r in records if r.outcome == "failed"]
         for r in records:
             mark = {"ok": "✓", "failed": "✗", "skipped": "–"}[r.outcome]
@@ -102,6 +102,25 @@ def run(
         if server is not None:
             server.stop()
     click.echo("Stopped.")
+
+
+def _run_once(runner: Runner, names: list[str]) -> list[RunRecord]:
+    """Run each job once; a progress bar when a person is watching, silence otherwise."""
+    pairs = [(cid, n) for cid in runner.settings.campaigns for n in names]
+    if not sys.stderr.isatty():
+        return runner.run_once(names)
+    out: list[RunRecord] = []
+    with click.progressbar(
+        pairs,
+        label="Running jobs",
+        file=sys.stderr,
+        item_show_func=lambda p: f"{p[0]} {p[1]}" if p else "",
+    ) as bar:
+        for cid, name in bar:
+            if runner.stop_requested.is_set():
+                break
+            out.append(runner.run_job(cid, name))
+    return out
 
 
 def _print_links(state: State) -> None:

@@ -15,7 +15,10 @@ Contract for every provider:
   submitted at or after ``since`` (``None``: all). Each :class:`Response` has a
   ``response_id`` that is stable and unique for that submission, so collecting twice
   never duplicates a score. Answers are keyed by the spec's ``item_id``s; a provider
-  maps its own question ids back to them. Providers do not validate scores: that is
+  maps its own question ids back to them. ``answers`` holds every item that was on
+  the form when it was sent, with ``''`` for one left blank; an item id missing from
+  ``answers`` means "not on the form then" (say, a candidate added later) and is
+  skipped rather than reported as a missing score. Providers do not validate scores: that is
   :func:`automations.transforms.forms.validate_responses`' job, so both backends
   reject the same things in the same words.
 

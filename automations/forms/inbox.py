@@ -110,6 +110,8 @@ class Inbox:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():
+            self.path.touch(mode=0o600)  # scores and notes: readable by corecruit's user only
         with self._connect() as con:
             con.executescript(SCHEMA)
 

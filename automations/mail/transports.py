@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import Settings, read_secret
 from ..errors import ConfigError
+from ..google.auth import GMAIL_SCOPES as _GMAIL_SCOPES
+from ..google.http import SessionHttp
 from . import MailError, MailTransport
 
 if TYPE_CHECKING:
@@ -35,10 +37,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("corecruit.mail")
 
-GMAIL_SCOPES = (
-    "https://www.googleapis.com/auth/gmail.send",
-    "https://www.googleapis.com/auth/gmail.readonly",
-)
+GMAIL_SCOPES = _GMAIL_SCOPES  # listed with every other scope in automations.google.auth
 
 
 def _recipients(msg: EmailMessage) -> list[str]:
@@ -304,49 +303,6 @@ def _smtp_from_settings(settings: Settings) -> SmtpTransport:
         timeout=cfg.timeout_seconds,
         ssl_context=ctx,
     )
-
-
-class SessionHttp:
-    """The httplib2 shape googleapiclient wants, over a ``requests`` session.
-
-    Going through requests (as gspread does) means one HTTP stack for all of
-    corecruit's Google traffic, with proxies, timeouts and adapters set in one place.
-    """
-
-    def __init__(self, session: Any, timeout: float = 60.0) -> None:
-        self.session = session
-        self.timeout = timeout
-
-    def request(
-        self,
-        uri: str,
-        method: str = "GET",
-        body: Any = None,
-        headers: dict[str, str] | None = None,
-        redirections: int = 5,
-        connection_type: Any = None,
-    ) -> tuple[Any, bytes]:
-        import httplib2
-        import requests
-
-        try:
-            r = self.session.request(
-                method,
-                uri,
-                data=body,
-                headers=headers,
-                timeout=self.timeout,
-                allow_redirects=redirections > 0,
-            )
-        except requests.Timeout as exc:
-            raise TimeoutError(str(type(exc).__name__)) from None
-        except requests.RequestException as exc:
-            raise ConnectionError(type(exc).__name__) from None
-        info = {k.lower(): v for k, v in r.headers.items()}
-        info["status"] = str(r.status_code)
-        resp = httplib2.Response(info)
-        resp.reason = r.reason
-        return resp, r.content
 
 
 def _service_account(settings: Settings) -> Any:

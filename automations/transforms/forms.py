@@ -421,12 +421,13 @@ def validate_responses(
 
     A response counts only when it came through a known form, from the person the
     form belongs to, who still scores at that stage. Each score must be a whole
-    number on the item's scale; a blank, an out-of-range value, or an answer about
-    a candidate or question not on the form becomes an exception row, never a
-    score. Rows are keyed (response, candidate, question), so collecting the same
-    response again adds nothing; a correction is a new response, and the latest
-    submission for a person, candidate and question is the one that counts
-    (:func:`latest_scores`).
+    number on the item's scale; a blank (an item sent as ''), an out-of-range value,
+    or an answer about a candidate or question not on the form becomes an exception
+    row, never a score. An item missing from ``answers`` altogether was not on the
+    form when it was sent (a candidate added later) and is skipped. Rows are keyed
+    (response, candidate, question), so collecting the same response again adds
+    nothing; a correction is a new response, and the latest submission for a
+    person, candidate and question is the one that counts (:func:`latest_scores`).
     """
     out = Collected()
     stages: tuple[Stage, ...] = ("shortlisting", "interview")
@@ -505,6 +506,8 @@ def validate_responses(
                 where=f"{where}, item {item_id}",
             )
         for item in spec.scale_items():
+            if item.item_id not in r.answers:
+                continue  # not on the form when it was sent (say, a candidate added later)
             raw = _text(r.answers.get(item.item_id))
             score, why = check_score(item, raw)
             loc = f"{where}, {candidate_label(item.candidate_letter)}, {item.question_id}"

@@ -481,6 +481,7 @@ class Emulator:
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # answers leave at once (no 40 ms delayed-ACK stall)
 
             def log_message(self, format: str, *args: Any) -> None:
                 return

@@ -60,3 +60,74 @@ def google_credentials(google_key_file: Path) -> object:
     return service_account.Credentials.from_service_account_file(
         str(google_key_file), scopes=list(SCOPES)
     )
+
+
+@pytest.fixture
+def google_settings(config_dir: Path, google_key_file: Path) -> object:
+    """The example config switched to the Google backend, with the emulator's key file."""
+    from automations.config import load_settings
+
+    org = config_dir / "organisation.toml"
+    text = org.read_text(encoding="utf-8")
+    text = text.replace(
+        'backend = "local"            # "local": .xlsx', 'backend = "google"  # .xlsx', 1
+    )
+    text = text.replace('credentials_file = ""', f'credentials_file = "{google_key_file}"', 1)
+    org.write_text(text, encoding="utf-8")
+    settings = load_settings(config_dir)
+    assert settings.org.storage.backend == "google"
+    return settings
+
+
+@pytest.fixture
+def google_ctx(
+    google_settings: object, google_transport: requests.Session, google_credentials: object
+) -> object:
+    """The example campaign initialised on the emulated Google Sheets, with sample data."""
+    import datetime as dt
+
+    from automations.context import make_context
+    from automations.google.http import RetryPolicy
+    from automations.workspace import init_campaign
+
+    c = make_context(
+        google_settings,  # type: ignore[arg-type]
+        clock=lambda: dt.datetime(2027, 1, 25, 9, 0),
+        transport=google_transport,
+        credentials=google_credentials,
+        retry=RetryPolicy(sleep=lambda s: None),
+    )
+    init_campaign(c, example=True)
+    return c
+
+
+def start_for_bench(settings: object) -> tuple[Emulator, object, dict[str, object]]:
+    """Outside pytest (bench/): an emulator, the settings switched to Google, context kwargs.
+
+    Returns ``(emulator, settings, make_context keyword arguments)``; the caller stops
+    the emulator (or lets the process end).
+    """
+    from google.oauth2 import service_account
+
+    from automations.config import load_settings
+    from automations.google.http import RetryPolicy
+
+    emu = Emulator().start()
+    config_dir = Path(settings.config_dir)  # type: ignore[attr-defined]
+    key = config_dir / "service-account.json"
+    key.write_text(json.dumps(emu.service_account_info()))
+    org = config_dir / "organisation.toml"
+    text = org.read_text(encoding="utf-8")
+    text = text.replace(
+        'backend = "local"            # "local": .xlsx', 'backend = "google"  # .xlsx', 1
+    )
+    text = text.replace('credentials_file = ""', f'credentials_file = "{key}"', 1)
+    org.write_text(text, encoding="utf-8")
+    new = load_settings(config_dir)
+    creds = service_account.Credentials.from_service_account_file(str(key), scopes=list(SCOPES))
+    kw: dict[str, object] = {
+        "transport": emulator_session(emu),
+        "credentials": creds,
+        "retry": RetryPolicy(sleep=lambda s: None),
+    }
+    return emu, new, kw

@@ -1,0 +1,273 @@
+"""Sharing the two Google workbooks with the right people, and only them.
+
+* The staff workbook (names, contact details, access needs) is shared with the
+  campaign's ``staff_editors`` as editors, and with nobody else. If one of them
+  is listed in the people tab as a person with lived experience, or the file is
+  open to a link or a whole domain, corecruit refuses (:class:`SharingRefused`)
+  and shares nothing.
+* The panel workbook (anonymised) is shared with the panel members in the people
+  tab as viewers (chair, panel members and supporting workers who sit on a
+  panel and have an email address), and with the staff editors as editors.
+
+Existing permissions are listed first, so running it again adds nobody twice.
+Google's own sharing email is switched off: it would carry the file's name and
+the sharer's address; people hear about their workbook from the team instead.
+Nothing here logs or raises an email address: people are named by ``person_id``
+or by their position in ``staff_editors``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from .context import Context
+from .errors import Problem, SharingRefused, SheetProblems, StoreError
+from .google.http import RetryingHTTPClient
+
+log = logging.getLogger("corecruit.sharing")
+
+DRIVE_FILES = "https://www.googleapis.com/drive/v3/files"
+PANEL_ROLES = ("chair", "panel member", "supporting worker")
+PANELS = ("mixed", "council", "lived experience")
+RANK = {"reader": 1, "commenter": 2, "writer": 3, "fileOrganizer": 4, "organizer": 4, "owner": 5}
+
+
+@dataclass
+class ShareReport:
+    added: dict[str, int] = field(default_factory=dict)  # workbook -> permissions created
+    already: dict[str, int] = field(default_factory=dict)  # workbook -> people who had access
+    no_email: list[str] = field(default_factory=list)  # person_ids with no email address
+
+    def summary(self) -> str:
+        parts = [
+            f"{wb} workbook: {self.added.get(wb, 0)} shared, "
+            f"{self.already.get(wb, 0)} already had access"
+            for wb in ("staff", "panel")
+        ]
+        if self.no_email:
+            parts.append(
+                f"{len(self.no_email)} panel member(s) have no email address "
+                f"({', '.join(self.no_email)}): give them their papers another way"
+            )
+        return "; ".join(parts)
+
+
+def _norm(email: str) -> str:
+    return email.strip().casefold()
+
+
+def _people(ctx: Context) -> pd.DataFrame:
+    return ctx.stores.staff.read_one("people", refresh=False, errors="collect")
+
+
+def lived_experience_emails(people: pd.DataFrame) -> dict[str, str]:
+    """email -> person_id for everyone the people tab lists as lived experience."""
+    out: dict[str, str] = {}
+    for _, p in people.iterrows():
+        if str(p.get("kind", "")).strip().casefold() == "lived experience":
+            for col in ("email", "copy_to"):
+                e = _norm(str(p.get(col) or ""))
+                if "@" in e:
+                    out[e] = str(p.get("person_id") or "?")
+    return out
+
+
+def staff_plan(staff_editors: Iterable[str], people: pd.DataFrame) -> dict[str, str]:
+    """Who gets the staff workbook (email -> role); refuses anyone with lived experience."""
+    pwle = lived_experience_emails(people)
+    plan: dict[str, str] = {}
+    for i, raw in enumerate(staff_editors, start=1):
+        e = _norm(raw)
+        if "@" not in e:
+            raise SharingRefused(
+                f"campaign [google] staff_editors, entry {i}: this is not an email address"
+            )
+        if e in pwle:
+            raise SharingRefused(
+                f"campaign [google] staff_editors, entry {i}, is the email of a person with "
+                f"lived experience (person {pwle[e]} in the people tab). The staff workbook "
+                "holds names and contact details, so it is shared with staff only. Remove "
+                "the entry; nothing was shared."
+            )
+        plan[e] = "writer"
+    return plan
+
+
+def panel_plan(
+    staff_editors: Iterable[str], people: pd.DataFrame
+) -> tuple[dict[str, str], list[str]]:
+    """Who gets the panel workbook (email -> role), and panel members with no email."""
+    plan: dict[str, str] = {}
+    no_email: list[str] = []
+    for _, p in people.iterrows():
+        role = str(p.get("role") or "").strip().casefold()
+        panel = str(p.get("panel") or "").strip().casefold()
+        if role not in PANEL_ROLES or panel not in PANELS:
+            continue
+        e = _norm(str(p.get("email") or ""))
+        if "@" not in e:
+            no_email.append(str(p.get("person_id") or "?"))
+            continue
+        plan[e] = "reader"
+    for raw in staff_editors:
+        if "@" in raw:
+            plan[_norm(raw)] = "writer"
+    return plan, no_email
+
+
+def list_permissions(http: RetryingHTTPClient, file_id: str) -> list[dict[str, Any]]:
+    perms: list[dict[str, Any]] = []
+    token = ""
+    while True:
+        params: dict[str, Any] = {
+            "fields": "nextPageToken,permissions(id,type,role,emailAddress,domain)",
+            "supportsAllDrives": "true",
+            "pageSize": 100,
+        }
+        if token:
+            params["pageToken"] = token
+        data = http.call(
+            "GET",
+            f"{DRIVE_FILES}/{file_id}/permissions",
+            what="listing who can open the workbook (Drive permissions)",
+            params=params,
+        ).json()
+        perms.extend(data.get("permissions") or [])
+        token = data.get("nextPageToken") or ""
+        if not token:
+            return perms
+
+
+def _open_to_all(perms: Iterable[Mapping[str, Any]]) -> bool:
+    return any(p.get("type") in ("anyone", "domain") for p in perms)
+
+
+def _apply(
+    http: RetryingHTTPClient, file_id: str, plan: Mapping[str, str], existing: list[dict[str, Any]]
+) -> tuple[int, int]:
+    have = {
+        _norm(str(p.get("emailAddress") or "")): str(p.get("role") or "")
+        for p in existing
+        if p.get("type") in ("user", "group")
+    }
+    added = already = 0
+    for email, role in plan.items():
+        if RANK.get(have.get(email, ""), 0) >= RANK[role]:
+            already += 1
+            continue
+        http.call(
+            "POST",
+            f"{DRIVE_FILES}/{file_id}/permissions",
+            what="sharing the workbook (Drive permissions)",
+            params={"sendNotificationEmail": "false", "supportsAllDrives": "true", "fields": "id"},
+            json={"type": "user", "role": role, "emailAddress": email},
+        )
+        added += 1
+    return added, already
+
+
+def _google_parts(ctx: Context) -> tuple[RetryingHTTPClient, str, str]:
+    staff, panel = ctx.stores.staff, ctx.stores.panel
+    http = getattr(staff, "http", None)
+    sid, pid = getattr(staff, "spreadsheet_id", ""), getattr(panel, "spreadsheet_id", "")
+    if http is None:
+        raise StoreError('sharing is done in Google Drive: set [storage] backend = "google"')
+    if not sid or not pid:
+        raise StoreError("the workbooks do not exist yet. Run 'corecruit init' first.")
+    if sid == pid:
+        raise SharingRefused(
+            "the staff and panel workbooks are the same spreadsheet; they must be two files. "
+            "Nothing was shared."
+        )
+    return http, sid, pid
+
+
+def share_campaign(ctx: Context) -> ShareReport:
+    """Share both workbooks as described above; refuse before sharing anything if unsafe."""
+    http, staff_id, panel_id = _google_parts(ctx)
+    people = _people(ctx)
+    editors = ctx.campaign.google.staff_editors
+    staff_want = staff_plan(editors, people)
+    panel_want, no_email = panel_plan(editors, people)
+    staff_perms = list_permissions(http, staff_id)
+    pwle = lived_experience_emails(people)
+    for p in staff_perms:
+        e = _norm(str(p.get("emailAddress") or ""))
+        if e in pwle:
+            raise SharingRefused(
+                f"the staff workbook is already shared with a person with lived experience "
+                f"(person {pwle[e]} in the people tab). Remove their access in Google Drive "
+                "(Share) and run again; nothing was shared."
+            )
+    if _open_to_all(staff_perms):
+        raise SharingRefused(
+            "the staff workbook can be opened by anyone with the link or by a whole domain. "
+            "Turn that off in Google Drive (Share, General access: Restricted) and run again; "
+            "nothing was shared."
+        )
+    panel_perms = list_permissions(http, panel_id)
+    report = ShareReport(no_email=no_email)
+    report.added["staff"], report.already["staff"] = _apply(http, staff_id, staff_want, staff_perms)
+    report.added["panel"], report.already["panel"] = _apply(http, panel_id, panel_want, panel_perms)
+    log.info("sharing: %s", report.summary())
+    return report
+
+
+def sharing_problems(ctx: Context) -> list[Problem]:
+    """For ``check``: what is wrong with who can open the staff workbook (read-only)."""
+    try:
+        http, staff_id, _ = _google_parts(ctx)
+        people = _people(ctx)
+        staff_plan(ctx.campaign.google.staff_editors, people)
+    except SharingRefused as exc:
+        return [Problem("staff", "(sharing)", str(exc))]
+    except (SheetProblems, StoreError):
+        return []
+    perms = list_permissions(http, staff_id)
+    problems: list[Problem] = []
+    pwle = lived_experience_emails(people)
+    for p in perms:
+        e = _norm(str(p.get("emailAddress") or ""))
+        if e in pwle:
+            problems.append(
+                Problem(
+                    "staff",
+                    "(sharing)",
+                    f"shared with a person with lived experience (person {pwle[e]}); "
+                    "remove their access in Google Drive",
+                )
+            )
+    if _open_to_all(perms):
+        problems.append(
+            Problem(
+                "staff",
+                "(sharing)",
+                "anyone with the link (or a whole domain) can open it; make it Restricted",
+            )
+        )
+    staff = {_norm(e) for e in ctx.campaign.google.staff_editors}
+    robot = _norm(str(getattr(getattr(http, "auth", None), "service_account_email", "") or ""))
+    staff.add(robot)
+    others = [
+        p
+        for p in perms
+        if p.get("type") in ("user", "group")
+        and p.get("role") != "owner"
+        and _norm(str(p.get("emailAddress") or "")) not in staff
+        and _norm(str(p.get("emailAddress") or "")) not in pwle
+    ]
+    if others:
+        problems.append(
+            Problem(
+                "staff",
+                "(sharing)",
+                f"{len(others)} account(s) not in staff_editors can open it; check they are staff",
+                severity="warning",
+            )
+        )
+    return problems
