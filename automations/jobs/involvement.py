@@ -99,7 +99,10 @@ def involvement_job(ctx: Context, *, forms: bool = True) -> JobResult:
             out["involvement"] = upsert_rows(
                 staff.tab("involvement"), f["involvement"], pd.DataFrame(changed)
             )
-        res.attention.extend(str(p) for p in tin.composition_warnings(people_now))
+        # the same panel rules 'corecruit check' applies (automations.transforms.panels)
+        from ..transforms.panels import panel_problems
+
+        res.attention.extend(str(p) for p in panel_problems(ctx.campaign, people_now))
         if out:
             res.rows_written = staff.write(out)
             res.api_calls += 1

@@ -1,10 +1,10 @@
-"""Who was involved in which stage, how we know, and the panel's make-up. Pure.
+"""Who was involved in which stage, and how we know. Pure.
 
-The guide asks for 3-4 people with lived experience, at least one with experience
-of support from the team the post is in, and the same people shortlisting and
-interviewing. :func:`composition_warnings` says where a choice differs (warnings:
-people decide). :func:`derive` builds the involvement rows from what the workbook
-already shows: scores, question views, attendance, extra evidence and feedback.
+:func:`derive` builds the involvement rows from what the workbook already shows:
+scores, question views, attendance, extra evidence, feedback and expressions of
+interest. The panel's make-up (3-4 people with lived experience, one with support
+from the team, the same people shortlisting and interviewing) is checked by
+:func:`automations.transforms.panels.panel_problems`, as ``corecruit check`` does.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import Problem
 from .reminders import _text, is_true
 
 ATTENDANCE_STAGE = {
@@ -149,46 +148,6 @@ def involved_in(involvement: pd.DataFrame, stage: str) -> list[str]:
         return []
     m = (involvement["stage"] == stage) & involvement["took_part"].map(is_true)
     return sorted({_text(x) for x in involvement.loc[m, "person_id"]})
-
-
-def composition_warnings(people: pd.DataFrame) -> list[Problem]:
-    """Where the choice of people differs from the guide (warnings, never errors)."""
-    out: list[Problem] = []
-
-    def warn(msg: str, row: int | None = None, column: str | None = None) -> None:
-        out.append(Problem("staff", "people", msg, row=row, column=column, severity="warning"))
-
-    pwle = [
-        (int(i), r)
-        for i, r in people.iterrows()
-        if _text(r.get("kind")) == "lived experience"
-        and _text(r.get("role")) in ("chair", "panel member")
-        and (is_true(r.get("shortlists")) or is_true(r.get("interviews")))
-    ]
-    n = len(pwle)
-    if n < 3 or n > 4:
-        warn(f"the guide suggests 3 to 4 people with lived experience; {n} are chosen.")
-    if pwle and not any(is_true(r.get("team_experience")) for _, r in pwle):
-        warn(
-            "the guide suggests at least one person with experience of support from the team "
-            "the post is in (Support from this team TRUE).",
-            column="team_experience",
-        )
-    for i, r in pwle:
-        if is_true(r.get("shortlists")) != is_true(r.get("interviews")):
-            warn(
-                "shortlisting should be done by the same people who interview: this person "
-                "does one and not the other.",
-                row=i,
-                column="shortlists" if not is_true(r.get("shortlists")) else "interviews",
-            )
-    chairs = [i for i, r in people.iterrows() if _text(r.get("role")) == "chair"]
-    if len(chairs) != 1:
-        warn(
-            f"agree one chair for the interview panel; the people tab names {len(chairs)}.",
-            column="role",
-        )
-    return out
 
 
 def copy_eoi_to_people(
