@@ -24,10 +24,13 @@ import pandas as pd
 
 from ..config.models import CampaignConfig, Scale
 from ..errors import Problem
+from ..forms.base import ScaleItem, score_item_id
+from .forms import check_score, questions_for, scale_points
 from .reminders import _text, is_true
 from .scoresheets import is_scorer, person_panel
 
 TAB = "paper_scores"
+PANELS = ("mixed", "council", "lived experience")
 WB = "staff"
 
 
@@ -55,11 +58,10 @@ def live_letters(candidate_key: pd.DataFrame) -> set[str]:
 
 
 def _scales(campaign: CampaignConfig, stage: str, panel: str) -> dict[str, Scale]:
+    """What the person's web form would ask them to score (``transforms.forms``)."""
     if stage == "shortlisting":
         return {c.id: c.scale for c in campaign.criteria}
-    return {
-        q.id: q.scale for q in campaign.questions if panel == "mixed" or q.panel in ("all", panel)
-    }
+    return {q.id: q.scale for q in questions_for(campaign, panel)}
 
 
 def check_row(
@@ -124,11 +126,11 @@ def check_row(
     if score is None or score is pd.NA or _text(score) == "":
         out.append(bad("score", "the score is missing"))
     elif scale is not None:
-        d = Decimal(str(score))
-        if d != d.to_integral_value() or not scale.min <= int(d) <= scale.max:
-            out.append(
-                bad("score", f"the score must be a whole number from {scale.min} to {scale.max}")
-            )
+        # the same check a web form answer gets (transforms.forms.check_score)
+        item = ScaleItem(score_item_id(letter or "?", qid), letter, qid, qid, scale_points(scale))
+        _value, why = check_score(item, format(Decimal(str(score)), "f"))
+        if why:
+            out.append(bad("score", f"{why}: write a whole number from {scale.min} to {scale.max}"))
     return out
 
 
@@ -168,7 +170,7 @@ def plan_paper_entry(
             {
                 "response_id": rid,
                 "person_id": pid,
-                "panel": person_panel(by_id[pid], campaign),
+                "panel": panel if (panel := person_panel(by_id[pid], campaign)) in PANELS else "",
                 "stage": _text(row["stage"]),
                 "candidate_letter": letter,
                 "question_id": _text(row["question_id"]),

@@ -20,12 +20,12 @@ from typing import Any, Literal
 import pandas as pd
 
 from ..config.models import CampaignConfig, Scale
+from .forms import questions_for, scorers
 from .reminders import INVITED, _text, is_true, short_name
 
 Stage = Literal["shortlisting", "interview"]
 Format = Literal["standard", "large print", "easy read"]
 FORMATS: tuple[str, ...] = ("standard", "large print", "easy read")
-SCORING_ROLES = ("chair", "panel member")
 
 
 @dataclass(frozen=True)
@@ -82,21 +82,14 @@ def points(scale: Scale, fallback: Sequence[Scale] = ()) -> tuple[Point, ...]:
 
 
 def person_panel(row: Mapping[str, Any], campaign: CampaignConfig) -> str:
-    """The panel a person scores on ('mixed' whenever the campaign has one panel)."""
-    if campaign.campaign.panel_mode == "mixed":
-        return "mixed"
-    p = _text(row.get("panel"))
-    if p in ("council", "lived experience"):
-        return p
-    return "council" if _text(row.get("kind")) == "council" else "lived experience"
+    """The panel a person scores on, as the score forms see it (``transforms.forms``)."""
+    return _text(row.get("panel")) or "mixed"
 
 
 def is_scorer(row: Mapping[str, Any], stage: Stage) -> bool:
-    """Chairs and panel members who take part in the stage. Supporting workers never score."""
-    if _text(row.get("role")) not in SCORING_ROLES:
-        return False
-    flag = "shortlists" if stage == "shortlisting" else "interviews"
-    return is_true(row.get(flag))
+    """The score forms' rule: chairs and panel members marked for the stage; supporting
+    workers never score."""
+    return bool(scorers(pd.DataFrame([dict(row)]), stage))
 
 
 def items_for(
@@ -118,9 +111,7 @@ def items_for(
                 )
             )
         return out
-    for q in campaign.questions:
-        if panel != "mixed" and q.panel not in ("all", panel):
-            continue
+    for q in questions_for(campaign, panel):  # exactly the questions on the web form
         out.append(
             Item(
                 id=q.id,
@@ -204,15 +195,14 @@ def build_sheets(
     """One sheet set per scorer (or per person in ``only``), in their preferred format."""
     wanted = set(only) if only is not None else None
     names = asker_names(people)
+    rows = {_text(r.get("person_id")): r.to_dict() for _, r in people.iterrows()}
     out: list[Sheet] = []
-    for _, r in people.sort_values("person_id").iterrows():
-        row = r.to_dict()
-        pid = _text(row.get("person_id"))
-        if not pid or (wanted is not None and pid not in wanted):
+    for scorer in scorers(people, stage):  # the same people the score forms go to
+        pid = scorer.person_id
+        if wanted is not None and pid not in wanted:
             continue
-        if not is_scorer(row, stage):
-            continue
-        panel = person_panel(row, campaign)
+        row = rows[pid]
+        panel = scorer.panel
         pref = _text(row.get("formats")).lower()
         chosen: Format = fmt or (pref if pref in FORMATS else "standard")  # type: ignore[assignment]
         items = items_for(campaign, stage, panel, names)
