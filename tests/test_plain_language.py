@@ -72,6 +72,7 @@ def test_report_covers_questions_drafts_and_every_template(ctx: Context) -> None
         "template score_sheet.html.j2",
     ):
         assert t in where
+    assert {"form interest", "form questions", "form feedback"} <= where
     form = next(f for f in res.findings if f.where == "form test")
     assert form.jargon == ["holistic", "leverage", "synergy"]
     assert res.report is not None and "form test" in res.report.read_text()

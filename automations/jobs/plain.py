@@ -44,6 +44,28 @@ def _templates(ctx: Context) -> dict[str, str]:
     return out
 
 
+def _form_texts(ctx: Context) -> list[tuple[str, str]]:
+    """What people read on the co-production forms (the same for everyone)."""
+    from ..forms.base import FormSpec
+    from ..transforms import coprod_forms as cf
+
+    drafts = [{"draft_id": "d1", "text": "", "criteria": ""}]
+    specs: list[FormSpec] = [
+        cf.interest_spec(ctx.campaign, "p", {}),
+        cf.questions_spec(ctx.campaign, "p", drafts),
+        cf.feedback_spec(ctx.campaign, "p"),
+    ]
+    out = []
+    for spec in specs:
+        parts = [spec.title + ".", spec.intro]
+        for sec in spec.sections:
+            parts += [sec.title + ".", sec.description]
+            for item in sec.items:
+                parts.append(getattr(item, "legend", "") or item.title)
+        out.append((f"form {spec.stage}", "\n\n".join(p for p in parts if p)))
+    return out
+
+
 def plain_job(ctx: Context, extra: Iterable[tuple[str, str]] = ()) -> PlainResult:
     res = PlainResult(job="plain language")
     jargon = list(ctx.settings.org.jargon)
@@ -61,6 +83,7 @@ def plain_job(ctx: Context, extra: Iterable[tuple[str, str]] = ()) -> PlainResul
         res.attention.append("The Question drafts tab is missing; run 'corecruit init'.")
     for name, src in _templates(ctx).items():
         texts.append((f"template {name}", template_text(src)))
+    texts.extend(_form_texts(ctx))
     for fn in EXTRA_SOURCES:
         texts.extend(fn(ctx))  # type: ignore[operator]
     texts.extend(extra)
