@@ -327,3 +327,31 @@ def test_every_form_answered_in_a_real_browser(ctx: Context, server: str, tmp_pa
     fb = st.read_one("feedback")
     assert fb.iloc[0]["person_id"] == "p05" and fb.iloc[0]["listened_to"] == 5
     assert fb.iloc[0]["what_to_change"] == "More breaks"
+
+
+def test_the_scheduled_run_collects_every_form(ctx: Context) -> None:
+    from automations.runner import JOBS, job_function
+
+    assert JOBS["coprod"][1] == "coprod"
+    assert ctx.settings.org.schedule.coprod == "every 60 minutes"
+    first = job_function("coprod")(ctx)  # nothing yet: fine, nothing written
+    assert "involvement" in first.detail
+    push_forms(ctx, "interest", send=False)
+    propose_job(ctx, send=False)
+    push_forms(ctx, "feedback", send=False)
+    frames = _frames(ctx)
+    c = client(ctx)
+    for kind in ("interest", "questions", "feedback"):
+        spec = {s.person_id: s for s in specs_for(ctx, kind, frames)}["p07"]
+        fill(c, spec, path_of(_links(ctx, kind)["p07"]), score="1")
+    res = job_function("coprod")(ctx)
+    st = ctx.stores.staff
+    st.forget()
+    assert len(st.read_one("expressions_of_interest")) == 1
+    assert len(st.read_one("feedback")) == 1
+    assert set(st.read_one("question_views")["person_id"]) == {"p07"}
+    assert "1 response(s) summarised" in res.detail
+    again = job_function("coprod")(ctx)
+    st.forget()
+    assert len(st.read_one("feedback")) == 1 and again.rows_written == 0
+    assert outbox(ctx) == []  # the scheduled run never sends forms by itself

@@ -105,6 +105,10 @@ class ScheduleConfig(_Model):
     rewards: str = "daily at 22:00"
     remind: str = "daily at 09:00"
     timetable: str = "every 60 minutes"
+    coprod: str = Field(
+        "every 60 minutes",
+        description="Bring in the co-production forms' answers (interest, questions, feedback).",
+    )
     failure_report_after: int = Field(3, ge=1, description="Email the admin after this many.")
 
 
