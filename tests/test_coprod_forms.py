@@ -355,3 +355,14 @@ def test_the_scheduled_run_collects_every_form(ctx: Context) -> None:
     st.forget()
     assert len(st.read_one("feedback")) == 1 and again.rows_written == 0
     assert outbox(ctx) == []  # the scheduled run never sends forms by itself
+
+
+def test_the_invitation_on_recruitment_agreed_carries_the_interest_form(ctx: Context) -> None:
+    from automations.jobs.remind import preview
+
+    res = push_forms(ctx, "interest", send=False)  # forms and links, no separate email
+    ctx.clock = lambda: dt.datetime(2026, 12, 1, 9)
+    msgs = {p.recipient.id: r for p, r in preview(ctx) if p.rule.id == "pwle-invitation"}
+    assert res.links["p03"] in msgs["p03"].text
+    assert res.links["p05"] in msgs["p05"].text  # easy read too
+    assert "Tell us with this short form" in msgs["p05"].text

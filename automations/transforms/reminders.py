@@ -671,6 +671,8 @@ class _Planner:
             ctx["pay"], ctx["expenses"] = pay, exp
             ctx["reward_choices"] = "be paid, have vouchers, or give your time without payment"
             ctx["earnings_limit"] = self.w.org.rewards.earnings_limit is not None
+            # the expression-of-interest form (issue 10), when staff made one; not a fact
+            ctx["form_link"] = self.w.form_links.get((r.id, "interest"), "")
             facts = {"post": self.camp.campaign.post}
         if kind in ("shortlisting opens", "shortlisting deadline"):
             link = self.w.form_links.get((r.id, "shortlisting"), "")
