@@ -324,3 +324,27 @@ def test_pack_dry_run_and_cli(ctx: Context, config_dir: Path) -> None:
     assert out.exit_code == 0 and "6 draft question(s)" in out.output
     out = runner.invoke(main, ["--config", str(config_dir), "questions", "agree"])
     assert out.exit_code == 3 and "no question is agreed yet" in out.output
+
+
+def test_agree_killed_before_the_panel_write_is_finished_by_a_rerun(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _agree_all(ctx)
+    panel = ctx.stores.panel
+    real = panel.write
+
+    def boom(frames: object) -> int:
+        raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(panel, "write", boom)
+    with pytest.raises(KeyboardInterrupt):
+        agree_job(ctx)
+    monkeypatch.setattr(panel, "write", real)
+    path = ctx.settings.campaign_files[ctx.campaign.id]
+    written = path.read_text()
+    assert len(ctx.stores.panel.read_one("questions")) == 6  # the old set, untouched
+    res = agree_job(ctx)  # the rerun finishes the job
+    assert path.read_text() == written
+    panel.forget()
+    assert list(panel.read_one("questions")["question_id"]) == ["q1", "q2", "q3", "q4", "q5"]
+    assert "5 agreed" in res.detail

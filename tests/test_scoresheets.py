@@ -286,3 +286,26 @@ def test_cli_print_and_enter(ctx: Context, config_dir: Path) -> None:
     out = runner.invoke(main, ["--config", str(config_dir), "scoresheets", "enter"])
     assert out.exit_code == 3
     assert "row 2, column 'score'" in out.output
+
+
+def test_paper_entry_killed_at_the_write_is_entered_once_by_a_rerun(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _invite(ctx)
+    _paper(ctx, [_row("p03", "A", "q1", Decimal(3)), _row("p03", "A", "q2", Decimal(1))])
+    st = ctx.stores.staff
+    real = st.write
+
+    def boom(frames: object) -> int:
+        raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(st, "write", boom)
+    with pytest.raises(KeyboardInterrupt):
+        enter_paper_job(ctx)
+    monkeypatch.setattr(st, "write", real)
+    st.forget()
+    assert len(st.read_one("raw_scores")) == 0
+    assert enter_paper_job(ctx).detail == "2 paper score(s) entered"
+    assert enter_paper_job(ctx).detail == "nothing new to enter"
+    st.forget()
+    assert len(st.read_one("raw_scores")) == 2
