@@ -43,6 +43,14 @@ def scoresheets_job(
     res.rows_read = sum(len(df) for df in frames.values())
     if letters:
         chosen = [x.strip().upper() for x in letters if x.strip()]
+        from ..transforms.paper import live_letters
+
+        unknown = sorted(set(chosen) - live_letters(frames["candidate_key"]))
+        if unknown:
+            res.attention.append(
+                f"Candidate {', '.join(unknown)} is not in the candidate key (yet); the "
+                "sheets were printed anyway, but scores for it cannot be entered until it is."
+            )
     else:
         chosen, notes = letters_for(
             stage, frames["candidate_key"], frames["applications"], frames["timetable"]

@@ -146,6 +146,11 @@ def letters_for(
         if letter:
             live[_text(r.get("application_id"))] = letter
     if stage == "shortlisting":
+        if not live:
+            notes.append(
+                "There are no candidate letters yet, so there are no shortlisting sheets. "
+                "Run 'corecruit redact' first (or give --letters)."
+            )
         return sorted(set(live.values()), key=_letter_order), notes
     if timetable is not None and len(timetable):
         got = [_text(x) for x in timetable["candidate_letter"] if _text(x)]
