@@ -128,7 +128,7 @@ def run(members: int, forms_each: int, workers: int) -> dict[str, float]:
             spec = forms[member_ix % len(forms)][0]
             if r is not None and (dict(r.answers) != sent or r.person_id != spec.person_id):
                 wrong += 1
-        q = statistics.quantiles(lats, n=100)
+        q = statistics.quantiles(lats, n=100, method="inclusive")
         return {
             "forms": len(expected),
             "stored": len(stored),

@@ -517,3 +517,133 @@ def test_check_reads_each_workbook_in_one_batch(google_ctx: Any, google_emulator
     problems = check_campaign(google_ctx)
     assert not [p for p in problems if p.severity == "error"]
     assert google_emulator.calls("sheets.spreadsheets.values.batchGet") == 2
+
+
+@pytest.mark.parametrize(
+    ("locale", "typed_day", "typed_at"),
+    [("en_GB", "15/02/2027", "15/02/2027 10:30"), ("en_US", "2/15/2027", "2/15/2027 10:30")],
+)
+def test_dates_typed_in_the_sheet_read_the_same_in_any_locale(
+    google_transport: Any,
+    google_credentials: Any,
+    tmp_path: Path,
+    locale: str,
+    typed_day: str,
+    typed_at: str,
+) -> None:
+    import datetime as dt
+
+    from automations.store.google import SHEETS_API, quote
+
+    http = _http(google_transport, google_credentials, sleep=lambda _: None)
+    spec = WorkbookSpec(
+        "staff",
+        {
+            "d": TabSpec(
+                "d",
+                "Dates",
+                "staff",
+                (
+                    ColumnSpec("id", "ID"),
+                    ColumnSpec("day", "Day", type="date"),
+                    ColumnSpec("at", "At", type="datetime"),
+                    ColumnSpec("note", "Note"),
+                ),
+            )
+        },
+    )
+    s = GoogleStore(spec, http, title="dates", ids=IdMemory(tmp_path / "ids.json"))
+    s.init()
+    sid = s.spreadsheet_id
+    http.call(
+        "POST",
+        f"{SHEETS_API}/{sid}:batchUpdate",
+        json={
+            "requests": [
+                {
+                    "updateSpreadsheetProperties": {
+                        "properties": {"locale": locale},
+                        "fields": "locale",
+                    }
+                }
+            ]
+        },
+    )
+    http.call(  # as a person types them
+        "PUT",
+        f"{SHEETS_API}/{sid}/values/{quote('Dates')}!A2",
+        params={"valueInputOption": "USER_ENTERED"},
+        json={"values": [["1", typed_day, typed_at, "2027-02-15"]]},
+    )
+    df = GoogleStore(spec, http, title="dates", spreadsheet_id=sid).read_one("d")
+    assert df["day"].iloc[0] == dt.date(2027, 2, 15)
+    assert df["at"].iloc[0] == dt.datetime(2027, 2, 15, 10, 30)
+    assert df["note"].iloc[0] == "2027-02-15"  # a date typed in a text column reads as typed
+
+
+# ------------------------------------------------------------ a real job on Google
+
+
+def _outbox(ctx: Any) -> list[Path]:
+    return sorted(ctx.settings.path(ctx.settings.org.mail.outbox).glob("**/*.eml"))
+
+
+def test_reminders_job_under_bursts_finishes_and_sends_each_message_once(
+    google_ctx: Any, google_emulator: Any
+) -> None:
+    from automations.jobs.remind import remind_job
+
+    for route in ("sheets.spreadsheets.values.batchGet", "sheets.spreadsheets.values.batchUpdate"):
+        google_emulator.fail(429, retry_after=2, times=2, match=route)
+        google_emulator.fail(503, times=1, match=route)
+        google_emulator.drop(times=1, match=route, when="after")
+    google_ctx.stores.staff.forget()
+    first = remind_job(google_ctx)
+    assert first.messages_sent > 0
+    sent = _outbox(google_ctx)
+    assert len(sent) == first.messages_sent
+    google_ctx.stores.staff.forget()
+    again = remind_job(google_ctx)
+    assert again.messages_sent == 0 and _outbox(google_ctx) == sent
+
+
+def test_reminders_job_past_the_limit_fails_cleanly_and_sends_nothing(
+    google_ctx: Any, google_emulator: Any
+) -> None:
+    from automations.jobs.remind import remind_job
+
+    staff = google_ctx.stores.staff
+    staff.forget()
+    before = staff.read_one("sent_messages")
+    google_emulator.fail(503, times=100, match="sheets.spreadsheets.values.batchUpdate")
+    with pytest.raises(RetryLimitReached, match="max_attempts"):
+        remind_job(google_ctx)
+    google_emulator.faults.clear()
+    assert _outbox(google_ctx) == []
+    staff.forget()
+    pd.testing.assert_frame_equal(staff.read_one("sent_messages"), before)
+
+
+def test_a_slow_answer_times_out_and_is_retried(
+    google_emulator: Any, http: RetryingHTTPClient, tmp_path: Path
+) -> None:
+    s = _store(http, tmp_path)
+    http.timeout = 0.3
+    google_emulator.slow(1.0, times=1, match="sheets.spreadsheets.values.batchUpdate")
+    s.write({"things": _rows(3)})
+    assert google_emulator.calls("sheets.spreadsheets.values.batchUpdate") == 2
+    assert list(_fresh(s).read_one("things")["n"]) == [0, 1, 2]
+
+
+def test_a_remembered_spreadsheet_that_was_deleted_is_made_again(
+    google_emulator: Any, http: RetryingHTTPClient, tmp_path: Path
+) -> None:
+    s = _store(http, tmp_path)
+    old = s.spreadsheet_id
+    del google_emulator.state("drive")["files"][old]
+    del google_emulator.state("sheets")["spreadsheets"][old]
+    again = GoogleStore(_spec(), http, title="t", ids=IdMemory(tmp_path / "ids.json"))
+    assert again.spreadsheet_id == old and not again.exists()
+    rep = again.init()
+    assert rep.created_workbook and again.spreadsheet_id != old
+    assert IdMemory(tmp_path / "ids.json").get("staff") == again.spreadsheet_id

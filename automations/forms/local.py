@@ -417,14 +417,19 @@ class RunningServer:
     thread: threading.Thread
 
     def stop(self) -> None:
-        self.server.close()
-        dispatcher = getattr(self.server, "task_dispatcher", None)
-        if dispatcher is not None:
-            dispatcher.shutdown(timeout=5)
-        for channel in list(getattr(self.server, "_map", {}).values()):
-            with contextlib.suppress(OSError):
-                channel.close()
-        self.thread.join(timeout=10)
+        """Close every connection from inside the server's own loop (closing sockets
+        from another thread races with select), then stop the worker threads."""
+        server = self.server
+
+        def close_all() -> None:
+            for channel in list(server._map.values()):
+                with contextlib.suppress(OSError):
+                    channel.close()
+
+        if self.thread.is_alive():
+            server.trigger.pull_trigger(close_all)
+            self.thread.join(timeout=10)
+        server.task_dispatcher.shutdown(timeout=5)
 
 
 def start_server_thread(

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +31,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigError, StoreError
+import pandas as pd
+
+from ..errors import ConfigError, Problem, StoreError
 from ..google.http import GoogleRefused, RetryingHTTPClient, RetryPolicy
 from ..templates import TabSpec, WorkbookSpec
 from .base import Grid, InitReport, TableStore
@@ -84,6 +87,30 @@ def to_json(v: Cell) -> Any:
     if isinstance(v, float):  # pragma: no cover - stores never make floats
         raise StoreError("internal: a float reached the store")
     return str(v)
+
+
+SERIAL_EPOCH = dt.datetime(1899, 12, 30)
+MONTH_FIRST_LOCALES = ("en_US", "en_PH", "es_US")  # m/d/yyyy
+_SLASHED = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})(.*)$")
+
+
+def month_first_to_iso(text: str) -> str:
+    """``2/15/2027 10:30`` -> ``2027-02-15 10:30`` (other text unchanged)."""
+    m = _SLASHED.match(text)
+    if not m:
+        return text
+    mo, d, y, rest = m.groups()
+    return f"{y}-{int(mo):02d}-{int(d):02d}{rest}"
+
+
+def from_serial(v: Cell) -> Cell:
+    """A Sheets date-time serial number (days since 1899-12-30) as a datetime."""
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return v
+    if not 0 < v < 2_958_466:  # up to the year 9999
+        return v
+    moment = SERIAL_EPOCH + dt.timedelta(days=float(v))
+    return moment.replace(microsecond=0) + dt.timedelta(seconds=round(moment.microsecond / 1e6))
 
 
 # ------------------------------------------------------------------- id memory
@@ -165,6 +192,7 @@ class GoogleStore(TableStore):
         self.time_zone = time_zone
         self._id = spreadsheet_id or (ids.get(spec.name) if ids else "")
         self._meta: dict[str, SheetMeta] | None = None
+        self._month_first = False
         self._widths: dict[str, int] = {}
 
     # ------------------------------------------------------------------ ids
@@ -263,7 +291,10 @@ class GoogleStore(TableStore):
             params={"fields": META_FIELDS},
         )
         meta: dict[str, SheetMeta] = {}
-        for sh in resp.json().get("sheets") or []:
+        body = resp.json()
+        locale = str((body.get("properties") or {}).get("locale", ""))
+        self._month_first = locale in MONTH_FIRST_LOCALES
+        for sh in body.get("sheets") or []:
             p = sh.get("properties") or {}
             g = p.get("gridProperties") or {}
             meta[str(p.get("title", ""))] = SheetMeta(
@@ -307,6 +338,9 @@ class GoogleStore(TableStore):
             params={
                 "ranges": [quote(m.title) for _, m in wanted],
                 "valueRenderOption": "UNFORMATTED_VALUE",
+                # dates typed in the sheet come as the text they show (so a date in
+                # a text column reads as typed); date columns are read in the
+                # spreadsheet's locale below (15/02/2027 or 2/15/2027)
                 "dateTimeRenderOption": "FORMATTED_STRING",
                 "majorDimension": "ROWS",
             },
@@ -320,6 +354,24 @@ class GoogleStore(TableStore):
             self._widths[tid] = max((len(r) for r in rows), default=0)
             out[tid] = Grid(m.title, header, rows[1:])
         return out
+
+    def _to_frame(self, spec: TabSpec, grid: Grid | None) -> tuple[pd.DataFrame, list[Problem]]:
+        """Dates in date columns: month-first text in month-first locales, serial numbers."""
+        if grid is not None:
+            ids = self._map_header(spec, grid.header)
+            types = {c.id: c.type for c in spec.columns}
+            cols = [j for j, cid in enumerate(ids) if types.get(cid or "") in ("date", "datetime")]
+            if cols:
+                rows = [list(r) for r in grid.rows]
+                for r in rows:
+                    for j in cols:
+                        if j < len(r):
+                            v = from_serial(r[j])
+                            if self._month_first and isinstance(v, str):
+                                v = month_first_to_iso(v)
+                            r[j] = v
+                grid = Grid(grid.title, grid.header, rows)
+        return super()._to_frame(spec, grid)
 
     def _write_grids(self, grids: Mapping[str, tuple[Grid, int]]) -> None:
         meta = self._metadata()
@@ -402,8 +454,20 @@ class GoogleStore(TableStore):
             report.created_workbook = True
         elif self.configured_id and self.ids:
             self.ids.remember(self.spec.name, self._id)
+        try:
+            meta = self._metadata(refresh=True)
+        except GoogleRefused as exc:
+            if exc.status != 404 or self.configured_id or report.created_workbook:
+                raise
+            # the remembered file was deleted: find another by name, or make a new one
+            self._id = self._search()
+            if not self._id:
+                self._create()
+                report.created_workbook = True
+            elif self.ids:
+                self.ids.remember(self.spec.name, self._id)
+            meta = self._metadata(refresh=True)
         report.location = self.location
-        meta = self._metadata(refresh=True)
         headers: dict[str, list[str]] = {}
         present = [(s, self._find(s, meta)) for s in self.spec.tabs.values()]
         existing = [(s, m) for s, m in present if m is not None]
