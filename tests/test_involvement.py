@@ -259,3 +259,44 @@ def test_bad_evidence_rows_named(ctx: Context) -> None:
         (3, "reviewer"),
         (3, "score"),
     ]
+
+
+def test_extra_evidence_in_the_decision_pack(ctx: Context, config_dir: Path) -> None:
+    from automations.reports.decision_pack import write_pack
+    from tests.merge_support import grid
+
+    give_letters(ctx)
+    interviewers = ["p01", "p02", "p03", "p05", "p06", "p07"]
+    qids = [q.id for q in ctx.campaign.questions]
+    _add(
+        ctx,
+        "raw_scores",
+        grid(interviewers, ["A", "B"], qids, lambda p, x, q: 3 if x == "A" else 2),
+    )
+    _add(
+        ctx,
+        "extra_evidence",
+        [
+            {
+                "evidence_id": "e1",
+                "candidate_letter": "A",
+                "reviewer": "p07",
+                "kind": "portfolio",
+                "view": "Warm, clear <b>writing</b>.",
+                "score": Decimal(4),
+            }
+        ],
+    )
+    html = write_pack(ctx, "staff").read_text()
+    assert "Extra evidence" in html and "scored it 100.0 out of 100" in html
+    assert "Warm, clear &lt;b&gt;writing&lt;/b&gt;." in html
+    assert "it is not counted in them" in html
+    path = config_dir / "campaigns" / "example.toml"
+    path.write_text(path.read_text().replace("counts_in_score = false", "counts_in_score = true"))
+    from automations.config import load_settings
+
+    ctx.settings = load_settings(config_dir)
+    ctx.campaign = ctx.settings.campaign(None)
+    html = write_pack(ctx, "staff").read_text()
+    # the panels' 75.0 with the evidence's 100.0 at 20%: 80.0
+    assert "It counts for 20% of the score: with it, the score is 80.0." in html
