@@ -217,4 +217,12 @@ def check_campaign(ctx: Context, tabs: Sequence[str] | None = None) -> list[Prob
                         severity="warning",
                     )
                 )
+    if ctx.stores.staff.exists() and (tabs is None or "people" in tabs):
+        from .transforms.panels import panel_problems
+
+        try:
+            people = ctx.stores.staff.read_one("people", errors="collect", refresh=False)
+        except SheetProblems:
+            return problems  # the people tab's own problems are listed above
+        problems.extend(panel_problems(ctx.campaign, people))
     return problems

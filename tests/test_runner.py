@@ -169,3 +169,26 @@ def test_scheduler_is_explicit_and_has_one_entry_per_campaign_and_job(
     sched = Runner(settings).build_scheduler()
     assert len(sched.get_jobs()) == 4 * len(settings.campaigns)
     assert len(schedule.get_jobs()) == before  # the module's default scheduler is untouched
+
+
+def test_run_once_shows_progress_only_when_a_person_watches(
+    ctx: Context, settings: Settings, fake_jobs: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from automations.cli import run_cmd
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    watched = Tty()
+    monkeypatch.setattr(sys, "stderr", watched)
+    recs = run_cmd._run_once(Runner(settings, clock=ctx.clock), ["good", "broken"])
+    assert [r.outcome for r in recs] == ["ok", "failed"]
+    assert "Running jobs" in watched.getvalue()
+
+    quiet = io.StringIO()  # under the scheduler, cron or a pipe: no progress bar
+    monkeypatch.setattr(sys, "stderr", quiet)
+    recs = run_cmd._run_once(Runner(settings, clock=ctx.clock), ["good"])
+    assert [r.outcome for r in recs] == ["ok"] and quiet.getvalue() == ""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ..runner import JOBS, Runner, available_jobs, next_runs
+from ..runner import JOBS, Runner, RunRecord, available_jobs, next_runs
 from . import State, friendly, main, pass_state
 
 log = logging.getLogger("corecruit")
@@ -68,7 +68,7 @@ def run(
     runner = Runner(settings)
     runner.install_signal_handlers()
     if once:
-        records = runner.run_once(jobs or None)
+        records = _run_once(runner, list(jobs) or available_jobs())
         failed = [r for r in records if r.outcome == "failed"]
         for r in records:
             mark = {"ok": "✓", "failed": "✗", "skipped": "–"}[r.outcome]
@@ -82,12 +82,9 @@ def run(
 
     server = None
     if settings.org.forms.backend == "local" and not no_forms_server:
-        try:
-            from ..forms.local import start_server_thread
-        except ImportError:
-            start_server_thread = None
-        if start_server_thread is not None:
-            server = start_server_thread(settings)
+        from ..forms.local import start_server_thread
+
+        server = start_server_thread(settings)
     click.echo(f"Workspace: {settings.workspace}")
     for cid in settings.campaigns:
         click.echo(f"  {cid}: {settings.workspace / cid}")
@@ -105,6 +102,25 @@ def run(
         if server is not None:
             server.stop()
     click.echo("Stopped.")
+
+
+def _run_once(runner: Runner, names: list[str]) -> list[RunRecord]:
+    """Run each job once; a progress bar when a person is watching, silence otherwise."""
+    pairs = [(cid, n) for cid in runner.settings.campaigns for n in names]
+    if not sys.stderr.isatty():
+        return runner.run_once(names)
+    out: list[RunRecord] = []
+    with click.progressbar(
+        pairs,
+        label="Running jobs",
+        file=sys.stderr,
+        item_show_func=lambda p: f"{p[0]} {p[1]}" if p else "",
+    ) as bar:
+        for cid, name in bar:
+            if runner.stop_requested.is_set():
+                break
+            out.append(runner.run_job(cid, name))
+    return out
 
 
 def _print_links(state: State) -> None:

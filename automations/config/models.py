@@ -276,7 +276,21 @@ class Merge(_Model):
         le=1,
         description="Share of the shortlisting score carried into interviews.",
     )
-    release_shortlisting_to_panel: bool = True
+    release_shortlisting_to_panel: bool = Field(
+        True,
+        description="Write shortlisting results (letters only) to the panel workbook once every "
+        "shortlister has sent all their scores, or staff set 'released'.",
+    )
+    released: bool = Field(
+        False,
+        description="Staff release the results to the panels even though some scores are "
+        "still missing (the panel workbook and the panel decision pack).",
+    )
+    reviewer_zscores: bool = Field(
+        False,
+        description="Also show a check ranking with each reviewer's scores standardised "
+        "(z-scores), beside the equal-weighted result and never replacing it.",
+    )
 
 
 class ReminderRule(_Model):
@@ -321,6 +335,11 @@ class CampaignInfo(_Model):
     letter_order: Literal["shuffled", "submission"] = "shuffled"
     seed: int = Field(0, description="Seeds the shuffled letter order; keep it once letters exist.")
     question_by_question: bool = True
+    own_name_as: Literal["letter", "the candidate"] = Field(
+        "letter",
+        description="What the candidate's own name becomes in their answers: 'Candidate A' "
+        "(letter) or 'the candidate'.",
+    )
 
 
 class GoogleFiles(_Model):

@@ -52,7 +52,8 @@ def scopes_for(settings: Settings) -> tuple[str, ...]:
     """The scopes this organisation's configuration needs."""
     out = list(STORE_SCOPES) if settings.org.storage.backend == "google" else []
     if settings.org.forms.backend == "google":
-        out += FORMS_SCOPES
+        # drive.file too: find a form whose create answer was lost, open it to responders
+        out += (*FORMS_SCOPES, _G + "drive.file")
     if settings.org.mail.transport == "gmail":
         out += GMAIL_SCOPES
     return tuple(dict.fromkeys(out))

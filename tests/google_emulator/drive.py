@@ -29,6 +29,7 @@ from .core import (
 
 SPREADSHEET = "application/vnd.google-apps.spreadsheet"
 FOLDER = "application/vnd.google-apps.folder"
+FORM = "application/vnd.google-apps.form"
 DRIVE_READ = (
     "drive",
     "drive.file",
@@ -70,6 +71,8 @@ class DriveFile:
             "webViewLink": (
                 f"https://docs.google.com/spreadsheets/d/{self.id}/edit?usp=drivesdk"
                 if self.mime_type == SPREADSHEET
+                else f"https://docs.google.com/forms/d/{self.id}/edit?usp=drivesdk"
+                if self.mime_type == FORM
                 else f"https://drive.google.com/file/d/{self.id}/view?usp=drivesdk"
             ),
             "permissions": copy.deepcopy(self.permissions),
@@ -86,6 +89,8 @@ class DriveFile:
             "owner": 5,
         }
         for p in self.permissions:
+            if p.get("view") == "published":
+                continue  # a form's responders may fill it in, not open the file
             mine = p.get("type") == "anyone" or p.get("emailAddress", "").lower() == email.lower()
             if mine and (best is None or rank.get(p["role"], 0) > rank.get(best, 0)):
                 best = p["role"]
@@ -505,11 +510,30 @@ def permissions_create(emu: Emulator, req: Request, file_id: str) -> dict[str, A
                 }
             ],
         )
+    view = body.get("view")
+    if view is not None and (view != "published" or f.mime_type != FORM or role != "reader"):
+        raise ApiError(
+            400,
+            "The view field is only supported for a form's responders (role reader, "
+            "view published).",
+            errors=[
+                {
+                    "message": "Invalid value for view.",
+                    "domain": "global",
+                    "reason": "invalid",
+                    "location": "permission.view",
+                    "locationType": "other",
+                }
+            ],
+        )
     existing = next(
         (
             p
             for p in f.permissions
-            if kind in ("user", "group") and p.get("emailAddress", "").lower() == email.lower()
+            if kind in ("user", "group", "anyone")
+            and p.get("type") == kind
+            and p.get("emailAddress", "").lower() == email.lower()
+            and p.get("view") == view
         ),
         None,
     )
@@ -529,6 +553,8 @@ def permissions_create(emu: Emulator, req: Request, file_id: str) -> dict[str, A
         if email:
             perm["emailAddress"] = email
             perm["displayName"] = email.split("@")[0]
+        if view is not None:
+            perm["view"] = view
         f.permissions.append(perm)
     if req.flag("sendNotificationEmail", default=kind in ("user", "group")):
         emu.state("drive").setdefault("notifications", []).append(

@@ -1,0 +1,57 @@
+"""``corecruit forms push|collect|serve``: each panel member's own score forms."""
+
+from __future__ import annotations
+
+import click
+
+from . import State, friendly, main, pass_state
+
+
+@main.group()
+def forms() -> None:
+    """Score forms: make them and send links (push), bring scores in (collect), serve them."""
+
+
+@forms.command()
+@click.option("--no-email", is_flag=True, help="Make the forms and write the links, send nothing.")
+@pass_state
+@friendly
+def push(state: State, no_email: bool) -> None:
+    """Make each panel member's own forms, write the links, and email each person theirs."""
+    from ..jobs.forms import push_job
+
+    res = push_job(state.context(), send=not no_email)
+    click.echo(res.summary())
+    for line in res.attention:
+        click.secho(f"Please look: {line}", fg="yellow")
+
+
+@forms.command()
+@pass_state
+@friendly
+def collect(state: State) -> None:
+    """Bring new responses into the raw scores tab (and anything unusable into exceptions)."""
+    from ..jobs.forms import collect_job
+
+    res = collect_job(state.context())
+    click.echo(res.summary())
+    for line in res.attention:
+        click.secho(f"Please look: {line}", fg="yellow")
+
+
+@forms.command()
+@click.option("--host", default=None, help="Address to listen on (default: forms.host).")
+@click.option("--port", default=None, type=int, help="Port (default: forms.port).")
+@pass_state
+@friendly
+def serve(state: State, host: str | None, port: int | None) -> None:
+    """Serve the local score forms until stopped (Ctrl+C)."""
+    from ..forms.local import base_url
+    from ..forms.local import serve as run_server
+
+    settings = state.settings
+    if settings.org.forms.backend != "local":
+        click.echo("forms.backend is 'google': Google serves the forms, nothing to run here.")
+        return
+    click.echo(f"Serving score forms. People's links start with {base_url(settings)}/f/")
+    run_server(settings, host, port)

@@ -1,0 +1,1 @@
+"""Score forms: the provider seam (base), the local form server and the Google Forms path."""

@@ -1,0 +1,217 @@
+"""The forms seam: what a score form is, what a response is, and who serves them.
+
+Two backends implement :class:`FormsProvider`: ``local`` (corecruit's own small web
+server, :mod:`automations.forms.local`) and ``google`` (Google Forms,
+:mod:`automations.forms.google`). Jobs build :class:`FormSpec` objects with the pure
+transforms in :mod:`automations.transforms.forms` and never care which backend runs.
+
+Contract for every provider:
+
+- ``ensure_forms(specs)`` makes sure each spec has a live form and returns a
+  :class:`FormHandle` per ``spec.key``. It is idempotent by key: calling it again with
+  the same keys returns the same forms (updated in place if the spec changed), never
+  new ones, so a job killed half-way can simply be run again.
+- ``fetch_responses(specs, since)`` returns submitted responses to those forms,
+  submitted at or after ``since`` (``None``: all). Each :class:`Response` has a
+  ``response_id`` that is stable and unique for that submission, so collecting twice
+  never duplicates a score. Answers are keyed by the spec's ``item_id``s; a provider
+  maps its own question ids back to them. ``answers`` holds every item that was on
+  the form when it was sent, with ``''`` for one left blank; an item id missing from
+  ``answers`` means "not on the form then" (say, a candidate added later) and is
+  skipped rather than reported as a missing score. Providers do not validate scores: that is
+  :func:`automations.transforms.forms.validate_responses`' job, so both backends
+  reject the same things in the same words.
+
+Item ids are built only with :func:`score_item_id` / :func:`comment_item_id` and are
+safe as HTML names and Google item descriptions (``[A-Za-z0-9_-]``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from ..context import Context
+
+Stage = Literal["shortlisting", "interview"]
+Source = Literal["local form", "google form"]
+
+_SAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def _safe(part: str) -> str:
+    return _SAFE.sub("-", part)
+
+
+def form_key(campaign_id: str, stage: str, person_id: str) -> str:
+    """One form per person per stage: ``peer-support-2027.shortlisting.p03``."""
+    return f"{campaign_id}.{stage}.{person_id}"
+
+
+def parse_form_key(key: str) -> tuple[str, str, str]:
+    """(campaign_id, stage, person_id) from a form key."""
+    campaign_id, stage, person_id = key.rsplit(".", 2)
+    return campaign_id, stage, person_id
+
+
+def score_item_id(candidate_letter: str, question_id: str) -> str:
+    return f"score__{_safe(candidate_letter)}__{_safe(question_id)}"
+
+
+def comment_item_id(candidate_letter: str, question_id: str) -> str:
+    return f"comment__{_safe(candidate_letter)}__{_safe(question_id)}"
+
+
+@dataclass(frozen=True)
+class ScalePoint:
+    value: int
+    label: str = ""  # what the point means, e.g. "Some evidence"
+
+
+@dataclass(frozen=True)
+class ScaleItem:
+    """Score one candidate on one question (interview) or criterion (shortlisting)."""
+
+    item_id: str
+    candidate_letter: str
+    question_id: str
+    title: str  # e.g. "Candidate C: Working alongside people as equals"
+    points: tuple[ScalePoint, ...]
+    context: str = ""  # shown above the scale: the candidate's anonymised answer, if any
+    required: bool = True
+
+    @property
+    def min(self) -> int:
+        return min(p.value for p in self.points)
+
+    @property
+    def max(self) -> int:
+        return max(p.value for p in self.points)
+
+
+@dataclass(frozen=True)
+class CommentItem:
+    """An optional comment box for one candidate and question."""
+
+    item_id: str
+    candidate_letter: str
+    question_id: str
+    title: str  # e.g. "Your notes on Candidate C (optional)"
+    required: bool = False
+
+
+Item = ScaleItem | CommentItem
+
+
+@dataclass(frozen=True)
+class Section:
+    """A page of the form (Google: a section)."""
+
+    section_id: str
+    title: str
+    description: str = ""
+    items: tuple[Item, ...] = ()
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    """One person's own form for one stage. Never holds names or contact details."""
+
+    key: str  # form_key(campaign, stage, person): the idempotency key
+    campaign_id: str
+    stage: Stage
+    person_id: str
+    title: str
+    intro: str
+    sections: tuple[Section, ...]
+    candidate_order: tuple[str, ...] = ()  # candidate letters in the order this person sees
+    question_order: tuple[str, ...] = ()  # criterion / question ids in page order
+    order_seed: str = ""  # how candidate_order was drawn, so it can be explained later
+    question_by_question: bool = False
+
+    def items(self) -> list[Item]:
+        return [i for s in self.sections for i in s.items]
+
+    def item(self, item_id: str) -> Item | None:
+        for i in self.items():
+            if i.item_id == item_id:
+                return i
+        return None
+
+    def scale_items(self) -> list[ScaleItem]:
+        return [i for i in self.items() if isinstance(i, ScaleItem)]
+
+
+@dataclass(frozen=True)
+class FormHandle:
+    """Where a form lives, as written to the staff workbook's form_links tab."""
+
+    key: str
+    form_id: str  # Google: the form id; local: the link's token id
+    url: str  # the person's own link
+    created_at: dt.datetime | None = None
+    expires_at: dt.datetime | None = None  # local links expire; Google forms: None
+
+
+@dataclass(frozen=True)
+class Response:
+    """One submitted form. ``answers`` maps item_id -> the raw text submitted ('' = blank)."""
+
+    response_id: str  # stable and unique for this submission
+    form_key: str
+    person_id: str  # who the link or form belongs to (never taken from the answers)
+    answers: Mapping[str, str]
+    submitted_at: dt.datetime  # timezone-aware (UTC is fine); shown in local time
+    source: Source
+    meta: Mapping[str, str] = field(default_factory=dict)  # e.g. token id; no personal data
+
+
+@runtime_checkable
+class FormsProvider(Protocol):
+    """A forms backend. See the module docstring for the contract."""
+
+    def ensure_forms(self, specs: Sequence[FormSpec]) -> dict[str, FormHandle]: ...
+
+    def fetch_responses(
+        self, specs: Sequence[FormSpec], since: dt.datetime | None = None
+    ) -> list[Response]: ...
+
+
+def get_provider(ctx: Context) -> FormsProvider:
+    """The configured forms backend, made once per context.
+
+    ``automations.forms.<backend>`` must define ``<backend>_provider(ctx)``
+    (``local_provider``, ``google_provider``). Tests may preset ``ctx.extras["forms"]``.
+    """
+    if "forms" not in ctx.extras:
+        backend = ctx.settings.org.forms.backend
+        # imported lazily: only Google users need the Google client libraries
+        module = importlib.import_module(f"automations.forms.{backend}")
+        ctx.extras["forms"] = getattr(module, f"{backend}_provider")(ctx)
+    provider: FormsProvider = ctx.extras["forms"]
+    return provider
+
+
+__all__ = [
+    "CommentItem",
+    "FormHandle",
+    "FormSpec",
+    "FormsProvider",
+    "Item",
+    "Response",
+    "ScaleItem",
+    "ScalePoint",
+    "Section",
+    "Source",
+    "Stage",
+    "comment_item_id",
+    "form_key",
+    "get_provider",
+    "parse_form_key",
+    "score_item_id",
+]

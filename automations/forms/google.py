@@ -1,0 +1,719 @@
+"""Google Forms backend: one Google Form per person per stage, through the Forms API v1.
+
+How a form is made, so that a job killed at any line and run again never makes a
+second form for the same key:
+
+1. Look in ``<workspace>/<campaign>/google-forms.json`` (the state file) for the
+   key. If it is not there, ask Drive for a form named ``<title> [<key>]`` (the
+   document title carries the key), in case an earlier run created it and was
+   stopped before it could write the state file down.
+2. Only if neither knows it: ``forms.create`` (title and document title only, as
+   Google allows). If the answer is lost (5xx, dropped connection) the create is
+   not repeated blindly: Drive is asked first, and a form found there is adopted.
+3. Items, title, description and settings go in ONE ``forms.batchUpdate`` per
+   form, guarded by ``writeControl.requiredRevisionId``. Before (re)building, a
+   form that already holds exactly the spec's questions is adopted as it is, so a
+   lost answer to the batchUpdate is settled by reading the form back.
+4. Publish (``setPublishSettings``) only if the form is not already accepting
+   responses, and give responder access to anyone with the link (a Drive
+   permission with ``view: published``): the link is the person's own, which is
+   what makes each response attributable; email addresses are not collected.
+5. With ``[google] drive_folder_id`` set, move the form into that folder (staff who
+   can open the folder can see the forms; a shared drive holds them, not the
+   service account).
+
+Each step is written to the state file as soon as it is done; a form whose state
+says it is complete costs no API call at all. Responses come from
+``responses.list`` with ``filter=timestamp >= since``, 5000 to a page: the calls
+grow with the number of forms and pages, never with rows.
+
+Question ids Google assigns are kept in the state file (question id -> item id);
+ids from earlier builds of a form are kept too, so older responses still map.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from ..errors import GoogleAPIError, JobError, RetryLimitReached
+from ..google.auth import FORMS_SCOPES, load_credentials, require_scopes
+from ..google.http import RetryPolicy, build_service, scrub
+from .base import CommentItem, FormHandle, FormSpec, Item, Response, ScaleItem
+
+if TYPE_CHECKING:
+    from ..context import Context
+
+log = logging.getLogger("corecruit.forms")
+
+FORM_MIME = "application/vnd.google-apps.form"
+DRIVE_FILE = "https://www.googleapis.com/auth/drive.file"
+# forms.body: create and build the forms; forms.responses.readonly: read the answers;
+# drive.file: find the forms corecruit made (after a lost answer) and let people respond.
+NEEDED_SCOPES: tuple[str, ...] = (*FORMS_SCOPES, DRIVE_FILE)
+PAGE_SIZE = 5000
+STATE_VERSION = 1
+SETTINGS = {"quizSettings": {"isQuiz": False}, "emailCollectionType": "DO_NOT_COLLECT"}
+SETTINGS_MASK = "quizSettings.isQuiz,emailCollectionType"
+
+
+class _Unsure(Exception):
+    """A change was sent and its answer lost: it may or may not have been made."""
+
+
+# ------------------------------------------------------------------ the form, pure
+
+
+def document_title(spec: FormSpec) -> str:
+    """The Drive name: the responder title plus the key, so a lost form can be found."""
+    return f"{spec.title} [{spec.key}]"
+
+
+def _question(item: Item) -> dict[str, Any]:
+    if isinstance(item, CommentItem):
+        return {"required": item.required, "textQuestion": {"paragraph": True}}
+    assert isinstance(item, ScaleItem)
+    points = sorted(item.points, key=lambda p: p.value)
+    if item.min in (0, 1) and 2 <= item.max <= 10 and len(points) == item.max - item.min + 1:
+        scale: dict[str, Any] = {"low": item.min, "high": item.max}
+        if points[0].label:
+            scale["lowLabel"] = points[0].label
+        if points[-1].label:
+            scale["highLabel"] = points[-1].label
+        return {"required": item.required, "scaleQuestion": scale}
+    # Google's linear scale runs from 0 or 1 up to at most 10: otherwise one choice per point
+    return {
+        "required": item.required,
+        "choiceQuestion": {"type": "RADIO", "options": [{"value": str(p.value)} for p in points]},
+    }
+
+
+def _one_line(text: str) -> str:
+    """Titles in Google Forms are one line: line breaks become spaces."""
+    return " ".join(text.split())
+
+
+def _item_body(item: Item) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "title": _one_line(item.title),
+        "questionItem": {"question": _question(item)},
+    }
+    if isinstance(item, ScaleItem):
+        labelled = [p for p in item.points if p.label]
+        guide = "; ".join(
+            f"{p.value} = {p.label}" for p in sorted(item.points, key=lambda p: p.value)
+        )
+        parts = [item.context.strip()] if item.context.strip() else []
+        if labelled and guide not in item.context:
+            parts.append(f"Scores: {guide}.")
+        if parts:
+            body["description"] = "\n\n".join(parts)
+    return body
+
+
+def item_requests(spec: FormSpec) -> list[dict[str, Any]]:
+    """The createItem requests for a spec, in order (pages become sections)."""
+    out: list[dict[str, Any]] = []
+
+    def add(item: dict[str, Any]) -> None:
+        out.append({"createItem": {"item": item, "location": {"index": len(out)}}})
+
+    for n, section in enumerate(spec.sections):
+        head: dict[str, Any] = {"title": _one_line(section.title)}
+        if section.description:
+            head["description"] = section.description
+        if n == 0:
+            if section.title or section.description:
+                add({**head, "textItem": {}})
+        else:
+            add({**head, "pageBreakItem": {}})
+        for item in section.items:
+            add(_item_body(item))
+    return out
+
+
+def spec_hash(spec: FormSpec) -> str:
+    data = {
+        "title": spec.title,
+        "intro": spec.intro,
+        "settings": SETTINGS,
+        "items": item_requests(spec),
+    }
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def _shape(item: dict[str, Any]) -> tuple[Any, ...]:
+    """What matters in an item, with Google's left-out defaults filled in (ids aside)."""
+    kind = next((k for k in item if k.endswith("Item")), "")
+    base: tuple[Any, ...] = (kind, item.get("title", ""), item.get("description", ""))
+    if kind != "questionItem":
+        return base
+    q = (item.get("questionItem") or {}).get("question") or {}
+    qkind = next((k for k in q if k.endswith("Question")), "")
+    body = q.get(qkind) or {}
+    if qkind == "scaleQuestion":
+        detail: tuple[Any, ...] = (
+            body.get("low", 0),
+            body.get("high", 0),
+            body.get("lowLabel", ""),
+            body.get("highLabel", ""),
+        )
+    elif qkind == "choiceQuestion":
+        detail = (body.get("type", ""), tuple(o.get("value", "") for o in body.get("options", [])))
+    elif qkind == "textQuestion":
+        detail = (bool(body.get("paragraph")),)
+    else:
+        detail = ()
+    return (*base, qkind, bool(q.get("required")), detail)
+
+
+def matching_questions(form: dict[str, Any], spec: FormSpec) -> dict[str, str] | None:
+    """question id -> item id when the form already holds exactly this spec, else None."""
+    info = form.get("info") or {}
+    if info.get("title") != spec.title or (info.get("description") or "") != spec.intro:
+        return None
+    settings = form.get("settings") or {}
+    if (
+        settings.get("quizSettings", {}).get("isQuiz")
+        or settings.get("emailCollectionType", "DO_NOT_COLLECT") != "DO_NOT_COLLECT"
+    ):
+        return None
+    want = [r["createItem"]["item"] for r in item_requests(spec)]
+    have = form.get("items") or []
+    if [_shape(i) for i in have] != [_shape(i) for i in want]:
+        return None
+    qids = [i["questionItem"]["question"]["questionId"] for i in have if "questionItem" in i]
+    return {q: item.item_id for q, item in zip(qids, spec.items(), strict=True)}
+
+
+def to_utc(when: dt.datetime, tz: str) -> dt.datetime:
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=ZoneInfo(tz))
+    return when.astimezone(dt.UTC)
+
+
+def rfc3339(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: str) -> dt.datetime:
+    """Google's RFC 3339 time (up to nanoseconds, 'Z') as an aware UTC datetime."""
+    head, _, frac = text.rstrip("Z").partition(".")
+    base = dt.datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=dt.UTC)
+    micros = int((frac + "000000")[:6]) if frac else 0
+    return base + dt.timedelta(microseconds=micros)
+
+
+# ------------------------------------------------------------------------ state
+
+
+class FormState:
+    """``google-forms.json``: what corecruit knows of each form, written atomically."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.forms: dict[str, dict[str, Any]] = {}
+        if path.exists():
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                raise JobError(
+                    f"The Google Forms state file {path.name} in the campaign's workspace "
+                    "folder cannot be read. Move it aside and run the command again: "
+                    "corecruit finds its forms in Drive by name."
+                ) from None
+            self.forms = dict(data.get("forms") or {})
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        data = {"version": STATE_VERSION, "forms": self.forms}
+        fd, tmp = tempfile.mkstemp(prefix=".google-forms.", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(data, fh, indent=1, sort_keys=True)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+# --------------------------------------------------------------------- provider
+
+
+class GoogleFormsProvider:
+    """The :class:`~automations.forms.base.FormsProvider` on Google Forms."""
+
+    def __init__(
+        self,
+        forms_service: Any,
+        drive_service: Any,
+        state_path: Path,
+        *,
+        policy: RetryPolicy | None = None,
+        timezone: str = "Europe/London",
+        clock: Callable[[], dt.datetime] | None = None,
+        folder_id: str = "",
+    ) -> None:
+        self.forms = forms_service
+        self.drive = drive_service
+        self.state = FormState(state_path)
+        self.policy = policy or RetryPolicy()
+        self.tz = timezone
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self.folder_id = folder_id
+
+    # ------------------------------------------------------------- calls
+
+    def _run(self, request: Any, what: str) -> Any:
+        """Execute one request (the HTTP layer already retries 429s, and 5xx on reads)."""
+        from googleapiclient.errors import HttpError
+        from httplib2 import HttpLib2Error
+
+        try:
+            return request.execute(num_retries=0)
+        except HttpError as exc:
+            status = int(getattr(exc.resp, "status", 0) or 0)
+            if status >= 500 or status == 429:
+                raise _Unsure(f"HTTP {status}") from None
+            raise self._refused(exc, status, what) from None
+        except (OSError, HttpLib2Error) as exc:
+            raise _Unsure(type(exc).__name__) from None
+
+    def _refused(self, exc: Any, status: int, what: str) -> GoogleAPIError:
+        try:
+            err = json.loads(exc.content.decode("utf-8")).get("error") or {}
+        except (ValueError, AttributeError, UnicodeDecodeError):
+            err = {}
+        message = str(err.get("message", ""))
+        reasons = " ".join(
+            str(d.get("reason", "")) for d in (err.get("details") or err.get("errors") or [])
+        )
+        if status == 403 and ("scope" in message.lower() or "SCOPE" in reasons):
+            text = (
+                f"Google refused {what}: the credentials lack a permission (scope) the Google "
+                "Forms backend needs: forms.body, forms.responses.readonly and drive.file. "
+                "See 'Connecting to Google' in the README."
+            )
+        elif status == 403 and ("SERVICE_DISABLED" in reasons or "has not been used" in message):
+            text = (
+                f"Google refused {what}: the Google Forms API (or the Drive API) is not turned "
+                "on for the service account's Google Cloud project. Turn it on in the Cloud "
+                "console (APIs & Services, Library) and run the command again."
+            )
+        elif status == 401:
+            text = (
+                f"Google refused {what}: the service account key was not accepted. Download "
+                "a new key and check [google] credentials_file."
+            )
+        elif status == 404:
+            text = (
+                f"Google could not find the form while {what} (HTTP 404): it may have been "
+                "deleted. Run 'corecruit forms push' to make a new one."
+            )
+        else:
+            text = f"Google refused {what} (HTTP {status}): {scrub(message)}".rstrip(": ")
+        return GoogleAPIError(text, status=status)
+
+    def _again(self, attempt: int, started: float, what: str, last: str) -> None:
+        """Wait before another try, or give up within the configured bounds."""
+        pause = self.policy.delay(attempt, None)
+        spent = self.policy.clock() - started
+        if attempt >= self.policy.max_attempts or spent + pause > self.policy.max_seconds:
+            raise RetryLimitReached(
+                f"Google did not complete {what} after {attempt} tries (last answer: {last}). "
+                "What was done is remembered; run the command again later: it carries on "
+                "where it stopped and never makes a second form."
+            )
+        log.info("Google answered %s to %s; trying again in %.1f s", last, what, pause)
+        self.policy.retries += 1
+        self.policy.sleep(pause)
+
+    def _retrying(self, make: Callable[[], Any], what: str) -> Any:
+        """A change that is safe to repeat: repeat it on a lost answer, within bounds."""
+        started, attempt = self.policy.clock(), 0
+        while True:
+            attempt += 1
+            try:
+                return self._run(make(), what)
+            except _Unsure as exc:
+                self._again(attempt, started, what, str(exc))
+
+    # ------------------------------------------------------------- ensure
+
+    def ensure_forms(self, specs: Sequence[FormSpec]) -> dict[str, FormHandle]:
+        out: dict[str, FormHandle] = {}
+        for spec in specs:
+            entry = self.state.forms.get(spec.key)
+            if not self._complete(entry, spec):
+                entry = self._ensure_one(spec, entry)
+            assert entry is not None
+            out[spec.key] = FormHandle(
+                key=spec.key,
+                form_id=entry["form_id"],
+                url=entry["url"],
+                created_at=dt.datetime.fromisoformat(entry["created_at"]),
+            )
+        return out
+
+    def _complete(self, entry: dict[str, Any] | None, spec: FormSpec) -> bool:
+        return bool(
+            entry
+            and entry.get("form_id")
+            and entry.get("built") == spec_hash(spec)
+            and entry.get("published")
+            and entry.get("shared")
+            and (entry.get("filed") or not self.folder_id)
+        )
+
+    def _ensure_one(self, spec: FormSpec, entry: dict[str, Any] | None) -> dict[str, Any]:
+        fresh: dict[str, Any] | None = None
+        if not entry or not entry.get("form_id"):
+            found = self._find(spec)
+            if found is None:
+                fresh = self._create(spec)
+                found = fresh["formId"]
+            entry = {
+                "form_id": found,
+                "url": (fresh or {}).get("responderUri", ""),
+                "created_at": self.clock().astimezone(dt.UTC).isoformat(),
+                "built": "",
+                "questions": {},
+                "published": False,
+                "shared": False,
+            }
+            self.state.forms[spec.key] = entry
+            self.state.save()
+        try:
+            self._build(spec, entry, fresh)
+        except GoogleAPIError as exc:
+            if exc.status != 404 or fresh is not None:
+                raise
+            # deleted (or trashed) since it was made: forget it and make a new one
+            log.warning("the form for %s is gone from Google; making a new one", spec.key)
+            del self.state.forms[spec.key]
+            self.state.save()
+            return self._ensure_one(spec, None)
+        if not entry.get("published"):
+            self._publish(spec, entry)
+        if not entry.get("shared"):
+            self._share(spec, entry)
+        if self.folder_id and not entry.get("filed"):
+            self._file(spec, entry)
+        return entry
+
+    def _find(self, spec: FormSpec) -> str | None:
+        """The form an earlier run made for this key, from Drive (oldest if several)."""
+        name = document_title(spec).replace("\\", "\\\\").replace("'", "\\'")
+        q = f"name = '{name}' and mimeType = '{FORM_MIME}' and trashed = false"
+        what = f"finding the form for {spec.key} in Drive"
+        res = self._retrying(
+            lambda: self.drive.files().list(
+                q=q,
+                fields="files(id,createdTime)",
+                pageSize=10,
+                supportsAllDrives=True,
+                includeItemsFromAllDrives=True,
+            ),
+            what,
+        )
+        found = sorted(res.get("files") or [], key=lambda f: (f.get("createdTime", ""), f["id"]))
+        if len(found) > 1:
+            log.warning(
+                "Drive holds %d forms for %s; using the oldest, the others get no link",
+                len(found),
+                spec.key,
+            )
+        return str(found[0]["id"]) if found else None
+
+    def _create(self, spec: FormSpec) -> dict[str, Any]:
+        """``forms.create``; after a lost answer, Drive is asked before trying again."""
+        what = f"creating the form for {spec.key}"
+        body = {"info": {"title": spec.title, "documentTitle": document_title(spec)}}
+        started, attempt = self.policy.clock(), 0
+        while True:
+            attempt += 1
+            try:
+                form: dict[str, Any] = self._run(self.forms.forms().create(body=body), what)
+                return form
+            except _Unsure as exc:
+                found = self._find(spec)
+                if found is not None:
+                    log.info("the form for %s was made before its answer was lost", spec.key)
+                    return {"formId": found}
+                self._again(attempt, started, what, str(exc))
+
+    def _get(self, form_id: str, what: str) -> dict[str, Any]:
+        form: dict[str, Any] = self._retrying(lambda: self.forms.forms().get(formId=form_id), what)
+        return form
+
+    def _build(
+        self, spec: FormSpec, entry: dict[str, Any], fresh: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """Items, info and settings in one batchUpdate (or adopt a form already built)."""
+        want = spec_hash(spec)
+        if entry.get("built") == want:
+            return None
+        what = f"building the form for {spec.key}"
+        started, attempt, unsure = self.policy.clock(), 0, False
+        form = fresh if fresh is not None and "revisionId" in fresh else None
+        while True:
+            attempt += 1
+            if form is None:
+                form = self._get(entry["form_id"], what)
+            entry["url"] = form.get("responderUri") or entry.get("url", "")
+            mapping = matching_questions(form, spec)
+            if mapping is not None:
+                self._record_build(entry, want, mapping, form)
+                return form
+            n_items = len(form.get("items") or [])
+            creates = item_requests(spec)
+            requests = [
+                {
+                    "updateFormInfo": {
+                        "info": {"title": spec.title, "description": spec.intro},
+                        "updateMask": "title,description",
+                    }
+                },
+                {"updateSettings": {"settings": SETTINGS, "updateMask": SETTINGS_MASK}},
+                *({"deleteItem": {"location": {"index": 0}}} for _ in range(n_items)),
+                *creates,
+            ]
+            body = {
+                "requests": requests,
+                "includeFormInResponse": True,
+                "writeControl": {"requiredRevisionId": form["revisionId"]},
+            }
+            try:
+                out = self._run(
+                    self.forms.forms().batchUpdate(formId=entry["form_id"], body=body), what
+                )
+            except _Unsure as exc:
+                unsure, form = True, None  # read it back: it may have been built
+                self._again(attempt, started, what, str(exc))
+                continue
+            except GoogleAPIError as exc:
+                if unsure and exc.status == 400:
+                    form = None  # our own earlier try moved the revision on: read it back
+                    self._again(attempt, started, what, "HTTP 400 (revision moved on)")
+                    continue
+                raise
+            replies = out.get("replies") or []
+            qids = [
+                r["createItem"]["questionId"][0]
+                for r in replies
+                if "createItem" in r and r["createItem"].get("questionId")
+            ]
+            items = spec.items()
+            if len(qids) != len(items):
+                raise GoogleAPIError(
+                    f"Google answered {what} with {len(qids)} questions for {len(items)} items; "
+                    "run the command again"
+                )
+            built = out.get("form") or {}
+            self._record_build(
+                entry, want, {q: i.item_id for q, i in zip(qids, items, strict=True)}, built
+            )
+            return built
+
+    def _record_build(
+        self, entry: dict[str, Any], want: str, mapping: dict[str, str], form: dict[str, Any]
+    ) -> None:
+        entry.setdefault("questions", {}).update(mapping)
+        entry["built"] = want
+        if form.get("responderUri"):
+            entry["url"] = form["responderUri"]
+        state = (form.get("publishSettings") or {}).get("publishState") or {}
+        if state.get("isPublished") and state.get("isAcceptingResponses"):
+            entry["published"] = True
+        self.state.save()
+
+    def _publish(self, spec: FormSpec, entry: dict[str, Any]) -> None:
+        body = {
+            "publishSettings": {
+                "publishState": {"isPublished": True, "isAcceptingResponses": True}
+            },
+            "updateMask": "publishState",
+        }
+        self._retrying(
+            lambda: self.forms.forms().setPublishSettings(formId=entry["form_id"], body=body),
+            f"publishing the form for {spec.key}",
+        )
+        entry["published"] = True
+        self.state.save()
+
+    def _share(self, spec: FormSpec, entry: dict[str, Any]) -> None:
+        body = {"type": "anyone", "role": "reader", "view": "published"}
+        try:
+            self._retrying(
+                lambda: self.drive.permissions().create(
+                    fileId=entry["form_id"], body=body, fields="id"
+                ),
+                f"opening the form for {spec.key} to responses",
+            )
+        except GoogleAPIError as exc:
+            if exc.status != 403 or isinstance(exc, RetryLimitReached):
+                raise
+            raise GoogleAPIError(
+                f"Google would not let anyone with the link answer the form for {spec.key} "
+                "(HTTP 403). Your Google Workspace may only allow sharing inside your "
+                "organisation, and panel members often have no Google account there. Ask "
+                "your Google admin to allow it for corecruit's service account, or use the "
+                'local forms ([forms] backend = "local"). The form is made and kept; run '
+                "'corecruit forms push' again once this is sorted.",
+                status=403,
+            ) from None
+        entry["shared"] = True
+        self.state.save()
+
+    def _file(self, spec: FormSpec, entry: dict[str, Any]) -> None:
+        """Move the form into ``[google] drive_folder_id`` (staff with the folder see it)."""
+        what = f"putting the form for {spec.key} in the Drive folder"
+        fid = entry["form_id"]
+        got = self._retrying(
+            lambda: self.drive.files().get(fileId=fid, fields="parents", supportsAllDrives=True),
+            what,
+        )
+        parents = [p for p in got.get("parents") or [] if p != self.folder_id]
+        if self.folder_id not in (got.get("parents") or []):
+            self._retrying(
+                lambda: self.drive.files().update(
+                    fileId=fid,
+                    addParents=self.folder_id,
+                    removeParents=",".join(parents),
+                    supportsAllDrives=True,
+                    fields="id",
+                ),
+                what,
+            )
+        entry["filed"] = True
+        self.state.save()
+
+    # ------------------------------------------------------------ responses
+
+    def fetch_responses(
+        self, specs: Sequence[FormSpec], since: dt.datetime | None = None
+    ) -> list[Response]:
+        flt = f"timestamp >= {rfc3339(to_utc(since, self.tz))}" if since is not None else None
+        out: list[Response] = []
+        for spec in specs:
+            entry = self._entry_for_reading(spec)
+            if entry is None:
+                continue
+            what = f"reading the answers to the form for {spec.key}"
+            token: str | None = None
+            while True:
+                kw: dict[str, Any] = {"formId": entry["form_id"], "pageSize": PAGE_SIZE}
+                if flt:
+                    kw["filter"] = flt
+                if token:
+                    kw["pageToken"] = token
+                page = self._retrying(self._lister(kw), what)
+                out.extend(self._response(spec, entry, r) for r in page.get("responses") or [])
+                token = page.get("nextPageToken")
+                if not token:
+                    break
+        out.sort(key=lambda r: (r.submitted_at, r.response_id))
+        return out
+
+    def _lister(self, kw: dict[str, Any]) -> Callable[[], Any]:
+        return lambda: self.forms.forms().responses().list(**kw)
+
+    def _entry_for_reading(self, spec: FormSpec) -> dict[str, Any] | None:
+        entry = self.state.forms.get(spec.key)
+        if entry and entry.get("questions"):
+            return entry
+        form_id = (entry or {}).get("form_id") or self._find(spec)
+        if not form_id:
+            return None  # no form yet: nothing to read
+        form = self._get(form_id, f"reading the form for {spec.key}")
+        mapping = matching_questions(form, spec)
+        if mapping is None:
+            if not form.get("items"):
+                return None  # made but never built: nobody could answer it
+            if not spec.items():
+                log.warning("skipped the form for %s: its questions are not known", spec.key)
+                return None
+            raise JobError(
+                f"The Google form for {spec.key} does not hold the questions corecruit "
+                "expects (it was changed by hand, or the state file was lost after the "
+                "questions changed). Run 'corecruit forms push' first, then collect again."
+            )
+        entry = entry or {
+            "form_id": form_id,
+            "url": form.get("responderUri", ""),
+            "created_at": self.clock().astimezone(dt.UTC).isoformat(),
+            "built": "",
+            "questions": {},
+            "published": False,
+            "shared": False,
+        }
+        entry["questions"] = {**entry.get("questions", {}), **mapping}
+        entry["built"] = spec_hash(spec)
+        self.state.forms[spec.key] = entry
+        self.state.save()
+        return entry
+
+    def _response(self, spec: FormSpec, entry: dict[str, Any], r: dict[str, Any]) -> Response:
+        items = {i.item_id for i in spec.items()}
+        qmap: dict[str, str] = entry.get("questions") or {}
+        answers = dict.fromkeys(sorted(items), "")
+        for qid, ans in (r.get("answers") or {}).items():
+            item_id = qmap.get(qid)
+            if item_id is None:
+                continue  # a question corecruit did not make (added by hand): not a score
+            values = [
+                str(a.get("value", "")) for a in (ans.get("textAnswers") or {}).get("answers", [])
+            ]
+            answers[item_id] = ", ".join(values)
+        at = parse_time(str(r.get("lastSubmittedTime") or r.get("createTime")))
+        rid = str(r["responseId"])
+        return Response(
+            # sorts in submission order (ties within a second in the sheets still have a
+            # clear latest); an edited response is a new submission with a new id
+            response_id=f"G{at:%Y%m%dT%H%M%S%f}Z-{rid}",
+            form_key=spec.key,
+            person_id=spec.person_id,
+            answers=answers,
+            submitted_at=at,
+            source="google form",
+            meta={"form_id": entry["form_id"], "google_response_id": rid},
+        )
+
+
+def google_provider(ctx: Context) -> GoogleFormsProvider:
+    """The provider for a context: credentials from config (or ``ctx.extras``).
+
+    ``ctx.extras`` may hold ``google_transport`` (the ``requests.Session`` carrying
+    the bytes: tests hand in the emulator's), ``google_credentials`` and
+    ``google_retry`` (a :class:`RetryPolicy`).
+    """
+    settings = ctx.settings
+    credentials = ctx.extras.get("google_credentials")
+    if credentials is None:
+        credentials = load_credentials(settings, NEEDED_SCOPES)
+    require_scopes(credentials, NEEDED_SCOPES)
+    transport = ctx.extras.get("google_transport")
+    policy = ctx.extras.get("google_retry") or RetryPolicy.from_settings(settings)
+    forms = build_service("forms", "v1", credentials, transport, policy)
+    drive = build_service("drive", "v3", credentials, transport, policy)
+    return GoogleFormsProvider(
+        forms,
+        drive,
+        settings.workspace / ctx.campaign.id / "google-forms.json",
+        policy=policy,
+        timezone=settings.org.organisation.timezone,
+        folder_id=settings.org.google.drive_folder_id,
+    )
+
+
+__all__ = ["NEEDED_SCOPES", "GoogleFormsProvider", "document_title", "google_provider"]

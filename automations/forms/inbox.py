@@ -1,0 +1,296 @@
+"""The local forms inbox: an append-only SQLite file, durable on submit.
+
+Three tables:
+
+- ``forms``: the current spec and link of each form (by key). ``push`` writes it;
+  the form server reads it.
+- ``submissions``: every submitted form, append-only (triggers refuse UPDATE and
+  DELETE). A row is committed with ``synchronous=FULL`` before the person is told
+  "saved", so a submission is never lost even if the workbook write fails later.
+  Each row has a unique nonce from the page it was sent from, so pressing Send
+  twice stores it once.
+- ``drafts``: answers saved part-way ("save and come back"), one row per form.
+
+Each call opens its own connection, so the server's threads never share one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import json
+import secrets
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .base import CommentItem, FormSpec, Response, ScaleItem, ScalePoint, Section
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS forms (
+    form_key TEXT PRIMARY KEY,
+    person_id TEXT NOT NULL,
+    token_id TEXT NOT NULL,
+    spec_json TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS submissions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    response_id TEXT NOT NULL UNIQUE,
+    nonce TEXT NOT NULL UNIQUE,
+    form_key TEXT NOT NULL,
+    person_id TEXT NOT NULL,
+    token_id TEXT NOT NULL,
+    answers_json TEXT NOT NULL,
+    submitted_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS submissions_form ON submissions (form_key, submitted_at);
+CREATE TRIGGER IF NOT EXISTS submissions_no_update BEFORE UPDATE ON submissions
+BEGIN SELECT RAISE(ABORT, 'submissions are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS submissions_no_delete BEFORE DELETE ON submissions
+BEGIN SELECT RAISE(ABORT, 'submissions are append-only'); END;
+CREATE TABLE IF NOT EXISTS drafts (
+    form_key TEXT PRIMARY KEY,
+    answers_json TEXT NOT NULL,
+    saved_at TEXT NOT NULL
+);
+"""
+
+
+def spec_to_json(spec: FormSpec) -> str:
+    data = dataclasses.asdict(spec)
+    for sec, s in zip(data["sections"], spec.sections, strict=True):
+        for d, item in zip(sec["items"], s.items, strict=True):
+            d["kind"] = "scale" if isinstance(item, ScaleItem) else "comment"
+    return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+
+def spec_from_json(text: str) -> FormSpec:
+    d = json.loads(text)
+    sections = []
+    for s in d["sections"]:
+        items: list[ScaleItem | CommentItem] = []
+        for i in s["items"]:
+            kind = i.pop("kind")
+            if kind == "scale":
+                i["points"] = tuple(ScalePoint(**p) for p in i["points"])
+                items.append(ScaleItem(**i))
+            else:
+                items.append(CommentItem(**i))
+        sections.append(Section(s["section_id"], s["title"], s["description"], tuple(items)))
+    d["sections"] = tuple(sections)
+    d["candidate_order"] = tuple(d["candidate_order"])
+    d["question_order"] = tuple(d["question_order"])
+    return FormSpec(**d)
+
+
+def _iso(when: dt.datetime) -> str:
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def _from_iso(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text)
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredForm:
+    spec: FormSpec
+    token_id: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+
+
+class Inbox:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():
+            self.path.touch(mode=0o600)  # scores and notes: readable by corecruit's user only
+        with self._connect() as con:
+            con.executescript(SCHEMA)
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        con = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=FULL")
+            con.execute("PRAGMA busy_timeout=60000")
+            yield con
+        finally:
+            con.close()
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._connect() as con:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+
+    # ------------------------------------------------------------ forms
+
+    def forms(self, keys: Sequence[str] | None = None) -> dict[str, StoredForm]:
+        with self._connect() as con:
+            rows = con.execute(
+                "SELECT form_key, spec_json, token_id, created_at, expires_at FROM forms"
+            ).fetchall()
+        wanted = set(keys) if keys is not None else None
+        return {
+            k: StoredForm(spec_from_json(s), t, _from_iso(c), _from_iso(e))
+            for k, s, t, c, e in rows
+            if wanted is None or k in wanted
+        }
+
+    def form(self, key: str) -> StoredForm | None:
+        with self._connect() as con:
+            row = con.execute(
+                "SELECT spec_json, token_id, created_at, expires_at FROM forms WHERE form_key=?",
+                (key,),
+            ).fetchone()
+        if row is None:
+            return None
+        return StoredForm(spec_from_json(row[0]), row[1], _from_iso(row[2]), _from_iso(row[3]))
+
+    def put_forms(self, forms: Sequence[StoredForm], now: dt.datetime) -> None:
+        """Insert or update forms (spec, link) in one transaction."""
+        with self._tx() as con:
+            con.executemany(
+                "INSERT INTO forms (form_key, person_id, token_id, spec_json, created_at, "
+                "expires_at, updated_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT(form_key) DO UPDATE "
+                "SET spec_json=excluded.spec_json, token_id=excluded.token_id, "
+                "expires_at=excluded.expires_at, created_at=excluded.created_at, "
+                "updated_at=excluded.updated_at",
+                [
+                    (
+                        f.spec.key,
+                        f.spec.person_id,
+                        f.token_id,
+                        spec_to_json(f.spec),
+                        _iso(f.created_at),
+                        _iso(f.expires_at),
+                        _iso(now),
+                    )
+                    for f in forms
+                ],
+            )
+
+    # ------------------------------------------------------------ drafts
+
+    def draft(self, key: str) -> dict[str, str]:
+        with self._connect() as con:
+            row = con.execute("SELECT answers_json FROM drafts WHERE form_key=?", (key,)).fetchone()
+        return dict(json.loads(row[0])) if row else {}
+
+    def save_draft(self, key: str, answers: Mapping[str, str], now: dt.datetime) -> None:
+        with self._tx() as con:
+            con.execute(
+                "INSERT INTO drafts (form_key, answers_json, saved_at) VALUES (?,?,?) "
+                "ON CONFLICT(form_key) DO UPDATE SET answers_json=excluded.answers_json, "
+                "saved_at=excluded.saved_at",
+                (key, json.dumps(dict(answers), ensure_ascii=False), _iso(now)),
+            )
+
+    # ------------------------------------------------------------ submissions
+
+    def submit(
+        self,
+        *,
+        form_key: str,
+        person_id: str,
+        token_id: str,
+        answers: Mapping[str, str],
+        nonce: str,
+        now: dt.datetime,
+    ) -> tuple[str, dt.datetime, bool]:
+        """Store a submission durably. Returns (response id, submitted at, new?).
+
+        The same nonce twice (Send pressed twice, or a browser re-post) returns the
+        first submission and stores nothing more. Response ids sort in arrival order.
+        """
+        with self._tx() as con:
+            row = con.execute(
+                "SELECT response_id, submitted_at, form_key FROM submissions WHERE nonce=?",
+                (nonce,),
+            ).fetchone()
+            if row is not None and row[2] == form_key:
+                return row[0], _from_iso(row[1]), False
+            if row is not None:
+                nonce = nonce + "|" + secrets.token_hex(4)  # another form's nonce: never merge
+            # Ids sort in the order submissions arrived (we hold the write lock), so two
+            # sends in the same second still have a clear latest.
+            seq = int(
+                con.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM submissions").fetchone()[0]
+            )
+            response_id = f"L{seq:08d}{secrets.token_hex(3)}"
+            con.execute(
+                "INSERT INTO submissions (response_id, nonce, form_key, person_id, token_id, "
+                "answers_json, submitted_at) VALUES (?,?,?,?,?,?,?)",
+                (
+                    response_id,
+                    nonce,
+                    form_key,
+                    person_id,
+                    token_id,
+                    json.dumps(dict(answers), ensure_ascii=False, sort_keys=True),
+                    _iso(now),
+                ),
+            )
+            con.execute(
+                "INSERT INTO drafts (form_key, answers_json, saved_at) VALUES (?,?,?) "
+                "ON CONFLICT(form_key) DO UPDATE SET answers_json=excluded.answers_json, "
+                "saved_at=excluded.saved_at",
+                (form_key, json.dumps(dict(answers), ensure_ascii=False), _iso(now)),
+            )
+        return response_id, now, True
+
+    def responses(
+        self, keys: Sequence[str] | None = None, since: dt.datetime | None = None
+    ) -> list[Response]:
+        q = (
+            "SELECT response_id, form_key, person_id, token_id, answers_json, submitted_at "
+            "FROM submissions"
+        )
+        args: list[Any] = []
+        if since is not None:
+            q += " WHERE submitted_at >= ?"
+            args.append(_iso(since))
+        q += " ORDER BY seq"
+        with self._connect() as con:
+            rows = con.execute(q, args).fetchall()
+        wanted = set(keys) if keys is not None else None
+        return [
+            Response(
+                response_id=rid,
+                form_key=key,
+                person_id=pid,
+                answers=json.loads(ans),
+                submitted_at=_from_iso(at),
+                source="local form",
+                meta={"token_id": tid},
+            )
+            for rid, key, pid, tid, ans, at in rows
+            if wanted is None or key in wanted
+        ]
+
+    def count(self) -> int:
+        with self._connect() as con:
+            return int(con.execute("SELECT COUNT(*) FROM submissions").fetchone()[0])
+
+    def latest_submission(self, key: str) -> tuple[str, dt.datetime] | None:
+        with self._connect() as con:
+            row = con.execute(
+                "SELECT response_id, submitted_at FROM submissions WHERE form_key=? "
+                "ORDER BY seq DESC LIMIT 1",
+                (key,),
+            ).fetchone()
+        return (row[0], _from_iso(row[1])) if row else None

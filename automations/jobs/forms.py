@@ -1,0 +1,332 @@
+"""The score-form jobs: ``push`` (make each person's forms and send their own link)
+and ``collect`` (bring new responses into the raw scores, or into exceptions).
+
+Both are safe to kill at any line and run again:
+
+- ``push`` asks the provider to *ensure* forms by key (never a second form), writes
+  every link to ``form_links`` in one batch, then emails each link through the
+  exactly-once delivery (a message key per person, stage and link), so nobody gets
+  the same link twice.
+- ``collect`` appends ``raw_scores`` rows keyed (response, candidate, question) and
+  ``exceptions`` rows keyed by a stable id, both in one write, so a rerun adds
+  nothing it already added. Submissions themselves are safe before ``collect``
+  runs: the local inbox (or Google Forms) keeps them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from email.utils import formataddr
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from ..context import Context
+from ..forms.base import FormHandle, FormSpec, get_provider
+from ..mail import get_transport
+from ..mail.delivery import Journal, Outgoing, apply_changes, deliver, settle
+from ..mail.render import Renderer, build_email, message_id
+from ..store import append_new, make_frame, upsert_rows
+from ..transforms.forms import (
+    Candidate,
+    Scorer,
+    build_specs,
+    interview_letters,
+    interview_spec,
+    local_time,
+    panel_candidates,
+    shortlisting_spec,
+    validate_responses,
+)
+from ..transforms.reminders import person_recipient
+from . import JobResult
+from .remind import job_lock
+
+log = logging.getLogger("corecruit.forms")
+RULE = "form-link"
+STAFF_TABS = ["people", "applications", "candidate_key", "timetable", "form_links"]
+STAGE_WORDS = {"shortlisting": "shortlisting", "interview": "interview scores"}
+DOING_WORDS = {"shortlisting": "shortlisting", "interview": "interviewing"}
+OVERLAP = dt.timedelta(days=1)  # collect looks back this far past the last score it has
+
+
+def _text(v: Any) -> str:
+    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+        return ""
+    return str(v).strip()
+
+
+def _true(v: Any) -> bool:
+    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+        return False
+    return v.strip().upper() == "TRUE" if isinstance(v, str) else bool(v)
+
+
+def _candidates(ctx: Context, frames: dict[str, pd.DataFrame]) -> list[Candidate]:
+    """Anonymised candidates from the panel workbook, less any retired letter."""
+    panel_apps = ctx.stores.panel.read_one("applications", errors="collect")
+    cands = panel_candidates(ctx.campaign, panel_apps)
+    key = frames["candidate_key"]
+    retired = {
+        _text(r.get("candidate_letter")) for _, r in key.iterrows() if _true(r.get("retired"))
+    }
+    return [c for c in cands if c.letter not in retired]
+
+
+def current_specs(ctx: Context, frames: dict[str, pd.DataFrame]) -> list[FormSpec]:
+    return build_specs(
+        ctx.campaign,
+        frames["people"],
+        _candidates(ctx, frames),
+        interview_letters(frames["applications"], frames["candidate_key"], frames["timetable"]),
+    )
+
+
+def _aware(ctx: Context, naive: dt.datetime) -> dt.datetime:
+    return naive.replace(tzinfo=ZoneInfo(ctx.settings.org.organisation.timezone))
+
+
+def _local(ctx: Context, when: dt.datetime | None) -> dt.datetime | None:
+    if when is None:
+        return None
+    return local_time(when, ctx.settings.org.organisation.timezone)
+
+
+# ------------------------------------------------------------------ push
+
+
+def _link_email(
+    ctx: Context,
+    renderer: Renderer,
+    spec: FormSpec,
+    handle: FormHandle,
+    person: pd.Series,
+) -> Outgoing:
+    r = person_recipient(person.to_dict())
+    org = ctx.settings.org
+    expires = _local(ctx, handle.expires_at)
+    context: dict[str, Any] = {
+        "org_name": org.organisation.name,
+        "team_contact": org.organisation.team_contact or org.mail.from_address,
+        "sender": org.mail.from_name,
+        "post": ctx.campaign.campaign.post,
+        "greeting": r.greeting,
+        "easy_read": r.easy_read,
+        "large_print": r.large_print,
+        "has_access_needs": r.has_access_needs,
+        "has_copy": bool(r.copy_to),
+        "stage_words": STAGE_WORDS[spec.stage],
+        "doing_words": DOING_WORDS[spec.stage],
+        "form_link": handle.url,
+        "expires": f"{expires:%A} {expires.day} {expires:%B %Y}" if expires else "the form closes",
+        "correction": False,
+        "reminder": False,
+    }
+    rendered = renderer.render("form_link", context)
+    key = f"{RULE}|{spec.person_id}|{ctx.campaign.id}|{spec.stage}|{handle.form_id}"
+    digest = hashlib.sha256(f"{handle.url}|{rendered.subject}".encode()).hexdigest()[:16]
+    common: dict[str, Any] = dict(
+        key=key,
+        rule=RULE,
+        person_id=spec.person_id,
+        role=r.role,
+        occasion=spec.stage,
+        version=1,
+        content_hash=digest,
+    )
+    if r.channel != "email":
+        return Outgoing(
+            **common,
+            message=None,
+            reason=r.reason,
+            letter_text=f"Subject: {rendered.subject}\n\n{rendered.text}",
+            letter_html=rendered.html,
+        )
+    domain = org.mail.from_address.rpartition("@")[2] or "corecruit.local"
+    msg = build_email(
+        ctx.settings,
+        rendered,
+        to=formataddr(("", r.email)),
+        cc=r.copy_to,
+        msgid=message_id(key, domain),
+        now=ctx.now(),
+        key=key,
+    )
+    return Outgoing(**common, message=msg)
+
+
+def push_job(ctx: Context, send: bool = True) -> JobResult:
+    """Make sure every panel member has their own forms; write the links; email each
+    person their own link once."""
+    res = JobResult(job="forms push")
+    staff = ctx.stores.staff
+    folder = ctx.settings.workspace / ctx.campaign.id
+    with job_lock(ctx, "forms"):
+        frames = staff.read([*STAFF_TABS, "sent_messages"], errors="collect")
+        res.api_calls += 2  # staff read, and the panel read in current_specs
+        res.rows_read = sum(len(df) for df in frames.values())
+        specs = current_specs(ctx, frames)
+        if not specs:
+            res.detail = (
+                "no forms to make yet: there are no anonymised applications in the panel "
+                "workbook and nobody on the interview list"
+            )
+            return res
+        provider = get_provider(ctx)
+        handles = provider.ensure_forms(specs)
+        now = ctx.now()
+        rows = []
+        for spec in specs:
+            h = handles[spec.key]
+            rows.append(
+                {
+                    "person_id": spec.person_id,
+                    "stage": spec.stage,
+                    "form_id": h.form_id,
+                    "url": h.url,
+                    "created_at": _local(ctx, h.created_at) or now,
+                    "expires_at": _local(ctx, h.expires_at),
+                    "candidate_order": ", ".join(spec.candidate_order),
+                    "order_seed": spec.order_seed,
+                }
+            )
+        spec_tab = staff.tab("form_links")
+        new = make_frame(spec_tab, rows)
+        with staff.locked():
+            current = staff.read_one("form_links", refresh=True)
+            merged = upsert_rows(spec_tab, current, new)
+            staff.write({"form_links": merged})
+        res.rows_written += len(rows)
+        res.api_calls += 2
+        res.detail = f"{len(specs)} form(s) ready"
+        if not send:
+            return res
+
+        # Email each person their own link, once per link.
+        log_df = frames["sent_messages"]
+        transport = get_transport(ctx)
+        journal = Journal(folder / "mail-journal.jsonl")
+        changes, held, notes = settle(log_df, transport, journal, now)
+        log_df = apply_changes(log_df, changes)
+        res.attention.extend(notes)
+        done = {
+            _text(r.get("message_key"))
+            for _, r in log_df.iterrows()
+            if _text(r.get("status")) in ("sent", "contact another way", "intended")
+        } | set(held)
+        people = {_text(r.get("person_id")): r for _, r in frames["people"].iterrows()}
+        renderer = Renderer(ctx.settings)
+        outgoing = []
+        for spec in specs:
+            h = handles[spec.key]
+            o = _link_email(ctx, renderer, spec, h, people[spec.person_id])
+            if o.key not in done:
+                outgoing.append(o)
+        if outgoing or changes:
+            rep = deliver(
+                staff,
+                transport,
+                journal,
+                outgoing,
+                now=now,
+                letters_dir=folder / "letters",
+                settled=changes,
+            )
+            res.messages_sent = len(rep.sent)
+            res.rows_written += rep.rows_written
+            res.api_calls += rep.store_calls
+            res.attention.extend(rep.attention)
+            res.detail += f", {len(rep.sent)} link(s) emailed"
+            if rep.other_way:
+                res.detail += f", {len(rep.other_way)} for staff to pass on another way"
+    return res
+
+
+# ------------------------------------------------------------------ collect
+
+
+def _specs_for_links(
+    ctx: Context, frames: dict[str, pd.DataFrame], specs: list[FormSpec]
+) -> list[FormSpec]:
+    """Current specs, plus a stand-in for every form that was pushed but is no longer
+    current (say, a person taken off the panel), so its responses are still fetched
+    and reported rather than silently left behind."""
+    have = {s.key for s in specs}
+    extra: list[FormSpec] = []
+    for _, r in frames["form_links"].iterrows():
+        pid, stage = _text(r.get("person_id")), _text(r.get("stage"))
+        key = f"{ctx.campaign.id}.{stage}.{pid}"
+        if not pid or key in have or stage not in ("shortlisting", "interview"):
+            continue
+        have.add(key)
+        if stage == "shortlisting":
+            extra.append(shortlisting_spec(ctx.campaign, pid, []))
+        else:
+            extra.append(interview_spec(ctx.campaign, Scorer(pid, "", ""), []))
+    return specs + extra
+
+
+def _since(ctx: Context, raw: pd.DataFrame, source: str) -> dt.datetime | None:
+    if raw.empty:
+        return None
+    mine = raw[raw["source"].astype(str) == source]
+    times = [t for t in mine["submitted_at"].tolist() if isinstance(t, dt.datetime)]
+    if not times:
+        return None
+    return _aware(ctx, max(times)) - OVERLAP
+
+
+def collect_job(ctx: Context) -> JobResult:
+    """Fetch new responses; append valid scores to raw_scores and everything that
+    cannot be used to exceptions (with a plain reason), in one write."""
+    res = JobResult(job="forms collect")
+    staff = ctx.stores.staff
+    with job_lock(ctx, "forms"):
+        frames = staff.read([*STAFF_TABS, "raw_scores", "exceptions"], errors="collect")
+        res.api_calls += 2
+        res.rows_read = sum(len(df) for df in frames.values())
+        specs = _specs_for_links(ctx, frames, current_specs(ctx, frames))
+        if not specs:
+            res.detail = "no forms yet, so nothing to collect"
+            return res
+        provider = get_provider(ctx)
+        source = "google form" if ctx.settings.org.forms.backend == "google" else "local form"
+        responses = provider.fetch_responses(specs, _since(ctx, frames["raw_scores"], source))
+        by_key = {s.key: s for s in specs}
+        got = validate_responses(
+            by_key,
+            [r for r in responses if r.form_key in by_key],
+            frames["people"],
+            now=ctx.now(),
+            tz=ctx.settings.org.organisation.timezone,
+        )
+        raw_spec, exc_spec = staff.tab("raw_scores"), staff.tab("exceptions")
+        with staff.locked():
+            current = staff.read(["raw_scores", "exceptions"], refresh=True)
+            raw, n_raw = append_new(
+                raw_spec, current["raw_scores"], make_frame(raw_spec, got.raw_scores)
+            )
+            exc, n_exc = append_new(
+                exc_spec, current["exceptions"], make_frame(exc_spec, got.exceptions)
+            )
+            if n_raw or n_exc:
+                staff.write({"raw_scores": raw, "exceptions": exc})
+                res.api_calls += 1
+        res.api_calls += 1
+        res.rows_written = n_raw + n_exc
+        if n_exc:
+            res.attention.append(
+                f"{n_exc} score(s) or response(s) could not be used. The 'Needs attention' "
+                "tab says why."
+            )
+        res.detail = (
+            f"{len(responses)} response(s) seen, {n_raw} new score(s), {n_exc} new exception(s)"
+        )
+        log.info("collect: %s", res.detail)
+    return res
+
+
+__all__ = ["collect_job", "current_specs", "push_job"]

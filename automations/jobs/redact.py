@@ -1,0 +1,255 @@
+"""The redact job: applications become Candidate A, B, C for the panel workbook.
+
+One read of the staff workbook (applications, candidate key, redaction report),
+pure transforms, then two writes, each one batch:
+
+1. staff workbook: candidate key + redaction report (the key is the record of
+   letters, so it is written first);
+2. panel workbook: the anonymised applications (letter and answers only).
+
+Kill it anywhere and run it again: before step 1 nothing was written and the
+same letters come out (they follow from the key and a keyed hash); between 1 and
+2 the key already holds the letters and step 2 is simply done again; the panel
+tab is replaced, never appended to, so nothing is duplicated.
+
+Nothing here logs or raises with a name, email or phone number in it: messages
+name the application id, the candidate letter, the tab, row and column.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from ..context import Context
+from ..errors import JobError, Problem, SheetProblems
+from ..transforms.redact import (
+    LetterPlan,
+    _t,
+    anonymise,
+    answer_columns,
+    assign_letters,
+    duplicate_ids,
+    merge_report,
+    missing_ids,
+)
+from ..transforms.scrub import fold
+from . import JobResult
+from .remind import job_lock
+
+log = logging.getLogger("corecruit.redact")
+
+STAFF_TABS = ["applications", "candidate_key", "redaction_report"]
+
+
+@dataclass
+class RedactOutcome:
+    """What a run produced (for the CLI and tests); holds no values, only frames."""
+
+    plan: LetterPlan
+    panel: pd.DataFrame
+    report: pd.DataFrame
+
+
+def check_applications(apps: pd.DataFrame, found: list[Problem] | None = None) -> None:
+    """Rows without an id, or an id used twice, stop the job before anything is written.
+
+    ``found`` are problems the store already saw (a cell that does not fit its
+    column, an id used twice); all of them are reported together.
+    """
+    problems = list(found or [])
+    ids_twice = {p.row for p in problems if p.column == "application_id"}
+    problems += [
+        Problem(
+            "staff",
+            "applications",
+            "this application has no Application ID; give it one so it gets a candidate letter",
+            row=row,
+            column="application_id",
+        )
+        for row in missing_ids(apps)
+    ]
+    problems += [
+        Problem(
+            "staff",
+            "applications",
+            "this Application ID is used on an earlier row too; each application needs its own",
+            row=row,
+            column="application_id",
+        )
+        for row, _ in duplicate_ids(apps)
+        if row not in ids_twice
+    ]
+    problems.sort(key=lambda p: (p.tab, p.row or 0, p.column or ""))
+    if problems:
+        raise SheetProblems(problems)
+
+
+def _digits(s: str) -> str:
+    return re.sub(r"\D", "", s)
+
+
+def leak_check(apps: pd.DataFrame, letters: Mapping[str, str], panel: pd.DataFrame) -> None:
+    """Last guard: no email, phone or full name from the form survives in the panel text.
+
+    The scrubber should never leave one; if it did, the job stops before writing
+    and says where (application id, letter, column), never what.
+    """
+    by_letter = {
+        letters[_t(r.get("application_id"))]: (row, r)
+        for row, r in apps.iterrows()
+        if _t(r.get("application_id")) in letters
+    }
+    cols = answer_columns(panel)
+    problems: list[Problem] = []
+    every_email = {
+        _t(r.get(c)).lower()
+        for _, r in apps.iterrows()
+        for c in ("email", "referee_1_email", "referee_2_email")
+        if "@" in _t(r.get(c))
+    }
+    for _, p in panel.iterrows():
+        row, r = by_letter[p["candidate_letter"]]
+        emails = [_t(r.get(c)).lower() for c in ("email", "referee_1_email", "referee_2_email")]
+        phones = [_digits(_t(r.get(c))) for c in ("phone", "referee_1_phone", "referee_2_phone")]
+        full = " ".join(
+            fold(f"{_t(r.get('first_name'))} {_t(r.get('last_name'))}")[0].lower().split()
+        )
+        for c in cols:
+            text = _t(p.get(c))
+            low = " ".join(fold(text)[0].lower().split())
+            digits = _digits(text)
+            if (
+                any(e and e in low for e in emails)
+                or ("@" in low and any(e in low for e in every_email))
+                or any(len(ph) >= 9 and ph in digits for ph in phones)
+                or (full.strip() and full in low and " " in full)
+            ):
+                problems.append(
+                    Problem(
+                        "staff",
+                        "applications",
+                        "a name or contact detail could not be taken out of this answer "
+                        "automatically; nothing was written. Please edit the answer by hand.",
+                        row=int(row),
+                        column=c,
+                    )
+                )
+    if problems:
+        raise SheetProblems(problems)
+
+
+def plan_redaction(ctx: Context, data: Mapping[str, pd.DataFrame]) -> RedactOutcome:
+    """Pure part of the job on what was read: letters, anonymised answers, report."""
+    apps = data["applications"]
+    check_applications(apps, [p for df in data.values() for p in df.attrs.get("problems", [])])
+    info = ctx.campaign.campaign
+    now = ctx.now()
+    plan = assign_letters(
+        apps,
+        data["candidate_key"],
+        campaign_id=info.id,
+        order=info.letter_order,
+        seed=info.seed,
+        now=now,
+    )
+    letters = plan.active()
+    anon = anonymise(apps, letters, label_style=info.own_name_as)
+    leak_check(apps, letters, anon.panel)
+    report = merge_report(data["redaction_report"], anon.report, now)
+    return RedactOutcome(plan, anon.panel, report)
+
+
+def redact_job(ctx: Context, *, dry_run: bool = False, **_: Any) -> JobResult:
+    """Give letters, scrub the answers, write key + report (staff) and answers (panel)."""
+    res = JobResult("redact")
+    with job_lock(ctx, "redact"):
+        staff, panel = ctx.stores.staff, ctx.stores.panel
+        panel.forget()  # the panel file may have been opened and saved since: read it afresh
+        data = staff.read(STAFF_TABS, errors="collect")
+        res.rows_read = len(data["applications"])
+        out = plan_redaction(ctx, data)
+        plan = out.plan
+        active = plan.active()
+        unsure = [
+            r
+            for _, r in out.report.iterrows()
+            if _t(r["unsure"]) and _t(r["application_id"]) in active
+        ]
+        for _, r in out.report.iterrows():
+            if _t(r["unsure"]) and _t(r["application_id"]) in active:
+                res.attention.append(
+                    f"application {r['application_id']} (Candidate {r['candidate_letter']}): "
+                    "please check the redaction report before sharing the panel workbook"
+                )
+        what = (
+            f"{len(active)} candidate(s) for the panel, {len(plan.new)} new letter(s), "
+            f"{len(plan.retired)} retired, {len(unsure)} to check"
+        )
+        if dry_run:
+            res.detail = "Dry run, nothing written: " + what
+            return res
+        if not _key_unchanged(data["candidate_key"], plan.key) or not _same(
+            data["redaction_report"], out.report
+        ):
+            res.rows_written += staff.write(
+                {"candidate_key": plan.key, "redaction_report": out.report}
+            )
+            res.api_calls += 1
+        res.rows_written += panel.write({"applications": out.panel})
+        res.api_calls += 3  # staff read, panel header read, panel write
+        res.detail = what
+        log.info("redact: %s", what)
+    return res
+
+
+def _key_unchanged(old: pd.DataFrame, new: pd.DataFrame) -> bool:
+    def norm(df: pd.DataFrame) -> list[tuple[str, ...]]:
+        return sorted(
+            (
+                _t(r.get("application_id")),
+                _t(r.get("candidate_letter")),
+                str(bool(r.get("retired") is True or r.get("retired") == True)),  # noqa: E712
+            )
+            for _, r in df.iterrows()
+        )
+
+    return norm(old) == norm(new)
+
+
+def _same(old: pd.DataFrame, new: pd.DataFrame) -> bool:
+    cols = ["application_id", "candidate_letter", "removed", "unsure", "reviewed_by"]
+
+    def norm(df: pd.DataFrame) -> list[tuple[str, ...]]:
+        return sorted(tuple(_t(r.get(c)) for c in cols) for _, r in df.iterrows())
+
+    return norm(old) == norm(new)
+
+
+def redact_frames(
+    applications: pd.DataFrame,
+    key: pd.DataFrame,
+    *,
+    campaign_id: str,
+    order: str = "shuffled",
+    seed: int = 0,
+    label_style: str = "letter",
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The same steps on plain frames (for CSV files): key, panel answers, report."""
+    if "status" not in applications.columns:
+        applications = applications.assign(status="")
+    apps = applications.copy()
+    apps.index = pd.Index(range(2, len(apps) + 2), name="row")
+    if "application_id" not in apps.columns:
+        raise JobError("the applications file has no 'application_id' column")
+    check_applications(apps)
+    plan = assign_letters(apps, key, campaign_id=campaign_id, order=order, seed=seed)
+    letters = plan.active()
+    anon = anonymise(apps, letters, label_style=label_style)
+    leak_check(apps, letters, anon.panel)
+    return plan.key, anon.panel, anon.report

@@ -1,0 +1,553 @@
+"""Score forms, pure: who gets which form, what is on it, and which answers count.
+
+``build_specs`` turns the campaign's criteria and questions, the people tab and the
+anonymised applications into one :class:`FormSpec` per person per stage.
+``validate_responses`` turns fetched responses into ``raw_scores`` rows and
+``exceptions`` rows. Both backends (local and Google) go through the same code, so
+they accept and refuse the same things, in the same words.
+
+Nothing here reads or writes a workbook, and nothing here puts names, emails or
+free text a person typed into an exception: exceptions name the form, the person
+id, the candidate letter and the question only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from ..config import CampaignConfig, Scale
+from ..forms.base import (
+    CommentItem,
+    FormSpec,
+    Item,
+    Response,
+    ScaleItem,
+    ScalePoint,
+    Section,
+    Stage,
+    comment_item_id,
+    form_key,
+    score_item_id,
+)
+
+SCORING_ROLES = ("chair", "panel member")
+# Application statuses that mean the candidate is (or was) on the interview list.
+INTERVIEW_STATUSES = ("invited", "interviewed", "offered", "accepted", "declined")
+JOB = "forms collect"
+
+
+def _text(v: Any) -> str:
+    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+        return ""
+    return str(v).strip()
+
+
+def _true(v: Any) -> bool:
+    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+        return False
+    if isinstance(v, str):
+        return v.strip().upper() in ("TRUE", "YES", "Y", "1")
+    return bool(v)
+
+
+def candidate_label(letter: str) -> str:
+    """'A' -> 'Candidate A' (a letter already written as 'Candidate A' is kept)."""
+    letter = letter.strip()
+    return letter if letter.lower().startswith("candidate") else f"Candidate {letter}"
+
+
+def _letter_sort(letter: str) -> tuple[int, str]:
+    core = letter.removeprefix("Candidate ").strip()
+    return (len(core), core)
+
+
+# ------------------------------------------------------------------ who scores
+
+
+@dataclass(frozen=True)
+class Scorer:
+    person_id: str
+    panel: str  # mixed, council, lived experience
+    role: str
+
+
+def scorers(people: pd.DataFrame, stage: Stage) -> list[Scorer]:
+    """People who score at ``stage``: chairs and panel members marked as shortlisting
+    or interviewing. Supporting workers never score, whatever the sheet says."""
+    flag = "shortlists" if stage == "shortlisting" else "interviews"
+    out = []
+    for _, r in people.iterrows():
+        pid, role = _text(r.get("person_id")), _text(r.get("role"))
+        if not pid or role not in SCORING_ROLES or not _true(r.get(flag)):
+            continue
+        out.append(Scorer(pid, _text(r.get("panel")) or "mixed", role))
+    return sorted(out, key=lambda s: s.person_id)
+
+
+# ------------------------------------------------------------------ orders
+
+
+def order_seed(campaign: CampaignConfig, stage: str, person_id: str) -> str:
+    """The recorded seed of one person's candidate order (explainable later)."""
+    return f"{campaign.id}|{campaign.campaign.seed}|{stage}|{person_id}"
+
+
+def candidate_order(seed: str, letters: Iterable[str]) -> tuple[str, ...]:
+    """A random-looking order of ``letters`` drawn from ``seed``.
+
+    Each letter's place comes from a hash of (seed, letter), so the order is the
+    same on every run, differs between people, and a candidate added later slots
+    in without moving everyone else round.
+    """
+
+    def rank(letter: str) -> str:
+        return hashlib.sha256(f"{seed}|{letter}".encode()).hexdigest()
+
+    return tuple(sorted(set(letters), key=lambda x: (rank(x), x)))
+
+
+# ------------------------------------------------------------------ specs
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An anonymised application: the letter and the answer to each criterion."""
+
+    letter: str
+    answers: Mapping[str, str] = field(default_factory=dict)  # criterion id -> answer text
+
+
+def panel_candidates(campaign: CampaignConfig, panel_apps: pd.DataFrame) -> list[Candidate]:
+    """Candidates from the panel workbook's applications tab (answer_1 … answer_N)."""
+    out = []
+    for _, r in panel_apps.iterrows():
+        letter = _text(r.get("candidate_letter"))
+        if not letter:
+            continue
+        answers = {c.id: _text(r.get(f"answer_{i}")) for i, c in enumerate(campaign.criteria, 1)}
+        out.append(Candidate(letter, answers))
+    return sorted(out, key=lambda c: _letter_sort(c.letter))
+
+
+def interview_letters(
+    staff_apps: pd.DataFrame, candidate_key: pd.DataFrame, timetable: pd.DataFrame | None = None
+) -> list[str]:
+    """Letters of candidates on the interview list, in interview order when timetabled."""
+    status = {
+        _text(r.get("application_id")): _text(r.get("status")) for _, r in staff_apps.iterrows()
+    }
+    letters = []
+    for _, r in candidate_key.iterrows():
+        if _true(r.get("retired")):
+            continue
+        if status.get(_text(r.get("application_id"))) in INTERVIEW_STATUSES:
+            letters.append(_text(r.get("candidate_letter")))
+    order: dict[str, tuple[Any, ...]] = {}
+    if timetable is not None and len(timetable):
+        for _, r in timetable.iterrows():
+            letter = _text(r.get("candidate_letter"))
+            if letter and letter not in order:
+                order[letter] = (str(r.get("day")), _text(r.get("starts")))
+    return sorted(letters, key=lambda x: (x not in order, order.get(x, ()), _letter_sort(x)))
+
+
+def scale_points(scale: Scale) -> tuple[ScalePoint, ...]:
+    return tuple(
+        ScalePoint(v, scale.labels.get(str(v), "")) for v in range(scale.min, scale.max + 1)
+    )
+
+
+def scale_guide(scale: Scale) -> str:
+    points = scale_points(scale)
+    if not any(p.label for p in points):
+        return f"Score from {scale.min} (lowest) to {scale.max} (highest)."
+    return "Scores: " + "; ".join(f"{p.value} = {p.label}" for p in points) + "."
+
+
+def _criterion_heading(campaign: CampaignConfig, i: int) -> str:
+    c = campaign.criteria[i]
+    kind = "essential" if c.essential else "desirable"
+    return f"Criterion {i + 1} of {len(campaign.criteria)} ({kind}): {c.text}"
+
+
+def shortlisting_spec(
+    campaign: CampaignConfig, person_id: str, candidates: Sequence[Candidate]
+) -> FormSpec:
+    """One person's shortlisting form.
+
+    Question by question (the default): one page per criterion, every candidate's
+    answer to it in this person's own order. Otherwise one page per candidate, in
+    the same personal order.
+    """
+    seed = order_seed(campaign, "shortlisting", person_id)
+    by_letter = {c.letter: c for c in candidates}
+    order = candidate_order(seed, by_letter)
+    qbq = campaign.campaign.question_by_question
+    sections: list[Section] = []
+
+    def items_for(cand: Candidate, ci: int, title: str) -> tuple[Item, ...]:
+        crit = campaign.criteria[ci]
+        return (
+            ScaleItem(
+                score_item_id(cand.letter, crit.id),
+                cand.letter,
+                crit.id,
+                title,
+                scale_points(crit.scale),
+                context=cand.answers.get(crit.id, ""),
+            ),
+            CommentItem(
+                comment_item_id(cand.letter, crit.id),
+                cand.letter,
+                crit.id,
+                f"Your notes on {candidate_label(cand.letter)} for this criterion (optional)",
+            ),
+        )
+
+    if qbq:
+        for ci, crit in enumerate(campaign.criteria):
+            items: list[Item] = []
+            for letter in order:
+                items.extend(items_for(by_letter[letter], ci, candidate_label(letter)))
+            sections.append(
+                Section(
+                    f"criterion-{crit.id}",
+                    _criterion_heading(campaign, ci),
+                    "Read each candidate's answer to this criterion and give it a score. "
+                    + scale_guide(crit.scale),
+                    tuple(items),
+                )
+            )
+    else:
+        for letter in order:
+            items = []
+            for ci in range(len(campaign.criteria)):
+                items.extend(items_for(by_letter[letter], ci, _criterion_heading(campaign, ci)))
+            sections.append(
+                Section(
+                    f"candidate-{letter}",
+                    candidate_label(letter),
+                    "Score this candidate's answer to each job criterion.",
+                    tuple(items),
+                )
+            )
+    post = campaign.campaign.post
+    return FormSpec(
+        key=form_key(campaign.id, "shortlisting", person_id),
+        campaign_id=campaign.id,
+        stage="shortlisting",
+        person_id=person_id,
+        title=f"Shortlisting for the {post} job",
+        intro=(
+            "Thank you for shortlisting. Names and contact details have been taken out of "
+            "every application: each person is called Candidate A, Candidate B and so on. "
+            "The candidates are shown in your own order, which is different for each "
+            "panel member. Score each answer on its own evidence. Other panel members "
+            "cannot see your scores, and you will not see theirs until everyone has "
+            "finished. You can save and come back at any time, and change a score later: "
+            "your latest scores are the ones that count."
+        ),
+        sections=tuple(sections),
+        candidate_order=order,
+        question_order=tuple(c.id for c in campaign.criteria),
+        order_seed=seed,
+        question_by_question=qbq,
+    )
+
+
+def questions_for(campaign: CampaignConfig, panel: str) -> list[Any]:
+    """The interview questions a member of ``panel`` scores."""
+    if campaign.campaign.panel_mode == "mixed" or panel in ("mixed", "", "none"):
+        return list(campaign.questions)
+    return [q for q in campaign.questions if q.panel in ("all", panel)]
+
+
+def interview_spec(campaign: CampaignConfig, scorer: Scorer, letters: Sequence[str]) -> FormSpec:
+    """One person's interview form: a page per candidate (in interview order), a score
+    and a comment box for each question."""
+    sections = []
+    qs = questions_for(campaign, scorer.panel)
+    for letter in letters:
+        items: list[Item] = []
+        for n, q in enumerate(qs, 1):
+            items.append(
+                ScaleItem(
+                    score_item_id(letter, q.id),
+                    letter,
+                    q.id,
+                    f"Question {n}: {q.text}",
+                    scale_points(q.scale),
+                    context=scale_guide(q.scale),
+                )
+            )
+            items.append(
+                CommentItem(
+                    comment_item_id(letter, q.id),
+                    letter,
+                    q.id,
+                    f"Your notes on {candidate_label(letter)}'s answer to question {n} (optional)",
+                )
+            )
+        sections.append(
+            Section(
+                f"candidate-{letter}",
+                candidate_label(letter),
+                "Score each answer after the interview. Take the time you need.",
+                tuple(items),
+            )
+        )
+    return FormSpec(
+        key=form_key(campaign.id, "interview", scorer.person_id),
+        campaign_id=campaign.id,
+        stage="interview",
+        person_id=scorer.person_id,
+        title=f"Interview scores for the {campaign.campaign.post} job",
+        intro=(
+            "Thank you for interviewing. There is a page for each candidate, in interview "
+            "order. Score each answer on what the candidate said. Other panel members "
+            "cannot see your scores. You can save and come back, and change a score "
+            "later: your latest scores are the ones that count."
+        ),
+        sections=tuple(sections),
+        candidate_order=tuple(letters),
+        question_order=tuple(q.id for q in qs),
+        order_seed="interview order",
+        question_by_question=False,
+    )
+
+
+def build_specs(
+    campaign: CampaignConfig,
+    people: pd.DataFrame,
+    candidates: Sequence[Candidate],
+    interview: Sequence[str] = (),
+) -> list[FormSpec]:
+    """Every form: shortlisting for each shortlister (when there are applications),
+    interview for each interviewer (when candidates are on the interview list)."""
+    specs: list[FormSpec] = []
+    if candidates:
+        specs += [
+            shortlisting_spec(campaign, s.person_id, candidates)
+            for s in scorers(people, "shortlisting")
+        ]
+    if interview and campaign.questions:
+        specs += [interview_spec(campaign, s, interview) for s in scorers(people, "interview")]
+    return specs
+
+
+# ------------------------------------------------------------------ answers
+
+
+def check_score(item: ScaleItem, raw: str) -> tuple[int | None, str]:
+    """(score, '') when ``raw`` is a score on the item's scale, else (None, reason)."""
+    text = raw.strip()
+    if not text:
+        return None, "no score was given"
+    try:
+        d = Decimal(text)
+    except InvalidOperation:
+        return None, "the score is not a number"
+    if d != d.to_integral_value():
+        return None, "the score is not a whole number"
+    if not item.min <= d <= item.max:
+        shown = format(d, "f") if len(text) <= 6 else "a number"
+        return None, f"the score {shown} is outside the scale ({item.min} to {item.max})"
+    return int(d), ""
+
+
+def answer_errors(answers: Mapping[str, str], items: Iterable[Item]) -> dict[str, str]:
+    """Kind messages by item id for a page (or the whole form) before it is saved."""
+    errors: dict[str, str] = {}
+    for item in items:
+        raw = answers.get(item.item_id, "")
+        if isinstance(item, ScaleItem):
+            score, _why = check_score(item, raw)
+            if score is None:
+                if not raw.strip():
+                    errors[item.item_id] = (
+                        f"Please choose a score for {candidate_label(item.candidate_letter)}."
+                    )
+                else:
+                    errors[item.item_id] = (
+                        f"Please choose one of the scores shown for "
+                        f"{candidate_label(item.candidate_letter)} "
+                        f"({item.min} to {item.max})."
+                    )
+        elif len(raw) > 5000:
+            errors[item.item_id] = "Please keep notes under 5,000 characters."
+    return errors
+
+
+def local_time(when: dt.datetime, tz: str) -> dt.datetime:
+    """A submission time as the sheets show it: local, without tzinfo, whole seconds."""
+    if when.tzinfo is not None:
+        when = when.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
+    return when.replace(microsecond=0)
+
+
+def exception_id(*parts: str) -> str:
+    return "F-" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+@dataclass
+class Collected:
+    raw_scores: list[dict[str, Any]] = field(default_factory=list)
+    exceptions: list[dict[str, Any]] = field(default_factory=list)
+    accepted_responses: int = 0
+    rejected_responses: int = 0
+
+
+def validate_responses(
+    specs: Mapping[str, FormSpec],
+    responses: Iterable[Response],
+    people: pd.DataFrame,
+    *,
+    now: dt.datetime,
+    tz: str,
+) -> Collected:
+    """Raw score rows and exception rows for ``responses``.
+
+    A response counts only when it came through a known form, from the person the
+    form belongs to, who still scores at that stage. Each score must be a whole
+    number on the item's scale; a blank (an item sent as ''), an out-of-range value,
+    or an answer about a candidate or question not on the form becomes an exception
+    row, never a score. An item missing from ``answers`` altogether was not on the
+    form when it was sent (a candidate added later) and is skipped. Rows are keyed
+    (response, candidate, question), so collecting the same response again adds
+    nothing; a correction is a new response, and the latest submission for a
+    person, candidate and question is the one that counts (:func:`latest_scores`).
+    """
+    out = Collected()
+    stages: tuple[Stage, ...] = ("shortlisting", "interview")
+    panel_of = {s.person_id: s for st in stages for s in scorers(people, st)}
+    active = {st: {s.person_id for s in scorers(people, st)} for st in stages}
+    known_people = {_text(p) for p in people.get("person_id", pd.Series([], dtype=object))}
+    seen: set[str] = set()
+    for r in sorted(responses, key=lambda r: (r.submitted_at, r.response_id)):
+        if r.response_id in seen:
+            continue  # the same response fetched twice in one run
+        seen.add(r.response_id)
+        where = f"form {r.form_key}, response {r.response_id}"
+
+        def reject(
+            reason: str, code: str, item: str = "", where: str = where, rid: str = r.response_id
+        ) -> None:
+            out.exceptions.append(
+                {
+                    "exception_id": exception_id(rid, code, item),
+                    "job": JOB,
+                    "source": where,
+                    "reason": reason,
+                    "raised_at": now,
+                }
+            )
+
+        spec = specs.get(r.form_key)
+        if spec is None:
+            reject(
+                "This response is to a form corecruit does not know (perhaps an old form, or "
+                "a form for another campaign), so none of its scores were used.",
+                "unknown-form",
+            )
+            out.rejected_responses += 1
+            continue
+        if r.person_id != spec.person_id:
+            reject(
+                f"This response claims to come from {r.person_id or 'nobody'}, but the form "
+                f"belongs to {spec.person_id}. Nobody can score for someone else, so none of "
+                "its scores were used.",
+                "wrong-person",
+            )
+            out.rejected_responses += 1
+            continue
+        if spec.person_id not in known_people:
+            reject(
+                f"{spec.person_id} is not on the people tab, so their scores were not used.",
+                "unknown-person",
+            )
+            out.rejected_responses += 1
+            continue
+        if spec.person_id not in active[spec.stage]:
+            reject(
+                f"{spec.person_id} is not down to score at {spec.stage} (for example a "
+                "supporting worker, who takes no part in scoring), so their scores were "
+                "not used.",
+                "not-a-scorer",
+            )
+            out.rejected_responses += 1
+            continue
+        items = {i.item_id: i for i in spec.items()}
+        submitted = local_time(r.submitted_at, tz)
+        panel = panel_of[spec.person_id].panel
+        used = 0
+        for item_id in sorted(set(r.answers) - set(items)):
+            if not _text(r.answers.get(item_id)):
+                continue
+            parts = item_id.split("__")
+            letter = parts[1] if len(parts) == 3 else "?"
+            reject(
+                f"This response has a score for {candidate_label(letter)} or a question "
+                "that is not on this person's form (a candidate not on the list, or a "
+                "withdrawn one). It was not used.",
+                "not-on-form",
+                item_id,
+                where=f"{where}, item {item_id}",
+            )
+        for item in spec.scale_items():
+            if item.item_id not in r.answers:
+                continue  # not on the form when it was sent (say, a candidate added later)
+            raw = _text(r.answers.get(item.item_id))
+            score, why = check_score(item, raw)
+            loc = f"{where}, {candidate_label(item.candidate_letter)}, {item.question_id}"
+            if score is None:
+                reject(
+                    f"{spec.person_id}'s {spec.stage} form: {why} for "
+                    f"{candidate_label(item.candidate_letter)} on {item.question_id}. "
+                    "This score was not used.",
+                    "bad-score",
+                    item.item_id,
+                    where=loc,
+                )
+                continue
+            comment = r.answers.get(comment_item_id(item.candidate_letter, item.question_id), "")
+            out.raw_scores.append(
+                {
+                    "response_id": r.response_id,
+                    "person_id": spec.person_id,
+                    "panel": panel if panel in ("mixed", "council", "lived experience") else "",
+                    "stage": spec.stage,
+                    "candidate_letter": item.candidate_letter,
+                    "question_id": item.question_id,
+                    "score": Decimal(score),
+                    "comment": str(comment or "").strip(),
+                    "submitted_at": submitted,
+                    "collected_at": now,
+                    "source": r.source,
+                }
+            )
+            used += 1
+        if used:
+            out.accepted_responses += 1
+        else:
+            out.rejected_responses += 1
+    return out
+
+
+def latest_scores(raw: pd.DataFrame) -> pd.DataFrame:
+    """The score that counts for each (person, stage, candidate, question): the latest
+    submission (ties broken by response id). Earlier rows stay in the raw log."""
+    if raw.empty:
+        return raw
+    df = raw.copy()
+    df["_at"] = pd.to_datetime(df["submitted_at"])
+    df = df.sort_values(["_at", "response_id"], kind="stable")
+    keys = ["person_id", "stage", "candidate_letter", "question_id"]
+    return df.drop_duplicates(keys, keep="last").drop(columns="_at").sort_index()

@@ -1,0 +1,394 @@
+"""Anonymised shortlisting: candidate letters, identifying columns dropped, answers scrubbed.
+
+Pure functions on DataFrames, no I/O. The job (``automations.jobs.redact``) reads
+the staff workbook, calls :func:`assign_letters` and :func:`anonymise`, and writes
+the candidate key and report to the staff workbook and the anonymised answers to
+the panel workbook.
+
+Letters:
+
+* A … Z, then AA, AB … (:func:`letter_name`).
+* A letter once given is kept for good: the candidate key is the record, and
+  every run starts from it.
+* A withdrawn application keeps its letter, marked retired; a retired letter is
+  never given to anyone else (every letter in the key counts as used).
+* New applications get the next free letters. With ``letter_order = "submission"``
+  in the order they arrived; with ``"shuffled"`` in an order fixed by a keyed hash
+  of (campaign, seed, application id), so letters say nothing about who applied
+  first, and a rerun, or a run after a crash, gives the same letters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from .reminders import is_true
+from .scrub import KINDS, Identity, Person, Scrubber
+
+OWN_NAME_COLUMNS = ("first_name", "last_name", "preferred_name")
+REFEREE_NAME_COLUMNS = ("referee_1_name", "referee_2_name")
+# Columns whose exact values are also searched for in the answers.
+VALUE_COLUMNS = (
+    "email",
+    "phone",
+    "referee_1_email",
+    "referee_1_phone",
+    "referee_2_email",
+    "referee_2_phone",
+    "ni_number",
+    "postcode",
+)
+WITHDRAWN = "withdrawn"
+
+
+def _t(v: Any) -> str:
+    if v is None or v is pd.NA:
+        return ""
+    if isinstance(v, float) and v != v:
+        return ""
+    return str(v).strip()
+
+
+def letter_name(n: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA, 27 -> AB … (like spreadsheet columns)."""
+    if n < 0:
+        raise ValueError("letter numbers start at 0")
+    out = ""
+    n += 1
+    while n:
+        n, r = divmod(n - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def letter_number(letter: str) -> int:
+    """Inverse of :func:`letter_name`; ValueError for anything that is not A, B … AA."""
+    s = letter.strip().upper().removeprefix("CANDIDATE ").strip()
+    if not re.fullmatch(r"[A-Z]{1,3}", s):
+        raise ValueError("not a candidate letter")
+    n = 0
+    for ch in s:
+        n = n * 26 + (ord(ch) - 64)
+    return n - 1
+
+
+def letter_sort_key(letter: str) -> tuple[int, str]:
+    return (len(letter), letter)
+
+
+def shuffle_key(campaign_id: str, seed: int, application_id: str) -> str:
+    """A stable, unguessable-looking order for one application within its campaign."""
+    return hashlib.sha256(f"{campaign_id}\x1f{seed}\x1f{application_id}".encode()).hexdigest()
+
+
+@dataclass
+class LetterPlan:
+    """The candidate key after this run, and what changed."""
+
+    key: pd.DataFrame  # application_id, candidate_letter, assigned_at, retired
+    new: list[str] = field(default_factory=list)  # application ids given a letter now
+    retired: list[str] = field(default_factory=list)  # application ids retired now
+    restored: list[str] = field(default_factory=list)  # withdrawn, then back
+
+    def active(self) -> dict[str, str]:
+        """application_id -> letter for letters not retired."""
+        return {
+            _t(r["application_id"]): _t(r["candidate_letter"])
+            for _, r in self.key.iterrows()
+            if not is_true(r["retired"])
+        }
+
+
+KEY_COLUMNS = ["application_id", "candidate_letter", "assigned_at", "retired"]
+
+
+def assign_letters(
+    applications: pd.DataFrame,
+    key: pd.DataFrame,
+    *,
+    campaign_id: str,
+    order: str = "shuffled",
+    seed: int = 0,
+    now: dt.datetime | None = None,
+) -> LetterPlan:
+    """Give each application a letter, keeping every letter already in ``key``.
+
+    ``applications`` needs ``application_id``, ``status`` and (for submission
+    order) ``submitted_at``; ``key`` is the candidate key tab. Rows of the key
+    whose application is gone are kept (their letters stay used).
+    """
+    rows: list[dict[str, Any]] = []
+    used: set[str] = set()
+    by_app: dict[str, int] = {}
+    for _, r in key.iterrows():
+        app = _t(r.get("application_id"))
+        letter = _t(r.get("candidate_letter")).upper().removeprefix("CANDIDATE ").strip()
+        if not app or not letter:
+            continue
+        retired = r.get("retired")
+        rows.append(
+            {
+                "application_id": app,
+                "candidate_letter": letter,
+                "assigned_at": r.get("assigned_at"),
+                "retired": bool(retired) if retired is not None and retired is not pd.NA else False,
+            }
+        )
+        by_app[app] = len(rows) - 1
+        used.add(letter)
+    plan = LetterPlan(key=pd.DataFrame())
+    waiting: list[tuple[Any, ...]] = []
+    for pos, (_, r) in enumerate(applications.iterrows()):
+        app = _t(r.get("application_id"))
+        if not app:
+            continue
+        withdrawn = _t(r.get("status")).lower() == WITHDRAWN
+        if app in by_app:
+            entry = rows[by_app[app]]
+            if withdrawn and not entry["retired"]:
+                entry["retired"] = True
+                plan.retired.append(app)
+            elif not withdrawn and entry["retired"]:
+                # the same person is back: their own letter, never someone else's
+                entry["retired"] = False
+                plan.restored.append(app)
+            continue
+        if withdrawn:
+            continue  # withdrawn before a letter was given: nothing to retire
+        if order == "submission":
+            sub = r.get("submitted_at")
+            when = sub if isinstance(sub, dt.datetime) else dt.datetime.max
+            waiting.append((when, pos, app))
+        else:
+            waiting.append((shuffle_key(campaign_id, seed, app), app))
+        by_app[app] = -1  # a duplicate id gets one letter only
+    waiting.sort()
+    n = 0
+    for item in waiting:
+        app = item[-1]
+        while letter_name(n) in used:
+            n += 1
+        letter = letter_name(n)
+        used.add(letter)
+        rows.append(
+            {
+                "application_id": app,
+                "candidate_letter": letter,
+                "assigned_at": now,
+                "retired": False,
+            }
+        )
+        plan.new.append(app)
+    plan.key = pd.DataFrame(rows, columns=KEY_COLUMNS)
+    if len(plan.key):
+        plan.key["retired"] = plan.key["retired"].astype("boolean")
+    return plan
+
+
+# ----------------------------------------------------------------------- scrubbing
+
+
+def answer_columns(applications: pd.DataFrame) -> list[str]:
+    cols = [c for c in applications.columns if re.fullmatch(r"answer_\d+", str(c))]
+    return sorted(cols, key=lambda c: int(c.split("_")[1]))
+
+
+def other_name_columns(applications: pd.DataFrame) -> list[str]:
+    """Extra columns naming a person (an emergency contact, a manager …)."""
+    known = set(OWN_NAME_COLUMNS) | set(REFEREE_NAME_COLUMNS)
+    return [
+        c
+        for c in applications.columns
+        if str(c) not in known and re.search(r"(?:^|_)name$", str(c)) and "preferred" not in c
+    ]
+
+
+def identity_of(
+    row: Mapping[str, Any], label: str, extra_name_cols: Sequence[str] = ()
+) -> Identity:
+    """Everything the application's own columns say about who wrote it."""
+    own = Person(_t(row.get("first_name")), _t(row.get("last_name")), _t(row.get("preferred_name")))
+    referees = tuple(
+        Person.from_full(_t(row.get(c))) for c in REFEREE_NAME_COLUMNS if _t(row.get(c))
+    )
+    others = tuple(Person.from_full(_t(row.get(c))) for c in extra_name_cols if _t(row.get(c)))
+    dob = row.get("date_of_birth")
+    values = tuple(_t(row.get(c)) for c in VALUE_COLUMNS if _t(row.get(c)))
+    return Identity(
+        own=own,
+        label=label,
+        referees=referees,
+        others=others,
+        address=_t(row.get("address")),
+        date_of_birth=dob if isinstance(dob, dt.date) else None,
+        values=values,
+    )
+
+
+@dataclass
+class Anonymised:
+    """Result of :func:`anonymise`: one row per active candidate, and the staff report."""
+
+    panel: pd.DataFrame  # candidate_letter, answer_1 …
+    report: pd.DataFrame  # application_id, candidate_letter, removed, unsure
+    attention: list[str] = field(default_factory=list)  # ids and letters only
+
+
+def describe_counts(counts: Counter[str]) -> str:
+    """'own name: 3; email: 1' in a fixed order (empty string for nothing)."""
+    return "; ".join(f"{KINDS[k][1]}: {counts[k]}" for k in KINDS if counts.get(k))
+
+
+def own_label(letter: str, style: str = "letter") -> str:
+    return "the candidate" if style == "the candidate" else f"Candidate {letter}"
+
+
+def anonymise(
+    applications: pd.DataFrame,
+    letters: Mapping[str, str],
+    *,
+    label_style: str = "letter",
+    nicknames: bool = True,
+) -> Anonymised:
+    """Scrub the answers of every application that has an active letter.
+
+    Identifying columns are never copied: the panel frame is built from the
+    letter and the ``answer_n`` columns only. Rows come out in letter order.
+    """
+    answers = answer_columns(applications)
+    extra = other_name_columns(applications)
+    panel_rows: list[dict[str, Any]] = []
+    report_rows: list[dict[str, Any]] = []
+    attention: list[str] = []
+    for _, r in applications.iterrows():
+        app = _t(r.get("application_id"))
+        letter = letters.get(app)
+        if not app or not letter:
+            continue
+        scrubber = Scrubber.build(
+            identity_of(r, own_label(letter, label_style), extra), nicknames=nicknames
+        )
+        out: dict[str, Any] = {"candidate_letter": letter}
+        total: Counter[str] = Counter()
+        unsure: list[str] = []
+        for col in answers:
+            res = scrubber.scrub(_t(r.get(col)))
+            out[col] = res.text
+            total.update(res.counts)
+            if res.unsure:
+                words = ", ".join(str(p) for p in res.unsure[:10])
+                more = f" and {len(res.unsure) - 10} more" if len(res.unsure) > 10 else ""
+                unsure.append(f"{col} word {words}{more}")
+        if not _t(r.get("first_name")) or not _t(r.get("last_name")):
+            unsure.insert(0, "no first or last name on the form, so names could not be looked for")
+        panel_rows.append(out)
+        report_rows.append(
+            {
+                "application_id": app,
+                "candidate_letter": letter,
+                "removed": describe_counts(total),
+                "unsure": ("maybe a name: " if unsure else "") + "; ".join(unsure),
+            }
+        )
+        if unsure:
+            attention.append(f"application {app} (Candidate {letter}): please check the redaction")
+    panel = pd.DataFrame(panel_rows, columns=["candidate_letter", *answers])
+    if len(panel):
+        panel = panel.sort_values(
+            "candidate_letter", key=lambda s: s.map(letter_sort_key)
+        ).reset_index(drop=True)
+    report = pd.DataFrame(
+        report_rows, columns=["application_id", "candidate_letter", "removed", "unsure"]
+    )
+    return Anonymised(panel, report, attention)
+
+
+def merge_report(old: pd.DataFrame, new: pd.DataFrame, now: dt.datetime | None) -> pd.DataFrame:
+    """The redaction report after this run, keeping what staff typed (``reviewed_by``).
+
+    A row whose findings did not change keeps its time and reviewer, so a rerun
+    writes the same report; a row whose findings changed needs a fresh review.
+    """
+    prev: dict[str, Mapping[str, Any]] = {}
+    for _, r in old.iterrows():
+        app = _t(r.get("application_id"))
+        if app:
+            prev[app] = r
+    rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for _, r in new.iterrows():
+        app = _t(r["application_id"])
+        seen.add(app)
+        before = prev.get(app)
+        same = before is not None and all(
+            _t(before.get(c)) == _t(r[c]) for c in ("candidate_letter", "removed", "unsure")
+        )
+        rows.append(
+            {
+                "application_id": app,
+                "candidate_letter": r["candidate_letter"],
+                "removed": r["removed"],
+                "unsure": r["unsure"],
+                "redacted_at": before.get("redacted_at") if same and before is not None else now,
+                "reviewed_by": _t(before.get("reviewed_by")) if same and before is not None else "",
+            }
+        )
+    # applications no longer shared (withdrawn): keep their line for the record
+    for app, r in prev.items():
+        if app not in seen:
+            rows.append(
+                {
+                    c: r.get(c)
+                    for c in (
+                        "application_id",
+                        "candidate_letter",
+                        "removed",
+                        "unsure",
+                        "redacted_at",
+                        "reviewed_by",
+                    )
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "application_id",
+            "candidate_letter",
+            "removed",
+            "unsure",
+            "redacted_at",
+            "reviewed_by",
+        ],
+    )
+
+
+def missing_ids(applications: pd.DataFrame) -> list[int]:
+    """Sheet rows with answers but no application id."""
+    out = []
+    for row, r in applications.iterrows():
+        if not _t(r.get("application_id")) and any(_t(v) for v in r.tolist()):
+            out.append(int(row))
+    return out
+
+
+def duplicate_ids(applications: pd.DataFrame) -> list[tuple[int, str]]:
+    seen: set[str] = set()
+    out = []
+    for row, r in applications.iterrows():
+        app = _t(r.get("application_id"))
+        if app and app in seen:
+            out.append((int(row), app))
+        seen.add(app)
+    return out
+
+
+def iter_letters(n: int) -> Iterable[str]:
+    return (letter_name(i) for i in range(n))

@@ -1,0 +1,906 @@
+"""Free-text scrubbing: take names and contact details out of one application's answers.
+
+Pure functions, no I/O. :func:`scrub` finds every identifier in a piece of text
+and replaces it: the candidate's own name by their label ("Candidate A" or "the
+candidate"), everything else by a placeholder in square brackets ("[email]",
+"[phone number]" …). It returns the new text, how many of each kind it removed,
+and where it was unsure (word positions, never the words).
+
+How matching works, so the choices can be checked:
+
+* The text is *folded* first (accents stripped, curly apostrophes and dashes made
+  plain) with a map back to the original characters, so "Siobhán", "Siobhan",
+  "O’Brien" and "O'Brien" are found by one pattern and the replacement cuts the
+  original text exactly.
+* Structured identifiers (emails, web addresses, phone numbers, postcodes, NI
+  numbers, dates of birth, street addresses) are regular patterns; phone numbers
+  are checked by digit count, and international ones with ``phonenumbers``. Ofcom's
+  drama ranges (07700 900xxx, 01632 960xxx …) are caught because the check is on
+  layout and length, not on whether a number is in service.
+* Names come from the application's own columns (the candidate, preferred name,
+  common nicknames from ``redact_data/nicknames.csv``, referees and any other
+  ``*_name`` column). A name that is also an ordinary English word (Joy, Hill,
+  Frank, Bell …) is only taken when it is written with a capital letter, and at
+  the start of a sentence only when what follows reads like a name ("Joy is",
+  "Joy's", "Joy,"). Otherwise it is left and the position flagged for a person.
+* Overlapping finds are merged, so a name inside an email or a web address goes
+  with it, and the same label is never written twice in a row.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gzip
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import phonenumbers
+
+# kind -> (placeholder, words for the report). Own name uses the candidate's label.
+KINDS: dict[str, tuple[str, str]] = {
+    "own_name": ("", "own name"),
+    "referee": ("[referee]", "referee name"),
+    "other_name": ("[name]", "other name"),
+    "email": ("[email]", "email"),
+    "phone": ("[phone number]", "phone number"),
+    "postcode": ("[postcode]", "postcode"),
+    "address": ("[address]", "address"),
+    "ni_number": ("[NI number]", "NI number"),
+    "date_of_birth": ("[date of birth]", "date of birth"),
+    "web_address": ("[web address]", "web address"),
+    "handle": ("[social media handle]", "social media handle"),
+}
+# When finds overlap and are the same length, the earlier kind in this list wins.
+_PRIORITY = {k: i for i, k in enumerate(KINDS)}
+
+TITLES = (
+    r"(?:mr|mrs|ms|miss|mx|dr|doctor|prof|professor|sir|dame|rev|revd|reverend"
+    r"|cllr|councillor)"
+)
+_MONTHS = (
+    "january|february|march|april|may|june|july|august|september|october|november|december"
+    "|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
+)
+_MONTH_NUM = {
+    m: i
+    for i, names in enumerate(
+        [
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ],
+        start=1,
+    )
+    for m in names
+}
+_TLDS = (
+    r"(?:co\.uk|org\.uk|gov\.uk|nhs\.uk|ac\.uk|me\.uk|net\.uk|sch\.uk|ltd\.uk|com|org|net|uk"
+    r"|io|me|info|biz|edu|gov|ie|eu|scot|wales|cymru|london|co|app|dev|blog|online|site"
+    r"|page|tv|ly|xyz|social|art|studio|design)"
+)
+_STREET_FULL = (
+    "Street|Road|Lane|Avenue|Close|Grove|Drive|Way|Court|Crescent|Place|Terrace|Gardens"
+    "|Square|Row|Walk|Mews|Parade|Hill|Rise|View|Green|Park|Gate|Wynd|Croft|Fold|Vale"
+    "|Meadows|Hall|House|Cottages"
+)
+_STREET_ABBR = "St|Rd|Ln|Ave|Cl|Dr|Ct|Cres|Pl|Tce|Gdns|Sq"
+_STREET_TYPES = _STREET_FULL + "|" + _STREET_ABBR
+
+_APOSTROPHES = "'\u2019\u2018\u02bc\u0060\u00b4\u2032"
+_DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2212"
+
+# --------------------------------------------------------------------------- data
+
+
+@cache
+def common_words() -> frozenset[str]:
+    """Lower-case English words: a name that is one of these needs a capital to count."""
+    raw = resources.files("automations").joinpath("redact_data/common_words.txt.gz").read_bytes()
+    return frozenset(gzip.decompress(raw).decode("utf-8").split())
+
+
+@cache
+def nickname_table() -> dict[str, frozenset[str]]:
+    """Folded lower-case name -> its common nicknames (Robert -> Bob, Rob, Robbie …).
+
+    One direction only: a "Jack" is seldom a "John" on paper, and taking every
+    John out of "St John Ambulance" for a Jack costs more than it saves.
+    """
+    text = resources.files("automations").joinpath("redact_data/nicknames.csv").read_text("utf-8")
+    out: dict[str, set[str]] = {}
+    for row in csv.DictReader(text.splitlines()):
+        name, nick = fold(row["name"])[0].lower(), fold(row["nickname"])[0].lower()
+        out.setdefault(name, set()).add(nick)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+# Capitalised words that are not names: not worth a person's attention.
+_NOT_NAMES_TEXT = """
+    i im ive id ill monday tuesday wednesday thursday friday saturday sunday january february
+    march april may june july august september october november december christmas easter
+    eid diwali ramadan hanukkah english british welsh scottish irish england scotland wales
+    ireland uk nhs gp ok okay covid instagram facebook twitter tiktok linkedin youtube
+    snapchat whatsapp zoom teams google microsoft"""
+_NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split())
+
+# Words after a capitalised first word of a sentence that say "this is a person".
+_FOLLOWERS_TEXT = """
+    is was has had here says said will would can could did does and works worked helped
+    thinks thought believes wants loves likes knows also always never cares lives lived
+    volunteers volunteered supports supported listens listened leads led brings feels felt
+    hopes became started joined grew studied trained manages managed runs ran speaks spoke
+    told tells asked asks wrote writes am"""
+_NAME_FOLLOWERS = frozenset(_FOLLOWERS_TEXT.split())
+
+# --------------------------------------------------------------------------- folding
+
+_FOLD_CACHE: dict[str, str] = {}
+# Letters that Unicode does not split into a base letter and an accent.
+_NO_DECOMPOSE = {
+    "ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ß": "ss", "æ": "ae",
+    "Æ": "AE", "œ": "oe", "Œ": "OE", "þ": "th", "Þ": "Th", "ð": "d", "Ð": "D", "ı": "i",
+}  # fmt: skip
+
+
+def _fold_char(ch: str) -> str:
+    got = _FOLD_CACHE.get(ch)
+    if got is None:
+        if ch in _APOSTROPHES:
+            got = "'"
+        elif ch in _DASHES:
+            got = "-"
+        elif ch in "\u00a0\u2007\u202f\u2009\u200a":
+            got = " "
+        elif ch in "\u200b\u200c\u200d\ufeff":
+            got = ""
+        elif ch in _NO_DECOMPOSE:
+            got = _NO_DECOMPOSE[ch]
+        else:
+            nf = unicodedata.normalize("NFKD", ch)
+            got = "".join(c for c in nf if not unicodedata.combining(c))
+        _FOLD_CACHE[ch] = got
+    return got
+
+
+_NON_PLAIN = re.compile(r"[^\x20-\x5f\x61-\x7e\n\r\t]")
+
+
+def fold(text: str) -> tuple[str, list[int] | None]:
+    """Text with accents stripped and apostrophes/dashes plain, and a map back.
+
+    The map gives, for each character of the folded text, the index of the
+    original character it came from; ``None`` when nothing changed.
+    """
+    if not _NON_PLAIN.search(text):
+        return text, None
+    out: list[str] = []
+    idx: list[int] = []
+    last = 0
+    for m in _NON_PLAIN.finditer(text):
+        i = m.start()
+        if i > last:
+            out.append(text[last:i])
+            idx.extend(range(last, i))
+        f = _fold_char(text[i])
+        out.append(f)
+        idx.extend([i] * len(f))
+        last = i + 1
+    out.append(text[last:])
+    idx.extend(range(last, len(text)))
+    return "".join(out), idx
+
+
+def _fold_name(s: str) -> str:
+    return " ".join(fold(s)[0].split())
+
+
+# --------------------------------------------------------------------------- people
+
+
+@dataclass(frozen=True)
+class Person:
+    """A person named in the application's own columns."""
+
+    first: str = ""
+    last: str = ""
+    preferred: str = ""
+
+    @classmethod
+    def from_full(cls, full: str) -> Person:
+        words = _fold_name(full).split()
+        words = [w for w in words if not re.fullmatch(TITLES + r"\.?", w, re.I)]
+        if not words:
+            return cls()
+        if len(words) == 1:
+            return cls(first=words[0])
+        return cls(first=words[0], last=" ".join(words[1:]))
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Everything known about who wrote one application, to find it in the answers."""
+
+    own: Person
+    label: str = "the candidate"  # "Candidate A"
+    referees: tuple[Person, ...] = ()
+    others: tuple[Person, ...] = ()
+    address: str = ""
+    date_of_birth: dt.date | None = None
+    # exact values from the form, caught even in odd layouts
+    values: tuple[str, ...] = ()
+
+
+@dataclass
+class Scrubbed:
+    text: str
+    counts: Counter[str] = field(default_factory=Counter)
+    unsure: list[int] = field(default_factory=list)  # word positions (1-based)
+
+
+# --------------------------------------------------------------------------- patterns
+
+
+def _key(s: str) -> str:
+    """A name as its plain letters: "O'Brien-Walsh" -> "obrienwalsh"."""
+    return re.sub(r"[^a-z0-9]", "", fold(s)[0].lower())
+
+
+def _is_ambiguous(word: str) -> bool:
+    """True when the name is also an ordinary word, or too short to be safe alone."""
+    plain = word.replace("'", "").lower()
+    if len(plain) <= 2:
+        return True
+    return any(p in common_words() for p in re.split(r"[\s\-]+", plain) if p)
+
+
+def _given_names(p: Person, with_nicknames: bool) -> list[str]:
+    given = [_fold_name(p.first), _fold_name(p.preferred)]
+    if with_nicknames:
+        table = nickname_table()
+        for g in list(given):
+            for n in table.get(g.lower(), ()):
+                given.append(n.capitalize())
+    return [g for g in given if g]
+
+
+# roles of a name unit
+GIVEN, LAST, PART = 1, 2, 3
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """One name word found in the text (maybe several tokens: "O Brien")."""
+
+    start: int
+    end: int
+    cands: tuple[tuple[int, int], ...]  # (person, role) it could belong to
+    key: str
+    poss: bool = False
+    person: int = -1
+
+    def role_of(self, person: int) -> int:
+        for p, r in self.cands:
+            if p == person:
+                return r
+        return 0
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9]+")
+_JOIN_GAP = re.compile(r"'|\s|\s?-\s?")  # between the tokens of one name word
+_MENTION_GAP = re.compile(r"\s+|\s*-\s*|\s*\(\s*|\s*\)\s*|\s*\)?,\s*|\.\s+")
+_DIGIT = re.compile(r"\d")
+_DIGIT_RUN = re.compile(r"\d+")
+_DOT_WORD = re.compile(r"[A-Za-z0-9]\.[A-Za-z]")
+_AT_BRACKETS = ("[at]", "(at)", "{at}", "<at>", "[ at ]", "( at )", "{ at }", "< at >")
+_PLATFORMS = (
+    "twitter", "insta", "tiktok", "facebook", "linkedin", "snapchat", "youtube", "bluesky",
+    "threads", "mastodon",
+)  # fmt: skip
+_ADDRESS_GAP = re.compile(r"[\s,]+")
+
+
+def _tokens_from(folded: str, pos: int, n: int) -> list[tuple[int, int, str]]:
+    """Up to n tokens from pos, stopping at a gap that could not be inside a name."""
+    out: list[tuple[int, int, str]] = []
+    while len(out) < n:
+        m = _TOKEN.match(folded, pos)
+        if not m:
+            break
+        out.append((m.start(), m.end(), m.group(0).lower()))
+        g = _GAP_AFTER.match(folded, m.end())
+        if not g:
+            break
+        pos = g.end()
+    return out
+
+
+_GAP_AFTER = re.compile(r"[\s,'\-]{1,3}(?=[A-Za-z0-9])")
+
+
+def _prev_token_start(folded: str, pos: int) -> int:
+    """Start of the word before pos when only a space, apostrophe or hyphen lies between."""
+    i = pos - 1
+    gap = 0
+    while i >= 0 and folded[i] in " '-" and gap < 3:
+        i -= 1
+        gap += 1
+    if gap == 0 or i < 0 or not folded[i].isalnum():
+        return -1
+    while i > 0 and folded[i - 1].isalnum():
+        i -= 1
+    return i
+
+
+_TITLE_BEFORE = re.compile(TITLES + r"\.?\s+$", re.I)
+
+
+_EMAIL = re.compile(r"(?<![\w.+'-])[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", re.I)
+_OPEN, _CLOSE = r"[\[\(\{<]", r"[\]\)\}>]"
+_EMAIL_SPELT = re.compile(
+    rf"(?<![\w.])[\w+-]+(?:\s*(?:{_OPEN}\s*dot\s*{_CLOSE}|\.)\s*[\w+-]+)*"
+    rf"\s*{_OPEN}\s*at\s*{_CLOSE}\s*[\w-]+"
+    rf"(?:\s*(?:{_OPEN}\s*dot\s*{_CLOSE}|\.|\s+dot\s+)\s*[\w-]+)+",
+    re.I,
+)
+_EMAIL_WORDS = re.compile(
+    rf"(?<![\w.])[\w.+-]+\s+at\s+[\w-]+(?:\s+dot\s+[\w-]+)*\s+dot\s+{_TLDS}\b", re.I
+)
+_URL = re.compile(
+    rf"(?:\b(?:https?://|www\.)[^\s<>\"]+)"
+    rf"|(?<![\w@.-])[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.{_TLDS}\b(?:/[^\s<>\"]*)?",
+    re.I,
+)
+_HANDLE = re.compile(r"(?<![\w@.])@[A-Za-z0-9_](?:[A-Za-z0-9_.]{0,29}[A-Za-z0-9_])?")
+_HANDLE_AFTER = re.compile(
+    r"\b(?:twitter|instagram|insta|tiktok|facebook|linkedin|snapchat|youtube|bluesky|threads"
+    r"|mastodon)(?:\s+(?:handle|name|username|page|account|profile))?\s*(?::|is|-)\s*"
+    r"@?(?P<h>[\w.]{3,30}\w)",
+    re.I,
+)
+_PHONE = re.compile(r"(?<![\w+])(?:\+|00)?\(?\d[\d \t.\-()/]{5,20}\d(?![\d])(?!\.\d)")
+_POSTCODE = re.compile(
+    r"\b(?:GIR\s?0AA|[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]?\s?\d[ABD-HJLNP-UW-Z]{2})\b", re.I
+)
+_NI = re.compile(
+    r"\b[A-Z]{2}(?:[\s-]?\d{2}){3}(?:[\s-]?[A-D])?\b",
+    re.I,
+)
+_DATE = re.compile(
+    rf"\b(?:(?P<d1>\d{{1,2}})[/.\-](?P<m1>\d{{1,2}})[/.\-](?P<y1>\d{{4}}|\d{{2}})"
+    rf"|(?P<y2>\d{{4}})-(?P<m2>\d{{1,2}})-(?P<d2>\d{{1,2}})"
+    rf"|(?P<d3>\d{{1,2}})(?:st|nd|rd|th)?(?:\s+of)?\s+(?P<m3>{_MONTHS})\.?,?\s+(?P<y3>\d{{4}})"
+    rf"|(?P<m4>{_MONTHS})\.?\s+(?P<d4>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y4>\d{{4}}))\b",
+    re.I,
+)
+_BORN_CONTEXT = re.compile(r"(?:\bborn|\bbirth|\bd\.?o\.?b\b|\bbirthday)[^.\n]{0,30}$", re.I)
+_BORN_YEAR = re.compile(
+    rf"\bborn\s+(?:in\s+|on\s+)?(?:(?:{_MONTHS})\.?\s+)?(?:(?:19|20)\d\d)\b", re.I
+)
+_ADDRESS = re.compile(
+    r"\b(?:(?:[Ff]lat|[Aa]partment|[Aa]pt|[Uu]nit)\.?\s+\d+[A-Za-z]?,?\s+)?"
+    r"\d{1,4}[A-Za-z]?,?\s+(?:[A-Z][\w']*\s+){1,3}"
+    rf"(?:(?:{_STREET_FULL})\b|(?:{_STREET_ABBR})\b(?:\.(?!\s*$|\s+[A-Z]))?)"
+    r"(?:,\s*[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)?(?![\w']))?"
+)
+_SHOUTING = re.compile(r"^\W*[A-Z]{2,}\W+[A-Z]{2,}")
+_SAINT = re.compile(r"\bSt\.?\s+$")
+_NAME_CUE = re.compile(
+    r"(?:\bname\s+is|\bi\s+am|\bi'?m|\bcalled|\bknown\s+as|\bregards|\bsigned|\bthanks|\bfrom"
+    r"|\bme,|\bme\s+-)\s*$",
+    re.I,
+)
+_INITIAL_BEFORE = re.compile(r"\b([A-Z])\.?\s+$")
+_PLAIN_WORDS = re.compile(r"[A-Za-z]+(?:[-'][A-Za-z]+)+")
+_PHONE_PIECE = re.compile(r"(?:\+|00)?\(?\d[\d.\-() ]{5,16}\d")
+_CAP_WORD = re.compile(r"\b[A-Z][a-z]+(?:['-][A-Z]?[a-z]+)*\b")
+_WORD = re.compile(r"\S+")
+
+
+def _phone_ok(raw: str) -> bool:
+    digits = re.sub(r"\D", "", raw)
+    s = raw.lstrip("(").strip()
+    if s.startswith("+") or s.startswith("00"):
+        intl = "+" + (digits[2:] if s.startswith("00") else digits)
+        if intl.startswith("+440"):
+            intl = "+44" + intl[4:]
+        if intl.startswith("+44"):
+            return len(intl) - 3 in (9, 10)
+        try:
+            return phonenumbers.is_possible_number(phonenumbers.parse(intl, None))
+        except phonenumbers.NumberParseException:
+            return False
+    if not digits.startswith("0") or digits.startswith("00"):
+        return False
+    if re.search(r"\d{1,2}/\d{1,2}/\d{2,4}", raw):
+        return False
+    return len(digits) in (10, 11)
+
+
+def _date_of(m: re.Match[str]) -> dt.date | None:
+    g = m.groupdict()
+    try:
+        if g["d1"]:
+            y = int(g["y1"])
+            if y < 100:
+                y += 1900 if y > 30 else 2000
+            return dt.date(y, int(g["m1"]), int(g["d1"]))
+        if g["y2"]:
+            return dt.date(int(g["y2"]), int(g["m2"]), int(g["d2"]))
+        if g["d3"]:
+            return dt.date(int(g["y3"]), _MONTH_NUM[g["m3"].lower()], int(g["d3"]))
+        if g["d4"]:
+            return dt.date(int(g["y4"]), _MONTH_NUM[g["m4"].lower()], int(g["d4"]))
+    except ValueError:
+        return None
+    return None
+
+
+@dataclass(frozen=True)
+class _PersonIndex:
+    kind: str
+    initials: frozenset[str]
+    ambiguous: frozenset[str]  # keys that are ordinary words: need a capital
+
+
+@dataclass(frozen=True)
+class Scrubber:
+    """Name indexes for one application; call :meth:`scrub` on each answer.
+
+    Building one is cheap (dictionaries, no regular expressions compiled per
+    application), so anonymising thousands of applications stays fast.
+    """
+
+    identity: Identity
+    people: tuple[_PersonIndex, ...]
+    index: dict[str, tuple[tuple[int, int], ...]]  # key -> ((person, role), ...)
+    max_tokens: int
+    anchors: tuple[str, ...]  # lower-case words of every name, searched for first
+    addresses: tuple[tuple[str, ...], ...]  # token sequences of the form's address lines
+    handles: tuple[str, ...]  # lower-case run-together names (janehill, hilljane …)
+
+    @classmethod
+    def build(cls, identity: Identity, *, nicknames: bool = True) -> Scrubber:
+        people: list[_PersonIndex] = []
+        index: dict[str, list[tuple[int, int]]] = {}
+        max_tokens = 1
+        anchors: set[str] = set()
+        plist = [("own_name", identity.own, nicknames)]
+        plist += [("referee", p, False) for p in identity.referees]
+        plist += [("other_name", p, False) for p in identity.others]
+        for n, (kind, person, nick) in enumerate(plist):
+            given = _given_names(person, nick)
+            last = _fold_name(person.last)
+            entries: list[tuple[str, int]] = [(g, GIVEN) for g in given]
+            if last:
+                entries.append((last, LAST))
+                hy = [x for x in re.split(r"\s*-\s*", last) if len(_key(x)) >= 2]
+                if len(hy) > 1:
+                    entries += [(x, PART) for x in hy]
+                words = last.split()
+                if len(words) > 1 and len(_key(words[-1])) >= 3:
+                    entries.append((words[-1], PART))
+            amb: set[str] = set()
+            for name, role in entries:
+                k = _key(name)
+                if len(k) < 2:
+                    continue
+                index.setdefault(k, [])
+                if (n, role) not in index[k]:
+                    index[k].append((n, role))
+                words = [w.lower() for w in _TOKEN.findall(name)]
+                max_tokens = max(max_tokens, len(words))
+                anchors.update(w for w in words if len(w) >= 2)
+                if all(len(w) < 2 for w in words):
+                    anchors.add(k)
+                if _is_ambiguous(name.replace("'", "")):
+                    amb.add(k)
+            initials = frozenset(g[0].upper() for g in given if g and g[0].isalpha())
+            people.append(_PersonIndex(kind, initials, frozenset(amb)))
+        addresses: list[tuple[str, ...]] = []
+        if identity.address:
+            parts = [p.strip() for p in identity.address.split(",") if p.strip()]
+            for i, part in enumerate(parts):
+                if (
+                    re.search(r"\d", part)
+                    or re.search(rf"\b(?:{_STREET_TYPES})\b", part)
+                    or (i < len(parts) - 1 and " " in part)
+                ):
+                    toks = tuple(t.lower() for t in _TOKEN.findall(fold(part)[0]))
+                    if toks:
+                        addresses.append(toks)
+        handles: set[str] = set()
+        firsts = [_key(g) for g in _given_names(identity.own, nicknames)]
+        last_key = _key(identity.own.last)
+        if last_key:
+            for f in firsts:
+                if f:
+                    for sep in ("", ".", "_", "-"):
+                        handles.update({f + sep + last_key, last_key + sep + f})
+                    handles.add(f[0] + last_key)
+            if len(last_key) >= 6 and not _is_ambiguous(last_key):
+                handles.add(last_key)
+        return cls(
+            identity,
+            tuple(people),
+            {k: tuple(v) for k, v in index.items()},
+            min(max_tokens + 1, 5),
+            tuple(sorted(anchors)),
+            tuple(addresses),
+            tuple(sorted(h for h in handles if len(h) >= 5)),
+        )
+
+    # ------------------------------------------------------------------ finding
+
+    def find(self, text: str) -> tuple[list[tuple[int, int, str]], list[int]]:
+        """Spans (start, end, kind) in ``text`` to replace, and unsure word positions."""
+        folded, idx = fold(text)
+        spans: list[tuple[int, int, str]] = []
+        unsure_at: list[int] = []
+        add = spans.append
+        has_digit = _DIGIT.search(folded) is not None
+
+        if "@" in folded:
+            for m in _EMAIL.finditer(folded):
+                add((m.start(), m.end(), "email"))
+            for m in _HANDLE.finditer(folded):
+                add((m.start(), m.end(), "handle"))
+        low = folded.lower()
+        if "dot" in low or any(b in low for b in _AT_BRACKETS):
+            for rx in (_EMAIL_SPELT, _EMAIL_WORDS):
+                for m in rx.finditer(folded):
+                    add((m.start(), m.end(), "email"))
+        if "www" in low or "http" in low or _DOT_WORD.search(folded):
+            for m in _URL.finditer(folded):
+                e = m.end()
+                while e > m.start() and folded[e - 1] in ".,;:!?)]}'\"":
+                    e -= 1
+                add((m.start(), e, "web_address"))
+        if any(p in low for p in _PLATFORMS):
+            for m in _HANDLE_AFTER.finditer(folded):
+                h = m.group("h")
+                if h.lower() not in common_words() or re.search(r"[\d_.]", h):
+                    s = m.start("h") - (1 if folded[m.start("h") - 1] == "@" else 0)
+                    add((s, m.end(), "handle"))
+        if has_digit:
+            self._find_numbers(folded, add)
+        if "born" in low:
+            for m in _BORN_YEAR.finditer(folded):
+                pre = re.match(r"born\s+(?:in\s+|on\s+)?", m.group(0), re.I)
+                add((m.start() + (pre.end() if pre else 0), m.end(), "date_of_birth"))
+        if self.addresses:
+            self._find_addresses(low, folded, add)
+        if self.handles:
+            self._find_handles(low, folded, add)
+        self._find_names(low, folded, add, unsure_at)
+        merged = _merge(spans)
+        if idx is not None:
+            n = len(text)
+            out = []
+            for s, e, k in merged:
+                os_ = idx[s] if s < len(idx) else n
+                oe = idx[e - 1] + 1 if e - 1 < len(idx) else n
+                while oe < n and unicodedata.combining(text[oe]):
+                    oe += 1
+                out.append((os_, oe, k))
+            merged = out
+            unsure_at = [idx[p] for p in unsure_at if p < len(idx)]
+        unsure_at.extend(self._unknown_names(folded, idx, merged))
+        return merged, sorted(set(unsure_at))
+
+    def _find_numbers(self, folded: str, add: Any) -> None:
+        # Everything here holds a digit: look only near the digits.
+        windows: list[list[int]] = []
+        for m in _DIGIT_RUN.finditer(folded):
+            ws, we = max(0, m.start() - 45), m.end() + 90
+            if windows and ws <= windows[-1][1]:
+                windows[-1][1] = we
+            else:
+                windows.append([ws, we])
+        for ws, we in windows:
+            self._numbers_in(folded, min(we, len(folded)), ws, add)
+
+    def _numbers_in(self, folded: str, we: int, ws: int, add: Any) -> None:
+        for m in _DATE.finditer(folded, ws, we):
+            d = _date_of(m)
+            before = folded[max(0, m.start() - 40) : m.start()]
+            if d is not None and (d == self.identity.date_of_birth or _BORN_CONTEXT.search(before)):
+                add((m.start(), m.end(), "date_of_birth"))
+        for m in _PHONE.finditer(folded, ws, we):
+            raw = m.group(0)
+            s, e = m.start(), m.end()
+            while e > s and folded[e - 1] in ").-/ ":
+                e -= 1
+            if _phone_ok(folded[s:e]):
+                add((s, e, "phone"))
+            elif raw.count(" ") > 2:
+                for sub in _PHONE_PIECE.finditer(raw):
+                    if _phone_ok(sub.group(0)):
+                        add((s + sub.start(), s + sub.end(), "phone"))
+        for m in _POSTCODE.finditer(folded, ws, we):
+            add((m.start(), m.end(), "postcode"))
+        for m in _NI.finditer(folded, ws, we):
+            add((m.start(), m.end(), "ni_number"))
+        for m in _ADDRESS.finditer(folded, ws, we):
+            add((m.start(), m.end(), "address"))
+
+    def _find_addresses(self, low: str, folded: str, add: Any) -> None:
+        for seq in self.addresses:
+            p = low.find(seq[0])
+            while p != -1:
+                if p == 0 or not folded[p - 1].isalnum():
+                    toks = _tokens_from(folded, p, len(seq))
+                    if tuple(t[2] for t in toks) == seq and all(
+                        _ADDRESS_GAP.fullmatch(folded[toks[j][1] : toks[j + 1][0]])
+                        for j in range(len(toks) - 1)
+                    ):
+                        add((p, toks[-1][1], "address"))
+                p = low.find(seq[0], p + 1)
+
+    def _find_handles(self, low: str, folded: str, add: Any) -> None:
+        for h in self.handles:
+            start = low.find(h)
+            while start != -1:
+                s, e = start, start + len(h)
+                while s > 0 and (folded[s - 1].isalnum() or folded[s - 1] in "_.-@"):
+                    s -= 1
+                while e < len(folded) and (folded[e].isalnum() or folded[e] in "_.-"):
+                    e += 1
+                while e > s and folded[e - 1] in ".-":
+                    e -= 1
+                token = folded[s:e]
+                if not _PLAIN_WORDS.fullmatch(token) and not (
+                    token.isalpha() and token.lower() in common_words()
+                ):
+                    add((s, e, "handle"))
+                start = low.find(h, e)
+
+    def _find_names(self, low: str, folded: str, add: Any, unsure_at: list[int]) -> None:
+        index = self.index
+        # Where a name could start: each hit of one of its words, and up to two
+        # words before it ("O Brien" is found from "brien").
+        starts: set[int] = set()
+        for anchor in self.anchors:
+            p = low.find(anchor)
+            while p != -1:
+                st = p
+                while st > 0 and folded[st - 1].isalnum():
+                    st -= 1
+                starts.add(st)
+                prev = st
+                for _ in range(self.max_tokens - 1):
+                    prev = _prev_token_start(folded, prev)
+                    if prev < 0:
+                        break
+                    starts.add(prev)
+                p = low.find(anchor, p + len(anchor))
+        units: list[_Unit] = []
+        done = -1
+        for st in sorted(starts):
+            if st < done:
+                continue
+            toks = _tokens_from(folded, st, self.max_tokens)
+            hit = None
+            for size in range(len(toks), 0, -1):
+                if size > 1 and not all(
+                    _JOIN_GAP.fullmatch(folded[toks[j][1] : toks[j + 1][0]])
+                    for j in range(size - 1)
+                ):
+                    continue
+                key = "".join(t[2] for t in toks[:size])
+                poss = False
+                if key not in index and size == 1 and key.endswith("s") and key[:-1] in index:
+                    key, poss = key[:-1], True
+                if key in index:
+                    hit = (size, key, poss)
+                    break
+            if hit is None:
+                continue
+            size, key, poss = hit
+            cands = index[key]
+            person = cands[0][0]
+            if (poss and key in self.people[person].ambiguous) or (
+                st > 0 and folded[st - 1] in "@#/"
+            ):
+                done = toks[size - 1][1]
+                continue
+            units.append(_Unit(st, toks[size - 1][1], cands, key, poss))
+            done = toks[size - 1][1]
+        # join neighbouring units of one person into mentions ("Joy Hill", "Hill, Joy")
+        j = 0
+        while j < len(units):
+            first = units[j]
+            persons = {p for p, _ in first.cands}
+            k = j
+            while k + 1 < len(units):
+                nxt = units[k + 1]
+                shared = persons & {p for p, _ in nxt.cands}
+                gap = folded[units[k].end : nxt.start]
+                if not shared or not _MENTION_GAP.fullmatch(gap) or gap.startswith("."):
+                    break
+                if "," in gap and not (
+                    k == j
+                    and first.role_of(min(shared)) == LAST
+                    and nxt.role_of(min(shared)) == GIVEN
+                ):
+                    break  # "Hill, Joy" is one person; "Joy, Joy" is a list
+                persons = shared
+                k += 1
+            person = min(persons)
+            first = _Unit(first.start, first.end, first.cands, first.key, first.poss, person)
+            s, e = first.start, units[k].end
+            extra = False
+            pre = folded[max(0, s - 16) : s]
+            tm = _TITLE_BEFORE.search(pre)
+            if tm:
+                s -= len(pre) - tm.start()
+                extra = True
+            elif any(u.role_of(person) in (LAST, PART) for u in units[j : k + 1]):
+                im = _INITIAL_BEFORE.search(pre)
+                if im and im.group(1) in self.people[person].initials:
+                    s -= len(pre) - im.start()
+                    extra = True
+            ok = True
+            if k == j and not extra:
+                u = first
+                if _SAINT.search(folded, 0, u.start):
+                    ok = False  # St John Ambulance, St Helen's: not the person
+                elif u.key in self.people[person].ambiguous:
+                    ok, unsure = self._ambiguous_ok(folded, u.start, u.end)
+                    if unsure:
+                        unsure_at.append(u.start)
+            elif not extra:
+                words = folded[s:e]
+                if (
+                    words.islower()
+                    and all(u.key in self.people[person].ambiguous for u in units[j : k + 1])
+                    and not _NAME_CUE.search(folded[max(0, s - 30) : s])
+                ):
+                    ok = False  # "will hope", "grant rose": ordinary words
+                    unsure_at.append(s)
+            if ok:
+                add((s, e, self.people[person].kind))
+            j = k + 1
+
+    @staticmethod
+    def _ambiguous_ok(folded: str, s: int, e: int) -> tuple[bool, bool]:
+        """For a name that is also a word: (take it, flag it for a person)."""
+        word = folded[s:e]
+        if word.islower():
+            return False, False
+        if not (word[0].isupper()):
+            return False, False
+        if not _sentence_start(folded, s):
+            return True, False
+        if len(word) > 1 and word.isupper() and not _SHOUTING.search(folded[e : e + 40]):
+            return True, False  # ROSE on a badge, in otherwise ordinary text
+        rest = folded[e:]
+        if re.match(r"\s*(?:'s\b|'|,|\s[A-Z]|$)", rest):
+            return True, False
+        nxt = re.match(r"\s+([A-Za-z]+)", rest)
+        if nxt and nxt.group(1).lower() in _NAME_FOLLOWERS:
+            return True, False
+        return False, True
+
+    def _unknown_names(
+        self,
+        folded: str,
+        idx: list[int] | None,
+        spans: Sequence[tuple[int, int, str]],
+    ) -> list[int]:
+        """Capitalised words mid-sentence that are not ordinary words: maybe a name."""
+        out = []
+        for m in _CAP_WORD.finditer(folded):
+            w = m.group(0)
+            low = w.lower().replace("'", "")
+            if low in _NOT_NAMES or low in common_words() or _sentence_start(folded, m.start()):
+                continue
+            if low.endswith("s") and low[:-1] in common_words():
+                continue
+            pos = idx[m.start()] if idx is not None else m.start()
+            if any(s <= pos < e for s, e, _ in spans):
+                continue
+            out.append(pos)
+            if len(out) >= 50:
+                break
+        return out
+
+    # ---------------------------------------------------------------- replacing
+
+    def scrub(self, text: str) -> Scrubbed:
+        if not text:
+            return Scrubbed(text)
+        spans, unsure_at = self.find(text)
+        counts: Counter[str] = Counter()
+        pieces: list[str] = []
+        last = 0
+        label = self.identity.label
+        for s, e, kind in spans:
+            pieces.append(text[last:s])
+            rep = KINDS[kind][0] or label
+            if kind == "own_name" and rep.startswith("the ") and _sentence_start(text, s):
+                rep = rep[0].upper() + rep[1:]
+            pieces.append(rep)
+            counts[kind] += 1
+            last = e
+        pieces.append(text[last:])
+        out = _collapse("".join(pieces), label)
+        return Scrubbed(out, counts, _word_positions(text, unsure_at))
+
+
+def _sentence_start(text: str, pos: int) -> bool:
+    i = pos - 1
+    while i >= 0 and text[i] in " \t\"'“‘([":
+        i -= 1
+    return i < 0 or text[i] in ".!?\n\r:"
+
+
+def _merge(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Union of overlapping spans; the longest find names the kind."""
+    if not spans:
+        return []
+    spans.sort(key=lambda t: (t[0], -(t[1] - t[0]), _PRIORITY[t[2]]))
+    out: list[tuple[int, int, str]] = []
+    best: dict[int, tuple[int, int]] = {}
+    for s, e, k in spans:
+        if out and s < out[-1][1]:
+            ps, pe, pk = out[-1]
+            length, prio = best[len(out) - 1]
+            if (e - s, -_PRIORITY[k]) > (length, -prio):
+                pk = k
+                best[len(out) - 1] = (e - s, _PRIORITY[k])
+            out[-1] = (ps, max(pe, e), pk)
+        else:
+            out.append((s, e, k))
+            best[len(out) - 1] = (e - s, _PRIORITY[k])
+    return out
+
+
+_REPEAT_LETTER = re.compile(
+    r"(?P<first>Candidate (?P<l>[A-Z]{1,3}))"
+    r"(?:(?:'s)?(?:\s*\(\s*Candidate (?P=l)\s*\)|[\s\-/]+Candidate (?P=l)))+(?![A-Za-z])"
+)
+_REPEAT_THE = re.compile(
+    r"(?P<first>the candidate)(?:(?:'s)?(?:\s*\(\s*the candidate\s*\)|[\s\-/]+the candidate))+",
+    re.I,
+)
+_REPEAT_PLACEHOLDER = re.compile(r"(\[[a-zA-Z ]+\])(?:[\s\-/]+\1)+")
+
+
+def _collapse(text: str, label: str) -> str:
+    """Never "Candidate A Candidate A" (nor "[email] [email]")."""
+    if "andidate" in text:
+        rx = _REPEAT_THE if label.lower() == "the candidate" else _REPEAT_LETTER
+        text = rx.sub(lambda m: m.group("first"), text)
+    if "[" in text:
+        text = _REPEAT_PLACEHOLDER.sub(r"\1", text)
+    return text
+
+
+def _word_positions(text: str, positions: Iterable[int]) -> list[int]:
+    pos = sorted(set(positions))
+    if not pos:
+        return []
+    starts = [m.start() for m in _WORD.finditer(text)]
+    out = []
+    j = 0
+    for p in pos:
+        while j + 1 < len(starts) and starts[j + 1] <= p:
+            j += 1
+        out.append(j + 1)
+    return sorted(set(out))

@@ -1,0 +1,177 @@
+"""Load on the local form server: many panel members sending score forms at once.
+
+Starts the real form server (Flask under waitress, 8 threads) on loopback with 50
+panel members' shortlisting forms (6 candidates x 4 criteria, question by question:
+4 pages of 6 scores and 6 note boxes). Each member then fills in and sends their
+form 8 times (a first send and corrections), all 50 members at once: 400 forms,
+2,800 HTTP requests. One send in ten is pressed twice (the same page posted again).
+
+Checks every send against the append-only inbox: lost (sent, not stored),
+duplicated (stored twice), and wrong (stored with other answers or under another
+person). Reports send latency percentiles and forms per second, against a
+baseline of one member sending the same number of forms one after another, in the
+same run.
+
+    /work/venv/bin/python bench/forms_load.py [--members 50] [--forms-each 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from automations.config import load_settings  # noqa: E402
+from automations.forms.base import FormSpec, ScaleItem  # noqa: E402
+from automations.forms.inbox import Inbox  # noqa: E402
+from automations.forms.local import (  # noqa: E402
+    AppInfo,
+    LocalFormsProvider,
+    create_app,
+    start_server_thread,
+)
+from automations.forms.tokens import LinkSigner  # noqa: E402
+from automations.transforms.forms import Candidate, shortlisting_spec  # noqa: E402
+
+
+def setup(folder: Path, members: int) -> tuple[LocalFormsProvider, list[tuple[FormSpec, str]]]:
+    camp = load_settings(ROOT / "config").campaign(None)
+    cands = [
+        Candidate(x, {c.id: f"Answer of candidate {x} to {c.id}. " * 8 for c in camp.criteria})
+        for x in "ABCDEF"
+    ]
+    specs = [shortlisting_spec(camp, f"p{i:03d}", cands) for i in range(1, members + 1)]
+    prov = LocalFormsProvider(Inbox(folder / "inbox.sqlite3"), LinkSigner("b" * 32), "http://x")
+    handles = prov.ensure_forms(specs)
+    return prov, [(s, re.sub(r"^http://x", "", handles[s.key].url)) for s in specs]
+
+
+def send_form(
+    base: str, spec: FormSpec, path: str, marker: str, rng: random.Random, twice: bool
+) -> tuple[float, dict[str, str], str]:
+    """Fill every page, check, send. Returns (send latency, answers sent, response id)."""
+    s = requests.Session()
+    sent: dict[str, str] = {}
+    for n, sec in enumerate(spec.sections, 1):
+        data = {"nav": "next"}
+        for item in sec.items:
+            if isinstance(item, ScaleItem):
+                data[item.item_id] = str(rng.randint(item.min, item.max))
+            else:
+                data[item.item_id] = f"{marker} note {item.item_id}"
+        sent.update({k: v for k, v in data.items() if k != "nav"})
+        r = s.post(f"{base}{path}/{n}", data=data, allow_redirects=False, timeout=60)
+        assert r.status_code == 303, r.status_code
+    page = s.get(f"{base}{path}/check", timeout=60).text
+    nonce = re.search(r'name="nonce" value="([^"]+)"', page)
+    assert nonce
+    t0 = time.perf_counter()
+    r = s.post(
+        f"{base}{path}/send", data={"nonce": nonce.group(1)}, allow_redirects=False, timeout=60
+    )
+    latency = time.perf_counter() - t0
+    assert r.status_code == 303
+    rid = r.headers["Location"].rsplit("/", 1)[1]
+    if twice:  # the same page posted again: must not store a second copy
+        r2 = s.post(
+            f"{base}{path}/send", data={"nonce": nonce.group(1)}, allow_redirects=False, timeout=60
+        )
+        assert r2.headers["Location"].rsplit("/", 1)[1] == rid
+    return latency, sent, rid
+
+
+def run(members: int, forms_each: int, workers: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        prov, forms = setup(Path(tmp), members)
+        app = create_app(prov.inbox, prov.signer, info=AppInfo())
+        server = start_server_thread(app, threads=8)
+        expected: dict[str, tuple[str, dict[str, str]]] = {}
+
+        def member(i: int) -> list[float]:
+            spec, path = forms[i % len(forms)]
+            rng = random.Random(i)
+            out = []
+            for j in range(forms_each):
+                marker = f"m{i}-f{j}"
+                lat, sent, rid = send_form(server.url, spec, path, marker, rng, twice=j % 10 == 3)
+                expected[marker] = (rid, sent)
+                out.append(lat)
+            return out
+
+        t0 = time.perf_counter()
+        try:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                lats = [x for lst in pool.map(member, range(members)) for x in lst]
+        finally:
+            server.stop()
+        wall = time.perf_counter() - t0
+        stored = prov.inbox.responses()
+        by_rid = {r.response_id: r for r in stored}
+        lost = sum(1 for rid, _ in expected.values() if rid not in by_rid)
+        dup = len(stored) - len(by_rid) + max(0, len(stored) - len(expected))
+        wrong = 0
+        for marker, (rid, sent) in expected.items():
+            r = by_rid.get(rid)
+            member_ix = int(marker[1:].split("-")[0])
+            spec = forms[member_ix % len(forms)][0]
+            if r is not None and (dict(r.answers) != sent or r.person_id != spec.person_id):
+                wrong += 1
+        q = statistics.quantiles(lats, n=100, method="inclusive")
+        return {
+            "forms": len(expected),
+            "stored": len(stored),
+            "lost": lost,
+            "duplicated": dup,
+            "wrong": wrong,
+            "p50_ms": q[49] * 1000,
+            "p95_ms": q[94] * 1000,
+            "p99_ms": q[98] * 1000,
+            "max_ms": max(lats) * 1000,
+            "wall_s": wall,
+            "forms_per_s": len(expected) / wall,
+        }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--members", type=int, default=50)
+    ap.add_argument("--forms-each", type=int, default=8)
+    args = ap.parse_args()
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "queue depth" notes
+    total = args.members * args.forms_each
+    base = run(1, total, 1)  # baseline: one member, one form after another
+    load = run(args.members, args.forms_each, args.members)
+    rows = [
+        ("1 member, one after another (baseline)", base),
+        (f"{args.members} members at once", load),
+    ]
+    print(
+        "| run | forms | stored | lost | duplicated | wrong | send p50 ms | p95 ms | p99 ms "
+        "| max ms | forms/s | vs baseline |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, r in rows:
+        ratio = r["forms_per_s"] / base["forms_per_s"]
+        print(
+            f"| {name} | {r['forms']:.0f} | {r['stored']:.0f} | {r['lost']:.0f} "
+            f"| {r['duplicated']:.0f} | {r['wrong']:.0f} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} "
+            f"| {r['p99_ms']:.1f} | {r['max_ms']:.1f} | {r['forms_per_s']:.1f} | {ratio:.2f}x |"
+        )
+    bad = load["lost"] + load["duplicated"] + load["wrong"] + base["lost"] + base["duplicated"]
+    sys.exit(1 if bad else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Helpers for the score-form tests: what the redact job would have done, and filling in forms."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import pandas as pd
+from flask.testing import FlaskClient
+
+from automations.context import Context
+from automations.forms.base import FormSpec, ScaleItem, get_provider
+from automations.forms.local import AppInfo, LocalFormsProvider, create_app
+from automations.store import make_frame
+from tests.remind_support import LETTERS, give_letters, set_status
+
+# Anonymised answers as the panel workbook would hold them (invented, no names).
+ANSWER = "Candidate {letter}'s answer to criterion {n}: I listen first and share the planning."
+
+
+def seed_candidates(ctx: Context, interview: tuple[str, ...] = ()) -> list[str]:
+    """Letters in the candidate key, anonymised applications in the panel workbook, and
+    (optionally) some applications on the interview list."""
+    give_letters(ctx)
+    panel = ctx.stores.panel
+    n = len(ctx.campaign.criteria)
+    rows = [
+        {
+            "candidate_letter": letter,
+            **{f"answer_{i}": ANSWER.format(letter=letter, n=i) for i in range(1, n + 1)},
+        }
+        for letter in sorted(LETTERS.values())
+    ]
+    panel.append("applications", make_frame(panel.tab("applications"), rows))
+    if interview:
+        by_letter = {v: k for k, v in LETTERS.items()}
+        set_status(ctx, [by_letter[x] for x in interview], "invited")
+    return sorted(LETTERS.values())
+
+
+def provider(ctx: Context) -> LocalFormsProvider:
+    p = get_provider(ctx)
+    assert isinstance(p, LocalFormsProvider)
+    return p
+
+
+def client(ctx: Context) -> FlaskClient:
+    p = provider(ctx)
+    return create_app(p.inbox, p.signer, info=AppInfo(tz="Europe/London"), now=p.now).test_client()
+
+
+def path_of(url: str) -> str:
+    m = re.search(r"(/f/[^/?#]+)$", url)
+    assert m, url
+    return m.group(1)
+
+
+def links(ctx: Context) -> dict[tuple[str, str], str]:
+    ctx.stores.staff.forget()
+    df = ctx.stores.staff.read_one("form_links")
+    return {(r["person_id"], r["stage"]): r["url"] for _, r in df.iterrows()}
+
+
+def fill(
+    c: FlaskClient,
+    spec: FormSpec,
+    path: str,
+    score: Mapping[str, str] | str = "2",
+    comments: Mapping[str, str] | None = None,
+    nonce: str = "",
+) -> str:
+    """Fill every page and send; returns the response id from the thank-you page."""
+    for n, sec in enumerate(spec.sections, 1):
+        data = {"nav": "next"}
+        for item in sec.items:
+            if isinstance(item, ScaleItem):
+                data[item.item_id] = (
+                    score if isinstance(score, str) else score.get(item.item_id, "2")
+                )
+            elif comments and item.item_id in comments:
+                data[item.item_id] = comments[item.item_id]
+        r = c.post(f"{path}/{n}", data=data)
+        assert r.status_code == 303, r.get_data(as_text=True)[:500]
+    r = c.post(f"{path}/send", data={"nonce": nonce or "n-" + path[-12:] + str(id(score))})
+    assert r.status_code == 303
+    return str(r.headers["Location"]).rsplit("/", 1)[1]
+
+
+def raw_scores(ctx: Context) -> pd.DataFrame:
+    ctx.stores.staff.forget()
+    return ctx.stores.staff.read_one("raw_scores")
+
+
+def exceptions(ctx: Context) -> pd.DataFrame:
+    ctx.stores.staff.forget()
+    return ctx.stores.staff.read_one("exceptions")
