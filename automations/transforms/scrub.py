@@ -391,8 +391,6 @@ def _prev_token_start(folded: str, pos: int) -> int:
     return i
 
 
-
-
 _EMAIL = re.compile(r"(?<![\w.+'-])[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", re.I)
 _OPEN, _CLOSE = r"[\[\(\{<]", r"[\]\)\}>]"
 _EMAIL_SPELT = re.compile(
