@@ -127,10 +127,10 @@ def test_expired_tokens_are_refreshed_and_a_busy_token_endpoint_is_retried(
     google_emulator.expire_tokens()
     assert ss.sheet1.get_all_values() == [["kept"]]
     google_emulator.expire_tokens()
-    google_emulator.fail(503, times=4, match="oauth2.")
+    google_emulator.fail(503, times=2, match="oauth2.")
     google_emulator.reset_counts()
     assert ss.sheet1.get_all_values() == [["kept"]]
-    assert google_emulator.calls("oauth2.") == 5
+    assert google_emulator.calls("oauth2.") == 3
 
 
 def test_a_key_google_does_not_know_is_a_clear_error(
