@@ -198,5 +198,6 @@ def merge_job(ctx: Context, *, dry_run: bool = False) -> JobResult:
 def pack_frames(ctx: Context) -> dict[str, Any]:
     """What the decision pack needs, in one batch read of the staff workbook."""
     return ctx.stores.staff.read(
-        ["raw_scores", "people", "candidate_key", "applications"], errors="collect"
+        ["raw_scores", "people", "candidate_key", "applications", "extra_evidence"],
+        errors="collect",
     )
