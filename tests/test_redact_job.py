@@ -353,6 +353,20 @@ def test_an_answer_column_the_panel_has_no_place_for_is_named(ctx: Context) -> N
     assert "Joy" not in str(exc.value)
 
 
+def test_a_name_that_is_ordinary_words_in_lower_case_does_not_stop_the_job(
+    ctx: Context,
+) -> None:
+    add_applications(
+        ctx,
+        [{"application_id": "0100", "first_name": "Will", "last_name": "Hope",
+          "answer_1": "I will hope for the best and Will Hope signs this.", "status": "received"}],
+    )  # fmt: skip
+    redact_job(ctx)
+    letter = key_of(ctx)["0100"][0]
+    row = next(r for r in panel_rows(ctx) if r["candidate_letter"] == letter)
+    assert row["answer_1"] == f"I will hope for the best and Candidate {letter} signs this."
+
+
 def test_leak_guard_stops_before_writing(ctx: Context, monkeypatch: Any) -> None:
     import automations.jobs.redact as job
 

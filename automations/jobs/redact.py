@@ -119,18 +119,19 @@ def leak_check(apps: pd.DataFrame, letters: Mapping[str, str], panel: pd.DataFra
         row, r = by_letter[p["candidate_letter"]]
         emails = [_t(r.get(c)).lower() for c in ("email", "referee_1_email", "referee_2_email")]
         phones = [_digits(_t(r.get(c))) for c in ("phone", "referee_1_phone", "referee_2_phone")]
-        full = " ".join(
-            fold(f"{_t(r.get('first_name'))} {_t(r.get('last_name'))}")[0].lower().split()
-        )
+        # the full name as written on the form (or in capitals); in lower case it may be
+        # ordinary words ("will hope"), which the scrubber leaves and flags on purpose
+        full = " ".join(fold(f"{_t(r.get('first_name'))} {_t(r.get('last_name'))}")[0].split())
         for c in cols:
             text = _t(p.get(c))
-            low = " ".join(fold(text)[0].lower().split())
+            plain = " ".join(fold(text)[0].split())
+            low = plain.lower()
             digits = _digits(text)
             if (
                 any(e and e in low for e in emails)
                 or ("@" in low and any(e in low for e in every_email))
                 or any(len(ph) >= 9 and ph in digits for ph in phones)
-                or (full.strip() and full in low and " " in full)
+                or (" " in full and (full in plain or full.upper() in plain))
             ):
                 problems.append(
                     Problem(
