@@ -353,19 +353,19 @@ def test_cli_merge_and_pack(ctx, config_dir):
     r = _cli(config_dir, "merge", "--dry-run")
     assert r.exit_code == 0, r.output
     assert "dry run: nothing written" in r.output
-    r = _cli(config_dir, "merge", "--pack", str(config_dir / "s.html"))
+    r = _cli(config_dir, "merge", "--staff-pack", str(config_dir / "s.html"))
     assert r.exit_code == 0, r.output
     assert "some scores missing" in r.output
     assert "Candidate A: Joy Hill" in (config_dir / "s.html").read_text()
-    r = _cli(config_dir, "merge", "pack")
+    r = _cli(config_dir, "merge", "pack", "--staff")
     assert r.exit_code == 0, r.output
     staff_pack = ctx.settings.workspace / ctx.campaign.id / "decision-pack-staff.html"
     assert staff_pack.exists()
     html = staff_pack.read_text()
     assert "Candidate A: Joy Hill" in html
     assert "How each reviewer scores" in html
-    # The panel version waits for every score (or staff's release).
-    r = _cli(config_dir, "merge", "pack", "--panel")
+    # The panel version (the default: letters only) waits for every score or a release.
+    r = _cli(config_dir, "merge", "pack")
     assert r.exit_code == 1
     assert "held back" in r.output
     _scores(ctx, _full_shortlisting()[-1:])

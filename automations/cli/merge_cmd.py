@@ -12,11 +12,11 @@ from . import State, friendly, main, pass_state
 @main.group(invoke_without_command=True)
 @click.option("--dry-run", is_flag=True, help="Work everything out and say what would change.")
 @click.option(
-    "--pack",
+    "--staff-pack",
     "pack_out",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
-    help="After merging, also write the staff decision pack to this file.",
+    help="After merging, also write the staff decision pack (with names) to this file.",
 )
 @click.pass_context
 def merge(cctx: click.Context, dry_run: bool, pack_out: Path | None) -> None:
@@ -50,10 +50,11 @@ def _run(state: State, dry_run: bool, pack_out: Path | None) -> None:
 
 @merge.command()
 @click.option(
-    "--panel",
+    "--panel/--staff",
     "panel_version",
-    is_flag=True,
-    help="The version for the panels: candidate letters only, no names, no one's own scores.",
+    default=True,
+    help="--panel (the default): candidate letters only, no names, no one's own scores. "
+    "--staff: names and how each reviewer scores; keep it with staff.",
 )
 @click.option(
     "--out",
@@ -66,8 +67,9 @@ def _run(state: State, dry_run: bool, pack_out: Path | None) -> None:
 def pack(state: State, panel_version: bool, out: Path | None) -> None:
     """Write the decision pack (HTML, printable) for the panels' meeting.
 
-    The staff version names candidates and shows how each reviewer scores; keep it
-    with staff. The panel version (--panel) uses candidate letters only.
+    By default the version for the panels' meeting: candidate letters only. The staff
+    version (--staff) names candidates and shows how each reviewer scores; keep it
+    with staff.
     """
     from ..reports.decision_pack import write_pack
 
