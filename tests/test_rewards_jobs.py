@@ -420,6 +420,44 @@ def test_a_failed_send_is_recorded_and_tried_again(rctx: Context) -> None:
     assert J.statement(rctx, "p03").messages_sent == 1
 
 
+def test_a_send_that_may_have_gone_is_never_sent_blind_again(rctx: Context) -> None:
+    """A lost connection after the data went: held 'intended', settled by asking the
+    transport (Gmail can say), or left for staff (SMTP cannot) - never sent twice."""
+    from automations.mail import MailError
+
+    class LostAnswer:
+        def __init__(self) -> None:
+            self.sent: list[str] = []
+
+        def send(self, msg: EmailMessage) -> str:
+            self.sent.append(str(msg["Message-ID"]))
+            raise MailError("the connection was lost after sending", definite=False)
+
+    class Asks(Blind):
+        def __init__(self, went: set[str]) -> None:
+            super().__init__()
+            self.went = went
+
+        def confirm(self, message_id: str) -> bool:
+            return message_id in self.went
+
+    J.accrue_job(rctx)
+    lost = LostAnswer()
+    rctx.extras["mail"] = lost
+    res = J.statement(rctx, "p03")
+    assert res.messages_sent == 0 and len(lost.sent) == 1
+    assert rctx.stores.staff.read_one(J.SENT)["status"].tolist() == ["intended"]
+    blind = Blind()  # SMTP: cannot tell, so staff are asked and nothing is sent
+    rctx.extras["mail"] = blind
+    res = J.statement(rctx, "p03")
+    assert blind.sent == [] and "cannot say whether it went" in " ".join(res.attention)
+    asks = Asks(set(lost.sent))  # Gmail: it went, so it is marked sent, not sent again
+    rctx.extras["mail"] = asks
+    res = J.statement(rctx, "p03")
+    assert asks.sent == [] and res.messages_sent == 0
+    assert rctx.stores.staff.read_one(J.SENT)["status"].tolist() == ["sent"]
+
+
 def test_statements_go_through_a_real_smtp_server_on_loopback(rctx: Context) -> None:
     import smtplib
 

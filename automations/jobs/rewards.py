@@ -40,7 +40,7 @@ import pandas as pd
 
 from ..context import Context
 from ..errors import CorecruitError, JobError, Problem, SheetProblems
-from ..mail import get_transport
+from ..mail import MailError, confirm, get_transport
 from ..store import append_new, conform, make_frame, upsert_rows
 from ..store.base import TableStore
 from ..transforms import rewards as R
@@ -451,13 +451,17 @@ def deliver(
         if status in ("sent", "contact another way"):
             out.already += 1
             continue
-        if status == "intended":
-            if not callable(checker):
+        if status == "intended":  # the last run stopped or was unsure while sending this
+            if callable(checker):
+                if known_sent is None:
+                    known_sent = {_id_form(x) for x in checker()}
+                went: bool | None = _id_form(mid) in known_sent
+            else:
+                went = confirm(transport, mid)  # e.g. Gmail can be asked; SMTP cannot
+            if went is None:
                 out.unsure.append(letter.person_id)
                 continue
-            if known_sent is None:
-                known_sent = {_id_form(x) for x in checker()}
-            if _id_form(mid) in known_sent:
+            if went:
                 rows.append(row | {"status": "sent", "sent_at": now})
                 out.already += 1
                 continue
@@ -488,6 +492,13 @@ def deliver(
     for letter, mid, intended in to_send:
         try:
             transport.send(build_message(ctx, letter, mid))
+        except MailError as exc:
+            if not exc.definite:  # it may have gone: keep it 'intended', never send it blind
+                out.unsure.append(letter.person_id)
+                continue
+            done.append(intended | {"status": "failed"})
+            out.failed.append(letter.person_id)
+            continue
         except (CorecruitError, smtplib.SMTPException, OSError):
             done.append(intended | {"status": "failed"})
             out.failed.append(letter.person_id)
