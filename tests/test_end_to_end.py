@@ -17,6 +17,7 @@ changes no workbook cell, the run log has a row per job run, and holds no person
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -28,7 +29,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
-from automations.config import Settings
+from automations.config import Settings, load_settings
 from automations.context import Context, make_context
 from automations.forms.base import FormSpec, ScaleItem, form_key
 from automations.runner import JOBS, Runner, RunRecord
@@ -448,3 +449,220 @@ def browser_submit(page: Any) -> Submit:
 @pytest.mark.browser
 def test_a_whole_campaign_on_the_local_default(local_story: Story, browser_page: Any) -> None:
     run_campaign(local_story, local_submit, browser_submit(browser_page))
+
+
+# ---------------------------------------------------------- emulated Google path
+
+
+def google_config(config_dir: Path, key_file: Path) -> Settings:
+    """The example config with stores on Google Sheets and forms on Google Forms."""
+    org = config_dir / "organisation.toml"
+    text = org.read_text(encoding="utf-8")
+    for old, new in (
+        ('backend = "local"            # "local": .xlsx', 'backend = "google"  # .xlsx'),
+        ('backend = "local"            # "local": corecruit', 'backend = "google"  # corecruit'),
+        ('credentials_file = ""', f'credentials_file = "{key_file}"'),
+    ):
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    org.write_text(text, encoding="utf-8")
+    settings = load_settings(config_dir)
+    assert settings.org.storage.backend == settings.org.forms.backend == "google"
+    return settings
+
+
+def google_factory(emu: Any, key_file: Path, clock: Clock) -> Callable[[Settings, str], Context]:
+    """What the runner is given: a context per job run, on the emulator's transport.
+
+    Credentials are made once (as a long-running runner holds them), so tokens are
+    fetched once, not per job."""
+    from google.oauth2 import service_account
+
+    from automations.forms.google import NEEDED_SCOPES
+    from automations.google.auth import STORE_SCOPES
+    from automations.google.http import RetryPolicy
+    from tests.google_emulator.transport import emulator_session
+
+    transport = emulator_session(emu)
+    store_creds = service_account.Credentials.from_service_account_file(
+        str(key_file), scopes=list(STORE_SCOPES)
+    )
+    form_creds = service_account.Credentials.from_service_account_file(
+        str(key_file), scopes=list(NEEDED_SCOPES)
+    )
+
+    def retry() -> RetryPolicy:
+        return RetryPolicy(max_attempts=5, max_seconds=60, sleep=lambda s: None)
+
+    def factory(settings: Settings, cid: str) -> Context:
+        ctx = make_context(
+            settings,
+            cid,
+            clock=clock,
+            transport=transport,
+            credentials=store_creds,
+            retry=retry(),
+        )
+        ctx.extras["google_transport"] = transport
+        ctx.extras["google_credentials"] = form_creds
+        ctx.extras["google_retry"] = retry()
+        return ctx
+
+    return factory
+
+
+def sheet_cells(emu: Any, spreadsheet_id: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every tab's cells straight from the emulated Google Sheets (not through corecruit)."""
+    from tests.google_emulator.sheets import spreadsheets
+
+    with emu.lock:
+        ss = spreadsheets(emu)[spreadsheet_id]
+        return {
+            sh.props["title"]: sorted(
+                (k, c.kind, str(c.value), c.formula) for k, c in sh.cells.items()
+            )
+            for sh in ss.sheets
+        }
+
+
+def google_submit(emu: Any) -> Submit:
+    """Answer a Google form as its respondent would (the emulator's respondent helper)."""
+    from tests.google_emulator.forms import submit_response
+
+    def submit(story: Story, spec: FormSpec, scores: dict[str, int]) -> None:
+        path = story.settings.workspace / CID / "google-forms.json"
+        entry = json.loads(path.read_text())["forms"][spec.key]
+        question = {item: qid for qid, item in entry["questions"].items()}
+        when = story.clock.t.replace(tzinfo=LONDON).astimezone(dt.UTC)
+        submit_response(
+            emu, entry["form_id"], {question[k]: v for k, v in scores.items()}, when=when
+        )
+
+    return submit
+
+
+def make_google_story(tmp: Path, emu: Any, settings: Settings, key_file: Path) -> Story:
+    clock = Clock(OPENS)
+    factory = google_factory(emu, key_file, clock)
+    init_campaign(factory(settings, CID), example=True)
+    ids = json.loads((settings.workspace / CID / "google_ids.json").read_text())
+
+    def snapshot() -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for book in ("staff", "panel"):
+            for name, cells in sheet_cells(emu, ids[book]).items():
+                if name != "Run log":
+                    out[f"{book}/{name}"] = cells
+        return out
+
+    story = Story(settings, factory, clock, snapshot, calls=emu.calls)
+
+    def check_panel(everyone: dict[str, set[str]]) -> None:
+        cells = [v for rows in sheet_cells(emu, ids["panel"]).values() for _, _, v, _ in rows]
+        found = leaks(cells, everyone)
+        assert found == [], f"the panel spreadsheet holds personal data: {found}"
+
+    story.check_panel = check_panel  # type: ignore[attr-defined]
+    return story
+
+
+@pytest.mark.slow
+def test_a_whole_campaign_on_emulated_google(
+    config_dir: Path, google_emulator: Any, google_key_file: Path, tmp_path: Path
+) -> None:
+    emu = google_emulator
+    settings = google_config(config_dir, google_key_file)
+    story = make_google_story(tmp_path, emu, settings, google_key_file)
+    submit = google_submit(emu)
+
+    faults: list[Any] = []
+    real_tick = story.tick
+
+    def tick_with_faults(jobs: list[str] | None = None) -> dict[str, RunRecord]:
+        # Mid-campaign, Google says "slow down" and "unavailable" now and then, and once
+        # loses the answer to a write it did make: every job must still end well.
+        if story.clock.t == SCORING:
+            faults.append(emu.fail(429, retry_after=1, times=2, match="sheets.spreadsheets.values"))
+            faults.append(emu.fail(503, match="forms.forms.responses"))
+        if story.clock.t == DECIDED and not any(f.match == "forms.forms.create" for f in faults):
+            faults.append(emu.fail(503, match="forms.forms.create"))
+            faults.append(
+                emu.fail(500, match="sheets.spreadsheets.values.batchUpdate", when="after")
+            )
+        out = real_tick(jobs)
+        assert emu.faults == [], "an injected fault was never met"
+        return out
+
+    story.tick = tick_with_faults  # type: ignore[method-assign]
+    run_campaign(story, submit)
+    statuses = Counter(s for *_, s in emu.log)
+    assert statuses[429] >= 2 and statuses[503] >= 2 and statuses[500] >= 1
+
+    # API economy: a handful of calls per job; the forms jobs pay per form (one per
+    # panel member and stage: 12 here), never per application or score.
+    forms = 12
+    bound = {"forms_push": 5 * forms // 2 + 15, "forms_collect": forms + 10}
+    worst = {job: max(n) for job, n in story.api_calls.items()}
+    over = {j: n for j, n in worst.items() if n > bound.get(j, 12)}
+    assert over == {}, story.api_calls
+
+
+def add_applications(ctx: Context, n: int) -> None:
+    """``n`` more applications: copies of the example ones under new ids."""
+    st = ctx.stores.staff
+    st.forget()
+    apps = st.read_one("applications")
+    rows = []
+    for i in range(n):
+        r = apps.iloc[i % len(apps)].to_dict()
+        r["application_id"] = f"{len(apps) + i + 1:04d}"
+        rows.append(r)
+    st.append("applications", make_frame(st.tab("applications"), rows))
+
+
+def first_weeks(story: Story, submit: Submit) -> dict[str, list[int]]:
+    """Shortlisting opens, every score is sent, four are invited: calls per job run."""
+    story.at(OPENS)
+    story.tick()
+    story.at(SCORING)
+    specs = story.specs()
+    for p in SCORERS:
+        spec = specs[form_key(CID, "shortlisting", p)]
+        submit(story, spec, scores_for(spec, 2))
+    story.tick()
+    story.at(DECIDED)
+    story.set_status(INVITED, "invited")
+    story.tick()
+    story.tick()
+    return story.api_calls
+
+
+@pytest.mark.slow
+def test_google_calls_per_job_do_not_grow_with_applications(
+    config_dir: Path, google_emulator: Any, google_key_file: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from tests.google_emulator.core import Emulator
+
+    small = make_google_story(
+        tmp_path, google_emulator, google_config(config_dir, google_key_file), google_key_file
+    )
+    calls_6 = first_weeks(small, google_submit(google_emulator))
+
+    emu = Emulator().start()
+    try:
+        other = tmp_path / "double" / "config"
+        shutil.copytree(Path(__file__).resolve().parent.parent / "config", other)
+        key = tmp_path / "double" / "key.json"
+        key.write_text(json.dumps(emu.service_account_info()))
+        big = make_google_story(tmp_path, emu, google_config(other, key), key)
+        add_applications(big.ctx(), 6)
+        calls_12 = first_weeks(big, google_submit(emu))
+        assert len(big.read("candidate_key")) == 12
+        results = big.read("results")
+        assert len(results[results["stage"] == "shortlisting"]) == 12
+    finally:
+        emu.stop()
+    assert not emu.errors
+    assert calls_12 == calls_6
