@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -225,8 +226,15 @@ def scores_for(spec: FormSpec, value: int | Callable[[ScaleItem], int]) -> dict[
 Submit = Callable[[Story, FormSpec, dict[str, int]], None]
 
 
-def run_campaign(story: Story, submit: Submit, browser_submit: Submit | None = None) -> None:
+def run_campaign(
+    story: Story,
+    submit: Submit,
+    browser_submit: Submit | None = None,
+    caplog: pytest.LogCaptureFixture | None = None,
+) -> None:
     """The whole campaign; ``submit`` sends one person's scores as they would."""
+    if caplog is not None:
+        caplog.set_level(logging.DEBUG, logger="corecruit")
     c0 = story.ctx()
     everyone = personal_data(c0)
 
@@ -386,6 +394,10 @@ def run_campaign(story: Story, submit: Submit, browser_submit: Submit | None = N
     assert set(log["outcome"]) == {"ok"}
     text = " ".join(str(v) for v in log.astype(str).to_numpy().ravel())
     assert no_personal_data(text) == [] and leaks([text], everyone) == []
+    if caplog is not None:  # corecruit's own log lines, debug included
+        lines = [r.getMessage() for r in caplog.records if r.name.startswith("corecruit")]
+        assert any("job=remind" in x for x in lines)
+        assert no_personal_data("\n".join(lines)) == [] and leaks(lines, everyone) == []
     story.check_panel(everyone)
 
 
@@ -480,8 +492,10 @@ def browser_submit(page: Any) -> Submit:
 
 @pytest.mark.slow
 @pytest.mark.browser
-def test_a_whole_campaign_on_the_local_default(local_story: Story, browser_page: Any) -> None:
-    run_campaign(local_story, local_submit, browser_submit(browser_page))
+def test_a_whole_campaign_on_the_local_default(
+    local_story: Story, browser_page: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    run_campaign(local_story, local_submit, browser_submit(browser_page), caplog)
 
 
 # ---------------------------------------------------------- emulated Google path
@@ -601,7 +615,11 @@ def make_google_story(tmp: Path, emu: Any, settings: Settings, key_file: Path) -
 
 @pytest.mark.slow
 def test_a_whole_campaign_on_emulated_google(
-    config_dir: Path, google_emulator: Any, google_key_file: Path, tmp_path: Path
+    config_dir: Path,
+    google_emulator: Any,
+    google_key_file: Path,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     emu = google_emulator
     settings = google_config(config_dir, google_key_file)
@@ -627,7 +645,7 @@ def test_a_whole_campaign_on_emulated_google(
         return out
 
     story.tick = tick_with_faults  # type: ignore[method-assign]
-    run_campaign(story, submit)
+    run_campaign(story, submit, caplog=caplog)
     statuses = Counter(s for *_, s in emu.log)
     assert statuses[429] >= 2 and statuses[503] >= 2 and statuses[500] >= 1
 
