@@ -36,7 +36,7 @@ from automations.forms.base import FormSpec, ScaleItem, form_key
 from automations.runner import JOBS, Runner, RunRecord
 from automations.store import make_frame
 from automations.workspace import init_campaign
-from tests.remind_support import no_personal_data, outbox, set_status
+from tests.remind_support import no_personal_data, outbox, set_status, text_of
 
 LONDON = ZoneInfo("Europe/London")
 ALL = list(JOBS)
@@ -251,6 +251,14 @@ def run_campaign(
     for p in ("p01", "p02", "p03", "p05", "p07"):
         assert any(k.startswith(f"form-link|{p}|{CID}|shortlisting|") for k in keys)
         assert f"shortlisting-opens|{p}|{CID}|shortlisting opens" in keys
+    urls = story.links()
+    for m in outbox(c0):  # each person's email carries their own link, and no one else's
+        k = str(m["X-Corecruit-Key"]).strip()
+        if k.startswith("form-link|"):
+            body = text_of(m)
+            person = k.split("|")[1]
+            assert urls[(person, "shortlisting")] in body
+            assert not any(u in body for (p, _), u in urls.items() if p != person)
     story.check_panel(everyone)
 
     # 2. Scores: the Council panel gives 4s, p03 gives 2s (in a real browser on the
