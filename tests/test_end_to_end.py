@@ -580,6 +580,13 @@ def sheet_cells(emu: Any, spreadsheet_id: str) -> dict[str, list[tuple[Any, ...]
         }
 
 
+def forms_of(emu: Any) -> dict[str, Any]:
+    from tests.google_emulator.forms import forms
+
+    with emu.lock:
+        return dict(forms(emu))
+
+
 def google_submit(emu: Any) -> Submit:
     """Answer a Google form as its respondent would (the emulator's respondent helper)."""
     from tests.google_emulator.forms import submit_response
@@ -635,19 +642,26 @@ def test_a_whole_campaign_on_emulated_google(
     submit = google_submit(emu)
 
     faults: list[Any] = []
+    seen: set[dt.datetime] = set()
     real_tick = story.tick
 
     def tick_with_faults(jobs: list[str] | None = None) -> dict[str, RunRecord]:
-        # Mid-campaign, Google says "slow down" and "unavailable" now and then, and once
-        # loses the answer to a write it did make: every job must still end well.
-        if story.clock.t == SCORING:
+        # Mid-campaign, Google says "slow down" and "unavailable" now and then, loses
+        # the answer to changes it did make, drops a connection: every job must still
+        # end well, with nothing made or written twice.
+        t, first = story.clock.t, story.clock.t not in seen
+        seen.add(t)
+        if t == SCORING:
             faults.append(emu.fail(429, retry_after=1, times=2, match="sheets.spreadsheets.values"))
             faults.append(emu.fail(503, match="forms.forms.responses"))
-        if story.clock.t == DECIDED and not any(f.match == "forms.forms.create" for f in faults):
-            faults.append(emu.fail(503, match="forms.forms.create"))
+        if t == DECIDED and first:
+            faults.append(emu.fail(503, match="forms.forms.create", when="after"))
+            faults.append(emu.fail(429, match="forms.forms.batchUpdate"))
             faults.append(
                 emu.fail(500, match="sheets.spreadsheets.values.batchUpdate", when="after")
             )
+        if t == INTERVIEWED:
+            faults.append(emu.drop(match="forms.forms.responses"))
         out = real_tick(jobs)
         assert emu.faults == [], "an injected fault was never met"
         return out
@@ -655,7 +669,9 @@ def test_a_whole_campaign_on_emulated_google(
     story.tick = tick_with_faults  # type: ignore[method-assign]
     run_campaign(story, submit, caplog=caplog)
     statuses = Counter(s for *_, s in emu.log)
-    assert statuses[429] >= 2 and statuses[503] >= 2 and statuses[500] >= 1
+    assert statuses[429] >= 3 and statuses[503] >= 2 and statuses[500] >= 1
+    # one form per panel member and stage, even though one creation's answer was lost
+    assert len(forms_of(emu)) == 12
 
     # API economy: a handful of calls per job; the forms jobs pay per form (one per
     # panel member and stage: 12 here), never per application or score.
