@@ -471,6 +471,7 @@ def browser_submit(page: Any) -> Submit:
     def submit(story: Story, spec: FormSpec, scores: dict[str, int]) -> None:
         from automations.forms.local import AppInfo, create_app, start_server_thread
         from tests.forms_support import provider
+        from tests.test_forms_browser import fits  # nothing wider than a 320 px screen
 
         p = provider(story.ctx())
         app = create_app(p.inbox, p.signer, info=AppInfo("Example Council", "the team"), now=p.now)
@@ -483,6 +484,7 @@ def browser_submit(page: Any) -> Submit:
                 page.click("text=Start")
             for sec in spec.sections:
                 assert page.locator("h1").inner_text() == sec.title
+                fits(page)
                 for item in sec.items:
                     if isinstance(item, ScaleItem):
                         page.check(f"input[name='{item.item_id}'][value='{scores[item.item_id]}']")
@@ -492,6 +494,7 @@ def browser_submit(page: Any) -> Submit:
             with page.expect_navigation():
                 page.click("text=Send my scores")
             assert "your scores are saved" in page.locator("h1").inner_text()
+            fits(page)
         finally:
             server.stop()
 
