@@ -155,11 +155,13 @@ class Story:
         factory: Callable[[Settings, str], Context],
         clock: Clock,
         snapshot: Callable[[], dict[str, Any]],
+        check_panel: Callable[[dict[str, set[str]]], None],
         calls: Callable[[], int] | None = None,
     ) -> None:
         self.settings, self.factory, self.clock = settings, factory, clock
         self.runner = Runner(settings, clock=clock, context_factory=factory)
-        self.snapshot = snapshot
+        self.snapshot = snapshot  # every workbook cell but the run log's, read directly
+        self.check_panel = check_panel  # no personal data anywhere in the panel workbook
         self.calls = calls
         self.records: list[RunRecord] = []
         self.api_calls: dict[str, list[int]] = {}
@@ -427,14 +429,14 @@ def local_story(settings: Settings) -> Story:
                     out[f"{book}/{name}"] = rows
         return out
 
-    story = Story(settings, lambda s, cid: make_context(s, cid, clock=clock), clock, snapshot)
-
     def check_panel(everyone: dict[str, set[str]]) -> None:
         found = leaks(flat(xlsx_cells(folder / "panel.xlsx")), everyone)
         assert found == [], f"the panel workbook holds personal data: {found}"
 
-    story.check_panel = check_panel  # type: ignore[attr-defined]
-    return story
+    def factory(s: Settings, cid: str) -> Context:
+        return make_context(s, cid, clock=clock)
+
+    return Story(settings, factory, clock, snapshot, check_panel)
 
 
 def _path_of(url: str) -> str:
@@ -606,7 +608,7 @@ def google_submit(emu: Any) -> Submit:
     return submit
 
 
-def make_google_story(tmp: Path, emu: Any, settings: Settings, key_file: Path) -> Story:
+def make_google_story(emu: Any, settings: Settings, key_file: Path) -> Story:
     clock = Clock(OPENS)
     factory = google_factory(emu, key_file, clock)
     init_campaign(factory(settings, CID), example=True)
@@ -620,15 +622,12 @@ def make_google_story(tmp: Path, emu: Any, settings: Settings, key_file: Path) -
                     out[f"{book}/{name}"] = cells
         return out
 
-    story = Story(settings, factory, clock, snapshot, calls=emu.calls)
-
     def check_panel(everyone: dict[str, set[str]]) -> None:
         cells = [v for rows in sheet_cells(emu, ids["panel"]).values() for _, _, v, _ in rows]
         found = leaks(cells, everyone)
         assert found == [], f"the panel spreadsheet holds personal data: {found}"
 
-    story.check_panel = check_panel  # type: ignore[attr-defined]
-    return story
+    return Story(settings, factory, clock, snapshot, check_panel, calls=emu.calls)
 
 
 @pytest.mark.slow
@@ -636,12 +635,11 @@ def test_a_whole_campaign_on_emulated_google(
     config_dir: Path,
     google_emulator: Any,
     google_key_file: Path,
-    tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     emu = google_emulator
     settings = google_config(config_dir, google_key_file)
-    story = make_google_story(tmp_path, emu, settings, google_key_file)
+    story = make_google_story(emu, settings, google_key_file)
     submit = google_submit(emu)
 
     faults: list[Any] = []
@@ -727,7 +725,7 @@ def test_google_calls_per_job_do_not_grow_with_applications(
     from tests.google_emulator.core import Emulator
 
     small = make_google_story(
-        tmp_path, google_emulator, google_config(config_dir, google_key_file), google_key_file
+        google_emulator, google_config(config_dir, google_key_file), google_key_file
     )
     calls_6 = first_weeks(small, google_submit(google_emulator))
 
@@ -737,7 +735,7 @@ def test_google_calls_per_job_do_not_grow_with_applications(
         shutil.copytree(Path(__file__).resolve().parent.parent / "config", other)
         key = tmp_path / "double" / "key.json"
         key.write_text(json.dumps(emu.service_account_info()))
-        big = make_google_story(tmp_path, emu, google_config(other, key), key)
+        big = make_google_story(emu, google_config(other, key), key)
         add_applications(big.ctx(), 6)
         calls_12 = first_weeks(big, google_submit(emu))
         assert len(big.read("candidate_key")) == 12
