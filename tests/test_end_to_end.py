@@ -308,6 +308,11 @@ def run_campaign(
     story.tick()  # an hour later the timetable order is in the interview forms; no resend
     interview_links = [k for k in keys_in_outbox(c0) if "|interview|" in k]
     assert {k.split("|")[1] for k in interview_links} == {"p01", "p02", "p03", "p05", "p07"}
+    # every interviewer's form lists the candidates in the order they are interviewed
+    slots = tt[tt["candidate_letter"].fillna("") != ""].sort_values(["day", "starts"])
+    order = ", ".join(slots["candidate_letter"])
+    fl = story.read("form_links")
+    assert set(fl[fl["stage"] == "interview"]["candidate_order"]) == {order}
     story.at(WEEK_BEFORE)
     story.tick(["remind"])
     story.at(TWO_DAYS_BEFORE)
