@@ -1,8 +1,9 @@
 """A whole campaign through the real jobs, as the runner runs them, on both paths.
 
-Each story moves a clock through the campaign and, at each stop, runs every job the
-way ``corecruit run --once`` does (``Runner.run_once``), with staff acting in the
-staff workbook in between, as they would:
+Each story moves a clock through the campaign and, at each stop, runs every job through
+the real ``Runner`` (``run_job`` per job, in the runner's order, as ``run_once`` does;
+on a reminder day only 'remind', as its daily 09:00 timing would), with staff acting in
+the staff workbook in between, as they would:
 
 applications in -> anonymised panel workbook -> shortlisting forms pushed -> scores
 sent (one panel member in a real browser on the local path) -> collected -> merged
