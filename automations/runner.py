@@ -58,6 +58,7 @@ JOBS: dict[str, tuple[str, str]] = {
     "rewards": ("automations.jobs.rewards:accrue_job", "rewards"),
     "timetable": ("automations.jobs.timetable:timetable_job", "timetable"),
     "remind": ("automations.jobs.remind:remind_job", "remind"),
+    "coprod": ("automations.jobs.coprod_forms:coprod_job", "coprod"),
 }
 
 JobFn = Callable[[Context], JobResult]

@@ -211,7 +211,8 @@ def main() -> None:
             )
             lines.append(
                 f"| {n} | {council} + {lived} | {len(raw)} | {secs:.3f} | {peak:.1f} | "
-                f"{nsecs:.3f} | {nsecs / secs:.1f}x | {js:.2f} | {reads} | {writes} |"
+                + (f"{nsecs:.3f} | {nsecs / secs:.1f}x" if nsecs == nsecs else "– | –")
+                + f" | {js:.2f} | {reads} | {writes} |"
             )
             print(lines[-1], flush=True)
     table = "\n".join(lines)

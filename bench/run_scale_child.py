@@ -34,13 +34,11 @@ def _load(ctx: Context, size: int) -> None:
         staff.append("applications", make_frame(staff.tab("applications"), apps))
 
 
-def fill_forms(ctx: Context) -> int:
-    """Every shortlister scores every candidate, as if they had used their form."""
-    try:
-        from automations.forms.simulate import submit_all
-    except ImportError:
-        return 0
-    return int(submit_all(ctx))
+def fill_forms(ctx: Context, emu: Any) -> int:
+    """Every panel member fills in every form pushed to them."""
+    import fill
+
+    return fill.fill_google(ctx, emu) if emu is not None else fill.fill_local(ctx)
 
 
 def run(config: str, size: int, backend: str) -> dict[str, Any]:
@@ -51,13 +49,20 @@ def run(config: str, size: int, backend: str) -> dict[str, Any]:
         from tests.google_emulator.fixtures import start_for_bench
 
         emu, settings, factory_kw = start_for_bench(settings)
-    ctx = make_context(settings, clock=lambda: NOW, **factory_kw)
+    extras = factory_kw.pop("extras", {})
+
+    def make(cid: str | None = None) -> Context:
+        c = make_context(settings, cid, clock=lambda: NOW, **factory_kw)
+        c.extras.update(extras)
+        return c
+
+    ctx = make()
     init_campaign(ctx)
     _load(ctx, size)
     runner = Runner(
         settings,
         clock=lambda: NOW,
-        context_factory=lambda s, cid: make_context(s, cid, clock=lambda: NOW, **factory_kw),
+        context_factory=lambda s, cid: make(cid),
     )
     if emu is not None:
         emu.reset_counts()
@@ -71,7 +76,7 @@ def run(config: str, size: int, backend: str) -> dict[str, Any]:
         if bad:
             raise RuntimeError(f"{job} failed: {bad[0].detail}")
         if job == "forms_push":
-            notes.append(f"{fill_forms(ctx)} forms filled")
+            notes.append(f"{fill_forms(ctx, emu)} forms filled")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
         "size": size,

@@ -536,3 +536,18 @@ def test_sharing_refused_by_the_workspace_is_explained_and_resumes_later(
     assert google_emulator.calls("forms.forms.create") == 1  # only the second form is new
     assert google_emulator.calls("drive.permissions.create") == 2
     assert len(google_forms(google_emulator)) == 2 == len(handles)
+
+
+def test_a_form_deleted_in_drive_is_made_again_when_its_questions_change(
+    gctx: Context, specs: list[FormSpec], google_emulator: Emulator, ctx: Context
+) -> None:
+    provider = google_provider(gctx)
+    old = provider.ensure_forms(specs[1:])[specs[1].key]
+    del google_emulator.state("drive")["files"][old.form_id]  # someone deleted it in Drive
+    wider = interview_spec(ctx.campaign, Scorer("p04", "mixed", "panel member"), ["B", "A", "C"])
+    new = provider.ensure_forms([wider])[wider.key]
+    assert new.form_id != old.form_id and new.url != old.url
+    assert google_emulator.state("drive")["files"][new.form_id].mime_type.endswith(".form")
+    with pytest.raises(GoogleAPIError, match="could not find the form") as info:
+        provider._get(old.form_id, "reading the form for a test")
+    assert "forms push" in str(info.value)

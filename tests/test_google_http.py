@@ -115,3 +115,36 @@ def test_refusal_is_both_a_corecruit_and_a_gspread_error(
         ss.values_get("'No such tab'!A1")
     assert isinstance(err.value, gspread.exceptions.APIError)
     assert err.value.status == 400 and "HTTP 400" in str(err.value)
+
+
+def test_expired_tokens_are_refreshed_and_a_busy_token_endpoint_is_retried(
+    google_emulator: Any, google_transport: Any, google_credentials: Any
+) -> None:
+    policy, _ = _policy(max_attempts=5)
+    gc = gspread_client(google_credentials, google_transport, policy)
+    ss = gc.create("tokens")
+    ss.sheet1.update([["kept"]], "A1")
+    google_emulator.expire_tokens()
+    assert ss.sheet1.get_all_values() == [["kept"]]
+    google_emulator.expire_tokens()
+    google_emulator.fail(503, times=2, match="oauth2.")
+    google_emulator.reset_counts()
+    assert ss.sheet1.get_all_values() == [["kept"]]
+    assert google_emulator.calls("oauth2.") == 3
+
+
+def test_a_key_google_does_not_know_is_a_clear_error(
+    google_emulator: Any, google_transport: Any
+) -> None:
+    from google.oauth2 import service_account
+
+    from automations.errors import GoogleAPIError
+
+    info = google_emulator.service_account_info()
+    info["client_email"] = "someone-else@emulated-project.iam.gserviceaccount.com"
+    creds = service_account.Credentials.from_service_account_info(
+        info, scopes=["https://www.googleapis.com/auth/spreadsheets"]
+    )
+    gc = gspread_client(creds, google_transport, _policy()[0])
+    with pytest.raises(GoogleAPIError, match="did not accept corecruit's service account key"):
+        gc.create("nope")

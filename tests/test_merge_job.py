@@ -160,6 +160,15 @@ def test_panel_workbook_waits_until_every_score_is_in(ctx):
     res = merge_job(ctx)
     assert len(_panel(ctx)) == 0
     assert "held back from the panel" in res.detail
+    # Nothing anywhere in the panel workbook shows who scored what.
+    wb = openpyxl.load_workbook(Path(ctx.stores.panel.location), read_only=True)
+    cells = [
+        str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for v in row if v
+    ]
+    shown = [list(r) for r in wb["Shortlisting results"].iter_rows(values_only=True)]
+    wb.close()
+    assert len(shown) == 1  # the header row only
+    assert not set(COUNCIL + LIVED) & set(cells)
     results = _results(ctx)
     f = results[results["candidate_letter"] == "F"].iloc[0]
     assert "p07 has not scored this candidate" in f["flags"]
@@ -296,6 +305,25 @@ def test_retired_letters_are_left_out(ctx):
     assert "F" not in set(_results(ctx)["candidate_letter"])
 
 
+def test_a_withdrawal_after_merging_clears_that_row(ctx):
+    _seed_key(ctx)
+    _scores(ctx, _full_shortlisting())
+    merge_job(ctx)
+    staff = ctx.stores.staff
+    staff.forget()
+    key = staff.read_one("candidate_key")
+    key.loc[key["candidate_letter"] == "F", "retired"] = True
+    staff.write({"candidate_key": key})
+    merge_job(ctx)
+    results = _results(ctx)
+    f = results[results["candidate_letter"] == "F"].iloc[0]
+    assert f["overall_score"] is None and pd.isna(f["rank"])
+    assert f["flags"].startswith("No longer merged")
+    c = results[results["candidate_letter"] == "C"].iloc[0]
+    assert "Tied" not in c["flags"]  # the tie with F is gone
+    assert "F" not in set(_panel(ctx)["candidate_letter"])
+
+
 def test_bad_results_tab_stops_the_job_before_writing(ctx):
     _seed_key(ctx)
     _scores(ctx, _full_shortlisting())
@@ -325,9 +353,10 @@ def test_cli_merge_and_pack(ctx, config_dir):
     r = _cli(config_dir, "merge", "--dry-run")
     assert r.exit_code == 0, r.output
     assert "dry run: nothing written" in r.output
-    r = _cli(config_dir, "merge")
+    r = _cli(config_dir, "merge", "--pack", str(config_dir / "s.html"))
     assert r.exit_code == 0, r.output
     assert "some scores missing" in r.output
+    assert "Candidate A: Joy Hill" in (config_dir / "s.html").read_text()
     r = _cli(config_dir, "merge", "pack")
     assert r.exit_code == 0, r.output
     staff_pack = ctx.settings.workspace / ctx.campaign.id / "decision-pack-staff.html"

@@ -118,3 +118,26 @@ def test_pack_text_without_a_browser(outcome):
     assert "p01 (Council panel)" in staff
     assert "Check place (standardised)" in staff
     assert Decimal("75.00") == out.stage("shortlisting")[0].overall_decimal
+
+
+def test_pack_interviews_with_carry_and_a_mixed_panel(settings):
+    camp = settings.campaign(None)
+    info = camp.campaign.model_copy(update={"panel_mode": "mixed"})
+    camp = camp.model_copy(
+        update={
+            "campaign": info,
+            "merge": Merge(**{**camp.merge.model_dump(), "carry_shortlisting_weight": "0.2"}),
+        }
+    )
+    ppl = people([person("p01", "council"), person("p03", "lived experience")])
+    qs = [f"q{i}" for i in range(1, 7)]
+    rows = grid(["p01", "p03"], ["A", "B"], CRIT, 2, stage="shortlisting")
+    rows += grid(["p01", "p03"], ["A"], qs, 4, stage="interview")
+    out = M.merge_scores(raw(rows), ppl, camp)
+    html = render_pack(out, camp, "panel")
+    assert "There is one mixed panel" in html
+    assert "20% of each candidate's shortlisting score is carried" in html
+    # A: interview 100, shortlisting 50 -> 0.8*100 + 0.2*50 = 90.00
+    assert "20% of the shortlisting score (50.00) is carried in: 90.00" in html
+    assert '<h2 id="stage-interview">Interviews</h2>' in html
+    assert "Mixed panel" in html and "Council panel" not in html

@@ -214,6 +214,16 @@ def test_shuffled_letters_follow_the_campaign_seed(ctx: Context) -> None:
     assert key_of(ctx) != first
 
 
+def test_own_name_as_the_candidate(ctx: Context) -> None:
+    info = ctx.campaign.campaign.model_copy(update={"own_name_as": "the candidate"})
+    ctx.campaign = ctx.campaign.model_copy(update={"campaign": info})
+    redact_job(ctx)
+    texts = [r["answer_1"] for r in panel_rows(ctx)]
+    assert any(t.startswith("My name is the candidate and") for t in texts)
+    assert any(t.startswith("The candidate here.") for t in texts)
+    assert not any("Candidate " in t for t in texts)
+
+
 # ------------------------------------------------------------------ crashes
 
 
@@ -329,6 +339,20 @@ def test_missing_and_duplicate_ids_named_by_row_and_column_nothing_written(ctx: 
     assert (staff_path(ctx).read_bytes(), panel_path(ctx).read_bytes()) == before
 
 
+def test_an_answer_column_the_panel_has_no_place_for_is_named(ctx: Context) -> None:
+    wb = openpyxl.load_workbook(staff_path(ctx))
+    ws = wb["Applications"]  # staff added a column the campaign does not have
+    col = ws.max_column + 1
+    ws.cell(row=1, column=col, value="Answer 5")
+    ws.cell(row=2, column=col, value="Joy Hill again")
+    wb.save(staff_path(ctx))
+    ctx.stores.staff.forget()
+    with pytest.raises(SheetProblems) as exc:
+        redact_job(ctx)
+    assert "tab 'applications', column 'Answer 5'" in str(exc.value)
+    assert "Joy" not in str(exc.value)
+
+
 def test_leak_guard_stops_before_writing(ctx: Context, monkeypatch: Any) -> None:
     import automations.jobs.redact as job
 
@@ -374,8 +398,13 @@ def test_backend_calls_do_not_grow_with_applications(ctx: Context, monkeypatch: 
     small = dict(counts)
     add_applications(ctx, corpus_rows(60))
     counts.update(read=0, write=0)
-    redact_job(ctx)
+    res = redact_job(ctx)
     assert counts == small == {"read": 2, "write": 2}
+    assert res.api_calls == 4 and "60 new letter(s)" in res.detail
+    # nothing changed: two reads, no write
+    counts.update(read=0, write=0)
+    assert redact_job(ctx).api_calls == 2
+    assert counts == {"read": 2, "write": 0}
 
 
 # ------------------------------------------------------------------ CLI and CSV mode
@@ -439,3 +468,73 @@ def test_csv_mode_keeps_letters_and_neutralises_formulas(tmp_path: Path) -> None
     assert new_key.set_index("application_id").loc["0099", "candidate_letter"] == "G"
     report = pd.read_csv(rep_csv, dtype=str, keep_default_na=False)
     assert "Hill" not in report.to_string()
+
+
+def test_csv_mode_understands_staff_headers_and_names_a_bad_date(tmp_path: Path) -> None:
+    apps = pd.read_csv(EXAMPLE, dtype=str, keep_default_na=False)
+    labels = {
+        "application_id": "Application ID",
+        "first_name": "First name",
+        "last_name": "Last name",
+        "date_of_birth": "Date of birth",
+        "answer_3": "Answer 3",
+    }
+    apps = apps.rename(columns=labels)
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    apps.to_csv(src, index=False)
+    res = CliRunner().invoke(main, ["--config", str(tmp_path / "none"), "redact", "--from-csv",
+                                    str(src), "--to-csv", str(out)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    text = out.read_text()
+    assert "born on [date of birth]" in text and "Mensah" not in text
+    apps.loc[2, "Date of birth"] = "sometime in spring"
+    apps.to_csv(src, index=False)
+    res = CliRunner().invoke(main, ["--config", str(tmp_path / "none"), "redact", "--from-csv",
+                                    str(src), "--to-csv", str(out)])  # fmt: skip
+    assert res.exit_code == 3
+    assert "row 4, column 'date_of_birth'" in res.output and "spring" not in res.output
+
+
+# ------------------------------------------------------------------ Google path
+
+
+def test_on_google_raw_text_flat_calls_and_faults_survived(
+    google_ctx: Any, google_emulator: Any
+) -> None:
+    ctx = google_ctx
+    ctx.stores.staff.forget()
+    ctx.stores.panel.forget()
+    google_emulator.reset_counts()
+    google_emulator.fail(
+        429, retry_after=1, times=1, match="sheets.spreadsheets.values.batchUpdate"
+    )
+    google_emulator.fail(503, times=1, match="sheets.spreadsheets.values.batchGet")
+    redact_job(ctx)
+    assert not google_emulator.faults  # met and retried
+    first_gets = google_emulator.calls("sheets.spreadsheets.values.batchGet")
+    first_sets = google_emulator.calls("sheets.spreadsheets.values.batchUpdate")
+    ctx.stores.panel.forget()
+    rows = panel_rows(ctx)
+    assert [r["candidate_letter"] for r in rows] == list("ABCDEF")
+    texts = [r[c] for r in rows for c in r if c.startswith("answer_")]
+    # written RAW: the formula-looking answer is still its text, not "click"
+    assert (
+        '=HYPERLINK("[web address]","click") is what someone once typed into our form. '
+        "I would listen first." in texts
+    )
+    assert not any("Hill" in t or "@example.com" in t for t in texts)
+    # more applications: the same number of calls; an idle rerun writes nothing
+    add_applications(ctx, corpus_rows(30))
+    for store in (ctx.stores.staff, ctx.stores.panel):
+        store.forget()
+    google_emulator.reset_counts()
+    redact_job(ctx)
+    assert google_emulator.calls("sheets.spreadsheets.values.batchGet") == 2
+    assert google_emulator.calls("sheets.spreadsheets.values.batchUpdate") == 2
+    assert first_gets >= 2 and first_sets >= 2
+    for store in (ctx.stores.staff, ctx.stores.panel):
+        store.forget()
+    google_emulator.reset_counts()
+    redact_job(ctx)
+    assert google_emulator.calls("sheets.spreadsheets.values.batchUpdate") == 0
+    assert len(key_of(ctx)) == 36

@@ -115,6 +115,37 @@ def test_withdrawn_before_any_letter_gets_none() -> None:
     assert plan.active() == {"b": "A"}
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    ids=st.lists(st.text("abcdef0123456789", min_size=1, max_size=6), unique=True, max_size=40),
+    late=st.integers(0, 10),
+    withdrawn=st.sets(st.integers(0, 39), max_size=8),
+    seed=st.integers(0, 5),
+)
+def test_property_letters_stable_unique_and_never_reused(
+    ids: list[str], late: int, withdrawn: set[int], seed: int
+) -> None:
+    first = assign_letters(apps_frame(ids), EMPTY_KEY, campaign_id="c", seed=seed)
+    gone = {ids[i] for i in withdrawn if i < len(ids)}
+    more = ids + [f"late{i}" for i in range(late)]
+    second = assign_letters(
+        apps_frame(more, {i: "withdrawn" for i in gone}), first.key, campaign_id="c", seed=seed
+    )
+    letters = list(second.key.candidate_letter)
+    assert len(letters) == len(set(letters))  # no letter twice, retired ones included
+    for app, letter in first.active().items():
+        row = second.key[second.key.application_id == app].iloc[0]
+        assert row.candidate_letter == letter and bool(row.retired) == (app in gone)
+    assert set(second.active()) == set(more) - gone
+    again = assign_letters(
+        apps_frame(list(reversed(more)), {i: "withdrawn" for i in gone}),
+        second.key,
+        campaign_id="c",
+        seed=seed,
+    )
+    assert again.active() == second.active() and not again.new
+
+
 def test_letters_go_past_z() -> None:
     ids = [f"{i:03d}" for i in range(60)]
     plan = assign_letters(apps_frame(ids), EMPTY_KEY, campaign_id="c", order="submission")
@@ -309,6 +340,8 @@ EMAILS = [
     "joy(at)example(dot)co(dot)uk",
     "joy at example dot com",
     "j.h {at} example {dot} org",
+    "joy dot hill at example dot com",
+    "JOY.HILL@EXAMPLE.COM",
 ]
 
 

@@ -377,3 +377,39 @@ def test_kill_during_write_leaves_the_old_file_intact(store: LocalStore, when: s
     # The next write works and tidies nothing it should not.
     store.write({"things": make_frame(spec, [{"id": "after"}])})
     assert list(LocalStore(store.spec, store.path).read_one("things")["id"]) == ["after"]
+
+
+def test_kept_copy_is_used_only_while_the_file_is_unchanged(store: LocalStore) -> None:
+    """A workbook this process loaded is reused, but an edit by a person is always seen."""
+    from automations.store import local as local_mod
+
+    spec = store.tab("things")
+    store.write({"things": make_frame(spec, [{"id": "1", "a": "ours"}])})
+    assert store._key in local_mod._CACHE  # just saved: kept for the next job
+    # Someone edits the file in Excel (a new file on disk): the kept copy is not used.
+    wb = openpyxl.load_workbook(store.path)
+    wb["Things"]["B2"] = "edited by a person"
+    wb["Things"]["G2"] = "=1+1"  # a formula typed in the Number column
+    wb.save(store.path)
+    got = LocalStore(store.spec, store.path).read_one("things", errors="collect")
+    assert list(got["a"]) == ["edited by a person"]
+    # A failed write drops the half-changed copy; the file and later reads are untouched.
+    store.forget()
+    store.read_one("things", errors="collect")
+    with pytest.raises(StoreError, match="longer than a spreadsheet cell can hold"):
+        store.write({"things": make_frame(spec, [{"id": "2", "a": "x" * 40_000}])})
+    assert store._key not in local_mod._CACHE
+    again = LocalStore(store.spec, store.path).read_one("things", errors="collect")
+    assert list(again["id"]) == ["1"] and list(again["a"]) == ["edited by a person"]
+
+
+def test_a_typed_formula_is_read_as_the_value_it_showed(store: LocalStore) -> None:
+    """As before the kept copy existed: formulas give the value Excel saved (data only)."""
+    spec = store.tab("things")
+    store.write({"things": make_frame(spec, [{"id": "1"}])})
+    store.read_one("things")  # the workbook is now kept in memory
+    wb = openpyxl.load_workbook(store.path)
+    wb["Things"]["E2"] = "=2+3"  # openpyxl saves no cached value: reads as empty
+    wb.save(store.path)
+    got = LocalStore(store.spec, store.path).read_one("things")  # no "not a number" error
+    assert got["n"].isna().all() and list(got["id"]) == ["1"]

@@ -11,8 +11,15 @@ from . import State, friendly, main, pass_state
 
 @main.group(invoke_without_command=True)
 @click.option("--dry-run", is_flag=True, help="Work everything out and say what would change.")
+@click.option(
+    "--pack",
+    "pack_out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="After merging, also write the staff decision pack to this file.",
+)
 @click.pass_context
-def merge(cctx: click.Context, dry_run: bool) -> None:
+def merge(cctx: click.Context, dry_run: bool, pack_out: Path | None) -> None:
     """Merge the panels' scores into the Results tab, each panel carrying equal weight.
 
     Safe to run again at any time. Scores that cannot be used are listed on the
@@ -23,17 +30,22 @@ def merge(cctx: click.Context, dry_run: bool) -> None:
         return
     state = cctx.find_object(State)
     assert state is not None
-    _run(state, dry_run)
+    _run(state, dry_run, pack_out)
 
 
 @friendly
-def _run(state: State, dry_run: bool) -> None:
+def _run(state: State, dry_run: bool, pack_out: Path | None) -> None:
     from ..jobs.merge import merge_job
 
-    res = merge_job(state.context(), dry_run=dry_run)
+    ctx = state.context()
+    res = merge_job(ctx, dry_run=dry_run)
     click.echo(res.detail or res.summary())
     for a in res.attention:
         click.secho(f"Please look at: {a}", fg="yellow")
+    if pack_out is not None:
+        from ..reports.decision_pack import write_pack
+
+        click.echo(f"Decision pack written: {write_pack(ctx, 'staff', pack_out)}")
 
 
 @merge.command()

@@ -87,6 +87,14 @@ class FormsConfig(_Model):
     link_days: int = Field(60, ge=1, le=365, description="How long a personal link works.")
 
 
+class PrintConfig(_Model):
+    """Printable score sheets and packs (HTML, and PDF through chromium)."""
+
+    chromium: str = Field(
+        "/usr/bin/chromium", description="The chromium used to print PDFs (Debian's by default)."
+    )
+
+
 class ScheduleConfig(_Model):
     """When the runner runs each job. Forms: 'every 10 minutes', 'hourly', 'daily at 09:00'."""
 
@@ -97,6 +105,10 @@ class ScheduleConfig(_Model):
     rewards: str = "daily at 22:00"
     remind: str = "daily at 09:00"
     timetable: str = "every 60 minutes"
+    coprod: str = Field(
+        "every 60 minutes",
+        description="Bring in the co-production forms' answers (interest, questions, feedback).",
+    )
     failure_report_after: int = Field(3, ge=1, description="Email the admin after this many.")
 
 
@@ -186,6 +198,7 @@ class OrganisationConfig(_Model):
     mail: MailConfig = MailConfig()
     forms: FormsConfig = FormsConfig()
     schedule: ScheduleConfig = ScheduleConfig()
+    printing: PrintConfig = PrintConfig()
     rewards: RewardPolicy = RewardPolicy()
     jargon: list[str] = Field(
         default_factory=list, description="Words the plain-language check flags."
@@ -325,6 +338,22 @@ class ReminderRule(_Model):
         return self
 
 
+class ExtraEvidence(_Model):
+    """A lived-experience reviewer's view on a candidate's work (e.g. a portfolio)."""
+
+    counts_in_score: bool = Field(
+        False,
+        description="Count the reviewers' scores in the overall score (shown beside it always).",
+    )
+    share: Decimal = Field(
+        Decimal("0.2"),
+        gt=0,
+        lt=1,
+        description="When it counts: the share of the overall score the evidence carries.",
+    )
+    scale: Scale = Scale()
+
+
 class CampaignInfo(_Model):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
     title: str
@@ -357,6 +386,7 @@ class CampaignConfig(_Model):
     questions: list[Question] = Field(default_factory=list)
     interviews: InterviewPlan = InterviewPlan()
     merge: Merge = Merge()
+    extra_evidence: ExtraEvidence = ExtraEvidence()
     reminders: list[ReminderRule] = Field(default_factory=list)
     google: GoogleFiles = GoogleFiles()
     header_map: dict[str, dict[str, str]] = Field(

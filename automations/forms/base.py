@@ -84,6 +84,9 @@ class ScaleItem:
     points: tuple[ScalePoint, ...]
     context: str = ""  # shown above the scale: the candidate's anonymised answer, if any
     required: bool = True
+    # Co-production forms (issue 10): the question a non-score choice asks, shown as the
+    # legend instead of "Your score for Candidate X" (e.g. "Would you like to be involved?")
+    legend: str = ""
 
     @property
     def min(self) -> int:
@@ -133,6 +136,9 @@ class FormSpec:
     question_order: tuple[str, ...] = ()  # criterion / question ids in page order
     order_seed: str = ""  # how candidate_order was drawn, so it can be explained later
     question_by_question: bool = False
+    # "scores" (score forms) or "answers" (issue 10's interest, questions and feedback
+    # forms): only the wording of the pages differs ("your answers", not "your scores")
+    kind: str = "scores"
 
     def items(self) -> list[Item]:
         return [i for s in self.sections for i in s.items]

@@ -317,9 +317,8 @@ class GoogleFormsProvider:
             )
         elif status == 404:
             text = (
-                f"Google could not find the form for {what} (HTTP 404): it may have been "
-                "deleted. Remove its line from google-forms.json in the campaign's workspace "
-                "folder and run 'corecruit forms push' to make a new one."
+                f"Google could not find the form while {what} (HTTP 404): it may have been "
+                "deleted. Run 'corecruit forms push' to make a new one."
             )
         else:
             text = f"Google refused {what} (HTTP {status}): {scrub(message)}".rstrip(": ")
@@ -394,7 +393,16 @@ class GoogleFormsProvider:
             }
             self.state.forms[spec.key] = entry
             self.state.save()
-        self._build(spec, entry, fresh)
+        try:
+            self._build(spec, entry, fresh)
+        except GoogleAPIError as exc:
+            if exc.status != 404 or fresh is not None:
+                raise
+            # deleted (or trashed) since it was made: forget it and make a new one
+            log.warning("the form for %s is gone from Google; making a new one", spec.key)
+            del self.state.forms[spec.key]
+            self.state.save()
+            return self._ensure_one(spec, None)
         if not entry.get("published"):
             self._publish(spec, entry)
         if not entry.get("shared"):

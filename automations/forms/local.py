@@ -372,10 +372,13 @@ def create_app(
             ]
         return page(
             "done.html",
-            page_title="Your scores are saved",
+            page_title="Your answers are saved"
+            if stored.spec.kind == "answers"
+            else "Your scores are saved",
             when=_long_time(r.submitted_at, info.tz),
             response_id=rid,
             saved=rows,
+            answers=r.answers,
             **common(stored, base),
         )
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+from google.auth import exceptions as gauth_exceptions
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
 
@@ -236,6 +237,18 @@ class RetryPolicy:
                 last = f"the connection was lost ({type(exc).__name__})"
                 status: int | None = None
                 ambiguous = True
+            except gauth_exceptions.RefreshError as exc:
+                if not getattr(exc, "retryable", False):
+                    raise GoogleAPIError(
+                        "Google did not accept corecruit's service account key when signing "
+                        f"in ({scrub(str(exc.args[0]) if exc.args else '')}). Check [google] "
+                        "credentials_file, and download a new key if this one was deleted.",
+                        401,
+                    ) from None
+                last, status, ambiguous = "signing in to Google failed for now", None, False
+            except gauth_exceptions.TransportError as exc:
+                last = f"signing in to Google was cut off ({type(exc).__name__})"
+                status, ambiguous = None, False  # nothing was sent to the API yet
             else:
                 if resp.status_code not in RETRY_STATUSES:
                     return resp

@@ -90,6 +90,24 @@ def _same(spec: TabSpec, a: pd.DataFrame, b: pd.DataFrame) -> bool:
     return True
 
 
+GONE = (
+    "No longer merged: this candidate's application was withdrawn or their scores were "
+    "removed. The numbers were cleared so they are not used by mistake."
+)
+
+
+def _gone_records(results: pd.DataFrame, outcome: M.MergeOutcome) -> list[dict[str, Any]]:
+    """Results rows from earlier runs for candidates no longer merged: cleared, with a note."""
+    now = {(s, r.letter) for s in M.STAGES for r in outcome.stage(s)}
+    out: list[dict[str, Any]] = []
+    for _, r in results.iterrows():
+        stage = "" if is_empty(r.get("stage")) else str(r["stage"])
+        letter = "" if is_empty(r.get("candidate_letter")) else str(r["candidate_letter"])
+        if stage and letter and (stage, letter) not in now:
+            out.append({"stage": stage, "candidate_letter": letter, "flags": GONE})
+    return out
+
+
 def merge_job(ctx: Context, *, dry_run: bool = False) -> JobResult:
     """Merge every stage's scores; write results, the reviewer view and, once released,
     the panel workbook's shortlisting results."""
@@ -103,7 +121,7 @@ def merge_job(ctx: Context, *, dry_run: bool = False) -> JobResult:
         outcome = run_merge(ctx, frames)
 
         rspec = staff.tab("results")
-        records = M.results_records(outcome)
+        records = M.results_records(outcome) + _gone_records(frames["results"], outcome)
         fresh = make_frame(rspec, records)
         ours = [c.id for c in rspec.columns if c.filled_by == "job"]
         # Only job columns are replaced, so the staff-filled Decision column is kept.
@@ -180,5 +198,6 @@ def merge_job(ctx: Context, *, dry_run: bool = False) -> JobResult:
 def pack_frames(ctx: Context) -> dict[str, Any]:
     """What the decision pack needs, in one batch read of the staff workbook."""
     return ctx.stores.staff.read(
-        ["raw_scores", "people", "candidate_key", "applications"], errors="collect"
+        ["raw_scores", "people", "candidate_key", "applications", "extra_evidence"],
+        errors="collect",
     )

@@ -28,6 +28,7 @@ import pandas as pd
 
 from ..context import Context
 from ..errors import JobError, Problem, SheetProblems
+from ..store.cells import CellError, parse_cell
 from ..transforms.redact import (
     LetterPlan,
     _t,
@@ -38,6 +39,7 @@ from ..transforms.redact import (
     merge_report,
     missing_ids,
 )
+from ..transforms.reminders import is_true
 from ..transforms.scrub import fold
 from . import JobResult
 from .remind import job_lock
@@ -144,7 +146,9 @@ def leak_check(apps: pd.DataFrame, letters: Mapping[str, str], panel: pd.DataFra
         raise SheetProblems(problems)
 
 
-def plan_redaction(ctx: Context, data: Mapping[str, pd.DataFrame]) -> RedactOutcome:
+def plan_redaction(
+    ctx: Context, data: Mapping[str, pd.DataFrame], panel_columns: list[str] | None = None
+) -> RedactOutcome:
     """Pure part of the job on what was read: letters, anonymised answers, report."""
     apps = data["applications"]
     check_applications(apps, [p for df in data.values() for p in df.attrs.get("problems", [])])
@@ -159,6 +163,26 @@ def plan_redaction(ctx: Context, data: Mapping[str, pd.DataFrame]) -> RedactOutc
         now=now,
     )
     letters = plan.active()
+    panel_cols = panel_columns or ["candidate_letter", *answer_columns(apps)]
+    extra = [
+        str(c)
+        for c in apps.columns
+        if re.fullmatch(r"answer[\s_]*\d+", str(c).strip().lower()) and c not in panel_cols
+    ]
+    if extra:
+        raise SheetProblems(
+            [
+                Problem(
+                    "staff",
+                    "applications",
+                    f"the campaign has {len(ctx.campaign.criteria)} job criteria, so there is "
+                    "no panel column for this answer. Add the criterion to the campaign "
+                    "config and run 'corecruit init', or rename the column.",
+                    column=c,
+                )
+                for c in extra
+            ]
+        )
     anon = anonymise(apps, letters, label_style=info.own_name_as)
     leak_check(apps, letters, anon.panel)
     report = merge_report(data["redaction_report"], anon.report, now)
@@ -170,10 +194,10 @@ def redact_job(ctx: Context, *, dry_run: bool = False, **_: Any) -> JobResult:
     res = JobResult("redact")
     with job_lock(ctx, "redact"):
         staff, panel = ctx.stores.staff, ctx.stores.panel
-        panel.forget()  # the panel file may have been opened and saved since: read it afresh
         data = staff.read(STAFF_TABS, errors="collect")
+        current_panel = panel.read_one("applications", errors="collect")
         res.rows_read = len(data["applications"])
-        out = plan_redaction(ctx, data)
+        out = plan_redaction(ctx, data, panel.tab("applications").column_ids)
         plan = out.plan
         active = plan.active()
         unsure = [
@@ -194,6 +218,7 @@ def redact_job(ctx: Context, *, dry_run: bool = False, **_: Any) -> JobResult:
         if dry_run:
             res.detail = "Dry run, nothing written: " + what
             return res
+        res.api_calls = 2  # one read of each workbook
         if not _key_unchanged(data["candidate_key"], plan.key) or not _same(
             data["redaction_report"], out.report
         ):
@@ -201,8 +226,9 @@ def redact_job(ctx: Context, *, dry_run: bool = False, **_: Any) -> JobResult:
                 {"candidate_key": plan.key, "redaction_report": out.report}
             )
             res.api_calls += 1
-        res.rows_written += panel.write({"applications": out.panel})
-        res.api_calls += 3  # staff read, panel header read, panel write
+        if not _same_panel(current_panel, out.panel):
+            res.rows_written += panel.write({"applications": out.panel})
+            res.api_calls += 1
         res.detail = what
         log.info("redact: %s", what)
     return res
@@ -214,10 +240,21 @@ def _key_unchanged(old: pd.DataFrame, new: pd.DataFrame) -> bool:
             (
                 _t(r.get("application_id")),
                 _t(r.get("candidate_letter")),
-                str(bool(r.get("retired") is True or r.get("retired") == True)),  # noqa: E712
+                str(is_true(r.get("retired"))),
             )
             for _, r in df.iterrows()
         )
+
+    return norm(old) == norm(new)
+
+
+def _same_panel(old: pd.DataFrame, new: pd.DataFrame) -> bool:
+    cols = list(new.columns)
+    if any(c not in old.columns for c in cols) or len(old) != len(new):
+        return False
+
+    def norm(df: pd.DataFrame) -> list[tuple[str, ...]]:
+        return [tuple(_t(r.get(c)) for c in cols) for _, r in df.iterrows()]
 
     return norm(old) == norm(new)
 
@@ -231,6 +268,26 @@ def _same(old: pd.DataFrame, new: pd.DataFrame) -> bool:
     return norm(old) == norm(new)
 
 
+def _csv_column_ids(columns: list[str]) -> dict[str, str]:
+    """Column headers as staff write them ("First name", "Answer 1") -> column ids."""
+    from ..store.base import norm_header
+    from ..templates import load_workbook_spec
+
+    spec = load_workbook_spec("staff").tab("applications")
+    lookup = {}
+    for c in spec.columns:
+        lookup[norm_header(c.id)] = c.id
+        lookup[norm_header(c.label)] = c.id
+    out = {}
+    for col in columns:
+        m = re.fullmatch(r"answer[\s_]*(\d+)", str(col).strip().lower())
+        if m:
+            out[col] = f"answer_{m.group(1)}"
+        elif norm_header(str(col)) in lookup:
+            out[col] = lookup[norm_header(str(col))]
+    return out
+
+
 def redact_frames(
     applications: pd.DataFrame,
     key: pd.DataFrame,
@@ -241,13 +298,25 @@ def redact_frames(
     label_style: str = "letter",
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The same steps on plain frames (for CSV files): key, panel answers, report."""
-    if "status" not in applications.columns:
-        applications = applications.assign(status="")
-    apps = applications.copy()
+    apps = applications.rename(columns=_csv_column_ids(list(applications.columns)))
+    if "status" not in apps.columns:
+        apps = apps.assign(status="")
     apps.index = pd.Index(range(2, len(apps) + 2), name="row")
     if "application_id" not in apps.columns:
         raise JobError("the applications file has no 'application_id' column")
-    check_applications(apps)
+    problems: list[Problem] = []
+    if "date_of_birth" in apps.columns:
+        dobs = []
+        for row, v in apps["date_of_birth"].items():
+            try:
+                dobs.append(parse_cell(v if isinstance(v, str) else None, "date"))
+            except CellError as exc:
+                dobs.append(None)
+                problems.append(
+                    Problem("csv", "applications", str(exc), row=int(row), column="date_of_birth")
+                )
+        apps["date_of_birth"] = dobs
+    check_applications(apps, problems)
     plan = assign_letters(apps, key, campaign_id=campaign_id, order=order, seed=seed)
     letters = plan.active()
     anon = anonymise(apps, letters, label_style=label_style)

@@ -92,6 +92,7 @@ def render_pack(
     stages: tuple[str, ...] = M.STAGES,
     generated_at: dt.datetime | None = None,
     organisation: str = "",
+    evidence: Mapping[str, Mapping[str, object]] | None = None,
 ) -> str:
     """The pack as one HTML document (no scripts, no outside files)."""
     if version not in VERSIONS:
@@ -142,6 +143,8 @@ def render_pack(
                     "flags": [f.for_staff() if staff else f.text for f in r.flags],
                     "rows": rows,
                     "comments": comments,
+                    # extra evidence (issue 10), beside the interview scores
+                    "evidence": (evidence or {}).get(r.letter) if stage == "interview" else None,
                     "members": (
                         sorted((pid, M.show(v)) for pid, v in r.member_scores.items())
                         if staff
@@ -213,6 +216,31 @@ def _worked_example(outcome: M.MergeOutcome, stages: tuple[str, ...]) -> str:
     return ""
 
 
+def _evidence(
+    ctx: Context, frames: Mapping[str, pd.DataFrame], outcome: M.MergeOutcome
+) -> dict[str, dict[str, object]]:
+    """Extra evidence per letter (issue 10), beside the panels' overall interview score."""
+    from ..transforms.evidence import summarise
+
+    ev = frames.get("extra_evidence")
+    if ev is None or ev.empty:
+        return {}
+    cfg = ctx.campaign.extra_evidence
+    overall = {
+        r.letter: d
+        for r in outcome.stage("interview")
+        if (d := M.to_decimal(r.overall, 1)) is not None
+    }
+    out: dict[str, dict[str, object]] = {}
+    for row in summarise(ev, overall, cfg):
+        out[str(row["candidate_letter"])] = {
+            **row,
+            "views": str(row["views"]).split("\n"),
+            "share": M.to_decimal(Fraction(cfg.share) * 100, 0),
+        }
+    return out
+
+
 def write_pack(ctx: Context, version: str = "staff", out: Path | None = None) -> Path:
     """Read the staff workbook once, merge, and write the pack (atomically)."""
     from ..jobs.merge import pack_frames, released, run_merge
@@ -237,6 +265,7 @@ def write_pack(ctx: Context, version: str = "staff", out: Path | None = None) ->
         stages=stages,
         generated_at=ctx.now(),
         organisation=ctx.settings.org.organisation.name,
+        evidence=_evidence(ctx, frames, outcome),
     )
     if out is None:
         out = ctx.settings.workspace / ctx.campaign.id / f"decision-pack-{version}.html"

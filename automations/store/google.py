@@ -290,8 +290,11 @@ class GoogleStore(TableStore):
             what=f"reading the {self.spec.name} workbook's tabs (spreadsheets.get)",
             params={"fields": META_FIELDS},
         )
+        return self._take_meta(resp.json())
+
+    def _take_meta(self, body: Mapping[str, Any]) -> dict[str, SheetMeta]:
+        """Cache the tab list from a spreadsheet resource (a get, or a batchUpdate's answer)."""
         meta: dict[str, SheetMeta] = {}
-        body = resp.json()
         locale = str((body.get("properties") or {}).get("locale", ""))
         self._month_first = locale in MONTH_FIRST_LOCALES
         for sh in body.get("sheets") or []:
@@ -556,17 +559,27 @@ class GoogleStore(TableStore):
 
         def settle() -> Any:
             now = self._metadata(refresh=True)
-            return {"replies": []} if all(t in now for t in added) and added else None
+            return {} if all(t in now for t in added) and added else None
 
-        self.http.call(
+        result = self.http.call(
             "POST",
             f"{SHEETS_API}/{self._id}:batchUpdate",
             what=f"setting up the {self.spec.name} workbook's tabs (spreadsheets.batchUpdate)",
             idempotent=not added,
             settle=settle,
-            json={"requests": requests},
+            json={
+                "requests": requests,
+                "includeSpreadsheetInResponse": True,  # the new tab list, without another get
+                "responseIncludeGridData": False,
+            },
         )
-        self._meta = None
+        updated = result.get("updatedSpreadsheet") if isinstance(result, dict) else None
+        if updated is None and not isinstance(result, dict):
+            updated = result.json().get("updatedSpreadsheet")
+        if updated:
+            self._take_meta(updated)
+        elif not isinstance(result, dict):
+            self._meta = None
         self._grids.clear()
         return report
 

@@ -11,7 +11,9 @@ import contextlib
 import os
 import re
 import tempfile
+import threading
 import zipfile
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -49,6 +51,15 @@ def unescape_text(s: str) -> str:
     return _ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), s)
 
 
+# Parsing an .xlsx with openpyxl is by far the slowest thing a job does, so a workbook
+# loaded (or just saved) by this process is kept, keyed by path and checked against
+# the file's inode, mtime and size: any write by another process or person makes a new
+# file and the cache is bypassed. Only a few are kept (the runner's two per campaign).
+_CACHE_SIZE = 4
+_CACHE: OrderedDict[str, tuple[tuple[int, ...], openpyxl.Workbook]] = OrderedDict()
+_CACHE_LOCK = threading.RLock()
+
+
 class LocalStore(TableStore):
     """A workbook kept as an ``.xlsx`` file."""
 
@@ -62,7 +73,7 @@ class LocalStore(TableStore):
         super().__init__(spec, header_map)
         self.path = Path(path)
         self._lock = FileLock(str(self.path) + ".lock", timeout=lock_timeout)
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, ...] | None = None
 
     @property
     def location(self) -> str:
@@ -83,12 +94,42 @@ class LocalStore(TableStore):
                 "Try again in a minute."
             ) from None
 
-    def _file_stamp(self) -> tuple[int, int] | None:
+    def _file_stamp(self) -> tuple[int, ...] | None:
         try:
             st = self.path.stat()
         except FileNotFoundError:
             return None
-        return (st.st_mtime_ns, st.st_size)
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    @property
+    def _key(self) -> str:
+        return str(self.path.resolve())
+
+    def _remember(self, wb: openpyxl.Workbook, stamp: tuple[int, ...] | None) -> None:
+        if stamp is None:
+            return
+        with _CACHE_LOCK:
+            _CACHE[self._key] = (stamp, wb)
+            _CACHE.move_to_end(self._key)
+            while len(_CACHE) > _CACHE_SIZE:
+                _CACHE.popitem(last=False)
+
+    def _drop_cached(self) -> None:
+        with _CACHE_LOCK:
+            _CACHE.pop(self._key, None)
+
+    def _full(self) -> openpyxl.Workbook:
+        """The whole workbook (styles, notes, validations), from the cache when unchanged."""
+        stamp = self._file_stamp()
+        with _CACHE_LOCK:
+            hit = _CACHE.get(self._key)
+            if hit is not None and stamp is not None and hit[0] == stamp:
+                _CACHE.move_to_end(self._key)
+                return hit[1]
+        wb = self._load(read_only=False)
+        if self._file_stamp() == stamp:  # not replaced while we read it
+            self._remember(wb, stamp)
+        return wb
 
     def _load(self, read_only: bool) -> openpyxl.Workbook:
         try:
@@ -122,21 +163,47 @@ class LocalStore(TableStore):
     # ---------------------------------------------------------------- primitives
 
     def _read_grids(self, tabs: Sequence[TabSpec]) -> dict[str, Grid | None]:
-        self._stamp = self._file_stamp()
-        wb = self._load(read_only=True)
-        try:
+        with _CACHE_LOCK:
+            self._stamp = self._file_stamp()
+            wb = self._full()
             out: dict[str, Grid | None] = {}
+            formulas = False
             for spec in tabs:
                 ws = self._find_sheet(wb, spec)
                 if ws is None:
                     out[spec.id] = None
                     continue
                 rows = [list(r) for r in ws.iter_rows(values_only=True)]
-                rows = [[unescape_text(v) if isinstance(v, str) else v for v in r] for r in rows]
-                header = [("" if v is None else str(v)) for v in (rows[0] if rows else [])]
-                while header and header[-1].strip() == "":
-                    header.pop()
-                out[spec.id] = Grid(ws.title, header, rows[1:])
+                formulas = formulas or any(
+                    isinstance(v, str) and v.startswith("=") and ws.cell(i, j).data_type == "f"
+                    for i, r in enumerate(rows, start=1)
+                    for j, v in enumerate(r, start=1)
+                )
+                out[spec.id] = self._grid(ws.title, rows)
+        if formulas:  # someone typed a formula: read the values it showed, as before
+            return self._read_values(tabs)
+        return out
+
+    @staticmethod
+    def _grid(title: str, rows: list[list[Cell]]) -> Grid:
+        rows = [[unescape_text(v) if isinstance(v, str) else v for v in r] for r in rows]
+        header = [("" if v is None else str(v)) for v in (rows[0] if rows else [])]
+        while header and header[-1].strip() == "":
+            header.pop()
+        return Grid(title, header, rows[1:])
+
+    def _read_values(self, tabs: Sequence[TabSpec]) -> dict[str, Grid | None]:
+        """Read with the values formulas last showed (data only), without the cache."""
+        wb = self._load(read_only=True)
+        try:
+            out: dict[str, Grid | None] = {}
+            for spec in tabs:
+                ws = self._find_sheet(wb, spec)
+                out[spec.id] = (
+                    None
+                    if ws is None
+                    else self._grid(ws.title, [list(r) for r in ws.iter_rows(values_only=True)])
+                )
             return out
         finally:
             wb.close()
@@ -148,15 +215,23 @@ class LocalStore(TableStore):
                     f"the {self.spec.name} workbook was changed by someone else while this job "
                     "ran; nothing was written. Run the job again."
                 )
-            wb = self._load(read_only=False)
-            for tab_id, (grid, old_rows) in grids.items():
-                spec = self.tab(tab_id)
-                ws = self._find_sheet(wb, spec)
-                if ws is None:
-                    raise StoreError(f"tab '{tab_id}' is missing. Run 'corecruit init' to add it.")
-                self._fill(ws, spec, grid, old_rows)
-            self._save(wb)
-            self._stamp = self._file_stamp()
+            with _CACHE_LOCK:
+                wb = self._full()
+                try:
+                    for tab_id, (grid, old_rows) in grids.items():
+                        spec = self.tab(tab_id)
+                        ws = self._find_sheet(wb, spec)
+                        if ws is None:
+                            raise StoreError(
+                                f"tab '{tab_id}' is missing. Run 'corecruit init' to add it."
+                            )
+                        self._fill(ws, spec, grid, old_rows)
+                    self._save(wb)
+                except BaseException:
+                    self._drop_cached()  # the copy in memory may be half-changed
+                    raise
+                self._stamp = self._file_stamp()
+                self._remember(wb, self._stamp)
 
     def _fill(self, ws: Worksheet, spec: TabSpec, grid: Grid, old_rows: int) -> None:
         width = len(grid.header)
@@ -222,7 +297,8 @@ class LocalStore(TableStore):
 
     def _init(self) -> InitReport:
         report = InitReport(location=self.location)
-        with self.locked():
+        self._drop_cached()
+        with self.locked(), _CACHE_LOCK:
             if self.path.exists():
                 wb = self._load(read_only=False)
             else:

@@ -370,7 +370,11 @@ def answer_errors(answers: Mapping[str, str], items: Iterable[Item]) -> dict[str
         raw = answers.get(item.item_id, "")
         if isinstance(item, ScaleItem):
             score, _why = check_score(item, raw)
-            if score is None:
+            if score is None and not raw.strip() and not item.required:
+                continue  # an optional choice left blank (co-production forms)
+            if score is None and item.legend:
+                errors[item.item_id] = f"Please choose an answer for “{item.legend}”."
+            elif score is None:
                 if not raw.strip():
                     errors[item.item_id] = (
                         f"Please choose a score for {candidate_label(item.candidate_letter)}."

@@ -74,22 +74,33 @@ def show(d: Decimal | Fraction | None) -> str:
     return "no score" if d is None else f"{d:.2f}"
 
 
+def _fsum(values: Iterable[Fraction]) -> Fraction:
+    """Exact sum, fast: whole-number sums per denominator, then a few fraction additions."""
+    by_den: dict[int, int] = defaultdict(int)
+    for v in values:
+        by_den[v.denominator] += v.numerator
+    total = Fraction(0)
+    for d in sorted(by_den):
+        total += Fraction(by_den[d], d)
+    return total
+
+
 def _members(n: int) -> str:
     return f"{n} member" if n == 1 else f"{n} members"
 
 
 def _mean(values: Sequence[Fraction]) -> Fraction | None:
-    return sum(values, Fraction(0)) / len(values) if values else None
+    return _fsum(values) / len(values) if values else None
 
 
 def _sqrt(f: Fraction) -> Fraction:
-    """Square root (for spreads only), to 30 significant digits, deterministic."""
+    """Square root (for spreads only), to 15 significant digits, deterministic."""
     if f == 0:
         return Fraction(0)
     with localcontext() as c:
-        c.prec = 40
+        c.prec = 15
         d = (Decimal(f.numerator) / Decimal(f.denominator)).sqrt()
-        return Fraction(+d)
+        return Fraction(d)
 
 
 def _z(v: Fraction, mean: Fraction | None, sd: Fraction) -> Fraction:
@@ -103,7 +114,7 @@ def _sd(values: Sequence[Fraction]) -> Fraction | None:
     m = _mean(values)
     if m is None:
         return None
-    return _sqrt(sum(((v - m) ** 2 for v in values), Fraction(0)) / len(values))
+    return _sqrt(_fsum([(v - m) ** 2 for v in values]) / len(values))
 
 
 # ----------------------------------------------------------------------------- model
@@ -537,8 +548,8 @@ def _aggregate(
     for letter in letters:
         avgs: dict[str, Fraction] = {}
         for pid, wv in sorted(by_member.get(letter, {}).items()):
-            wsum = sum((w for w, _ in wv), Fraction(0))
-            avgs[pid] = sum((w * v for w, v in wv), Fraction(0)) / wsum
+            wsum = _fsum([w for w, _ in wv])
+            avgs[pid] = _fsum([w * v for w, v in wv]) / wsum
         member_avg[letter] = avgs
         ps: dict[str, Fraction | None] = {}
         cs: dict[str, int] = {}
@@ -854,7 +865,7 @@ def _reviewers(
     cell_stats: dict[tuple[str, str], tuple[Fraction, int, Fraction | None, Fraction | None]] = {}
     for key, cell in by_cell.items():
         everyone = list(cell.values())
-        total = sum(everyone, Fraction(0))
+        total = _fsum(everyone)
         cell_stats[key] = (total, len(everyone), total / len(everyone), _sd(everyone))
     rows = []
     for pid in pids:

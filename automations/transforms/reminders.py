@@ -597,6 +597,7 @@ class _Planner:
                 "days_before": rule.days_before,
                 "cancelled": False,
                 "form_link": "",
+                "feedback_link": "",
                 "timetable": [],
                 "dates": self.key_dates(),
             }
@@ -670,6 +671,8 @@ class _Planner:
             ctx["pay"], ctx["expenses"] = pay, exp
             ctx["reward_choices"] = "be paid, have vouchers, or give your time without payment"
             ctx["earnings_limit"] = self.w.org.rewards.earnings_limit is not None
+            # the expression-of-interest form (issue 10), when staff made one; not a fact
+            ctx["form_link"] = self.w.form_links.get((r.id, "interest"), "")
             facts = {"post": self.camp.campaign.post}
         if kind in ("shortlisting opens", "shortlisting deadline"):
             link = self.w.form_links.get((r.id, "shortlisting"), "")
@@ -707,6 +710,10 @@ class _Planner:
             ctx["event"]["video_link"] = ev.video_link or plan.video_link
         if kind in ("check-in",) and rule.audience == "new worker":
             ctx["panel"] = self.panel_intros()
+        if kind == "check-in":
+            # the feedback form (issue 10), when there is one; not part of the facts, so
+            # adding a link later never sends a corrected message
+            ctx["feedback_link"] = self.w.form_links.get((r.id, "feedback"), "")
         if kind in CALENDAR_EVENTS:
             ends = ev.ends or ev.starts + dt.timedelta(hours=1)
             cal.append(

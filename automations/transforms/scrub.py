@@ -19,10 +19,16 @@ How matching works, so the choices can be checked:
   layout and length, not on whether a number is in service.
 * Names come from the application's own columns (the candidate, preferred name,
   common nicknames from ``redact_data/nicknames.csv``, referees and any other
-  ``*_name`` column). A name that is also an ordinary English word (Joy, Hill,
-  Frank, Bell …) is only taken when it is written with a capital letter, and at
-  the start of a sentence only when what follows reads like a name ("Joy is",
-  "Joy's", "Joy,"). Otherwise it is left and the position flagged for a person.
+  ``*_name`` column). They are looked up word by word in small dictionaries built
+  per application (no pattern is compiled per application), joining neighbouring
+  words ("O Brien", "Mac Donald", "Hill, Joy", "Mrs J. Hill"). A name that is also
+  an ordinary English word (Joy, Hill, Frank, Bell …; the list in
+  ``redact_data/common_words.txt.gz`` is the lower-case words of Debian's
+  ``wamerican`` word list) is only taken when it is written with a capital letter,
+  and at the start of a sentence only when what follows reads like a name ("Joy
+  is", "Joy's", "Joy,"). Otherwise it is left and the position flagged for a person.
+* Each structured pattern is tried only near what it needs (an ``@``, a digit, a
+  dotted word, "[at]", a platform name, "born"), so long ordinary prose costs little.
 * Overlapping finds are merged, so a name inside an email or a web address goes
   with it, and the same label is never written twice in a row.
 """
@@ -37,7 +43,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -206,6 +212,7 @@ def fold(text: str) -> tuple[str, list[int] | None]:
     return "".join(out), idx
 
 
+@lru_cache(maxsize=8192)
 def _fold_name(s: str) -> str:
     return " ".join(fold(s)[0].split())
 
@@ -256,11 +263,13 @@ class Scrubbed:
 # --------------------------------------------------------------------------- patterns
 
 
+@lru_cache(maxsize=8192)
 def _key(s: str) -> str:
     """A name as its plain letters: "O'Brien-Walsh" -> "obrienwalsh"."""
     return re.sub(r"[^a-z0-9]", "", fold(s)[0].lower())
 
 
+@lru_cache(maxsize=8192)
 def _is_ambiguous(word: str) -> bool:
     """True when the name is also an ordinary word, or too short to be safe alone."""
     plain = word.replace("'", "").lower()
@@ -270,13 +279,19 @@ def _is_ambiguous(word: str) -> bool:
 
 
 def _given_names(p: Person, with_nicknames: bool) -> list[str]:
+    return list(_given_cached(p.first, p.preferred, with_nicknames))
+
+
+@lru_cache(maxsize=8192)
+def _given_cached(first: str, preferred: str, with_nicknames: bool) -> tuple[str, ...]:
+    p = Person(first, "", preferred)
     given = [_fold_name(p.first), _fold_name(p.preferred)]
     if with_nicknames:
         table = nickname_table()
         for g in list(given):
-            for n in table.get(g.lower(), ()):
+            for n in sorted(table.get(g.lower(), ())):
                 given.append(n.capitalize())
-    return [g for g in given if g]
+    return tuple(g for g in given if g)
 
 
 # roles of a name unit
@@ -303,9 +318,22 @@ class _Unit:
 
 _TOKEN = re.compile(r"[A-Za-z0-9]+")
 _JOIN_GAP = re.compile(r"'|\s|\s?-\s?")  # between the tokens of one name word
-_MENTION_GAP = re.compile(r"\s+|\s*-\s*|\s*\(\s*|\s*\)\s*|\s*\)?,\s*|\.\s+")
+_MENTION_GAP = re.compile(r"\s+|\s*-\s*|\s*\(\s*|\s*\)\s*|\s*\)?,\s*|\.\s+|\s*[\"\u201c\u201d']\s*")
+
+
+def _positions(text: str, needle: str) -> list[int]:
+    """Every place ``needle`` occurs (str.find: fast, and usually nothing)."""
+    out = []
+    p = text.find(needle)
+    while p != -1:
+        out.append(p)
+        p = text.find(needle, p + 1)
+    return out
+
+
 _DIGIT = re.compile(r"\d")
 _DIGIT_RUN = re.compile(r"\d+")
+_SPACE = re.compile(r"\s")
 _DOT_WORD = re.compile(r"[A-Za-z0-9]\.[A-Za-z]")
 _AT_BRACKETS = ("[at]", "(at)", "{at}", "<at>", "[ at ]", "( at )", "{ at }", "< at >")
 _PLATFORMS = (
@@ -313,6 +341,22 @@ _PLATFORMS = (
     "threads", "mastodon",
 )  # fmt: skip
 _ADDRESS_GAP = re.compile(r"[\s,]+")
+
+
+_TITLE_WORDS = frozenset(TITLES.strip("(?:)").split("|"))
+
+
+def _word_before(folded: str, pos: int) -> tuple[str, int]:
+    """The word just before pos (one space or tab between), and where it starts."""
+    if pos < 2 or folded[pos - 1] not in " \t":
+        return "", pos
+    end = pos - 1
+    while end > 0 and folded[end - 1] in " \t":
+        end -= 1
+    i = end - 1
+    while i >= 0 and (folded[i].isalpha() or folded[i] == "."):
+        i -= 1
+    return folded[i + 1 : end], i + 1
 
 
 def _tokens_from(folded: str, pos: int, n: int) -> list[tuple[int, int, str]]:
@@ -347,9 +391,6 @@ def _prev_token_start(folded: str, pos: int) -> int:
     return i
 
 
-_TITLE_BEFORE = re.compile(TITLES + r"\.?\s+$", re.I)
-
-
 _EMAIL = re.compile(r"(?<![\w.+'-])[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", re.I)
 _OPEN, _CLOSE = r"[\[\(\{<]", r"[\]\)\}>]"
 _EMAIL_SPELT = re.compile(
@@ -359,7 +400,8 @@ _EMAIL_SPELT = re.compile(
     re.I,
 )
 _EMAIL_WORDS = re.compile(
-    rf"(?<![\w.])[\w.+-]+\s+at\s+[\w-]+(?:\s+dot\s+[\w-]+)*\s+dot\s+{_TLDS}\b", re.I
+    rf"(?<![\w.])[\w.+-]+(?:\s+dot\s+[\w+-]+)*\s+at\s+[\w-]+(?:\s+dot\s+[\w-]+)*\s+dot\s+{_TLDS}\b",
+    re.I,
 )
 _URL = re.compile(
     rf"(?:\b(?:https?://|www\.)[^\s<>\"]+)"
@@ -384,9 +426,12 @@ _NI = re.compile(
 _DATE = re.compile(
     rf"\b(?:(?P<d1>\d{{1,2}})[/.\-](?P<m1>\d{{1,2}})[/.\-](?P<y1>\d{{4}}|\d{{2}})"
     rf"|(?P<y2>\d{{4}})-(?P<m2>\d{{1,2}})-(?P<d2>\d{{1,2}})"
-    rf"|(?P<d3>\d{{1,2}})(?:st|nd|rd|th)?(?:\s+of)?\s+(?P<m3>{_MONTHS})\.?,?\s+(?P<y3>\d{{4}})"
-    rf"|(?P<m4>{_MONTHS})\.?\s+(?P<d4>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y4>\d{{4}}))\b",
+    rf"|(?P<d3>\d{{1,2}})(?:st|nd|rd|th)?(?:\s+of)?\s+(?P<m3>{_MONTHS})\.?,?\s+(?P<y3>\d{{4}}))\b",
     re.I,
+)
+# "March 7, 1984": looked for only just before a four-digit year
+_DATE_MONTH_FIRST = re.compile(
+    rf"\b(?P<m4>{_MONTHS})\.?\s+(?P<d4>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y4>\d{{4}})\b", re.I
 )
 _BORN_CONTEXT = re.compile(r"(?:\bborn|\bbirth|\bd\.?o\.?b\b|\bbirthday)[^.\n]{0,30}$", re.I)
 _BORN_YEAR = re.compile(
@@ -399,13 +444,11 @@ _ADDRESS = re.compile(
     r"(?:,\s*[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)?(?![\w']))?"
 )
 _SHOUTING = re.compile(r"^\W*[A-Z]{2,}\W+[A-Z]{2,}")
-_SAINT = re.compile(r"\bSt\.?\s+$")
 _NAME_CUE = re.compile(
     r"(?:\bname\s+is|\bi\s+am|\bi'?m|\bcalled|\bknown\s+as|\bregards|\bsigned|\bthanks|\bfrom"
     r"|\bme,|\bme\s+-)\s*$",
     re.I,
 )
-_INITIAL_BEFORE = re.compile(r"\b([A-Z])\.?\s+$")
 _PLAIN_WORDS = re.compile(r"[A-Za-z]+(?:[-'][A-Za-z]+)+")
 _PHONE_PIECE = re.compile(r"(?:\+|00)?\(?\d[\d.\-() ]{5,16}\d")
 _CAP_WORD = re.compile(r"\b[A-Z][a-z]+(?:['-][A-Z]?[a-z]+)*\b")
@@ -435,20 +478,58 @@ def _phone_ok(raw: str) -> bool:
 def _date_of(m: re.Match[str]) -> dt.date | None:
     g = m.groupdict()
     try:
-        if g["d1"]:
+        if g.get("d1"):
             y = int(g["y1"])
             if y < 100:
                 y += 1900 if y > 30 else 2000
             return dt.date(y, int(g["m1"]), int(g["d1"]))
-        if g["y2"]:
+        if g.get("y2"):
             return dt.date(int(g["y2"]), int(g["m2"]), int(g["d2"]))
-        if g["d3"]:
+        if g.get("d3"):
             return dt.date(int(g["y3"]), _MONTH_NUM[g["m3"].lower()], int(g["d3"]))
-        if g["d4"]:
+        if g.get("d4"):
             return dt.date(int(g["y4"]), _MONTH_NUM[g["m4"].lower()], int(g["d4"]))
     except ValueError:
         return None
     return None
+
+
+@lru_cache(maxsize=8192)
+def _person_parts(
+    first: str, last: str, preferred: str, nick: bool
+) -> tuple[tuple[tuple[str, int, int, bool, frozenset[str]], ...], frozenset[str]]:
+    """(key, role, word count, ambiguous, its words) for every way a name is written."""
+    given = _given_names(Person(first, last, preferred), nick)
+    flast = _fold_name(last)
+    entries: list[tuple[str, int]] = [(g, GIVEN) for g in given]
+    if flast:
+        entries.append((flast, LAST))
+        hy = [x for x in re.split(r"\s*-\s*", flast) if len(_key(x)) >= 2]
+        if len(hy) > 1:
+            entries += [(x, PART) for x in hy]
+        words = flast.split()
+        if len(words) > 1 and len(_key(words[-1])) >= 3:
+            entries.append((words[-1], PART))
+    out = []
+    for name, role in entries:
+        k = _key(name)
+        if len(k) >= 2:
+            words = [w.lower() for w in _TOKEN.findall(name)]
+            amb = _is_ambiguous(name.replace("'", ""))
+            out.append((k, role, len(words), amb, frozenset(w for w in words if len(w) >= 2)))
+    initials = frozenset(g[0].upper() for g in given if g and g[0].isalpha())
+    return tuple(out), initials
+
+
+@lru_cache(maxsize=16384)
+def _key_sets(k: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """Words to look for, beginnings, and beginnings shorter than the key."""
+    words = {k, k + "s"} | {k[i:] for i in range(1, len(k) - 3)}
+    return (
+        frozenset(words),
+        frozenset(k[:i] for i in range(1, len(k) + 1)),
+        frozenset(k[:i] for i in range(1, len(k))),
+    )
 
 
 @dataclass(frozen=True)
@@ -470,7 +551,9 @@ class Scrubber:
     people: tuple[_PersonIndex, ...]
     index: dict[str, tuple[tuple[int, int], ...]]  # key -> ((person, role), ...)
     max_tokens: int
-    anchors: tuple[str, ...]  # lower-case words of every name, searched for first
+    words: frozenset[str]  # every lower-case word a name can be written with, to look for
+    prefixes: frozenset[str]  # every beginning of a name key ("o", "ob" … "obrien")
+    longer: frozenset[str]  # beginnings that are shorter than their key
     addresses: tuple[tuple[str, ...], ...]  # token sequences of the form's address lines
     handles: tuple[str, ...]  # lower-case run-together names (janehill, hilljane …)
 
@@ -483,34 +566,24 @@ class Scrubber:
         plist = [("own_name", identity.own, nicknames)]
         plist += [("referee", p, False) for p in identity.referees]
         plist += [("other_name", p, False) for p in identity.others]
+        words_set: set[str] = set()
+        prefixes: set[str] = set()
+        longer: set[str] = set()
         for n, (kind, person, nick) in enumerate(plist):
-            given = _given_names(person, nick)
-            last = _fold_name(person.last)
-            entries: list[tuple[str, int]] = [(g, GIVEN) for g in given]
-            if last:
-                entries.append((last, LAST))
-                hy = [x for x in re.split(r"\s*-\s*", last) if len(_key(x)) >= 2]
-                if len(hy) > 1:
-                    entries += [(x, PART) for x in hy]
-                words = last.split()
-                if len(words) > 1 and len(_key(words[-1])) >= 3:
-                    entries.append((words[-1], PART))
+            entries, initials = _person_parts(person.first, person.last, person.preferred, nick)
             amb: set[str] = set()
-            for name, role in entries:
-                k = _key(name)
-                if len(k) < 2:
-                    continue
+            for k, role, ntok, ambiguous, kwords in entries:
                 index.setdefault(k, [])
                 if (n, role) not in index[k]:
                     index[k].append((n, role))
-                words = [w.lower() for w in _TOKEN.findall(name)]
-                max_tokens = max(max_tokens, len(words))
-                anchors.update(w for w in words if len(w) >= 2)
-                if all(len(w) < 2 for w in words):
-                    anchors.add(k)
-                if _is_ambiguous(name.replace("'", "")):
+                max_tokens = max(max_tokens, ntok)
+                if ambiguous:
                     amb.add(k)
-            initials = frozenset(g[0].upper() for g in given if g and g[0].isalpha())
+                w, pre, lo = _key_sets(k)
+                words_set |= w
+                prefixes |= pre
+                longer |= lo
+                anchors |= kwords
             people.append(_PersonIndex(kind, initials, frozenset(amb)))
         addresses: list[tuple[str, ...]] = []
         if identity.address:
@@ -540,7 +613,9 @@ class Scrubber:
             tuple(people),
             {k: tuple(v) for k, v in index.items()},
             min(max_tokens + 1, 5),
-            tuple(sorted(anchors)),
+            frozenset(anchors | words_set),
+            frozenset(prefixes),
+            frozenset(longer),
             tuple(addresses),
             tuple(sorted(h for h in handles if len(h) >= 5)),
         )
@@ -555,34 +630,53 @@ class Scrubber:
         add = spans.append
         has_digit = _DIGIT.search(folded) is not None
 
-        if "@" in folded:
-            for m in _EMAIL.finditer(folded):
-                add((m.start(), m.end(), "email"))
-            for m in _HANDLE.finditer(folded):
-                add((m.start(), m.end(), "handle"))
         low = folded.lower()
-        if "dot" in low or any(b in low for b in _AT_BRACKETS):
-            for rx in (_EMAIL_SPELT, _EMAIL_WORDS):
-                for m in rx.finditer(folded):
+        # Each pattern is tried only near the character or word it needs.
+        for p in _positions(folded, "@"):
+            for m in _EMAIL.finditer(folded, max(0, p - 64), p + 256):
+                add((m.start(), m.end(), "email"))
+            hm = _HANDLE.match(folded, p)
+            if hm:
+                add((hm.start(), hm.end(), "handle"))
+        for b in _AT_BRACKETS:
+            for p in _positions(low, b):
+                for m in _EMAIL_SPELT.finditer(folded, max(0, p - 80), p + 120):
                     add((m.start(), m.end(), "email"))
-        if "www" in low or "http" in low or _DOT_WORD.search(folded):
-            for m in _URL.finditer(folded):
+        if " dot " in low:
+            for p in _positions(low, " at "):
+                for m in _EMAIL_WORDS.finditer(folded, max(0, p - 64), p + 120):
+                    add((m.start(), m.end(), "email"))
+        last_end = -1
+        for d in _DOT_WORD.finditer(folded):
+            if d.start() < last_end:
+                continue
+            # the run of non-space characters around the dot: a web address, or not
+            ts = folded.rfind(" ", 0, d.start()) + 1
+            ts = max(ts, folded.rfind("\n", 0, d.start()) + 1)
+            te = _SPACE.search(folded, d.end())
+            tend = te.start() if te else len(folded)
+            last_end = tend
+            for m in _URL.finditer(folded, ts, tend):
                 e = m.end()
                 while e > m.start() and folded[e - 1] in ".,;:!?)]}'\"":
                     e -= 1
                 add((m.start(), e, "web_address"))
-        if any(p in low for p in _PLATFORMS):
-            for m in _HANDLE_AFTER.finditer(folded):
-                h = m.group("h")
+        for platform in _PLATFORMS:
+            for p in _positions(low, platform):
+                hm = _HANDLE_AFTER.match(folded, p)
+                if not hm:
+                    continue
+                h = hm.group("h")
                 if h.lower() not in common_words() or re.search(r"[\d_.]", h):
-                    s = m.start("h") - (1 if folded[m.start("h") - 1] == "@" else 0)
-                    add((s, m.end(), "handle"))
+                    s = hm.start("h") - (1 if folded[hm.start("h") - 1] == "@" else 0)
+                    add((s, hm.end(), "handle"))
         if has_digit:
             self._find_numbers(folded, add)
-        if "born" in low:
-            for m in _BORN_YEAR.finditer(folded):
-                pre = re.match(r"born\s+(?:in\s+|on\s+)?", m.group(0), re.I)
-                add((m.start() + (pre.end() if pre else 0), m.end(), "date_of_birth"))
+        for p in _positions(low, "born"):
+            bm = _BORN_YEAR.match(folded, p)
+            if bm:
+                pre = re.match(r"born\s+(?:in\s+|on\s+)?", bm.group(0), re.I)
+                add((bm.start() + (pre.end() if pre else 0), bm.end(), "date_of_birth"))
         if self.addresses:
             self._find_addresses(low, folded, add)
         if self.handles:
@@ -607,7 +701,14 @@ class Scrubber:
         # Everything here holds a digit: look only near the digits.
         windows: list[list[int]] = []
         for m in _DIGIT_RUN.finditer(folded):
-            ws, we = max(0, m.start() - 45), m.end() + 90
+            if m.end() - m.start() == 4:
+                mf = _DATE_MONTH_FIRST.search(folded, max(0, m.start() - 25), m.end())
+                if mf:
+                    self._date_found(folded, mf, add)
+            # "Flat 3, 48 Station Road, Thorne" starts 5 before its first digit
+            # and ends within 60 after its last; phones, dates, NI numbers and
+            # postcodes sit closer still.
+            ws, we = max(0, m.start() - 12), m.end() + 60
             if windows and ws <= windows[-1][1]:
                 windows[-1][1] = we
             else:
@@ -615,12 +716,15 @@ class Scrubber:
         for ws, we in windows:
             self._numbers_in(folded, min(we, len(folded)), ws, add)
 
+    def _date_found(self, folded: str, m: re.Match[str], add: Any) -> None:
+        d = _date_of(m)
+        before = folded[max(0, m.start() - 40) : m.start()]
+        if d is not None and (d == self.identity.date_of_birth or _BORN_CONTEXT.search(before)):
+            add((m.start(), m.end(), "date_of_birth"))
+
     def _numbers_in(self, folded: str, we: int, ws: int, add: Any) -> None:
         for m in _DATE.finditer(folded, ws, we):
-            d = _date_of(m)
-            before = folded[max(0, m.start() - 40) : m.start()]
-            if d is not None and (d == self.identity.date_of_birth or _BORN_CONTEXT.search(before)):
-                add((m.start(), m.end(), "date_of_birth"))
+            self._date_found(folded, m, add)
         for m in _PHONE.finditer(folded, ws, we):
             raw = m.group(0)
             s, e = m.start(), m.end()
@@ -653,6 +757,9 @@ class Scrubber:
                 p = low.find(seq[0], p + 1)
 
     def _find_handles(self, low: str, folded: str, add: Any) -> None:
+        surname = _key(self.identity.own.last)
+        if surname and surname not in low:
+            return  # every run-together handle holds the surname
         for h in self.handles:
             start = low.find(h)
             while start != -1:
@@ -675,26 +782,34 @@ class Scrubber:
         # Where a name could start: each hit of one of its words, and up to two
         # words before it ("O Brien" is found from "brien").
         starts: set[int] = set()
-        for anchor in self.anchors:
-            p = low.find(anchor)
+        prefixes = self.prefixes
+        present = self.words.intersection(_TOKEN.findall(low))
+        for word in present:
+            p = low.find(word)
             while p != -1:
-                st = p
-                while st > 0 and folded[st - 1].isalnum():
-                    st -= 1
-                starts.add(st)
-                prev = st
-                for _ in range(self.max_tokens - 1):
-                    prev = _prev_token_start(folded, prev)
-                    if prev < 0:
-                        break
-                    starts.add(prev)
-                p = low.find(anchor, p + len(anchor))
+                e = p + len(word)
+                if (p == 0 or not low[p - 1].isalnum()) and (e == len(low) or not low[e].isalnum()):
+                    starts.add(p)
+                    prev = p
+                    for _ in range(self.max_tokens - 1):
+                        prev = _prev_token_start(folded, prev)
+                        if prev < 0:
+                            break
+                        m = _TOKEN.match(low, prev)
+                        if m and m.group(0) in prefixes:
+                            starts.add(prev)
+                p = low.find(word, e)
         units: list[_Unit] = []
         done = -1
         for st in sorted(starts):
             if st < done:
                 continue
-            toks = _tokens_from(folded, st, self.max_tokens)
+            first_tok = _TOKEN.match(low, st)
+            if first_tok and first_tok.group(0) not in self.longer:
+                # the usual case: a one-word name, nothing longer starts with it
+                toks = [(st, first_tok.end(), first_tok.group(0))]
+            else:
+                toks = _tokens_from(folded, st, self.max_tokens)
             hit = None
             for size in range(len(toks), 0, -1):
                 if size > 1 and not all(
@@ -745,20 +860,19 @@ class Scrubber:
             first = _Unit(first.start, first.end, first.cands, first.key, first.poss, person)
             s, e = first.start, units[k].end
             extra = False
-            pre = folded[max(0, s - 16) : s]
-            tm = _TITLE_BEFORE.search(pre)
-            if tm:
-                s -= len(pre) - tm.start()
-                extra = True
-            elif any(u.role_of(person) in (LAST, PART) for u in units[j : k + 1]):
-                im = _INITIAL_BEFORE.search(pre)
-                if im and im.group(1) in self.people[person].initials:
-                    s -= len(pre) - im.start()
-                    extra = True
+            before, bstart = _word_before(folded, s)
+            if before:
+                bare = before.rstrip(".")
+                if bare.lower() in _TITLE_WORDS or (
+                    len(bare) == 1
+                    and bare in self.people[person].initials
+                    and any(u.role_of(person) in (LAST, PART) for u in units[j : k + 1])
+                ):
+                    s, extra = bstart, True
             ok = True
             if k == j and not extra:
                 u = first
-                if _SAINT.search(folded, 0, u.start):
+                if before in ("St", "St."):
                     ok = False  # St John Ambulance, St Helen's: not the person
                 elif u.key in self.people[person].ambiguous:
                     ok, unsure = self._ambiguous_ok(folded, u.start, u.end)
@@ -804,20 +918,28 @@ class Scrubber:
         spans: Sequence[tuple[int, int, str]],
     ) -> list[int]:
         """Capitalised words mid-sentence that are not ordinary words: maybe a name."""
-        out = []
-        for m in _CAP_WORD.finditer(folded):
-            w = m.group(0)
-            low = w.lower().replace("'", "")
-            if low in _NOT_NAMES or low in common_words() or _sentence_start(folded, m.start()):
-                continue
-            if low.endswith("s") and low[:-1] in common_words():
-                continue
-            pos = idx[m.start()] if idx is not None else m.start()
-            if any(s <= pos < e for s, e, _ in spans):
-                continue
-            out.append(pos)
-            if len(out) >= 50:
-                break
+        words = common_words()
+        odd = {
+            w
+            for w in set(_CAP_WORD.findall(folded))
+            if (low := w.lower().replace("'", "")) not in _NOT_NAMES
+            and low not in words
+            and not (low.endswith("s") and low[:-1] in words)
+        }
+        out: list[int] = []
+        for w in sorted(odd):
+            for p in _positions(folded, w):
+                e = p + len(w)
+                if (p > 0 and folded[p - 1].isalnum()) or (e < len(folded) and folded[e].isalnum()):
+                    continue
+                if _sentence_start(folded, p):
+                    continue
+                pos = idx[p] if idx is not None else p
+                if any(s <= pos < e2 for s, e2, _ in spans):
+                    continue
+                out.append(pos)
+                if len(out) >= 50:
+                    return out
         return out
 
     # ---------------------------------------------------------------- replacing
@@ -873,10 +995,12 @@ def _merge(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
 
 _REPEAT_LETTER = re.compile(
     r"(?P<first>Candidate (?P<l>[A-Z]{1,3}))"
-    r"(?:(?:'s)?(?:\s*\(\s*Candidate (?P=l)\s*\)|[\s\-/]+Candidate (?P=l)))+(?![A-Za-z])"
+    r"(?:(?:'s)?(?:\s*\(\s*Candidate (?P=l)\s*\)|\s*[\"\u201c\u2018']Candidate (?P=l)"
+    r"[\"\u201d\u2019']|[\s\-/]+Candidate (?P=l)))+(?![A-Za-z])"
 )
 _REPEAT_THE = re.compile(
-    r"(?P<first>the candidate)(?:(?:'s)?(?:\s*\(\s*the candidate\s*\)|[\s\-/]+the candidate))+",
+    r"(?P<first>the candidate)(?:(?:'s)?(?:\s*\(\s*the candidate\s*\)"
+    r"|\s*[\"\u201c\u2018']the candidate[\"\u201d\u2019']|[\s\-/]+the candidate))+",
     re.I,
 )
 _REPEAT_PLACEHOLDER = re.compile(r"(\[[a-zA-Z ]+\])(?:[\s\-/]+\1)+")

@@ -110,6 +110,7 @@ def start_for_bench(settings: object) -> tuple[Emulator, object, dict[str, objec
     from google.oauth2 import service_account
 
     from automations.config import load_settings
+    from automations.google.auth import ALL_SCOPES
     from automations.google.http import RetryPolicy
 
     emu = Emulator().start()
@@ -122,12 +123,23 @@ def start_for_bench(settings: object) -> tuple[Emulator, object, dict[str, objec
         'backend = "local"            # "local": .xlsx', 'backend = "google"  # .xlsx', 1
     )
     text = text.replace('credentials_file = ""', f'credentials_file = "{key}"', 1)
+    text = text.replace(
+        'backend = "local"            # "local": corecruit', 'backend = "google"  # corecruit', 1
+    )
     org.write_text(text, encoding="utf-8")
     new = load_settings(config_dir)
+    assert new.org.forms.backend == "google"
     creds = service_account.Credentials.from_service_account_file(str(key), scopes=list(SCOPES))
     kw: dict[str, object] = {
         "transport": emulator_session(emu),
         "credentials": creds,
         "retry": RetryPolicy(sleep=lambda s: None),
+    }
+    kw["extras"] = {  # what the Google Forms provider takes from the context
+        "google_transport": kw["transport"],
+        "google_credentials": service_account.Credentials.from_service_account_file(
+            str(key), scopes=list(ALL_SCOPES)
+        ),
+        "google_retry": kw["retry"],
     }
     return emu, new, kw

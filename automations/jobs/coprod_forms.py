@@ -1,0 +1,211 @@
+"""The co-production forms: make each person's own form, send the link once, collect answers.
+
+Built on the score forms engine (``automations.forms``): the provider *ensures*
+forms by key (never a second form), links go to the ``form_links`` tab (stage
+``interest``, ``questions`` or ``feedback``) in one write, and each link is emailed
+exactly once through the mail seam (a renewed link is sent again, once). Collecting
+appends rows keyed by response id, so a rerun adds nothing it already added; the
+answers themselves are safe in the form backend until then.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ..context import Context
+from ..forms.base import FormHandle, FormSpec, Response, get_provider
+from ..store import append_new, make_frame, upsert_rows
+from ..transforms import coprod_forms as cf
+from ..transforms import questions as tq
+from ..transforms.forms import local_time
+from ..transforms.reminders import _text, long_date, person_recipient, reward_lines
+from . import JobResult
+from .coprod_mail import Item, send_once
+
+FEEDBACK_ROLES = ("chair", "panel member", "supporting worker", "advisor")
+
+
+@dataclass
+class FormsResult(JobResult):
+    links: dict[str, str] = field(default_factory=dict)  # person id -> url (for tests, not logs)
+    planned: list[str] = field(default_factory=list)
+
+
+def _tz(ctx: Context) -> str:
+    return ctx.settings.org.organisation.timezone
+
+
+def _local(ctx: Context, when: dt.datetime | None) -> dt.datetime | None:
+    return local_time(when, _tz(ctx)) if when is not None else None
+
+
+def interest_people(people: pd.DataFrame) -> list[str]:
+    return sorted(
+        _text(r["person_id"])
+        for _, r in people.iterrows()
+        if _text(r.get("kind")) == "lived experience" and _text(r.get("person_id"))
+    )
+
+
+def feedback_people(people: pd.DataFrame) -> list[str]:
+    return sorted(
+        _text(r["person_id"])
+        for _, r in people.iterrows()
+        if _text(r.get("role")) in FEEDBACK_ROLES and _text(r.get("person_id"))
+    )
+
+
+def specs_for(ctx: Context, kind: str, frames: dict[str, pd.DataFrame]) -> list[FormSpec]:
+    """Everyone's form of ``kind``, from what the staff workbook says now."""
+    camp = ctx.campaign
+    people = frames["people"]
+    if kind == "interest":
+        pay, _exp = reward_lines(ctx.settings.org)
+        dates = cf.key_dates_text(frames["dates"])
+        return [cf.interest_spec(camp, p, dates, pay) for p in interest_people(people)]
+    if kind == "questions":
+        drafts = [r.to_dict() for _, r in frames[tq.DRAFTS].iterrows()]
+        if not drafts:
+            return []
+        return [cf.questions_spec(camp, p, drafts) for p in tq.advisors(people)]
+    return [cf.feedback_spec(camp, p) for p in feedback_people(people)]
+
+
+TABS = ["people", "dates", tq.DRAFTS, "form_links"]
+
+
+def push_forms(ctx: Context, kind: str, *, send: bool = True) -> FormsResult:
+    """Make sure each person has their own form of ``kind``; send new links, once."""
+    res = FormsResult(job=f"{kind} forms")
+    staff = ctx.stores.staff
+    with staff.locked():
+        frames = staff.read(TABS, errors="collect")
+        res.api_calls += 1
+        specs = specs_for(ctx, kind, frames)
+        if not specs:
+            res.detail = f"no one to send a {kind} form to yet"
+            return res
+        handles = get_provider(ctx).ensure_forms(specs)
+        rows = []
+        for spec in specs:
+            h: FormHandle = handles[spec.key]
+            rows.append(
+                {
+                    "person_id": spec.person_id,
+                    "stage": kind,
+                    "form_id": h.form_id,
+                    "url": h.url,
+                    "created_at": _local(ctx, h.created_at),
+                    "expires_at": _local(ctx, h.expires_at),
+                }
+            )
+            res.links[spec.person_id] = h.url
+        spec_fl = staff.tab("form_links")
+        current = frames["form_links"]
+        merged = upsert_rows(spec_fl, current, make_frame(spec_fl, rows))
+        if not merged.reset_index(drop=True).equals(
+            upsert_rows(spec_fl, current, current.iloc[0:0]).reset_index(drop=True)
+        ):
+            res.rows_written = staff.write({"form_links": merged})
+            res.api_calls += 1
+    if send:
+        by_id = {_text(r["person_id"]): r.to_dict() for _, r in frames["people"].iterrows()}
+        items = []
+        for spec in specs:
+            h = handles[spec.key]
+            expires = _local(ctx, h.expires_at)
+            items.append(
+                Item(
+                    rule=f"{kind}-form",
+                    recipient=person_recipient(by_id[spec.person_id]),
+                    occasion=kind,
+                    template=f"coprod/{kind}_form",
+                    context={
+                        "form_link": h.url,
+                        "expires": long_date(expires.date()) if expires else "",
+                    },
+                    facts={"url": h.url},
+                )
+            )
+        sent = send_once(ctx, items)
+        res.planned = sent.planned
+        res.attention.extend(sent.attention)
+        if sent.report is not None:
+            res.messages_sent = len(sent.report.sent)
+            res.rows_written += sent.report.rows_written
+    res.detail = f"{len(specs)} {kind} form(s) ready, {res.messages_sent} link(s) sent"
+    return res
+
+
+def fetch(ctx: Context, kind: str, frames: dict[str, pd.DataFrame]) -> list[Response]:
+    specs = specs_for(ctx, kind, frames)
+    return get_provider(ctx).fetch_responses(specs) if specs else []
+
+
+def _append(ctx: Context, tab: str, rows: Sequence[dict[str, Any]]) -> int:
+    if not rows:
+        return 0
+    staff = ctx.stores.staff
+    return staff.append(tab, make_frame(staff.tab(tab), rows))
+
+
+def collect_forms(ctx: Context, kind: str) -> FormsResult:
+    """Bring answers from the ``kind`` forms into the staff workbook (new ones only)."""
+    res = FormsResult(job=f"{kind} forms collect")
+    staff = ctx.stores.staff
+    with staff.locked():
+        frames = staff.read(TABS, errors="collect")
+        res.api_calls += 1
+        responses = fetch(ctx, kind, frames)
+        res.rows_read = len(responses)
+        tz = _tz(ctx)
+        if kind == "interest":
+            added = _append(ctx, "expressions_of_interest", cf.interest_rows(responses, tz))
+        elif kind == "questions":
+            ids = [_text(x) for x in frames[tq.DRAFTS]["draft_id"]]
+            added = _append(ctx, tq.VIEWS, cf.view_rows(responses, ids, tz))
+        else:
+            kinds = {
+                _text(r["person_id"]): _text(r.get("kind")) for _, r in frames["people"].iterrows()
+            }
+            added = _append(ctx, "feedback", cf.feedback_rows(responses, kinds, tz))
+        res.rows_written = added
+        res.api_calls += 1 if added else 0
+    res.detail = f"{len(responses)} response(s) seen, {added} new row(s)"
+    return res
+
+
+__all__ = ["FormsResult", "append_new", "collect_forms", "push_forms", "specs_for"]
+
+
+def coprod_job(ctx: Context) -> JobResult:
+    """The scheduled co-production run: bring in every co-production form's answers.
+
+    Expressions of interest go to the people tab and the Involvement tab is rebuilt;
+    advisors' views are lined up beside the draft questions (once there are drafts);
+    feedback is summarised. Sending forms stays a staff decision (``involvement
+    invite``, ``questions propose``, ``feedback invite``), never automatic.
+    """
+    from .feedback import summary_job
+    from .involvement import involvement_job
+    from .questions import collect_job
+
+    res = JobResult(job="coprod")
+    parts: list[JobResult] = [summary_job(ctx)]
+    staff = ctx.stores.staff
+    staff.forget()
+    if len(staff.read_one(tq.DRAFTS, errors="collect")):
+        parts.append(collect_job(ctx))
+    parts.append(involvement_job(ctx))  # last: it records what the others brought in
+    for p in parts:
+        res.rows_read += p.rows_read
+        res.rows_written += p.rows_written
+        res.api_calls += p.api_calls
+        res.attention.extend(p.attention)
+    res.detail = "; ".join(f"{p.job}: {p.detail}" for p in parts)
+    return res

@@ -1,0 +1,106 @@
+"""The plain-language report: every question and every template a person reads.
+
+Reads the campaign's questions and criteria, the draft questions in the staff
+workbook, and every email and print template (the team's own first), and reports
+long sentences, reading ease and jargon. Nothing is changed or refused: the
+report is for people to act on. It is also written to
+``<workspace>/<campaign>/plain-language.txt``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..context import Context
+from ..errors import SheetProblems
+from ..mail.render import PACKAGE_TEMPLATES
+from ..printing import PRINT_TEMPLATES, write_atomic
+from ..transforms.plain_language import Finding, check_text, template_text
+from . import JobResult
+
+# Extra texts people read (e.g. form specs) can be added by other modules.
+EXTRA_SOURCES: list[object] = []
+
+
+@dataclass
+class PlainResult(JobResult):
+    findings: list[Finding] = field(default_factory=list)
+    report: Path | None = None
+
+
+def _templates(ctx: Context) -> dict[str, str]:
+    """Template name -> source, the team's folder winning over corecruit's own."""
+    out: dict[str, str] = {}
+    team = ctx.settings.path(ctx.settings.org.mail.templates)
+    for folder in (PACKAGE_TEMPLATES, PRINT_TEMPLATES, team):
+        if not folder.is_dir():
+            continue
+        for p in sorted(folder.rglob("*.j2")):
+            if p.name.startswith("_") or p.name == "base.html.j2":
+                continue
+            out[p.relative_to(folder).as_posix()] = p.read_text(encoding="utf-8")
+    return out
+
+
+def _form_texts(ctx: Context) -> list[tuple[str, str]]:
+    """What people read on the co-production forms (the same for everyone)."""
+    from ..forms.base import FormSpec
+    from ..transforms import coprod_forms as cf
+
+    drafts = [{"draft_id": "d1", "text": "", "criteria": ""}]
+    specs: list[FormSpec] = [
+        cf.interest_spec(ctx.campaign, "p", {}),
+        cf.questions_spec(ctx.campaign, "p", drafts),
+        cf.feedback_spec(ctx.campaign, "p"),
+    ]
+    out = []
+    for spec in specs:
+        parts = [spec.title + ".", spec.intro]
+        for sec in spec.sections:
+            parts += [sec.title + ".", sec.description]
+            for item in sec.items:
+                parts.append(getattr(item, "legend", "") or item.title)
+        out.append((f"form {spec.stage}", "\n\n".join(p for p in parts if p)))
+    return out
+
+
+def plain_job(ctx: Context, extra: Iterable[tuple[str, str]] = ()) -> PlainResult:
+    res = PlainResult(job="plain language")
+    jargon = list(ctx.settings.org.jargon)
+    texts: list[tuple[str, str]] = []
+    for q in ctx.campaign.questions:
+        texts.append((f"question {q.id}", q.text))
+    for c in ctx.campaign.criteria:
+        texts.append((f"criterion {c.id}", c.text))
+    try:
+        drafts = ctx.stores.staff.read_one("question_drafts", errors="collect")
+        res.api_calls += 1
+        for _, d in drafts.iterrows():
+            texts.append((f"draft {d['draft_id']}", str(d["agreed_text"] or d["text"])))
+    except SheetProblems:
+        res.attention.append("The Question drafts tab is missing; run 'corecruit init'.")
+    for name, src in _templates(ctx).items():
+        texts.append((f"template {name}", template_text(src)))
+    texts.extend(_form_texts(ctx))
+    for fn in EXTRA_SOURCES:
+        texts.extend(fn(ctx))  # type: ignore[operator]
+    texts.extend(extra)
+    res.findings = [check_text(where, text, jargon) for where, text in texts if text.strip()]
+    lines = []
+    for f in res.findings:
+        lines.extend(f.lines())
+    to_look = [f for f in res.findings if not f.ok]
+    path = ctx.settings.workspace / ctx.campaign.id / "plain-language.txt"
+    write_atomic(
+        path,
+        "Plain-language report (sentences over 20 words, reading ease under 60, jargon).\n"
+        "It is a prompt to look again, not a rule.\n\n" + "\n".join(lines) + "\n",
+    )
+    res.report = path
+    res.rows_read = len(res.findings)
+    res.detail = (
+        f"{len(res.findings)} texts checked, {len(to_look)} worth another look; report in {path}"
+    )
+    return res

@@ -1,0 +1,86 @@
+"""The plain-language check: reported on every question and template, never enforced."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from automations.cli import main
+from automations.context import Context
+from automations.jobs.plain import plain_job
+from automations.transforms.plain_language import (
+    check_text,
+    find_jargon,
+    reading_ease,
+    sentences,
+    syllables,
+    template_text,
+)
+
+
+def test_measures() -> None:
+    assert syllables("cat") == 1 and syllables("people") == 2 and syllables("equality") == 4
+    assert sentences("One. Two words! Three?\n\n- a list item\n- another") == [
+        "One.",
+        "Two words!",
+        "Three?",
+        "a list item",
+        "another",
+    ]
+    easy = reading_ease("Can you tell us who you are and why you want this job?")
+    hard = reading_ease(
+        "The postholder will demonstrate comprehensive multidisciplinary understanding of "
+        "organisational accountability."
+    )
+    assert easy > 80 > 20 > hard
+    assert find_jargon(
+        "A holistic, person-centred plan for a service user.",
+        ["holistic", "person-centred", "service user", "user"],
+    ) == [
+        "holistic",
+        "person-centred",
+        "service user",
+        "user",
+    ]
+    assert find_jargon("stakeholders", ["stakeholder"]) == []  # whole words only
+
+
+def test_long_sentences_and_template_text() -> None:
+    f = check_text("q", " ".join(["word"] * 25) + ". Short one.", [])
+    assert len(f.long_sentences) == 1 and not f.ok
+    src = (
+        "{% if x %}Subject: Hello {{ name }}{% endif %}\n"
+        "<h1>Title</h1><p>Dear {{ who }}, welcome.</p>"
+    )
+    text = template_text(src)
+    assert "{" not in text and "<" not in text and "Hello it" in text
+    assert "Title" in sentences(text)
+
+
+def test_report_covers_questions_drafts_and_every_template(ctx: Context) -> None:
+    from automations.jobs.questions import propose_job
+
+    propose_job(ctx)
+    res = plain_job(ctx, extra=[("form test", "We leverage holistic synergy.")])
+    where = {f.where for f in res.findings}
+    assert {f"question {q.id}" for q in ctx.campaign.questions} <= where
+    assert "draft d1" in where
+    for t in (
+        "template pwle_invitation.txt.j2",
+        "template coprod/candidate_pack.txt.j2",
+        "template score_sheet.html.j2",
+    ):
+        assert t in where
+    assert {"form interest", "form questions", "form feedback"} <= where
+    form = next(f for f in res.findings if f.where == "form test")
+    assert form.jargon == ["holistic", "leverage", "synergy"]
+    assert res.report is not None and "form test" in res.report.read_text()
+    # reported, not enforced: nothing is refused or changed
+    assert not any("refused" in a for a in res.attention)
+
+
+def test_cli_reports_and_exits_zero(ctx: Context, config_dir: Path) -> None:
+    out = CliRunner().invoke(main, ["--config", str(config_dir), "questions", "plain", "--all"])
+    assert out.exit_code == 0, out.output
+    assert "question q1: reading ease" in out.output and "texts checked" in out.output
