@@ -308,6 +308,8 @@ def test_a_link_near_its_end_is_renewed_and_sent_again_once(ctx: Context) -> Non
     push_job(ctx)
     old = links(ctx)[("p03", "shortlisting")]
     assert len(outbox(ctx)) == 5
+    # a long campaign: the decision meeting is after the links near their end
+    set_cell(ctx, "dates", {"event": "decision meeting"}, starts_at=dt.datetime(2027, 4, 1, 10))
     later = NOW + dt.timedelta(days=50)  # 60-day links: less than a quarter left
     ctx.clock = lambda: later
     res = push_job(ctx)

@@ -143,7 +143,14 @@ def push_forms(ctx: Context, kind: str, *, send: bool = True) -> FormsResult:
 
 
 def fetch(ctx: Context, kind: str, frames: dict[str, pd.DataFrame]) -> list[Response]:
-    specs = specs_for(ctx, kind, frames)
+    """Answers to the ``kind`` forms that were pushed (have a row in ``form_links``).
+
+    A form never pushed has no link anyone was sent, so it has no answers: asking for
+    it would cost a Drive search per person on every scheduled run, for nothing.
+    """
+    links = frames["form_links"]
+    pushed = {(_text(r.get("person_id")), _text(r.get("stage"))) for _, r in links.iterrows()}
+    specs = [s for s in specs_for(ctx, kind, frames) if (s.person_id, s.stage) in pushed]
     return get_provider(ctx).fetch_responses(specs) if specs else []
 
 

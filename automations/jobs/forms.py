@@ -41,7 +41,7 @@ from ..transforms.forms import (
     shortlisting_spec,
     validate_responses,
 )
-from ..transforms.reminders import person_recipient
+from ..transforms.reminders import events_from_dates, person_recipient
 from . import JobResult
 from .remind import job_lock
 
@@ -96,6 +96,17 @@ def _local(ctx: Context, when: dt.datetime | None) -> dt.datetime | None:
 
 
 # ------------------------------------------------------------------ push
+
+
+def scoring_over(ctx: Context, dates: pd.DataFrame) -> dt.datetime | None:
+    """When the decision meeting began, once it has (dates tab first, then config).
+
+    The panels bring every score to that meeting, so from then on there is nothing
+    to score: push makes no new forms, renews no expiring link and emails no link.
+    """
+    ev = events_from_dates(dates, ctx.campaign).get("decision meeting")
+    when = ev.starts if ev is not None else ctx.campaign.dates.decision_meeting
+    return when if when is not None and ctx.now() >= when else None
 
 
 def _link_email(
@@ -165,9 +176,17 @@ def push_job(ctx: Context, send: bool = True) -> JobResult:
     staff = ctx.stores.staff
     folder = ctx.settings.workspace / ctx.campaign.id
     with job_lock(ctx, "forms"):
-        frames = staff.read([*STAFF_TABS, "sent_messages"], errors="collect")
-        res.api_calls += 2  # staff read, and the panel read in current_specs
+        frames = staff.read([*STAFF_TABS, "sent_messages", "dates"], errors="collect")
+        res.api_calls += 1
         res.rows_read = sum(len(df) for df in frames.values())
+        over = scoring_over(ctx, frames["dates"])
+        if over is not None:
+            res.detail = (
+                f"the decision meeting began on {over:%A} {over.day} {over:%B %Y}, so scoring "
+                "is over: no forms made or renewed, no links sent"
+            )
+            return res
+        res.api_calls += 1  # the panel read in current_specs
         specs = current_specs(ctx, frames)
         if not specs:
             res.detail = (
