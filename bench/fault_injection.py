@@ -196,12 +196,12 @@ def run_child(
         jobs=jobs,
         base_url=google.emu.base_url if google else "",
     )
-    t0 = time.monotonic()
     with subprocess.Popen(
         [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as p:
         assert p.stdout is not None
         p.stdout.readline()
+        t0 = time.monotonic()  # the jobs start now (imports done): aim kills inside them
         if kill_after is not None:
             try:
                 p.wait(timeout=kill_after)
