@@ -197,6 +197,7 @@ class Runner:
         self.lock_dir = settings.workspace / ".locks"
         self.state = RunnerState.load(settings.workspace / ".runner-state.json")
         self.stop_requested = threading.Event()
+        self._pending: dict[str, list[dict[str, Any]]] | None = None  # batched run-log rows
 
     def now(self) -> dt.datetime:
         if self.clock:
@@ -261,17 +262,45 @@ class Runner:
         self.state.save()
         self._log_run(rec, ctx)
 
+    @contextlib.contextmanager
+    def batched_log(self) -> Iterator[None]:
+        """Write the run-log rows of a whole ``run --once`` in one append per campaign.
+
+        Each append rewrites the staff workbook (or costs Google calls), so a run of
+        every job would otherwise pay for one extra write per job. Rows are flushed
+        when the block ends, however it ends; a SIGKILL loses only those log rows
+        (the runner's state file and the jobs' own data are already saved).
+        """
+        if self._pending is not None:  # already batching
+            yield
+            return
+        self._pending = {}
+        try:
+            yield
+        finally:
+            pending, self._pending = self._pending, None
+            for campaign, rows in pending.items():
+                self._append_log(campaign, rows, None)
+
     def _log_run(self, rec: RunRecord, ctx: Context | None) -> None:
         """Append the run to the staff workbook's run log (best effort: never fails the job)."""
+        if self._pending is not None:
+            self._pending.setdefault(rec.campaign, []).append(rec.row())
+            return
+        self._append_log(rec.campaign, [rec.row()], ctx)
+
+    def _append_log(self, campaign: str, rows: list[dict[str, Any]], ctx: Context | None) -> None:
         try:
-            ctx = ctx or self.context_factory(self.settings, rec.campaign)
+            ctx = ctx or self.context_factory(self.settings, campaign)
             from .store import make_frame
 
             staff = ctx.stores.staff
-            frame = make_frame(staff.tab("run_log"), [rec.row()])
-            staff.append("run_log", frame)
+            staff.forget()  # jobs may have written since this context last read
+            staff.append("run_log", make_frame(staff.tab("run_log"), rows))
         except Exception as exc:  # the run log must never stop the runner
-            log.warning("could not write the run log for job=%s: %s", rec.job, type(exc).__name__)
+            log.warning(
+                "could not write the run log for campaign=%s: %s", campaign, type(exc).__name__
+            )
 
     def _report_failure(self, rec: RunRecord, failures: int, ctx: Context | None) -> bool:
         """Email the admin once about a job that keeps failing."""
@@ -307,11 +336,12 @@ class Runner:
             if n not in JOBS:
                 raise JobError(f"there is no job called '{n}' (jobs: {', '.join(JOBS)})")
         out: list[RunRecord] = []
-        for cid in self.settings.campaigns:
-            for name in names:
-                if self.stop_requested.is_set():
-                    return out
-                out.append(self.run_job(cid, name))
+        with self.batched_log():
+            for cid in self.settings.campaigns:
+                for name in names:
+                    if self.stop_requested.is_set():
+                        return out
+                    out.append(self.run_job(cid, name))
         return out
 
     def build_scheduler(self, jobs: Sequence[str] | None = None) -> schedule.Scheduler:

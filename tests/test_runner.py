@@ -192,3 +192,25 @@ def test_run_once_shows_progress_only_when_a_person_watches(
     monkeypatch.setattr(sys, "stderr", quiet)
     recs = run_cmd._run_once(Runner(settings, clock=ctx.clock), ["good"])
     assert [r.outcome for r in recs] == ["ok"] and quiet.getvalue() == ""
+
+
+def test_run_once_writes_the_run_log_in_one_append(
+    ctx: Context, settings: Settings, fake_jobs: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each append rewrites the workbook, so a run of every job logs in one write."""
+    from automations.store.local import LocalStore
+
+    saves: list[str] = []
+    real_save = LocalStore._save
+
+    def counting(self: LocalStore, wb: object) -> None:
+        saves.append(self.path.name)
+        real_save(self, wb)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(LocalStore, "_save", counting)
+    recs = Runner(settings, clock=ctx.clock).run_once(["good", "broken", "good"])
+    assert [r.outcome for r in recs] == ["ok", "failed", "ok"]
+    assert saves == ["staff.xlsx"]  # the fake jobs write nothing; the log is one write
+    ctx.stores.staff.forget()
+    log = ctx.stores.staff.read_one("run_log")
+    assert list(log["outcome"]) == ["ok", "failed", "ok"]

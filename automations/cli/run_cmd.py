@@ -110,12 +110,15 @@ def _run_once(runner: Runner, names: list[str]) -> list[RunRecord]:
     if not sys.stderr.isatty():
         return runner.run_once(names)
     out: list[RunRecord] = []
-    with click.progressbar(
-        pairs,
-        label="Running jobs",
-        file=sys.stderr,
-        item_show_func=lambda p: f"{p[0]} {p[1]}" if p else "",
-    ) as bar:
+    with (
+        runner.batched_log(),
+        click.progressbar(
+            pairs,
+            label="Running jobs",
+            file=sys.stderr,
+            item_show_func=lambda p: f"{p[0]} {p[1]}" if p else "",
+        ) as bar,
+    ):
         for cid, name in bar:
             if runner.stop_requested.is_set():
                 break
