@@ -95,6 +95,27 @@ def _leaks(text: str, viewer: str, n_criteria: int) -> list[str]:
 # ------------------------------------------------------------- what a member can reach
 
 
+def _row_leaks(path: Path, viewer: str, n_criteria: int) -> list[str]:
+    """A member's per-candidate totals or percentages shown row by row, in any order:
+    every letter's row in some tab holds that member's value for the letter."""
+    wb = CalamineWorkbook.from_path(str(path))
+    rows = [r for name in wb.sheet_names for r in wb.get_sheet_by_name(name).to_python()]
+    found = []
+    for pid, plant in PLANTED.items():
+        if pid == viewer:
+            continue
+        for k, scale in (("totals", n_criteria), ("percentages", 25)):
+            hits = set()
+            for letter, v in plant["scores"].items():
+                for r in rows:
+                    cells = [str(c).strip() for c in r]
+                    if letter in cells and float(v * scale) in _numbers(" | ".join(cells)):
+                        hits.add(letter)
+            if hits == set(plant["scores"]):
+                found.append(f"{pid} {k} by row")
+    return found
+
+
 def _workbook_texts(path: Path) -> dict[str, str]:
     """Each tab of the panel workbook as text, row by row and column by column."""
     wb = CalamineWorkbook.from_path(str(path))
@@ -257,6 +278,7 @@ def test_no_member_can_reach_another_members_scores_until_release(ctx: Context) 
             if where.startswith("form") and pid not in PLANTED:
                 # nothing is pre-ticked on a form its owner has not filled in
                 assert not re.search(r"<input[^>]*\bchecked", text), (pid, where)
+    assert not _row_leaks(Path(str(ctx.stores.panel.location)), "", n_crit)
     # the scan did cover every kind of thing (a scan of nothing would pass)
     assert {"panel", "form", "email", "letter", "score", "calendar"} <= kinds
     results_tab = _workbook_texts(Path(str(ctx.stores.panel.location)))
@@ -279,6 +301,7 @@ def test_no_member_can_reach_another_members_scores_until_release(ctx: Context) 
         assert r["overall_score"] == m["overall_score"]
     assert list(shown.columns)[:1] == ["candidate_letter"]
     assert not {"person_id", "comment", "comments"} & set(shown.columns)
+    assert not _row_leaks(Path(str(ctx.stores.panel.location)), "", n_crit)
     printed = sheets()
     for pid in scorers:
         reach = _reachable(ctx, pid, people.get(pid, ""), printed, done.get(pid, {}))
