@@ -50,6 +50,8 @@ from tests.remind_support import set_status
 PLANTED: dict[str, dict[str, Any]] = {
     "p01": {
         "comment": "Quartzfeather remark, planted for this test",
+        # interview results are not released in this test, so this must never show
+        "interview_comment": "Tangerine-lighthouse interview remark, planted too",
         "scores": {"A": 4, "B": 0, "C": 3, "D": 1, "E": 4, "F": 0},
     },
     "p05": {
@@ -86,6 +88,8 @@ def _leaks(text: str, viewer: str, n_criteria: int) -> list[str]:
             continue
         if plant["comment"].casefold() in text.casefold():
             found.append(f"{pid} comment")
+        if plant.get("interview_comment", "\0").casefold() in text.casefold():
+            found.append(f"{pid} interview comment")
         for pat in _patterns(pid, n_criteria):
             if _contains_run(nums, pat):
                 found.append(f"{pid} scores {pat}")
@@ -158,7 +162,7 @@ def _specs(ctx: Context) -> dict[str, FormSpec]:
     return {s.key: s for s in current_specs(ctx, frames)}
 
 
-def _form_pages(ctx: Context, pid: str, done: dict[str, str]) -> dict[str, str]:
+def _form_pages(ctx: Context, pid: str, done: dict[str, dict[str, str]]) -> dict[str, str]:
     """Every page of this member's own local forms, as they would open them."""
     c = client(ctx)
     specs = _specs(ctx)
@@ -169,8 +173,13 @@ def _form_pages(ctx: Context, pid: str, done: dict[str, str]) -> dict[str, str]:
         path = path_of(url)
         spec = specs[form_key(ctx.campaign.id, stage, pid)]
         urls = [path, f"{path}/check"] + [f"{path}/{n}" for n in range(1, len(spec.sections) + 1)]
-        if stage in done:
-            urls.append(f"{path}/done/{done[stage]}")
+        if stage in done.get(pid, {}):
+            urls.append(f"{path}/done/{done[pid][stage]}")
+        # another member's thank-you page (their answers) cannot be opened with this link
+        for other, theirs in done.items():
+            if other != pid and stage in theirs:
+                r = c.get(f"{path}/done/{theirs[stage]}")
+                assert r.status_code == 404, (pid, other, stage, r.status_code)
         for u in urls:
             r = c.get(u)
             assert r.status_code in (200, 303), (u, r.status_code)
@@ -179,7 +188,7 @@ def _form_pages(ctx: Context, pid: str, done: dict[str, str]) -> dict[str, str]:
 
 
 def _reachable(
-    ctx: Context, pid: str, address: str, sheets: list[Path], done: dict[str, str]
+    ctx: Context, pid: str, address: str, sheets: list[Path], done: dict[str, dict[str, str]]
 ) -> dict[str, str]:
     camp = ctx.settings.workspace / ctx.campaign.id
     out = _workbook_texts(Path(str(ctx.stores.panel.location)))
@@ -209,11 +218,17 @@ def _send(ctx: Context, pid: str, stage: str = "shortlisting") -> str:
     plant = PLANTED.get(pid)
     if plant is None:
         return fill(client(ctx), spec, path, OTHERS_SCORE, nonce=f"{pid}-{stage}")
+    items = [item for sec in spec.sections for item in sec.items]
+    if stage == "interview":
+        notes = {
+            i.item_id: plant["interview_comment"] for i in items if not isinstance(i, ScaleItem)
+        }
+        assert notes  # the interview form has comment boxes to plant in
+        return fill(client(ctx), spec, path, "3", comments=notes, nonce=f"{pid}-{stage}")
     scores = {
-        item.item_id: str(plant["scores"][item.item_id.split("__")[1]])
-        for sec in spec.sections
-        for item in sec.items
-        if isinstance(item, ScaleItem)
+        i.item_id: str(plant["scores"][i.item_id.split("__")[1]])
+        for i in items
+        if isinstance(i, ScaleItem)
     }
     comments = {comment_item_id(x, "c1"): plant["comment"] for x in plant["scores"]}
     return fill(client(ctx), spec, path, scores, comments=comments, nonce=f"{pid}-{stage}")
@@ -228,35 +243,43 @@ def _people(ctx: Context) -> dict[str, str]:
     }
 
 
-def test_no_member_can_reach_another_members_scores_until_release(ctx: Context) -> None:
-    n_crit = len(ctx.campaign.criteria)
-    assert score_item_id("A", "c1").split("__")[1] == "A"  # how _send reads a letter
-    runner = Runner(ctx.settings, clock=ctx.clock)
+class Campaign:
+    """The example campaign run through every job, with p01 and p05's scores sent."""
 
-    def run_all() -> None:
-        recs = runner.run_once()
+    def __init__(self, ctx: Context) -> None:
+        assert score_item_id("A", "c1").split("__")[1] == "A"  # how _send reads a letter
+        self.ctx = ctx
+        self.runner = Runner(ctx.settings, clock=ctx.clock)
+        self.run_all()  # letters, panel applications, shortlisting forms and emails
+        key = ctx.stores.staff.read_one("candidate_key")
+        assert sorted(key["candidate_letter"]) == sorted(PLANTED["p01"]["scores"])
+        # Two candidates invited: interview forms, the timetable and its calendar follow.
+        invited = [str(a) for a in key.sort_values("candidate_letter")["application_id"][:2]]
+        set_status(ctx, invited, "invited")
+        self.run_all()
+        self.done = {pid: {"shortlisting": _send(ctx, pid)} for pid in PLANTED}
+        self.done["p01"]["interview"] = _send(ctx, "p01", "interview")
+        self.run_all()  # collect the two members' scores, merge (held back), remind, ...
+        raw = ctx.stores.staff.read_one("raw_scores")
+        assert set(raw["person_id"]) == set(PLANTED)  # the plants did reach the staff side
+        assert PLANTED["p01"]["interview_comment"] in set(raw["comment"])
+        self.people = _people(ctx)
+        self.scorers = sorted({k[0] for k in links(ctx)})
+        assert {"p01", "p02", "p03", "p05", "p06", "p07"} <= set(self.scorers)
+
+    def run_all(self) -> None:
+        recs = self.runner.run_once()
         assert [r.outcome for r in recs] == ["ok"] * len(recs), [
             (r.job, r.detail) for r in recs if r.outcome != "ok"
         ]
-        ctx.stores.staff.forget()
-        ctx.stores.panel.forget()
+        self.ctx.stores.staff.forget()
+        self.ctx.stores.panel.forget()
 
-    run_all()  # letters, panel applications, shortlisting forms and emails
-    key = ctx.stores.staff.read_one("candidate_key")
-    assert sorted(key["candidate_letter"]) == sorted(PLANTED["p01"]["scores"])
-    # Two candidates invited: interview forms, the timetable and its calendar follow.
-    invited = [str(a) for a in key.sort_values("candidate_letter")["application_id"][:2]]
-    set_status(ctx, invited, "invited")
-    run_all()
 
-    done = {pid: {"shortlisting": _send(ctx, pid)} for pid in PLANTED}
-    run_all()  # collect the two members' scores, merge (held back), remind, ...
-
-    raw = ctx.stores.staff.read_one("raw_scores")
-    assert set(raw["person_id"]) == set(PLANTED)  # the plants did reach the staff side
-    people = _people(ctx)
-    scorers = sorted({k[0] for k in links(ctx)})
-    assert {"p01", "p02", "p03", "p05", "p06", "p07"} <= set(scorers)
+def test_no_member_can_reach_another_members_scores_until_release(ctx: Context) -> None:
+    n_crit = len(ctx.campaign.criteria)
+    camp = Campaign(ctx)
+    run_all, done, people, scorers = camp.run_all, camp.done, camp.people, camp.scorers
 
     def sheets() -> list[Path]:
         files: list[Path] = []
@@ -271,7 +294,7 @@ def test_no_member_can_reach_another_members_scores_until_release(ctx: Context) 
     assert printed
     kinds: set[str] = set()
     for pid in scorers:
-        reach = _reachable(ctx, pid, people.get(pid, ""), printed, done.get(pid, {}))
+        reach = _reachable(ctx, pid, people.get(pid, ""), printed, done)
         kinds |= {k.split(" ")[0] for k in reach}
         for where, text in reach.items():
             assert not _leaks(text, pid, n_crit), (pid, where, _leaks(text, pid, n_crit))
@@ -304,17 +327,21 @@ def test_no_member_can_reach_another_members_scores_until_release(ctx: Context) 
     assert not _row_leaks(Path(str(ctx.stores.panel.location)), "", n_crit)
     printed = sheets()
     for pid in scorers:
-        reach = _reachable(ctx, pid, people.get(pid, ""), printed, done.get(pid, {}))
+        reach = _reachable(ctx, pid, people.get(pid, ""), printed, done)
         assert "panel decision pack" in reach
         for where, text in reach.items():
-            leaks = [x for x in _leaks(text, pid, n_crit) if "comment" not in x]
-            assert not leaks, (pid, where, leaks)
+            leaks = [x for x in _leaks(text, pid, n_crit) if not re.fullmatch(r"p\d+ comment", x)]
+            assert not leaks, (pid, where, leaks)  # no scores, no unreleased interview notes
             if where == "panel decision pack":
-                # comments are shared at the meeting, but never with who wrote them
+                # shortlisting comments are shared for the meeting, never who wrote them
                 assert not re.search(r"\bp0\d\b", text)
-                for plant in PLANTED.values():
-                    if plant["comment"] in text:
-                        assert "A member of the" in text
+                for other, plant in PLANTED.items():
+                    if other == pid:
+                        continue
+                    at = [m.start() for m in re.finditer(re.escape(plant["comment"]), text)]
+                    assert at, (pid, other)  # the released results really are there
+                    for a in at:
+                        assert "A member of the" in text[max(0, a - 400) : a]
             elif where.startswith("panel workbook"):
                 assert not any(p["comment"] in text for p in PLANTED.values())
             elif not (where.startswith("form") and pid in PLANTED):
