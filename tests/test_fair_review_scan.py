@@ -19,14 +19,16 @@ panel workbook holds only the merged results by letter (the same numbers as the 
 workbook's results tab), the panel pack names no member, and still no member's own
 score pattern or name-tagged comment appears anywhere.
 
-Not scanned: the PDF score sheets (chromium prints the same HTML; no PDF text reader is
-installed), Google Forms (covered by the Google forms tests).
+The printed PDF score sheets are scanned too, read back with pypdf, in a browser test of
+their own (chromium prints them). Not scanned here: Google Forms (the Google path has its
+own tests).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import email
+import os
 import re
 from email import policy
 from email.message import EmailMessage
@@ -354,3 +356,30 @@ def test_no_member_can_reach_another_members_scores_until_release(ctx: Context) 
         ].split("\n")[1]
     )
     assert dt.date(2027, 1, 25) == ctx.now().date()
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(
+    not CHROMIUM.exists() and not os.environ.get("CI"), reason="Debian's chromium is not installed"
+)
+def test_printed_pdf_score_sheets_hold_no_other_members_scores(ctx: Context) -> None:
+    from pypdf import PdfReader
+
+    camp = Campaign(ctx)
+    n_crit = len(ctx.campaign.criteria)
+    for pid in ("p03", "p05"):  # large print (p03), and a member who has scored (p05)
+        for stage in ("shortlisting", "interview"):
+            res = scoresheets_job(ctx, stage, people=[pid], pdf=True)  # type: ignore[arg-type]
+            pdfs = [f for f in res.files if f.suffix == ".pdf"]
+            assert pdfs, (pid, stage)
+            for f in pdfs:
+                text = "\n".join(pg.extract_text() or "" for pg in PdfReader(f).pages)
+                # the reader really reads the sheet: every letter's heading is there
+                letters = ["A", "B"] if stage == "interview" else sorted(PLANTED["p01"]["scores"])
+                for x in letters:
+                    assert f"Candidate {x}" in text, (f.name, x)
+                assert not _leaks(text, pid, n_crit), (f.name, _leaks(text, pid, n_crit))
+    assert camp.scorers
