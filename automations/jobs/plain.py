@@ -4,8 +4,8 @@ Reads the campaign's questions and criteria, the draft questions in the staff
 workbook, every email and print template (the team's own first), the local form
 pages (their templates, the score and co-production forms' own words, and the
 messages the form server shows, such as an expired link), and the decision pack
-template, and reports long sentences, reading ease and jargon. Nothing is changed or refused: the
-report is for people to act on. It is also written to
+template, and reports long sentences, reading ease and jargon. Nothing is changed
+or refused: the report is for people to act on. It is also written to
 ``<workspace>/<campaign>/plain-language.txt``.
 """
 
