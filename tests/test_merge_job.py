@@ -381,7 +381,7 @@ def test_comment_text_stays_text_in_the_pack(ctx, config_dir):
     rows = _full_shortlisting()
     rows[0]["comment"] = '=HYPERLINK("http://x") <script>alert(1)</script>'
     _scores(ctx, rows)
-    r = _cli(config_dir, "merge", "pack")
+    r = _cli(config_dir, "merge", "pack", "--staff")
     assert r.exit_code == 0, r.output
     html = (ctx.settings.workspace / ctx.campaign.id / "decision-pack-staff.html").read_text()
     assert "<script>alert" not in html

@@ -344,6 +344,64 @@ def test_reviewer_view_by_hand(camp):
         Decimal("-1.22"),
     )
     assert p03["missing"] == 0 and p03["scores"] == 2
+    # Everyone's spread: the six scores 100, 50, 50, 50, 0, 50 have mean 50 and
+    # sd sqrt((2500 + 2500) / 6) = sqrt(833.33) = 28.87, the same on every row.
+    assert {r["panel_spread"] for r in recs.values()} == {Decimal("28.87")}
+
+
+def test_reviewer_view_with_missing_scores_by_hand(camp):
+    # One criterion (0-4), one mixed panel of three, candidates A, B and C expected.
+    #   p01: A 4 (100), B 2 (50), C 0 (0)
+    #   p02: A 2 (50),  B 2 (50), C 2 (50)
+    #   p03: A 3 (75),  B and C not sent: 2 scores missing.
+    # Everyone's spread: the seven scores sum to 375 (mean 53.571), squares sum to 25625,
+    #   variance 25625/7 - (375/7)^2 = 790.816, sd 28.12 (one figure for the stage).
+    # p01: mean 50, spread sd(100, 50, 0) = sqrt(5000/3) = 40.82. Others on A mean(50, 75)
+    #   = 62.5, on B 50, on C 50: others' mean 162.5/3 = 54.17; difference
+    #   mean(37.5, 0, -50) = -4.17. Far from the rest on A (37.5) and C (50), gap 20.
+    # p02: mean 50, spread 0. Others on A mean(100, 75) = 87.5, on B 50, on C 0: others'
+    #   mean 137.5/3 = 45.83; difference mean(-37.5, 0, 50) = 4.17. Far on A and C.
+    # p03: 1 score, 2 missing; mean 75, spread 0; others on A mean(100, 50) = 75, so
+    #   difference 0; z on A: cell (100, 50, 75) has mean 75, so z = 0. Far from none.
+    c = _mixed(camp).model_copy(
+        update={"criteria": [Criterion(id="c1", text="One", scale=Scale(min=0, max=4))]}
+    )
+    pts = {("p01", "A"): 4, ("p01", "B"): 2, ("p01", "C"): 0}
+    pts |= {("p02", "A"): 2, ("p02", "B"): 2, ("p02", "C"): 2, ("p03", "A"): 3}
+    rows = [score(p, lt, "c1", v, stage="shortlisting") for (p, lt), v in pts.items()]
+    ppl = people([COUNCIL2[0], COUNCIL2[1], LIVED4[0]])
+    out = M.merge_scores(raw(rows), ppl, c, candidates={"shortlisting": ["A", "B", "C"]})
+    assert out.complete["shortlisting"] is False
+    recs = {r["person_id"]: r for r in M.reviewer_records(out) if r["stage"] == "shortlisting"}
+    got = {
+        pid: (
+            r["scores"],
+            r["missing"],
+            r["mean"],
+            r["spread"],
+            r["panel_spread"],
+            r["others_mean"],
+            r["difference"],
+            r["far_from_rest"],
+        )
+        for pid, r in recs.items()
+    }
+    d = Decimal
+    assert got == {
+        "p01": (3, 0, d("50.00"), d("40.82"), d("28.12"), d("54.17"), d("-4.17"), "A, C"),
+        "p02": (3, 0, d("50.00"), d("0.00"), d("28.12"), d("45.83"), d("4.17"), "A, C"),
+        "p03": (1, 2, d("75.00"), d("0.00"), d("28.12"), d("75.00"), d("0.00"), ""),
+    }
+    assert recs["p03"]["mean_z"] == Decimal("0.00")
+    # The staff decision pack shows the same figures, with everyone's spread beside theirs.
+    from automations.reports.decision_pack import render_pack
+
+    html = render_pack(out, c, "staff")
+    assert "Everyone&#39;s spread" in html or "Everyone's spread" in html
+    row = html[html.index(">p03</th>") :]
+    row = row[: row.index("</tr>")]
+    cells = [x.split("<")[0] for x in row.split('<td class="num">')[1:]]
+    assert cells[:5] == ["1", "2", "75.00", "0.00", "28.12"]
 
 
 def test_standardised_check_ranking_is_off_by_default_and_never_replaces_the_rank(camp):

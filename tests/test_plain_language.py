@@ -80,6 +80,39 @@ def test_report_covers_questions_drafts_and_every_template(ctx: Context) -> None
     assert not any("refused" in a for a in res.attention)
 
 
+def test_report_covers_the_local_form_pages_and_the_decision_pack(ctx: Context) -> None:
+    from automations.jobs.plain import FORM_PAGES, REPORT_TEMPLATES
+
+    res = plain_job(ctx)
+    found = {f.where: f for f in res.findings}
+    # every local form page template, partials included, and the decision pack template
+    pages = {f"template forms/{p.name}" for p in FORM_PAGES.glob("*.html")}
+    assert {"template forms/page.html", "template forms/_errors.html"} <= pages
+    assert pages <= set(found)
+    assert {f"template reports/{p.name}" for p in REPORT_TEMPLATES.glob("*.j2")} == {
+        "template reports/decision_pack.html.j2"
+    }
+    assert "template reports/decision_pack.html.j2" in found
+    # the score forms' own words and the form server's messages (e.g. an expired link)
+    assert {"form shortlisting", "form interview"} <= set(found)
+    assert "form page message 'This link has expired'" in found
+    assert "form page message 'This link does not work'" in found
+    # the measures are real: the form start page's long sentence is named in the report
+    start = found["template forms/start.html"]
+    assert start.words > 20 and start.reading_ease > 0
+    text = res.report.read_text() if res.report else ""
+    for where in ("template forms/start.html", "template reports/decision_pack.html.j2"):
+        assert f"{where}: reading ease" in text
+    # jargon on a form page is caught: the team's list applied to the page text
+    jargon = check_text(
+        "page", template_text((FORM_PAGES / "start.html").read_text()), ["come back"]
+    )
+    assert jargon.jargon == ["come back"] and not jargon.ok
+    # nothing in the templates leaks into the text checked: no tags, no jinja
+    pack = template_text((REPORT_TEMPLATES / "decision_pack.html.j2").read_text())
+    assert "{{" not in pack and "<td" not in pack and "How each reviewer scores" in pack
+
+
 def test_cli_reports_and_exits_zero(ctx: Context, config_dir: Path) -> None:
     out = CliRunner().invoke(main, ["--config", str(config_dir), "questions", "plain", "--all"])
     assert out.exit_code == 0, out.output

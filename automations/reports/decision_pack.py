@@ -170,6 +170,7 @@ def render_pack(
                 "mean": M.show(rec["mean"]),
                 "spread": M.show(rec["spread"]),
                 "others_mean": M.show(rec["others_mean"]),
+                "panel_spread": M.show(rec["panel_spread"]),
                 "difference": M.show(rec["difference"]),
                 "mean_z": M.show(rec["mean_z"]),
             }

@@ -299,6 +299,7 @@ class ReviewerRow:
     mean: Fraction | None
     spread: Fraction | None
     others_mean: Fraction | None  # the other members' mean on the same items
+    panel_spread: Fraction | None  # spread of every score at this stage, by everyone
     difference: Fraction | None  # mean - others_mean, on the same items
     mean_z: Fraction | None  # average z-score of their scores among all scorers of an item
     by_item: dict[str, Fraction | None]  # item -> their mean minus the others' mean
@@ -867,6 +868,9 @@ def _reviewers(
         everyone = list(cell.values())
         total = _fsum(everyone)
         cell_stats[key] = (total, len(everyone), total / len(everyone), _sd(everyone))
+    # The panel-wide spread each reviewer's own spread is read against: every score
+    # counted at this stage, by every reviewer (all panels), as one population.
+    panel_spread = _sd([v for _, v in sorted(vals.items())])
     rows = []
     for pid in pids:
         mine = by_person.get(pid, [])
@@ -898,6 +902,7 @@ def _reviewers(
                 mean=_mean(own),
                 spread=_sd(own),
                 others_mean=_mean(others_all),
+                panel_spread=panel_spread,
                 difference=_mean(diffs),
                 mean_z=_mean(zs),
                 by_item={q: _mean(per_item[q]) for q in items if per_item.get(q)},
@@ -960,6 +965,7 @@ def reviewer_records(outcome: MergeOutcome) -> list[dict[str, Any]]:
                 "mean": to_decimal(r.mean),
                 "spread": to_decimal(r.spread),
                 "others_mean": to_decimal(r.others_mean),
+                "panel_spread": to_decimal(r.panel_spread),
                 "difference": to_decimal(r.difference),
                 "mean_z": to_decimal(r.mean_z),
                 "by_question": "; ".join(
