@@ -295,7 +295,6 @@ class Runner:
             from .store import make_frame
 
             staff = ctx.stores.staff
-            staff.forget()  # jobs may have written since this context last read
             staff.append("run_log", make_frame(staff.tab("run_log"), rows))
         except Exception as exc:  # the run log must never stop the runner
             log.warning(

@@ -681,9 +681,10 @@ def test_a_whole_campaign_on_emulated_google(
     assert len(forms_of(emu)) == 12
 
     # API economy: a handful of calls per job; the forms jobs pay per form (one per
-    # panel member and stage: 12 here), never per application or score.
+    # panel member and stage: 12 here), never per application or score. The bounds
+    # leave room for the retries of the faults injected above (they are counted too).
     forms = 12
-    bound = {"forms_push": 5 * forms // 2 + 15, "forms_collect": forms + 10}
+    bound = {"forms_push": 3 * forms + 15, "forms_collect": forms + 12}
     worst = {job: max(n) for job, n in story.api_calls.items()}
     over = {j: n for j, n in worst.items() if n > bound.get(j, 12)}
     assert over == {}, story.api_calls

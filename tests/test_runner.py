@@ -214,3 +214,26 @@ def test_run_once_writes_the_run_log_in_one_append(
     ctx.stores.staff.forget()
     log = ctx.stores.staff.read_one("run_log")
     assert list(log["outcome"]) == ["ok", "failed", "ok"]
+
+
+def test_run_adds_columns_a_newer_version_needs_before_the_jobs(
+    ctx: Context, config_dir: Path
+) -> None:
+    """An upgrade adds a column to a template: 'run' brings the workbook up to date first."""
+    import openpyxl
+    from click.testing import CliRunner
+
+    from automations.cli import main
+
+    path = ctx.stores.staff.path  # type: ignore[attr-defined]
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Results"]
+    last = ws.max_column
+    dropped = ws.cell(1, last).value
+    ws.delete_cols(last)  # as a workbook made by an older version would be
+    wb.save(path)
+    r = CliRunner().invoke(main, ["--config", str(config_dir), "run", "--once", "merge"])
+    assert r.exit_code == 0, r.output
+    assert "merge: ok" in r.output
+    headers = [c.value for c in openpyxl.load_workbook(path)["Results"][1]]
+    assert dropped in headers

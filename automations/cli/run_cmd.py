@@ -27,14 +27,17 @@ def _json_logs(log_file: Path | None) -> None:
 
 
 def _first_run(state: State, example: bool) -> None:
-    """Create the workbooks of any campaign that has none yet."""
+    """Create or update every campaign's workbooks before the jobs run.
+
+    ``init`` only adds what is missing (workbooks, tabs, columns a newer version of
+    corecruit uses) and never clears data, so running it at each start means an
+    upgrade never stops a job with "column is missing".
+    """
     from ..context import make_context
     from ..workspace import init_campaign
 
     for cid in state.settings.campaigns:
-        ctx = make_context(state.settings, cid)
-        if not (ctx.stores.staff.exists() and ctx.stores.panel.exists()) or example:
-            init_campaign(ctx, example=example)
+        init_campaign(make_context(state.settings, cid, **state.store_kw), example=example)
 
 
 @main.command()
