@@ -70,6 +70,10 @@ def test_report_covers_questions_drafts_and_every_template(ctx: Context) -> None
         "template pwle_invitation.txt.j2",
         "template coprod/candidate_pack.txt.j2",
         "template score_sheet.html.j2",
+        "template rewards/statement.txt.j2",
+        "template rewards/statement.easyread.txt.j2",
+        "template rewards/estimate.html.j2",
+        "template rewards/estimate.easyread.html.j2",
     ):
         assert t in where
     assert {"form interest", "form questions", "form feedback"} <= where

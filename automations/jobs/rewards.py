@@ -35,12 +35,12 @@ from email.utils import format_datetime, formataddr
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import pandas as pd
 
 from ..context import Context
 from ..errors import CorecruitError, JobError, Problem, SheetProblems
 from ..mail import MailError, confirm, get_transport
+from ..mail.render import Renderer
 from ..store import append_new, conform, make_frame, upsert_rows
 from ..store.base import TableStore
 from ..transforms import rewards as R
@@ -49,7 +49,6 @@ from . import JobResult
 LEDGER, EXCEPTIONS, SENT = "rewards_ledger", "exceptions", "sent_messages"
 ACCRUE_TABS = ("people", "attendance", "expense_claims", "raw_scores", "dates", LEDGER, EXCEPTIONS)
 RULE_STATEMENT, RULE_ESTIMATE = "rewards-statement", "rewards-estimate"
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates_mail"
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -148,15 +147,6 @@ def accrue_job(ctx: Context) -> JobResult:
 
 # ---------------------------------------------------------------------------------- mail
 
-_ENV = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-    autoescape=lambda name: name is not None and ".html" in name,
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
-
 EASY_ACTIVITY = {
     "shortlisting": "you read the applications and gave scores",
     "question shaping": "you helped write the interview questions",
@@ -217,14 +207,15 @@ def _one_line(s: str) -> str:
     return " ".join(str(s).split())
 
 
-def _render(kind: str, fmt: str, values: dict[str, Any]) -> tuple[str, str]:
-    suffix = "_easy" if fmt == "easy read" else ""
-    text = _ENV.get_template(f"rewards_{kind}{suffix}.txt.j2").render(**values)
-    html = _ENV.get_template(f"rewards_{kind}{suffix}.html.j2").render(**values, fmt=fmt)
-    return text, html
+def _renderer(ctx: Context) -> Renderer:
+    """The shared mail renderer (the team's template folder first), made once per context."""
+    r = ctx.extras.get("mail_renderer")
+    if not isinstance(r, Renderer) or r.settings is not ctx.settings:
+        r = ctx.extras["mail_renderer"] = Renderer(ctx.settings)
+    return r
 
 
-def _common(ctx: Context, person: Mapping[str, Any], subject: str) -> dict[str, Any]:
+def _common(ctx: Context, person: Mapping[str, Any]) -> dict[str, Any]:
     org = ctx.settings.org
     name = _one_line(person.get("name", "")) or "there"
     return {
@@ -233,7 +224,6 @@ def _common(ctx: Context, person: Mapping[str, Any], subject: str) -> dict[str, 
         "team_contact": org.organisation.team_contact or org.mail.from_address,
         "from_name": org.mail.from_name,
         "organisation": org.organisation.name,
-        "subject": subject,
     }
 
 
@@ -243,19 +233,19 @@ def _letter(
     kind: str,
     person: Mapping[str, Any],
     occasion: str,
-    subjects: tuple[str, str],
     values: dict[str, Any],
 ) -> Letter:
+    """Rendered from ``mail/templates/rewards/<kind>`` (a team's own copy first)."""
     fmt = str(person.get("formats") or "standard").strip() or "standard"
-    subject = subjects[1] if fmt == "easy read" else subjects[0]
-    text, html = _render(kind, fmt, _common(ctx, person, subject) | values)
+    looks = {"fmt": fmt, "easy_read": fmt == "easy read", "large_print": fmt == "large print"}
+    r = _renderer(ctx).render(f"rewards/{kind}", _common(ctx, person) | looks | values)
     return Letter(
         rule=rule,
         person_id=str(person["person_id"]),
         occasion=occasion,
-        subject=subject,
-        text=text,
-        html=html,
+        subject=r.subject,
+        text=r.text,
+        html=r.html,
         name=_one_line(person.get("name", "")),
         email=_one_line(person.get("email", "")),
         copy_to=_one_line(person.get("copy_to", "")),
@@ -297,17 +287,12 @@ def statement_letter(ctx: Context, person: Mapping[str, Any], st: R.Statement) -
         "reward": st.reward_choice,
         "given_value": R.pounds(st.given_value),
     }
-    post = ctx.campaign.campaign.post
     return _letter(
         ctx,
         RULE_STATEMENT,
         "statement",
         person,
         f"statement {st.fingerprint()}",
-        (
-            f"Your rewards statement: {post} recruitment",
-            f"Your money for helping us find a new {post}",
-        ),
         values,
     )
 
@@ -335,17 +320,12 @@ def estimate_letter(ctx: Context, person: Mapping[str, Any], est: R.Estimate) ->
         "reward": est.reward_choice,
         "expenses": expenses,
     }
-    post = ctx.campaign.campaign.post
     return _letter(
         ctx,
         RULE_ESTIMATE,
         "estimate",
         person,
         f"estimate {est.fingerprint()}",
-        (
-            f"What you will be paid for helping recruit a {post}",
-            f"Money for helping us find a new {post}",
-        ),
         values,
     )
 
