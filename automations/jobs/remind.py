@@ -186,6 +186,7 @@ def remind_job(ctx: Context, dry_run: bool = False) -> RemindResult:
             res.detail = (
                 f"dry run: {len(outgoing)} message(s) would go out; nothing was sent or written"
             )
+            _rewards_statements(ctx, res, dry_run)
             return res
         assert transport is not None
         rep = deliver(
@@ -214,4 +215,21 @@ def remind_job(ctx: Context, dry_run: bool = False) -> RemindResult:
         res.detail = ", ".join(parts)
         for line in res.planned:
             log.info("%s", line)
+    _rewards_statements(ctx, res, dry_run)
     return res
+
+
+def _rewards_statements(ctx: Context, res: RemindResult, dry_run: bool) -> None:
+    """The statement after the campaign: its own path (built from the ledger), same log."""
+    from .rewards import statements_due
+
+    due = statements_due(ctx, dry_run=dry_run)
+    if due is None:
+        return
+    res.planned.extend(due.planned)
+    res.messages_sent += due.messages_sent
+    res.api_calls += due.api_calls
+    res.rows_read += due.rows_read
+    res.attention.extend(due.attention)
+    if not dry_run and (due.messages_sent or due.attention):
+        res.detail += f"; rewards statements: {due.detail}"

@@ -29,7 +29,7 @@ import re
 import smtplib
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from pathlib import Path
@@ -49,6 +49,7 @@ from . import JobResult
 LEDGER, EXCEPTIONS, SENT = "rewards_ledger", "exceptions", "sent_messages"
 ACCRUE_TABS = ("people", "attendance", "expense_claims", "raw_scores", "dates", LEDGER, EXCEPTIONS)
 RULE_STATEMENT, RULE_ESTIMATE = "rewards-statement", "rewards-estimate"
+DELIVERED = ("sent", "contact another way")
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -556,6 +557,119 @@ def statement(ctx: Context, person_id: str | None = None, *, all_people: bool = 
             letters.append(statement_letter(ctx, person, st))
         d = deliver(ctx, frames[SENT], letters)
     return _delivery_result(result, d, "statement")
+
+
+def lines_fingerprint(st: R.Statement) -> str:
+    """Changes only when the person's lines change (a new line, an amount, a correction, or
+    their reward choice), not when a line moves on from owed to approved or paid."""
+    parts = [f"{i.base}:{i.amount}" for i in st.items] + [st.reward_choice]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:10]
+
+
+def _rule_day(ctx: Context, dates: pd.DataFrame, event: str) -> dt.date | None:
+    from ..transforms.reminders import CAMPAIGN_END, campaign_end, events_from_dates
+
+    events = events_from_dates(dates, ctx.campaign)
+    if event == CAMPAIGN_END:
+        return campaign_end(events, ctx.campaign)
+    days = [e.starts.date() for e in events.values() if event in (e.name, e.kind)]
+    return max(days, default=None)
+
+
+@dataclass
+class DueResult(JobResult):
+    planned: list[str] = field(default_factory=list)  # ids only, for --dry-run
+
+
+def statements_due(ctx: Context, dry_run: bool = False) -> DueResult | None:
+    """The reminder rule for the statement after the campaign (called by ``corecruit remind``).
+
+    A rule with ``template = "rewards/statement"`` is due ``days_after`` days after its
+    event (``campaign end``: the last interview day or the decision meeting). From then on,
+    each person with ledger lines gets their statement once; a corrected one goes only if
+    their lines change (not when a line is approved or paid: staff can still send one with
+    ``corecruit rewards statement``). A person who already has a statement sent by hand
+    that is up to date is not sent another. None when the campaign has no such rule.
+    """
+    from ..transforms.reminders import OWN_PATH_TEMPLATES
+
+    rules = [r for r in ctx.campaign.reminders if r.template in OWN_PATH_TEMPLATES]
+    if not rules:
+        return None
+    staff = ctx.stores.staff
+    policy = ctx.settings.org.rewards
+    camp = ctx.campaign.id
+    result = DueResult("rewards statement (reminder rule)")
+    today = ctx.today()
+    with staff.locked():
+        frames = staff.read(["people", "dates", LEDGER, SENT], errors="collect")
+        result.api_calls += 1
+        _refuse_bad_cells(frames, (SENT,))
+        result.rows_read = sum(len(f) for f in frames.values())
+        people = {str(r["person_id"]).strip(): r for _, r in frames["people"].iterrows()}
+        ledger = frames[LEDGER]
+        mine = ledger[ledger["campaign_id"] == camp] if len(ledger) else ledger
+        with_lines = sorted({str(p).strip() for p in mine.get("person_id", [])} - {""})
+        sent = frames[SENT]
+        status = {str(r["message_key"]): r for _, r in sent.iterrows()}
+        letters: list[Letter] = []
+        covered: list[dict[str, Any]] = []
+        for rule in rules:
+            day = _rule_day(ctx, frames["dates"], rule.event)
+            if day is None:
+                result.attention.append(
+                    f"Reminder rule '{rule.id}' waits for a date for '{rule.event}' "
+                    "on the Dates tab."
+                )
+                continue
+            if today < day + dt.timedelta(days=rule.days_after):
+                continue
+            for pid in with_lines:
+                if pid not in people:
+                    result.attention.append(f"{pid} has ledger lines but is not on the People tab.")
+                    continue
+                person = people[pid]
+                choice = str(person.get("reward_choice") or "")
+                st = R.build_statement(ledger, pid, camp, policy, choice)
+                occasion = f"statement {lines_fingerprint(st)}"
+                key = f"{rule.id}|{pid}|{camp}|{occasion}"
+                prev = status.get(key)
+                if prev is not None and str(prev["status"]) in DELIVERED:
+                    continue
+                by_hand = status.get(f"{RULE_STATEMENT}|{pid}|{camp}|statement {st.fingerprint()}")
+                done = str(by_hand["status"]) if by_hand is not None else ""
+                if by_hand is not None and prev is None and done in DELIVERED:
+                    covered.append(
+                        {
+                            "message_key": key,
+                            "rule": rule.id,
+                            "person_id": pid,
+                            "occasion": occasion,
+                            "status": done,
+                            "sent_at": by_hand.get("sent_at"),
+                            "transport_id": by_hand.get("transport_id"),
+                            "note": "Already sent by hand (corecruit rewards statement).",
+                        }
+                    )
+                    continue
+                base = statement_letter(ctx, person, st)
+                letters.append(replace(base, rule=rule.id, occasion=occasion))
+                result.planned.append(f"{rule.id} -> {pid}, {occasion}")
+        if dry_run:
+            result.detail = f"dry run: {len(letters)} statement(s) would go out."
+            return result
+        if not letters and not covered:
+            result.detail = "No statements due."
+            return result
+        extra: dict[str, pd.DataFrame] = {}
+        if covered:
+            spec = staff.tab(SENT)
+            sent = upsert_rows(spec, sent, make_frame(spec, covered))
+            extra[SENT] = sent
+        d = deliver(ctx, sent, letters, extra)
+    out = _delivery_result(result, d, "statement")
+    assert isinstance(out, DueResult)
+    return out
 
 
 # ----------------------------------------------------------------------------- estimates
