@@ -329,3 +329,18 @@ def test_a_team_rewards_template_is_used_first(ctx: Context, config_dir: Path) -
     assert easy.subject.startswith("Your money for helping us find a new")
     assert "This letter tells you about your money." in easy.text
     assert letters["estimate p03"].subject.startswith("What you will be paid")
+
+
+def test_expense_form_emails_render_with_every_field_filled(ctx: Context) -> None:
+    from automations.jobs.expense_forms import send_links
+    from tests.remind_support import outbox, text_of
+
+    res = send_links(ctx)
+    msgs = outbox(ctx)
+    assert len(msgs) == res.messages_sent == 3
+    for m in msgs:
+        html = m.get_body(("html",))
+        assert html is not None
+        r = Rendered(str(m["Subject"]), text_of(m), str(html.get_content()))  # type: ignore[attr-defined]
+        assert problems_in(r) == [], m["Subject"]
+        assert "/f/" in r.text

@@ -76,7 +76,11 @@ def test_report_covers_questions_drafts_and_every_template(ctx: Context) -> None
         "template rewards/estimate.easyread.html.j2",
     ):
         assert t in where
-    assert {"form interest", "form questions", "form feedback"} <= where
+    assert {"form interest", "form questions", "form feedback", "form expenses"} <= where
+    assert {
+        "template rewards/claim_form.txt.j2",
+        "template rewards/claim_form.easyread.txt.j2",
+    } <= where
     form = next(f for f in res.findings if f.where == "form test")
     assert form.jargon == ["holistic", "leverage", "synergy"]
     assert res.report is not None and "form test" in res.report.read_text()

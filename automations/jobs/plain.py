@@ -48,12 +48,14 @@ def _form_texts(ctx: Context) -> list[tuple[str, str]]:
     """What people read on the co-production forms (the same for everyone)."""
     from ..forms.base import FormSpec
     from ..transforms import coprod_forms as cf
+    from ..transforms import expense_forms as ef
 
     drafts = [{"draft_id": "d1", "text": "", "criteria": ""}]
     specs: list[FormSpec] = [
         cf.interest_spec(ctx.campaign, "p", {}),
         cf.questions_spec(ctx.campaign, "p", drafts),
         cf.feedback_spec(ctx.campaign, "p"),
+        ef.expense_spec(ctx.campaign, "p", ctx.settings.org.rewards),
     ]
     out = []
     for spec in specs:
