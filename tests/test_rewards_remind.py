@@ -150,3 +150,16 @@ def test_no_rule_no_statements(rctx: Context) -> None:
     on(rctx, 20)
     remind_job(rctx)
     assert statements(rctx) == {} and J.statements_due(rctx) is None
+
+
+def test_staff_sending_by_hand_after_the_rule_does_not_repeat_it(rctx: Context) -> None:
+    on(rctx, 17)
+    remind_job(rctx)
+    before = {k: len(v) for k, v in _all_statements(rctx).items()}
+    assert before == {GRACE: 1, MAREK: 1, SAM: 1}
+    res = J.statement(rctx, all_people=True)  # the same statements: nothing new
+    assert res.messages_sent == 0 and "already sent before" in res.detail
+    assert {k: len(v) for k, v in _all_statements(rctx).items()} == before
+    approve(rctx)  # now something on them changed (approved): staff may send it by hand
+    J.accrue_job(rctx)
+    assert J.statement(rctx, "p03").messages_sent == 1

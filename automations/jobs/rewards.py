@@ -548,15 +548,33 @@ def statement(ctx: Context, person_id: str | None = None, *, all_people: bool = 
             if person_id not in with_lines:
                 raise JobError(f"there is nothing in the rewards ledger for {person_id} yet")
             pids = [person_id]
+        auto = _auto_sent(ctx, frames[SENT])
         letters = []
+        skipped = 0
         for pid in pids:
             person = people[pid]
             st = R.build_statement(
                 ledger, pid, ctx.campaign.id, policy, str(person.get("reward_choice") or "")
             )
-            letters.append(statement_letter(ctx, person, st))
+            letter = statement_letter(ctx, person, st)
+            if (pid, letter.content_hash) in auto:
+                skipped += 1  # the reminder rule already sent this very statement
+                continue
+            letters.append(letter)
         d = deliver(ctx, frames[SENT], letters)
+        d.already += skipped
     return _delivery_result(result, d, "statement")
+
+
+def _auto_sent(ctx: Context, sent: pd.DataFrame) -> set[tuple[str, str]]:
+    """(person, content) of statements the reminder rule has sent (so staff do not resend)."""
+    from ..transforms.reminders import OWN_PATH_TEMPLATES
+
+    rules = {r.id for r in ctx.campaign.reminders if r.template in OWN_PATH_TEMPLATES}
+    if not rules or not len(sent):
+        return set()
+    mine = sent[sent["rule"].astype(str).isin(rules) & sent["status"].astype(str).isin(DELIVERED)]
+    return {(str(r["person_id"]), str(r["content_hash"])) for _, r in mine.iterrows()}
 
 
 def lines_fingerprint(st: R.Statement) -> str:
