@@ -87,6 +87,11 @@ def test_statement_goes_once_after_the_campaign_and_again_only_when_lines_change
         "p07": "sent",
     }
     assert any(a.startswith("p06 has no email address") for a in res.attention)
+    folder = rctx.settings.path(rctx.settings.org.mail.outbox)
+    everything = len(list(folder.glob("*.eml")))
+    assert everything > 3  # the day's other reminders went out too, in the same run
+    remind_job(rctx)  # the same day again: nothing at all is sent twice
+    assert len(list(folder.glob("*.eml"))) == everything
 
     for day in (18, 19, 25):  # every later run: nothing again
         on(rctx, day)

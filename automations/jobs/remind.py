@@ -213,9 +213,10 @@ def remind_job(ctx: Context, dry_run: bool = False) -> RemindResult:
         if settled:
             parts.append(f"{settled} earlier send(s) settled")
         res.detail = ", ".join(parts)
+        # Under the same lock: settling (above) looks at every unconfirmed row of the log.
+        _rewards_statements(ctx, res, dry_run)
         for line in res.planned:
             log.info("%s", line)
-    _rewards_statements(ctx, res, dry_run)
     return res
 
 
