@@ -295,3 +295,36 @@ def test_an_expense_claimed_in_a_real_browser(cctx: Context, server: str, tmp_pa
     assert row["kind"] == "travel" and row["amount"] == D("6.40")
     assert row["date"] == dt.date(2027, 2, 8) and row["activity"] == "interview day"
     assert row["note"].endswith("Receipt: I will send it. Two buses")
+
+
+def test_a_reminder_rule_sends_the_claim_form_once_when_due(cctx: Context) -> None:
+    from automations.config.models import ReminderRule
+    from automations.jobs.remind import remind_job
+
+    cctx.campaign.reminders.append(
+        ReminderRule(
+            id="expense-form",
+            template="rewards/claim_form",
+            audience="pwle",
+            event="interview day",
+            days_before=3,
+        )
+    )
+
+    def form_mails() -> list[str]:
+        return sorted(k for k in by_key(outbox(cctx)) if k.startswith("expense-form|"))
+
+    cctx.clock = lambda: dt.datetime(2027, 2, 4, 9, 0)  # interview day 1 is 8 February
+    remind_job(cctx)
+    assert form_mails() == []
+    cctx.clock = lambda: dt.datetime(2027, 2, 5, 9, 0)
+    dry = remind_job(cctx, dry_run=True)
+    assert "expense-form -> p03" in dry.planned and form_mails() == []
+    res = remind_job(cctx)
+    assert "expense forms: 4 expense form(s) ready, 3 link(s) sent" in res.detail
+    want = [f"expense-form|{p}|peer-support-2027|expenses" for p in ("p03", "p05", "p07")]
+    assert form_mails() == want
+    for day in (6, 9, 20):
+        cctx.clock = lambda day=day: dt.datetime(2027, 2, day, 9, 0)
+        remind_job(cctx)
+    assert len(form_mails()) == 3  # once each, however often the reminders run

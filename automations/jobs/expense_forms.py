@@ -16,6 +16,7 @@ attention' with a plain reason and no personal data. One read, at most one write
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -123,6 +124,32 @@ def send_links(ctx: Context, *, dry_run: bool = False) -> ClaimFormsResult:
         res.rows_written += sent.report.rows_written
     res.detail = f"{len(wanted)} expense form(s) ready, {res.messages_sent} link(s) sent"
     return res
+
+
+def links_due(ctx: Context, *, dry_run: bool = False) -> ClaimFormsResult | None:
+    """The reminder rule for the claim form (called by ``corecruit remind``).
+
+    A rule with ``template = "rewards/claim_form"`` is due ``days_after`` days after (or
+    ``days_before`` days before) its event; from then on each claimant without a link gets
+    theirs, once (``send_links`` is exactly once). None when there is no such rule.
+    """
+    from .rewards import _rule_day
+
+    rules = [r for r in ctx.campaign.reminders if r.template == "rewards/claim_form"]
+    if not rules:
+        return None
+    staff = ctx.stores.staff
+    dates = staff.read_one("dates", errors="collect")
+    for rule in rules:
+        day = _rule_day(ctx, dates, rule.event, first=bool(rule.days_before))
+        if day is None:
+            continue
+        due = day - dt.timedelta(days=rule.days_before) + dt.timedelta(days=rule.days_after)
+        if ctx.today() >= due:
+            res = send_links(ctx, dry_run=dry_run)
+            res.api_calls += 1
+            return res
+    return None
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -187,6 +187,7 @@ def remind_job(ctx: Context, dry_run: bool = False) -> RemindResult:
                 f"dry run: {len(outgoing)} message(s) would go out; nothing was sent or written"
             )
             _rewards_statements(ctx, res, dry_run)
+            _claim_form_links(ctx, res, dry_run)  # a dry run takes no lock
             return res
         assert transport is not None
         rep = deliver(
@@ -217,7 +218,23 @@ def remind_job(ctx: Context, dry_run: bool = False) -> RemindResult:
         _rewards_statements(ctx, res, dry_run)
         for line in res.planned:
             log.info("%s", line)
+    _claim_form_links(ctx, res, dry_run)  # takes the reminders' lock itself
     return res
+
+
+def _claim_form_links(ctx: Context, res: RemindResult, dry_run: bool) -> None:
+    """The expense claim form's link, when its rule is due: its own path, same log."""
+    from .expense_forms import links_due
+
+    got = links_due(ctx, dry_run=dry_run)
+    if got is None:
+        return
+    res.planned.extend(got.planned)
+    res.messages_sent += got.messages_sent
+    res.api_calls += got.api_calls
+    res.attention.extend(got.attention)
+    if not dry_run and got.messages_sent:
+        res.detail += f"; expense forms: {got.detail}"
 
 
 def _rewards_statements(ctx: Context, res: RemindResult, dry_run: bool) -> None:

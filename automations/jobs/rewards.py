@@ -570,7 +570,7 @@ def _auto_sent(ctx: Context, sent: pd.DataFrame) -> set[tuple[str, str]]:
     """(person, content) of statements the reminder rule has sent (so staff do not resend)."""
     from ..transforms.reminders import OWN_PATH_TEMPLATES
 
-    rules = {r.id for r in ctx.campaign.reminders if r.template in OWN_PATH_TEMPLATES}
+    rules = {r.id for r in ctx.campaign.reminders if r.template == OWN_PATH_TEMPLATES[0]}
     if not rules or not len(sent):
         return set()
     mine = sent[sent["rule"].astype(str).isin(rules) & sent["status"].astype(str).isin(DELIVERED)]
@@ -584,14 +584,15 @@ def lines_fingerprint(st: R.Statement) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:10]
 
 
-def _rule_day(ctx: Context, dates: pd.DataFrame, event: str) -> dt.date | None:
+def _rule_day(ctx: Context, dates: pd.DataFrame, event: str, first: bool = False) -> dt.date | None:
+    """The event's day (several, e.g. interview days: the last one, or the ``first``)."""
     from ..transforms.reminders import CAMPAIGN_END, campaign_end, events_from_dates
 
     events = events_from_dates(dates, ctx.campaign)
     if event == CAMPAIGN_END:
         return campaign_end(events, ctx.campaign)
     days = [e.starts.date() for e in events.values() if event in (e.name, e.kind)]
-    return max(days, default=None)
+    return (min if first else max)(days, default=None)
 
 
 @dataclass
@@ -611,7 +612,7 @@ def statements_due(ctx: Context, dry_run: bool = False) -> DueResult | None:
     """
     from ..transforms.reminders import OWN_PATH_TEMPLATES
 
-    rules = [r for r in ctx.campaign.reminders if r.template in OWN_PATH_TEMPLATES]
+    rules = [r for r in ctx.campaign.reminders if r.template == OWN_PATH_TEMPLATES[0]]
     if not rules:
         return None
     staff = ctx.stores.staff

@@ -47,7 +47,7 @@ DATE_EVENTS = (
 STATUS_EVENTS = ("invited", "interview", "offer answered")
 # Rules with these templates are sent by their own job's path (the rewards statement is
 # built from the ledger), which the remind job calls; the planner leaves them alone.
-OWN_PATH_TEMPLATES = ("rewards/statement",)
+OWN_PATH_TEMPLATES = ("rewards/statement", "rewards/claim_form")
 CAMPAIGN_END = "campaign end"  # the last interview day or the decision meeting, if later
 EVENT_LABELS = {
     "recruitment agreed": "recruitment agreed",
