@@ -55,7 +55,7 @@ JOBS: dict[str, tuple[str, str]] = {
     "forms_push": ("automations.jobs.forms:push_job", "forms_push"),
     "forms_collect": ("automations.jobs.forms:collect_job", "forms_collect"),
     "merge": ("automations.jobs.merge:merge_job", "merge"),
-    "rewards": ("automations.jobs.rewards:accrue_job", "rewards"),
+    "rewards": ("automations.jobs.expense_forms:rewards_job", "rewards"),  # forms, then ledger
     "timetable": ("automations.jobs.timetable:timetable_job", "timetable"),
     "remind": ("automations.jobs.remind:remind_job", "remind"),
     "coprod": ("automations.jobs.coprod_forms:coprod_job", "coprod"),

@@ -262,3 +262,85 @@ def test_a_template_typo_is_a_config_error(campaign: Context, config_dir: Path) 
     with pytest.raises(ConfigError) as exc:
         at(campaign, dt.datetime(2027, 1, 11, 9))
     assert "greting" in str(exc.value)
+
+
+# ------------------------------------------------------------------------------ rewards
+
+
+def _rewards_letters(ctx: Context) -> list[tuple[str, Rendered]]:
+    """Every rewards letter (statement and estimate) for each person in the example."""
+    from automations.jobs import rewards as J
+    from automations.transforms import rewards as R
+    from tests.test_rewards_jobs import ATTENDANCE, CLAIMS, put
+
+    put(ctx, "attendance", ATTENDANCE)
+    put(ctx, "expense_claims", CLAIMS)
+    J.accrue_job(ctx)
+    frames = ctx.stores.staff.read(["people", "dates", J.LEDGER])
+    policy = ctx.settings.org.rewards
+    out = []
+    for _, person in frames["people"].iterrows():
+        pid = str(person["person_id"])
+        choice = str(person.get("reward_choice") or "")
+        st = R.build_statement(frames[J.LEDGER], pid, ctx.campaign.id, policy, choice)
+        if st.items:
+            s = J.statement_letter(ctx, person, st)
+            out.append((f"statement {pid}", Rendered(s.subject, s.text, s.html)))
+        planned = R.planned_activities(frames["dates"], True, True)
+        est, _ = R.estimate(policy, pid, choice, planned, None)
+        e = J.estimate_letter(ctx, person, est)
+        out.append((f"estimate {pid}", Rendered(e.subject, e.text, e.html)))
+    return out
+
+
+def test_rewards_templates_render_with_every_field_filled(ctx: Context) -> None:
+    letters = _rewards_letters(ctx)
+    assert len(letters) >= 8
+    failures = [f"{who}: {p}" for who, r in letters for p in problems_in(r)]
+    assert failures == []
+    subjects = {r.subject for _, r in letters}
+    post = ctx.campaign.campaign.post
+    assert f"Your rewards statement: {post} recruitment" in subjects
+    assert f"Your money for helping us find a new {post}" in subjects  # easy read
+    assert f"What you will be paid for helping recruit a {post}" in subjects
+    assert f"Money for helping us find a new {post}" in subjects  # easy read
+    rewards = {p.relative_to(PACKAGE_TEMPLATES).as_posix() for p in PACKAGE_TEMPLATES.rglob("*")}
+    for kind in ("statement", "estimate"):
+        for variant in ("txt", "html", "easyread.txt", "easyread.html"):
+            assert f"rewards/{kind}.{variant}.j2" in rewards
+
+
+def test_a_team_rewards_template_is_used_first(ctx: Context, config_dir: Path) -> None:
+    folder = config_dir / "templates" / "rewards"
+    folder.mkdir(parents=True)
+    (folder / "statement.txt.j2").write_text(
+        "Subject: Thank you, {{ first_name }}\n\nDear {{ first_name }},\n\n"
+        "In all: {{ total }}. Our own words.\n"
+    )
+    (folder / "statement.html.j2").write_text(
+        "<html><title>{{ subject }}</title><p>Ours: {{ total }} for {{ first_name }}</p></html>"
+    )
+    letters = dict(_rewards_letters(ctx))
+    mine = letters["statement p03"]  # standard words: the team's template
+    assert mine.subject == "Thank you, Grace"
+    assert mine.text == "Dear Grace,\n\nIn all: £254.00. Our own words.\n"
+    assert "<p>Ours: £254.00 for Grace</p>" in mine.html
+    easy = letters["statement p05"]  # easy read: the team did not write one, so ours
+    assert easy.subject.startswith("Your money for helping us find a new")
+    assert "This letter tells you about your money." in easy.text
+    assert letters["estimate p03"].subject.startswith("What you will be paid")
+
+
+def test_expense_form_emails_render_with_every_field_filled(ctx: Context) -> None:
+    from automations.jobs.expense_forms import send_links
+    from tests.remind_support import outbox, text_of
+
+    res = send_links(ctx)
+    msgs = outbox(ctx)
+    assert len(msgs) == res.messages_sent == 3
+    for m in msgs:
+        html = m.get_body(("html",))
+        assert html is not None
+        r = Rendered(str(m["Subject"]), text_of(m), str(html.get_content()))  # type: ignore[attr-defined]
+        assert problems_in(r) == [], m["Subject"]
+        assert "/f/" in r.text

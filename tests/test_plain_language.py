@@ -70,9 +70,17 @@ def test_report_covers_questions_drafts_and_every_template(ctx: Context) -> None
         "template pwle_invitation.txt.j2",
         "template coprod/candidate_pack.txt.j2",
         "template score_sheet.html.j2",
+        "template rewards/statement.txt.j2",
+        "template rewards/statement.easyread.txt.j2",
+        "template rewards/estimate.html.j2",
+        "template rewards/estimate.easyread.html.j2",
     ):
         assert t in where
-    assert {"form interest", "form questions", "form feedback"} <= where
+    assert {"form interest", "form questions", "form feedback", "form expenses"} <= where
+    assert {
+        "template rewards/claim_form.txt.j2",
+        "template rewards/claim_form.easyread.txt.j2",
+    } <= where
     form = next(f for f in res.findings if f.where == "form test")
     assert form.jargon == ["holistic", "leverage", "synergy"]
     assert res.report is not None and "form test" in res.report.read_text()

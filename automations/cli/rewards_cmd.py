@@ -81,3 +81,32 @@ def estimate(state: State) -> None:
     from ..jobs.rewards import estimate_job
 
     _report(estimate_job(state.context()))
+
+
+@rewards.group()
+def claims() -> None:
+    """The expense claim form for people with lived experience (send links, collect claims)."""
+
+
+@claims.command("send")
+@click.option("--dry-run", is_flag=True, help="Show who would get a link, without sending.")
+@pass_state
+@friendly
+def claims_send(state: State, dry_run: bool) -> None:
+    """Send each person with lived experience on the panel their own expense form, once."""
+    from ..jobs.expense_forms import send_links
+
+    res = send_links(state.context(), dry_run=dry_run)
+    for line in res.planned:
+        click.echo(f"  {line}")
+    _report(res)
+
+
+@claims.command("collect")
+@pass_state
+@friendly
+def claims_collect(state: State) -> None:
+    """Copy the expenses people sent on their forms into 'Expense claims' (safe to rerun)."""
+    from ..jobs.expense_forms import collect
+
+    _report(collect(state.context()))

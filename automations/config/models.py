@@ -323,7 +323,9 @@ class ReminderRule(_Model):
     ]
     event: str = Field(
         description="A date from the dates tab (e.g. 'interview day'), 'check-in', "
-        "'interview' (each candidate's own), 'invited' or 'offer answered'."
+        "'interview' (each candidate's own), 'invited', 'offer answered', or 'campaign end' "
+        "(the last interview day or the decision meeting, whichever is later; for the "
+        "rewards statement, template 'rewards/statement', audience 'pwle', days_after N)."
     )
     days_before: int = Field(0, ge=0)
     days_after: int = Field(0, ge=0)

@@ -91,6 +91,7 @@ def _form_texts(ctx: Context) -> list[tuple[str, str]]:
     """What people read on the co-production forms (the same for everyone)."""
     from ..forms.base import FormSpec
     from ..transforms import coprod_forms as cf
+    from ..transforms import expense_forms as ef
     from ..transforms import forms as sf
 
     drafts = [{"draft_id": "d1", "text": "", "criteria": ""}]
@@ -98,6 +99,7 @@ def _form_texts(ctx: Context) -> list[tuple[str, str]]:
         cf.interest_spec(ctx.campaign, "p", {}),
         cf.questions_spec(ctx.campaign, "p", drafts),
         cf.feedback_spec(ctx.campaign, "p"),
+        ef.expense_spec(ctx.campaign, "p", ctx.settings.org.rewards),
     ]
     # The score forms' own words (headings, guidance, scale), without any answers.
     if ctx.campaign.criteria:

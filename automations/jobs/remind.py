@@ -186,6 +186,8 @@ def remind_job(ctx: Context, dry_run: bool = False) -> RemindResult:
             res.detail = (
                 f"dry run: {len(outgoing)} message(s) would go out; nothing was sent or written"
             )
+            _rewards_statements(ctx, res, dry_run)
+            _claim_form_links(ctx, res, dry_run)  # a dry run takes no lock
             return res
         assert transport is not None
         rep = deliver(
@@ -212,6 +214,40 @@ def remind_job(ctx: Context, dry_run: bool = False) -> RemindResult:
         if settled:
             parts.append(f"{settled} earlier send(s) settled")
         res.detail = ", ".join(parts)
+        # Under the same lock: settling (above) looks at every unconfirmed row of the log.
+        _rewards_statements(ctx, res, dry_run)
         for line in res.planned:
             log.info("%s", line)
+    _claim_form_links(ctx, res, dry_run)  # takes the reminders' lock itself
     return res
+
+
+def _claim_form_links(ctx: Context, res: RemindResult, dry_run: bool) -> None:
+    """The expense claim form's link, when its rule is due: its own path, same log."""
+    from .expense_forms import links_due
+
+    got = links_due(ctx, dry_run=dry_run)
+    if got is None:
+        return
+    res.planned.extend(got.planned)
+    res.messages_sent += got.messages_sent
+    res.api_calls += got.api_calls
+    res.attention.extend(got.attention)
+    if not dry_run and got.messages_sent:
+        res.detail += f"; expense forms: {got.detail}"
+
+
+def _rewards_statements(ctx: Context, res: RemindResult, dry_run: bool) -> None:
+    """The statement after the campaign: its own path (built from the ledger), same log."""
+    from .rewards import statements_due
+
+    due = statements_due(ctx, dry_run=dry_run)
+    if due is None:
+        return
+    res.planned.extend(due.planned)
+    res.messages_sent += due.messages_sent
+    res.api_calls += due.api_calls
+    res.rows_read += due.rows_read
+    res.attention.extend(due.attention)
+    if not dry_run and (due.messages_sent or due.attention):
+        res.detail += f"; rewards statements: {due.detail}"

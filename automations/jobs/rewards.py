@@ -29,18 +29,18 @@ import re
 import smtplib
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import pandas as pd
 
 from ..context import Context
 from ..errors import CorecruitError, JobError, Problem, SheetProblems
 from ..mail import MailError, confirm, get_transport
+from ..mail.render import Renderer
 from ..store import append_new, conform, make_frame, upsert_rows
 from ..store.base import TableStore
 from ..transforms import rewards as R
@@ -49,7 +49,7 @@ from . import JobResult
 LEDGER, EXCEPTIONS, SENT = "rewards_ledger", "exceptions", "sent_messages"
 ACCRUE_TABS = ("people", "attendance", "expense_claims", "raw_scores", "dates", LEDGER, EXCEPTIONS)
 RULE_STATEMENT, RULE_ESTIMATE = "rewards-statement", "rewards-estimate"
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates_mail"
+DELIVERED = ("sent", "contact another way")
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -148,15 +148,6 @@ def accrue_job(ctx: Context) -> JobResult:
 
 # ---------------------------------------------------------------------------------- mail
 
-_ENV = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-    autoescape=lambda name: name is not None and ".html" in name,
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
-
 EASY_ACTIVITY = {
     "shortlisting": "you read the applications and gave scores",
     "question shaping": "you helped write the interview questions",
@@ -217,14 +208,15 @@ def _one_line(s: str) -> str:
     return " ".join(str(s).split())
 
 
-def _render(kind: str, fmt: str, values: dict[str, Any]) -> tuple[str, str]:
-    suffix = "_easy" if fmt == "easy read" else ""
-    text = _ENV.get_template(f"rewards_{kind}{suffix}.txt.j2").render(**values)
-    html = _ENV.get_template(f"rewards_{kind}{suffix}.html.j2").render(**values, fmt=fmt)
-    return text, html
+def _renderer(ctx: Context) -> Renderer:
+    """The shared mail renderer (the team's template folder first), made once per context."""
+    r = ctx.extras.get("mail_renderer")
+    if not isinstance(r, Renderer) or r.settings is not ctx.settings:
+        r = ctx.extras["mail_renderer"] = Renderer(ctx.settings)
+    return r
 
 
-def _common(ctx: Context, person: Mapping[str, Any], subject: str) -> dict[str, Any]:
+def _common(ctx: Context, person: Mapping[str, Any]) -> dict[str, Any]:
     org = ctx.settings.org
     name = _one_line(person.get("name", "")) or "there"
     return {
@@ -233,7 +225,6 @@ def _common(ctx: Context, person: Mapping[str, Any], subject: str) -> dict[str, 
         "team_contact": org.organisation.team_contact or org.mail.from_address,
         "from_name": org.mail.from_name,
         "organisation": org.organisation.name,
-        "subject": subject,
     }
 
 
@@ -243,19 +234,19 @@ def _letter(
     kind: str,
     person: Mapping[str, Any],
     occasion: str,
-    subjects: tuple[str, str],
     values: dict[str, Any],
 ) -> Letter:
+    """Rendered from ``mail/templates/rewards/<kind>`` (a team's own copy first)."""
     fmt = str(person.get("formats") or "standard").strip() or "standard"
-    subject = subjects[1] if fmt == "easy read" else subjects[0]
-    text, html = _render(kind, fmt, _common(ctx, person, subject) | values)
+    looks = {"fmt": fmt, "easy_read": fmt == "easy read", "large_print": fmt == "large print"}
+    r = _renderer(ctx).render(f"rewards/{kind}", _common(ctx, person) | looks | values)
     return Letter(
         rule=rule,
         person_id=str(person["person_id"]),
         occasion=occasion,
-        subject=subject,
-        text=text,
-        html=html,
+        subject=r.subject,
+        text=r.text,
+        html=r.html,
         name=_one_line(person.get("name", "")),
         email=_one_line(person.get("email", "")),
         copy_to=_one_line(person.get("copy_to", "")),
@@ -297,17 +288,12 @@ def statement_letter(ctx: Context, person: Mapping[str, Any], st: R.Statement) -
         "reward": st.reward_choice,
         "given_value": R.pounds(st.given_value),
     }
-    post = ctx.campaign.campaign.post
     return _letter(
         ctx,
         RULE_STATEMENT,
         "statement",
         person,
         f"statement {st.fingerprint()}",
-        (
-            f"Your rewards statement: {post} recruitment",
-            f"Your money for helping us find a new {post}",
-        ),
         values,
     )
 
@@ -335,17 +321,12 @@ def estimate_letter(ctx: Context, person: Mapping[str, Any], est: R.Estimate) ->
         "reward": est.reward_choice,
         "expenses": expenses,
     }
-    post = ctx.campaign.campaign.post
     return _letter(
         ctx,
         RULE_ESTIMATE,
         "estimate",
         person,
         f"estimate {est.fingerprint()}",
-        (
-            f"What you will be paid for helping recruit a {post}",
-            f"Money for helping us find a new {post}",
-        ),
         values,
     )
 
@@ -567,15 +548,147 @@ def statement(ctx: Context, person_id: str | None = None, *, all_people: bool = 
             if person_id not in with_lines:
                 raise JobError(f"there is nothing in the rewards ledger for {person_id} yet")
             pids = [person_id]
+        auto = _auto_sent(ctx, frames[SENT])
         letters = []
+        skipped = 0
         for pid in pids:
             person = people[pid]
             st = R.build_statement(
                 ledger, pid, ctx.campaign.id, policy, str(person.get("reward_choice") or "")
             )
-            letters.append(statement_letter(ctx, person, st))
+            letter = statement_letter(ctx, person, st)
+            if (pid, letter.content_hash) in auto:
+                skipped += 1  # the reminder rule already sent this very statement
+                continue
+            letters.append(letter)
         d = deliver(ctx, frames[SENT], letters)
+        d.already += skipped
     return _delivery_result(result, d, "statement")
+
+
+def _auto_sent(ctx: Context, sent: pd.DataFrame) -> set[tuple[str, str]]:
+    """(person, content) of statements the reminder rule has sent (so staff do not resend)."""
+    from ..transforms.reminders import OWN_PATH_TEMPLATES
+
+    rules = {r.id for r in ctx.campaign.reminders if r.template == OWN_PATH_TEMPLATES[0]}
+    if not rules or not len(sent):
+        return set()
+    mine = sent[sent["rule"].astype(str).isin(rules) & sent["status"].astype(str).isin(DELIVERED)]
+    return {(str(r["person_id"]), str(r["content_hash"])) for _, r in mine.iterrows()}
+
+
+def lines_fingerprint(st: R.Statement) -> str:
+    """Changes only when the person's lines change (a new line, an amount, a correction, or
+    their reward choice), not when a line moves on from owed to approved or paid."""
+    parts = [f"{i.base}:{i.amount}" for i in st.items] + [st.reward_choice]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:10]
+
+
+def _rule_day(ctx: Context, dates: pd.DataFrame, event: str, first: bool = False) -> dt.date | None:
+    """The event's day (several, e.g. interview days: the last one, or the ``first``)."""
+    from ..transforms.reminders import CAMPAIGN_END, campaign_end, events_from_dates
+
+    events = events_from_dates(dates, ctx.campaign)
+    if event == CAMPAIGN_END:
+        return campaign_end(events, ctx.campaign)
+    days = [e.starts.date() for e in events.values() if event in (e.name, e.kind)]
+    return (min if first else max)(days, default=None)
+
+
+@dataclass
+class DueResult(JobResult):
+    planned: list[str] = field(default_factory=list)  # ids only, for --dry-run
+
+
+def statements_due(ctx: Context, dry_run: bool = False) -> DueResult | None:
+    """The reminder rule for the statement after the campaign (called by ``corecruit remind``).
+
+    A rule with ``template = "rewards/statement"`` is due ``days_after`` days after its
+    event (``campaign end``: the last interview day or the decision meeting). From then on,
+    each person with ledger lines gets their statement once; a corrected one goes only if
+    their lines change (not when a line is approved or paid: staff can still send one with
+    ``corecruit rewards statement``). A person who already has a statement sent by hand
+    that is up to date is not sent another. None when the campaign has no such rule.
+    """
+    from ..transforms.reminders import OWN_PATH_TEMPLATES
+
+    rules = [r for r in ctx.campaign.reminders if r.template == OWN_PATH_TEMPLATES[0]]
+    if not rules:
+        return None
+    staff = ctx.stores.staff
+    policy = ctx.settings.org.rewards
+    camp = ctx.campaign.id
+    result = DueResult("rewards statement (reminder rule)")
+    today = ctx.today()
+    with staff.locked():
+        frames = staff.read(["people", "dates", LEDGER, SENT], errors="collect")
+        result.api_calls += 1
+        _refuse_bad_cells(frames, (SENT,))
+        result.rows_read = sum(len(f) for f in frames.values())
+        people = {str(r["person_id"]).strip(): r for _, r in frames["people"].iterrows()}
+        ledger = frames[LEDGER]
+        mine = ledger[ledger["campaign_id"] == camp] if len(ledger) else ledger
+        with_lines = sorted({str(p).strip() for p in mine.get("person_id", [])} - {""})
+        sent = frames[SENT]
+        status = {str(r["message_key"]): r for _, r in sent.iterrows()}
+        letters: list[Letter] = []
+        covered: list[dict[str, Any]] = []
+        for rule in rules:
+            day = _rule_day(ctx, frames["dates"], rule.event)
+            if day is None:
+                result.attention.append(
+                    f"Reminder rule '{rule.id}' waits for a date for '{rule.event}' "
+                    "on the Dates tab."
+                )
+                continue
+            if today < day + dt.timedelta(days=rule.days_after):
+                continue
+            for pid in with_lines:
+                if pid not in people:
+                    result.attention.append(f"{pid} has ledger lines but is not on the People tab.")
+                    continue
+                person = people[pid]
+                choice = str(person.get("reward_choice") or "")
+                st = R.build_statement(ledger, pid, camp, policy, choice)
+                occasion = f"statement {lines_fingerprint(st)}"
+                key = f"{rule.id}|{pid}|{camp}|{occasion}"
+                prev = status.get(key)
+                if prev is not None and str(prev["status"]) in DELIVERED:
+                    continue
+                by_hand = status.get(f"{RULE_STATEMENT}|{pid}|{camp}|statement {st.fingerprint()}")
+                done = str(by_hand["status"]) if by_hand is not None else ""
+                if by_hand is not None and prev is None and done in DELIVERED:
+                    covered.append(
+                        {
+                            "message_key": key,
+                            "rule": rule.id,
+                            "person_id": pid,
+                            "occasion": occasion,
+                            "status": done,
+                            "sent_at": by_hand.get("sent_at"),
+                            "transport_id": by_hand.get("transport_id"),
+                            "note": "Already sent by hand (corecruit rewards statement).",
+                        }
+                    )
+                    continue
+                base = statement_letter(ctx, person, st)
+                letters.append(replace(base, rule=rule.id, occasion=occasion))
+                result.planned.append(f"{rule.id} -> {pid}, {occasion}")
+        if dry_run:
+            result.detail = f"dry run: {len(letters)} statement(s) would go out."
+            return result
+        if not letters and not covered:
+            result.detail = "No statements due."
+            return result
+        extra: dict[str, pd.DataFrame] = {}
+        if covered:
+            spec = staff.tab(SENT)
+            sent = upsert_rows(spec, sent, make_frame(spec, covered))
+            extra[SENT] = sent
+        d = deliver(ctx, sent, letters, extra)
+    out = _delivery_result(result, d, "statement")
+    assert isinstance(out, DueResult)
+    return out
 
 
 # ----------------------------------------------------------------------------- estimates

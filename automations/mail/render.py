@@ -10,8 +10,10 @@ separated by blank lines; a line underlined with dashes is a heading; lines that
 start with ``- `` or ``1. `` are lists. The HTML part is made from the same text
 (headings, paragraphs, lists, links) so both always say the same thing; a team
 that wants its own HTML can add ``<name>.html.j2``, which gets the same variables
-plus ``body_html``. Easy read variants are ``<name>.easyread.txt.j2``; people
-who asked for large print get a bigger font in the HTML.
+plus ``body_html`` (values in ``.html.j2`` templates are escaped). Easy read
+variants are ``<name>.easyread.txt.j2``; people who asked for large print get a
+bigger font in the HTML. Templates may sit in sub-folders (``rewards/statement``);
+a team overrides those with the same sub-folder in its own folder.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
+from markupsafe import Markup
 
 from ..config import Settings
 from ..errors import ConfigError
@@ -113,7 +116,8 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
-            autoescape=False,
+            # Text is sent as written; HTML templates escape every value they print.
+            autoescape=lambda name: name is not None and name.endswith(".html.j2"),
         )
         self.team_folder = team
         self._names: set[str] | None = None
@@ -152,7 +156,7 @@ class Renderer:
             raise ConfigError(name, None, "the first line of a template must be 'Subject: …'")
         subject = " ".join(first[len("Subject:") :].split())
         body = re.sub(r"\n{3,}", "\n\n", body.strip("\n")) + "\n"
-        body_html = text_to_html(body)
+        body_html = Markup(text_to_html(body))  # already escaped, line by line
         html_name = self._pick(template, bool(context.get("easy_read")), "html")
         layout = html_name or "base.html.j2"
         page = self.env.get_template(layout).render(**context, subject=subject, body_html=body_html)

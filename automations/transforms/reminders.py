@@ -45,6 +45,10 @@ DATE_EVENTS = (
     "check-in",
 )
 STATUS_EVENTS = ("invited", "interview", "offer answered")
+# Rules with these templates are sent by their own job's path (the rewards statement is
+# built from the ledger), which the remind job calls; the planner leaves them alone.
+OWN_PATH_TEMPLATES = ("rewards/statement", "rewards/claim_form")
+CAMPAIGN_END = "campaign end"  # the last interview day or the decision meeting, if later
 EVENT_LABELS = {
     "recruitment agreed": "recruitment agreed",
     "shortlisting opens": "shortlisting",
@@ -323,6 +327,18 @@ def _log_index(log: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
     for rows in out.values():
         rows.sort(key=lambda r: r["_version"])
     return out
+
+
+def campaign_end(events: dict[str, Event], campaign: CampaignConfig) -> dt.date | None:
+    """The day of the campaign's last activity: the last interview day or the decision
+    meeting, whichever is later (the dates tab first, the campaign file if it has none)."""
+    days = [
+        e.starts.date() for e in events.values() if e.kind in ("interview day", "decision meeting")
+    ]
+    if not days:
+        d = campaign.dates
+        days = list(d.interview_days) + ([d.decision_meeting.date()] if d.decision_meeting else [])
+    return max(days, default=None)
 
 
 def _rule_window(rule: ReminderRule, event_day: dt.date | None) -> tuple[dt.date, dt.date]:
@@ -736,6 +752,8 @@ class _Planner:
     def run(self) -> Plan:
         groups: dict[tuple[str, str], list[ReminderRule]] = {}
         for rule in self.camp.reminders:
+            if rule.template in OWN_PATH_TEMPLATES:
+                continue
             groups.setdefault((rule.event, rule.audience), []).append(rule)
         for (event, _aud), rules in groups.items():
             if event not in DATE_EVENTS + STATUS_EVENTS:

@@ -1,0 +1,245 @@
+"""The expense claim form: send each person their link once, bring their claims in.
+
+``send_links`` makes sure each person with lived experience who shortlists or
+interviews has their own expense form (the forms provider ensures it by key, never a
+second one), writes the link to ``form_links`` (stage ``expenses``) in one write, and
+emails it once through the mail seam (a renewed link is sent again, once).
+
+``collect`` reads each person's latest form and puts their expenses in the
+``expense_claims`` tab as claims ``F-<person>-<n>`` (upserted by key: a rerun changes
+nothing; a changed answer changes that claim; a cleared expense withdraws it), with a
+receipt reference that staff typed kept. Expenses that cannot be read go to 'Needs
+attention' with a plain reason and no personal data. One read, at most one write.
+
+``rewards_job`` is the nightly rewards run: collect the forms, then accrue the ledger.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ..context import Context
+from ..errors import Problem, SheetProblems
+from ..forms.base import FormSpec, get_provider
+from ..store import append_new, make_frame, upsert_rows
+from ..transforms import expense_forms as ef
+from ..transforms import rewards as R
+from ..transforms.forms import local_time
+from ..transforms.reminders import _text, long_date, person_recipient
+from . import JobResult
+from .coprod_mail import Item, send_once
+
+CLAIMS, EXCEPTIONS, LINKS = "expense_claims", "exceptions", "form_links"
+
+
+@dataclass
+class ClaimFormsResult(JobResult):
+    links: dict[str, str] = field(default_factory=dict)  # person id -> url (tests, not logs)
+    planned: list[str] = field(default_factory=list)
+
+
+def claimants(people: pd.DataFrame) -> list[str]:
+    """People with lived experience who shortlist or interview (as for the estimate)."""
+    return sorted(
+        _text(r["person_id"])
+        for _, r in people.iterrows()
+        if _text(r.get("kind")) == "lived experience"
+        and _text(r.get("person_id"))
+        and (R._bool(r.get("shortlists")) or R._bool(r.get("interviews")))
+    )
+
+
+def specs(ctx: Context, person_ids: list[str]) -> list[FormSpec]:
+    policy = ctx.settings.org.rewards
+    return [ef.expense_spec(ctx.campaign, p, policy) for p in person_ids]
+
+
+def send_links(ctx: Context, *, dry_run: bool = False) -> ClaimFormsResult:
+    """Make sure each claimant has their own expense form; send each new link once."""
+    res = ClaimFormsResult(job="expense forms")
+    staff = ctx.stores.staff
+    tz = ctx.settings.org.organisation.timezone
+    with staff.locked():
+        frames = staff.read(["people", LINKS], errors="collect")
+        res.api_calls += 1
+        who = claimants(frames["people"])
+        if not who:
+            res.detail = "no one to send an expense form to yet"
+            return res
+        wanted = specs(ctx, who)
+        if dry_run:
+            res.planned = [f"expense-form -> {p}" for p in who]
+            res.detail = f"dry run: {len(who)} expense form(s); nothing was made or sent"
+            return res
+        handles = get_provider(ctx).ensure_forms(wanted)
+        rows = []
+        for s in wanted:
+            h = handles[s.key]
+            rows.append(
+                {
+                    "person_id": s.person_id,
+                    "stage": ef.STAGE,
+                    "form_id": h.form_id,
+                    "url": h.url,
+                    "created_at": local_time(h.created_at, tz) if h.created_at else None,
+                    "expires_at": local_time(h.expires_at, tz) if h.expires_at else None,
+                }
+            )
+            res.links[s.person_id] = h.url
+        spec_fl = staff.tab(LINKS)
+        current = frames[LINKS]
+        merged = upsert_rows(spec_fl, current, make_frame(spec_fl, rows))
+        if not merged.reset_index(drop=True).equals(
+            upsert_rows(spec_fl, current, current.iloc[0:0]).reset_index(drop=True)
+        ):
+            res.rows_written = staff.write({LINKS: merged})
+            res.api_calls += 1
+    by_id = {_text(r["person_id"]): r.to_dict() for _, r in frames["people"].iterrows()}
+    items = []
+    for s in wanted:
+        h = handles[s.key]
+        expires = local_time(h.expires_at, tz) if h.expires_at else None
+        items.append(
+            Item(
+                rule="expense-form",
+                recipient=person_recipient(by_id[s.person_id]),
+                occasion=ef.STAGE,
+                template="rewards/claim_form",
+                context={
+                    "form_link": h.url,
+                    "expires": long_date(expires.date()) if expires else "",
+                },
+                facts={"url": h.url},
+            )
+        )
+    sent = send_once(ctx, items)
+    res.planned = sent.planned
+    res.attention.extend(sent.attention)
+    if sent.report is not None:
+        res.messages_sent = len(sent.report.sent)
+        res.rows_written += sent.report.rows_written
+    res.detail = f"{len(wanted)} expense form(s) ready, {res.messages_sent} link(s) sent"
+    return res
+
+
+def links_due(ctx: Context, *, dry_run: bool = False) -> ClaimFormsResult | None:
+    """The reminder rule for the claim form (called by ``corecruit remind``).
+
+    A rule with ``template = "rewards/claim_form"`` is due ``days_after`` days after (or
+    ``days_before`` days before) its event; from then on each claimant without a link gets
+    theirs, once (``send_links`` is exactly once). None when there is no such rule.
+    """
+    from .rewards import _rule_day
+
+    rules = [r for r in ctx.campaign.reminders if r.template == "rewards/claim_form"]
+    if not rules:
+        return None
+    staff = ctx.stores.staff
+    dates = staff.read_one("dates", errors="collect")
+    for rule in rules:
+        day = _rule_day(ctx, dates, rule.event, first=bool(rule.days_before))
+        if day is None:
+            continue
+        due = day - dt.timedelta(days=rule.days_before) + dt.timedelta(days=rule.days_after)
+        if ctx.today() >= due:
+            res = send_links(ctx, dry_run=dry_run)
+            res.api_calls += 1
+            return res
+    return None
+
+
+def _same(a: Any, b: Any) -> bool:
+    empty_a, empty_b = R._empty(a), R._empty(b)
+    if empty_a or empty_b:
+        return empty_a and empty_b
+    return bool(a == b)
+
+
+def collect(ctx: Context) -> ClaimFormsResult:
+    """Bring each person's latest expense form into 'Expense claims'; once, by claim id."""
+    res = ClaimFormsResult(job="expense forms collect")
+    staff = ctx.stores.staff
+    tz = ctx.settings.org.organisation.timezone
+    with staff.locked():
+        frames = staff.read(["people", LINKS, CLAIMS, EXCEPTIONS], errors="collect")
+        res.api_calls += 1
+        problems: list[Problem] = []
+        for t in (CLAIMS, EXCEPTIONS):  # tabs written back must read cleanly
+            problems.extend(frames[t].attrs.get("problems", []) or [])
+        if problems:
+            raise SheetProblems(problems)
+        fl = frames[LINKS]
+        who = sorted(
+            {_text(r["person_id"]) for _, r in fl.iterrows() if _text(r["stage"]) == ef.STAGE}
+        )
+        if not who:
+            res.detail = "no expense forms sent yet"
+            return res
+        responses = get_provider(ctx).fetch_responses(specs(ctx, who))
+        res.rows_read = len(responses)
+        got = ef.claims_from_responses(
+            responses,
+            ctx.settings.org.rewards,
+            ctx.today(),
+            lambda t: local_time(t, tz),
+        )
+        spec_c = staff.tab(CLAIMS)
+        claims = frames[CLAIMS]
+        existing = {_text(r["claim_id"]): r for _, r in claims.iterrows()}
+        changed: list[dict[str, Any]] = []
+        for row in got.rows:
+            old = existing.get(row["claim_id"])
+            if old is not None and not _text(row["receipt_reference"]):
+                row["receipt_reference"] = _text(old.get("receipt_reference"))  # staff's
+            if old is not None and all(_same(old.get(k), v) for k, v in row.items()):
+                continue
+            changed.append(row)
+        gone = [c for c in got.withdrawn if c in existing]
+        writes: dict[str, pd.DataFrame] = {}
+        if changed or gone:
+            new = upsert_rows(spec_c, claims, make_frame(spec_c, changed))
+            if gone:
+                new = new[~new["claim_id"].astype(str).isin(gone)]
+            writes[CLAIMS] = new
+        spec_x = staff.tab(EXCEPTIONS)
+        exc, added = append_new(
+            spec_x,
+            frames[EXCEPTIONS],
+            make_frame(spec_x, R.issue_records(got.issues, ctx.now(), job="expense forms")),
+        )
+        if added:
+            writes[EXCEPTIONS] = exc
+        if writes:
+            staff.write(writes)
+            res.api_calls += 1
+    res.rows_written = len(changed) + len(gone) + added
+    parts = [f"{len(responses)} form(s) seen", f"{len(changed)} claim(s) new or changed"]
+    if gone:
+        parts.append(f"{len(gone)} withdrawn by the person")
+    if added:
+        parts.append(f"{added} expense(s) could not be read: see 'Needs attention'")
+        res.attention.append(
+            f"{added} expense(s) on claim forms could not be read "
+            f"({', '.join(sorted({i.person_id for i in got.issues}))}): see 'Needs attention'."
+        )
+    res.detail = "; ".join(parts) + "."
+    return res
+
+
+def rewards_job(ctx: Context) -> JobResult:
+    """The nightly rewards run: bring in expense forms, then bring the ledger up to date."""
+    from .rewards import accrue_job
+
+    first = collect(ctx)
+    ctx.stores.staff.forget()
+    res = accrue_job(ctx)
+    res.api_calls += first.api_calls
+    res.rows_read += first.rows_read
+    res.rows_written += first.rows_written
+    res.attention = first.attention + res.attention
+    res.detail = f"expense forms: {first.detail} Ledger: {res.detail}"
+    return res
