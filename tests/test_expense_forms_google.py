@@ -55,9 +55,22 @@ def test_expense_forms_on_google(gx: Context, config_dir: Path, google_emulator:
     key = "peer-support-2027.expenses.p05"
     q = question_of(gx, key, google_emulator)
     fid = state_of(gx)[key]["form_id"]
+    spec = ef.expense_spec(gx.campaign, "p05", gx.settings.org.rewards)
+
+    def words(item_id: str, value: str) -> str:
+        """The option a person clicks on Google: its words, not the number behind them."""
+        from automations.forms.base import ScaleItem
+        from automations.forms.google import option_texts
+
+        item = spec.item(item_id)
+        assert isinstance(item, ScaleItem)
+        return next(t for t, v in option_texts(item).items() if v == value)
+
+    kind, activity = words(ef.choice_id("kind", 1), "1"), words(ef.choice_id("activity", 1), "3")
+    assert "mile" in kind.lower() and "interview" in activity.lower()
     answers: dict[str, Any] = {
-        q[ef.choice_id("kind", 1)]: "1",  # mileage
-        q[ef.choice_id("activity", 1)]: "3",  # interview day
+        q[ef.choice_id("kind", 1)]: kind,  # mileage
+        q[ef.choice_id("activity", 1)]: activity,  # interview day
         q[ef.text_id("date", 1)]: "8 Feb 2027",
         q[ef.text_id("miles", 1)]: "14",
         q[ef.text_id("note", 1)]: "=HYPERLINK(1) there and back",

@@ -77,10 +77,28 @@ def document_title(spec: FormSpec) -> str:
     return f"{spec.title} [{spec.key}]"
 
 
+def option_texts(item: ScaleItem) -> dict[str, str]:
+    """For a labelled choice (an item with a ``legend``): option text -> the value it stands for.
+
+    Score scales show numbers; a choice such as "Would you like to be involved?" shows
+    its words, and the answer Google returns (the words) is mapped back to the value.
+    """
+    points = sorted(item.points, key=lambda p: p.value)
+    labels = [p.label.strip() for p in points]
+    plain = all(labels) and len(set(labels)) == len(labels)
+    return {
+        (lab if plain else f"{p.value}: {lab}" if lab else str(p.value)): str(p.value)
+        for p, lab in zip(points, labels, strict=True)
+    }
+
+
 def _question(item: Item) -> dict[str, Any]:
     if isinstance(item, CommentItem):
         return {"required": item.required, "textQuestion": {"paragraph": True}}
     assert isinstance(item, ScaleItem)
+    if item.legend:  # a labelled choice (co-production, expenses), not a score
+        options = [{"value": text} for text in option_texts(item)]
+        return {"required": item.required, "choiceQuestion": {"type": "RADIO", "options": options}}
     points = sorted(item.points, key=lambda p: p.value)
     if item.min in (0, 1) and 2 <= item.max <= 10 and len(points) == item.max - item.min + 1:
         scale: dict[str, Any] = {"low": item.min, "high": item.max}
@@ -106,7 +124,12 @@ def _item_body(item: Item) -> dict[str, Any]:
         "title": _one_line(item.title),
         "questionItem": {"question": _question(item)},
     }
-    if isinstance(item, ScaleItem):
+    if isinstance(item, ScaleItem) and item.legend:
+        body["title"] = _one_line(item.legend)
+        context = "\n\n".join(x for x in (item.title.strip(), item.context.strip()) if x)
+        if context and context != _one_line(item.legend):
+            body["description"] = context
+    elif isinstance(item, ScaleItem):
         labelled = [p for p in item.points if p.label]
         guide = "; ".join(
             f"{p.value} = {p.label}" for p in sorted(item.points, key=lambda p: p.value)
@@ -665,6 +688,11 @@ class GoogleFormsProvider:
 
     def _response(self, spec: FormSpec, entry: dict[str, Any], r: dict[str, Any]) -> Response:
         items = {i.item_id for i in spec.items()}
+        choices = {
+            i.item_id: option_texts(i)
+            for i in spec.items()
+            if isinstance(i, ScaleItem) and i.legend
+        }
         qmap: dict[str, str] = entry.get("questions") or {}
         answers = dict.fromkeys(sorted(items), "")
         for qid, ans in (r.get("answers") or {}).items():
@@ -674,6 +702,8 @@ class GoogleFormsProvider:
             values = [
                 str(a.get("value", "")) for a in (ans.get("textAnswers") or {}).get("answers", [])
             ]
+            if item_id in choices:  # the words chosen -> the value they stand for
+                values = [choices[item_id].get(v, v) for v in values]
             answers[item_id] = ", ".join(values)
         at = parse_time(str(r.get("lastSubmittedTime") or r.get("createTime")))
         rid = str(r["responseId"])
