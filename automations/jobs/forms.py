@@ -42,6 +42,8 @@ from ..transforms.forms import (
     validate_responses,
 )
 from ..transforms.reminders import events_from_dates, person_recipient
+from ..transforms.values import is_true as _true
+from ..transforms.values import text as _text
 from . import JobResult
 from .remind import job_lock
 
@@ -51,18 +53,6 @@ STAFF_TABS = ["people", "applications", "candidate_key", "timetable", "form_link
 STAGE_WORDS = {"shortlisting": "shortlisting", "interview": "interview scores"}
 DOING_WORDS = {"shortlisting": "shortlisting", "interview": "interviewing"}
 OVERLAP = dt.timedelta(days=1)  # collect looks back this far past the last score it has
-
-
-def _text(v: Any) -> str:
-    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
-        return ""
-    return str(v).strip()
-
-
-def _true(v: Any) -> bool:
-    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
-        return False
-    return v.strip().upper() == "TRUE" if isinstance(v, str) else bool(v)
 
 
 def _candidates(ctx: Context, frames: dict[str, pd.DataFrame]) -> list[Candidate]:

@@ -37,25 +37,13 @@ from ..forms.base import (
     form_key,
     score_item_id,
 )
+from .values import is_true as _true
+from .values import text as _text
 
 SCORING_ROLES = ("chair", "panel member")
 # Application statuses that mean the candidate is (or was) on the interview list.
 INTERVIEW_STATUSES = ("invited", "interviewed", "offered", "accepted", "declined")
 JOB = "forms collect"
-
-
-def _text(v: Any) -> str:
-    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
-        return ""
-    return str(v).strip()
-
-
-def _true(v: Any) -> bool:
-    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
-        return False
-    if isinstance(v, str):
-        return v.strip().upper() in ("TRUE", "YES", "Y", "1")
-    return bool(v)
 
 
 def candidate_label(letter: str) -> str:

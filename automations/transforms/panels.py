@@ -9,28 +9,14 @@ and a chair). Warnings name person ids and question ids, never names.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 
 from ..config import CampaignConfig
 from ..errors import Problem
+from .values import is_true as _true
+from .values import text as _text
 
 SCORING_ROLES = ("chair", "panel member")
-
-
-def _text(v: Any) -> str:
-    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
-        return ""
-    return str(v).strip()
-
-
-def _true(v: Any) -> bool:
-    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
-        return False
-    if isinstance(v, str):
-        return v.strip().upper() in ("TRUE", "YES", "Y", "1")
-    return bool(v)
 
 
 def _ids(ids: set[str] | list[str]) -> str:

@@ -30,6 +30,8 @@ import pandas as pd
 from ..config.models import CampaignConfig, OrganisationConfig, ReminderRule
 from ..mail.ics import CalendarEvent, make_uid
 from .timetable import Block
+from .values import is_true
+from .values import text as _text
 
 INVITED = ("invited", "interviewed", "offered", "accepted", "declined")
 DELIVERED = ("sent", "contact another way")
@@ -212,20 +214,6 @@ class Plan:
 
 
 # --------------------------------------------------------------- recipients
-
-
-def _text(v: Any) -> str:
-    return "" if v is None or v is pd.NA or (isinstance(v, float) and v != v) else str(v).strip()
-
-
-def is_true(v: Any) -> bool:
-    """TRUE in a boolean column (empty cells are pd.NA, which is not true)."""
-    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
-        return False
-    try:
-        return bool(v)
-    except TypeError:
-        return False
 
 
 def person_recipient(row: Mapping[str, Any]) -> Recipient:
