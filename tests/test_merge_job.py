@@ -418,12 +418,17 @@ def test_sigkill_at_random_points_then_rerun_matches_an_uninterrupted_run(ctx, c
     rnd = random.Random(6)
     code = "import sys; from automations.cli import main; sys.exit(main())"
     cmd = [sys.executable, "-c", code, "--config", str(config_dir), "merge"]
+    for name, data in pristine.items():  # how long an uninterrupted child takes here
+        (folder / name).write_bytes(data)
+    t0 = time.monotonic()
+    subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
+    whole = time.monotonic() - t0
     killed = 0
     for _ in range(4):
         for name, data in pristine.items():
             (folder / name).write_bytes(data)
         child = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        time.sleep(rnd.uniform(0.3, 2.5))
+        time.sleep(rnd.uniform(0.3, 0.9) * whole)  # somewhere in the run, on a fast or slow machine
         if child.poll() is None:
             child.send_signal(signal.SIGKILL)
             killed += 1

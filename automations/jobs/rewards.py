@@ -349,6 +349,7 @@ def build_message(ctx: Context, letter: Letter, mid: str) -> EmailMessage:
     if cfg.reply_to:
         msg["Reply-To"] = cfg.reply_to
     msg["Message-ID"] = mid
+    msg["X-Corecruit-Key"] = letter.key(ctx.campaign.id)  # as every other email: one per key
     msg["Date"] = format_datetime(ctx.now())
     msg.set_content(letter.text)
     msg.add_alternative(letter.html, subtype="html")
