@@ -52,7 +52,9 @@ def measure(size: int, backend: str) -> dict[str, object]:
             env=os.environ | {"PYTHONWARNINGS": "ignore"},
         )
         if p.returncode != 0:
-            raise SystemExit(f"the {backend} run at {size} failed:\n{p.stderr[-4000:]}")
+            last = [x for x in p.stderr.strip().splitlines() if x.strip()][-1:] or ["?"]
+            print(f"the {backend} run at {size} failed:\n{p.stderr[-3000:]}", file=sys.stderr)
+            return {"size": size, "failed": last[0][:300]}
         return dict(json.loads(p.stdout.strip().splitlines()[-1]))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -67,7 +69,12 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     out = []
     for backend in args.backend.split(","):
-        rows = [measure(n, backend) for n in sizes]
+        measured = [measure(n, backend) for n in sizes]
+        rows = [r for r in measured if "failed" not in r]
+        failed = [r for r in measured if "failed" in r]
+        if not rows:
+            out.append(f"### {backend} backend\n\nEvery size failed: {failed}\n")
+            continue
         base = rows[0]
         jobs = list(base["jobs"])  # type: ignore[arg-type]
         out.append(f"### {backend} backend\n")
@@ -95,7 +102,10 @@ def main() -> None:
         out.append("")
         extra = {r["size"]: r.get("notes", "") for r in rows}
         out.append("What each run did: " + "; ".join(f"{k}: {v}" for k, v in extra.items()))
+        for r in failed:
+            out.append(f"\nAt {r['size']} applications the run did not finish: {r['failed']}")
         out.append("")
+        print("\n".join(out[-6:]), flush=True)
     table = "\n".join(out)
     print(table)
     if args.record:
