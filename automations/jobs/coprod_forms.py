@@ -23,9 +23,9 @@ from ..store import append_new, make_frame, upsert_rows
 from ..transforms import coprod_forms as cf
 from ..transforms import questions as tq
 from ..transforms.forms import local_time
-from ..transforms.reminders import _text, long_date, person_recipient, reward_lines
+from ..transforms.reminders import _text, person_recipient, reward_lines
 from . import JobResult
-from .coprod_mail import Item, send_once
+from .coprod_mail import form_link_item, send_once
 
 FEEDBACK_ROLES = ("chair", "panel member", "supporting worker", "advisor")
 
@@ -118,26 +118,17 @@ def push_forms(ctx: Context, kind: str, *, send: bool = True) -> FormsResult:
         items = []
         for spec in specs:
             h = handles[spec.key]
-            expires = _local(ctx, h.expires_at)
             items.append(
-                Item(
-                    rule=f"{kind}-form",
-                    recipient=person_recipient(by_id[spec.person_id]),
-                    occasion=kind,
-                    template=f"coprod/{kind}_form",
-                    context={
-                        "form_link": h.url,
-                        "expires": long_date(expires.date()) if expires else "",
-                    },
-                    facts={"url": h.url},
+                form_link_item(
+                    f"{kind}-form",
+                    person_recipient(by_id[spec.person_id]),
+                    kind,
+                    f"coprod/{kind}_form",
+                    h.url,
+                    _local(ctx, h.expires_at),
                 )
             )
-        sent = send_once(ctx, items)
-        res.planned = sent.planned
-        res.attention.extend(sent.attention)
-        if sent.report is not None:
-            res.messages_sent = len(sent.report.sent)
-            res.rows_written += sent.report.rows_written
+        send_once(ctx, items).add_to(res)
     res.detail = f"{len(specs)} {kind} form(s) ready, {res.messages_sent} link(s) sent"
     return res
 

@@ -8,6 +8,7 @@ looks at every unconfirmed row of the sent-messages log, whichever job wrote it.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.utils import formataddr
@@ -18,7 +19,7 @@ from ..mail import get_transport
 from ..mail.delivery import DeliveryReport, Journal, Outgoing, apply_changes, deliver, settle
 from ..mail.render import Renderer, build_email, message_id
 from ..transforms.coprod_mail import fingerprint, log_index, next_version
-from ..transforms.reminders import Recipient, base_key
+from ..transforms.reminders import Recipient, base_key, long_date, recipient_context
 from .remind import job_lock
 
 
@@ -42,24 +43,36 @@ class SendResult:
     planned: list[str] = field(default_factory=list)  # ids and roles only
     attention: list[str] = field(default_factory=list)
 
+    def add_to(self, res: Any) -> None:
+        """Count what was sent into a job's result (planned, attention, sent, rows)."""
+        res.planned = self.planned
+        res.attention.extend(self.attention)
+        if self.report is not None:
+            res.messages_sent = len(self.report.sent)
+            res.rows_written += self.report.rows_written
+
+
+def form_link_item(
+    rule: str,
+    recipient: Recipient,
+    occasion: str,
+    template: str,
+    url: str,
+    expires: dt.datetime | None,
+) -> Item:
+    """The email that gives a person their own form link (the link is what counts as changed)."""
+    return Item(
+        rule=rule,
+        recipient=recipient,
+        occasion=occasion,
+        template=template,
+        context={"form_link": url, "expires": long_date(expires.date()) if expires else ""},
+        facts={"url": url},
+    )
+
 
 def common_context(ctx: Context, r: Recipient) -> dict[str, Any]:
-    c = ctx.campaign.campaign
-    org = ctx.settings.org
-    return {
-        "org_name": org.organisation.name,
-        "team_contact": org.organisation.team_contact or org.mail.from_address,
-        "sender": org.mail.from_name,
-        "title": c.title,
-        "post": c.post,
-        "team": c.team,
-        "summary": " ".join(c.summary.split()),
-        "greeting": r.greeting,
-        "role": r.role,
-        "large_print": r.large_print,
-        "easy_read": r.easy_read,
-        "has_access_needs": r.has_access_needs,
-        "has_copy": bool(r.copy_to),
+    return recipient_context(ctx.campaign, ctx.settings.org, r) | {
         "correction": False,
         "reminder": False,
     }

@@ -29,9 +29,9 @@ from ..store import append_new, make_frame, upsert_rows
 from ..transforms import expense_forms as ef
 from ..transforms import rewards as R
 from ..transforms.forms import local_time
-from ..transforms.reminders import _text, long_date, person_recipient
+from ..transforms.reminders import _text, person_recipient
 from . import JobResult
-from .coprod_mail import Item, send_once
+from .coprod_mail import form_link_item, send_once
 
 CLAIMS, EXCEPTIONS, LINKS = "expense_claims", "exceptions", "form_links"
 
@@ -102,26 +102,17 @@ def send_links(ctx: Context, *, dry_run: bool = False) -> ClaimFormsResult:
     items = []
     for s in wanted:
         h = handles[s.key]
-        expires = local_time(h.expires_at, tz) if h.expires_at else None
         items.append(
-            Item(
-                rule="expense-form",
-                recipient=person_recipient(by_id[s.person_id]),
-                occasion=ef.STAGE,
-                template="rewards/claim_form",
-                context={
-                    "form_link": h.url,
-                    "expires": long_date(expires.date()) if expires else "",
-                },
-                facts={"url": h.url},
+            form_link_item(
+                "expense-form",
+                person_recipient(by_id[s.person_id]),
+                ef.STAGE,
+                "rewards/claim_form",
+                h.url,
+                local_time(h.expires_at, tz) if h.expires_at else None,
             )
         )
-    sent = send_once(ctx, items)
-    res.planned = sent.planned
-    res.attention.extend(sent.attention)
-    if sent.report is not None:
-        res.messages_sent = len(sent.report.sent)
-        res.rows_written += sent.report.rows_written
+    send_once(ctx, items).add_to(res)
     res.detail = f"{len(wanted)} expense form(s) ready, {res.messages_sent} link(s) sent"
     return res
 

@@ -216,6 +216,28 @@ class Plan:
 # --------------------------------------------------------------- recipients
 
 
+def recipient_context(
+    camp: CampaignConfig, org: OrganisationConfig, r: Recipient
+) -> dict[str, Any]:
+    """What every email's template knows: the campaign, the team and how to write to ``r``."""
+    c = camp.campaign
+    return {
+        "org_name": org.organisation.name,
+        "team_contact": org.organisation.team_contact or org.mail.from_address,
+        "sender": org.mail.from_name,
+        "title": c.title,
+        "post": c.post,
+        "team": c.team,
+        "summary": " ".join(c.summary.split()),
+        "greeting": r.greeting,
+        "role": r.role,
+        "large_print": r.large_print,
+        "easy_read": r.easy_read,
+        "has_access_needs": r.has_access_needs,
+        "has_copy": bool(r.copy_to),
+    }
+
+
 def person_recipient(row: Mapping[str, Any]) -> Recipient:
     pid = _text(row.get("person_id"))
     email = _text(row.get("email"))
@@ -445,23 +467,7 @@ class _Planner:
     # ---- common context
 
     def common(self, r: Recipient) -> dict[str, Any]:
-        c = self.camp.campaign
-        org = self.w.org
-        return {
-            "org_name": org.organisation.name,
-            "team_contact": org.organisation.team_contact or org.mail.from_address,
-            "sender": org.mail.from_name,
-            "title": c.title,
-            "post": c.post,
-            "team": c.team,
-            "summary": " ".join(c.summary.split()),
-            "greeting": r.greeting,
-            "role": r.role,
-            "large_print": r.large_print,
-            "easy_read": r.easy_read,
-            "has_access_needs": r.has_access_needs,
-            "has_copy": bool(r.copy_to),
-        }
+        return recipient_context(self.camp, self.w.org, r)
 
     def event_context(self, ev: Event, timed: bool = True) -> dict[str, Any]:
         return {
