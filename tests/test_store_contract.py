@@ -25,6 +25,7 @@ from automations.google.http import RetryingHTTPClient, RetryPolicy, authorized_
 from automations.store import LocalStore, TableStore, make_frame
 from automations.store.google import SHEETS_API, GoogleStore, IdMemory, quote, to_json
 from automations.templates import ColumnSpec, TabSpec, WorkbookSpec
+from tests.store_support import rows_of
 
 TEXT_COLS = ("a", "b", "c")
 
@@ -200,28 +201,7 @@ cell_text = st.one_of(
     ),
 )
 
-row_strategy = st.fixed_dictionaries(
-    {
-        "a": cell_text,
-        "b": cell_text,
-        "c": cell_text,
-        "n": st.one_of(st.none(), st.integers(-(10**12), 10**12)),
-        "money": st.one_of(
-            st.none(),
-            st.decimals(
-                min_value=-(10**6), max_value=10**6, places=2, allow_nan=False, allow_infinity=False
-            ),
-        ),
-        "day": st.one_of(st.none(), st.dates(dt.date(1900, 3, 1), dt.date(2100, 1, 1))),
-        "at": st.one_of(
-            st.none(),
-            st.datetimes(dt.datetime(1950, 1, 1), dt.datetime(2100, 1, 1)).map(
-                lambda d: d.replace(microsecond=0)
-            ),
-        ),
-        "ok": st.one_of(st.none(), st.booleans()),
-    }
-)
+row_strategy = rows_of(cell_text)
 
 
 @settings(
