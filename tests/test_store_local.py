@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from automations.errors import SheetProblems, StoreError, WorkbookLockedError
 from automations.store import LocalStore, make_frame
 from automations.templates import ColumnSpec, TabSpec, WorkbookSpec
+from tests.store_support import rows_of
 
 TEXT_COLS = ("a", "b", "c")
 
@@ -77,28 +78,7 @@ cell_text = st.one_of(
     st.text(min_size=1, max_size=12).map(lambda s: s * (3000 // len(s))),  # long text
 )
 
-row_strategy = st.fixed_dictionaries(
-    {
-        "a": cell_text,
-        "b": cell_text,
-        "c": cell_text,
-        "n": st.one_of(st.none(), st.integers(-(10**12), 10**12)),
-        "money": st.one_of(
-            st.none(),
-            st.decimals(
-                min_value=-(10**6), max_value=10**6, places=2, allow_nan=False, allow_infinity=False
-            ),
-        ),
-        "day": st.one_of(st.none(), st.dates(dt.date(1900, 3, 1), dt.date(2100, 1, 1))),
-        "at": st.one_of(
-            st.none(),
-            st.datetimes(dt.datetime(1950, 1, 1), dt.datetime(2100, 1, 1)).map(
-                lambda d: d.replace(microsecond=0)
-            ),
-        ),
-        "ok": st.one_of(st.none(), st.booleans()),
-    }
-)
+row_strategy = rows_of(cell_text)
 
 
 @settings(
@@ -335,7 +315,7 @@ KILL_SCRIPT = textwrap.dedent("""
     from test_store_local import _spec
     s = LocalStore(_spec(), {path!r})
     spec = s.tab("things")
-    df = make_frame(spec, [{{"id": str(i), "a": "new text " * 20}} for i in range(20000)])
+    df = make_frame(spec, [{{"id": str(i), "a": "new text " * 20}} for i in range(50000)])
     print("writing", flush=True)
     s.write({{"things": df}})
     print("done", flush=True)
