@@ -389,7 +389,11 @@ def test_a_typed_formula_is_read_as_the_value_it_showed(store: LocalStore) -> No
     store.write({"things": make_frame(spec, [{"id": "1"}])})
     store.read_one("things")  # the workbook is now kept in memory
     wb = openpyxl.load_workbook(store.path)
-    wb["Things"]["E2"] = "=2+3"  # openpyxl saves no cached value: reads as empty
+    wb["Things"]["E2"] = "=2+3"  # openpyxl saves no cached value
     wb.save(store.path)
-    got = LocalStore(store.spec, store.path).read_one("things")  # no "not a number" error
+    fresh = LocalStore(store.spec, store.path)
+    with pytest.raises(SheetProblems, match="row 2, column 'n': this cell holds a formula with no"):
+        fresh.read_one("things")  # never read as an empty cell
+    got = fresh.read_one("things", errors="collect")
     assert got["n"].isna().all() and list(got["id"]) == ["1"]
+    assert [p.column for p in got.attrs["problems"]] == ["n"]
