@@ -16,8 +16,9 @@ from click.testing import CliRunner
 
 from automations.cli import main
 from automations.context import Context
+from automations.errors import SheetProblems
 from automations.jobs import rewards as RJ
-from automations.workspace import check_campaign
+from automations.workspace import check_campaign, init_campaign
 
 
 def staff_path(ctx: Context) -> Path:
@@ -214,3 +215,51 @@ def test_init_by_a_person_still_adds_a_missing_tab(ctx: Context) -> None:
     r = CliRunner().invoke(main, ["--config", str(ctx.settings.config_dir), "init"])
     assert r.exit_code == 0, r.output
     assert "Applications" in openpyxl.load_workbook(path, read_only=True).sheetnames
+
+
+def test_on_google_a_renamed_tab_is_left_missing_at_the_start_of_a_run(google_ctx: Any) -> None:
+    from automations.jobs.redact import redact_job
+    from automations.store.google import SHEETS_API
+
+    staff = google_ctx.stores.staff
+    sid = staff.spreadsheet_id
+    meta = staff.http.call("GET", f"{SHEETS_API}/{sid}").json()
+    sheet = next(s for s in meta["sheets"] if s["properties"]["title"] == "Applications")
+    staff.http.call(
+        "POST",
+        f"{SHEETS_API}/{sid}:batchUpdate",
+        json={
+            "requests": [
+                {
+                    "updateSheetProperties": {
+                        "properties": {"sheetId": sheet["properties"]["sheetId"], "title": "Old"},
+                        "fields": "title",
+                    }
+                }
+            ]
+        },
+    )
+    staff.forget()
+    res = init_campaign(google_ctx, add_tabs=False)
+    assert res.staff.tabs_missing == ["applications"] and res.staff.tabs_added == []
+    with pytest.raises(SheetProblems, match="give it back the name 'Applications'"):
+        redact_job(google_ctx)
+    titles = [
+        s["properties"]["title"]
+        for s in staff.http.call("GET", f"{SHEETS_API}/{sid}").json()["sheets"]
+    ]
+    assert "Applications" not in titles and "Old" in titles
+
+
+def test_a_workbook_staff_made_empty_is_set_up_in_full_at_the_start_of_a_run(
+    settings: Any,
+) -> None:
+    from automations.context import make_context
+
+    ctx = make_context(settings)
+    path = staff_path(ctx)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    openpyxl.Workbook().save(path)  # one blank 'Sheet', none of corecruit's tabs
+    res = init_campaign(ctx, add_tabs=False)
+    assert res.staff.tabs_missing == [] and "applications" in res.staff.tabs_added
+    assert ctx.stores.staff.read_one("applications").empty

@@ -110,7 +110,8 @@ class TableStore(ABC):
         empty would let a job read "no applications" (or no ledger, no messages sent)
         and carry on as if that were true, so at the start of a run it is left missing
         and every job that needs it stops with a message naming it. ``corecruit init``,
-        run by a person, still adds it. A new workbook always gets every tab.
+        run by a person, still adds it. A new workbook, or one with none of corecruit's
+        tabs yet (made empty by staff), always gets every tab.
         """
         self._grids.clear()
         return self._init(add_tabs)

@@ -473,7 +473,7 @@ class GoogleStore(TableStore):
         report.location = self.location
         headers: dict[str, list[str]] = {}
         present = [(s, self._find(s, meta)) for s in self.spec.tabs.values()]
-        if not add_tabs and not report.created_workbook:  # never read as an empty one
+        if not add_tabs and any(m for _, m in present):  # never read as an empty one
             report.tabs_missing = [s.id for s, m in present if m is None]
             present = [(s, m) for s, m in present if m is not None]
         existing = [(s, m) for s, m in present if m is not None]

@@ -325,9 +325,13 @@ class LocalStore(TableStore):
                 if wb.active is not None:
                     wb.remove(wb.active)
                 report.created_workbook = True
+            # a workbook with none of our tabs yet (made empty by staff) is set up in full
+            fresh = report.created_workbook or not any(
+                self._find_sheet(wb, s) for s in self.spec.tabs.values()
+            )
             for spec in self.spec.tabs.values():
                 ws = self._find_sheet(wb, spec)
-                if ws is None and not add_tabs and not report.created_workbook:
+                if ws is None and not add_tabs and not fresh:
                     report.tabs_missing.append(spec.id)  # never read as an empty one
                     continue
                 if ws is None:
