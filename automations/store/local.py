@@ -202,9 +202,11 @@ class LocalStore(TableStore):
     ) -> dict[str, Grid | None]:
         """Read with the values formulas last showed (data only), without the cache.
 
-        A formula whose file holds no saved value (``formulas`` says where they are)
-        is marked :data:`NO_SAVED_VALUE`, so it is reported as a bad cell instead of
-        being read as an empty one.
+        A formula whose file holds no saved value (``formulas`` says where they are) is
+        marked :data:`NO_SAVED_VALUE`, so it is reported as a bad cell instead of being
+        read as an empty one. A formula that was calculated to empty text is saved as a
+        text result (type ``str``) and stays an empty cell; one never calculated has no
+        result type (openpyxl reads it as a number with no value).
         """
         wb = self._load(read_only=True)
         try:
@@ -214,14 +216,18 @@ class LocalStore(TableStore):
                 if ws is None:
                     out[spec.id] = None
                     continue
-                rows: list[list[Cell]] = [list(r) for r in ws.iter_rows(values_only=True)]
-                for i, j in formulas.get(spec.id, ()):
-                    if i == 0 or i >= len(rows):
-                        continue  # a header is read as it is
-                    row = rows[i]
-                    row.extend([None] * (j + 1 - len(row)))
-                    if row[j] is None:
-                        row[j] = NO_SAVED_VALUE
+                at = formulas.get(spec.id, set())
+                rows: list[list[Cell]] = []
+                unsaved: list[tuple[int, int]] = []
+                for i, r in enumerate(ws.iter_rows()):
+                    rows.append([c.value for c in r])
+                    unsaved.extend(
+                        (i, j)
+                        for j, c in enumerate(r)
+                        if i > 0 and (i, j) in at and c.value is None and c.data_type == "n"
+                    )
+                for i, j in unsaved:
+                    rows[i][j] = NO_SAVED_VALUE
                 out[spec.id] = self._grid(ws.title, rows)
             return out
         finally:
