@@ -98,7 +98,8 @@ def run(
     sched = runner.build_scheduler(jobs or None)
     click.echo("Running every job once now, then on its timing. Stop with Ctrl+C.")
     runner.run_once(jobs or None)
-    _print_links(state)
+    if example:  # a live link is a key to someone's form: never in a real service's log
+        _print_links(state)
     try:
         runner.loop(sched)
     finally:
@@ -130,7 +131,7 @@ def _run_once(runner: Runner, names: list[str]) -> list[RunRecord]:
 
 
 def _print_links(state: State) -> None:
-    """Show one panel member's form link so a new user can try it straight away."""
+    """Show one panel member's form link so a new user can try the example straight away."""
     from ..context import make_context
 
     for cid in state.settings.campaigns:
