@@ -38,8 +38,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import gzip
+import itertools
 import re
 import unicodedata
+from bisect import bisect_right as _bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -417,11 +419,12 @@ _HANDLE_AFTER = re.compile(
 )
 _PHONE = re.compile(r"(?<![\w+])(?:\+|00)?\(?\d[\d \t.\-()/]{5,20}\d(?![\d])(?!\.\d)")
 _POSTCODE = re.compile(
-    r"\b(?:GIR\s?0AA|[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]?\s?\d[ABD-HJLNP-UW-Z]{2})\b", re.I
+    r"\b(?:GIR\s{0,2}0AA|[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]?[ \t]{0,3}\d[ABD-HJLNP-UW-Z]{2})\b", re.I
 )
+# "QQ 12 34 56 C", "QQ 123 456 C", "QQ12 34 56C", "Q Q 1 2 3 4 5 6 C": spaces anywhere
 _NI = re.compile(
-    r"\b[A-Z]{2}(?:[\s-]?\d{2}){3}(?:[\s-]?[A-D])?\b",
-    re.I,
+    r"\b(?:[A-Z][ \t]?[A-Z](?:[ \t\-]{0,2}\d){6}(?:[ \t\-]{0,2}[A-D])?"
+    r"|(?i:[A-Z]{2}(?:[\s-]?\d{2}){3}(?:[\s-]?[A-D])?))\b"
 )
 _DATE = re.compile(
     rf"\b(?:(?P<d1>\d{{1,2}})[/.\-](?P<m1>\d{{1,2}})[/.\-](?P<y1>\d{{4}}|\d{{2}})"
@@ -434,9 +437,102 @@ _DATE_MONTH_FIRST = re.compile(
     rf"\b(?P<m4>{_MONTHS})\.?\s+(?P<d4>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y4>\d{{4}})\b", re.I
 )
 _BORN_CONTEXT = re.compile(r"(?:\bborn|\bbirth|\bd\.?o\.?b\b|\bbirthday)[^.\n]{0,30}$", re.I)
-_BORN_YEAR = re.compile(
-    rf"\bborn\s+(?:in\s+|on\s+)?(?:(?:{_MONTHS})\.?\s+)?(?:(?:19|20)\d\d)\b", re.I
+# Numbers in words, for dates written out ("the ninth of March nineteen seventy-one").
+_UNITS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+_TEENS = [
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
+_TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+_ORDINALS = [
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "sixth",
+    "seventh",
+    "eighth",
+    "ninth",
+    "tenth",
+    "eleventh",
+    "twelfth",
+    "thirteenth",
+    "fourteenth",
+    "fifteenth",
+    "sixteenth",
+    "seventeenth",
+    "eighteenth",
+    "nineteenth",
+]
+_WORD_NUM = {
+    **{w: i for i, w in enumerate(_UNITS, 1)},
+    **{w: i for i, w in enumerate(_TEENS, 10)},
+    **{w: 10 * i for i, w in enumerate(_TENS, 2)},
+    **{w: i for i, w in enumerate(_ORDINALS, 1)},
+    "twentieth": 20, "thirtieth": 30, "oh": 0, "o": 0, "zero": 0, "hundred": 0,
+}  # fmt: skip
+_U, _T = "|".join(_UNITS), "|".join(_TEENS)
+_DAY_WORDS = (
+    rf"(?:(?:twenty|thirty)[\s-]+)?(?:{'|'.join(_ORDINALS[:9])}|{_U})"
+    rf"|{'|'.join(_ORDINALS[9:])}|twentieth|thirtieth|{_T}|twenty|thirty"
 )
+_YEAR_WORDS = (
+    rf"(?:nineteen|twenty)[\s-]+(?:(?:{'|'.join(_TENS)})(?:[\s-]+(?:{_U}))?|{_T}"
+    rf"|(?:oh|o|zero)[\s-]+(?:{_U})|hundred)"
+    rf"|two[\s-]+thousand(?:[\s-]+and)?(?:[\s-]+(?:twenty(?:[\s-]+(?:{_U}))?|{_T}|{_U}))?"
+)
+_WDAY = rf"(?:the\s+)?(?:(?P<dd>\d{{1,2}})(?:st|nd|rd|th)?|(?P<dw>{_DAY_WORDS}))"
+_WYEAR = rf"(?:(?P<yy>\d{{4}})|'(?P<y2>\d{{2}})|(?P<y2b>\d{{2}})|(?P<yw>{_YEAR_WORDS}))(?![\w'])"
+# "9th Mar '71", "ninth of March 1971", "March 9th, 1971", "March the ninth, nineteen seventy-one"
+_WDATE_DMY = re.compile(
+    rf"\b{_WDAY}(?:\s+of)?[\s,]+(?P<mon>{_MONTHS})\b\.?(?:[\s,]+of)?[\s,]+{_WYEAR}", re.I
+)
+_WDATE_MDY = re.compile(rf"\b(?P<mon>{_MONTHS})\b\.?[\s,]+{_WDAY}(?:[\s,]+of)?[\s,]+{_WYEAR}", re.I)
+_MONTH_HIT = re.compile(rf"\b(?:{_MONTHS})\b", re.I)
+_BORN_YEAR = re.compile(
+    rf"\bborn\s+(?:in\s+|on\s+)?(?:(?:{_MONTHS})\.?\s+)?(?:(?:19|20)\d\d\b|(?:{_YEAR_WORDS})\b)",
+    re.I,
+)
+
+
+def _words_number(words: str) -> int:
+    """ "seventy-one" -> 71, "twenty first" -> 21 (words from the patterns above)."""
+    return sum(_WORD_NUM.get(w, 0) for w in re.split(r"[\s-]+", words.lower()) if w)
+
+
+def _year_words(words: str) -> int:
+    """ "nineteen seventy-one" -> 1971, "two thousand and four" -> 2004."""
+    ws = [w for w in re.split(r"[\s-]+", words.lower()) if w and w != "and"]
+    if ws[:2] == ["two", "thousand"]:
+        return 2000 + _words_number(" ".join(ws[2:]))
+    return 100 * _WORD_NUM[ws[0]] + _words_number(" ".join(ws[1:]))
+
+
+def _word_date(m: re.Match[str]) -> tuple[int, int, int, bool] | None:
+    """(day, month, year, year has two digits only) from a written-out date."""
+    g = m.groupdict()
+    day = int(g["dd"]) if g.get("dd") else _words_number(g["dw"] or "")
+    month = _MONTH_NUM[m.group("mon").lower()]
+    if g.get("yy"):
+        year, short = int(g["yy"]), False
+    elif g.get("yw"):
+        year, short = _year_words(g["yw"]), False
+    else:
+        year, short = int(g.get("y2") or g.get("y2b") or 0), True
+    if not 1 <= day <= 31:
+        return None
+    return day, month, year, short
+
+
 _ADDRESS = re.compile(
     r"\b(?:(?:[Ff]lat|[Aa]partment|[Aa]pt|[Uu]nit)\.?\s+\d+[A-Za-z]?,?\s+)?"
     r"\d{1,4}[A-Za-z]?,?\s+(?:[A-Z][\w']*\s+){1,3}"
@@ -454,6 +550,106 @@ _PLAIN_WORDS = re.compile(r"[A-Za-z]+(?:[-'][A-Za-z]+)+")
 _PHONE_PIECE = re.compile(r"(?:\+|00)?\(?\d[\d.\-() ]{5,16}\d")
 _CAP_WORD = re.compile(r"\b[A-Z][a-z]+(?:['-][A-Z]?[a-z]+)*\b")
 _WORD = re.compile(r"\S+")
+
+
+_VALUE_GAP = re.compile(r"[ \t.\-/()\[\],:+]{1,4}")
+_NI_KEY = re.compile(r"[a-z]{2}\d{6}[a-d]?")
+_POSTCODE_KEY = re.compile(r"[a-z]{1,2}\d[a-z\d]?\d[a-z]{2}")
+
+
+def value_key(value: str) -> tuple[str, str] | None:
+    """(kind, key) for a form value to look for in any layout; None for other values.
+
+    The key is the value's plain letters and digits in lower case; a phone number's
+    key is its number without the country code or leading 0 ("7700900123").
+    """
+    v = fold(value)[0].strip().lower()
+    if "@" in v:
+        return ("email", v)
+    key = re.sub(r"[^a-z0-9]", "", v)
+    if _NI_KEY.fullmatch(key):
+        return ("ni_number", key)
+    if _POSTCODE_KEY.fullmatch(key):
+        return ("postcode", key)
+    if key.isdigit() and len(key) >= 9:
+        if key.startswith("00"):
+            key = key[2:]
+        if key.startswith("44") and len(key) >= 12:
+            key = key[2:]
+        return ("phone", key.lstrip("0"))
+    return None
+
+
+def _value_keys(identity: Identity) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+    keys: list[tuple[str, str]] = []
+    emails: list[str] = []
+    for v in identity.values:
+        got = value_key(v)
+        if got is None:
+            continue
+        kind, key = got
+        if kind == "email":
+            emails.append(key)
+            continue
+        keys.append((kind, key))
+        if kind == "ni_number" and len(key) == 9:
+            keys.append((kind, key[:8]))  # the letter at the end left off
+    dob = identity.date_of_birth
+    if dob is not None:
+        d, m, y = dob.day, dob.month, dob.year
+        for k in {f"{d:02d}{m:02d}{y}", f"{d}{m}{y}", f"{d:02d}{m:02d}{y % 100:02d}"}:
+            keys.append(("date_of_birth", k))
+    return tuple(dict.fromkeys(keys)), tuple(dict.fromkeys(emails))
+
+
+def find_values(folded: str, keys: Sequence[tuple[str, str]]) -> list[tuple[int, int, str]]:
+    """Where the form's values occur in ``folded`` whatever the spacing, case or punctuation.
+
+    The text's letters and digits are joined into one string (a short gap of spaces
+    or punctuation between words is allowed, a longer one ends the run) and each
+    key is looked for in it; a find must start and end on whole words, except that
+    a phone number may start after its 0 or country code.
+    """
+    out: list[tuple[int, int, str]] = []
+    toks = list(_TOKEN.finditer(folded))
+    if not toks:
+        return out
+    # runs of tokens joined by short gaps
+    runs: list[list[re.Match[str]]] = [[toks[0]]]
+    for a, b in itertools.pairwise(toks):
+        if _VALUE_GAP.fullmatch(folded, a.end(), b.start()):
+            runs[-1].append(b)
+        else:
+            runs.append([b])
+    for run in runs:
+        joined = "".join(t.group(0) for t in run).lower()
+        offs: list[int] = []
+        n = 0
+        for t in run:
+            offs.append(n)
+            n += t.end() - t.start()
+        for kind, key in keys:
+            p = joined.find(key)
+            while p != -1:
+                e = p + len(key)
+                i = _bisect_right(offs, p) - 1
+                j = _bisect_right(offs, e - 1) - 1
+                inside = p - offs[i]
+                tok_end = offs[j] + run[j].end() - run[j].start()
+                prefix = joined[offs[i] : p]
+                starts_ok = inside == 0 or (kind == "phone" and prefix in ("0", "44", "440"))
+                if starts_ok and e == tok_end:
+                    s = run[i].start()
+                    if kind == "phone":
+                        pre = _PHONE_PREFIX.search(folded, max(0, s - 12), s)
+                        if pre:
+                            s = pre.start()
+                    out.append((s, run[j].end(), kind))
+                p = joined.find(key, p + 1)
+    return out
+
+
+_PHONE_PREFIX = re.compile(r"(?:(?:\+|00)[ \t]?44[ \t]?(?:\([ \t]?0[ \t]?\)[ \t]?)?|\(0?|\+)$")
 
 
 def _phone_ok(raw: str) -> bool:
@@ -557,6 +753,9 @@ class Scrubber:
     longer: frozenset[str]  # beginnings that are shorter than their key
     addresses: tuple[tuple[str, ...], ...]  # token sequences of the form's address lines
     handles: tuple[str, ...]  # lower-case run-together names (janehill, hilljane …)
+    # the form's own values as plain letters and digits, with their kind
+    value_keys: tuple[tuple[str, str], ...] = ()
+    emails: tuple[str, ...] = ()  # the form's email addresses, lower case
 
     @classmethod
     def build(cls, identity: Identity, *, nicknames: bool = True) -> Scrubber:
@@ -619,6 +818,7 @@ class Scrubber:
             frozenset(longer),
             tuple(addresses),
             tuple(sorted(h for h in handles if len(h) >= 5)),
+            *_value_keys(identity),
         )
 
     # ------------------------------------------------------------------ finding
@@ -673,6 +873,18 @@ class Scrubber:
                     add((s, hm.end(), "handle"))
         if has_digit:
             self._find_numbers(folded, add)
+            if self.value_keys:
+                for s, e, k in find_values(folded, self.value_keys):
+                    add((s, e, k))
+        for e_ in self.emails:
+            for p in _positions(low, e_):
+                add((p, p + len(e_), "email"))
+        if self.identity.date_of_birth is not None or "born" in low:
+            for m in _MONTH_HIT.finditer(folded):
+                ws, we = max(0, m.start() - 45), m.end() + 50
+                for rx in (_WDATE_DMY, _WDATE_MDY):
+                    for dm in rx.finditer(folded, ws, we):
+                        self._word_date_found(folded, dm, add)
         for p in _positions(low, "born"):
             bm = _BORN_YEAR.match(folded, p)
             if bm:
@@ -721,6 +933,22 @@ class Scrubber:
         d = _date_of(m)
         before = folded[max(0, m.start() - 40) : m.start()]
         if d is not None and (d == self.identity.date_of_birth or _BORN_CONTEXT.search(before)):
+            add((m.start(), m.end(), "date_of_birth"))
+
+    def _word_date_found(self, folded: str, m: re.Match[str], add: Any) -> None:
+        got = _word_date(m)
+        if got is None:
+            return
+        day, month, year, short = got
+        dob = self.identity.date_of_birth
+        same = dob is not None and (day, month) == (dob.day, dob.month)
+        same = (
+            same
+            and dob is not None
+            and (year % 100 if short else year) == (dob.year % 100 if short else dob.year)
+        )
+        before = folded[max(0, m.start() - 40) : m.start()]
+        if same or _BORN_CONTEXT.search(before):
             add((m.start(), m.end(), "date_of_birth"))
 
     def _numbers_in(self, folded: str, we: int, ws: int, add: Any) -> None:
@@ -868,6 +1096,8 @@ class Scrubber:
                     len(bare) == 1
                     and bare in self.people[person].initials
                     and any(u.role_of(person) in (LAST, PART) for u in units[j : k + 1])
+                    and folded[first.start].isupper()
+                    and (bare != "I" or before.endswith("."))  # "I cook", not "I. Cook"
                 ):
                     s, extra = bstart, True
             ok = True
