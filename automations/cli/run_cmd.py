@@ -29,15 +29,29 @@ def _json_logs(log_file: Path | None) -> None:
 def _first_run(state: State, example: bool) -> None:
     """Create or update every campaign's workbooks before the jobs run.
 
-    ``init`` only adds what is missing (workbooks, tabs, columns a newer version of
-    corecruit uses) and never clears data, so running it at each start means an
-    upgrade never stops a job with "column is missing".
+    ``init`` only adds what is missing (workbooks, columns a newer version of corecruit
+    uses) and never clears data, so running it at each start means an upgrade never
+    stops a job with "column is missing". It adds no tab to a workbook that exists: a
+    renamed or deleted tab must never be read as an empty one, so the jobs that need it
+    fail and say which tab to restore (see :meth:`TableStore.init`).
     """
     from ..context import make_context
     from ..workspace import init_campaign
 
     for cid in state.settings.campaigns:
-        init_campaign(make_context(state.settings, cid, **state.store_kw), example=example)
+        ctx = make_context(state.settings, cid, **state.store_kw)
+        res = init_campaign(ctx, example=example, add_tabs=False)
+        for rep in (res.staff, res.panel):
+            for tab in rep.tabs_missing:
+                spec = (ctx.stores.staff if rep is res.staff else ctx.stores.panel).tab(tab)
+                log.warning("campaign=%s tab_missing=%s", cid, tab)
+                click.secho(
+                    f"Warning: {cid}: the tab '{spec.label}' is missing from the "
+                    f"{spec.workbook} workbook. The jobs that need it will stop until it is "
+                    "back (rename it back, or restore it from a backup).",
+                    fg="yellow",
+                    err=True,
+                )
 
 
 @main.command()

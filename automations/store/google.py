@@ -450,7 +450,7 @@ class GoogleStore(TableStore):
 
     # ------------------------------------------------------------------ init
 
-    def _init(self) -> InitReport:
+    def _init(self, add_tabs: bool = True) -> InitReport:
         report = InitReport()
         if not self._lookup():
             self._create()
@@ -473,6 +473,9 @@ class GoogleStore(TableStore):
         report.location = self.location
         headers: dict[str, list[str]] = {}
         present = [(s, self._find(s, meta)) for s in self.spec.tabs.values()]
+        if not add_tabs and any(m for _, m in present):  # never read as an empty one
+            report.tabs_missing = [s.id for s, m in present if m is None]
+            present = [(s, m) for s, m in present if m is not None]
         existing = [(s, m) for s, m in present if m is not None]
         if existing:
             resp = self.http.call(
