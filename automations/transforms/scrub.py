@@ -658,7 +658,7 @@ def _own_initials(p: Person) -> tuple[frozenset[str], frozenset[str], frozenset[
         return _fold_name(w)[:1].upper()
 
     firsts = [w for w in re.split(r"[\s\-]+", p.first) if w]
-    given = {initial(w) for w in firsts[:1] + [p.preferred] if w}
+    given = {initial(w) for w in [*firsts[:1], p.preferred] if w}
     middle = {initial(w) for w in firsts[1:]}
     last = {initial(w) for w in re.split(r"[\s\-]+", p.last) if w and not w.islower()}
     return frozenset(given - {""}), frozenset(middle - {""}), frozenset(last - {""})
