@@ -191,3 +191,34 @@ def test_referee_label_kept_before_their_contact_details() -> None:
         referees=("Martin Clarke",),
     )
     assert out == "My referee [referee] ([email], [phone number]) knows me."
+
+
+# ------------------------------------------------------------- people named only in answers
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("My support worker Shona helped me.", "My support worker [name] helped me."),
+        ("My manager Grace Okafor agreed.", "My manager [name] agreed."),
+        ("My son Jack and my mum Hope came.", "My son [name] and my mum [name] came."),
+        ("Priya and Tomasz run the group.", "[name] and [name] run the group."),
+        ("I saw Dr Ahmed Khan and Mrs Patel.", "I saw [name] and [name]."),
+        ("Kwame, Niamh and Siobhán are friends.", "[name], [name] and [name] are friends."),
+    ],
+)
+def test_people_named_only_in_the_answers(text: str, expected: str) -> None:
+    assert scrub(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I moved to Florence and went to Victoria Station.",
+        "St John Ambulance trained me; I hope Grace is felt.",
+        "Will you help? Grace and patience matter. I live in Leeds.",
+        "On Tuesday in May I joined Mind and the Care Act 2014 group.",
+    ],
+)
+def test_ordinary_words_and_places_are_not_taken_for_people(text: str) -> None:
+    assert scrub(text) == text

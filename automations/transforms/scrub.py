@@ -124,6 +124,13 @@ def common_words() -> frozenset[str]:
 
 
 @cache
+def given_names() -> frozenset[str]:
+    """Folded lower-case given names used in the UK, across origins (``redact_data/README.md``)."""
+    raw = resources.files("automations").joinpath("redact_data/given_names.txt.gz").read_bytes()
+    return frozenset(gzip.decompress(raw).decode("utf-8").split())
+
+
+@cache
 def nickname_table() -> dict[str, frozenset[str]]:
     """Folded lower-case name -> its common nicknames (Robert -> Bob, Rob, Robbie …).
 
@@ -562,6 +569,55 @@ _MONTH_BEFORE = re.compile(
 _MONTH_AFTER = re.compile(r"[ \t,]+(?:\d|the\s+\d)")
 _HYPHEN_AFTER = re.compile(r"[ \t]?-[ \t]?[A-Z][A-Za-z']+")
 _HYPHEN_BEFORE = re.compile(r"[A-Z][A-Za-z']+[ \t]?-[ \t]?$")
+_OTHER_NAME = re.compile(
+    r"(?:(?P<title>\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Professor|Cllr|Councillor|Nurse|Auntie"
+    r"|Aunty|Uncle)\.?[ \t]+))?\b(?P<w>[A-Z][a-z]+(?:-[A-Z][a-z]+)?)(?![A-Za-z0-9@])"
+)
+_SURNAME_AFTER = re.compile(r"[ \t]+((?:O'|Mc|Mac|De|Van |Al-)?[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?)\b")
+_ROLES = (
+    "support worker|worker|key worker|social worker|care coordinator|coordinator|manager"
+    "|line manager|boss|supervisor|mentor|colleague|friend|best friend|partner|husband|wife"
+    "|son|daughter|mum|mother|dad|father|sister|brother|aunt|auntie|uncle|nan|nana|gran|granny"
+    "|grandma|grandad|grandfather|grandmother|cousin|niece|nephew|neighbour|carer|nurse|doctor"
+    "|gp|therapist|counsellor|tutor|teacher|advocate|peer supporter|peer|volunteer|chair"
+    "|lead|keyworker|child|children|kids|boyfriend|girlfriend|fiance|fiancee|stepson"
+    "|stepdaughter|flatmate|housemate|landlord|named nurse|psychiatrist|psychologist|ot"
+    "|occupational therapist|team leader|trainer|coach"
+)
+_ROLE_CUE = re.compile(
+    rf"(?:\b(?:my|our|his|her|their|your|a|the)\s+(?:[a-z]+\s+){{0,2}}?(?:{_ROLES})s?"
+    r"|\bnamed|\bcalled|\bknown\s+as|\bname\s+is|\bnames\s+are)[ \t]*,?[ \t]*"
+    r"(?:(?:[A-Z][a-z]+|and|,)[ \t]*)*$",
+    re.I,
+)
+_PLACE_BEFORE = frozenset(
+    [
+        "in",
+        "at",
+        "near",
+        "into",
+        "around",
+        "across",
+        "outside",
+        "inside",
+        "towards",
+        "visit",
+        "visited",
+        "visiting",
+        "live",
+        "lived",
+        "living",
+        "moved",
+        "to",
+    ]
+)
+_ORG_WORDS = frozenset(
+    (_STREET_FULL.lower().replace("|", " ") + " station council hospital centre center trust "
+     "group fund foundation college school university ward society project service services "
+     "team church chapel mosque temple gurdwara library club academy institute hall unit "
+     "partnership network forum board authority county city borough district ambulance "
+     "infirmary surgery practice clinic court").split()
+)  # fmt: skip
 _ORG_AFTER = re.compile(r"(?:'s)?[ \t]+(?:(?:and|&|of)[ \t]+)?[A-Z]")
 _SENTENCE_ON = re.compile(r"\s+[A-Z]|\s*$")
 _INITIALS_TAIL = re.compile(r"(?:[ \t]+[A-Z](?:\.|(?![A-Za-z'])))+")
@@ -962,6 +1018,7 @@ class Scrubber:
             self._find_handles(low, folded, add)
         self._find_names(low, folded, add, unsure_at)
         self._find_initials(folded, add)
+        self._find_other_names(folded, spans, add)
         merged = _merge(spans)
         if idx is not None:
             n = len(text)
@@ -1199,6 +1256,52 @@ class Scrubber:
                     e = self._initials_after(folded, e)
                 add((s, e, kind))
             j = k + 1
+
+    @staticmethod
+    def _find_other_names(folded: str, found: Sequence[tuple[int, int, str]], add: Any) -> None:
+        """People named only in the answers ("my support worker Shona"): ``[name]``.
+
+        A capitalised word from the list of given names is taken, with a title before
+        it and a surname after it; one that is also an ordinary word (Grace, Will) only
+        after a cue ("my manager Grace", "called Hope") or before a surname. A place
+        reading ("in Florence", "Victoria Station", "St John") is left.
+        """
+        names, words = given_names(), common_words()
+        taken = sorted((s, e) for s, e, _ in found)
+        starts = [s for s, _ in taken]
+
+        def covered(p: int) -> bool:
+            i = _bisect_right(starts, p) - 1
+            return i >= 0 and taken[i][0] <= p < taken[i][1]
+
+        for m in _OTHER_NAME.finditer(folded):
+            word = m.group("w")
+            low = word.lower()
+            s, e = m.start("w"), m.end("w")
+            if covered(s):
+                continue
+            titled = m.group("title") is not None
+            if not titled and low not in names:
+                continue
+            pre = folded[max(0, s - 40) : s]
+            cue = titled or bool(_ROLE_CUE.search(pre) or _SIGN_OFF.search(pre))
+            sur = _SURNAME_AFTER.match(folded, e)
+            nxt = sur.group(1).lower() if sur else ""
+            ordinary = low in words or low in _NOT_NAMES
+            org_after = nxt in _ORG_WORDS
+            surname = bool(nxt) and not org_after and nxt not in _NOT_NAMES
+            surname = surname and not (ordinary and nxt in words)
+            before, _ = _word_before(folded, s)
+            if not cue:
+                if ordinary and not surname:
+                    continue
+                if before in ("St", "St.", "Saint") or before.lower() in _PLACE_BEFORE:
+                    continue
+                if org_after:
+                    continue  # "Victoria Station", "Florence Nightingale Ward"
+            start = m.start() if titled else s
+            end = sur.end() if surname and sur is not None else e
+            add((start, end, "other_name"))
 
     def _initials_after(self, folded: str, e: int) -> int:
         """After the candidate's name, their middle or surname initials go too ("Rose K.")."""
