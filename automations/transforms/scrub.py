@@ -124,6 +124,13 @@ def common_words() -> frozenset[str]:
 
 
 @cache
+def given_names() -> frozenset[str]:
+    """Folded lower-case given names used in the UK, across origins (``redact_data/README.md``)."""
+    raw = resources.files("automations").joinpath("redact_data/given_names.txt.gz").read_bytes()
+    return frozenset(gzip.decompress(raw).decode("utf-8").split())
+
+
+@cache
 def nickname_table() -> dict[str, frozenset[str]]:
     """Folded lower-case name -> its common nicknames (Robert -> Bob, Rob, Robbie …).
 
@@ -288,6 +295,11 @@ def _given_names(p: Person, with_nicknames: bool) -> list[str]:
 def _given_cached(first: str, preferred: str, with_nicknames: bool) -> tuple[str, ...]:
     p = Person(first, "", preferred)
     given = [_fold_name(p.first), _fold_name(p.preferred)]
+    # "Mary Jane", "Mary-Jane": "Jane" or "MARY" alone is the same person
+    for g in list(given):
+        parts = [w for w in re.split(r"[\s\-]+", g) if len(_key(w)) >= 2]
+        if len(parts) > 1:
+            given += parts
     if with_nicknames:
         table = nickname_table()
         for g in list(given):
@@ -540,6 +552,101 @@ _ADDRESS = re.compile(
     r"(?:,\s*[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)?(?![\w']))?"
 )
 _NEXT_WORD = re.compile(r" ([A-Za-z]+)")
+_IN_ADDRESS = re.compile(r"[@_]|\.[A-Za-z0-9]")
+# a sign-off or a name cue just before: the next capitalised word is the writer
+_SIGN_OFF = re.compile(
+    r"(?:\b(?:regards|wishes|thanks|thank\s+you|signed|yours|sincerely|faithfully|cheers|love"
+    r"|best|warmly|name\s+is|called|known\s+as)|(?:^|\n)[ \t]*from)[ \t]*[,:\-]?\s*$",
+    re.I,
+)
+# the name is all there is on its line (a sign-off, a heading): "Dawn\n", "Dawn Rose."
+_LINE_ALONE = re.compile(r"[ \t]*[.!,]?[ \t]*(?:\n|$)")
+_MONTH_BEFORE = re.compile(
+    r"(?:\b(?:in|by|since|until|till|from|of|last|next|early|late|mid|during|before|after"
+    r"|this|each|every|throughout|on|to)|\d(?:st|nd|rd|th)?)[ \t,]+$",
+    re.I,
+)
+_MONTH_AFTER = re.compile(r"[ \t,]+(?:\d|the\s+\d)")
+_HYPHEN_AFTER = re.compile(r"[ \t]?-[ \t]?[A-Z][A-Za-z']+")
+_HYPHEN_BEFORE = re.compile(r"[A-Z][A-Za-z']+[ \t]?-[ \t]?$")
+_OTHER_NAME = re.compile(
+    r"(?:(?P<title>\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Professor|Cllr|Councillor|Nurse|Auntie"
+    r"|Aunty|Uncle)\.?[ \t]+))?\b(?P<w>[A-Z][a-z]+(?:-[A-Z][a-z]+)?)(?![A-Za-z0-9@])"
+)
+_SURNAME_AFTER = re.compile(r"[ \t]+((?:O'|Mc|Mac|De|Van |Al-)?[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?)\b")
+_ROLES = (
+    "support worker|worker|key worker|social worker|care coordinator|coordinator|manager"
+    "|line manager|boss|supervisor|mentor|colleague|friend|best friend|partner|husband|wife"
+    "|son|daughter|mum|mother|dad|father|sister|brother|aunt|auntie|uncle|nan|nana|gran|granny"
+    "|grandma|grandad|grandfather|grandmother|cousin|niece|nephew|neighbour|carer|nurse|doctor"
+    "|gp|therapist|counsellor|tutor|teacher|advocate|peer supporter|peer|volunteer|chair"
+    "|lead|keyworker|child|children|kids|boyfriend|girlfriend|fiance|fiancee|stepson"
+    "|stepdaughter|flatmate|housemate|landlord|named nurse|psychiatrist|psychologist|ot"
+    "|occupational therapist|team leader|trainer|coach"
+)
+_ROLE_CUE = re.compile(
+    rf"(?:\b(?:my|our|his|her|their|your|a|the)\s+(?:[a-z]+\s+){{0,2}}?(?:{_ROLES})s?"
+    r"|\bnamed|\bcalled|\bknown\s+as|\bname\s+is|\bnames\s+are)[ \t]*,?[ \t]*"
+    r"(?:(?:[A-Z][a-z]+|and|,)[ \t]*)*$",
+    re.I,
+)
+_PLACE_BEFORE = frozenset(
+    [
+        "in",
+        "at",
+        "near",
+        "into",
+        "around",
+        "across",
+        "outside",
+        "inside",
+        "towards",
+        "visit",
+        "visited",
+        "visiting",
+        "live",
+        "lived",
+        "living",
+        "moved",
+        "to",
+    ]
+)
+_ORG_WORDS = frozenset(
+    (_STREET_FULL.lower().replace("|", " ") + " station council hospital centre center trust "
+     "group fund foundation college school university ward society project service services "
+     "team church chapel mosque temple gurdwara library club academy institute hall unit "
+     "partnership network forum board authority county city borough district ambulance "
+     "infirmary surgery practice clinic court").split()
+)  # fmt: skip
+_ORG_AFTER = re.compile(r"(?:'s)?[ \t]+(?:(?:and|&|of)[ \t]+)?[A-Z]")
+_SENTENCE_ON = re.compile(r"\s+[A-Z]|\s*$")
+_INITIALS_TAIL = re.compile(r"(?:[ \t]+[A-Z](?:\.|(?![A-Za-z'])))+")
+_INITIALS = re.compile(r"(?<![A-Za-z'.])[A-Z](?:\.?[ \t]?[A-Z]){1,3}\.?(?![A-Za-z'])")
+
+
+def _month_context(folded: str, s: int, e: int) -> bool:
+    """True when a word that is a month reads as the month here ("3 May 2019", "in May")."""
+    return bool(_MONTH_AFTER.match(folded, e) or _MONTH_BEFORE.search(folded, max(0, s - 12), s))
+
+
+def _whole_name(folded: str, s: int, e: int) -> tuple[int, int]:
+    """Widen a name to a closing bracket it opened and to a double-barrelled half.
+
+    Never "Candidate A)" nor "Candidate A-Jones": "Joy (Hill)" and "Hill-Jones" go whole.
+    """
+    if folded.count("(", s, e) > folded.count(")", s, e):
+        m = re.match(r"[ \t]*\)", folded[e:])
+        if m:
+            e += m.end()
+    m = _HYPHEN_AFTER.match(folded, e)
+    if m:
+        e = m.end()
+    m = _HYPHEN_BEFORE.search(folded, max(0, s - 30), s)
+    if m:
+        s = m.start()
+    return s, e
+
+
 _SHOUTING = re.compile(r"^\W*[A-Z]{2,}\W+[A-Z]{2,}")
 _NAME_CUE = re.compile(
     r"(?:\bname\s+is|\bi\s+am|\bi'?m|\bcalled|\bknown\s+as|\bregards|\bsigned|\bthanks|\bfrom"
@@ -600,6 +707,17 @@ def _value_keys(identity: Identity) -> tuple[tuple[tuple[str, str], ...], tuple[
         for k in {f"{d:02d}{m:02d}{y}", f"{d}{m}{y}", f"{d:02d}{m:02d}{y % 100:02d}"}:
             keys.append(("date_of_birth", k))
     return tuple(dict.fromkeys(keys)), tuple(dict.fromkeys(emails))
+
+
+def _own_initials(p: Person) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    def initial(w: str) -> str:
+        return _fold_name(w)[:1].upper()
+
+    firsts = [w for w in re.split(r"[\s\-]+", p.first) if w]
+    given = {initial(w) for w in [*firsts[:1], p.preferred] if w}
+    middle = {initial(w) for w in firsts[1:]}
+    last = {initial(w) for w in re.split(r"[\s\-]+", p.last) if w and not w.islower()}
+    return frozenset(given - {""}), frozenset(middle - {""}), frozenset(last - {""})
 
 
 def find_values(folded: str, keys: Sequence[tuple[str, str]]) -> list[tuple[int, int, str]]:
@@ -756,6 +874,12 @@ class Scrubber:
     # the form's own values as plain letters and digits, with their kind
     value_keys: tuple[tuple[str, str], ...] = ()
     emails: tuple[str, ...] = ()  # the form's email addresses, lower case
+    # the candidate's initials: of the first given name, of middle names, of the surname
+    initials: tuple[frozenset[str], frozenset[str], frozenset[str]] = (
+        frozenset(),
+        frozenset(),
+        frozenset(),
+    )
 
     @classmethod
     def build(cls, identity: Identity, *, nicknames: bool = True) -> Scrubber:
@@ -789,11 +913,8 @@ class Scrubber:
         if identity.address:
             parts = [p.strip() for p in identity.address.split(",") if p.strip()]
             for i, part in enumerate(parts):
-                if (
-                    re.search(r"\d", part)
-                    or re.search(rf"\b(?:{_STREET_TYPES})\b", part)
-                    or (i < len(parts) - 1 and " " in part)
-                ):
+                # every part but a last one-word town ("Flat 4, Mill Court, Leeds")
+                if i < len(parts) - 1 or len(part.split()) > 1 or re.search(r"\d", part):
                     toks = tuple(t.lower() for t in _TOKEN.findall(fold(part)[0]))
                     if toks:
                         addresses.append(toks)
@@ -819,6 +940,7 @@ class Scrubber:
             tuple(addresses),
             tuple(sorted(h for h in handles if len(h) >= 5)),
             *_value_keys(identity),
+            _own_initials(identity.own),
         )
 
     # ------------------------------------------------------------------ finding
@@ -895,6 +1017,8 @@ class Scrubber:
         if self.handles:
             self._find_handles(low, folded, add)
         self._find_names(low, folded, add, unsure_at)
+        self._find_initials(folded, add)
+        self._find_other_names(folded, spans, add)
         merged = _merge(spans)
         if idx is not None:
             n = len(text)
@@ -978,7 +1102,9 @@ class Scrubber:
             while p != -1:
                 if p == 0 or not folded[p - 1].isalnum():
                     toks = _tokens_from(folded, p, len(seq))
-                    if tuple(t[2] for t in toks) == seq and all(
+                    if len(seq) == 1 and seq[0] in common_words() and not folded[p].isupper():
+                        pass  # "Orchard" the place, not "an orchard"
+                    elif tuple(t[2] for t in toks) == seq and all(
                         _ADDRESS_GAP.fullmatch(folded[toks[j][1] : toks[j + 1][0]])
                         for j in range(len(toks) - 1)
                     ):
@@ -1058,8 +1184,11 @@ class Scrubber:
             size, key, poss = hit
             cands = index[key]
             person = cands[0][0]
-            if (poss and key in self.people[person].ambiguous) or (
-                st > 0 and folded[st - 1] in "@#/"
+            uend = toks[size - 1][1]
+            if (
+                (poss and key in self.people[person].ambiguous)
+                or (st > 0 and folded[st - 1] in "@#/")
+                or _IN_ADDRESS.match(folded, uend)  # martin.clarke@…: the email's, not a name
             ):
                 done = toks[size - 1][1]
                 continue
@@ -1105,6 +1234,8 @@ class Scrubber:
                 u = first
                 if before in ("St", "St."):
                     ok = False  # St John Ambulance, St Helen's: not the person
+                elif u.key in _MONTH_NUM and _month_context(folded, u.start, u.end):
+                    ok = False  # "3 May 2019", "in May": the month, not Mrs May
                 elif u.key in self.people[person].ambiguous:
                     ok, unsure = self._ambiguous_ok(folded, u.start, u.end)
                     if unsure:
@@ -1119,8 +1250,108 @@ class Scrubber:
                     ok = False  # "will hope", "grant rose": ordinary words
                     unsure_at.append(s)
             if ok:
-                add((s, e, self.people[person].kind))
+                kind = self.people[person].kind
+                s, e = _whole_name(folded, s, e)
+                if kind == "own_name":
+                    e = self._initials_after(folded, e)
+                add((s, e, kind))
             j = k + 1
+
+    @staticmethod
+    def _find_other_names(folded: str, found: Sequence[tuple[int, int, str]], add: Any) -> None:
+        """People named only in the answers ("my support worker Shona"): ``[name]``.
+
+        A capitalised word from the list of given names is taken, with a title before
+        it and a surname after it; one that is also an ordinary word (Grace, Will) only
+        after a cue ("my manager Grace", "called Hope") or before a surname. A place
+        reading ("in Florence", "Victoria Station", "St John") is left.
+        """
+        names, words = given_names(), common_words()
+        taken = sorted((s, e) for s, e, _ in found)
+        starts = [s for s, _ in taken]
+
+        def covered(p: int) -> bool:
+            i = _bisect_right(starts, p) - 1
+            return i >= 0 and taken[i][0] <= p < taken[i][1]
+
+        for m in _OTHER_NAME.finditer(folded):
+            word = m.group("w")
+            low = word.lower()
+            s, e = m.start("w"), m.end("w")
+            if covered(s):
+                continue
+            titled = m.group("title") is not None
+            if not titled and low not in names:
+                continue
+            pre = folded[max(0, s - 40) : s]
+            cue = titled or bool(_ROLE_CUE.search(pre) or _SIGN_OFF.search(pre))
+            sur = _SURNAME_AFTER.match(folded, e)
+            nxt = sur.group(1).lower() if sur else ""
+            ordinary = low in words or low in _NOT_NAMES
+            org_after = nxt in _ORG_WORDS
+            surname = bool(nxt) and not org_after and nxt not in _NOT_NAMES
+            surname = surname and not (ordinary and nxt in words)
+            before, _ = _word_before(folded, s)
+            if not cue:
+                if ordinary and not surname:
+                    continue
+                if before in ("St", "St.", "Saint") or before.lower() in _PLACE_BEFORE:
+                    continue
+                if org_after:
+                    continue  # "Victoria Station", "Florence Nightingale Ward"
+            start = m.start() if titled else s
+            end = sur.end() if surname and sur is not None else e
+            add((start, end, "other_name"))
+
+    def _initials_after(self, folded: str, e: int) -> int:
+        """After the candidate's name, their middle or surname initials go too ("Rose K.")."""
+        m = _INITIALS_TAIL.match(folded, e)
+        if not m:
+            return e
+        _, middle, last = self.initials
+        end = e
+        for im in re.finditer(r"[ \t]+([A-Z])(\.?)", m.group(0)):
+            letter, dot = im.group(1), im.group(2)
+            if letter not in middle | last or (letter in "IA" and not dot):
+                break
+            end = e + im.end()
+        if folded[end - 1 : end] == "." and _SENTENCE_ON.match(folded, end):
+            end -= 1
+        return end
+
+    def _find_initials(self, folded: str, add: Any) -> None:
+        """ "Signed R.K.", "R K", "C J H.": the candidate's initials, not every capital."""
+        given, middle, last = self.initials
+        if not given or not last:
+            return
+        for m in _INITIALS.finditer(folded):
+            raw = m.group(0)
+            at = [i for i, c in enumerate(raw) if c.isupper()]
+            # the longest run that reads as the initials ("C J H. I think": not the "I")
+            for n in range(len(at), 1, -1):
+                letters = [raw[i] for i in at[:n]]
+                if (
+                    letters[0] not in given
+                    or letters[-1] not in last
+                    or any(c not in middle | last for c in letters[1:-1])
+                ):
+                    continue
+                end = at[n - 1] + 1
+                if end < len(raw) and raw[end] == ".":
+                    end += 1
+                    if _SENTENCE_ON.match(folded, m.start() + end):
+                        end -= 1  # the full stop ends the sentence too: keep it
+                sub = raw[:end]
+                s, e = m.start(), m.start() + end
+                dotted = "." in sub.rstrip(".") or sub.count(".") >= 2
+                cue = _SIGN_OFF.search(folded, max(0, s - 40), s) or _NAME_CUE.search(
+                    folded, max(0, s - 30), s
+                )
+                spaced = " " in sub or "\t" in sub
+                alone = _LINE_ALONE.match(folded, e)
+                if dotted or cue or (spaced and (n >= 3 or alone)):
+                    add((s, e, "own_name"))
+                break
 
     @staticmethod
     def _ambiguous_ok(folded: str, s: int, e: int) -> tuple[bool, bool]:
@@ -1130,6 +1361,11 @@ class Scrubber:
             return False, False
         if not (word[0].isupper()):
             return False, False
+        if _SIGN_OFF.search(folded, max(0, s - 40), s) or _LINE_ALONE.match(folded, e):
+            return True, False  # "Kind regards, Dawn", "Best wishes, Rose", a name on its own line
+        before, _ = _word_before(folded, s)
+        if before in ("the", "The") and _ORG_AFTER.match(folded, e):
+            return False, True  # "the King's Fund", "the Rose and Crown"
         if not _sentence_start(folded, s):
             # "Young People's Service", "Castle Hill", "Hill Top": part of a place or
             # an organisation's name, most likely; left for a person to check
