@@ -107,8 +107,10 @@ def main(ctx: click.Context, config_dir: Path, campaign: str | None, verbose: in
 @friendly
 def init(state: State, example: bool) -> None:
     """Create the staff and panel workbooks from the templates (safe to run again)."""
+    from ..starter import needs_starter, write_starter
     from ..workspace import init_campaign
 
+    made = write_starter(state.config_dir) if needs_starter(state.config_dir) else []
     ctx = state.context()
     res = init_campaign(ctx, example=example)
     for name, rep in (("Staff", res.staff), ("Panel", res.panel)):
@@ -125,6 +127,16 @@ def init(state: State, example: bool) -> None:
         from ..sharing import share_campaign
 
         click.echo(f"Sharing: {share_campaign(ctx).summary()}.")
+    if made:
+        org = state.config_dir / "organisation.toml"
+        camp = state.config_dir / "campaigns" / state.settings.campaign_files[ctx.campaign.id].name
+        click.echo(
+            f"\nA starter config is in {state.config_dir}: every setting is explained beside it."
+            f"\nWhat to edit first:\n  1. {org}: your organisation's name, the team contact "
+            "people are given, and how emails are sent."
+            f"\n  2. {camp}: the job, the dates, the criteria and the interview questions."
+            "\nThen run 'corecruit check': it says what still needs fixing."
+        )
 
 
 @main.command()
