@@ -69,6 +69,15 @@ def rule_for(column: ColumnSpec, why: str) -> str:
     return why
 
 
+def missing_tab(spec: TabSpec) -> str:
+    """What to do about a tab that is not in the workbook (it is never read as empty)."""
+    return (
+        "this tab is missing, so nothing was read from it. If it was renamed, give it back "
+        f"the name '{spec.label}'; if it was deleted, restore it from the version history or "
+        "a backup. Run 'corecruit init' to add it empty only if it never held anything."
+    )
+
+
 def norm_header(h: str) -> str:
     return " ".join(str(h).replace("_", " ").split()).casefold()
 
@@ -218,15 +227,7 @@ class TableStore(ABC):
 
     def _to_frame(self, spec: TabSpec, grid: Grid | None) -> tuple[pd.DataFrame, list[Problem]]:
         if grid is None:
-            return pd.DataFrame(), [
-                self.problem(
-                    spec,
-                    "this tab is missing, so nothing was read from it. If it was renamed, "
-                    f"give it back the name '{spec.label}'; if it was deleted, "
-                    "restore it from the version history or a backup. Run 'corecruit init' "
-                    "to add it empty only if it never held anything.",
-                )
-            ]
+            return pd.DataFrame(), [self.problem(spec, missing_tab(spec))]
         ids = self._map_header(spec, grid.header)
         problems: list[Problem] = []
         seen: dict[str, int] = {}
@@ -344,9 +345,7 @@ class TableStore(ABC):
         for s in specs:
             current = self._grids.get(s.id)
             if current is None:
-                raise SheetProblems(
-                    [self.problem(s, "this tab is missing. Run 'corecruit init' to add it.")]
-                )
+                raise SheetProblems([self.problem(s, missing_tab(s))])
             df = conform(s, frames[s.id])
             header = list(current.header)
             ids = self._map_header(s, header)
