@@ -11,6 +11,7 @@ import click
 import pandas as pd
 
 from ..errors import JobError
+from ..files import private_dir
 from ..store.cells import FORMULA_START
 from . import State, friendly, main, pass_state
 
@@ -31,7 +32,7 @@ def _safe(v: object) -> str:
 
 
 def _write_csv(path: Path, df: pd.DataFrame, *, neutralise: bool = True) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
