@@ -100,6 +100,7 @@ def test_one_bad_address_goes_to_staff_and_everyone_else_gets_their_own_link(
 ) -> None:
     inbox, port, _ = server
     ctx = smtp_ctx(config_dir, port, "none")
+    ctx.clock = lambda: dt.datetime(2027, 1, 25, 9)  # shortlisting is open: links go out
     # p02's cell holds two addresses (one of them someone else's); p03's has a line break
     set_cell(ctx, "people", {"person_id": "p02"}, email="tom@example.org, sam.adeyemi@example.net")
     set_cell(ctx, "people", {"person_id": "p03"}, email="grace.okafor@example.net\r\nBcc: x@y.org")

@@ -95,6 +95,26 @@ def letter_page(page: str) -> str:
     return page[:at] + f"\n<head>{meta}</head>\n" + page[at:]
 
 
+_ONLY_URL = re.compile(r"https?://[^\s<>\"']+")
+# The address under a link's words: it may break anywhere, so it never widens the page.
+_WRAP = "overflow-wrap:anywhere;word-break:break-all"
+
+
+def _link_words(lines: list[str], esc: list[str]) -> list[str]:
+    """A line of words ending in ':' with an address alone on the next line (the
+    ``link`` macro): the words become the link, and the address is shown below as
+    text that wraps, so a screen reader reads the words, not a 200-character token."""
+    out = list(esc)
+    for i in range(len(lines) - 1):
+        words, url = lines[i], lines[i + 1]
+        if words.endswith(":") and len(words) > 1 and _ONLY_URL.fullmatch(url):
+            href = html.escape(url, quote=True)
+            text = html.escape(words[:-1], quote=False)
+            out[i] = f'<a href="{href}" style="font-weight:bold">{text}</a>'
+            out[i + 1] = f'<span style="{_WRAP}">{html.escape(url, quote=False)}</span>'
+    return out
+
+
 def _line_kind(line: str) -> tuple[str, str]:
     """('ul' | 'ol' | 'p', text) for one line of a template's body."""
     if m := _BULLET.match(line):
@@ -131,6 +151,7 @@ def text_to_html(text: str) -> str:
             if kind == "h2":
                 out.append(f"{h2}{esc[0]}</h2>")
             elif kind == "p":
+                esc = _link_words(parts, esc)
                 out.append("<p>" + "<br>\n".join(esc) + "</p>")
             else:
                 out.append(f"<{kind}>" + "".join(f"<li>{x}</li>" for x in esc) + f"</{kind}>")
