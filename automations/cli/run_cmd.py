@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import sys
 from pathlib import Path
 
 import click
 
+from ..files import private_dir, private_fd
 from ..runner import JOBS, Runner, RunRecord, available_jobs, next_run
 from . import State, friendly, main, pass_state
 
@@ -17,11 +19,16 @@ log = logging.getLogger("corecruit")
 
 def _json_logs(log_file: Path | None) -> None:
     """Structured logs (key=value lines) to stderr or a file; they never hold personal data."""
+    if log_file:  # made owner-only before the handler opens it
+        private_dir(log_file.parent)
+        os.close(private_fd(log_file, os.O_WRONLY))
     handler: logging.Handler = (
         logging.FileHandler(log_file, encoding="utf-8") if log_file else logging.StreamHandler()
     )
     handler.setFormatter(logging.Formatter("time=%(asctime)s level=%(levelname)s %(message)s"))
     root = logging.getLogger("corecruit")
+    for old in root.handlers:
+        old.close()  # a log file from an earlier run in this process
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
     root.propagate = False

@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from ..errors import GoogleAPIError, JobError, RetryLimitReached
+from ..files import private_dir
 from ..google.auth import FORMS_SCOPES, credentials_for, require_scopes
 from ..google.http import RetryPolicy, build_service, scrub
 from .base import CommentItem, FormHandle, FormSpec, Item, Response, ScaleItem
@@ -331,7 +332,7 @@ class FormState:
             self.forms = dict(data.get("forms") or {})
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         data = {"version": STATE_VERSION, "forms": self.forms}
         fd, tmp = tempfile.mkstemp(prefix=".google-forms.", dir=self.path.parent)
         try:

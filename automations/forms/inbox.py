@@ -26,6 +26,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..files import private_dir, private_file
 from .base import CommentItem, FormSpec, Response, ScaleItem, ScalePoint, Section
 
 SCHEMA = """
@@ -109,9 +110,10 @@ class StoredForm:
 class Inbox:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         if not self.path.exists():
             self.path.touch(mode=0o600)  # scores and notes: readable by corecruit's user only
+        private_file(self.path)  # also an inbox made by an older version (WAL files follow it)
         with self._connect() as con:
             con.executescript(SCHEMA)
 

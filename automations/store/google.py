@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ..errors import ConfigError, Problem, StoreError
+from ..files import private_dir
 from ..google.http import GoogleRefused, RetryingHTTPClient, RetryPolicy
 from ..templates import TabSpec, WorkbookSpec
 from .base import Grid, InitReport, TableStore
@@ -141,7 +142,7 @@ class IdMemory:
         if data.get(workbook) == spreadsheet_id:
             return
         data[workbook] = spreadsheet_id
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         fd, tmp = tempfile.mkstemp(prefix=".google_ids.", dir=self.path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -26,6 +26,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..errors import StoreError, WorkbookLockedError
+from ..files import private_dir
 from ..templates import TabSpec, WorkbookSpec
 from .base import Grid, InitReport, TableStore
 from .cells import FORMULA_START, NO_SAVED_VALUE, Cell
@@ -72,7 +73,7 @@ class LocalStore(TableStore):
     ) -> None:
         super().__init__(spec, header_map)
         self.path = Path(path)
-        self._lock = FileLock(str(self.path) + ".lock", timeout=lock_timeout)
+        self._lock = FileLock(str(self.path) + ".lock", timeout=lock_timeout, mode=0o600)
         self._stamp: tuple[int, ...] | None = None
 
     @property
@@ -84,7 +85,7 @@ class LocalStore(TableStore):
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         try:
             with self._lock:
                 yield
@@ -296,7 +297,7 @@ class LocalStore(TableStore):
                 raise StoreError("internal: a float reached the store")
 
     def _save(self, wb: openpyxl.Workbook) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         fd, tmp = tempfile.mkstemp(
             prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
         )
