@@ -279,3 +279,21 @@ def test_leak_check_stops_before_writing_naming_row_and_column_never_the_value()
     assert "NI number" in shown and "postcode" in shown
     for secret in ("QQ", "123", "DN1", "2AB", "Rose", "Kowalski"):
         assert secret not in shown
+
+
+def test_a_name_not_on_the_list_after_a_role_is_still_a_person() -> None:
+    assert scrub("My sister Zorbavinder helped; my mum Quelline too.") == (
+        "My sister [name] helped; my mum [name] too."
+    )
+
+
+def test_the_generator_is_deterministic_and_its_layouts_are_all_removed() -> None:
+    from tests.data.redact_generator import generate
+    from tests.test_redact_transform import assert_all_removed
+
+    apps = generate(12, seed=404)
+    assert [a.to_json() for a in apps] == [a.to_json() for a in generate(12, seed=404)]
+    forms = {m.form for a in apps for m in a.planted}
+    assert {"sign-off", "initials dotted", "street after flat number", "role then name"} <= forms
+    for app in apps:
+        assert_all_removed(app)

@@ -1281,9 +1281,15 @@ class Scrubber:
             if covered(s):
                 continue
             titled = m.group("title") is not None
-            if not titled and low not in names:
-                continue
             pre = folded[max(0, s - 40) : s]
+            # not a known given name: still a person right after "my sister", "my
+            # manager" … when it is no ordinary word ("my sister Sukhvinder")
+            if (
+                not titled
+                and low not in names
+                and (low in words or low in _NOT_NAMES or not _ROLE_CUE.search(pre))
+            ):
+                continue
             cue = titled or bool(_ROLE_CUE.search(pre) or _SIGN_OFF.search(pre))
             sur = _SURNAME_AFTER.match(folded, e)
             nxt = sur.group(1).lower() if sur else ""
