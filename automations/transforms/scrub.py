@@ -509,7 +509,9 @@ _WDATE_DMY = re.compile(
     rf"\b{_WDAY}(?:\s+of)?[\s,]+(?P<mon>{_MONTHS})\b\.?(?:[\s,]+of)?[\s,]+{_WYEAR}", re.I
 )
 _WDATE_MDY = re.compile(rf"\b(?P<mon>{_MONTHS})\b\.?[\s,]+{_WDAY}(?:[\s,]+of)?[\s,]+{_WYEAR}", re.I)
-_MONTH_HIT = re.compile(rf"\b(?:{_MONTHS})\b", re.I)
+# looked for in the lower-case text: every month name starts with one of these
+_LOWER_WORD = re.compile(r"[a-z]+")
+_MONTH_HIT = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)")
 _BORN_YEAR = re.compile(
     rf"\bborn\s+(?:in\s+|on\s+)?(?:(?:{_MONTHS})\.?\s+)?(?:(?:19|20)\d\d\b|(?:{_YEAR_WORDS})\b)",
     re.I,
@@ -569,9 +571,9 @@ _MONTH_BEFORE = re.compile(
 _MONTH_AFTER = re.compile(r"[ \t,]+(?:\d|the\s+\d)")
 _HYPHEN_AFTER = re.compile(r"[ \t]?-[ \t]?[A-Z][A-Za-z']+")
 _HYPHEN_BEFORE = re.compile(r"[A-Z][A-Za-z']+[ \t]?-[ \t]?$")
-_OTHER_NAME = re.compile(
-    r"(?:(?P<title>\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Professor|Cllr|Councillor|Nurse|Auntie"
-    r"|Aunty|Uncle)\.?[ \t]+))?\b(?P<w>[A-Z][a-z]+(?:-[A-Z][a-z]+)?)(?![A-Za-z0-9@])"
+_OTHER_NAME = re.compile(r"\b(?P<w>[A-Z][a-z]+(?:-[A-Z][a-z]+)?)(?![A-Za-z0-9@])")
+_OTHER_TITLES = frozenset(
+    "mr mrs ms miss mx dr prof professor cllr councillor nurse auntie aunty uncle".split()  # noqa: SIM905
 )
 _SURNAME_AFTER = re.compile(r"[ \t]+((?:O'|Mc|Mac|De|Van |Al-)?[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?)\b")
 _ROLES = (
@@ -728,8 +730,30 @@ def find_values(folded: str, keys: Sequence[tuple[str, str]]) -> list[tuple[int,
     key is looked for in it; a find must start and end on whole words, except that
     a phone number may start after its 0 or country code.
     """
+    # every key holds a digit: look only around the digits
     out: list[tuple[int, int, str]] = []
-    toks = list(_TOKEN.finditer(folded))
+    windows: list[list[int]] = []
+    n = len(folded)
+    for m in _DIGIT_RUN.finditer(folded):
+        ws, we = max(0, m.start() - 12), min(n, m.end() + 14)
+        while ws > 0 and folded[ws - 1].isalnum():
+            ws -= 1
+        while we < n and folded[we].isalnum():
+            we += 1
+        if windows and ws <= windows[-1][1]:
+            windows[-1][1] = we
+        else:
+            windows.append([ws, we])
+    for ws, we in windows:
+        out += _values_in(folded, ws, we, keys)
+    return out
+
+
+def _values_in(
+    folded: str, ws: int, we: int, keys: Sequence[tuple[str, str]]
+) -> list[tuple[int, int, str]]:
+    out: list[tuple[int, int, str]] = []
+    toks = list(_TOKEN.finditer(folded, ws, we))
     if not toks:
         return out
     # runs of tokens joined by short gaps
@@ -1002,8 +1026,10 @@ class Scrubber:
             for p in _positions(low, e_):
                 add((p, p + len(e_), "email"))
         if self.identity.date_of_birth is not None or "born" in low:
-            for m in _MONTH_HIT.finditer(folded):
-                ws, we = max(0, m.start() - 45), m.end() + 50
+            for m in _MONTH_HIT.finditer(low):
+                if _LOWER_WORD.match(low, m.start()).group(0) not in _MONTH_NUM:  # type: ignore[union-attr]
+                    continue  # "decisions", "market"
+                ws, we = max(0, m.start() - 45), m.end() + 60
                 for rx in (_WDATE_DMY, _WDATE_MDY):
                     for dm in rx.finditer(folded, ws, we):
                         self._word_date_found(folded, dm, add)
@@ -1280,7 +1306,8 @@ class Scrubber:
             s, e = m.start("w"), m.end("w")
             if covered(s):
                 continue
-            titled = m.group("title") is not None
+            before, bstart = _word_before(folded, s)
+            titled = before.rstrip(".").lower() in _OTHER_TITLES and before[:1].isupper()
             pre = folded[max(0, s - 40) : s]
             # not a known given name: still a person right after "my sister", "my
             # manager" … when it is no ordinary word ("my sister Sukhvinder")
@@ -1297,7 +1324,6 @@ class Scrubber:
             org_after = nxt in _ORG_WORDS
             surname = bool(nxt) and not org_after and nxt not in _NOT_NAMES
             surname = surname and not (ordinary and nxt in words)
-            before, _ = _word_before(folded, s)
             if not cue:
                 if ordinary and not surname:
                     continue
@@ -1305,7 +1331,7 @@ class Scrubber:
                     continue
                 if org_after:
                     continue  # "Victoria Station", "Florence Nightingale Ward"
-            start = m.start() if titled else s
+            start = bstart if titled else s
             end = sur.end() if surname and sur is not None else e
             add((start, end, "other_name"))
 
