@@ -572,8 +572,9 @@ _MONTH_AFTER = re.compile(r"[ \t,]+(?:\d|the\s+\d)")
 _HYPHEN_AFTER = re.compile(r"[ \t]?-[ \t]?[A-Z][A-Za-z']+")
 _HYPHEN_BEFORE = re.compile(r"[A-Z][A-Za-z']+[ \t]?-[ \t]?$")
 _OTHER_NAME = re.compile(r"\b(?P<w>[A-Z][a-z]+(?:-[A-Z][a-z]+)?)(?![A-Za-z0-9@])")
-_OTHER_TITLES = frozenset(
-    "mr mrs ms miss mx dr prof professor cllr councillor nurse auntie aunty uncle".split()  # noqa: SIM905
+_TITLE_AT = re.compile(
+    r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Professor|Cllr|Councillor|Nurse|Auntie|Aunty|Uncle)"
+    r"\.?[ \t]+(?=[A-Z])"
 )
 _SURNAME_AFTER = re.compile(r"[ \t]+((?:O'|Mc|Mac|De|Van |Al-)?[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?)\b")
 _ROLES = (
@@ -661,6 +662,7 @@ _CAP_WORD = re.compile(r"\b[A-Z][a-z]+(?:['-][A-Z]?[a-z]+)*\b")
 _WORD = re.compile(r"\S+")
 
 
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _VALUE_GAP = re.compile(r"[ \t.\-/()\[\],:+]{1,4}")
 _NI_KEY = re.compile(r"[a-z]{2}\d{6}[a-d]?")
 _POSTCODE_KEY = re.compile(r"[a-z]{1,2}\d[a-z\d]?\d[a-z]{2}")
@@ -744,8 +746,12 @@ def find_values(folded: str, keys: Sequence[tuple[str, str]]) -> list[tuple[int,
             windows[-1][1] = we
         else:
             windows.append([ws, we])
+    low = folded.lower()
     for ws, we in windows:
-        out += _values_in(folded, ws, we, keys)
+        plain = _NOT_ALNUM.sub("", low[ws:we])
+        here = [k for k in keys if k[1] in plain]  # usually none: nothing more to do
+        if here:
+            out += _values_in(folded, ws, we, here)
     return out
 
 
@@ -1300,24 +1306,22 @@ class Scrubber:
             i = _bisect_right(starts, p) - 1
             return i >= 0 and taken[i][0] <= p < taken[i][1]
 
+        titles = {m.end(): m.start() for m in _TITLE_AT.finditer(folded)}
         for m in _OTHER_NAME.finditer(folded):
-            word = m.group("w")
-            low = word.lower()
+            low = m.group("w").lower()
             s, e = m.start("w"), m.end("w")
+            titled = s in titles
+            if not titled and low not in names and (low in words or low in _NOT_NAMES):
+                continue  # the usual case: an ordinary capitalised word
             if covered(s):
-                continue
-            before, bstart = _word_before(folded, s)
-            titled = before.rstrip(".").lower() in _OTHER_TITLES and before[:1].isupper()
+                continue  # the candidate, a referee … already
             pre = folded[max(0, s - 40) : s]
             # not a known given name: still a person right after "my sister", "my
-            # manager" … when it is no ordinary word ("my sister Sukhvinder")
-            if (
-                not titled
-                and low not in names
-                and (low in words or low in _NOT_NAMES or not _ROLE_CUE.search(pre))
-            ):
+            # manager" … ("my sister Sukhvinder")
+            role = bool(_ROLE_CUE.search(pre))
+            if not titled and low not in names and not role:
                 continue
-            cue = titled or bool(_ROLE_CUE.search(pre) or _SIGN_OFF.search(pre))
+            cue = titled or role or bool(_SIGN_OFF.search(pre))
             sur = _SURNAME_AFTER.match(folded, e)
             nxt = sur.group(1).lower() if sur else ""
             ordinary = low in words or low in _NOT_NAMES
@@ -1327,11 +1331,12 @@ class Scrubber:
             if not cue:
                 if ordinary and not surname:
                     continue
+                before, _ = _word_before(folded, s)
                 if before in ("St", "St.", "Saint") or before.lower() in _PLACE_BEFORE:
                     continue
                 if org_after:
                     continue  # "Victoria Station", "Florence Nightingale Ward"
-            start = bstart if titled else s
+            start = titles[s] if titled else s
             end = sur.end() if surname and sur is not None else e
             add((start, end, "other_name"))
 
