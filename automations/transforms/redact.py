@@ -35,7 +35,7 @@ from .scrub import KINDS, Identity, Person, Scrubber, find_values, fold, value_k
 
 OWN_NAME_COLUMNS = ("first_name", "last_name", "preferred_name")
 REFEREE_NAME_COLUMNS = ("referee_1_name", "referee_2_name")
-# Columns whose exact values are also searched for in the answers.
+# Columns whose values are also searched for in the answers in any layout (scrub.find_values).
 VALUE_COLUMNS = (
     "email",
     "phone",

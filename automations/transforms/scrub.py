@@ -27,6 +27,14 @@ How matching works, so the choices can be checked:
   ``wamerican`` word list) is only taken when it is written with a capital letter,
   and at the start of a sentence only when what follows reads like a name ("Joy
   is", "Joy's", "Joy,"). Otherwise it is left and the position flagged for a person.
+* The form's own values (NI number, postcode, phones, emails, date of birth, each
+  comma part of the address) are also looked for whatever the spacing, case or
+  punctuation (:func:`find_values`), and dates in words ("the ninth of March
+  nineteen seventy-one", "9th Mar '71") are read and compared with the date of birth.
+* People named only in the answers come from ``redact_data/given_names.txt.gz``
+  (capitalised, with the same ordinary-word care) or follow a role ("my sister …").
+  The candidate's initials ("R.K.", "C J H") are taken, ordinary capitals (I, A,
+  UK, NHS) are not.
 * Each structured pattern is tried only near what it needs (an ``@``, a digit, a
   dotted word, "[at]", a platform name, "born"), so long ordinary prose costs little.
 * Overlapping finds are merged, so a name inside an email or a web address goes
@@ -258,7 +266,7 @@ class Identity:
     others: tuple[Person, ...] = ()
     address: str = ""
     date_of_birth: dt.date | None = None
-    # exact values from the form, caught even in odd layouts
+    # values from the form (NI number, postcode, phones, emails), found in any layout
     values: tuple[str, ...] = ()
 
 
