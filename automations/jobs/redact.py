@@ -36,12 +36,13 @@ from ..transforms.redact import (
     answer_columns,
     assign_letters,
     duplicate_ids,
+    leak_kinds,
     merge_report,
     missing_ids,
 )
 from ..transforms.reminders import is_true
 from ..transforms.review import NEXT_STEP, ReviewState, review_state
-from ..transforms.scrub import fold
+from ..transforms.scrub import KINDS, fold
 from . import JobResult
 from .remind import job_lock
 
@@ -105,15 +106,14 @@ def check_applications(apps: pd.DataFrame, found: list[Problem] | None = None) -
         raise SheetProblems(problems)
 
 
-def _digits(s: str) -> str:
-    return re.sub(r"\D", "", s)
-
-
 def leak_check(apps: pd.DataFrame, letters: Mapping[str, str], panel: pd.DataFrame) -> None:
-    """Last guard: no email, phone or full name from the form survives in the panel text.
+    """Last guard: no value from the form survives in the panel text, in any layout.
 
-    The scrubber should never leave one; if it did, the job stops before writing
-    and says where (application id, letter, column), never what.
+    Every structured value (emails, phone numbers, NI number, postcode, date of
+    birth, each part of the address) and the full name are checked, normalised
+    (:func:`leak_kinds`), and any email on any application. The scrubber should
+    never leave one; if it did, the job stops before writing and says where
+    (sheet row and column) and what kind, never what.
     """
     by_letter = {
         letters[_t(r.get("application_id"))]: (row, r)
@@ -130,28 +130,21 @@ def leak_check(apps: pd.DataFrame, letters: Mapping[str, str], panel: pd.DataFra
     }
     for _, p in panel.iterrows():
         row, r = by_letter[p["candidate_letter"]]
-        emails = [_t(r.get(c)).lower() for c in ("email", "referee_1_email", "referee_2_email")]
-        phones = [_digits(_t(r.get(c))) for c in ("phone", "referee_1_phone", "referee_2_phone")]
-        # the full name as written on the form (or in capitals); in lower case it may be
-        # ordinary words ("will hope"), which the scrubber leaves and flags on purpose
-        full = " ".join(fold(f"{_t(r.get('first_name'))} {_t(r.get('last_name'))}")[0].split())
         for c in cols:
             text = _t(p.get(c))
-            plain = " ".join(fold(text)[0].split())
-            low = plain.lower()
-            digits = _digits(text)
-            if (
-                any(e and e in low for e in emails)
-                or ("@" in low and any(e in low for e in every_email))
-                or any(len(ph) >= 9 and ph in digits for ph in phones)
-                or (" " in full and (full in plain or full.upper() in plain))
-            ):
+            low = fold(text)[0].lower()
+            kinds = leak_kinds(r, text)
+            if "@" in low and any(e in low for e in every_email):
+                kinds = sorted({*kinds, "email"})
+            if kinds:
+                what = ", ".join(KINDS[k][1] for k in kinds)
                 problems.append(
                     Problem(
                         "staff",
                         "applications",
-                        "a name or contact detail could not be taken out of this answer "
-                        "automatically; nothing was written. Please edit the answer by hand.",
+                        f"a detail from the form ({what}) could not be taken out of this "
+                        "answer automatically; nothing was written. Please edit the answer "
+                        "by hand.",
                         row=int(row),
                         column=c,
                     )
