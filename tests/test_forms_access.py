@@ -185,11 +185,20 @@ def test_no_axe_violation_on_any_page_kind_at_320_and_1280(
         pages.append(where)
 
     page.goto(url)  # type: ignore[attr-defined]
+    assert page.title() == site.specs[pid].title  # said once, not twice
     visit("start page")
     page.goto(url + "/1")  # type: ignore[attr-defined]
     visit("first page")
     submit(page, "button[value=next]")  # nothing chosen
     assert page.title().startswith("Error:")  # type: ignore[attr-defined]
+    # the error summary takes focus and shows the same focus ring as everything else
+    ring = page.evaluate(  # type: ignore[attr-defined]
+        "(() => { const s = getComputedStyle(document.activeElement);"
+        " return [document.activeElement.className, s.outlineStyle, s.outlineWidth,"
+        " s.outlineColor, s.boxShadow]; })()"
+    )
+    assert ring[:4] == ["error-summary", "solid", "3px", "rgb(255, 221, 0)"]
+    assert "6px" in ring[4]
     visit("page with errors")
     submit(page, "button[value=save]")
     assert page.locator(".panel-ok").count() == 1  # type: ignore[attr-defined]
