@@ -19,8 +19,9 @@ ANSWER = "Candidate {letter}'s answer to criterion {n}: I listen first and share
 
 
 def seed_candidates(ctx: Context, interview: tuple[str, ...] = ()) -> list[str]:
-    """Letters in the candidate key, anonymised applications in the panel workbook, and
-    (optionally) some applications on the interview list."""
+    """Letters in the candidate key, anonymised applications in the panel workbook, each
+    marked reviewed on the redaction report, and (optionally) some applications on the
+    interview list."""
     give_letters(ctx)
     panel = ctx.stores.panel
     n = len(ctx.campaign.criteria)
@@ -32,6 +33,17 @@ def seed_candidates(ctx: Context, interview: tuple[str, ...] = ()) -> list[str]:
         for letter in sorted(LETTERS.values())
     ]
     panel.append("applications", make_frame(panel.tab("applications"), rows))
+    st = ctx.stores.staff  # and staff have checked each one's redaction report
+    st.append(
+        "redaction_report",
+        make_frame(
+            st.tab("redaction_report"),
+            [
+                {"application_id": a, "candidate_letter": x, "reviewed_by": "R. Checker"}
+                for a, x in LETTERS.items()
+            ],
+        ),
+    )
     if interview:
         by_letter = {v: k for k, v in LETTERS.items()}
         set_status(ctx, [by_letter[x] for x in interview], "invited")
