@@ -69,7 +69,8 @@ def fill(
     comments: Mapping[str, str] | None = None,
     nonce: str = "",
 ) -> str:
-    """Fill every page and send; returns the response id from the thank-you page."""
+    """Fill every page and send from the check page (with the nonce it issued; ``nonce``
+    is kept for older callers and not used); returns the response id."""
     for n, sec in enumerate(spec.sections, 1):
         data = {"nav": "next"}
         for item in sec.items:
@@ -81,9 +82,16 @@ def fill(
                 data[item.item_id] = comments[item.item_id]
         r = c.post(f"{path}/{n}", data=data)
         assert r.status_code == 303, r.get_data(as_text=True)[:500]
-    r = c.post(f"{path}/send", data={"nonce": nonce or "n-" + path[-12:] + str(id(score))})
+    r = c.post(f"{path}/send", data={"nonce": check_nonce(c, path)})
     assert r.status_code == 303
     return str(r.headers["Location"]).rsplit("/", 1)[1]
+
+
+def check_nonce(c: FlaskClient, path: str) -> str:
+    """The nonce the check page issues for its Send button."""
+    m = re.search(r'name="nonce" value="([^"]+)"', c.get(f"{path}/check").get_data(as_text=True))
+    assert m
+    return m.group(1)
 
 
 def raw_scores(ctx: Context) -> pd.DataFrame:

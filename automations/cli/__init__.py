@@ -141,7 +141,10 @@ def check(state: State) -> None:
 
         problems += sharing_problems(ctx)
     errors = [p for p in problems if p.severity == "error"]
-    warnings = [p for p in problems if p.severity != "error"]
+    warnings: list[object] = [p for p in problems if p.severity != "error"]
+    from ..forms.local import link_warnings
+
+    warnings += link_warnings(state.settings)  # where emailed form links point
     for p in warnings:
         click.secho(f"Warning: {p}", fg="yellow")
     for p in errors:

@@ -213,6 +213,13 @@ def push_job(ctx: Context, send: bool = True) -> JobResult:
         res.detail = f"{len(specs)} form(s) ready"
         if not send:
             return res
+        from ..forms.local import links_unreachable
+
+        unreachable = links_unreachable(ctx.settings)
+        if unreachable:  # links nobody could open: write them, email nothing
+            res.detail += "; no links emailed"
+            res.attention.append(f"No form links were emailed: {unreachable}")
+            return res
 
         # Email each person their own link, once per link.
         log_df = frames["sent_messages"]
