@@ -29,15 +29,29 @@ def _json_logs(log_file: Path | None) -> None:
 def _first_run(state: State, example: bool) -> None:
     """Create or update every campaign's workbooks before the jobs run.
 
-    ``init`` only adds what is missing (workbooks, tabs, columns a newer version of
-    corecruit uses) and never clears data, so running it at each start means an
-    upgrade never stops a job with "column is missing".
+    ``init`` only adds what is missing (workbooks, columns a newer version of corecruit
+    uses) and never clears data, so running it at each start means an upgrade never
+    stops a job with "column is missing". It adds no tab to a workbook that exists: a
+    renamed or deleted tab must never be read as an empty one, so the jobs that need it
+    fail and say which tab to restore (see :meth:`TableStore.init`).
     """
     from ..context import make_context
     from ..workspace import init_campaign
 
     for cid in state.settings.campaigns:
-        init_campaign(make_context(state.settings, cid, **state.store_kw), example=example)
+        ctx = make_context(state.settings, cid, **state.store_kw)
+        res = init_campaign(ctx, example=example, add_tabs=False)
+        for rep in (res.staff, res.panel):
+            for tab in rep.tabs_missing:
+                spec = (ctx.stores.staff if rep is res.staff else ctx.stores.panel).tab(tab)
+                log.warning("campaign=%s tab_missing=%s", cid, tab)
+                click.secho(
+                    f"Warning: {cid}: the tab '{spec.label}' is missing from the "
+                    f"{spec.workbook} workbook. The jobs that need it will stop until it is "
+                    "back (rename it back, or restore it from a backup).",
+                    fg="yellow",
+                    err=True,
+                )
 
 
 @main.command()
@@ -107,7 +121,8 @@ def run(
     sched = runner.build_scheduler(jobs or None)
     click.echo("Running every job once now, then on its timing. Stop with Ctrl+C.")
     runner.run_once(jobs or None)
-    _print_links(state)
+    if example:  # a live link is a key to someone's form: never in a real service's log
+        _print_links(state)
     try:
         runner.loop(sched)
     finally:
@@ -139,7 +154,7 @@ def _run_once(runner: Runner, names: list[str]) -> list[RunRecord]:
 
 
 def _print_links(state: State) -> None:
-    """Show one panel member's form link so a new user can try it straight away."""
+    """Show one panel member's form link so a new user can try the example straight away."""
     from ..context import make_context
 
     for cid in state.settings.campaigns:

@@ -42,6 +42,7 @@ class InitReport:
     tabs_added: list[str] = field(default_factory=list)
     columns_added: dict[str, list[str]] = field(default_factory=dict)
     location: str = ""
+    tabs_missing: list[str] = field(default_factory=list)  # left missing (add_tabs=False)
 
 
 def norm_header(h: str) -> str:
@@ -75,8 +76,12 @@ class TableStore(ABC):
         """
 
     @abstractmethod
-    def _init(self) -> InitReport:
-        """Create the workbook and its tabs; add missing columns; never clear data."""
+    def _init(self, add_tabs: bool = True) -> InitReport:
+        """Create the workbook and its tabs; add missing columns; never clear data.
+
+        With ``add_tabs=False`` a workbook that already exists gets no new tabs: a
+        missing tab is listed in ``tabs_missing`` instead (see :meth:`init`).
+        """
 
     @abstractmethod
     def exists(self) -> bool:
@@ -97,9 +102,19 @@ class TableStore(ABC):
     def tab(self, tab_id: str) -> TabSpec:
         return self.spec.tab(tab_id)
 
-    def init(self) -> InitReport:
+    def init(self, *, add_tabs: bool = True) -> InitReport:
+        """Create or update the workbook. ``add_tabs=False`` is for the start of a run.
+
+        A tab missing from a workbook that exists was renamed or deleted by a person, or
+        is new in this version of corecruit; the two cannot be told apart. Adding it
+        empty would let a job read "no applications" (or no ledger, no messages sent)
+        and carry on as if that were true, so at the start of a run it is left missing
+        and every job that needs it stops with a message naming it. ``corecruit init``,
+        run by a person, still adds it. A new workbook, or one with none of corecruit's
+        tabs yet (made empty by staff), always gets every tab.
+        """
         self._grids.clear()
-        return self._init()
+        return self._init(add_tabs)
 
     def titles_for(self, spec: TabSpec) -> list[str]:
         """Sheet titles that count as this tab: its label, then its id."""
@@ -162,7 +177,14 @@ class TableStore(ABC):
         wb = self.spec.name
         if grid is None:
             return pd.DataFrame(), [
-                Problem(wb, spec.id, "this tab is missing. Run 'corecruit init' to add it.")
+                Problem(
+                    wb,
+                    spec.id,
+                    "this tab is missing, so nothing was read from it. If it was renamed, "
+                    f"give it back the name '{spec.label}'; if it was deleted, "
+                    "restore it from the version history or a backup. Run 'corecruit init' "
+                    "to add it empty only if it never held anything.",
+                )
             ]
         ids = self._map_header(spec, grid.header)
         problems: list[Problem] = []
