@@ -23,7 +23,7 @@ def push(state: State, no_email: bool) -> None:
 
     for line in link_warnings(state.settings):
         click.secho(f"Warning: {line}", fg="yellow")
-    res = push_job(state.context(), send=not no_email)
+    res = state.by_hand("forms_push", lambda c: push_job(c, send=not no_email))
     click.echo(res.summary())
     for line in res.attention:
         click.secho(f"Please look: {line}", fg="yellow")
@@ -36,7 +36,7 @@ def collect(state: State) -> None:
     """Bring new responses into the raw scores tab (and anything unusable into exceptions)."""
     from ..jobs.forms import collect_job
 
-    res = collect_job(state.context())
+    res = state.by_hand("forms_collect", collect_job)
     click.echo(res.summary())
     for line in res.attention:
         click.secho(f"Please look: {line}", fg="yellow")

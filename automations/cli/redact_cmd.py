@@ -147,7 +147,7 @@ def _run(
         return
     from ..jobs.redact import redact_job
 
-    res = redact_job(state.context(), dry_run=dry_run)
+    res = state.by_hand("redact", lambda c: redact_job(c, dry_run=dry_run), log=not dry_run)
     click.echo(res.detail or res.summary())
     for a in res.attention:
         click.secho(f"Please look at: {a}", fg="yellow")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import sys
 from pathlib import Path
 
 import click
 
-from ..runner import JOBS, Runner, RunRecord, available_jobs, next_runs
+from ..runner import JOBS, Runner, RunRecord, available_jobs, next_run
 from . import State, friendly, main, pass_state
 
 log = logging.getLogger("corecruit")
@@ -92,7 +93,8 @@ def run(
     runner = Runner(settings)
     runner.install_signal_handlers()
     if once:
-        records = _run_once(runner, list(jobs) or available_jobs())
+        names = list(jobs) or available_jobs()
+        records = _run_once(runner, names)
         failed = [r for r in records if r.outcome == "failed"]
         for r in records:
             mark = {"ok": "✓", "failed": "✗", "skipped": "–"}[r.outcome]
@@ -102,6 +104,16 @@ def run(
             else:
                 line += f". {r.detail}"
             click.echo(line)
+        done = {(r.campaign, r.job) for r in records}
+        missed = [f"{c} {n}" for c in settings.campaigns for n in names if (c, n) not in done]
+        if missed:  # stopped (SIGTERM or Ctrl+C) before every job had its turn
+            click.secho(
+                f"Stopped before these job(s) ran: {', '.join(missed)}. "
+                "Run 'corecruit run --once' again to run them.",
+                fg="red",
+                err=True,
+            )
+            sys.exit(1)
         sys.exit(1 if failed else 0)
 
     server = None
@@ -179,19 +191,25 @@ def status(state: State) -> None:
 
     settings = state.settings
     runner = Runner(settings)
-    nxt = next_runs(runner.build_scheduler())
+    now = runner.now().replace(tzinfo=None)
     rows = []
     for cid in settings.campaigns:
         for job in available_jobs():
             e = runner.state.data.get(f"{cid}/{job}", {})
-            n = nxt.get((cid, job))
+            last = dt.datetime.fromisoformat(e["last_run"]) if e.get("last_run") else None
+            if last is not None and last.tzinfo is not None:
+                last = last.replace(tzinfo=None)
+            n = next_run(getattr(settings.org.schedule, JOBS[job][1]), last)
+            due = "at the next start" if n is None else f"{n:%Y-%m-%d %H:%M}"
+            if n is not None and n <= now:
+                due += " (due)"
             rows.append(
                 (
                     cid,
                     job,
                     e.get("last_run", "never")[:16],
                     e.get("last_outcome", "-"),
-                    f"{n:%Y-%m-%d %H:%M}" if n else "-",
+                    due,
                     str(e.get("failures", 0)),
                 )
             )
@@ -224,7 +242,8 @@ def status(state: State) -> None:
         sent = tabs["sent_messages"]
         if len(sent):
             unconf = int(sent["status"].eq("intended").sum())
-            other = int(sent["status"].eq("contact another way").sum())
+            # people, not messages: one person without email may have several letters
+            other = sent.loc[sent["status"].eq("contact another way"), "person_id"].nunique()
             if unconf:
                 attention.append(f"{cid}: {unconf} message(s) not yet confirmed as sent")
             if other:

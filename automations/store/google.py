@@ -383,7 +383,7 @@ class GoogleStore(TableStore):
         for tab_id, (grid, old_rows) in grids.items():
             m = meta.get(grid.title)
             if m is None:
-                raise StoreError(f"tab '{tab_id}' is missing. Run 'corecruit init' to add it.")
+                raise StoreError(f"tab '{grid.title}' is missing. Run 'corecruit init' to add it.")
             width = len(grid.header)
             values: list[list[Any]] = [list(grid.header)]
             for i, row in enumerate(grid.rows, start=2):
@@ -392,7 +392,7 @@ class GoogleStore(TableStore):
                     v = row[j] if j < len(row) else None
                     if isinstance(v, str) and len(v) > CELL_LIMIT:
                         raise StoreError(
-                            f"{self.spec.name} workbook, tab '{tab_id}', row {i}: the text is "
+                            f"{self.spec.name} workbook, tab '{grid.title}', row {i}: the text is "
                             f"longer than a Google Sheets cell can hold ({CELL_LIMIT} "
                             "characters); nothing was written."
                         )

@@ -248,7 +248,7 @@ class LocalStore(TableStore):
                         ws = self._find_sheet(wb, spec)
                         if ws is None:
                             raise StoreError(
-                                f"tab '{tab_id}' is missing. Run 'corecruit init' to add it."
+                                f"tab '{spec.label}' is missing. Run 'corecruit init' to add it."
                             )
                         self._fill(ws, spec, grid, old_rows)
                     self._save(wb)
@@ -279,7 +279,7 @@ class LocalStore(TableStore):
         if isinstance(v, str):
             if len(v) > XLSX_CELL_LIMIT:
                 raise StoreError(
-                    f"{self.spec.name} workbook, tab '{spec.id}', row {r}: the text is longer "
+                    f"{self.spec.name} workbook, tab '{ws.title}', row {r}: the text is longer "
                     f"than a spreadsheet cell can hold ({XLSX_CELL_LIMIT} characters); nothing "
                     "was written."
                 )
