@@ -183,6 +183,11 @@ def check(state: State) -> None:
             click.secho(f"Problem: {p}", fg="red")
         n_errors += len(errors)
         n_warnings += len(warnings)
+    from ..forms.local import link_warnings
+
+    for line in link_warnings(state.settings):  # where emailed form links point
+        click.secho(f"Warning: {line}", fg="yellow")
+        n_warnings += 1
     if n_errors:
         click.echo(f"{n_errors} problem(s) and {n_warnings} warning(s).")
         sys.exit(4)

@@ -68,6 +68,12 @@ def _first_run(state: State, example: bool) -> None:
 @click.option("--example", is_flag=True, help="Load the invented example data first.")
 @click.option("--no-forms-server", is_flag=True, help="Don't start the local form server.")
 @click.option(
+    "--forms-host",
+    default=None,
+    envvar="CORECRUIT_FORMS_HOST",
+    help="Address the form server listens on (default: forms.host; 0.0.0.0 in a container).",
+)
+@click.option(
     "--log-file",
     type=click.Path(path_type=Path),
     default=None,
@@ -81,6 +87,7 @@ def run(
     once: bool,
     example: bool,
     no_forms_server: bool,
+    forms_host: str | None,
     log_file: Path | None,
 ) -> None:
     """Run every job of every campaign on its timing (or once, with --once)."""
@@ -118,9 +125,11 @@ def run(
 
     server = None
     if settings.org.forms.backend == "local" and not no_forms_server:
-        from ..forms.local import start_server_thread
+        from ..forms.local import exposed_host_note, start_server_thread
 
-        server = start_server_thread(settings)
+        server = start_server_thread(settings, host=forms_host)
+        if note := exposed_host_note(forms_host or settings.org.forms.host):
+            click.secho(f"Please note: {note}", fg="yellow")
     click.echo(f"Workspace: {settings.workspace}")
     for cid in settings.campaigns:
         click.echo(f"  {cid}: {settings.workspace / cid}")

@@ -105,6 +105,9 @@ class FormsConfig(_Model):
         "", description="File holding the signing secret. Created on first use if missing."
     )
     link_days: int = Field(60, ge=1, le=365, description="How long a personal link works.")
+    sends_per_hour: int = Field(
+        20, ge=1, le=10000, description="Most times one form is stored in an hour (corrections)."
+    )
 
 
 class PrintConfig(_Model):

@@ -69,6 +69,22 @@ class LinkSigner:
         body = _b64(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
         return f"{body}.{self._mac(body)}"
 
+    def new_nonce(self, form_key: str, token_id: str) -> str:
+        """A one-send ticket for a form's check page. Signed, so ``/send`` can refuse a
+        nonce it never issued (a replayed or scripted post) without storing each one."""
+        rand = secrets.token_urlsafe(12)
+        return f"{rand}.{self._nonce_mac(form_key, token_id, rand)}"
+
+    def nonce_ok(self, nonce: str, form_key: str, token_id: str) -> bool:
+        """True for a nonce this signer issued for this form and link."""
+        rand, dot, mac = nonce.partition(".")
+        if not dot or not rand or len(nonce) > 64:
+            return False
+        return hmac.compare_digest(self._nonce_mac(form_key, token_id, rand), mac)
+
+    def _nonce_mac(self, form_key: str, token_id: str, rand: str) -> str:
+        return self._mac(f"nonce|{form_key}|{token_id}|{rand}")[:22]
+
     def verify(self, token: str, now: dt.datetime | None = None) -> LinkClaims:
         """The claims of a genuine, unexpired token; :class:`BadLink` otherwise."""
         body, dot, mac = token.partition(".")

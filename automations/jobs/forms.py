@@ -244,6 +244,13 @@ def push_job(ctx: Context, send: bool = True) -> JobResult:
             res.detail += f"; {waiting}"
         if not send:
             return res
+        from ..forms.local import links_unreachable
+
+        unreachable = links_unreachable(ctx.settings)
+        if unreachable:  # links nobody could open: write them, email nothing
+            res.detail += "; no links emailed"
+            res.attention.append(f"No form links were emailed: {unreachable}")
+            return res
         opens = shortlisting_opens(ctx, frames["dates"])
         early = now.date() < opens
         if early and any(s.stage == "shortlisting" for s in specs):
