@@ -136,6 +136,9 @@ def check(state: State) -> None:
 
     ctx = state.context()
     problems = check_campaign(ctx)
+    from ..review import review_problems
+
+    problems += review_problems(ctx)  # applications held from the panel until checked
     if state.settings.org.storage.backend == "google":
         from ..sharing import sharing_problems
 

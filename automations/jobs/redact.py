@@ -40,14 +40,14 @@ from ..transforms.redact import (
     missing_ids,
 )
 from ..transforms.reminders import is_true
-from ..transforms.review import NEXT_STEP, ReviewState, review_state
+from ..transforms.review import NEXT_STEP, ReviewState, released, review_state
 from ..transforms.scrub import fold
 from . import JobResult
 from .remind import job_lock
 
 log = logging.getLogger("corecruit.redact")
 
-STAFF_TABS = ["applications", "candidate_key", "redaction_report"]
+STAFF_TABS = ["applications", "candidate_key", "redaction_report", "form_links"]
 
 
 @dataclass
@@ -60,8 +60,14 @@ class RedactOutcome:
     review: ReviewState
 
 
-def hold_back(panel: pd.DataFrame, review: ReviewState) -> pd.DataFrame:
-    """The panel's applications less the ones waiting for a check (see transforms.review)."""
+def hold_back(
+    panel: pd.DataFrame, review: ReviewState, form_links: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The panel's applications less the ones waiting for a check; none at all before the
+    first release (while any is waiting and nobody has a shortlisting form yet), so the
+    panel never starts on a partial set. See transforms.review."""
+    if form_links is not None and not released(review, form_links):
+        return panel.iloc[0:0]
     if not review.held_letters:
         return panel
     keep = [
@@ -206,7 +212,8 @@ def plan_redaction(
         required=info.require_review,
         rows=list(range(2, len(report) + 2)),  # written from row 2, in this order
     )
-    return RedactOutcome(plan, hold_back(anon.panel, review), report, review)
+    panel = hold_back(anon.panel, review, data.get("form_links"))
+    return RedactOutcome(plan, panel, report, review)
 
 
 def redact_job(ctx: Context, *, dry_run: bool = False, **_: Any) -> JobResult:
