@@ -207,6 +207,36 @@ def test_killed_between_the_report_and_the_panel_the_forms_still_hold_it_back(
     assert redact_job(ctx).rows_written == 0  # and a further run changes nothing
 
 
+def test_scores_given_before_an_application_was_held_are_kept(ctx: Context) -> None:
+    """Scores on the checked text stay scores when the application is held afterwards."""
+    from automations.forms.base import form_key
+    from automations.jobs.forms import collect_job, current_specs
+    from tests.forms_support import client, exceptions, fill, path_of, raw_scores
+
+    redact_job(ctx)
+    mark_reviewed(ctx)
+    redact_job(ctx)
+    push_job(ctx, send=False)
+    st = ctx.stores.staff
+    st.forget()
+    frames = st.read(
+        ["people", "applications", "candidate_key", "timetable", "form_links", "redaction_report"]
+    )
+    spec = {s.key: s for s in current_specs(ctx, frames)}[
+        form_key(ctx.campaign.id, "shortlisting", "p03")
+    ]
+    fill(client(ctx), spec, path_of(links_of(ctx)["p03"]), "3", nonce="before-the-change")
+    set_cell(ctx, "applications", {"application_id": "0001"}, answer_1="Call me on 07700 900999.")
+    redact_job(ctx)
+    push_job(ctx, send=False)
+    letter = report_rows(ctx).set_index("application_id").loc["0001", "candidate_letter"]
+    assert letter not in panel_letters(ctx)
+    collect_job(ctx)
+    raw = raw_scores(ctx)
+    assert set(raw["candidate_letter"]) == set("ABCDEF")  # the held one's scores too
+    assert len(raw) == 6 * len(ctx.campaign.criteria) and len(exceptions(ctx)) == 0
+
+
 def test_on_google_the_panel_workbook_is_shared_with_the_panel_only_after_the_check(
     google_ctx: Any, google_emulator: Any
 ) -> None:
