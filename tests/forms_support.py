@@ -81,18 +81,21 @@ def fill(
     comments: Mapping[str, str] | None = None,
     nonce: str = "",
 ) -> str:
-    """Fill every page and send; returns the response id from the thank-you page."""
-    for n, sec in enumerate(spec.sections, 1):
-        data = {"nav": "next"}
-        for item in sec.items:
-            if isinstance(item, ScaleItem):
-                data[item.item_id] = (
-                    score if isinstance(score, str) else score.get(item.item_id, "2")
-                )
-            elif comments and item.item_id in comments:
-                data[item.item_id] = comments[item.item_id]
-        r = c.post(f"{path}/{n}", data=data)
+    """Fill every page and send; returns the response id from the thank-you page.
+
+    Follows the pages the server gives this person (large print and easy read people
+    have one candidate a page), posting every answer each time: a page keeps its own."""
+    data = {"nav": "next"}
+    for item in spec.items():
+        if isinstance(item, ScaleItem):
+            data[item.item_id] = score if isinstance(score, str) else score.get(item.item_id, "2")
+        elif comments and item.item_id in comments:
+            data[item.item_id] = comments[item.item_id]
+    at = f"{path}/1"
+    while not at.endswith("/check"):
+        r = c.post(at, data=data)
         assert r.status_code == 303, r.get_data(as_text=True)[:500]
+        at = str(r.headers["Location"])
     r = c.post(f"{path}/send", data={"nonce": nonce or "n-" + path[-12:] + str(id(score))})
     assert r.status_code == 303
     return str(r.headers["Location"]).rsplit("/", 1)[1]

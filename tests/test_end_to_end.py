@@ -563,14 +563,15 @@ def google_factory(emu: Any, key_file: Path, clock: Clock) -> Callable[[Settings
     from automations.forms.google import NEEDED_SCOPES
     from automations.google.auth import STORE_SCOPES
     from automations.google.http import RetryPolicy
+    from tests.google_emulator.core import TEAM_ACCOUNT
     from tests.google_emulator.transport import emulator_session
 
     transport = emulator_session(emu)
     store_creds = service_account.Credentials.from_service_account_file(
-        str(key_file), scopes=list(STORE_SCOPES)
+        str(key_file), scopes=list(STORE_SCOPES), subject=TEAM_ACCOUNT
     )
     form_creds = service_account.Credentials.from_service_account_file(
-        str(key_file), scopes=list(NEEDED_SCOPES)
+        str(key_file), scopes=list(NEEDED_SCOPES), subject=TEAM_ACCOUNT
     )
 
     def retry() -> RetryPolicy:

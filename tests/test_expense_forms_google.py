@@ -17,7 +17,7 @@ from automations.context import Context
 from automations.forms.google import NEEDED_SCOPES
 from automations.jobs import expense_forms as J
 from automations.transforms import expense_forms as ef
-from tests.google_emulator.core import Emulator
+from tests.google_emulator.core import TEAM_ACCOUNT, Emulator
 from tests.google_emulator.forms import submit_response
 from tests.test_google_forms_provider import policy, question_of, state_of
 
@@ -28,7 +28,7 @@ FORM_CALLS = "forms.forms."
 def gx(ctx: Context, google_transport: requests.Session, google_key_file: Path) -> Context:
     ctx.extras["google_transport"] = google_transport
     ctx.extras["google_credentials"] = service_account.Credentials.from_service_account_file(
-        str(google_key_file), scopes=list(NEEDED_SCOPES)
+        str(google_key_file), scopes=list(NEEDED_SCOPES), subject=TEAM_ACCOUNT
     )
     ctx.extras["google_retry"] = policy()
     return ctx

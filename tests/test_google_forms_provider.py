@@ -20,7 +20,7 @@ from automations.forms.base import FormSpec, Response, ScaleItem, get_provider
 from automations.forms.google import NEEDED_SCOPES, FormState, GoogleFormsProvider, google_provider
 from automations.google.http import RetryPolicy
 from automations.transforms.forms import Candidate, Scorer, interview_spec, shortlisting_spec
-from tests.google_emulator.core import Emulator
+from tests.google_emulator.core import TEAM_ACCOUNT, Emulator
 from tests.google_emulator.forms import form_state, forms, submit_response
 
 T0 = dt.datetime(2027, 1, 26, 14, 0, tzinfo=dt.UTC)
@@ -35,7 +35,7 @@ def policy(attempts: int = 5) -> RetryPolicy:
 def gctx(ctx: Context, google_transport: requests.Session, google_key_file: Path) -> Context:
     ctx.extras["google_transport"] = google_transport
     ctx.extras["google_credentials"] = service_account.Credentials.from_service_account_file(
-        str(google_key_file), scopes=list(NEEDED_SCOPES)
+        str(google_key_file), scopes=list(NEEDED_SCOPES), subject=TEAM_ACCOUNT
     )
     ctx.extras["google_retry"] = policy()
     return ctx

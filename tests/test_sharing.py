@@ -52,7 +52,7 @@ def test_staff_workbook_to_staff_panel_workbook_to_the_panel(
     google_ctx: Any, google_emulator: Any
 ) -> None:
     report = share_campaign(google_ctx)
-    sa = google_ctx.stores.staff.http.auth.service_account_email
+    sa = google_emulator.default_principal_email  # the account corecruit acts as owns them
     staff = _perms(google_emulator, google_ctx.stores.staff.spreadsheet_id)
     panel = _perms(google_emulator, google_ctx.stores.panel.spreadsheet_id)
     assert staff == {sa: "owner", MANAGER: "writer"}

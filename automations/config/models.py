@@ -38,6 +38,24 @@ class StorageConfig(_Model):
 
 
 class GoogleConfig(_Model):
+    account: Literal["person", "act_as", "shared_drive"] = Field(
+        "shared_drive",
+        description="Whose Google account the files live in: 'person' (a person signs in "
+        "with 'corecruit google login'), 'act_as' (a service account acting as the person "
+        "named in act_as) or 'shared_drive' (a service account, files in a shared drive "
+        "folder: drive_folder_id).",
+    )
+    act_as: str = Field(
+        "",
+        description="With account = 'act_as': the Workspace account the service account acts as.",
+    )
+    oauth_client_file: str = Field(
+        "", description="With account = 'person': the OAuth client (desktop app) JSON file."
+    )
+    token_file: str = Field(
+        "../workspace/google-token.json",
+        description="With account = 'person': where 'corecruit google login' keeps the sign-in.",
+    )
     credentials_file: str = Field(
         "", description="Path to the service account key (JSON). Empty: use credentials_env."
     )

@@ -33,6 +33,7 @@ ids from earlier builds of a form are kept too, so older responses still map.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import json
@@ -45,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from ..errors import GoogleAPIError, JobError, RetryLimitReached
-from ..google.auth import FORMS_SCOPES, load_credentials, require_scopes
+from ..google.auth import FORMS_SCOPES, credentials_for, require_scopes
 from ..google.http import RetryPolicy, build_service, scrub
 from .base import CommentItem, FormHandle, FormSpec, Item, Response, ScaleItem
 
@@ -215,6 +216,80 @@ def matching_questions(form: dict[str, Any], spec: FormSpec) -> dict[str, str] |
         return None
     qids = [i["questionItem"]["question"]["questionId"] for i in have if "questionItem" in i]
     return {q: item.item_id for q, item in zip(qids, spec.items(), strict=True)}
+
+
+def _qid(item: dict[str, Any]) -> str:
+    return str(((item.get("questionItem") or {}).get("question") or {}).get("questionId") or "")
+
+
+def update_requests(
+    have: list[dict[str, Any]],
+    qmap: dict[str, str],
+    spec: FormSpec,
+    answered: set[str] | None = None,
+) -> tuple[list[dict[str, Any]], list[str | None]]:
+    """The batchUpdate requests that turn the form's items into the spec's, in place.
+
+    A question that is still wanted keeps its item and question id (moved and updated
+    where it changed), so the answers already given to it stay: at Google, deleting a
+    question deletes its answers. New questions are created; items no longer wanted
+    are deleted, except questions in ``answered`` (answers not yet collected), which
+    are kept at the end of the form. Returns (requests, the question id of each spec
+    item in order: None where it is created by this batch).
+    """
+    answered = answered or set()
+    want = [r["createItem"]["item"] for r in item_requests(spec)]
+    items = iter(spec.items())
+    want_ids = [next(items).item_id if "questionItem" in w else None for w in want]
+    wanted = {i for i in want_ids if i}
+    by_key: dict[str, dict[str, Any]] = {}
+    cur: list[str] = []  # the form as it will be: item id, "~qid" (kept answers), "+" (new)
+    drop: list[int] = []
+    for idx, item in enumerate(have):
+        q = _qid(item)
+        item_id = qmap.get(q) if q else None
+        if item_id and item_id in wanted and item_id not in by_key:
+            key = item_id
+        elif q and q in answered:
+            key = f"~{q}"
+        else:
+            drop.append(idx)
+            continue
+        by_key[key] = item
+        cur.append(key)
+    requests: list[dict[str, Any]] = [
+        {"deleteItem": {"location": {"index": idx}}} for idx in reversed(drop)
+    ]
+    qids: list[str | None] = []
+    for i, (w, item_id) in enumerate(zip(want, want_ids, strict=True)):
+        if item_id is not None and item_id in by_key:
+            j = cur.index(item_id)
+            if j != i:
+                requests.append(
+                    {"moveItem": {"originalLocation": {"index": j}, "newLocation": {"index": i}}}
+                )
+                cur.insert(i, cur.pop(j))
+            old = by_key[item_id]
+            q = _qid(old)
+            if _shape(old) != _shape(w):
+                body = copy.deepcopy(w)
+                body["questionItem"]["question"]["questionId"] = q  # keeps its answers
+                requests.append(
+                    {
+                        "updateItem": {
+                            "item": body,
+                            "location": {"index": i},
+                            "updateMask": "title,description,questionItem",
+                        }
+                    }
+                )
+            qids.append(q)
+            continue
+        requests.append({"createItem": {"item": w, "location": {"index": i}}})
+        cur.insert(i, "+")
+        if item_id is not None:
+            qids.append(None)
+    return requests, qids
 
 
 def to_utc(when: dt.datetime, tz: str) -> dt.datetime:
@@ -498,8 +573,24 @@ class GoogleFormsProvider:
             if mapping is not None:
                 self._record_build(entry, want, mapping, form)
                 return form
-            n_items = len(form.get("items") or [])
-            creates = item_requests(spec)
+            have = form.get("items") or []
+            qmap: dict[str, str] = entry.get("questions") or {}
+            changes, qids_now = update_requests(have, qmap, spec)
+            dropped = {
+                _qid(have[r["deleteItem"]["location"]["index"]])
+                for r in changes
+                if "deleteItem" in r
+            } - {""}
+            if dropped:  # never delete a question whose answers are not collected yet
+                answered = self._uncollected(entry, what) & dropped
+                if answered:
+                    changes, qids_now = update_requests(have, qmap, spec, answered)
+                    log.warning(
+                        "the form for %s keeps %d question(s) no longer asked until their "
+                        "answers are collected",
+                        spec.key,
+                        len(answered),
+                    )
             requests = [
                 {
                     "updateFormInfo": {
@@ -508,8 +599,7 @@ class GoogleFormsProvider:
                     }
                 },
                 {"updateSettings": {"settings": SETTINGS, "updateMask": SETTINGS_MASK}},
-                *({"deleteItem": {"location": {"index": 0}}} for _ in range(n_items)),
-                *creates,
+                *changes,
             ]
             body = {
                 "requests": requests,
@@ -531,13 +621,14 @@ class GoogleFormsProvider:
                     continue
                 raise
             replies = out.get("replies") or []
-            qids = [
+            made = iter(
                 r["createItem"]["questionId"][0]
                 for r in replies
                 if "createItem" in r and r["createItem"].get("questionId")
-            ]
+            )
+            qids = [q if q is not None else next(made, "") for q in qids_now]
             items = spec.items()
-            if len(qids) != len(items):
+            if len(qids) != len(items) or "" in qids:
                 raise GoogleAPIError(
                     f"Google answered {what} with {len(qids)} questions for {len(items)} items; "
                     "run the command again"
@@ -547,6 +638,21 @@ class GoogleFormsProvider:
                 entry, want, {q: i.item_id for q, i in zip(qids, items, strict=True)}, built
             )
             return built
+
+    def _uncollected(self, entry: dict[str, Any], what: str) -> set[str]:
+        """Question ids with answers submitted after the last collection (one list per page)."""
+        kw: dict[str, Any] = {"formId": entry["form_id"], "pageSize": PAGE_SIZE}
+        if entry.get("collected"):
+            kw["filter"] = f"timestamp > {entry['collected']}"
+        out: set[str] = set()
+        while True:
+            page = self._retrying(self._lister(dict(kw)), what)
+            for r in page.get("responses") or []:
+                out.update((r.get("answers") or {}).keys())
+            token = page.get("nextPageToken")
+            if not token:
+                return out
+            kw["pageToken"] = token
 
     def _record_build(
         self, entry: dict[str, Any], want: str, mapping: dict[str, str], form: dict[str, Any]
@@ -641,10 +747,15 @@ class GoogleFormsProvider:
                 if token:
                     kw["pageToken"] = token
                 page = self._retrying(self._lister(kw), what)
-                out.extend(self._response(spec, entry, r) for r in page.get("responses") or [])
+                got = page.get("responses") or []
+                out.extend(self._response(spec, entry, r) for r in got)
+                latest = max((str(r.get("lastSubmittedTime") or "") for r in got), default="")
+                if latest > str(entry.get("collected") or ""):
+                    entry["collected"] = latest
                 token = page.get("nextPageToken")
                 if not token:
                     break
+        self.state.save()
         out.sort(key=lambda r: (r.submitted_at, r.response_id))
         return out
 
@@ -730,7 +841,7 @@ def google_provider(ctx: Context) -> GoogleFormsProvider:
     settings = ctx.settings
     credentials = ctx.extras.get("google_credentials")
     if credentials is None:
-        credentials = load_credentials(settings, NEEDED_SCOPES)
+        credentials = credentials_for(settings, NEEDED_SCOPES)
     require_scopes(credentials, NEEDED_SCOPES)
     transport = ctx.extras.get("google_transport")
     policy = ctx.extras.get("google_retry") or RetryPolicy.from_settings(settings)

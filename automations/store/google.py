@@ -383,7 +383,7 @@ class GoogleStore(TableStore):
         for tab_id, (grid, old_rows) in grids.items():
             m = meta.get(grid.title)
             if m is None:
-                raise StoreError(f"tab '{tab_id}' is missing. Run 'corecruit init' to add it.")
+                raise StoreError(f"tab '{grid.title}' is missing. Run 'corecruit init' to add it.")
             width = len(grid.header)
             values: list[list[Any]] = [list(grid.header)]
             for i, row in enumerate(grid.rows, start=2):
@@ -392,7 +392,7 @@ class GoogleStore(TableStore):
                     v = row[j] if j < len(row) else None
                     if isinstance(v, str) and len(v) > CELL_LIMIT:
                         raise StoreError(
-                            f"{self.spec.name} workbook, tab '{tab_id}', row {i}: the text is "
+                            f"{self.spec.name} workbook, tab '{grid.title}', row {i}: the text is "
                             f"longer than a Google Sheets cell can hold ({CELL_LIMIT} "
                             "characters); nothing was written."
                         )
@@ -450,7 +450,7 @@ class GoogleStore(TableStore):
 
     # ------------------------------------------------------------------ init
 
-    def _init(self) -> InitReport:
+    def _init(self, add_tabs: bool = True) -> InitReport:
         report = InitReport()
         if not self._lookup():
             self._create()
@@ -473,6 +473,9 @@ class GoogleStore(TableStore):
         report.location = self.location
         headers: dict[str, list[str]] = {}
         present = [(s, self._find(s, meta)) for s in self.spec.tabs.values()]
+        if not add_tabs and any(m for _, m in present):  # never read as an empty one
+            report.tabs_missing = [s.id for s, m in present if m is None]
+            present = [(s, m) for s, m in present if m is not None]
         existing = [(s, m) for s, m in present if m is not None]
         if existing:
             resp = self.http.call(
@@ -608,10 +611,12 @@ class GoogleStore(TableStore):
                 "note": f"{col.description}\n{who}".strip(),
                 "userEnteredFormat": {
                     "textFormat": {"bold": True, "italic": col.job_owned},
-                    "backgroundColor": GREY if col.job_owned else {"red": 1, "green": 1, "blue": 1},
+                    "backgroundColorStyle": {
+                        "rgbColor": GREY if col.job_owned else {"red": 1, "green": 1, "blue": 1}
+                    },
                 },
             }
-            fields = "note,userEnteredFormat.textFormat,userEnteredFormat.backgroundColor"
+            fields = "note,userEnteredFormat.textFormat,userEnteredFormat.backgroundColorStyle"
             if cid in new_cols:
                 cell["userEnteredValue"] = {"stringValue": header[j]}
                 fields = "userEnteredValue," + fields
@@ -713,7 +718,7 @@ def open_google_stores(
     ``retry`` is a :class:`RetryPolicy` (tests give one that does not really sleep)
     and ``http`` an already made :class:`RetryingHTTPClient`.
     """
-    from ..google.auth import STORE_SCOPES, load_credentials, require_scopes
+    from ..google.auth import STORE_SCOPES, credentials_for, require_scopes
     from ..google.http import authorized_session
     from . import Stores
 
@@ -727,7 +732,7 @@ def open_google_stores(
         )
     if http is None:
         if credentials is None:
-            credentials = load_credentials(settings, STORE_SCOPES)
+            credentials = credentials_for(settings, STORE_SCOPES)
         require_scopes(credentials, STORE_SCOPES)
         session = authorized_session(credentials, transport)
         http = RetryingHTTPClient(

@@ -70,6 +70,16 @@ def token(emu: Emulator, req: Request) -> Response:
     scopes = str(claims.get("scope", "")).split()
     if not scopes:
         return _oauth_error("invalid_scope", "Invalid OAuth scope or ID token audience provided.")
+    subject = str(claims.get("sub") or "")
+    if subject and subject != email:  # a service account acting as a person
+        if email in emu.no_delegation:
+            return _oauth_error(
+                "unauthorized_client",
+                "Client is unauthorized to retrieve access tokens using this method, or client "
+                "not authorized for any of the scopes requested.",
+                401,
+            )
+        email = subject
     lifetime = 3599
     tok = emu.issue_token(email, scopes, lifetime=lifetime)
     return Response(200, {"access_token": tok, "expires_in": lifetime, "token_type": "Bearer"})
