@@ -494,6 +494,7 @@ def browser_submit(page: Any) -> Submit:
 
     def submit(story: Story, spec: FormSpec, scores: dict[str, int]) -> None:
         from automations.forms.local import AppInfo, create_app, start_server_thread
+        from automations.forms.pages import default_per_page, pages
         from tests.forms_support import provider
         from tests.test_forms_browser import fits  # nothing wider than a 320 px screen
 
@@ -506,10 +507,11 @@ def browser_submit(page: Any) -> Submit:
             assert page.title().startswith("Shortlisting for the Peer Support Worker job")
             with page.expect_navigation():
                 page.click("text=Start")
-            for sec in spec.sections:
-                assert page.locator("h1").inner_text() == sec.title
+            # pages as the person sees them: one candidate a page in large print (issue 20)
+            for part in pages(spec, default_per_page(spec)):
+                assert page.locator("h1").inner_text() == part.section.title
                 fits(page)
-                for item in sec.items:
+                for item in part.items:
                     if isinstance(item, ScaleItem):
                         page.check(f"input[name='{item.item_id}'][value='{scores[item.item_id]}']")
                 with page.expect_navigation():

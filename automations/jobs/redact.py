@@ -242,12 +242,13 @@ def redact_job(ctx: Context, *, dry_run: bool = False, **_: Any) -> JobResult:
             f"{len(active)} candidate(s) for the panel, {len(plan.new)} new letter(s), "
             f"{len(plan.retired)} retired, {len(unsure)} to check"
         )
+        held = ""  # said in the detail; 'status' works it out afresh, so it is never stale
         if out.review.held:
             what += f", {len(out.review.held)} held until their redaction report is checked"
-            res.attention.append(f"{out.review.summary()}. {NEXT_STEP}")
+            held = f". {out.review.summary()}. {NEXT_STEP}"
         res.attention.extend(_checks_undone(data["redaction_report"], out.report))
         if dry_run:
-            res.detail = "Dry run, nothing written: " + what
+            res.detail = "Dry run, nothing written: " + what + held
             return res
         res.api_calls = 2  # one read of each workbook
         if not _key_unchanged(data["candidate_key"], plan.key) or not _same(
@@ -260,7 +261,7 @@ def redact_job(ctx: Context, *, dry_run: bool = False, **_: Any) -> JobResult:
         if not _same_panel(current_panel, out.panel):
             res.rows_written += panel.write({"applications": out.panel})
             res.api_calls += 1
-        res.detail = what
+        res.detail = what + held
         log.info("redact: %s", what)
     return res
 
