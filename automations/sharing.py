@@ -42,6 +42,7 @@ class ShareReport:
     added: dict[str, int] = field(default_factory=dict)  # workbook -> permissions created
     already: dict[str, int] = field(default_factory=dict)  # workbook -> people who had access
     no_email: list[str] = field(default_factory=list)  # person_ids with no email address
+    held: str = ""  # why panel members wait for the panel workbook (the review gate)
 
     def summary(self) -> str:
         parts = [
@@ -54,7 +55,30 @@ class ShareReport:
                 f"{len(self.no_email)} panel member(s) have no email address "
                 f"({', '.join(self.no_email)}): give them their papers another way"
             )
+        if self.held:
+            parts.append(
+                f"panel members get the panel workbook once every application's redaction "
+                f"report is checked ({self.held}); run 'corecruit init' again then"
+            )
         return "; ".join(parts)
+
+
+def panel_waits(ctx: Context) -> str:
+    """Why the panel workbook is not for panel members yet ('' when it is): the review
+    gate, worked out as the redact and forms jobs do (see transforms.review)."""
+    from .transforms.review import released, review_state
+
+    tabs = ctx.stores.staff.read(
+        ["redaction_report", "candidate_key", "form_links"], refresh=False, errors="collect"
+    )
+    state = review_state(
+        tabs["redaction_report"],
+        tabs["candidate_key"],
+        required=ctx.campaign.campaign.require_review,
+    )
+    if released(state, tabs["form_links"]):
+        return ""
+    return state.summary() or "no application has been anonymised and checked yet"
 
 
 def _norm(email: str) -> str:
@@ -194,6 +218,9 @@ def share_campaign(ctx: Context) -> ShareReport:
     editors = ctx.campaign.google.staff_editors
     staff_want = staff_plan(editors, people)
     panel_want, no_email = panel_plan(editors, people)
+    held = panel_waits(ctx)
+    if held:  # staff editors only, until the panel's applications are checked
+        panel_want = {e: r for e, r in panel_want.items() if r == "writer"}
     staff_perms = list_permissions(http, staff_id)
     pwle = lived_experience_emails(people)
     for p in staff_perms:
@@ -211,7 +238,7 @@ def share_campaign(ctx: Context) -> ShareReport:
             "nothing was shared."
         )
     panel_perms = list_permissions(http, panel_id)
-    report = ShareReport(no_email=no_email)
+    report = ShareReport(no_email=no_email, held=held)
     report.added["staff"], report.already["staff"] = _apply(http, staff_id, staff_want, staff_perms)
     report.added["panel"], report.already["panel"] = _apply(http, panel_id, panel_want, panel_perms)
     log.info("sharing: %s", report.summary())

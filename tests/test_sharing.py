@@ -17,6 +17,7 @@ from automations.errors import SharingRefused
 from automations.google.http import RetryPolicy
 from automations.sharing import share_campaign, sharing_problems
 from tests.google_emulator import drive
+from tests.review_support import no_review_gate
 
 MANAGER = "recruiting.manager@example.org"
 PANEL_EMAILS = {
@@ -28,6 +29,13 @@ PANEL_EMAILS = {
     "sam.adeyemi@example.net",
 }
 PERSONAL = ("grace", "okafor", "Grace", "example.net", "marek", "Marek")
+
+
+@pytest.fixture
+def config_dir(config_dir: Path) -> Path:
+    """About who gets which workbook, not the review gate (test_review_gate.py):
+    applications reach the panel as if staff had checked them."""
+    return no_review_gate(config_dir)
 
 
 def _perms(emu: Any, file_id: str) -> dict[str, str]:

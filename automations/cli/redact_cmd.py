@@ -177,3 +177,7 @@ def report(state: State) -> None:
         f"{len(df)} application(s); {todo} still to check in the staff workbook "
         f"(tab 'Redaction report', column 'Reviewed by')."
     )
+    from ..review import review_words
+
+    if held := review_words(ctx):  # the review gate: what the panel does not have yet
+        click.echo(held)

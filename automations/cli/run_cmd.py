@@ -99,6 +99,8 @@ def run(
     _first_run(state, example)
     runner = Runner(settings)
     runner.install_signal_handlers()
+    if example:
+        _example_reviewed(state, runner)
     if once:
         names = list(jobs) or available_jobs()
         records = _run_once(runner, names)
@@ -148,6 +150,17 @@ def run(
         if server is not None:
             server.stop()
     click.echo("Stopped.")
+
+
+def _example_reviewed(state: State, runner: Runner) -> None:
+    """The example's invented applications count as checked (the review gate), so the
+    demo shows a working form link; real applications wait for staff to check them."""
+    from ..context import make_context
+    from ..review import mark_example_reviewed
+
+    for cid in state.settings.campaigns:
+        runner.run_job(cid, "redact")  # letters and the redaction report to mark
+        mark_example_reviewed(make_context(state.settings, cid, **state.store_kw))
 
 
 def _run_once(runner: Runner, names: list[str]) -> list[RunRecord]:
@@ -239,6 +252,10 @@ def status(state: State) -> None:
             )
         except Exception:
             continue
+        from ..review import review_words
+
+        if held := review_words(ctx):  # the review gate: what is held from the panel, and why
+            attention.append(f"{cid}: {held}")
         exc = tabs["exceptions"]
         open_exc = exc[exc["resolved"].fillna(False).eq(False)] if len(exc) else exc
         if len(open_exc):

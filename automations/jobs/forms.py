@@ -67,9 +67,15 @@ def _review(ctx: Context, frames: dict[str, pd.DataFrame]) -> ReviewState | None
     )
 
 
-def _candidates(ctx: Context, frames: dict[str, pd.DataFrame]) -> list[Candidate]:
+def _candidates(
+    ctx: Context, frames: dict[str, pd.DataFrame], collecting: bool = False
+) -> list[Candidate]:
     """Anonymised candidates from the panel workbook, less any retired letter and any
-    application waiting for a check of its redaction report (when that was read)."""
+    application waiting for a check of its redaction report (when that was read).
+
+    ``collecting``: scores already given for an application that is held now (its
+    findings changed after the panel had it) are still scores on checked text, so
+    ``collect`` keeps its letter (with no text) rather than filing them as exceptions."""
     panel_apps = ctx.stores.panel.read_one("applications", errors="collect")
     cands = panel_candidates(ctx.campaign, panel_apps)
     key = frames["candidate_key"]
@@ -78,16 +84,22 @@ def _candidates(ctx: Context, frames: dict[str, pd.DataFrame]) -> list[Candidate
     }
     review = _review(ctx, frames)
     held = review.held_letters if review is not None else set()
+    if collecting:
+        have = {c.letter for c in cands}
+        cands += [Candidate(x) for x in sorted(held - have)]
+        return [c for c in cands if c.letter not in retired]
     if review is not None and not released(review, frames["form_links"]):
         return []  # the panel starts on the whole set, once every application is checked
     return [c for c in cands if c.letter not in retired and c.letter not in held]
 
 
-def current_specs(ctx: Context, frames: dict[str, pd.DataFrame]) -> list[FormSpec]:
+def current_specs(
+    ctx: Context, frames: dict[str, pd.DataFrame], collecting: bool = False
+) -> list[FormSpec]:
     return build_specs(
         ctx.campaign,
         frames["people"],
-        _candidates(ctx, frames),
+        _candidates(ctx, frames, collecting),
         interview_letters(frames["applications"], frames["candidate_key"], frames["timetable"]),
     )
 
@@ -341,10 +353,12 @@ def collect_job(ctx: Context) -> JobResult:
     res = JobResult(job="forms collect")
     staff = ctx.stores.staff
     with job_lock(ctx, "forms"):
-        frames = staff.read([*STAFF_TABS, "raw_scores", "exceptions"], errors="collect")
+        frames = staff.read(
+            [*STAFF_TABS, "raw_scores", "exceptions", "redaction_report"], errors="collect"
+        )
         res.api_calls += 2
         res.rows_read = sum(len(df) for df in frames.values())
-        specs = _specs_for_links(ctx, frames, current_specs(ctx, frames))
+        specs = _specs_for_links(ctx, frames, current_specs(ctx, frames, collecting=True))
         if not specs:
             res.detail = "no forms yet, so nothing to collect"
             return res
