@@ -111,24 +111,32 @@ def _csv_frame(spec: TabSpec, path: Path) -> pd.DataFrame:
     return make_frame(spec, records)
 
 
-def init_campaign(ctx: Context, *, example: bool = False) -> InitResult:
+def init_campaign(ctx: Context, *, example: bool = False, add_tabs: bool = True) -> InitResult:
     """Create or update both workbooks; load config dates and, with ``example``, sample data.
 
     Safe to run again: tabs and columns are only added, rows are only added when
-    their key is new, and nothing staff typed is changed.
+    their key is new, and nothing staff typed is changed. ``add_tabs=False`` (the start
+    of ``corecruit run``) adds no tab to a workbook that exists: a missing tab stays
+    missing, and the jobs that need it say so (see :meth:`TableStore.init`).
     """
     staff, panel = ctx.stores.staff, ctx.stores.panel
-    result = InitResult(staff=staff.init(), panel=panel.init())
+    result = InitResult(staff=staff.init(add_tabs=add_tabs), panel=panel.init(add_tabs=add_tabs))
     camp = ctx.campaign
     with staff.locked():
-        staff.read(["dates", "people", "applications"], refresh=True)
-        result.loaded["dates"] = staff.append(
-            "dates", make_frame(staff.tab("dates"), campaign_dates(camp))
-        )
-        if example:
-            for tab in ("people", "applications"):
+        here = [
+            t for t in ("dates", "people", "applications") if t not in result.staff.tabs_missing
+        ]
+        staff.read(here, refresh=True)
+        if "dates" in here:
+            result.loaded["dates"] = staff.append(
+                "dates", make_frame(staff.tab("dates"), campaign_dates(camp))
+            )
+        for tab in ("people", "applications") if example else ():
+            if tab in here:
                 spec = staff.tab(tab)
                 result.loaded[tab] = staff.append(tab, _csv_frame(spec, EXAMPLE_DIR / f"{tab}.csv"))
+    if {"criteria", "questions"} & set(result.panel.tabs_missing):
+        return result  # the jobs that need them say they are missing
     with panel.locked():
         panel.read(["criteria", "questions"], refresh=True)
         crit = make_frame(

@@ -145,8 +145,8 @@ def test_out_of_range_and_missing_answers_get_a_kind_error_and_are_not_saved(ctx
     seed_candidates(ctx)
     push_job(ctx, send=False)
     c = client(ctx)
-    path = path_of(links(ctx)[("p05", "shortlisting")])
-    spec = specs_by_key(ctx)[form_key(ctx.campaign.id, "shortlisting", "p05")]
+    path = path_of(links(ctx)[("p01", "shortlisting")])
+    spec = specs_by_key(ctx)[form_key(ctx.campaign.id, "shortlisting", "p01")]
     first = (
         spec.sections[0].scale_items()
         if hasattr(spec.sections[0], "scale_items")

@@ -20,7 +20,7 @@ def push(state: State, no_email: bool) -> None:
     """Make each panel member's own forms, write the links, and email each person theirs."""
     from ..jobs.forms import push_job
 
-    res = push_job(state.context(), send=not no_email)
+    res = state.by_hand("forms_push", lambda c: push_job(c, send=not no_email))
     click.echo(res.summary())
     for line in res.attention:
         click.secho(f"Please look: {line}", fg="yellow")
@@ -33,7 +33,7 @@ def collect(state: State) -> None:
     """Bring new responses into the raw scores tab (and anything unusable into exceptions)."""
     from ..jobs.forms import collect_job
 
-    res = collect_job(state.context())
+    res = state.by_hand("forms_collect", collect_job)
     click.echo(res.summary())
     for line in res.attention:
         click.secho(f"Please look: {line}", fg="yellow")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import sys
 from pathlib import Path
 
 import click
 
-from ..runner import JOBS, Runner, RunRecord, available_jobs, next_runs
+from ..runner import JOBS, Runner, RunRecord, available_jobs, next_run
 from . import State, friendly, main, pass_state
 
 log = logging.getLogger("corecruit")
@@ -29,15 +30,29 @@ def _json_logs(log_file: Path | None) -> None:
 def _first_run(state: State, example: bool) -> None:
     """Create or update every campaign's workbooks before the jobs run.
 
-    ``init`` only adds what is missing (workbooks, tabs, columns a newer version of
-    corecruit uses) and never clears data, so running it at each start means an
-    upgrade never stops a job with "column is missing".
+    ``init`` only adds what is missing (workbooks, columns a newer version of corecruit
+    uses) and never clears data, so running it at each start means an upgrade never
+    stops a job with "column is missing". It adds no tab to a workbook that exists: a
+    renamed or deleted tab must never be read as an empty one, so the jobs that need it
+    fail and say which tab to restore (see :meth:`TableStore.init`).
     """
     from ..context import make_context
     from ..workspace import init_campaign
 
     for cid in state.settings.campaigns:
-        init_campaign(make_context(state.settings, cid, **state.store_kw), example=example)
+        ctx = make_context(state.settings, cid, **state.store_kw)
+        res = init_campaign(ctx, example=example, add_tabs=False)
+        for rep in (res.staff, res.panel):
+            for tab in rep.tabs_missing:
+                spec = (ctx.stores.staff if rep is res.staff else ctx.stores.panel).tab(tab)
+                log.warning("campaign=%s tab_missing=%s", cid, tab)
+                click.secho(
+                    f"Warning: {cid}: the tab '{spec.label}' is missing from the "
+                    f"{spec.workbook} workbook. The jobs that need it will stop until it is "
+                    "back (rename it back, or restore it from a backup).",
+                    fg="yellow",
+                    err=True,
+                )
 
 
 @main.command()
@@ -71,7 +86,8 @@ def run(
     runner = Runner(settings)
     runner.install_signal_handlers()
     if once:
-        records = _run_once(runner, list(jobs) or available_jobs())
+        names = list(jobs) or available_jobs()
+        records = _run_once(runner, names)
         failed = [r for r in records if r.outcome == "failed"]
         for r in records:
             mark = {"ok": "✓", "failed": "✗", "skipped": "–"}[r.outcome]
@@ -81,6 +97,16 @@ def run(
             else:
                 line += f". {r.detail}"
             click.echo(line)
+        done = {(r.campaign, r.job) for r in records}
+        missed = [f"{c} {n}" for c in settings.campaigns for n in names if (c, n) not in done]
+        if missed:  # stopped (SIGTERM or Ctrl+C) before every job had its turn
+            click.secho(
+                f"Stopped before these job(s) ran: {', '.join(missed)}. "
+                "Run 'corecruit run --once' again to run them.",
+                fg="red",
+                err=True,
+            )
+            sys.exit(1)
         sys.exit(1 if failed else 0)
 
     server = None
@@ -98,7 +124,8 @@ def run(
     sched = runner.build_scheduler(jobs or None)
     click.echo("Running every job once now, then on its timing. Stop with Ctrl+C.")
     runner.run_once(jobs or None)
-    _print_links(state)
+    if example:  # a live link is a key to someone's form: never in a real service's log
+        _print_links(state)
     try:
         runner.loop(sched)
     finally:
@@ -130,7 +157,7 @@ def _run_once(runner: Runner, names: list[str]) -> list[RunRecord]:
 
 
 def _print_links(state: State) -> None:
-    """Show one panel member's form link so a new user can try it straight away."""
+    """Show one panel member's form link so a new user can try the example straight away."""
     from ..context import make_context
 
     for cid in state.settings.campaigns:
@@ -155,19 +182,25 @@ def status(state: State) -> None:
 
     settings = state.settings
     runner = Runner(settings)
-    nxt = next_runs(runner.build_scheduler())
+    now = runner.now().replace(tzinfo=None)
     rows = []
     for cid in settings.campaigns:
         for job in available_jobs():
             e = runner.state.data.get(f"{cid}/{job}", {})
-            n = nxt.get((cid, job))
+            last = dt.datetime.fromisoformat(e["last_run"]) if e.get("last_run") else None
+            if last is not None and last.tzinfo is not None:
+                last = last.replace(tzinfo=None)
+            n = next_run(getattr(settings.org.schedule, JOBS[job][1]), last)
+            due = "at the next start" if n is None else f"{n:%Y-%m-%d %H:%M}"
+            if n is not None and n <= now:
+                due += " (due)"
             rows.append(
                 (
                     cid,
                     job,
                     e.get("last_run", "never")[:16],
                     e.get("last_outcome", "-"),
-                    f"{n:%Y-%m-%d %H:%M}" if n else "-",
+                    due,
                     str(e.get("failures", 0)),
                 )
             )
@@ -200,7 +233,8 @@ def status(state: State) -> None:
         sent = tabs["sent_messages"]
         if len(sent):
             unconf = int(sent["status"].eq("intended").sum())
-            other = int(sent["status"].eq("contact another way").sum())
+            # people, not messages: one person without email may have several letters
+            other = sent.loc[sent["status"].eq("contact another way"), "person_id"].nunique()
             if unconf:
                 attention.append(f"{cid}: {unconf} message(s) not yet confirmed as sent")
             if other:

@@ -389,6 +389,13 @@ class CampaignInfo(_Model):
         description="What the candidate's own name becomes in their answers: 'Candidate A' "
         "(letter) or 'the candidate'.",
     )
+    require_review: bool = Field(
+        True,
+        description="Hold each application from the panel (panel workbook, sharing, score "
+        "forms, links) until a member of staff has filled in 'Reviewed by' on its row of the "
+        "Redaction report. Staff read what the job took out before anyone on a panel sees "
+        "the text; false only for invented test data.",
+    )
 
 
 class GoogleFiles(_Model):

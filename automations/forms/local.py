@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import jinja2
 from flask import Flask, Response, abort, redirect, render_template, request
 
 from ..config import Settings
@@ -37,6 +38,8 @@ from .base import (
 )
 from .base import Response as FormResponse
 from .inbox import Inbox, StoredForm
+from .pages import PER_PAGE_CHOICES, PER_PAGE_KEY, first_page_of, page_of_item, pages, per_page
+from .pages import splits as can_split
 from .tokens import BadLink, LinkClaims, LinkSigner, load_secret, new_token_id
 
 Now = Callable[[], dt.datetime]
@@ -131,6 +134,14 @@ def _long_time(when: dt.datetime, tz: str) -> str:
     return f"{local.day} {local.strftime('%B %Y')} at {hour}"
 
 
+def _who(letters: list[str]) -> str:
+    """'Candidate A' or 'Candidates A, B and C': who is on a page split by candidate."""
+    if len(letters) == 1:
+        return candidate_label(letters[0])
+    core = [x.removeprefix("Candidate ").strip() for x in letters]
+    return "Candidates " + ", ".join(core[:-1]) + " and " + core[-1]
+
+
 @dataclass(frozen=True)
 class AppInfo:
     org_name: str = "Recruitment"
@@ -144,16 +155,27 @@ def create_app(
     *,
     info: AppInfo | None = None,
     now: Now = _utcnow,
+    templates: Path | None = None,
 ) -> Flask:
+    """The form server. ``templates``: the team's own page templates (their words, say
+    for easy read), looked for before corecruit's, as for email templates."""
     info = info or AppInfo()
-    app = Flask(__name__, template_folder=str(Path(__file__).parent / "templates"))
+    package = Path(__file__).parent / "templates"
+    app = Flask(__name__, template_folder=str(package))
+    if templates is not None and templates.is_dir():
+        app.jinja_loader = jinja2.ChoiceLoader(
+            [jinja2.FileSystemLoader(str(templates)), jinja2.FileSystemLoader(str(package))]
+        )
     app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
 
     def page(template: str, status: int = 200, **kw: Any) -> Response:
         kw.setdefault("errors", {})
         kw.setdefault("form_title", "")
+        fmt = kw["spec"].format if "spec" in kw else "standard"
         html = render_template(
             template,
+            fmt=fmt,
+            words="_words.easyread.html" if fmt == "easy read" else "_words.html",
             org_name=info.org_name,
             team_contact=info.team_contact,
             label=candidate_label,
@@ -219,12 +241,35 @@ def create_app(
     def common(stored: StoredForm, base: str) -> dict[str, Any]:
         return {"spec": stored.spec, "base": base, "form_title": stored.spec.title}
 
-    def error_links(spec: FormSpec, base: str) -> dict[str, str]:
-        links = {}
-        for n, s in enumerate(spec.sections, 1):
-            for item in s.items:
-                links[item.item_id] = f"{base}/{n}#{item.item_id}"
-        return links
+    def layout(spec: FormSpec, answers: dict[str, str]) -> dict[str, Any]:
+        """The person's pages (their choice of candidates a page) and where each starts."""
+        choice = per_page(spec, answers)
+        all_pages = pages(spec, choice)
+        return {
+            "pages": all_pages,
+            "per_page": choice,
+            "first_page": first_page_of(all_pages),
+        }
+
+    def error_links(spec: FormSpec, base: str, answers: dict[str, str]) -> dict[str, str]:
+        where = page_of_item(pages(spec, per_page(spec, answers)))
+        return {k: f"{base}/{n}#{k}" for k, n in where.items()}
+
+    def check_errors(spec: FormSpec, errors: dict[str, str]) -> dict[str, str]:
+        """On the check page each problem names the candidate and the question, since
+        the page's heading no longer says which question it is (issue 20)."""
+        out = {}
+        for sec in spec.sections:
+            for item in sec.items:
+                if item.item_id not in errors:
+                    continue
+                msg = errors[item.item_id]
+                if isinstance(item, ScaleItem) and not item.legend:
+                    label = candidate_label(item.candidate_letter)
+                    question = item.title if item.title != label else sec.title
+                    msg = f"{msg.rstrip('.')} on “{question}”."
+                out[item.item_id] = msg
+        return out
 
     @app.get("/")
     def home() -> Response:
@@ -249,8 +294,26 @@ def create_app(
             "start.html",
             page_title=stored.spec.title,
             last=_long_time(last[1], info.tz) if last else "",
+            can_split=can_split(stored.spec),
+            choices=PER_PAGE_CHOICES,
+            **layout(stored.spec, inbox.draft(stored.spec.key)),
             **common(stored, base),
         )
+
+    @app.post("/f/<token>/start")
+    def begin(token: str) -> Response | Any:
+        """Keep the person's choice of candidates a page (works without JavaScript)."""
+        got = open_form(token)
+        if isinstance(got, Response):
+            return got
+        stored, base = got
+        choice = request.form.get("per_page", "")
+        if choice in PER_PAGE_CHOICES:
+            answers = inbox.draft(stored.spec.key)
+            if answers.get(PER_PAGE_KEY) != choice:
+                answers[PER_PAGE_KEY] = choice
+                inbox.save_draft(stored.spec.key, answers, now())
+        return redirect(f"{base}/1", 303)
 
     @app.route("/f/<token>/<int:n>", methods=["GET", "POST"])
     def section(token: str, n: int) -> Response | Any:
@@ -259,18 +322,20 @@ def create_app(
             return got
         stored, base = got
         spec = stored.spec
-        total = len(spec.sections)
+        answers = inbox.draft(spec.key)
+        shape = layout(spec, answers)
+        total = len(shape["pages"])
         if not 1 <= n <= total:
             abort(404)
-        sec = spec.sections[n - 1]
-        answers = inbox.draft(spec.key)
+        here = shape["pages"][n - 1]
+        sec = here.section
         errors: dict[str, str] = {}
         saved = False
         if request.method == "POST":
             posted = {
-                i.item_id: request.form.get(i.item_id, "").replace("\r\n", "\n") for i in sec.items
+                i.item_id: request.form.get(i.item_id, "").replace("\r\n", "\n") for i in here.items
             }
-            errors = answer_errors(posted, sec.items)
+            errors = answer_errors(posted, here.items)
             # A value that is not on the scale is never kept; everything else is saved.
             invalid = {k for k in errors if posted.get(k, "").strip()}
             answers.update({k: v for k, v in posted.items() if k not in invalid})
@@ -286,8 +351,11 @@ def create_app(
         return page(
             "page.html",
             422 if errors else 200,
-            page_title=sec.title,
+            page_title=sec.title
+            + (f" (part {here.part} of {here.parts})" if here.parts > 1 else ""),
             section=sec,
+            here=here,
+            who=_who(here.letters),
             n=n,
             total=total,
             answers=answers,
@@ -306,10 +374,12 @@ def create_app(
         if isinstance(got, Response):
             return got
         stored, base = got
+        answers = inbox.draft(stored.spec.key)
         return page(
             "check.html",
             page_title="Check your answers",
-            answers=inbox.draft(stored.spec.key),
+            answers=answers,
+            **layout(stored.spec, answers),
             nonce=secrets.token_urlsafe(16),
             comment_id=comment_for,
             error_links={},
@@ -332,10 +402,11 @@ def create_app(
                 422,
                 page_title="Check your answers",
                 answers=answers,
+                **layout(spec, answers),
                 nonce=nonce,
                 comment_id=comment_for,
-                errors=errors,
-                error_links=error_links(spec, base),
+                errors=check_errors(spec, errors),
+                error_links=error_links(spec, base, answers),
                 **common(stored, base),
             )
         keep = {i.item_id: answers.get(i.item_id, "") for i in spec.items()}
@@ -404,6 +475,7 @@ def app_for(settings: Settings, now: Now = _utcnow) -> Flask:
         LinkSigner(load_secret(settings)),
         info=AppInfo(org.name, org.team_contact, org.timezone),
         now=now,
+        templates=settings.path(settings.org.mail.templates) / "forms",
     )
 
 

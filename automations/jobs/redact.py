@@ -40,6 +40,7 @@ from ..transforms.redact import (
     missing_ids,
 )
 from ..transforms.reminders import is_true
+from ..transforms.review import NEXT_STEP, ReviewState, review_state
 from ..transforms.scrub import fold
 from . import JobResult
 from .remind import job_lock
@@ -54,8 +55,20 @@ class RedactOutcome:
     """What a run produced (for the CLI and tests); holds no values, only frames."""
 
     plan: LetterPlan
-    panel: pd.DataFrame
+    panel: pd.DataFrame  # what the panel workbook gets: held applications left out
     report: pd.DataFrame
+    review: ReviewState
+
+
+def hold_back(panel: pd.DataFrame, review: ReviewState) -> pd.DataFrame:
+    """The panel's applications less the ones waiting for a check (see transforms.review)."""
+    if not review.held_letters:
+        return panel
+    keep = [
+        str(v).removeprefix("Candidate ").strip() not in review.held_letters
+        for v in panel["candidate_letter"]
+    ]
+    return panel[keep].reset_index(drop=True)
 
 
 def check_applications(apps: pd.DataFrame, found: list[Problem] | None = None) -> None:
@@ -187,7 +200,13 @@ def plan_redaction(
     anon = anonymise(apps, letters, label_style=info.own_name_as)
     leak_check(apps, letters, anon.panel)
     report = merge_report(data["redaction_report"], anon.report, now)
-    return RedactOutcome(plan, anon.panel, report)
+    review = review_state(
+        report,
+        plan.key,
+        required=info.require_review,
+        rows=list(range(2, len(report) + 2)),  # written from row 2, in this order
+    )
+    return RedactOutcome(plan, hold_back(anon.panel, review), report, review)
 
 
 def redact_job(ctx: Context, *, dry_run: bool = False, **_: Any) -> JobResult:
@@ -216,6 +235,10 @@ def redact_job(ctx: Context, *, dry_run: bool = False, **_: Any) -> JobResult:
             f"{len(active)} candidate(s) for the panel, {len(plan.new)} new letter(s), "
             f"{len(plan.retired)} retired, {len(unsure)} to check"
         )
+        if out.review.held:
+            what += f", {len(out.review.held)} held until their redaction report is checked"
+            res.attention.append(f"{out.review.summary()}. {NEXT_STEP}")
+        res.attention.extend(_checks_undone(data["redaction_report"], out.report))
         if dry_run:
             res.detail = "Dry run, nothing written: " + what
             return res
@@ -233,6 +256,19 @@ def redact_job(ctx: Context, *, dry_run: bool = False, **_: Any) -> JobResult:
         res.detail = what
         log.info("redact: %s", what)
     return res
+
+
+def _checks_undone(old: pd.DataFrame, new: pd.DataFrame) -> list[str]:
+    """Applications that had been checked but whose findings changed, so the check was
+    cleared: said once, on the run that cleared it (ids and letters only)."""
+    before = {_t(r.get("application_id")): _t(r.get("reviewed_by")) for _, r in old.iterrows()}
+    return [
+        f"application {app} (Candidate {_t(r.get('candidate_letter'))}): what was taken out "
+        "of it changed since it was checked, so 'Reviewed by' was cleared and it is held "
+        "from the panel until someone checks it again"
+        for _, r in new.iterrows()
+        if before.get(app := _t(r.get("application_id"))) and not _t(r.get("reviewed_by"))
+    ]
 
 
 def _key_unchanged(old: pd.DataFrame, new: pd.DataFrame) -> bool:

@@ -40,7 +40,7 @@ import pandas as pd
 from ..context import Context
 from ..errors import CorecruitError, JobError, Problem, SheetProblems
 from ..mail import MailError, confirm, get_transport
-from ..mail.render import Renderer
+from ..mail.render import Renderer, letter_page
 from ..store import append_new, conform, make_frame, upsert_rows
 from ..store.base import TableStore
 from ..transforms import rewards as R
@@ -362,7 +362,7 @@ def _save_letter(ctx: Context, letter: Letter) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"{letter.rule}-{letter.person_id}-{letter.occasion.split(' ')[-1]}"
     path = folder / f"{stem}.html"
-    _atomic_write(path, letter.html.encode("utf-8"))
+    _atomic_write(path, letter_page(letter.html).encode("utf-8"))
     _atomic_write(folder / f"{stem}.txt", letter.text.encode("utf-8"))
     return path
 

@@ -110,9 +110,13 @@ def enter_paper_job(ctx: Context) -> JobResult:
             frames["people"],
             frames["candidate_key"],
             ctx.now(),
+            unreadable={t.row for t in typed if t.column == "score" and t.row is not None},
         )
-        problems = list(typed) + [
-            p for p in plan.problems if (p.row, p.column) not in {(t.row, t.column) for t in typed}
+        # the plan's problems say the rule of the row's question; the store's only the type
+        spec = staff.tab("paper_scores")
+        planned = [staff.problem(spec, p.message, p.row, p.column) for p in plan.problems]
+        problems = planned + [
+            t for t in typed if (t.row, t.column) not in {(p.row, p.column) for p in planned}
         ]
         if problems:
             raise SheetProblems(sorted(problems, key=lambda p: (p.row or 0, p.column or "")))

@@ -40,6 +40,7 @@ import pandas as pd
 
 from ..store import TableStore, upsert_rows
 from . import MailError, MailTransport, OutboxTransport, confirm
+from .render import letter_page
 
 log = logging.getLogger("corecruit.mail")
 TAB = "sent_messages"
@@ -260,7 +261,9 @@ def deliver(
         letters_dir.mkdir(parents=True, exist_ok=True)
         (letters_dir / f"{_safe(o.key)}.txt").write_text(o.letter_text, encoding="utf-8")
         if o.letter_html:
-            (letters_dir / f"{_safe(o.key)}.html").write_text(o.letter_html, encoding="utf-8")
+            (letters_dir / f"{_safe(o.key)}.html").write_text(
+                letter_page(o.letter_html), encoding="utf-8"
+            )
         rep.other_way.append(o.key)
         rep.attention.append(
             f"Please contact {o.label} another way (they {o.reason}) about '{o.rule}' "

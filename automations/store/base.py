@@ -12,6 +12,7 @@ the number of calls a job makes does not grow with the number of rows.
 from __future__ import annotations
 
 import contextlib
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from ..errors import Problem, SheetProblems, StoreError
-from ..templates import TabSpec, WorkbookSpec
+from ..templates import ColumnSpec, TabSpec, WorkbookSpec
 from .cells import Cell, CellError, dtype_for, is_empty, parse_cell, to_storable, to_text
 from .frames import append_new, conform, key_tuples, upsert_rows
 
@@ -42,6 +43,30 @@ class InitReport:
     tabs_added: list[str] = field(default_factory=list)
     columns_added: dict[str, list[str]] = field(default_factory=dict)
     location: str = ""
+    tabs_missing: list[str] = field(default_factory=list)  # left missing (add_tabs=False)
+
+
+LETTER = "candidate_letter"
+_LETTER = re.compile(r"[a-z]{1,3}", re.IGNORECASE)
+
+
+def normal_letter(text: str) -> str:
+    """A candidate letter as the candidate key writes it: 'b' is 'B'.
+
+    Read the same way by every job, so a letter typed in lower case is never a
+    different candidate (other text is left as it is, to be refused as unknown).
+    """
+    m = _LETTER.fullmatch(text.strip())
+    return text.strip().upper() if m else text
+
+
+def rule_for(column: ColumnSpec, why: str) -> str:
+    """What a cell of this column must hold, in words (never the value typed)."""
+    if column.type == "decimal" and "score" in column.id:
+        return (
+            "this is not a score: write a whole number on the question's scale (for example 0 to 4)"
+        )
+    return why
 
 
 def norm_header(h: str) -> str:
@@ -75,8 +100,12 @@ class TableStore(ABC):
         """
 
     @abstractmethod
-    def _init(self) -> InitReport:
-        """Create the workbook and its tabs; add missing columns; never clear data."""
+    def _init(self, add_tabs: bool = True) -> InitReport:
+        """Create the workbook and its tabs; add missing columns; never clear data.
+
+        With ``add_tabs=False`` a workbook that already exists gets no new tabs: a
+        missing tab is listed in ``tabs_missing`` instead (see :meth:`init`).
+        """
 
     @abstractmethod
     def exists(self) -> bool:
@@ -97,9 +126,19 @@ class TableStore(ABC):
     def tab(self, tab_id: str) -> TabSpec:
         return self.spec.tab(tab_id)
 
-    def init(self) -> InitReport:
+    def init(self, *, add_tabs: bool = True) -> InitReport:
+        """Create or update the workbook. ``add_tabs=False`` is for the start of a run.
+
+        A tab missing from a workbook that exists was renamed or deleted by a person, or
+        is new in this version of corecruit; the two cannot be told apart. Adding it
+        empty would let a job read "no applications" (or no ledger, no messages sent)
+        and carry on as if that were true, so at the start of a run it is left missing
+        and every job that needs it stops with a message naming it. ``corecruit init``,
+        run by a person, still adds it. A new workbook, or one with none of corecruit's
+        tabs yet (made empty by staff), always gets every tab.
+        """
         self._grids.clear()
-        return self._init()
+        return self._init(add_tabs)
 
     def titles_for(self, spec: TabSpec) -> list[str]:
         """Sheet titles that count as this tab: its label, then its id."""
@@ -118,6 +157,25 @@ class TableStore(ABC):
             text = to_text(h).strip()
             out.append(None if not text else lookup.get(norm_header(text), text))
         return out
+
+    def problem(
+        self, spec: TabSpec, message: str, row: int | None = None, column: str | None = None
+    ) -> Problem:
+        """A problem located in the words staff see: the tab's title, the column's header."""
+        grid = self._grids.get(spec.id)
+        title = grid.title if grid is not None else spec.label
+        header = None
+        if column is not None:
+            known = {c.id: c.label for c in spec.columns}
+            header = known.get(column, column)
+            if grid is not None:
+                for text, cid in zip(grid.header, self._map_header(spec, grid.header), strict=True):
+                    if cid == column:
+                        header = to_text(text).strip()
+                        break
+        return Problem(
+            self.spec.name, spec.id, message, row=row, column=column, tab_title=title, header=header
+        )
 
     def _fetch(self, specs: Sequence[TabSpec], refresh: bool) -> None:
         need = [s for s in specs if refresh or s.id not in self._grids]
@@ -159,10 +217,15 @@ class TableStore(ABC):
         return self.read([tab], **kw)[tab]
 
     def _to_frame(self, spec: TabSpec, grid: Grid | None) -> tuple[pd.DataFrame, list[Problem]]:
-        wb = self.spec.name
         if grid is None:
             return pd.DataFrame(), [
-                Problem(wb, spec.id, "this tab is missing. Run 'corecruit init' to add it.")
+                self.problem(
+                    spec,
+                    "this tab is missing, so nothing was read from it. If it was renamed, "
+                    f"give it back the name '{spec.label}'; if it was deleted, "
+                    "restore it from the version history or a backup. Run 'corecruit init' "
+                    "to add it empty only if it never held anything.",
+                )
             ]
         ids = self._map_header(spec, grid.header)
         problems: list[Problem] = []
@@ -172,15 +235,14 @@ class TableStore(ABC):
                 continue
             if cid in seen:
                 problems.append(
-                    Problem(wb, spec.id, "this column appears twice in the header row", column=cid)
+                    self.problem(spec, "this column appears twice in the header row", column=cid)
                 )
             seen[cid] = i
         missing = [c.id for c in spec.columns if c.id not in seen]
         for m in missing:
             problems.append(
-                Problem(
-                    wb,
-                    spec.id,
+                self.problem(
+                    spec,
                     "this column is missing. Run 'corecruit init' to add it, "
                     "or map your own header to it in the campaign's header_map.",
                     column=m,
@@ -203,9 +265,14 @@ class TableStore(ABC):
                 j = seen[c.id]
                 raw = row[j] if j < len(row) else None
                 try:
-                    cols[c.id].append(parse_cell(raw, c.type))
+                    value = parse_cell(raw, c.type)
+                    if c.id == LETTER and isinstance(value, str):
+                        value = normal_letter(value)
+                    cols[c.id].append(value)
                 except CellError as exc:
-                    problems.append(Problem(wb, spec.id, str(exc), row=sheet_row, column=c.id))
+                    problems.append(
+                        self.problem(spec, rule_for(c, str(exc)), row=sheet_row, column=c.id)
+                    )
                     cols[c.id].append(parse_cell(None, c.type))
             for e in extras:
                 j = seen[e]
@@ -223,10 +290,10 @@ class TableStore(ABC):
                     continue
                 if k in firsts:
                     problems.append(
-                        Problem(
-                            wb,
-                            spec.id,
-                            f"the same {' + '.join(spec.key)} is on row {firsts[k]} too; "
+                        self.problem(
+                            spec,
+                            f"the same {' + '.join(spec.column(c).label for c in spec.key)} is on "
+                            f"row {firsts[k]} too; "
                             "each row needs its own",
                             row=sheet_row,
                             column=spec.key[0],
@@ -245,9 +312,8 @@ class TableStore(ABC):
             for row, v in df[c.id].items():
                 if c.required and is_empty(v):
                     probs.append(
-                        Problem(
-                            self.spec.name,
-                            spec.id,
+                        self.problem(
+                            spec,
                             "this cell is required but empty",
                             row=int(row),
                             column=c.id,
@@ -255,9 +321,8 @@ class TableStore(ABC):
                     )
                 elif c.allowed and not is_empty(v) and str(v) not in c.allowed:
                     probs.append(
-                        Problem(
-                            self.spec.name,
-                            spec.id,
+                        self.problem(
+                            spec,
                             f"this value is not one of the allowed ones ({', '.join(c.allowed)})",
                             row=int(row),
                             column=c.id,
@@ -280,13 +345,7 @@ class TableStore(ABC):
             current = self._grids.get(s.id)
             if current is None:
                 raise SheetProblems(
-                    [
-                        Problem(
-                            self.spec.name,
-                            s.id,
-                            "this tab is missing. Run 'corecruit init' to add it.",
-                        )
-                    ]
+                    [self.problem(s, "this tab is missing. Run 'corecruit init' to add it.")]
                 )
             df = conform(s, frames[s.id])
             header = list(current.header)

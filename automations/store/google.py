@@ -383,7 +383,7 @@ class GoogleStore(TableStore):
         for tab_id, (grid, old_rows) in grids.items():
             m = meta.get(grid.title)
             if m is None:
-                raise StoreError(f"tab '{tab_id}' is missing. Run 'corecruit init' to add it.")
+                raise StoreError(f"tab '{grid.title}' is missing. Run 'corecruit init' to add it.")
             width = len(grid.header)
             values: list[list[Any]] = [list(grid.header)]
             for i, row in enumerate(grid.rows, start=2):
@@ -392,7 +392,7 @@ class GoogleStore(TableStore):
                     v = row[j] if j < len(row) else None
                     if isinstance(v, str) and len(v) > CELL_LIMIT:
                         raise StoreError(
-                            f"{self.spec.name} workbook, tab '{tab_id}', row {i}: the text is "
+                            f"{self.spec.name} workbook, tab '{grid.title}', row {i}: the text is "
                             f"longer than a Google Sheets cell can hold ({CELL_LIMIT} "
                             "characters); nothing was written."
                         )
@@ -450,7 +450,7 @@ class GoogleStore(TableStore):
 
     # ------------------------------------------------------------------ init
 
-    def _init(self) -> InitReport:
+    def _init(self, add_tabs: bool = True) -> InitReport:
         report = InitReport()
         if not self._lookup():
             self._create()
@@ -473,6 +473,9 @@ class GoogleStore(TableStore):
         report.location = self.location
         headers: dict[str, list[str]] = {}
         present = [(s, self._find(s, meta)) for s in self.spec.tabs.values()]
+        if not add_tabs and any(m for _, m in present):  # never read as an empty one
+            report.tabs_missing = [s.id for s, m in present if m is None]
+            present = [(s, m) for s, m in present if m is not None]
         existing = [(s, m) for s, m in present if m is not None]
         if existing:
             resp = self.http.call(
