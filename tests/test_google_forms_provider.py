@@ -551,3 +551,46 @@ def test_a_form_deleted_in_drive_is_made_again_when_its_questions_change(
     with pytest.raises(GoogleAPIError, match="could not find the form") as info:
         provider._get(old.form_id, "reading the form for a test")
     assert "forms push" in str(info.value)
+
+
+def test_a_form_changed_after_answers_arrived_loses_no_answer(
+    gctx: Context, ctx: Context, google_emulator: Emulator
+) -> None:
+    """Reworded, added and removed questions: in place, and nothing deleted before collection."""
+    provider = google_provider(gctx)
+    spec = shortlisting_spec(
+        ctx.campaign,
+        "p03",
+        [Candidate("A", {"c1": "I cared for my dad.", "c2": "Yes."}), Candidate("B", {"c1": "x"})],
+    )
+    fid = provider.ensure_forms([spec])[spec.key].form_id
+    q = question_of(gctx, spec.key, google_emulator)
+    submit_response(google_emulator, fid, {qid: "3" for qid in q.values()}, when=T0)
+    # a corrected answer text for A, and B withdrawn, before the scores were collected
+    fixed = shortlisting_spec(
+        ctx.campaign,
+        "p03",
+        [Candidate("A", {"c1": "I cared for my dad (corrected).", "c2": "Yes."})],
+    )
+    assert provider.ensure_forms([fixed])[fixed.key].form_id == fid
+    kept = {i.item_id for i in spec.items()} - {i.item_id for i in fixed.items()}
+    assert kept  # B's questions
+    answers = submitted_answers(google_emulator, fid)
+    assert set(answers) == set(q.values())  # every answer is still there, B's too
+    got = provider.fetch_responses([spec])  # collected (as the collect job does)
+    assert {v for r in got for v in r.answers.values() if v} == {"3"}
+    assert all(r.answers[i] == "3" for r in got for i in q)
+    # collected: the next push removes B's questions; A's answers stay
+    provider.ensure_forms([fixed])
+    form = form_state(google_emulator, fid)
+    titles = [i.get("title", "") for i in form["items"] if "questionItem" in i]
+    assert len(titles) == len(fixed.items())
+    left = submitted_answers(google_emulator, fid)
+    assert set(left) == {q[i.item_id] for i in fixed.items()}
+    (r,) = provider.fetch_responses([fixed])
+    assert r.answers == dict.fromkeys((i.item_id for i in fixed.items()), "3")
+
+
+def submitted_answers(emu: Emulator, form_id: str) -> dict[str, Any]:
+    (r,) = forms(emu)[form_id]["responses"]
+    return dict(r["answers"])

@@ -597,6 +597,7 @@ class GoogleFormsProvider:
                 for r in changes
                 if "deleteItem" in r
             } - {""}
+            answered: set[str] = set()
             if dropped:  # never delete a question whose answers are not collected yet
                 answered = self._uncollected(entry, what) & dropped
                 if answered:
@@ -651,6 +652,9 @@ class GoogleFormsProvider:
             self._record_build(
                 entry, want, {q: i.item_id for q, i in zip(qids, items, strict=True)}, built
             )
+            if answered:  # not finished: the next push, once they are collected, removes them
+                entry["built"] = ""
+                self.state.save()
             return built
 
     def _uncollected(self, entry: dict[str, Any], what: str) -> set[str]:
