@@ -594,3 +594,21 @@ def test_a_form_changed_after_answers_arrived_loses_no_answer(
 def submitted_answers(emu: Emulator, form_id: str) -> dict[str, Any]:
     (r,) = forms(emu)[form_id]["responses"]
     return dict(r["answers"])
+
+
+def test_a_large_shortlisting_form_is_built_with_every_request_under_2_mb(
+    gctx: Context, ctx: Context, google_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert gforms.MAX_REQUEST_BYTES < 2_000_000  # Google's recommended limit
+    limit = 100_000  # the same splitting at a smaller scale, to keep the test quick
+    monkeypatch.setattr(gforms, "MAX_REQUEST_BYTES", limit)
+    text = "I have supported people in my community for many years, and I listen. " * 35
+    cands = [Candidate(f"C{n}", {"c1": text, "c2": text}) for n in range(40)]
+    spec = shortlisting_spec(ctx.campaign, "p03", cands)
+    google_emulator.capture = True
+    fid = google_provider(gctx).ensure_forms([spec])[spec.key].form_id
+    sizes = [len(b) for name, _q, b in google_emulator.captured if name.endswith("batchUpdate")]
+    assert len(sizes) >= 2 and sum(sizes) > 2 * limit  # one request would have been too big
+    assert max(sizes) < limit * 1.05  # (the envelope around the requests is small)
+    assert len(question_of(gctx, spec.key, google_emulator)) == len(spec.items())
+    assert form_state(google_emulator, fid)["info"]["title"] == spec.title

@@ -293,6 +293,28 @@ def update_requests(
     return requests, qids
 
 
+MAX_REQUEST_BYTES = 1_500_000  # Google recommends batchUpdate requests under 2 MB
+
+
+def in_parts(requests: list[dict[str, Any]], limit: int | None = None) -> list[list[Any]]:
+    """The requests in consecutive parts, each part's JSON under ``limit`` bytes.
+
+    Sent one after the other, each on the revision the last one answered, a large
+    form (hundreds of candidates) is built without any request near Google's limit.
+    """
+    limit = limit or MAX_REQUEST_BYTES
+    parts: list[list[Any]] = [[]]
+    size = 0
+    for r in requests:
+        n = len(json.dumps(r, ensure_ascii=False).encode("utf-8")) + 2
+        if parts[-1] and size + n > limit:
+            parts.append([])
+            size = 0
+        parts[-1].append(r)
+        size += n
+    return parts
+
+
 def to_utc(when: dt.datetime, tz: str) -> dt.datetime:
     if when.tzinfo is None:
         when = when.replace(tzinfo=ZoneInfo(tz))
@@ -618,13 +640,21 @@ class GoogleFormsProvider:
                 {"updateSettings": {"settings": SETTINGS, "updateMask": SETTINGS_MASK}},
                 *changes,
             ]
-            body: dict[str, Any] = {"requests": requests, "includeFormInResponse": True}
-            if "revisionId" in form:
-                body["writeControl"] = {"requiredRevisionId": form["revisionId"]}
+            replies: list[dict[str, Any]] = []
+            revision = form.get("revisionId")
             try:
-                out = self._run(
-                    self.forms.forms().batchUpdate(formId=entry["form_id"], body=body), what
-                )
+                parts = in_parts(requests)
+                for n, part in enumerate(parts):
+                    body: dict[str, Any] = {"requests": part}
+                    if n == len(parts) - 1:
+                        body["includeFormInResponse"] = True
+                    if revision:
+                        body["writeControl"] = {"requiredRevisionId": revision}
+                    out = self._run(
+                        self.forms.forms().batchUpdate(formId=entry["form_id"], body=body), what
+                    )
+                    replies += out.get("replies") or []
+                    revision = (out.get("writeControl") or {}).get("requiredRevisionId")
             except _Unsure as exc:
                 unsure, form = True, None  # read it back: it may have been built
                 self._again(attempt, started, what, str(exc))
@@ -635,7 +665,6 @@ class GoogleFormsProvider:
                     self._again(attempt, started, what, "HTTP 400 (revision moved on)")
                     continue
                 raise
-            replies = out.get("replies") or []
             made = iter(
                 r["createItem"]["questionId"][0]
                 for r in replies
