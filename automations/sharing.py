@@ -231,6 +231,11 @@ def _apply(
             if exc.status not in (400, 403):
                 raise  # the file itself is the problem (gone, or ours no more): stop
             reason = refusal_reason(exc.response)
+            if not who.startswith("staff editor"):
+                reason += (
+                    f" For papers without names, 'corecruit scoresheets print --people {who}' "
+                    "makes their score sheets to send by post."
+                )
             report.failed.setdefault(workbook, []).append(who)
             report.outcomes.append({**row, "outcome": "could not share", "reason": reason})
             log.warning("sharing: could not share the %s workbook with %s", workbook, who)

@@ -199,6 +199,7 @@ def test_one_address_google_will_not_share_with_does_not_stop_the_others(
     assert outcome[("staff editor 1", "staff")] == "shared"
     grace = tab[tab["who"] == "p03"].iloc[0]
     assert "no Google account" in grace["reason"] and "form link" in grace["reason"]
+    assert "scoresheets print --people p03" in grace["reason"]
     (issue,) = staff.read_one("exceptions").itertuples()
     assert issue.job == "sharing" and "p03" in issue.reason and "form link" in issue.reason
     everything = str(report.summary()) + tab.to_csv() + str(issue)
