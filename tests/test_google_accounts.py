@@ -268,3 +268,19 @@ def test_no_folder_for_a_shared_drive_set_up_is_said_before_anything_is_tried(
     settings = configure(config_dir, account="shared_drive", credentials_file=str(google_key_file))
     problems = check_google(settings, transport=google_transport)
     assert problems[0].startswith('With account = "shared_drive", set [google] drive_folder_id')
+
+
+def test_forms_on_a_service_account_with_no_shared_drive_fail_plainly_once(
+    config_dir: Path,
+    google_emulator: Emulator,
+    google_transport: requests.Session,
+    google_key_file: Path,
+) -> None:
+    emu = google_emulator
+    settings = configure(config_dir, account="shared_drive", credentials_file=str(google_key_file))
+    c = context(settings, google_transport)
+    with pytest.raises(GoogleAPIError) as err:
+        push_one_form(c)
+    assert "Google will not let a service account own files" in str(err.value)
+    assert err.value.status == 403
+    assert emu.calls("drive.files.create") == 1 and emu.calls("forms.") == 0
