@@ -228,8 +228,10 @@ def _apply(
                 json={"type": "user", "role": role, "emailAddress": email},
             )
         except GoogleRefused as exc:
-            if exc.status not in (400, 403):
-                raise  # the file itself is the problem (gone, or ours no more): stop
+            if exc.status not in (400, 403) or "insufficientFilePermissions" in str(
+                error_info(exc.response)[1]
+            ):
+                raise  # the file itself is the problem (gone, or not ours to share): stop
             reason = refusal_reason(exc.response)
             if not who.startswith("staff editor"):
                 reason += (

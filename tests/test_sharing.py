@@ -208,3 +208,17 @@ def test_one_address_google_will_not_share_with_does_not_stop_the_others(
     again = share_campaign(google_ctx)
     assert again.already == {"staff": 1, "panel": 6} and again.failed == {"panel": ["p03"]}
     assert len(staff.read_one("exceptions")) == 1
+
+
+def test_a_workbook_corecruit_may_not_share_stops_sharing_with_a_clear_error(
+    google_ctx: Any, google_emulator: Any
+) -> None:
+    from automations.errors import GoogleAPIError
+
+    f = drive.files(google_emulator)[google_ctx.stores.panel.spreadsheet_id]
+    f.permissions[0]["role"] = "reader"  # the account corecruit uses may only read it now
+    with pytest.raises(GoogleAPIError) as err:
+        share_campaign(google_ctx)
+    assert err.value.status == 403
+    panel = _perms(google_emulator, google_ctx.stores.panel.spreadsheet_id)
+    assert not PANEL_EMAILS & set(panel)  # nobody was recorded as a person Google refused
