@@ -34,6 +34,7 @@ from ..transforms.forms import (
     Candidate,
     Scorer,
     build_specs,
+    candidate_label,
     interview_letters,
     interview_spec,
     local_time,
@@ -41,6 +42,7 @@ from ..transforms.forms import (
     shortlisting_spec,
     validate_responses,
 )
+from ..transforms.late import late_letters
 from ..transforms.reminders import events_from_dates, person_recipient
 from ..transforms.values import is_true as _true
 from ..transforms.values import text as _text
@@ -49,6 +51,7 @@ from .remind import job_lock
 
 log = logging.getLogger("corecruit.forms")
 RULE = "form-link"
+NEW_RULE = "new-candidate"  # a late application added to a form already sent
 STAFF_TABS = ["people", "applications", "candidate_key", "timetable", "form_links"]
 STAGE_WORDS = {"shortlisting": "shortlisting", "interview": "interview scores"}
 DOING_WORDS = {"shortlisting": "shortlisting", "interview": "interviewing"}
@@ -105,7 +108,10 @@ def _link_email(
     spec: FormSpec,
     handle: FormHandle,
     person: pd.Series,
+    new_letter: str | None = None,
 ) -> Outgoing:
+    """The email with a person's own form link; or, with ``new_letter``, the short note
+    that a late application has been added to the form they already sent."""
     r = person_recipient(person.to_dict())
     org = ctx.settings.org
     expires = _local(ctx, handle.expires_at)
@@ -125,16 +131,21 @@ def _link_email(
         "expires": f"{expires:%A} {expires.day} {expires:%B %Y}" if expires else "the form closes",
         "correction": False,
         "reminder": False,
+        "candidate": candidate_label(new_letter or ""),
     }
-    rendered = renderer.render("form_link", context)
+    rendered = renderer.render("new_candidate" if new_letter else "form_link", context)
     key = f"{RULE}|{spec.person_id}|{ctx.campaign.id}|{spec.stage}|{handle.form_id}"
+    rule, occasion = RULE, str(spec.stage)
+    if new_letter:  # once per person and candidate, whatever happens to the link
+        rule, occasion = NEW_RULE, f"{spec.stage} {new_letter}"
+        key = f"{NEW_RULE}|{spec.person_id}|{ctx.campaign.id}|{spec.stage}|{new_letter}"
     digest = hashlib.sha256(f"{handle.url}|{rendered.subject}".encode()).hexdigest()[:16]
     common: dict[str, Any] = dict(
         key=key,
-        rule=RULE,
+        rule=rule,
         person_id=spec.person_id,
         role=r.role,
-        occasion=spec.stage,
+        occasion=occasion,
         version=1,
         content_hash=digest,
     )
@@ -166,7 +177,7 @@ def push_job(ctx: Context, send: bool = True) -> JobResult:
     staff = ctx.stores.staff
     folder = ctx.settings.workspace / ctx.campaign.id
     with job_lock(ctx, "forms"):
-        frames = staff.read([*STAFF_TABS, "sent_messages", "dates"], errors="collect")
+        frames = staff.read([*STAFF_TABS, "sent_messages", "dates", "raw_scores"], errors="collect")
         res.api_calls += 1
         res.rows_read = sum(len(df) for df in frames.values())
         over = scoring_over(ctx, frames["dates"])
@@ -234,6 +245,19 @@ def push_job(ctx: Context, send: bool = True) -> JobResult:
             o = _link_email(ctx, renderer, spec, h, people[spec.person_id])
             if o.key not in done:
                 outgoing.append(o)
+        # A late application: each shortlister who already sent scores is told once.
+        by_person = {s.person_id: s for s in specs if s.stage == "shortlisting"}
+        late = late_letters(
+            {pid: s.candidate_order for pid, s in by_person.items()},
+            frames["raw_scores"],
+            frames["candidate_key"],
+        )
+        for pid, letters in late.items():
+            spec = by_person[pid]
+            for letter in letters:
+                o = _link_email(ctx, renderer, spec, handles[spec.key], people[pid], letter)
+                if o.key not in done:
+                    outgoing.append(o)
         if outgoing or changes:
             rep = deliver(
                 staff,
