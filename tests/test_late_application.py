@@ -17,9 +17,11 @@ from automations.cli import main
 from automations.context import Context
 from automations.forms.base import form_key
 from automations.jobs.forms import collect_job, current_specs, push_job
+from automations.mail.render import Rendered
 from automations.store import make_frame
 from tests.forms_support import ANSWER, client, fill, links, path_of, raw_scores, seed_candidates
 from tests.remind_support import by_key, outbox, text_of
+from tests.test_mail_templates import problems_in
 
 SUBJECT = "A new application, Candidate G, has been added to your form"
 
@@ -68,6 +70,10 @@ def test_late_application_tells_who_already_scored_once(ctx: Context, config_dir
     msg = sent["new-candidate|p03|peer-support-2027|shortlisting|G"]
     assert msg["Subject"] == SUBJECT
     body = text_of(msg)
+    html = msg.get_body(("html",))
+    assert html is not None
+    rendered = Rendered(str(msg["Subject"]), body, str(html.get_content()))  # type: ignore[attr-defined]
+    assert problems_in(rendered) == []
     assert links(ctx)[("p03", "shortlisting")] in body
     assert "The scores you already sent are kept" in body
 

@@ -14,8 +14,10 @@ from pypdf import PdfReader
 
 from automations.context import Context
 from automations.jobs.scoresheets import scoresheets_job
+from automations.mail.render import Rendered
 from tests.forms_support import ANSWER, seed_candidates
 from tests.remind_support import NAMES
+from tests.test_mail_templates import problems_in
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -57,3 +59,33 @@ def test_interview_sheets_carry_no_answers(ctx: Context) -> None:
     res = scoresheets_job(ctx, "interview", people=["p01"], letters=["A"])
     html = res.files[0].read_text()
     assert "I listen first" not in html and "Tick one" in html
+
+
+def test_a_letter_to_read_out_or_post_has_no_long_link(ctx: Context) -> None:
+    """p06 prefers a phone call: staff get a letter to read out, with no link in it."""
+    from automations.jobs.forms import push_job
+
+    seed_candidates(ctx, interview=("A",))
+    res = push_job(ctx)
+    folder = ctx.settings.workspace / ctx.campaign.id / "letters"
+    letters = sorted(folder.glob("form-link*p06*.txt"))
+    assert len(letters) == 2  # shortlisting and interview
+    for path in letters:
+        text = path.read_text()
+        assert "http" not in text and "/f/" not in text
+        assert "Scoring on paper" in text and "phone us and tell us your scores" in text
+        assert max(len(w) for w in text.split()) < 40  # nothing unreadable aloud
+        subject, _, body = text.partition("\n\n")
+        found = problems_in(Rendered(subject.removeprefix("Subject: "), body, ""))
+        assert [x for x in found if not x.startswith("html")] == []  # the letter is text
+    short = next(p for p in letters if "shortlisting" in p.read_text())
+    assert "each candidate's answers to read" in short.read_text()
+    assert any(
+        "p06 scores on paper" in a and "--stage shortlisting --people p06" in a
+        for a in res.attention
+    )
+    # people who use email still get their own link
+    from tests.remind_support import by_key, outbox, text_of
+
+    mail = by_key(outbox(ctx))
+    assert all("http" in text_of(m) for k, m in mail.items() if k.startswith("form-link"))

@@ -43,7 +43,7 @@ from ..transforms.forms import (
     validate_responses,
 )
 from ..transforms.late import late_letters
-from ..transforms.reminders import events_from_dates, person_recipient
+from ..transforms.reminders import OTHER_WAY, events_from_dates, person_recipient
 from ..transforms.values import is_true as _true
 from ..transforms.values import text as _text
 from . import JobResult
@@ -102,6 +102,13 @@ def scoring_over(ctx: Context, dates: pd.DataFrame) -> dt.datetime | None:
     return when if when is not None and ctx.now() >= when else None
 
 
+def scores_on_paper(person: pd.Series) -> bool:
+    """By phone or post a long link cannot be read out or typed in: such a person
+    scores on paper (and can ask for the link by text message or email instead)."""
+    r = person_recipient(person.to_dict())
+    return r.channel != "email" and r.reason != OTHER_WAY["text message"]
+
+
 def _link_email(
     ctx: Context,
     renderer: Renderer,
@@ -132,8 +139,14 @@ def _link_email(
         "correction": False,
         "reminder": False,
         "candidate": candidate_label(new_letter or ""),
+        "stage": spec.stage,
     }
-    rendered = renderer.render("new_candidate" if new_letter else "form_link", context)
+    on_paper = scores_on_paper(person)
+    context["on_paper"] = on_paper
+    template = "new_candidate" if new_letter else "form_link"
+    if on_paper and not new_letter:
+        template = "form_link_paper"
+    rendered = renderer.render(template, context)
     key = f"{RULE}|{spec.person_id}|{ctx.campaign.id}|{spec.stage}|{handle.form_id}"
     rule, occasion = RULE, str(spec.stage)
     if new_letter:  # once per person and candidate, whatever happens to the link
@@ -245,6 +258,12 @@ def push_job(ctx: Context, send: bool = True) -> JobResult:
             o = _link_email(ctx, renderer, spec, h, people[spec.person_id])
             if o.key not in done:
                 outgoing.append(o)
+                if scores_on_paper(people[spec.person_id]):
+                    res.attention.append(
+                        f"{spec.person_id} scores on paper: print their sheets with "
+                        f"'corecruit scoresheets print --stage {spec.stage} --people "
+                        f"{spec.person_id} --pdf' for them."
+                    )
         # A late application: each shortlister who already sent scores is told once.
         by_person = {s.person_id: s for s in specs if s.stage == "shortlisting"}
         late = late_letters(
