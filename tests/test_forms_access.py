@@ -125,12 +125,13 @@ def fits(page: object, width: int) -> None:
 
 
 def broken_words(page: object) -> list[str]:
-    """Words in table headings that the layout splits over two lines ("Candid ate");
+    """Words in headings, labels and buttons that the layout splits over two lines
+    ("Candid ate");
     a line break after a hyphen ("co-" / "production") is an ordinary one."""
     found = page.evaluate(  # type: ignore[attr-defined]
         """() => {
           const out = [];
-          for (const th of document.querySelectorAll('th')) {
+          for (const th of document.querySelectorAll('th, h1, h2, legend, label, button, .button')) {
             const walker = document.createTreeWalker(th, NodeFilter.SHOW_TEXT);
             for (let t = walker.nextNode(); t; t = walker.nextNode()) {
               const re = /[^\\s\u2010-]+/g; let m;  // a break after a hyphen is fine
