@@ -131,7 +131,8 @@ def broken_words(page: object) -> list[str]:
     found = page.evaluate(  # type: ignore[attr-defined]
         """() => {
           const out = [];
-          for (const th of document.querySelectorAll('th, h1, h2, legend, label, button, .button')) {
+          const where = 'th, h1, h2, legend, label, button, .button';
+          for (const th of document.querySelectorAll(where)) {
             const walker = document.createTreeWalker(th, NodeFilter.SHOW_TEXT);
             for (let t = walker.nextNode(); t; t = walker.nextNode()) {
               const re = /[^\\s\u2010-]+/g; let m;  // a break after a hyphen is fine
