@@ -15,7 +15,12 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a sheet, said plainly and located exactly."""
+    """One thing wrong with a sheet, said plainly and located exactly.
+
+    ``tab`` and ``column`` are the ids the code uses; people are shown the tab
+    title and the column header as they appear in the workbook (``tab_title`` and
+    ``header`` when the store knows them, else the template's labels).
+    """
 
     workbook: str
     tab: str
@@ -23,17 +28,45 @@ class Problem:
     row: int | None = None  # spreadsheet row number as staff see it (header is row 1)
     column: str | None = None  # column id (snake_case)
     severity: str = "error"  # "error" or "warning"
+    tab_title: str | None = None  # the tab's title in the workbook, when known
+    header: str | None = None  # the column's header in the workbook, when known
 
     def where(self) -> str:
-        parts = [f"{self.workbook} workbook", f"tab '{self.tab}'"]
+        tab, header = self.tab_title, self.header
+        if tab is None or (self.column is not None and header is None):
+            label, col_label = labels_for(self.workbook, self.tab, self.column)
+            tab, header = tab or label, header or col_label
+        parts = [f"{self.workbook} workbook", f"tab '{tab}'"]
         if self.row is not None:
             parts.append(f"row {self.row}")
-        if self.column is not None:
-            parts.append(f"column '{self.column}'")
+        if header is not None:
+            parts.append(f"column '{header}'")
         return ", ".join(parts)
 
     def __str__(self) -> str:
         return f"{self.where()}: {self.message}"
+
+
+def labels_for(workbook: str, tab: str, column: str | None = None) -> tuple[str, str | None]:
+    """The tab title and column header staff see for template ids (ids when unknown)."""
+    import re
+
+    from .templates import load_workbook_spec
+
+    try:
+        spec = load_workbook_spec(workbook).tabs[tab]
+    except Exception:  # not one of ours (a test's own template, say): show the ids
+        return tab, column
+    if column is None:
+        return spec.label, None
+    for c in spec.columns:
+        if c.id == column:
+            return spec.label, c.label
+        if c.repeat:
+            m = re.fullmatch(re.escape(c.id).replace(r"\{n\}", r"(\d+)"), column)
+            if m:
+                return spec.label, c.label.format(n=m.group(1))
+    return spec.label, column
 
 
 class CorecruitError(Exception):

@@ -38,13 +38,14 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import schedule
 
 from .config import Settings
 from .context import Context, make_context
 from .errors import CorecruitError, JobError
+from .files import private_dir, private_fd, write_private
 from .jobs import JobResult
 
 log = logging.getLogger("corecruit.runner")
@@ -62,6 +63,7 @@ JOBS: dict[str, tuple[str, str]] = {
 }
 
 JobFn = Callable[[Context], JobResult]
+R = TypeVar("R")
 
 
 def job_function(name: str) -> JobFn:
@@ -96,9 +98,9 @@ class JobLocked(JobError):
 @contextlib.contextmanager
 def job_lock(folder: Path, campaign: str, job: str) -> Iterator[None]:
     """Hold an exclusive, crash-safe lock for (campaign, job); fail at once if held."""
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     path = folder / f"{campaign}.{job}.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = private_fd(path, os.O_RDWR)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -160,10 +162,7 @@ class RunnerState:
             return cls(path, {})
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.data, indent=1, default=str))
-        os.replace(tmp, self.path)
+        write_private(self.path, json.dumps(self.data, indent=1, default=str))
 
     def entry(self, campaign: str, job: str) -> dict[str, Any]:
         return self.data.setdefault(f"{campaign}/{job}", {"failures": 0, "reported": False})
@@ -261,6 +260,38 @@ class Runner:
             entry["reported"] = False
         self.state.save()
         self._log_run(rec, ctx)
+
+    def by_hand(self, ctx: Context, job: str, call: Callable[[], R]) -> R:
+        """Run a job a person asked for at the command line, logged as the runner logs.
+
+        The same Run log row, last run and failure count as a scheduled run, so
+        ``status`` tells the truth whichever way a job ran. Errors still reach the
+        person (the command prints them); they are logged first.
+        """
+        rec = RunRecord(uuid.uuid4().hex[:12], job, ctx.campaign.id, ctx.now())
+        calls_before = _api_calls()
+        try:
+            res = call()
+        except BaseException as exc:
+            rec.outcome = "failed"
+            rec.detail = (
+                str(exc)
+                if isinstance(exc, CorecruitError)
+                else f"stopped by {type(exc).__name__} (run by hand)"
+            )
+            rec.ended_at = ctx.now()
+            rec.api_calls = max(0, _api_calls() - calls_before)
+            self._after(rec, ctx)
+            raise
+        if isinstance(res, JobResult):
+            rec.rows_read, rec.rows_written = res.rows_read, res.rows_written
+            rec.messages_sent, rec.attention = res.messages_sent, list(res.attention)
+            rec.detail = res.detail
+        rec.detail = f"{rec.detail} (run by hand)".strip()
+        rec.ended_at = ctx.now()
+        rec.api_calls = max(0, _api_calls() - calls_before)
+        self._after(rec, ctx)
+        return res
 
     @contextlib.contextmanager
     def batched_log(self) -> Iterator[None]:
@@ -395,6 +426,30 @@ def every(sched: schedule.Scheduler, spec: str) -> schedule.Job:
         f"the timing '{spec}' is not understood: use 'every N minutes', 'every N hours', "
         "'hourly' or 'daily at HH:MM'"
     )
+
+
+def next_run(spec: str, last: dt.datetime | None) -> dt.datetime | None:
+    """When a job is next due: its last run plus its interval (or the next daily time).
+
+    Worked out from the last run, not from now, so asking twice gives the same
+    answer. ``None`` when it has never run (it runs as soon as the runner starts).
+    """
+    if last is None:
+        return None
+    every(schedule.Scheduler(), spec)  # the same words the runner accepts, or a clear error
+    s = " ".join(spec.lower().split())
+    if s == "hourly":
+        s = "every 1 hour"
+    m = _EVERY.match(s)
+    if m:
+        n = int(m.group(1))
+        return last + (
+            dt.timedelta(minutes=n) if m.group(2).startswith("minute") else dt.timedelta(hours=n)
+        )
+    m = _DAILY.match(s)
+    assert m is not None
+    at = dt.datetime.combine(last.date(), dt.time(int(m.group(1)), int(m.group(2))))
+    return at if at > last else at + dt.timedelta(days=1)
 
 
 def next_runs(sched: schedule.Scheduler) -> dict[tuple[str, str], dt.datetime | None]:

@@ -36,7 +36,7 @@ from automations.jobs.coprod_forms import push_forms, specs_for
 from automations.jobs.forms import push_job
 from automations.workspace import init_campaign
 from tests.conftest import ROOT
-from tests.forms_support import links, path_of, provider, seed_candidates
+from tests.forms_support import check_nonce, links, path_of, provider, seed_candidates
 from tests.test_forms_jobs import specs_by_key
 
 CHROMIUM = "/usr/bin/chromium"
@@ -433,7 +433,8 @@ def test_sending_too_soon_names_the_criterion_and_the_candidate(site: Site) -> N
     clear_draft(site, pid)
     p = provider(site.ctx)
     c = create_app(p.inbox, p.signer, now=p.now).test_client()
-    got = c.post(path_of(site.url(pid)) + "/send", data={"nonce": "too-soon"})
+    path = path_of(site.url(pid))
+    got = c.post(path + "/send", data={"nonce": check_nonce(c, path)})
     assert got.status_code == 422
     page = got.get_data(as_text=True)
     first = spec.sections[0]

@@ -245,11 +245,11 @@ def test_supporting_worker_and_bad_rows_go_to_needs_attention_once(ctx):
     reasons = dict(zip(exc["source"], exc["reason"], strict=True))
     n = len(rows) + 1
     assert any("supporting workers" in r for r in reasons.values())
-    assert "staff workbook, tab 'raw_scores', row 3, column 'score'" in reasons
-    assert f"staff workbook, tab 'raw_scores', row {n}, column 'score'" in reasons
+    assert "staff workbook, tab 'Raw scores', row 3, column 'Score'" in reasons
+    assert f"staff workbook, tab 'Raw scores', row {n}, column 'Score'" in reasons
     assert (
         "must be from 0 to 4"
-        in reasons[f"staff workbook, tab 'raw_scores', row {n}, column 'score'"]
+        in reasons[f"staff workbook, tab 'Raw scores', row {n}, column 'Score'"]
     )
     assert len(exc) == 3
     assert any("not counted" in a for a in res.attention)
@@ -337,7 +337,7 @@ def test_bad_results_tab_stops_the_job_before_writing(ctx):
     ctx.stores.staff.forget()
     with pytest.raises(SheetProblems) as e:
         merge_job(ctx)
-    assert "tab 'results', row 2, column 'rank'" in str(e.value)
+    assert "tab 'Results', row 2, column 'Rank'" in str(e.value)
 
 
 # --------------------------------------------------------------------------------- CLI

@@ -162,7 +162,7 @@ def test_supporting_worker_score_is_never_counted(camp):
     assert [i.code for i in out.issues] == ["not-a-scorer"] * 4
     first = out.issues[0]
     assert "supporting workers support the panel and never score" in first.reason
-    assert first.source == "staff workbook, tab 'raw_scores', row 26, column 'person_id'"
+    assert first.source == "staff workbook, tab 'Raw scores', row 26, column 'Person ID'"
     assert first.exception_id.startswith("merge-")
 
 
@@ -224,12 +224,12 @@ def test_bad_scores_named_by_sheet_row_and_column(camp):
     prob = Problem("staff", "raw_scores", "expected a number", row=3, column="score")
     out = M.merge_scores(raw(rows), people(COUNCIL2 + LIVED4), camp, problems=[prob])
     got = {(i.code, i.source) for i in out.issues}
-    where = "staff workbook, tab 'raw_scores', row {}, column '{}'"
+    where = "staff workbook, tab 'Raw scores', row {}, column '{}'"
     assert got == {
-        ("out-of-range", where.format(2, "score")),
-        ("bad-cell", where.format(3, "score")),
-        ("unknown-question", where.format(4, "question_id")),
-        ("unknown-person", where.format(5, "person_id")),
+        ("out-of-range", where.format(2, "Score")),
+        ("bad-cell", where.format(3, "Score")),
+        ("unknown-question", where.format(4, "Question or criterion")),
+        ("unknown-person", where.format(5, "Person ID")),
     }
     rng = next(i for i in out.issues if i.code == "out-of-range")
     assert "must be from 0 to 4" in rng.reason

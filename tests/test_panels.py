@@ -51,7 +51,7 @@ def test_too_few_and_too_many_people_with_lived_experience(
 
 def test_nobody_with_experience_of_the_team(camp: CampaignConfig, people: pd.DataFrame) -> None:
     people.loc[people["person_id"] == "p03", "team_experience"] = "FALSE"
-    [w] = [t for t in texts(camp, people) if "team_experience" in t]
+    [w] = [t for t in texts(camp, people) if "Support from this team" in t]
     assert "Community Mental Health Team" in w and "at least one" in w
 
 
@@ -72,7 +72,9 @@ def test_supporting_worker_without_training_or_scoring(
     people.loc[people["person_id"] == "p04", ["training_completed", "interviews"]] = ["", "TRUE"]
     got = texts(camp, people)
     assert any(
-        "row 5" in t and "training_completed" in t and "recruitment and selection training" in t
+        "row 5" in t
+        and "Recruitment training done" in t
+        and "recruitment and selection training" in t
         for t in got
     )
     assert any("p04 is a supporting worker and is marked" in t for t in got)
@@ -94,5 +96,6 @@ def test_check_command_shows_the_warnings(ctx: Context, config_dir: Path) -> Non
     set_cell(ctx, "people", {"person_id": "p04"}, training_completed=False)
     r = CliRunner().invoke(main, ["--config", str(config_dir), "check"])
     assert r.exit_code == 0, r.output
-    assert "Warning: staff workbook, tab 'people', row 5, column 'training_completed'" in r.output
+    where = "Warning: staff workbook, tab 'People', row 5, column 'Recruitment training done'"
+    assert where in r.output
     assert "Helen" not in r.output

@@ -129,7 +129,7 @@ def test_collect_lines_views_up_side_by_side(ctx: Context) -> None:
         ],
     )
     res = collect_job(ctx)
-    assert any("row 6, column 'draft_id'" in a for a in res.attention)
+    assert any("row 6, column 'Draft'" in a for a in res.attention)
     drafts = ctx.stores.staff.read_one(tq.DRAFTS).set_index("draft_id")
     assert drafts.loc["d1", "keep_count"] == 1
     assert (

@@ -340,8 +340,8 @@ def test_missing_and_duplicate_ids_named_by_row_and_column_nothing_written(ctx: 
     with pytest.raises(SheetProblems) as exc:
         redact_job(ctx)
     msg = str(exc.value)
-    assert "tab 'applications', row 3, column 'application_id'" in msg
-    assert "tab 'applications', row 5, column 'application_id'" in msg
+    assert "tab 'Applications', row 3, column 'Application ID'" in msg
+    assert "tab 'Applications', row 5, column 'Application ID'" in msg
     for secret in ("Hill", "Bell", "example.com", "07700"):
         assert secret not in msg
     assert (staff_path(ctx).read_bytes(), panel_path(ctx).read_bytes()) == before
@@ -357,7 +357,7 @@ def test_an_answer_column_the_panel_has_no_place_for_is_named(ctx: Context) -> N
     ctx.stores.staff.forget()
     with pytest.raises(SheetProblems) as exc:
         redact_job(ctx)
-    assert "tab 'applications', column 'Answer 5'" in str(exc.value)
+    assert "tab 'Applications', column 'Answer 5'" in str(exc.value)
     assert "Joy" not in str(exc.value)
 
 
@@ -390,7 +390,7 @@ def test_leak_guard_stops_before_writing(ctx: Context, monkeypatch: Any) -> None
     before = panel_path(ctx).read_bytes()
     with pytest.raises(SheetProblems) as exc:
         redact_job(ctx)
-    assert "row 3, column 'answer_1'" in str(exc.value) and "frank" not in str(exc.value)
+    assert "row 3, column 'Answer 1'" in str(exc.value) and "frank" not in str(exc.value)
     assert panel_path(ctx).read_bytes() == before
 
 
@@ -454,7 +454,7 @@ def test_cli_problem_exit_code(ctx: Context, settings: Any) -> None:
     staff.write({"applications": df})
     out = CliRunner().invoke(main, ["--config", str(settings.config_dir), "redact"])
     assert out.exit_code == 3
-    assert "row 4, column 'application_id'" in out.output
+    assert "row 4, column 'Application ID'" in out.output
 
 
 def test_csv_mode_keeps_letters_and_neutralises_formulas(tmp_path: Path) -> None:
@@ -514,7 +514,7 @@ def test_csv_mode_understands_staff_headers_and_names_a_bad_date(tmp_path: Path)
     res = CliRunner().invoke(main, ["--config", str(tmp_path / "none"), "redact", "--from-csv",
                                     str(src), "--to-csv", str(out)])  # fmt: skip
     assert res.exit_code == 3
-    assert "row 4, column 'date_of_birth'" in res.output and "spring" not in res.output
+    assert "row 4, column 'Date of birth'" in res.output and "spring" not in res.output
 
 
 # ------------------------------------------------------------------ Google path

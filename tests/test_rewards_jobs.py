@@ -247,7 +247,7 @@ def test_a_bad_cell_in_the_ledger_stops_the_job_before_anything_is_lost(rctx: Co
     ws.cell(row=2, column=col).value = "last Tuesday"
     wb.save(path)
     rctx.stores.staff.forget()
-    with pytest.raises(SheetProblems, match="tab 'rewards_ledger', row 2, column 'paid_on'"):
+    with pytest.raises(SheetProblems, match="tab 'Rewards ledger', row 2, column 'Paid on'"):
         J.accrue_job(rctx)
     wb = openpyxl.load_workbook(path)
     assert wb["Rewards ledger"].cell(row=2, column=col).value == "last Tuesday"

@@ -157,7 +157,7 @@ def test_mileage_rounds_half_up_to_the_penny_and_is_capped() -> None:
     (cap,) = a.issues
     assert cap.code == "over-cap" and cap.warning
     assert "Claimed £67.50" in cap.reason and "up to £60.00" in cap.reason
-    assert "row" in cap.source and "column 'miles'" in cap.source
+    assert "row" in cap.source and "column 'Miles'" in cap.source
 
 
 def test_expenses_need_a_receipt_where_the_policy_says_so() -> None:
@@ -381,7 +381,7 @@ def test_a_cell_the_store_could_not_read_is_reported_and_freezes_that_person() -
                                         "12.50", row=2, column="amount")]  # fmt: skip
     a = accrue(claim_rows=broken, ledger=good.ledger)
     assert codes(a) == ["bad-cell"]
-    assert a.issues[0].source == "staff workbook, tab 'expense_claims', row 2, column 'amount'"
+    assert a.issues[0].source == "staff workbook, tab 'Expense claims', row 2, column 'Amount (£)'"
     assert not a.changed  # the £7.00 line is neither reversed nor duplicated
 
 

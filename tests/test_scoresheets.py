@@ -253,7 +253,7 @@ def test_bad_paper_rows_named_and_nothing_written(ctx: Context) -> None:
         (8, "score"),
     ]
     msg = str(exc.value)
-    assert "staff workbook, tab 'paper_scores', row 7, column 'score'" in msg
+    assert "staff workbook, tab 'Paper scores', row 7, column 'Score'" in msg
     assert "whole number from 0 to 4" in msg
     ctx.stores.staff.forget()
     assert len(ctx.stores.staff.read_one("raw_scores")) == 0
@@ -272,7 +272,7 @@ def test_mistyped_score_cell_is_named(ctx: Context) -> None:
     ws.cell(row=2, column=col, value="three")
     wb.save(path)
     ctx.stores.staff.forget()
-    with pytest.raises(SheetProblems, match="row 2, column 'score'"):
+    with pytest.raises(SheetProblems, match="row 2, column 'Score'"):
         enter_paper_job(ctx)
 
 
@@ -288,7 +288,7 @@ def test_cli_print_and_enter(ctx: Context, config_dir: Path) -> None:
     _paper(ctx, [_row("p02", "A", "q1", Decimal(9))])
     out = runner.invoke(main, ["--config", str(config_dir), "scoresheets", "enter"])
     assert out.exit_code == 3
-    assert "row 2, column 'score'" in out.output
+    assert "row 2, column 'Score'" in out.output
 
 
 def test_paper_entry_killed_at_the_write_is_entered_once_by_a_rerun(

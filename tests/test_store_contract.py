@@ -266,11 +266,11 @@ def test_missing_tab_and_missing_column_are_named(backend: Backend) -> None:
     labels = [c.label for c in spec.columns if c.id != "money"]
     backend.set_grid("Things", [labels, ["1"]])
     with pytest.raises(
-        SheetProblems, match=r"tab 'things', column 'money': this column is missing"
+        SheetProblems, match=r"tab 'Things', column 'Money': this column is missing"
     ):
         backend.fresh().read_one("things")
     backend.replace_tab("Things", "Other")
-    with pytest.raises(SheetProblems, match=r"tab 'things': this tab is missing"):
+    with pytest.raises(SheetProblems, match=r"tab 'Things': this tab is missing"):
         backend.fresh().read_one("things")
 
 
@@ -325,9 +325,9 @@ def test_bad_cells_named_by_row_and_column_without_values(backend: Backend) -> N
     with pytest.raises(SheetProblems) as err:
         backend.fresh().read_one("things")
     text = str(err.value)
-    assert "row 2, column 'n': expected a whole number" in text
-    assert "row 3, column 'day': expected a date" in text
-    assert "row 4, column 'id': the same id is on row 2 too" in text
+    assert "row 2, column 'Number': expected a whole number" in text
+    assert "row 3, column 'Day': expected a date" in text
+    assert "row 4, column 'ID': the same ID is on row 2 too" in text
     assert "three" not in text and "tuesday" not in text
 
 

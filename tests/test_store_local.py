@@ -236,8 +236,8 @@ def test_wrong_type_is_reported_with_row_and_column(store: LocalStore) -> None:
     with pytest.raises(SheetProblems) as err:
         store.read_one("things")
     text = str(err.value)
-    assert "row 2, column 'n': expected a whole number" in text
-    assert "row 3, column 'day': expected a date" in text
+    assert "row 2, column 'Number': expected a whole number" in text
+    assert "row 3, column 'Day': expected a date" in text
     assert "three" not in text and "tuesday" not in text  # never echo cell values
     df = store.read_one("things", errors="collect")
     assert len(df.attrs["problems"]) == 2 and pd.isna(df["n"].iloc[0])
@@ -250,13 +250,13 @@ def test_missing_column_and_tab_are_named(store: LocalStore) -> None:
     ws.delete_cols(header.index("Money") + 1)
     wb.save(store.path)
     with pytest.raises(
-        SheetProblems, match=r"tab 'things', column 'money': this column is missing"
+        SheetProblems, match=r"tab 'Things', column 'Money': this column is missing"
     ):
         store.read_one("things")
     del wb["Things"]
     wb.create_sheet("Other")
     wb.save(store.path)
-    with pytest.raises(SheetProblems, match=r"tab 'things': this tab is missing"):
+    with pytest.raises(SheetProblems, match=r"tab 'Things': this tab is missing"):
         store.read_one("things")
 
 
@@ -267,7 +267,7 @@ def test_duplicate_key_is_reported(store: LocalStore) -> None:
     ws.cell(3, 1).value = "8"
     ws.cell(4, 1).value = "7"
     wb.save(store.path)
-    with pytest.raises(SheetProblems, match=r"row 4, column 'id': the same id is on row 2 too"):
+    with pytest.raises(SheetProblems, match=r"row 4, column 'ID': the same ID is on row 2 too"):
         store.read_one("things")
 
 
@@ -392,7 +392,9 @@ def test_a_typed_formula_is_read_as_the_value_it_showed(store: LocalStore) -> No
     wb["Things"]["E2"] = "=2+3"  # openpyxl saves no cached value
     wb.save(store.path)
     fresh = LocalStore(store.spec, store.path)
-    with pytest.raises(SheetProblems, match="row 2, column 'n': this cell holds a formula with no"):
+    with pytest.raises(
+        SheetProblems, match="row 2, column 'Number': this cell holds a formula with no"
+    ):
         fresh.read_one("things")  # never read as an empty cell
     got = fresh.read_one("things", errors="collect")
     assert got["n"].isna().all() and list(got["id"]) == ["1"]

@@ -121,7 +121,7 @@ def test_cli_init_and_check(config_dir: Path) -> None:
     r = runner.invoke(main, ["--config", str(config_dir), "check"])
     assert r.exit_code == 4
     assert (
-        "staff workbook, tab 'people', row 2, column 'person_id': this cell is required" in r.output
+        "staff workbook, tab 'People', row 2, column 'Person ID': this cell is required" in r.output
     )
 
 

@@ -24,6 +24,7 @@ from ..context import Context, make_context
 from ..errors import CorecruitError
 
 F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R")
 
 
 class State:
@@ -44,6 +45,18 @@ class State:
 
     def context(self) -> Context:
         return make_context(self.settings, self.campaign_id, **self.store_kw)
+
+    def by_hand(self, job: str, call: Callable[[Context], R], *, log: bool = True) -> R:
+        """Run ``job`` for a person at the command line; it leaves a Run log row like the runner.
+
+        ``log=False`` (a dry run) changes nothing, so it leaves no row either.
+        """
+        ctx = self.context()
+        if not log:
+            return call(ctx)
+        from ..runner import Runner
+
+        return Runner(self.settings).by_hand(ctx, job, lambda: call(ctx))
 
 
 pass_state = click.make_pass_decorator(State)
@@ -107,8 +120,10 @@ def main(ctx: click.Context, config_dir: Path, campaign: str | None, verbose: in
 @friendly
 def init(state: State, example: bool) -> None:
     """Create the staff and panel workbooks from the templates (safe to run again)."""
+    from ..starter import needs_starter, write_starter
     from ..workspace import init_campaign
 
+    made = write_starter(state.config_dir) if needs_starter(state.config_dir) else []
     ctx = state.context()
     res = init_campaign(ctx, example=example)
     for name, rep in (("Staff", res.staff), ("Panel", res.panel)):
@@ -125,31 +140,62 @@ def init(state: State, example: bool) -> None:
         from ..sharing import share_campaign
 
         click.echo(f"Sharing: {share_campaign(ctx).summary()}.")
+    if made:
+        org = state.config_dir / "organisation.toml"
+        camp = state.config_dir / "campaigns" / state.settings.campaign_files[ctx.campaign.id].name
+        click.echo(
+            f"\nA starter config is in {state.config_dir}: every setting is explained beside it."
+            f"\nWhat to edit first:\n  1. {org}: your organisation's name, the team contact "
+            "people are given, and how emails are sent."
+            f"\n  2. {camp}: the job, the dates, the criteria and the interview questions."
+            "\nThen run 'corecruit check': it says what still needs fixing."
+        )
 
 
 @main.command()
 @pass_state
 @friendly
 def check(state: State) -> None:
-    """Check config and every tab against its template; list each problem with where it is."""
+    """Check config and every tab against its template; list each problem with where it is.
+
+    Every campaign is checked unless --campaign names one.
+    """
     from ..workspace import check_campaign
 
-    ctx = state.context()
-    problems = check_campaign(ctx)
-    if state.settings.org.storage.backend == "google":
-        from ..sharing import sharing_problems
+    ids = [state.campaign_id] if state.campaign_id else list(state.settings.campaigns)
+    if not ids:
+        state.context()  # says there is no campaign, and where to add one
+    n_errors = n_warnings = 0
+    for cid in ids:
+        ctx = make_context(state.settings, cid, **state.store_kw)
+        problems = check_campaign(ctx)
+        from ..review import review_problems
 
-        problems += sharing_problems(ctx)
-    errors = [p for p in problems if p.severity == "error"]
-    warnings = [p for p in problems if p.severity != "error"]
-    for p in warnings:
-        click.secho(f"Warning: {p}", fg="yellow")
-    for p in errors:
-        click.secho(f"Problem: {p}", fg="red")
-    if errors:
-        click.echo(f"{len(errors)} problem(s) and {len(warnings)} warning(s).")
+        problems += review_problems(ctx)  # applications held from the panel until checked
+        if state.settings.org.storage.backend == "google":
+            from ..sharing import sharing_problems
+
+            problems += sharing_problems(ctx)
+        errors = [p for p in problems if p.severity == "error"]
+        warnings = [p for p in problems if p.severity != "error"]
+        if len(ids) > 1:
+            click.echo(f"Campaign {cid}: {len(errors)} problem(s), {len(warnings)} warning(s).")
+        for p in warnings:
+            click.secho(f"Warning: {p}", fg="yellow")
+        for p in errors:
+            click.secho(f"Problem: {p}", fg="red")
+        n_errors += len(errors)
+        n_warnings += len(warnings)
+    from ..forms.local import link_warnings
+
+    for line in link_warnings(state.settings):  # where emailed form links point
+        click.secho(f"Warning: {line}", fg="yellow")
+        n_warnings += 1
+    if n_errors:
+        click.echo(f"{n_errors} problem(s) and {n_warnings} warning(s).")
         sys.exit(4)
-    click.echo(f"All good: config and workbooks match the templates ({len(warnings)} warning(s)).")
+    what = f"all {len(ids)} campaigns" if len(ids) > 1 else "config"
+    click.echo(f"All good: {what} and workbooks match the templates ({n_warnings} warning(s)).")
 
 
 def _register() -> None:
@@ -164,6 +210,7 @@ def _register() -> None:
         "automations.cli.remind_cmd",
         "automations.cli.run_cmd",
         "automations.cli.questions_cmd",
+        "automations.cli.google_cmd",
     ):
         try:
             importlib.import_module(mod)

@@ -38,7 +38,7 @@ def _run(state: State, dry_run: bool, pack_out: Path | None) -> None:
     from ..jobs.merge import merge_job
 
     ctx = state.context()
-    res = merge_job(ctx, dry_run=dry_run)
+    res = state.by_hand("merge", lambda c: merge_job(c, dry_run=dry_run), log=not dry_run)
     click.echo(res.detail or res.summary())
     for a in res.attention:
         click.secho(f"Please look at: {a}", fg="yellow")

@@ -26,7 +26,7 @@ def remind(state: State, dry_run: bool) -> None:
     """Send the reminders and letters due today, each exactly once."""
     from ..jobs.remind import remind_job
 
-    res = remind_job(state.context(), dry_run=dry_run)
+    res = state.by_hand("remind", lambda c: remind_job(c, dry_run=dry_run), log=not dry_run)
     if dry_run:
         if res.planned:
             click.echo("Would send:")
@@ -48,7 +48,7 @@ def timetable(state: State) -> None:
     from ..jobs.timetable import NoTimetable, timetable_job
 
     try:
-        res = timetable_job(state.context())
+        res = state.by_hand("timetable", timetable_job)
     except NoTimetable as exc:
         click.secho("No timetable fits:", fg="red", err=True)
         for reason in exc.reasons:

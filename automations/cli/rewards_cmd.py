@@ -36,7 +36,7 @@ def accrue(state: State) -> None:
     """Bring the rewards ledger up to date (what 'corecruit rewards' does on its own)."""
     from ..jobs.rewards import accrue_job
 
-    _report(accrue_job(state.context()))
+    _report(state.by_hand("rewards", accrue_job))
 
 
 @rewards.command()

@@ -12,6 +12,7 @@ the number of calls a job makes does not grow with the number of rows.
 from __future__ import annotations
 
 import contextlib
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from ..errors import Problem, SheetProblems, StoreError
-from ..templates import TabSpec, WorkbookSpec
+from ..templates import ColumnSpec, TabSpec, WorkbookSpec
 from .cells import Cell, CellError, dtype_for, is_empty, parse_cell, to_storable, to_text
 from .frames import append_new, conform, key_tuples, upsert_rows
 
@@ -43,6 +44,51 @@ class InitReport:
     columns_added: dict[str, list[str]] = field(default_factory=dict)
     location: str = ""
     tabs_missing: list[str] = field(default_factory=list)  # left missing (add_tabs=False)
+
+
+LETTER = "candidate_letter"
+_LETTER = re.compile(r"[a-z]{1,3}", re.IGNORECASE)
+
+
+def normal_letter(text: str) -> str:
+    """A candidate letter as the candidate key writes it: 'b' is 'B'.
+
+    Read the same way by every job, so a letter typed in lower case is never a
+    different candidate (other text is left as it is, to be refused as unknown).
+    """
+    m = _LETTER.fullmatch(text.strip())
+    return text.strip().upper() if m else text
+
+
+def rule_for(column: ColumnSpec, why: str) -> str:
+    """What a cell of this column must hold, in words (never the value typed)."""
+    if column.type == "decimal" and "score" in column.id:
+        return (
+            "this is not a score: write a whole number on the question's scale (for example 0 to 4)"
+        )
+    return why
+
+
+def missing_tab(spec: TabSpec) -> str:
+    """What to do about a tab that is not in the workbook (it is never read as empty)."""
+    return (
+        "this tab is missing, so nothing was read from it. If it was renamed, give it back "
+        f"the name '{spec.label}'; if it was deleted, restore it from the version history or "
+        "a backup. Run 'corecruit init' to add it empty only if it never held anything."
+    )
+
+
+def number_column(column: ColumnSpec) -> bool:
+    """Decimal columns written as number cells: scores, hours, miles; not money.
+
+    Money (a header with '£') stays exact text, the way the rewards ledger has
+    always been written, so a pound amount is never rounded by a spreadsheet.
+    """
+    money = "£" in column.label or column.id in MONEY_IDS
+    return column.type == "decimal" and not money
+
+
+MONEY_IDS = frozenset({"amount", "rate", "money", "earnings_limit"})
 
 
 def norm_header(h: str) -> str:
@@ -134,6 +180,25 @@ class TableStore(ABC):
             out.append(None if not text else lookup.get(norm_header(text), text))
         return out
 
+    def problem(
+        self, spec: TabSpec, message: str, row: int | None = None, column: str | None = None
+    ) -> Problem:
+        """A problem located in the words staff see: the tab's title, the column's header."""
+        grid = self._grids.get(spec.id)
+        title = grid.title if grid is not None else spec.label
+        header = None
+        if column is not None:
+            known = {c.id: c.label for c in spec.columns}
+            header = known.get(column, column)
+            if grid is not None:
+                for text, cid in zip(grid.header, self._map_header(spec, grid.header), strict=True):
+                    if cid == column:
+                        header = to_text(text).strip()
+                        break
+        return Problem(
+            self.spec.name, spec.id, message, row=row, column=column, tab_title=title, header=header
+        )
+
     def _fetch(self, specs: Sequence[TabSpec], refresh: bool) -> None:
         need = [s for s in specs if refresh or s.id not in self._grids]
         if need:
@@ -174,18 +239,8 @@ class TableStore(ABC):
         return self.read([tab], **kw)[tab]
 
     def _to_frame(self, spec: TabSpec, grid: Grid | None) -> tuple[pd.DataFrame, list[Problem]]:
-        wb = self.spec.name
         if grid is None:
-            return pd.DataFrame(), [
-                Problem(
-                    wb,
-                    spec.id,
-                    "this tab is missing, so nothing was read from it. If it was renamed, "
-                    f"give it back the name '{spec.label}'; if it was deleted, "
-                    "restore it from the version history or a backup. Run 'corecruit init' "
-                    "to add it empty only if it never held anything.",
-                )
-            ]
+            return pd.DataFrame(), [self.problem(spec, missing_tab(spec))]
         ids = self._map_header(spec, grid.header)
         problems: list[Problem] = []
         seen: dict[str, int] = {}
@@ -194,15 +249,14 @@ class TableStore(ABC):
                 continue
             if cid in seen:
                 problems.append(
-                    Problem(wb, spec.id, "this column appears twice in the header row", column=cid)
+                    self.problem(spec, "this column appears twice in the header row", column=cid)
                 )
             seen[cid] = i
         missing = [c.id for c in spec.columns if c.id not in seen]
         for m in missing:
             problems.append(
-                Problem(
-                    wb,
-                    spec.id,
+                self.problem(
+                    spec,
                     "this column is missing. Run 'corecruit init' to add it, "
                     "or map your own header to it in the campaign's header_map.",
                     column=m,
@@ -225,9 +279,14 @@ class TableStore(ABC):
                 j = seen[c.id]
                 raw = row[j] if j < len(row) else None
                 try:
-                    cols[c.id].append(parse_cell(raw, c.type))
+                    value = parse_cell(raw, c.type)
+                    if c.id == LETTER and isinstance(value, str):
+                        value = normal_letter(value)
+                    cols[c.id].append(value)
                 except CellError as exc:
-                    problems.append(Problem(wb, spec.id, str(exc), row=sheet_row, column=c.id))
+                    problems.append(
+                        self.problem(spec, rule_for(c, str(exc)), row=sheet_row, column=c.id)
+                    )
                     cols[c.id].append(parse_cell(None, c.type))
             for e in extras:
                 j = seen[e]
@@ -245,10 +304,10 @@ class TableStore(ABC):
                     continue
                 if k in firsts:
                     problems.append(
-                        Problem(
-                            wb,
-                            spec.id,
-                            f"the same {' + '.join(spec.key)} is on row {firsts[k]} too; "
+                        self.problem(
+                            spec,
+                            f"the same {' + '.join(spec.column(c).label for c in spec.key)} is on "
+                            f"row {firsts[k]} too; "
                             "each row needs its own",
                             row=sheet_row,
                             column=spec.key[0],
@@ -267,9 +326,8 @@ class TableStore(ABC):
             for row, v in df[c.id].items():
                 if c.required and is_empty(v):
                     probs.append(
-                        Problem(
-                            self.spec.name,
-                            spec.id,
+                        self.problem(
+                            spec,
                             "this cell is required but empty",
                             row=int(row),
                             column=c.id,
@@ -277,9 +335,8 @@ class TableStore(ABC):
                     )
                 elif c.allowed and not is_empty(v) and str(v) not in c.allowed:
                     probs.append(
-                        Problem(
-                            self.spec.name,
-                            spec.id,
+                        self.problem(
+                            spec,
                             f"this value is not one of the allowed ones ({', '.join(c.allowed)})",
                             row=int(row),
                             column=c.id,
@@ -301,15 +358,7 @@ class TableStore(ABC):
         for s in specs:
             current = self._grids.get(s.id)
             if current is None:
-                raise SheetProblems(
-                    [
-                        Problem(
-                            self.spec.name,
-                            s.id,
-                            "this tab is missing. Run 'corecruit init' to add it.",
-                        )
-                    ]
-                )
+                raise SheetProblems([self.problem(s, missing_tab(s))])
             df = conform(s, frames[s.id])
             header = list(current.header)
             ids = self._map_header(s, header)
@@ -318,6 +367,7 @@ class TableStore(ABC):
                     header.append(c.label)
                     ids.append(c.id)
             types = {c.id: c.type for c in s.columns}
+            numbers = {c.id for c in s.columns if number_column(c)}
             unknown = [c for c in df.columns if c not in types and c not in ids]
             if unknown:
                 raise StoreError(f"tab '{s.id}': no column '{unknown[0]}' to write to")
@@ -326,7 +376,8 @@ class TableStore(ABC):
             for cid in ids:
                 if cid is not None and cid in df.columns:
                     t = types.get(cid, "text")
-                    colvals.append([to_storable(v, t) for v in df[cid].tolist()])
+                    num = cid in numbers
+                    colvals.append([to_storable(v, t, as_number=num) for v in df[cid].tolist()])
                 else:
                     colvals.append([None] * len(df))
             rows = [list(r) for r in zip(*colvals, strict=True)] if colvals else []

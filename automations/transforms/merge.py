@@ -331,12 +331,8 @@ def _text(v: Any) -> str:
 
 
 def _where(row: Any, column: str | None = None) -> str:
-    s = "staff workbook, tab 'raw_scores'"
-    if row is not None:
-        s += f", row {row}"
-    if column:
-        s += f", column '{column}'"
-    return s
+    """Where a score is, in the tab title and headers staff see."""
+    return Problem("staff", "raw_scores", "", None if row is None else int(row), column).where()
 
 
 def _truthy(v: Any) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -70,8 +70,13 @@ def check_row(
     campaign: CampaignConfig,
     people: Mapping[str, Mapping[str, Any]],
     letters: set[str],
+    unreadable_score: bool = False,
 ) -> list[Problem]:
-    """Everything wrong with one typed-in row (empty list when it is fine)."""
+    """Everything wrong with one typed-in row (empty list when it is fine).
+
+    ``unreadable_score``: the store could not read the score cell as a number (a
+    word, say); the message then gives this question's scale, never the value.
+    """
 
     def bad(column: str, message: str) -> Problem:
         return Problem(WB, TAB, message, row=sheet_row, column=column)
@@ -123,7 +128,12 @@ def check_row(
             )
         )
     score = row.get("score")
-    if score is None or score is pd.NA or _text(score) == "":
+    if unreadable_score:
+        rule = f"from {scale.min} to {scale.max}" if scale is not None else "on its scale"
+        out.append(
+            bad("score", f"this is not a score for this {what}: write a whole number {rule}")
+        )
+    elif score is None or score is pd.NA or _text(score) == "":
         out.append(bad("score", "the score is missing"))
     elif scale is not None:
         # the same check a web form answer gets (transforms.forms.check_score)
@@ -140,8 +150,12 @@ def plan_paper_entry(
     people: pd.DataFrame,
     candidate_key: pd.DataFrame,
     now: dt.datetime,
+    unreadable: Collection[int] = (),
 ) -> PaperEntry:
-    """Rows to add to Raw scores and what to write back beside each paper row."""
+    """Rows to add to Raw scores and what to write back beside each paper row.
+
+    ``unreadable``: sheet rows whose score cell was not a number at all.
+    """
     out = PaperEntry()
     by_id = {
         _text(r.get("person_id")): r.to_dict()
@@ -154,7 +168,9 @@ def plan_paper_entry(
         fp = fingerprint(row)
         if _text(row.get("fingerprint")) == fp:
             continue  # already copied, unchanged
-        probs = check_row(int(sheet_row), row, campaign, by_id, letters)
+        probs = check_row(
+            int(sheet_row), row, campaign, by_id, letters, int(sheet_row) in unreadable
+        )
         if probs:
             out.problems.extend(probs)
             continue

@@ -231,12 +231,8 @@ def issue_records(
 
 
 def _where(tab: str, row: int | None, column: str | None = None) -> str:
-    s = f"staff workbook, tab '{tab}'"
-    if row:
-        s += f", row {row}"
-    if column:
-        s += f", column '{column}'"
-    return s
+    """Where a cell is, in the tab title and headers staff see."""
+    return Problem("staff", tab, "", row or None, column or None).where()
 
 
 # ----------------------------------------------------------------------------- line keys
