@@ -157,6 +157,7 @@ class TimetableResult:
     blocks: list[Block] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     moved: list[str] = field(default_factory=list)  # letters whose time changed from `previous`
+    notes: list[str] = field(default_factory=list)  # what moved from the plan, and why
 
     @property
     def ok(self) -> bool:
@@ -249,6 +250,31 @@ def _shape(
             Block(d, t, t + dt.timedelta(minutes=plan.decision_minutes), "decision", what)
         )
     return _Shape(d, offset, n, tuple(blocks))
+
+
+def _clashes(shape: _Shape, busy: Mapping[str, Sequence[Busy]]) -> list[tuple[str, Block]]:
+    """(person, block) for every block a panel member cannot be there for (lunch aside)."""
+    out = []
+    for pid, items in sorted(busy.items()):
+        for blk in shape.blocks:
+            if blk.kind != "lunch" and any(b.overlaps(blk.starts, blk.ends) for b in items):
+                out.append((pid, blk))
+    return out
+
+
+def _block_words(b: Block) -> str:
+    """A block as staff would name it: 'the decision meeting (16:15–17:15)'."""
+    what = {
+        "arrival": "the panel's arrival",
+        "recap": "the recap on questions",
+        "decision": "the decision meeting",
+        "lunch": "lunch",
+    }.get(b.kind, b.activity[:1].lower() + b.activity[1:])
+    return f"{what} ({hm(b.starts)}–{hm(b.ends)})"
+
+
+def _day_words(day: dt.date) -> str:
+    return f"{day:%a} {day.day} {day:%b}"
 
 
 def _panel_free(shape: _Shape, busy: Mapping[str, Sequence[Busy]]) -> list[str]:
@@ -368,6 +394,7 @@ def build_timetable(
     # For each day and each number of interviews, the least-moved shape the panel can do.
     options: list[list[_Shape | None]] = []
     why_not: dict[dt.date, set[str]] = {}
+    first_clash: dict[tuple[dt.date, int], list[tuple[str, Block]]] = {}  # at the planned time
     for idx, day in enumerate(days):
         row: list[_Shape | None] = [None]  # n = 0: not used
         for n in range(1, plan.max_per_day + 1):
@@ -378,6 +405,8 @@ def build_timetable(
                 if shape.ends.time() > latest or shape.ends.date() != day.day:
                     break
                 clash = _panel_free(shape, panel_busy)
+                if shift == dt.timedelta() and clash:
+                    first_clash[(day.day, n)] = _clashes(shape, panel_busy)
                 if not clash:
                     found = shape
                     break
@@ -419,7 +448,7 @@ def build_timetable(
         if best is None or key < best[0]:
             best = (key, shapes, assign, broken)
     if best is None:
-        problems.extend(_explain(cands, days, plan, options, why_not))
+        problems.extend(_explain(cands, days, plan, options, why_not, first_clash))
         return TimetableResult(problems=problems)
 
     _, shapes, assign, _ = best
@@ -456,9 +485,34 @@ def build_timetable(
             else:
                 blocks.append(b)
     res = TimetableResult(blocks=blocks)
+    for s in shapes:  # say what moved from the plan, and why
+        if s.shift > dt.timedelta():
+            absent = sorted({pid for pid, _ in first_clash.get((s.day, s.n), [])})
+            planned = s.blocks[0].starts - s.shift
+            early = all(
+                blk.starts < s.blocks[0].starts for _, blk in first_clash.get((s.day, s.n), [])
+            )
+            when = f"before {hm(s.blocks[0].starts)}" if early else "at the planned times"
+            are = "is" if len(absent) == 1 else "are"
+            because = (
+                f"because {_people(absent)} {are} not available {when}"
+                if absent
+                else "to fit the panel's availability"
+            )
+            res.notes.append(
+                f"{_day_words(s.day)} starts at {hm(s.blocks[0].starts)} instead of "
+                f"{hm(planned)} {because}."
+            )
     now = res.interviews()
     res.moved = sorted(x for x, t in previous.items() if x in now and now[x].starts != t)
     return res
+
+
+def _people(ids: Sequence[str]) -> str:
+    """'a panel member (p03)' or 'panel members p03 and p05' (ids only, never names)."""
+    if len(ids) == 1:
+        return f"a panel member ({ids[0]})"
+    return f"panel members {', '.join(ids[:-1])} and {ids[-1]}"
 
 
 def _explain(
@@ -467,6 +521,7 @@ def _explain(
     plan: InterviewPlan,
     options: list[list[_Shape | None]],
     why_not: Mapping[dt.date, set[str]],
+    first_clash: Mapping[tuple[dt.date, int], Sequence[tuple[str, Block]]] | None = None,
 ) -> list[str]:
     """Plain reasons no timetable fits (person ids and candidate letters only)."""
     out = ["No interview timetable fits everyone's availability."]
@@ -487,6 +542,10 @@ def _explain(
             out.append(
                 f"On {label} only {most} interview(s) fit around the panel's availability ({who})."
             )
+        # name the blocks that do not fit the day as planned (one more interview than fits)
+        clashes = (first_clash or {}).get((day.day, min(most + 1, plan.max_per_day)), [])
+        for pid, blk in clashes[:6]:
+            out.append(f"On {label} {pid} is not available for {_block_words(blk)}.")
     all_slots = [b for row in options for s in row[1:] if s is not None for b in s.slots]
     for c in cands:
         if not any(_fits(c, s) for s in all_slots):
