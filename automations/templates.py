@@ -20,7 +20,7 @@ from pathlib import Path
 from .errors import ConfigError
 
 WORKBOOKS = ("staff", "panel")
-COLUMN_TYPES = ("text", "integer", "decimal", "date", "datetime", "boolean")
+COLUMN_TYPES = ("text", "integer", "decimal", "money", "date", "datetime", "boolean")
 FILLED_BY = ("staff", "job", "form")
 
 _PACKAGED = Path(__file__).resolve().parent.parent / "sheets_templates"

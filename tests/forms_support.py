@@ -19,8 +19,9 @@ ANSWER = "Candidate {letter}'s answer to criterion {n}: I listen first and share
 
 
 def seed_candidates(ctx: Context, interview: tuple[str, ...] = ()) -> list[str]:
-    """Letters in the candidate key, anonymised applications in the panel workbook, and
-    (optionally) some applications on the interview list."""
+    """Letters in the candidate key, anonymised applications in the panel workbook, each
+    marked reviewed on the redaction report, and (optionally) some applications on the
+    interview list."""
     give_letters(ctx)
     panel = ctx.stores.panel
     n = len(ctx.campaign.criteria)
@@ -32,6 +33,17 @@ def seed_candidates(ctx: Context, interview: tuple[str, ...] = ()) -> list[str]:
         for letter in sorted(LETTERS.values())
     ]
     panel.append("applications", make_frame(panel.tab("applications"), rows))
+    st = ctx.stores.staff  # and staff have checked each one's redaction report
+    st.append(
+        "redaction_report",
+        make_frame(
+            st.tab("redaction_report"),
+            [
+                {"application_id": a, "candidate_letter": x, "reviewed_by": "R. Checker"}
+                for a, x in LETTERS.items()
+            ],
+        ),
+    )
     if interview:
         by_letter = {v: k for k, v in LETTERS.items()}
         set_status(ctx, [by_letter[x] for x in interview], "invited")
@@ -69,21 +81,32 @@ def fill(
     comments: Mapping[str, str] | None = None,
     nonce: str = "",
 ) -> str:
-    """Fill every page and send; returns the response id from the thank-you page."""
-    for n, sec in enumerate(spec.sections, 1):
-        data = {"nav": "next"}
-        for item in sec.items:
-            if isinstance(item, ScaleItem):
-                data[item.item_id] = (
-                    score if isinstance(score, str) else score.get(item.item_id, "2")
-                )
-            elif comments and item.item_id in comments:
-                data[item.item_id] = comments[item.item_id]
-        r = c.post(f"{path}/{n}", data=data)
+    """Fill every page and send from the check page (with the nonce it issued; ``nonce``
+    is kept for older callers and not used); returns the response id.
+
+    Follows the pages the server gives this person (large print and easy read people
+    have one candidate a page), posting every answer each time: a page keeps its own."""
+    data = {"nav": "next"}
+    for item in spec.items():
+        if isinstance(item, ScaleItem):
+            data[item.item_id] = score if isinstance(score, str) else score.get(item.item_id, "2")
+        elif comments and item.item_id in comments:
+            data[item.item_id] = comments[item.item_id]
+    at = f"{path}/1"
+    while not at.endswith("/check"):
+        r = c.post(at, data=data)
         assert r.status_code == 303, r.get_data(as_text=True)[:500]
-    r = c.post(f"{path}/send", data={"nonce": nonce or "n-" + path[-12:] + str(id(score))})
+        at = str(r.headers["Location"])
+    r = c.post(f"{path}/send", data={"nonce": check_nonce(c, path)})
     assert r.status_code == 303
     return str(r.headers["Location"]).rsplit("/", 1)[1]
+
+
+def check_nonce(c: FlaskClient, path: str) -> str:
+    """The nonce the check page issues for its Send button."""
+    m = re.search(r'name="nonce" value="([^"]+)"', c.get(f"{path}/check").get_data(as_text=True))
+    assert m
+    return m.group(1)
 
 
 def raw_scores(ctx: Context) -> pd.DataFrame:

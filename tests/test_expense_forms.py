@@ -102,7 +102,7 @@ def test_answers_become_claims_in_decimal_and_bad_ones_become_plain_reasons(
     reasons = {i.source.rsplit("'", 2)[-2]: i.reason for i in got.issues}
     assert set(reasons) == {"date", "amount"}
     assert "the date could not be read" in reasons["date"]
-    assert "not pounds and pence" in reasons["amount"]
+    assert "could not be read (use pounds and pence, like 12.50)" in reasons["amount"]
     for i in got.issues:
         assert "expense 3" in i.source and "p03" in i.source and "R1" in i.source
         assert "SECRET" not in i.reason + i.source  # never what was typed
@@ -121,13 +121,20 @@ def test_answers_become_claims_in_decimal_and_bad_ones_become_plain_reasons(
         ({"amount": "0"}, "more than £0.00"),
         ({"amount": "-4"}, "more than £0.00"),
         ({"amount": "4.505"}, "pounds and pence"),
+        ({"amount": "£12,50"}, "a comma can only separate thousands"),
+        ({"amount": "12,5"}, "a comma can only separate thousands"),
+        ({"amount": "1e3"}, "without an 'e'"),
+        ({"amount": "sNaN"}, "this is not an amount"),
+        ({"amount": "-Infinity"}, "this is not an amount"),
+        ({"kind": MILEAGE, "amount": "", "miles": "1e3"}, "without an 'e'"),
+        ({"kind": MILEAGE, "amount": "", "miles": "12,5"}, "a comma can only separate"),
         ({"amount": ""}, "amount is missing"),
         ({"date": "13/2/2027"}, "in the future"),
         ({"date": ""}, "date is missing"),
         ({"kind": ""}, "what the expense was for"),
         ({"activity": ""}, "which activity"),
         ({"kind": MILEAGE, "amount": "", "miles": ""}, "needs the number of miles"),
-        ({"kind": MILEAGE, "amount": "", "miles": "lots"}, "not a number"),
+        ({"kind": MILEAGE, "amount": "", "miles": "lots"}, "miles could not be read"),
     ],
 )
 def test_each_bad_answer_has_a_clear_reason(cctx: Context, typed: dict, why: str) -> None:  # type: ignore[type-arg]
@@ -139,6 +146,9 @@ def test_each_bad_answer_has_a_clear_reason(cctx: Context, typed: dict, why: str
     got = ef.claims_from_responses([r], cctx.settings.org.rewards, dt.date(2027, 2, 12))
     assert got.rows == []
     assert len(got.issues) == 1 and why in got.issues[0].reason
+    for v in typed.values():
+        if len(v) > 2:  # never what was typed
+            assert v not in got.issues[0].reason + got.issues[0].source
 
 
 # ------------------------------------------------------- end to end (test client)

@@ -17,7 +17,7 @@ from automations.context import Context
 from automations.forms.google import NEEDED_SCOPES
 from automations.jobs import expense_forms as J
 from automations.transforms import expense_forms as ef
-from tests.google_emulator.core import Emulator
+from tests.google_emulator.core import TEAM_ACCOUNT, Emulator
 from tests.google_emulator.forms import submit_response
 from tests.test_google_forms_provider import policy, question_of, state_of
 
@@ -28,7 +28,7 @@ FORM_CALLS = "forms.forms."
 def gx(ctx: Context, google_transport: requests.Session, google_key_file: Path) -> Context:
     ctx.extras["google_transport"] = google_transport
     ctx.extras["google_credentials"] = service_account.Credentials.from_service_account_file(
-        str(google_key_file), scopes=list(NEEDED_SCOPES)
+        str(google_key_file), scopes=list(NEEDED_SCOPES), subject=TEAM_ACCOUNT
     )
     ctx.extras["google_retry"] = policy()
     return ctx
@@ -47,7 +47,7 @@ def test_expense_forms_on_google(gx: Context, config_dir: Path, google_emulator:
     gx.clock = lambda: dt.datetime(2027, 2, 12, 9, 0)
     res = J.send_links(gx)
     assert sorted(res.links) == ["p03", "p05", "p06", "p07"]
-    assert google_emulator.calls("forms.forms.create") == 4
+    assert google_emulator.calls("drive.files.create") == 4
     google_emulator.reset_counts()
     J.send_links(gx)
     assert google_emulator.calls(FORM_CALLS) == 0  # ensured by key: nothing new

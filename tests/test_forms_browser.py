@@ -42,9 +42,9 @@ def served(ctx: Context) -> Iterator[tuple[RunningServer, FormSpec, str]]:
     p = provider(ctx)
     app = create_app(p.inbox, p.signer, info=AppInfo("Example Council", "the team"), now=p.now)
     server = start_server_thread(app)
-    spec = specs_by_key(ctx)[form_key(ctx.campaign.id, "shortlisting", "p03")]
+    spec = specs_by_key(ctx)[form_key(ctx.campaign.id, "shortlisting", "p01")]
     try:
-        yield server, spec, server.url + path_of(links(ctx)[("p03", "shortlisting")])
+        yield server, spec, server.url + path_of(links(ctx)[("p01", "shortlisting")])
     finally:
         server.stop()
 
@@ -198,5 +198,5 @@ def test_a_changed_link_gets_a_kind_page_with_nothing_from_the_form(
     assert resp.status == 403
     assert page.locator("h1").inner_text() == "This link does not work"  # type: ignore[attr-defined]
     body = page.content()  # type: ignore[attr-defined]
-    assert "Candidate" not in body and "Shortlisting" not in body and "p03" not in body
+    assert "Candidate" not in body and "Shortlisting" not in body and "p01" not in body
     fits(page)

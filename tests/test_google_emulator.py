@@ -14,7 +14,7 @@ from google.oauth2.credentials import Credentials as TokenCredentials
 
 from tests.google_emulator import Emulator
 from tests.google_emulator.a1 import parse_cells, quote_title, split_sheet
-from tests.google_emulator.core import apply_fields, parse_fields
+from tests.google_emulator.core import TEAM_ACCOUNT, apply_fields, parse_fields
 
 SHEETS = "https://www.googleapis.com/auth/spreadsheets"
 DRIVE_FILE = "https://www.googleapis.com/auth/drive.file"
@@ -133,7 +133,7 @@ def test_service_account_tokens_come_from_the_token_endpoint(
     google_emulator: Emulator, google_key_file: Any, google_transport: requests.Session
 ) -> None:
     creds = service_account.Credentials.from_service_account_file(
-        str(google_key_file), scopes=[SHEETS, DRIVE_FILE]
+        str(google_key_file), scopes=[SHEETS, DRIVE_FILE], subject=TEAM_ACCOUNT
     )
     gc = gspread.Client(None, session=_authed(creds, google_transport))
     gc.create("auth")

@@ -345,8 +345,7 @@ def test_a_token_google_gives_fewer_scopes_fails_clearly(
     from google.oauth2.credentials import Credentials
 
     s = _store(http, tmp_path)
-    email = google_emulator.service_account_info()["client_email"]
-    token = google_emulator.issue_token(email, ["spreadsheets.readonly"])
+    token = google_emulator.issue_token(None, ["spreadsheets.readonly"])
     weak = _http(google_transport, Credentials(token), sleep=lambda _: None)
     reader = GoogleStore(s.spec, weak, title="t", spreadsheet_id=s.spreadsheet_id)
     assert reader.read_one("things").empty
@@ -468,7 +467,7 @@ def test_adopts_spreadsheets_named_in_config(
 ) -> None:
     from tests.google_emulator import drive
 
-    email = google_credentials.service_account_email
+    email = google_emulator.default_principal_email  # the account the service account acts as
     a = drive.add_file(google_emulator, "Our staff sheet", SPREADSHEET_MIME, email)
     b = drive.add_file(google_emulator, "Our panel sheet", SPREADSHEET_MIME, email)
     camp = google_settings.campaign(None)

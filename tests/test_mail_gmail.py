@@ -170,7 +170,9 @@ def test_without_permission_to_search_an_unsure_send_is_held(
 
     c = gmail_ctx(config_dir, google_key_file, google_transport)
     send_only = service_account.Credentials.from_service_account_file(
-        str(google_key_file), scopes=["https://www.googleapis.com/auth/gmail.send"]
+        str(google_key_file),
+        scopes=["https://www.googleapis.com/auth/gmail.send"],
+        subject=c.settings.org.mail.from_address,
     )
     svc = gmail_service(c.settings, session=google_transport, credentials=send_only)
     c.extras["mail"] = Interrupting(GmailTransport(svc), after=1)

@@ -51,7 +51,7 @@ def problems_in(r: Rendered) -> list[str]:
     for i, line in enumerate(lines):
         if re.fullmatch(r"[A-Z][\w ,']*:\s*", line):  # 'Where:' with nothing after it
             nxt = next((x for x in lines[i + 1 :] if x.strip()), "")
-            if not nxt.startswith(("- ", "1. ")):
+            if not nxt.startswith(("- ", "1. ", "http://", "https://")):  # or a link
                 out.append(f"line {i + 1} has a label and no value")
     first = lines[0]
     if not re.fullmatch(r"(Dear|Hello) \S.*,", first):

@@ -23,9 +23,17 @@ from automations.jobs.redact import redact_job
 from automations.store import make_frame
 from automations.store.local import LocalStore
 from tests.data.redact_corpus import generate
+from tests.review_support import no_review_gate
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "sheets_templates" / "example" / "applications.csv"
+
+
+@pytest.fixture
+def config_dir(config_dir: Path) -> Path:
+    """About letters and anonymised text, not the review gate (test_review_gate.py):
+    applications reach the panel as if staff had checked them."""
+    return no_review_gate(config_dir)
 
 
 def staff_path(ctx: Context) -> Path:

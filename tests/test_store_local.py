@@ -389,7 +389,34 @@ def test_a_typed_formula_is_read_as_the_value_it_showed(store: LocalStore) -> No
     store.write({"things": make_frame(spec, [{"id": "1"}])})
     store.read_one("things")  # the workbook is now kept in memory
     wb = openpyxl.load_workbook(store.path)
-    wb["Things"]["E2"] = "=2+3"  # openpyxl saves no cached value: reads as empty
+    wb["Things"]["E2"] = "=2+3"  # openpyxl saves no cached value
     wb.save(store.path)
-    got = LocalStore(store.spec, store.path).read_one("things")  # no "not a number" error
+    fresh = LocalStore(store.spec, store.path)
+    with pytest.raises(
+        SheetProblems, match="row 2, column 'Number': this cell holds a formula with no"
+    ):
+        fresh.read_one("things")  # never read as an empty cell
+    got = fresh.read_one("things", errors="collect")
     assert got["n"].isna().all() and list(got["id"]) == ["1"]
+    assert [p.column for p in got.attrs["problems"]] == ["n"]
+
+
+def test_a_formula_calculated_to_empty_text_is_an_empty_cell(store: LocalStore) -> None:
+    """Excel and LibreOffice save '=IF(..., "", ...)' as an empty text result: not a problem."""
+    spec = store.tab("things")
+    store.write({"things": make_frame(spec, [{"id": "1"}, {"id": "2"}])})
+    wb = openpyxl.load_workbook(store.path)
+    wb["Things"]["B2"] = '=IF(TRUE,"","x")'
+    wb["Things"]["B3"] = '=IF(TRUE,"","x")'
+    wb.save(store.path)
+    with zipfile.ZipFile(store.path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    for n, data in parts.items():  # as a spreadsheet saves it: B2 calculated, B3 not
+        if n.startswith("xl/worksheets/") and b'r="B2"' in data:
+            parts[n] = data.replace(b'<c r="B2">', b'<c r="B2" t="str">')
+    with zipfile.ZipFile(store.path, "w") as z:
+        for n, data in parts.items():
+            z.writestr(n, data)
+    got = LocalStore(store.spec, store.path).read_one("things", errors="collect")
+    assert list(got["a"]) == ["", ""]
+    assert [(p.row, p.column) for p in got.attrs["problems"]] == [(3, "a")]

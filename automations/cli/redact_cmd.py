@@ -11,7 +11,8 @@ import click
 import pandas as pd
 
 from ..errors import JobError
-from ..store.cells import FORMULA_START
+from ..files import private_dir
+from ..transforms.csv_cells import csv_cell, csv_restore
 from . import State, friendly, main, pass_state
 
 
@@ -24,21 +25,16 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise JobError(f"the file {path} is not a UTF-8 CSV file ({type(exc).__name__})") from None
 
 
-def _safe(v: object) -> str:
-    """CSV opened in a spreadsheet: a leading = + - @ must not become a formula."""
-    s = "" if v is None or v is pd.NA else str(v)
-    return "'" + s if s.startswith(FORMULA_START) else s
-
-
-def _write_csv(path: Path, df: pd.DataFrame, *, neutralise: bool = True) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _write_csv(path: Path, df: pd.DataFrame) -> None:
+    """Every cell through the one CSV rule, so nothing opens as a formula."""
+    private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
             w.writerow(list(df.columns))
             for row in df.itertuples(index=False):
-                w.writerow([_safe(v) if neutralise else ("" if v is None else v) for v in row])
+                w.writerow([csv_cell(v) for v in row])
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -52,7 +48,7 @@ def _csv_mode(
 
     apps = _read_csv(src)
     key = (
-        _read_csv(key_path)
+        _read_csv(key_path).map(csv_restore)  # the key was written through csv_cell
         if key_path and key_path.exists()
         else pd.DataFrame(columns=["application_id", "candidate_letter", "assigned_at", "retired"])
     )
@@ -71,7 +67,7 @@ def _csv_mode(
         out_key = new_key.copy()
         out_key["retired"] = out_key["retired"].map(lambda b: "TRUE" if b is True else "FALSE")
         out_key["assigned_at"] = out_key["assigned_at"].map(lambda v: "" if v is None else str(v))
-        _write_csv(key_path, out_key, neutralise=False)
+        _write_csv(key_path, out_key)
     if report_path:
         _write_csv(report_path, report)
     _write_csv(dst, panel)
@@ -181,3 +177,7 @@ def report(state: State) -> None:
         f"{len(df)} application(s); {todo} still to check in the staff workbook "
         f"(tab 'Redaction report', column 'Reviewed by')."
     )
+    from ..review import review_words
+
+    if held := review_words(ctx):  # the review gate: what the panel does not have yet
+        click.echo(held)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import sys
 from pathlib import Path
 
 import click
 import pandas as pd
 
+from ..files import private_dir, private_fd
 from ..runner import JOBS, Runner, RunRecord, available_jobs, next_run
 from . import State, friendly, main, pass_state
 
@@ -18,11 +20,16 @@ log = logging.getLogger("corecruit")
 
 def _json_logs(log_file: Path | None) -> None:
     """Structured logs (key=value lines) to stderr or a file; they never hold personal data."""
+    if log_file:  # made owner-only before the handler opens it
+        private_dir(log_file.parent)
+        os.close(private_fd(log_file, os.O_WRONLY))
     handler: logging.Handler = (
         logging.FileHandler(log_file, encoding="utf-8") if log_file else logging.StreamHandler()
     )
     handler.setFormatter(logging.Formatter("time=%(asctime)s level=%(levelname)s %(message)s"))
     root = logging.getLogger("corecruit")
+    for old in root.handlers:
+        old.close()  # a log file from an earlier run in this process
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
     root.propagate = False
@@ -31,15 +38,29 @@ def _json_logs(log_file: Path | None) -> None:
 def _first_run(state: State, example: bool) -> None:
     """Create or update every campaign's workbooks before the jobs run.
 
-    ``init`` only adds what is missing (workbooks, tabs, columns a newer version of
-    corecruit uses) and never clears data, so running it at each start means an
-    upgrade never stops a job with "column is missing".
+    ``init`` only adds what is missing (workbooks, columns a newer version of corecruit
+    uses) and never clears data, so running it at each start means an upgrade never
+    stops a job with "column is missing". It adds no tab to a workbook that exists: a
+    renamed or deleted tab must never be read as an empty one, so the jobs that need it
+    fail and say which tab to restore (see :meth:`TableStore.init`).
     """
     from ..context import make_context
     from ..workspace import init_campaign
 
     for cid in state.settings.campaigns:
-        init_campaign(make_context(state.settings, cid, **state.store_kw), example=example)
+        ctx = make_context(state.settings, cid, **state.store_kw)
+        res = init_campaign(ctx, example=example, add_tabs=False)
+        for rep in (res.staff, res.panel):
+            for tab in rep.tabs_missing:
+                spec = (ctx.stores.staff if rep is res.staff else ctx.stores.panel).tab(tab)
+                log.warning("campaign=%s tab_missing=%s", cid, tab)
+                click.secho(
+                    f"Warning: {cid}: the tab '{spec.label}' is missing from the "
+                    f"{spec.workbook} workbook. The jobs that need it will stop until it is "
+                    "back (rename it back, or restore it from a backup).",
+                    fg="yellow",
+                    err=True,
+                )
 
 
 @main.command()
@@ -47,6 +68,12 @@ def _first_run(state: State, example: bool) -> None:
 @click.option("--once", is_flag=True, help="Run the jobs once and exit (for cron or systemd).")
 @click.option("--example", is_flag=True, help="Load the invented example data first.")
 @click.option("--no-forms-server", is_flag=True, help="Don't start the local form server.")
+@click.option(
+    "--forms-host",
+    default=None,
+    envvar="CORECRUIT_FORMS_HOST",
+    help="Address the form server listens on (default: forms.host; 0.0.0.0 in a container).",
+)
 @click.option(
     "--log-file",
     type=click.Path(path_type=Path),
@@ -61,6 +88,7 @@ def run(
     once: bool,
     example: bool,
     no_forms_server: bool,
+    forms_host: str | None,
     log_file: Path | None,
 ) -> None:
     """Run every job of every campaign on its timing (or once, with --once)."""
@@ -72,6 +100,8 @@ def run(
     _first_run(state, example)
     runner = Runner(settings)
     runner.install_signal_handlers()
+    if example:
+        _example_reviewed(state, runner)
     if once:
         names = list(jobs) or available_jobs()
         records = _run_once(runner, names)
@@ -98,9 +128,11 @@ def run(
 
     server = None
     if settings.org.forms.backend == "local" and not no_forms_server:
-        from ..forms.local import start_server_thread
+        from ..forms.local import exposed_host_note, start_server_thread
 
-        server = start_server_thread(settings)
+        server = start_server_thread(settings, host=forms_host)
+        if note := exposed_host_note(forms_host or settings.org.forms.host):
+            click.secho(f"Please note: {note}", fg="yellow")
     click.echo(f"Workspace: {settings.workspace}")
     for cid in settings.campaigns:
         click.echo(f"  {cid}: {settings.workspace / cid}")
@@ -111,13 +143,25 @@ def run(
     sched = runner.build_scheduler(jobs or None)
     click.echo("Running every job once now, then on its timing. Stop with Ctrl+C.")
     runner.run_once(jobs or None)
-    _print_links(state)
+    if example:  # a live link is a key to someone's form: never in a real service's log
+        _print_links(state)
     try:
         runner.loop(sched)
     finally:
         if server is not None:
             server.stop()
     click.echo("Stopped.")
+
+
+def _example_reviewed(state: State, runner: Runner) -> None:
+    """The example's invented applications count as checked (the review gate), so the
+    demo shows a working form link; real applications wait for staff to check them."""
+    from ..context import make_context
+    from ..review import mark_example_reviewed
+
+    for cid in state.settings.campaigns:
+        runner.run_job(cid, "redact")  # letters and the redaction report to mark
+        mark_example_reviewed(make_context(state.settings, cid, **state.store_kw))
 
 
 def _run_once(runner: Runner, names: list[str]) -> list[RunRecord]:
@@ -143,7 +187,7 @@ def _run_once(runner: Runner, names: list[str]) -> list[RunRecord]:
 
 
 def _print_links(state: State) -> None:
-    """Show one panel member's form link so a new user can try it straight away."""
+    """Show one panel member's form link so a new user can try the example straight away."""
     from ..context import make_context
 
     for cid in state.settings.campaigns:
@@ -210,6 +254,10 @@ def status(state: State) -> None:
             )
         except Exception:
             continue
+        from ..review import review_words
+
+        if held := review_words(ctx):  # the review gate: what is held from the panel, and why
+            attention.append(f"{cid}: {held}")
         exc = tabs["exceptions"]
         open_exc = exc[exc["resolved"].fillna(False).eq(False)] if len(exc) else exc
         if len(open_exc):

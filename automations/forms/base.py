@@ -139,6 +139,9 @@ class FormSpec:
     # "scores" (score forms) or "answers" (issue 10's interest, questions and feedback
     # forms): only the wording of the pages differs ("your answers", not "your scores")
     kind: str = "scores"
+    # The person's format (people tab): "standard", "large print" or "easy read". The
+    # form server reads it from here, never from the staff workbook (issue 20).
+    format: str = "standard"
 
     def items(self) -> list[Item]:
         return [i for s in self.sections for i in s.items]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from ..config import Settings
@@ -101,6 +102,51 @@ def load_credentials(settings: Settings, scopes: Iterable[str] = STORE_SCOPES) -
             f"the service account key named by {where} cannot be read: download a new "
             "JSON key for the service account from the Google Cloud console",
         ) from None
+
+
+def token_path(settings: Settings) -> Path:
+    """Where ``corecruit google login`` keeps the person's sign-in (refresh token)."""
+    return settings.path(settings.org.google.token_file)
+
+
+def credentials_for(settings: Settings, scopes: Iterable[str] = STORE_SCOPES) -> Any:
+    """The credentials for the account set-up in ``[google] account``.
+
+    * ``person``: the sign-in kept by ``corecruit google login`` (files are the person's);
+    * ``act_as``: the service account acting as ``[google] act_as`` (domain-wide delegation);
+    * ``shared_drive``: the service account itself (files go on a shared drive).
+    """
+    g = settings.org.google
+    if g.account == "person":
+        from google.oauth2.credentials import Credentials
+
+        path = token_path(settings)
+        if not path.exists():
+            raise ConfigError(
+                "organisation.toml",
+                "google.account",
+                "nobody has signed in to Google yet. Run 'corecruit google login' once on "
+                "this computer (see 'Connecting to Google' in the README).",
+            )
+        try:
+            return Credentials.from_authorized_user_file(str(path), scopes=list(scopes))
+        except (OSError, ValueError, KeyError):
+            raise ConfigError(
+                "organisation.toml",
+                "google.token_file",
+                "the saved Google sign-in cannot be read. Run 'corecruit google login' again.",
+            ) from None
+    creds = load_credentials(settings, scopes)
+    if g.account == "act_as":
+        if "@" not in g.act_as:
+            raise ConfigError(
+                "organisation.toml",
+                "google.act_as",
+                'with account = "act_as", put the Google Workspace account the service '
+                'account acts as here, e.g. act_as = "recruitment@council.example".',
+            )
+        return creds.with_subject(g.act_as.strip())
+    return creds
 
 
 def granted_scopes(credentials: Any) -> set[str] | None:

@@ -44,6 +44,7 @@ from ..transforms.forms import (
 )
 from ..transforms.late import late_letters
 from ..transforms.reminders import OTHER_WAY, events_from_dates, person_recipient
+from ..transforms.review import NEXT_STEP, ReviewState, released, review_state
 from ..transforms.values import is_true as _true
 from ..transforms.values import text as _text
 from . import JobResult
@@ -58,22 +59,50 @@ DOING_WORDS = {"shortlisting": "shortlisting", "interview": "interviewing"}
 OVERLAP = dt.timedelta(days=1)  # collect looks back this far past the last score it has
 
 
-def _candidates(ctx: Context, frames: dict[str, pd.DataFrame]) -> list[Candidate]:
-    """Anonymised candidates from the panel workbook, less any retired letter."""
+def _review(ctx: Context, frames: dict[str, pd.DataFrame]) -> ReviewState | None:
+    """The review gate, when the redaction report was read with the other tabs."""
+    if "redaction_report" not in frames:
+        return None
+    return review_state(
+        frames["redaction_report"],
+        frames["candidate_key"],
+        required=ctx.campaign.campaign.require_review,
+    )
+
+
+def _candidates(
+    ctx: Context, frames: dict[str, pd.DataFrame], collecting: bool = False
+) -> list[Candidate]:
+    """Anonymised candidates from the panel workbook, less any retired letter and any
+    application waiting for a check of its redaction report (when that was read).
+
+    ``collecting``: scores already given for an application that is held now (its
+    findings changed after the panel had it) are still scores on checked text, so
+    ``collect`` keeps its letter (with no text) rather than filing them as exceptions."""
     panel_apps = ctx.stores.panel.read_one("applications", errors="collect")
     cands = panel_candidates(ctx.campaign, panel_apps)
     key = frames["candidate_key"]
     retired = {
         _text(r.get("candidate_letter")) for _, r in key.iterrows() if _true(r.get("retired"))
     }
-    return [c for c in cands if c.letter not in retired]
+    review = _review(ctx, frames)
+    held = review.held_letters if review is not None else set()
+    if collecting:
+        have = {c.letter for c in cands}
+        cands += [Candidate(x) for x in sorted(held - have)]
+        return [c for c in cands if c.letter not in retired]
+    if review is not None and not released(review, frames["form_links"]):
+        return []  # the panel starts on the whole set, once every application is checked
+    return [c for c in cands if c.letter not in retired and c.letter not in held]
 
 
-def current_specs(ctx: Context, frames: dict[str, pd.DataFrame]) -> list[FormSpec]:
+def current_specs(
+    ctx: Context, frames: dict[str, pd.DataFrame], collecting: bool = False
+) -> list[FormSpec]:
     return build_specs(
         ctx.campaign,
         frames["people"],
-        _candidates(ctx, frames),
+        _candidates(ctx, frames, collecting),
         interview_letters(frames["applications"], frames["candidate_key"], frames["timetable"]),
     )
 
@@ -100,6 +129,12 @@ def scoring_over(ctx: Context, dates: pd.DataFrame) -> dt.datetime | None:
     ev = events_from_dates(dates, ctx.campaign).get("decision meeting")
     when = ev.starts if ev is not None else ctx.campaign.dates.decision_meeting
     return when if when is not None and ctx.now() >= when else None
+
+
+def shortlisting_opens(ctx: Context, dates: pd.DataFrame) -> dt.date:
+    """The day shortlisting opens (dates tab first, then config): links go out from then."""
+    ev = events_from_dates(dates, ctx.campaign).get("shortlisting opens")
+    return ev.starts.date() if ev is not None else ctx.campaign.dates.shortlisting_opens
 
 
 def scores_on_paper(person: pd.Series) -> bool:
@@ -190,7 +225,10 @@ def push_job(ctx: Context, send: bool = True) -> JobResult:
     staff = ctx.stores.staff
     folder = ctx.settings.workspace / ctx.campaign.id
     with job_lock(ctx, "forms"):
-        frames = staff.read([*STAFF_TABS, "sent_messages", "dates", "raw_scores"], errors="collect")
+        frames = staff.read(
+            [*STAFF_TABS, "sent_messages", "dates", "redaction_report", "raw_scores"],
+            errors="collect",
+        )
         res.api_calls += 1
         res.rows_read = sum(len(df) for df in frames.values())
         over = scoring_over(ctx, frames["dates"])
@@ -202,11 +240,15 @@ def push_job(ctx: Context, send: bool = True) -> JobResult:
             return res
         res.api_calls += 1  # the panel read in current_specs
         specs = current_specs(ctx, frames)
+        review = _review(ctx, frames)
+        waiting = f"{review.summary()}. {NEXT_STEP}" if review and review.held else ""
         if not specs:
             res.detail = (
                 "no forms to make yet: there are no anonymised applications in the panel "
                 "workbook and nobody on the interview list"
             )
+            if waiting:
+                res.detail = f"no score forms yet: {waiting}"
             return res
         provider = get_provider(ctx)
         handles = provider.ensure_forms(specs)
@@ -235,8 +277,24 @@ def push_job(ctx: Context, send: bool = True) -> JobResult:
         res.rows_written += len(rows)
         res.api_calls += 2
         res.detail = f"{len(specs)} form(s) ready"
+        if waiting:
+            res.detail += f"; {waiting}"
         if not send:
             return res
+        from ..forms.local import links_unreachable
+
+        unreachable = links_unreachable(ctx.settings)
+        if unreachable:  # links nobody could open: write them, email nothing
+            res.detail += "; no links emailed"
+            res.attention.append(f"No form links were emailed: {unreachable}")
+            return res
+        opens = shortlisting_opens(ctx, frames["dates"])
+        early = now.date() < opens
+        if early and any(s.stage == "shortlisting" for s in specs):
+            res.detail += (
+                f"; shortlisting links go out when shortlisting opens, on "
+                f"{opens:%A} {opens.day} {opens:%B %Y}"
+            )
 
         # Email each person their own link, once per link.
         log_df = frames["sent_messages"]
@@ -254,6 +312,8 @@ def push_job(ctx: Context, send: bool = True) -> JobResult:
         renderer = Renderer(ctx.settings)
         outgoing = []
         for spec in specs:
+            if early and spec.stage == "shortlisting":
+                continue  # not before the day shortlisting opens
             h = handles[spec.key]
             o = _link_email(ctx, renderer, spec, h, people[spec.person_id])
             if o.key not in done:
@@ -337,10 +397,12 @@ def collect_job(ctx: Context) -> JobResult:
     res = JobResult(job="forms collect")
     staff = ctx.stores.staff
     with job_lock(ctx, "forms"):
-        frames = staff.read([*STAFF_TABS, "raw_scores", "exceptions"], errors="collect")
+        frames = staff.read(
+            [*STAFF_TABS, "raw_scores", "exceptions", "redaction_report"], errors="collect"
+        )
         res.api_calls += 2
         res.rows_read = sum(len(df) for df in frames.values())
-        specs = _specs_for_links(ctx, frames, current_specs(ctx, frames))
+        specs = _specs_for_links(ctx, frames, current_specs(ctx, frames, collecting=True))
         if not specs:
             res.detail = "no forms yet, so nothing to collect"
             return res

@@ -36,7 +36,18 @@ from ..errors import ConfigError
 from .ics import CalendarEvent, calendar
 
 PACKAGE_TEMPLATES = Path(__file__).resolve().parent / "templates"
-_URL = re.compile(r"(https?://[^\s<>()]+[^\s<>().,;:!?'\"])|([\w.+-]+@[\w-]+(?:\.[\w-]+)+)")
+# A link ends at whitespace, a quote or an angle bracket, so text a person wrote after it
+# (a People introduction, a preferred name) can never become part of the link.
+_URL = re.compile(
+    r"((?:https?://|mailto:)[^\s<>\"'()]+[^\s<>\"'().,;:!?])|([\w.+-]+@[\w-]+(?:\.[\w-]+)+)",
+    re.IGNORECASE,
+)
+LINK_SCHEMES = ("http", "https", "mailto")
+# Saved letters are opened in a browser from disk: nothing in them may run or load.
+LETTER_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; "
+    "form-action 'none'; base-uri 'none'"
+)
 _DASHES = re.compile(r"^-{3,}$")
 _BULLET = re.compile(r"^[-*] (.*)$")
 _NUMBER = re.compile(r"^(\d+)\. (.*)$")
@@ -49,13 +60,59 @@ class Rendered:
     html: str
 
 
-def _linkify(escaped: str) -> str:
-    def sub(m: re.Match[str]) -> str:
-        if m.group(1):
-            return f'<a href="{m.group(1)}">{m.group(1)}</a>'
-        return f'<a href="mailto:{m.group(2)}">{m.group(2)}</a>'
+def _linkify(text: str) -> str:
+    """``text`` escaped for HTML (quotes too), with http, https and mailto links made links.
 
-    return _URL.sub(sub, escaped)
+    Works on the raw text and escapes each piece, so no value a person typed can end an
+    attribute; any other scheme (``javascript:``, ``data:``) stays plain text.
+    """
+    out: list[str] = []
+    last = 0
+    for m in _URL.finditer(text):
+        url = m.group(1) or f"mailto:{m.group(2)}"
+        if url.partition(":")[0].lower() not in LINK_SCHEMES:
+            continue
+        shown = html.escape(m.group(0), quote=True)
+        out.append(html.escape(text[last : m.start()], quote=True))
+        out.append(f'<a href="{html.escape(url, quote=True)}">{shown}</a>')
+        last = m.end()
+    out.append(html.escape(text[last:], quote=True))
+    return "".join(out)
+
+
+def letter_page(page: str) -> str:
+    """A letter's HTML for saving to disk, with a restrictive Content-Security-Policy.
+
+    Staff open saved letters in a browser; the policy stops anything in them from
+    running or loading, whatever a template or a value in it says.
+    """
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{LETTER_CSP}">'
+    head = re.search(r"<head\b[^>]*>", page, re.IGNORECASE)
+    if head:
+        return page[: head.end()] + "\n" + meta + page[head.end() :]
+    doctype = re.match(r"\s*<!DOCTYPE[^>]*>", page, re.IGNORECASE)
+    at = doctype.end() if doctype else 0
+    return page[:at] + f"\n<head>{meta}</head>\n" + page[at:]
+
+
+_ONLY_URL = re.compile(r"https?://[^\s<>\"']+")
+# The address under a link's words: it may break anywhere, so it never widens the page.
+_WRAP = "overflow-wrap:anywhere;word-break:break-all"
+
+
+def _link_words(lines: list[str], esc: list[str]) -> list[str]:
+    """A line of words ending in ':' with an address alone on the next line (the
+    ``link`` macro): the words become the link, and the address is shown below as
+    text that wraps, so a screen reader reads the words, not a 200-character token."""
+    out = list(esc)
+    for i in range(len(lines) - 1):
+        words, url = lines[i], lines[i + 1]
+        if words.endswith(":") and len(words) > 1 and _ONLY_URL.fullmatch(url):
+            href = html.escape(url, quote=True)
+            text = html.escape(words[:-1], quote=False)
+            out[i] = f'<a href="{href}" style="font-weight:bold">{text}</a>'
+            out[i + 1] = f'<span style="{_WRAP}">{html.escape(url, quote=False)}</span>'
+    return out
 
 
 def _line_kind(line: str) -> tuple[str, str]:
@@ -90,10 +147,11 @@ def text_to_html(text: str) -> str:
                 groups.append((kind, [body]))
             i += 1
         for kind, parts in groups:
-            esc = [_linkify(html.escape(x, quote=False)) for x in parts]
+            esc = [_linkify(x) for x in parts]
             if kind == "h2":
                 out.append(f"{h2}{esc[0]}</h2>")
             elif kind == "p":
+                esc = _link_words(parts, esc)
                 out.append("<p>" + "<br>\n".join(esc) + "</p>")
             else:
                 out.append(f"<{kind}>" + "".join(f"<li>{x}</li>" for x in esc) + f"</{kind}>")

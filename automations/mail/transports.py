@@ -343,6 +343,10 @@ def gmail_service(settings: Settings, *, session: Any = None, credentials: Any =
     from googleapiclient.discovery import build
 
     mail = settings.org.mail
+    if credentials is None and settings.org.google.account == "person":
+        from ..google.auth import credentials_for
+
+        credentials = credentials_for(settings, GMAIL_SCOPES)  # the signed-in person's Gmail
     if credentials is None:
         subject = mail.gmail_user if "@" in mail.gmail_user else mail.from_address
         credentials = _service_account(settings).with_subject(subject)

@@ -43,6 +43,7 @@ class InitReport:
     tabs_added: list[str] = field(default_factory=list)
     columns_added: dict[str, list[str]] = field(default_factory=dict)
     location: str = ""
+    tabs_missing: list[str] = field(default_factory=list)  # left missing (add_tabs=False)
 
 
 LETTER = "candidate_letter"
@@ -66,6 +67,15 @@ def rule_for(column: ColumnSpec, why: str) -> str:
             "this is not a score: write a whole number on the question's scale (for example 0 to 4)"
         )
     return why
+
+
+def missing_tab(spec: TabSpec) -> str:
+    """What to do about a tab that is not in the workbook (it is never read as empty)."""
+    return (
+        "this tab is missing, so nothing was read from it. If it was renamed, give it back "
+        f"the name '{spec.label}'; if it was deleted, restore it from the version history or "
+        "a backup. Run 'corecruit init' to add it empty only if it never held anything."
+    )
 
 
 def number_column(column: ColumnSpec) -> bool:
@@ -112,8 +122,12 @@ class TableStore(ABC):
         """
 
     @abstractmethod
-    def _init(self) -> InitReport:
-        """Create the workbook and its tabs; add missing columns; never clear data."""
+    def _init(self, add_tabs: bool = True) -> InitReport:
+        """Create the workbook and its tabs; add missing columns; never clear data.
+
+        With ``add_tabs=False`` a workbook that already exists gets no new tabs: a
+        missing tab is listed in ``tabs_missing`` instead (see :meth:`init`).
+        """
 
     @abstractmethod
     def exists(self) -> bool:
@@ -134,9 +148,19 @@ class TableStore(ABC):
     def tab(self, tab_id: str) -> TabSpec:
         return self.spec.tab(tab_id)
 
-    def init(self) -> InitReport:
+    def init(self, *, add_tabs: bool = True) -> InitReport:
+        """Create or update the workbook. ``add_tabs=False`` is for the start of a run.
+
+        A tab missing from a workbook that exists was renamed or deleted by a person, or
+        is new in this version of corecruit; the two cannot be told apart. Adding it
+        empty would let a job read "no applications" (or no ledger, no messages sent)
+        and carry on as if that were true, so at the start of a run it is left missing
+        and every job that needs it stops with a message naming it. ``corecruit init``,
+        run by a person, still adds it. A new workbook, or one with none of corecruit's
+        tabs yet (made empty by staff), always gets every tab.
+        """
         self._grids.clear()
-        return self._init()
+        return self._init(add_tabs)
 
     def titles_for(self, spec: TabSpec) -> list[str]:
         """Sheet titles that count as this tab: its label, then its id."""
@@ -216,9 +240,7 @@ class TableStore(ABC):
 
     def _to_frame(self, spec: TabSpec, grid: Grid | None) -> tuple[pd.DataFrame, list[Problem]]:
         if grid is None:
-            return pd.DataFrame(), [
-                self.problem(spec, "this tab is missing. Run 'corecruit init' to add it.")
-            ]
+            return pd.DataFrame(), [self.problem(spec, missing_tab(spec))]
         ids = self._map_header(spec, grid.header)
         problems: list[Problem] = []
         seen: dict[str, int] = {}
@@ -336,9 +358,7 @@ class TableStore(ABC):
         for s in specs:
             current = self._grids.get(s.id)
             if current is None:
-                raise SheetProblems(
-                    [self.problem(s, "this tab is missing. Run 'corecruit init' to add it.")]
-                )
+                raise SheetProblems([self.problem(s, missing_tab(s))])
             df = conform(s, frames[s.id])
             header = list(current.header)
             ids = self._map_header(s, header)

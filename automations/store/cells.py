@@ -13,7 +13,29 @@ from typing import Any
 
 import pandas as pd
 
-Cell = str | int | float | bool | dt.date | dt.datetime | Decimal | None
+from ..transforms.money import NumberError, parse_money, parse_number
+
+
+class NoSavedValue:
+    """A formula cell whose file holds no saved result.
+
+    openpyxl (and some other tools) save a formula without calculating it, so reading
+    the values gives nothing: that is not an empty cell, and must never be read as one.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<formula with no saved value>"
+
+    def __str__(self) -> str:
+        return ""
+
+
+NO_SAVED_VALUE = NoSavedValue()
+FORMULA_NO_VALUE = "this cell holds a formula with no saved value; type the value instead"
+
+Cell = str | int | float | bool | dt.date | dt.datetime | Decimal | NoSavedValue | None
 
 _TRUE = {"true", "yes", "y", "1", "x", "✓"}
 _FALSE = {"false", "no", "n", "0"}
@@ -53,6 +75,8 @@ def _parse_uk(s: str) -> dt.datetime | None:
 
 def parse_cell(v: Cell, col_type: str) -> Any:
     """Convert one cell to the column's Python type. Empty gives the empty value."""
+    if isinstance(v, NoSavedValue):
+        raise CellError(FORMULA_NO_VALUE)
     if isinstance(v, str):
         if col_type == "text":
             return v
@@ -74,16 +98,15 @@ def parse_cell(v: Cell, col_type: str) -> Any:
             if isinstance(v, (str, Decimal)) and re.fullmatch(r"[+-]?\d+(\.0*)?", str(v)):
                 return int(Decimal(str(v)))
             raise CellError("expected a whole number")
-        if col_type == "decimal":
+        if col_type in ("decimal", "money"):
             if isinstance(v, (bool, dt.date, dt.datetime)):
                 raise CellError("expected a number")
-            if isinstance(v, float):
-                return Decimal(_float_to_text(v))
-            s = str(v).replace("£", "").replace(",", "").strip()
-            d = Decimal(s)
-            if not d.is_finite():
-                raise CellError("expected a number")
-            return d
+            try:  # one strict reader: no exponent, NaN or decimal comma
+                if col_type == "money":
+                    return parse_money(v, negative=True)
+                return parse_number(v, currency=True)
+            except NumberError as exc:
+                raise CellError(str(exc)) from None
         if col_type == "boolean":
             if isinstance(v, bool):
                 return v
@@ -173,7 +196,7 @@ def to_storable(v: Any, col_type: str, *, as_number: bool = False) -> Cell:
         return to_text(v)
     if col_type == "integer":
         return int(v)
-    if col_type == "decimal":
+    if col_type in ("decimal", "money"):
         d = v if isinstance(v, Decimal) else Decimal(str(v))
         if as_number and exact_as_number(d):
             return d  # a number cell (never a float here: the store writes its digits)

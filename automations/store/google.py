@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ..errors import ConfigError, Problem, StoreError
+from ..files import private_dir
 from ..google.http import GoogleRefused, RetryingHTTPClient, RetryPolicy
 from ..templates import TabSpec, WorkbookSpec
 from .base import Grid, InitReport, TableStore
@@ -141,7 +142,7 @@ class IdMemory:
         if data.get(workbook) == spreadsheet_id:
             return
         data[workbook] = spreadsheet_id
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         fd, tmp = tempfile.mkstemp(prefix=".google_ids.", dir=self.path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -450,7 +451,7 @@ class GoogleStore(TableStore):
 
     # ------------------------------------------------------------------ init
 
-    def _init(self) -> InitReport:
+    def _init(self, add_tabs: bool = True) -> InitReport:
         report = InitReport()
         if not self._lookup():
             self._create()
@@ -473,6 +474,9 @@ class GoogleStore(TableStore):
         report.location = self.location
         headers: dict[str, list[str]] = {}
         present = [(s, self._find(s, meta)) for s in self.spec.tabs.values()]
+        if not add_tabs and any(m for _, m in present):  # never read as an empty one
+            report.tabs_missing = [s.id for s, m in present if m is None]
+            present = [(s, m) for s, m in present if m is not None]
         existing = [(s, m) for s, m in present if m is not None]
         if existing:
             resp = self.http.call(
@@ -608,10 +612,12 @@ class GoogleStore(TableStore):
                 "note": f"{col.description}\n{who}".strip(),
                 "userEnteredFormat": {
                     "textFormat": {"bold": True, "italic": col.job_owned},
-                    "backgroundColor": GREY if col.job_owned else {"red": 1, "green": 1, "blue": 1},
+                    "backgroundColorStyle": {
+                        "rgbColor": GREY if col.job_owned else {"red": 1, "green": 1, "blue": 1}
+                    },
                 },
             }
-            fields = "note,userEnteredFormat.textFormat,userEnteredFormat.backgroundColor"
+            fields = "note,userEnteredFormat.textFormat,userEnteredFormat.backgroundColorStyle"
             if cid in new_cols:
                 cell["userEnteredValue"] = {"stringValue": header[j]}
                 fields = "userEnteredValue," + fields
@@ -713,7 +719,7 @@ def open_google_stores(
     ``retry`` is a :class:`RetryPolicy` (tests give one that does not really sleep)
     and ``http`` an already made :class:`RetryingHTTPClient`.
     """
-    from ..google.auth import STORE_SCOPES, load_credentials, require_scopes
+    from ..google.auth import STORE_SCOPES, credentials_for, require_scopes
     from ..google.http import authorized_session
     from . import Stores
 
@@ -727,7 +733,7 @@ def open_google_stores(
         )
     if http is None:
         if credentials is None:
-            credentials = load_credentials(settings, STORE_SCOPES)
+            credentials = credentials_for(settings, STORE_SCOPES)
         require_scopes(credentials, STORE_SCOPES)
         session = authorized_session(credentials, transport)
         http = RetryingHTTPClient(

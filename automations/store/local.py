@@ -27,9 +27,10 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..errors import StoreError, WorkbookLockedError
+from ..files import private_dir
 from ..templates import TabSpec, WorkbookSpec
 from .base import Grid, InitReport, TableStore
-from .cells import FORMULA_START, Cell
+from .cells import FORMULA_START, NO_SAVED_VALUE, Cell
 
 XLSX_CELL_LIMIT = 32_767
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0d\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
@@ -73,7 +74,7 @@ class LocalStore(TableStore):
     ) -> None:
         super().__init__(spec, header_map)
         self.path = Path(path)
-        self._lock = FileLock(str(self.path) + ".lock", timeout=lock_timeout)
+        self._lock = FileLock(str(self.path) + ".lock", timeout=lock_timeout, mode=0o600)
         self._stamp: tuple[int, ...] | None = None
 
     @property
@@ -85,7 +86,7 @@ class LocalStore(TableStore):
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         try:
             with self._lock:
                 yield
@@ -168,21 +169,26 @@ class LocalStore(TableStore):
             self._stamp = self._file_stamp()
             wb = self._full()
             out: dict[str, Grid | None] = {}
-            formulas = False
+            formulas: dict[str, set[tuple[int, int]]] = {}
             for spec in tabs:
                 ws = self._find_sheet(wb, spec)
                 if ws is None:
                     out[spec.id] = None
                     continue
                 rows = [list(r) for r in ws.iter_rows(values_only=True)]
-                formulas = formulas or any(
-                    isinstance(v, str) and v.startswith("=") and ws.cell(i, j).data_type == "f"
-                    for i, r in enumerate(rows, start=1)
-                    for j, v in enumerate(r, start=1)
-                )
+                at = {
+                    (i, j)
+                    for i, r in enumerate(rows)
+                    for j, v in enumerate(r)
+                    if isinstance(v, str)
+                    and v.startswith("=")
+                    and ws.cell(i + 1, j + 1).data_type == "f"
+                }
+                if at:
+                    formulas[spec.id] = at
                 out[spec.id] = self._grid(ws.title, rows)
         if formulas:  # someone typed a formula: read the values it showed, as before
-            return self._read_values(tabs)
+            return self._read_values(tabs, formulas)
         return out
 
     @staticmethod
@@ -193,18 +199,38 @@ class LocalStore(TableStore):
             header.pop()
         return Grid(title, header, rows[1:])
 
-    def _read_values(self, tabs: Sequence[TabSpec]) -> dict[str, Grid | None]:
-        """Read with the values formulas last showed (data only), without the cache."""
+    def _read_values(
+        self, tabs: Sequence[TabSpec], formulas: Mapping[str, set[tuple[int, int]]]
+    ) -> dict[str, Grid | None]:
+        """Read with the values formulas last showed (data only), without the cache.
+
+        A formula whose file holds no saved value (``formulas`` says where they are) is
+        marked :data:`NO_SAVED_VALUE`, so it is reported as a bad cell instead of being
+        read as an empty one. A formula that was calculated to empty text is saved as a
+        text result (type ``str``) and stays an empty cell; one never calculated has no
+        result type (openpyxl reads it as a number with no value).
+        """
         wb = self._load(read_only=True)
         try:
             out: dict[str, Grid | None] = {}
             for spec in tabs:
                 ws = self._find_sheet(wb, spec)
-                out[spec.id] = (
-                    None
-                    if ws is None
-                    else self._grid(ws.title, [list(r) for r in ws.iter_rows(values_only=True)])
-                )
+                if ws is None:
+                    out[spec.id] = None
+                    continue
+                at = formulas.get(spec.id, set())
+                rows: list[list[Cell]] = []
+                unsaved: list[tuple[int, int]] = []
+                for i, r in enumerate(ws.iter_rows()):
+                    rows.append([c.value for c in r])
+                    unsaved.extend(
+                        (i, j)
+                        for j, c in enumerate(r)
+                        if i > 0 and (i, j) in at and c.value is None and c.data_type == "n"
+                    )
+                for i, j in unsaved:
+                    rows[i][j] = NO_SAVED_VALUE
+                out[spec.id] = self._grid(ws.title, rows)
             return out
         finally:
             wb.close()
@@ -277,7 +303,7 @@ class LocalStore(TableStore):
                     cell.number_format = fmt
 
     def _save(self, wb: openpyxl.Workbook) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         fd, tmp = tempfile.mkstemp(
             prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
         )
@@ -301,7 +327,7 @@ class LocalStore(TableStore):
             if os.path.exists(tmp):
                 os.unlink(tmp)
 
-    def _init(self) -> InitReport:
+    def _init(self, add_tabs: bool = True) -> InitReport:
         report = InitReport(location=self.location)
         self._drop_cached()
         with self.locked(), _CACHE_LOCK:
@@ -312,8 +338,15 @@ class LocalStore(TableStore):
                 if wb.active is not None:
                     wb.remove(wb.active)
                 report.created_workbook = True
+            # a workbook with none of our tabs yet (made empty by staff) is set up in full
+            fresh = report.created_workbook or not any(
+                self._find_sheet(wb, s) for s in self.spec.tabs.values()
+            )
             for spec in self.spec.tabs.values():
                 ws = self._find_sheet(wb, spec)
+                if ws is None and not add_tabs and not fresh:
+                    report.tabs_missing.append(spec.id)  # never read as an empty one
+                    continue
                 if ws is None:
                     ws = wb.create_sheet(spec.label[:31])
                     report.tabs_added.append(spec.id)

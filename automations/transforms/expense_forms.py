@@ -20,7 +20,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from ..config.models import CampaignConfig, RewardPolicy
@@ -35,12 +35,12 @@ from ..forms.base import (
     form_key,
     score_item_id,
 )
+from .money import NumberError, parse_money, parse_number
 from .reminders import _text, long_date
 from .rewards import Issue
 
 STAGE = "expenses"
 SLOTS = 3
-PENNY = Decimal("0.01")
 RECEIPT = {1: "I have a receipt", 2: "I will send it", 0: "No receipt"}
 EXPENSE_WORDS = {
     "travel": "Bus, train or taxi fares",
@@ -199,22 +199,10 @@ def parse_date(text: str) -> dt.date | None:
     return None
 
 
-def parse_money(text: str) -> Decimal | None:
-    """Pounds and pence as a Decimal ('£4.50', '4.5', '12'); None if it is not one."""
-    s = text.strip().replace(",", "").replace(" ", "").removeprefix("£")
-    if not re.fullmatch(r"-?\d+(\.\d{1,2})?", s):
-        return None
-    try:
-        return Decimal(s).quantize(PENNY)
-    except InvalidOperation:
-        return None
-
-
-def parse_miles(text: str) -> Decimal | None:
-    s = text.strip().lower().removesuffix("miles").removesuffix("mile").strip().replace(",", "")
-    if not re.fullmatch(r"-?\d+(\.\d{1,2})?", s):
-        return None
-    return Decimal(s)
+def read_miles(text: str) -> Decimal:
+    """Miles typed on the form ('12', '12.5 miles'), by the one strict number reader."""
+    s = text.strip().lower().removesuffix("miles").removesuffix("mile").strip()
+    return parse_number(s, places=2)
 
 
 @dataclass(frozen=True)
@@ -286,23 +274,27 @@ def claims_from_responses(
             amount: Decimal | None = None
             miles: Decimal | None = None
             if kind == "mileage":
-                miles = parse_miles(typed["miles"]) if typed["miles"] else None
                 if not typed["miles"]:
                     problems.append(("miles", "a mileage claim needs the number of miles"))
-                elif miles is None:
-                    problems.append(("miles", "the miles are not a number (for example 12)"))
-                elif miles <= 0:
-                    problems.append(("miles", "the miles must be more than 0"))
+                else:
+                    try:
+                        miles = read_miles(typed["miles"])
+                    except NumberError as exc:
+                        problems.append(("miles", f"the miles could not be read ({exc})"))
+                    else:
+                        if miles <= 0:
+                            problems.append(("miles", "the miles must be more than 0"))
             elif kind is not None:
-                amount = parse_money(typed["amount"]) if typed["amount"] else None
                 if not typed["amount"]:
                     problems.append(("amount", "the amount is missing"))
-                elif amount is None:
-                    problems.append(
-                        ("amount", "the amount is not pounds and pence (for example 4.50)")
-                    )
-                elif amount <= 0:
-                    problems.append(("amount", "the amount must be more than £0.00"))
+                else:
+                    try:  # the same strict reader as the Expense claims tab
+                        amount = parse_money(typed["amount"], negative=True)
+                    except NumberError as exc:
+                        problems.append(("amount", f"the amount could not be read ({exc})"))
+                    else:
+                        if amount <= 0:
+                            problems.append(("amount", "the amount must be more than £0.00"))
             if problems:
                 for column, reason in problems:
                     issues.append(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -65,6 +66,16 @@ class Scorer:
     person_id: str
     panel: str  # mixed, council, lived experience
     role: str
+    format: str = "standard"  # standard, large print, easy read: how their form looks
+
+
+FORMATS = ("standard", "large print", "easy read")
+
+
+def person_format(value: Any) -> str:
+    """The people tab's format as one of :data:`FORMATS` (anything else: standard)."""
+    fmt = " ".join(_text(value).lower().replace("-", " ").split())
+    return fmt if fmt in FORMATS else "standard"
 
 
 def scorers(people: pd.DataFrame, stage: Stage) -> list[Scorer]:
@@ -76,7 +87,8 @@ def scorers(people: pd.DataFrame, stage: Stage) -> list[Scorer]:
         pid, role = _text(r.get("person_id")), _text(r.get("role"))
         if not pid or role not in SCORING_ROLES or not _true(r.get(flag)):
             continue
-        out.append(Scorer(pid, _text(r.get("panel")) or "mixed", role))
+        fmt = person_format(r.get("formats"))
+        out.append(Scorer(pid, _text(r.get("panel")) or "mixed", role, fmt))
     return sorted(out, key=lambda s: s.person_id)
 
 
@@ -167,14 +179,18 @@ def _criterion_heading(campaign: CampaignConfig, i: int) -> str:
 
 
 def shortlisting_spec(
-    campaign: CampaignConfig, person_id: str, candidates: Sequence[Candidate]
+    campaign: CampaignConfig,
+    person_id: str,
+    candidates: Sequence[Candidate],
+    fmt: str = "standard",
 ) -> FormSpec:
     """One person's shortlisting form.
 
     Question by question (the default): one page per criterion, every candidate's
     answer to it in this person's own order. Otherwise one page per candidate, in
-    the same personal order.
+    the same personal order. ``fmt`` "easy read" gives short headings and sentences.
     """
+    easy = fmt == "easy read"
     seed = order_seed(campaign, "shortlisting", person_id)
     by_letter = {c.letter: c for c in candidates}
     order = candidate_order(seed, by_letter)
@@ -208,8 +224,10 @@ def shortlisting_spec(
             sections.append(
                 Section(
                     f"criterion-{crit.id}",
-                    _criterion_heading(campaign, ci),
-                    "Read each candidate's answer to this criterion and give it a score. "
+                    crit.text if easy else _criterion_heading(campaign, ci),
+                    _EASY_CRITERION[crit.essential]
+                    if easy
+                    else "Read each candidate's answer to this criterion and give it a score. "
                     + scale_guide(crit.scale),
                     tuple(items),
                 )
@@ -218,12 +236,15 @@ def shortlisting_spec(
         for letter in order:
             items = []
             for ci in range(len(campaign.criteria)):
-                items.extend(items_for(by_letter[letter], ci, _criterion_heading(campaign, ci)))
+                heading = campaign.criteria[ci].text if easy else _criterion_heading(campaign, ci)
+                items.extend(items_for(by_letter[letter], ci, heading))
             sections.append(
                 Section(
                     f"candidate-{letter}",
                     candidate_label(letter),
-                    "Score this candidate's answer to each job criterion.",
+                    "Read each answer.\nChoose a score for each one."
+                    if easy
+                    else "Score this candidate's answer to each job criterion.",
                     tuple(items),
                 )
             )
@@ -234,7 +255,9 @@ def shortlisting_spec(
         stage="shortlisting",
         person_id=person_id,
         title=f"Shortlisting for the {post} job",
-        intro=(
+        intro=_EASY_INTRO["shortlisting"]
+        if easy
+        else (
             "Thank you for shortlisting. Names and contact details have been taken out of "
             "every application: each person is called Candidate A, Candidate B and so on. "
             "The candidates are shown in your own order, which is different for each "
@@ -248,7 +271,34 @@ def shortlisting_spec(
         question_order=tuple(c.id for c in campaign.criteria),
         order_seed=seed,
         question_by_question=qbq,
+        format=fmt,
     )
+
+
+# Easy read (issue 20): short sentences, one idea a line. The pages' own words (buttons,
+# messages, scale meanings) are in the form server's templates, which a team can change.
+_EASY_INTRO = {
+    "shortlisting": (
+        "Thank you for helping us choose who to interview.\n"
+        "We took out names.\n"
+        "Each person has a letter, like Candidate A.\n"
+        "Read each answer.\n"
+        "Choose a score for each answer.\n"
+        "Nobody else can see your scores.\n"
+        "You can stop and come back later."
+    ),
+    "interview": (
+        "Thank you for interviewing.\n"
+        "There is a page for each candidate.\n"
+        "Choose a score for each answer they gave.\n"
+        "Nobody else can see your scores.\n"
+        "You can stop and come back later."
+    ),
+}
+_EASY_CRITERION = {
+    True: "We must see this in the person we choose.\nRead each answer.\nChoose a score.",
+    False: "It is good to see this.\nRead each answer.\nChoose a score.",
+}
 
 
 def questions_for(campaign: CampaignConfig, panel: str) -> list[Any]:
@@ -263,6 +313,7 @@ def interview_spec(campaign: CampaignConfig, scorer: Scorer, letters: Sequence[s
     and a comment box for each question."""
     sections = []
     qs = questions_for(campaign, scorer.panel)
+    easy = scorer.format == "easy read"
     for letter in letters:
         items: list[Item] = []
         for n, q in enumerate(qs, 1):
@@ -273,7 +324,7 @@ def interview_spec(campaign: CampaignConfig, scorer: Scorer, letters: Sequence[s
                     q.id,
                     f"Question {n}: {q.text}",
                     scale_points(q.scale),
-                    context=scale_guide(q.scale),
+                    context="" if easy else scale_guide(q.scale),
                 )
             )
             items.append(
@@ -288,7 +339,9 @@ def interview_spec(campaign: CampaignConfig, scorer: Scorer, letters: Sequence[s
             Section(
                 f"candidate-{letter}",
                 candidate_label(letter),
-                "Score each answer after the interview. Take the time you need.",
+                "Choose a score for each answer.\nTake the time you need."
+                if easy
+                else "Score each answer after the interview. Take the time you need.",
                 tuple(items),
             )
         )
@@ -298,7 +351,9 @@ def interview_spec(campaign: CampaignConfig, scorer: Scorer, letters: Sequence[s
         stage="interview",
         person_id=scorer.person_id,
         title=f"Interview scores for the {campaign.campaign.post} job",
-        intro=(
+        intro=_EASY_INTRO["interview"]
+        if easy
+        else (
             "Thank you for interviewing. There is a page for each candidate, in interview "
             "order. Score each answer on what the candidate said. Other panel members "
             "cannot see your scores. You can save and come back, and change a score "
@@ -309,6 +364,7 @@ def interview_spec(campaign: CampaignConfig, scorer: Scorer, letters: Sequence[s
         question_order=tuple(q.id for q in qs),
         order_seed="interview order",
         question_by_question=False,
+        format=scorer.format,
     )
 
 
@@ -323,7 +379,7 @@ def build_specs(
     specs: list[FormSpec] = []
     if candidates:
         specs += [
-            shortlisting_spec(campaign, s.person_id, candidates)
+            shortlisting_spec(campaign, s.person_id, candidates, s.format)
             for s in scorers(people, "shortlisting")
         ]
     if interview and campaign.questions:
@@ -334,14 +390,21 @@ def build_specs(
 # ------------------------------------------------------------------ answers
 
 
+_SCORE_TEXT = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
+
+
 def check_score(item: ScaleItem, raw: str) -> tuple[int | None, str]:
     """(score, '') when ``raw`` is a score on the item's scale, else (None, reason)."""
     text = raw.strip()
     if not text:
         return None, "no score was given"
+    # Plain digits only: Decimal() alone also takes 'sNaN', 'Infinity', '1e0', '1_0' and
+    # non-ASCII digits, and comparing a signalling NaN raises (an HTTP 500 on the server).
+    if not _SCORE_TEXT.fullmatch(text):
+        return None, "the score is not a number"
     try:
         d = Decimal(text)
-    except InvalidOperation:
+    except InvalidOperation:  # pragma: no cover - the pattern admits only plain numbers
         return None, "the score is not a number"
     if d != d.to_integral_value():
         return None, "the score is not a whole number"

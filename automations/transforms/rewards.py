@@ -20,13 +20,15 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pandas as pd
 
 from ..config.models import Rate, RewardPolicy
 from ..errors import Problem
+from .csv_cells import csv_cell
+from .money import NumberError, parse_number
 
 PENNY = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -101,15 +103,15 @@ def _text(v: Any) -> str:
 
 
 def _dec(v: Any) -> Decimal | None:
+    """A number read by the one strict reader (the store has usually typed it already)."""
     if _empty(v):
         return None
     if isinstance(v, Decimal):
-        return v
+        return v if v.is_finite() else None
     try:
-        d = Decimal(str(v).replace("£", "").replace(",", "").strip())
-    except InvalidOperation:
+        return parse_number(v, currency=True)
+    except NumberError:
         return None
-    return d if d.is_finite() else None
 
 
 def _date(v: Any) -> dt.date | None:
@@ -1740,10 +1742,4 @@ def finance_rows(
 
 def csv_safe(value: str) -> str:
     """Text that a spreadsheet opening the CSV can never take for a formula."""
-    if value and value[0] in ("=", "+", "-", "@", "\t", "\r"):
-        try:
-            Decimal(value)
-            return value  # a negative amount is a number, not a formula
-        except InvalidOperation:
-            return "'" + value
-    return value
+    return csv_cell(value)

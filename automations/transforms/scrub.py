@@ -27,6 +27,14 @@ How matching works, so the choices can be checked:
   ``wamerican`` word list) is only taken when it is written with a capital letter,
   and at the start of a sentence only when what follows reads like a name ("Joy
   is", "Joy's", "Joy,"). Otherwise it is left and the position flagged for a person.
+* The form's own values (NI number, postcode, phones, emails, date of birth, each
+  comma part of the address) are also looked for whatever the spacing, case or
+  punctuation (:func:`find_values`), and dates in words ("the ninth of March
+  nineteen seventy-one", "9th Mar '71") are read and compared with the date of birth.
+* People named only in the answers come from ``redact_data/given_names.txt.gz``
+  (capitalised, with the same ordinary-word care) or follow a role ("my sister …").
+  The candidate's initials ("R.K.", "C J H") are taken, ordinary capitals (I, A,
+  UK, NHS) are not.
 * Each structured pattern is tried only near what it needs (an ``@``, a digit, a
   dotted word, "[at]", a platform name, "born"), so long ordinary prose costs little.
 * Overlapping finds are merged, so a name inside an email or a web address goes
@@ -38,8 +46,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import gzip
+import itertools
 import re
 import unicodedata
+from bisect import bisect_right as _bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -118,6 +128,13 @@ _DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2212"
 def common_words() -> frozenset[str]:
     """Lower-case English words: a name that is one of these needs a capital to count."""
     raw = resources.files("automations").joinpath("redact_data/common_words.txt.gz").read_bytes()
+    return frozenset(gzip.decompress(raw).decode("utf-8").split())
+
+
+@cache
+def given_names() -> frozenset[str]:
+    """Folded lower-case given names used in the UK, across origins (``redact_data/README.md``)."""
+    raw = resources.files("automations").joinpath("redact_data/given_names.txt.gz").read_bytes()
     return frozenset(gzip.decompress(raw).decode("utf-8").split())
 
 
@@ -249,7 +266,7 @@ class Identity:
     others: tuple[Person, ...] = ()
     address: str = ""
     date_of_birth: dt.date | None = None
-    # exact values from the form, caught even in odd layouts
+    # values from the form (NI number, postcode, phones, emails), found in any layout
     values: tuple[str, ...] = ()
 
 
@@ -286,6 +303,11 @@ def _given_names(p: Person, with_nicknames: bool) -> list[str]:
 def _given_cached(first: str, preferred: str, with_nicknames: bool) -> tuple[str, ...]:
     p = Person(first, "", preferred)
     given = [_fold_name(p.first), _fold_name(p.preferred)]
+    # "Mary Jane", "Mary-Jane": "Jane" or "MARY" alone is the same person
+    for g in list(given):
+        parts = [w for w in re.split(r"[\s\-]+", g) if len(_key(w)) >= 2]
+        if len(parts) > 1:
+            given += parts
     if with_nicknames:
         table = nickname_table()
         for g in list(given):
@@ -417,11 +439,12 @@ _HANDLE_AFTER = re.compile(
 )
 _PHONE = re.compile(r"(?<![\w+])(?:\+|00)?\(?\d[\d \t.\-()/]{5,20}\d(?![\d])(?!\.\d)")
 _POSTCODE = re.compile(
-    r"\b(?:GIR\s?0AA|[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]?\s?\d[ABD-HJLNP-UW-Z]{2})\b", re.I
+    r"\b(?:GIR\s{0,2}0AA|[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]?[ \t]{0,3}\d[ABD-HJLNP-UW-Z]{2})\b", re.I
 )
+# "QQ 12 34 56 C", "QQ 123 456 C", "QQ12 34 56C", "Q Q 1 2 3 4 5 6 C": spaces anywhere
 _NI = re.compile(
-    r"\b[A-Z]{2}(?:[\s-]?\d{2}){3}(?:[\s-]?[A-D])?\b",
-    re.I,
+    r"\b(?:[A-Z][ \t]?[A-Z](?:[ \t\-]{0,2}\d){6}(?:[ \t\-]{0,2}[A-D])?"
+    r"|(?i:[A-Z]{2}(?:[\s-]?\d{2}){3}(?:[\s-]?[A-D])?))\b"
 )
 _DATE = re.compile(
     rf"\b(?:(?P<d1>\d{{1,2}})[/.\-](?P<m1>\d{{1,2}})[/.\-](?P<y1>\d{{4}}|\d{{2}})"
@@ -434,9 +457,104 @@ _DATE_MONTH_FIRST = re.compile(
     rf"\b(?P<m4>{_MONTHS})\.?\s+(?P<d4>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y4>\d{{4}})\b", re.I
 )
 _BORN_CONTEXT = re.compile(r"(?:\bborn|\bbirth|\bd\.?o\.?b\b|\bbirthday)[^.\n]{0,30}$", re.I)
-_BORN_YEAR = re.compile(
-    rf"\bborn\s+(?:in\s+|on\s+)?(?:(?:{_MONTHS})\.?\s+)?(?:(?:19|20)\d\d)\b", re.I
+# Numbers in words, for dates written out ("the ninth of March nineteen seventy-one").
+_UNITS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+_TEENS = [
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
+_TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+_ORDINALS = [
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "sixth",
+    "seventh",
+    "eighth",
+    "ninth",
+    "tenth",
+    "eleventh",
+    "twelfth",
+    "thirteenth",
+    "fourteenth",
+    "fifteenth",
+    "sixteenth",
+    "seventeenth",
+    "eighteenth",
+    "nineteenth",
+]
+_WORD_NUM = {
+    **{w: i for i, w in enumerate(_UNITS, 1)},
+    **{w: i for i, w in enumerate(_TEENS, 10)},
+    **{w: 10 * i for i, w in enumerate(_TENS, 2)},
+    **{w: i for i, w in enumerate(_ORDINALS, 1)},
+    "twentieth": 20, "thirtieth": 30, "oh": 0, "o": 0, "zero": 0, "hundred": 0,
+}  # fmt: skip
+_U, _T = "|".join(_UNITS), "|".join(_TEENS)
+_DAY_WORDS = (
+    rf"(?:(?:twenty|thirty)[\s-]+)?(?:{'|'.join(_ORDINALS[:9])}|{_U})"
+    rf"|{'|'.join(_ORDINALS[9:])}|twentieth|thirtieth|{_T}|twenty|thirty"
 )
+_YEAR_WORDS = (
+    rf"(?:nineteen|twenty)[\s-]+(?:(?:{'|'.join(_TENS)})(?:[\s-]+(?:{_U}))?|{_T}"
+    rf"|(?:oh|o|zero)[\s-]+(?:{_U})|hundred)"
+    rf"|two[\s-]+thousand(?:[\s-]+and)?(?:[\s-]+(?:twenty(?:[\s-]+(?:{_U}))?|{_T}|{_U}))?"
+)
+_WDAY = rf"(?:the\s+)?(?:(?P<dd>\d{{1,2}})(?:st|nd|rd|th)?|(?P<dw>{_DAY_WORDS}))"
+_WYEAR = rf"(?:(?P<yy>\d{{4}})|'(?P<y2>\d{{2}})|(?P<y2b>\d{{2}})|(?P<yw>{_YEAR_WORDS}))(?![\w'])"
+# "9th Mar '71", "ninth of March 1971", "March 9th, 1971", "March the ninth, nineteen seventy-one"
+_WDATE_DMY = re.compile(
+    rf"\b{_WDAY}(?:\s+of)?[\s,]+(?P<mon>{_MONTHS})\b\.?(?:[\s,]+of)?[\s,]+{_WYEAR}", re.I
+)
+_WDATE_MDY = re.compile(rf"\b(?P<mon>{_MONTHS})\b\.?[\s,]+{_WDAY}(?:[\s,]+of)?[\s,]+{_WYEAR}", re.I)
+# looked for in the lower-case text: every month name starts with one of these
+_LOWER_WORD = re.compile(r"[a-z]+")
+_MONTH_HIT = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)")
+_BORN_YEAR = re.compile(
+    rf"\bborn\s+(?:in\s+|on\s+)?(?:(?:{_MONTHS})\.?\s+)?(?:(?:19|20)\d\d\b|(?:{_YEAR_WORDS})\b)",
+    re.I,
+)
+
+
+def _words_number(words: str) -> int:
+    """ "seventy-one" -> 71, "twenty first" -> 21 (words from the patterns above)."""
+    return sum(_WORD_NUM.get(w, 0) for w in re.split(r"[\s-]+", words.lower()) if w)
+
+
+def _year_words(words: str) -> int:
+    """ "nineteen seventy-one" -> 1971, "two thousand and four" -> 2004."""
+    ws = [w for w in re.split(r"[\s-]+", words.lower()) if w and w != "and"]
+    if ws[:2] == ["two", "thousand"]:
+        return 2000 + _words_number(" ".join(ws[2:]))
+    return 100 * _WORD_NUM[ws[0]] + _words_number(" ".join(ws[1:]))
+
+
+def _word_date(m: re.Match[str]) -> tuple[int, int, int, bool] | None:
+    """(day, month, year, year has two digits only) from a written-out date."""
+    g = m.groupdict()
+    day = int(g["dd"]) if g.get("dd") else _words_number(g["dw"] or "")
+    month = _MONTH_NUM[m.group("mon").lower()]
+    if g.get("yy"):
+        year, short = int(g["yy"]), False
+    elif g.get("yw"):
+        year, short = _year_words(g["yw"]), False
+    else:
+        year, short = int(g.get("y2") or g.get("y2b") or 0), True
+    if not 1 <= day <= 31:
+        return None
+    return day, month, year, short
+
+
 _ADDRESS = re.compile(
     r"\b(?:(?:[Ff]lat|[Aa]partment|[Aa]pt|[Uu]nit)\.?\s+\d+[A-Za-z]?,?\s+)?"
     r"\d{1,4}[A-Za-z]?,?\s+(?:[A-Z][\w']*\s+){1,3}"
@@ -444,6 +562,102 @@ _ADDRESS = re.compile(
     r"(?:,\s*[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)?(?![\w']))?"
 )
 _NEXT_WORD = re.compile(r" ([A-Za-z]+)")
+_IN_ADDRESS = re.compile(r"[@_]|\.[A-Za-z0-9]")
+# a sign-off or a name cue just before: the next capitalised word is the writer
+_SIGN_OFF = re.compile(
+    r"(?:\b(?:regards|wishes|thanks|thank\s+you|signed|yours|sincerely|faithfully|cheers|love"
+    r"|best|warmly|name\s+is|called|known\s+as)|(?:^|\n)[ \t]*from)[ \t]*[,:\-]?\s*$",
+    re.I,
+)
+# the name is all there is on its line (a sign-off, a heading): "Dawn\n", "Dawn Rose."
+_LINE_ALONE = re.compile(r"[ \t]*[.!,]?[ \t]*(?:\n|$)")
+_MONTH_BEFORE = re.compile(
+    r"(?:\b(?:in|by|since|until|till|from|of|last|next|early|late|mid|during|before|after"
+    r"|this|each|every|throughout|on|to)|\d(?:st|nd|rd|th)?)[ \t,]+$",
+    re.I,
+)
+_MONTH_AFTER = re.compile(r"[ \t,]+(?:\d|the\s+\d)")
+_HYPHEN_AFTER = re.compile(r"[ \t]?-[ \t]?[A-Z][A-Za-z']+")
+_HYPHEN_BEFORE = re.compile(r"[A-Z][A-Za-z']+[ \t]?-[ \t]?$")
+_OTHER_NAME = re.compile(r"\b(?P<w>[A-Z][a-z]+(?:-[A-Z][a-z]+)?)(?![A-Za-z0-9@])")
+_TITLE_AT = re.compile(
+    r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Professor|Cllr|Councillor|Nurse|Auntie|Aunty|Uncle)"
+    r"\.?[ \t]+(?=[A-Z])"
+)
+_SURNAME_AFTER = re.compile(r"[ \t]+((?:O'|Mc|Mac|De|Van |Al-)?[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?)\b")
+_ROLES = (
+    "support worker|worker|key worker|social worker|care coordinator|coordinator|manager"
+    "|line manager|boss|supervisor|mentor|colleague|friend|best friend|partner|husband|wife"
+    "|son|daughter|mum|mother|dad|father|sister|brother|aunt|auntie|uncle|nan|nana|gran|granny"
+    "|grandma|grandad|grandfather|grandmother|cousin|niece|nephew|neighbour|carer|nurse|doctor"
+    "|gp|therapist|counsellor|tutor|teacher|advocate|peer supporter|peer|volunteer|chair"
+    "|lead|keyworker|child|children|kids|boyfriend|girlfriend|fiance|fiancee|stepson"
+    "|stepdaughter|flatmate|housemate|landlord|named nurse|psychiatrist|psychologist|ot"
+    "|occupational therapist|team leader|trainer|coach"
+)
+_ROLE_CUE = re.compile(
+    rf"(?:\b(?:my|our|his|her|their|your|a|the)\s+(?:[a-z]+\s+){{0,2}}?(?:{_ROLES})s?"
+    r"|\bnamed|\bcalled|\bknown\s+as|\bname\s+is|\bnames\s+are)[ \t]*,?[ \t]*"
+    r"(?:(?:[A-Z][a-z]+|and|,)[ \t]*)*$",
+    re.I,
+)
+_PLACE_BEFORE = frozenset(
+    [
+        "in",
+        "at",
+        "near",
+        "into",
+        "around",
+        "across",
+        "outside",
+        "inside",
+        "towards",
+        "visit",
+        "visited",
+        "visiting",
+        "live",
+        "lived",
+        "living",
+        "moved",
+        "to",
+    ]
+)
+_ORG_WORDS = frozenset(
+    (_STREET_FULL.lower().replace("|", " ") + " station council hospital centre center trust "
+     "group fund foundation college school university ward society project service services "
+     "team church chapel mosque temple gurdwara library club academy institute hall unit "
+     "partnership network forum board authority county city borough district ambulance "
+     "infirmary surgery practice clinic court").split()
+)  # fmt: skip
+_ORG_AFTER = re.compile(r"(?:'s)?[ \t]+(?:(?:and|&|of)[ \t]+)?[A-Z]")
+_SENTENCE_ON = re.compile(r"\s+[A-Z]|\s*$")
+_INITIALS_TAIL = re.compile(r"(?:[ \t]+[A-Z](?:\.|(?![A-Za-z'])))+")
+_INITIALS = re.compile(r"(?<![A-Za-z'.])[A-Z](?:\.?[ \t]?[A-Z]){1,3}\.?(?![A-Za-z'])")
+
+
+def _month_context(folded: str, s: int, e: int) -> bool:
+    """True when a word that is a month reads as the month here ("3 May 2019", "in May")."""
+    return bool(_MONTH_AFTER.match(folded, e) or _MONTH_BEFORE.search(folded, max(0, s - 12), s))
+
+
+def _whole_name(folded: str, s: int, e: int) -> tuple[int, int]:
+    """Widen a name to a closing bracket it opened and to a double-barrelled half.
+
+    Never "Candidate A)" nor "Candidate A-Jones": "Joy (Hill)" and "Hill-Jones" go whole.
+    """
+    if folded.count("(", s, e) > folded.count(")", s, e):
+        m = re.match(r"[ \t]*\)", folded[e:])
+        if m:
+            e += m.end()
+    m = _HYPHEN_AFTER.match(folded, e)
+    if m:
+        e = m.end()
+    m = _HYPHEN_BEFORE.search(folded, max(0, s - 30), s)
+    if m:
+        s = m.start()
+    return s, e
+
+
 _SHOUTING = re.compile(r"^\W*[A-Z]{2,}\W+[A-Z]{2,}")
 _NAME_CUE = re.compile(
     r"(?:\bname\s+is|\bi\s+am|\bi'?m|\bcalled|\bknown\s+as|\bregards|\bsigned|\bthanks|\bfrom"
@@ -454,6 +668,144 @@ _PLAIN_WORDS = re.compile(r"[A-Za-z]+(?:[-'][A-Za-z]+)+")
 _PHONE_PIECE = re.compile(r"(?:\+|00)?\(?\d[\d.\-() ]{5,16}\d")
 _CAP_WORD = re.compile(r"\b[A-Z][a-z]+(?:['-][A-Z]?[a-z]+)*\b")
 _WORD = re.compile(r"\S+")
+
+
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+_VALUE_GAP = re.compile(r"[ \t.\-/()\[\],:+]{1,4}")
+_NI_KEY = re.compile(r"[a-z]{2}\d{6}[a-d]?")
+_POSTCODE_KEY = re.compile(r"[a-z]{1,2}\d[a-z\d]?\d[a-z]{2}")
+
+
+def value_key(value: str) -> tuple[str, str] | None:
+    """(kind, key) for a form value to look for in any layout; None for other values.
+
+    The key is the value's plain letters and digits in lower case; a phone number's
+    key is its number without the country code or leading 0 ("7700900123").
+    """
+    v = fold(value)[0].strip().lower()
+    if "@" in v:
+        return ("email", v)
+    key = re.sub(r"[^a-z0-9]", "", v)
+    if _NI_KEY.fullmatch(key):
+        return ("ni_number", key)
+    if _POSTCODE_KEY.fullmatch(key):
+        return ("postcode", key)
+    if key.isdigit() and len(key) >= 9:
+        if key.startswith("00"):
+            key = key[2:]
+        if key.startswith("44") and len(key) >= 12:
+            key = key[2:]
+        return ("phone", key.lstrip("0"))
+    return None
+
+
+def _value_keys(identity: Identity) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+    keys: list[tuple[str, str]] = []
+    emails: list[str] = []
+    for v in identity.values:
+        got = value_key(v)
+        if got is None:
+            continue
+        kind, key = got
+        if kind == "email":
+            emails.append(key)
+            continue
+        keys.append((kind, key))
+        if kind == "ni_number" and len(key) == 9:
+            keys.append((kind, key[:8]))  # the letter at the end left off
+    dob = identity.date_of_birth
+    if dob is not None:
+        d, m, y = dob.day, dob.month, dob.year
+        for k in {f"{d:02d}{m:02d}{y}", f"{d}{m}{y}", f"{d:02d}{m:02d}{y % 100:02d}"}:
+            keys.append(("date_of_birth", k))
+    return tuple(dict.fromkeys(keys)), tuple(dict.fromkeys(emails))
+
+
+def _own_initials(p: Person) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    def initial(w: str) -> str:
+        return _fold_name(w)[:1].upper()
+
+    firsts = [w for w in re.split(r"[\s\-]+", p.first) if w]
+    given = {initial(w) for w in [*firsts[:1], p.preferred] if w}
+    middle = {initial(w) for w in firsts[1:]}
+    last = {initial(w) for w in re.split(r"[\s\-]+", p.last) if w and not w.islower()}
+    return frozenset(given - {""}), frozenset(middle - {""}), frozenset(last - {""})
+
+
+def find_values(folded: str, keys: Sequence[tuple[str, str]]) -> list[tuple[int, int, str]]:
+    """Where the form's values occur in ``folded`` whatever the spacing, case or punctuation.
+
+    The text's letters and digits are joined into one string (a short gap of spaces
+    or punctuation between words is allowed, a longer one ends the run) and each
+    key is looked for in it; a find must start and end on whole words, except that
+    a phone number may start after its 0 or country code.
+    """
+    # every key holds a digit: look only around the digits
+    out: list[tuple[int, int, str]] = []
+    windows: list[list[int]] = []
+    n = len(folded)
+    for m in _DIGIT_RUN.finditer(folded):
+        ws, we = max(0, m.start() - 12), min(n, m.end() + 14)
+        while ws > 0 and folded[ws - 1].isalnum():
+            ws -= 1
+        while we < n and folded[we].isalnum():
+            we += 1
+        if windows and ws <= windows[-1][1]:
+            windows[-1][1] = we
+        else:
+            windows.append([ws, we])
+    low = folded.lower()
+    for ws, we in windows:
+        plain = _NOT_ALNUM.sub("", low[ws:we])
+        here = [k for k in keys if k[1] in plain]  # usually none: nothing more to do
+        if here:
+            out += _values_in(folded, ws, we, here)
+    return out
+
+
+def _values_in(
+    folded: str, ws: int, we: int, keys: Sequence[tuple[str, str]]
+) -> list[tuple[int, int, str]]:
+    out: list[tuple[int, int, str]] = []
+    toks = list(_TOKEN.finditer(folded, ws, we))
+    if not toks:
+        return out
+    # runs of tokens joined by short gaps
+    runs: list[list[re.Match[str]]] = [[toks[0]]]
+    for a, b in itertools.pairwise(toks):
+        if _VALUE_GAP.fullmatch(folded, a.end(), b.start()):
+            runs[-1].append(b)
+        else:
+            runs.append([b])
+    for run in runs:
+        joined = "".join(t.group(0) for t in run).lower()
+        offs: list[int] = []
+        n = 0
+        for t in run:
+            offs.append(n)
+            n += t.end() - t.start()
+        for kind, key in keys:
+            p = joined.find(key)
+            while p != -1:
+                e = p + len(key)
+                i = _bisect_right(offs, p) - 1
+                j = _bisect_right(offs, e - 1) - 1
+                inside = p - offs[i]
+                tok_end = offs[j] + run[j].end() - run[j].start()
+                prefix = joined[offs[i] : p]
+                starts_ok = inside == 0 or (kind == "phone" and prefix in ("0", "44", "440"))
+                if starts_ok and e == tok_end:
+                    s = run[i].start()
+                    if kind == "phone":
+                        pre = _PHONE_PREFIX.search(folded, max(0, s - 12), s)
+                        if pre:
+                            s = pre.start()
+                    out.append((s, run[j].end(), kind))
+                p = joined.find(key, p + 1)
+    return out
+
+
+_PHONE_PREFIX = re.compile(r"(?:(?:\+|00)[ \t]?44[ \t]?(?:\([ \t]?0[ \t]?\)[ \t]?)?|\(0?|\+)$")
 
 
 def _phone_ok(raw: str) -> bool:
@@ -557,6 +909,15 @@ class Scrubber:
     longer: frozenset[str]  # beginnings that are shorter than their key
     addresses: tuple[tuple[str, ...], ...]  # token sequences of the form's address lines
     handles: tuple[str, ...]  # lower-case run-together names (janehill, hilljane …)
+    # the form's own values as plain letters and digits, with their kind
+    value_keys: tuple[tuple[str, str], ...] = ()
+    emails: tuple[str, ...] = ()  # the form's email addresses, lower case
+    # the candidate's initials: of the first given name, of middle names, of the surname
+    initials: tuple[frozenset[str], frozenset[str], frozenset[str]] = (
+        frozenset(),
+        frozenset(),
+        frozenset(),
+    )
 
     @classmethod
     def build(cls, identity: Identity, *, nicknames: bool = True) -> Scrubber:
@@ -590,11 +951,8 @@ class Scrubber:
         if identity.address:
             parts = [p.strip() for p in identity.address.split(",") if p.strip()]
             for i, part in enumerate(parts):
-                if (
-                    re.search(r"\d", part)
-                    or re.search(rf"\b(?:{_STREET_TYPES})\b", part)
-                    or (i < len(parts) - 1 and " " in part)
-                ):
+                # every part but a last one-word town ("Flat 4, Mill Court, Leeds")
+                if i < len(parts) - 1 or len(part.split()) > 1 or re.search(r"\d", part):
                     toks = tuple(t.lower() for t in _TOKEN.findall(fold(part)[0]))
                     if toks:
                         addresses.append(toks)
@@ -619,6 +977,8 @@ class Scrubber:
             frozenset(longer),
             tuple(addresses),
             tuple(sorted(h for h in handles if len(h) >= 5)),
+            *_value_keys(identity),
+            _own_initials(identity.own),
         )
 
     # ------------------------------------------------------------------ finding
@@ -673,6 +1033,20 @@ class Scrubber:
                     add((s, hm.end(), "handle"))
         if has_digit:
             self._find_numbers(folded, add)
+            if self.value_keys:
+                for s, e, k in find_values(folded, self.value_keys):
+                    add((s, e, k))
+        for e_ in self.emails:
+            for p in _positions(low, e_):
+                add((p, p + len(e_), "email"))
+        if self.identity.date_of_birth is not None or "born" in low:
+            for m in _MONTH_HIT.finditer(low):
+                if _LOWER_WORD.match(low, m.start()).group(0) not in _MONTH_NUM:  # type: ignore[union-attr]
+                    continue  # "decisions", "market"
+                ws, we = max(0, m.start() - 45), m.end() + 60
+                for rx in (_WDATE_DMY, _WDATE_MDY):
+                    for dm in rx.finditer(folded, ws, we):
+                        self._word_date_found(folded, dm, add)
         for p in _positions(low, "born"):
             bm = _BORN_YEAR.match(folded, p)
             if bm:
@@ -683,6 +1057,8 @@ class Scrubber:
         if self.handles:
             self._find_handles(low, folded, add)
         self._find_names(low, folded, add, unsure_at)
+        self._find_initials(folded, add)
+        self._find_other_names(folded, spans, add)
         merged = _merge(spans)
         if idx is not None:
             n = len(text)
@@ -723,6 +1099,22 @@ class Scrubber:
         if d is not None and (d == self.identity.date_of_birth or _BORN_CONTEXT.search(before)):
             add((m.start(), m.end(), "date_of_birth"))
 
+    def _word_date_found(self, folded: str, m: re.Match[str], add: Any) -> None:
+        got = _word_date(m)
+        if got is None:
+            return
+        day, month, year, short = got
+        dob = self.identity.date_of_birth
+        same = dob is not None and (day, month) == (dob.day, dob.month)
+        same = (
+            same
+            and dob is not None
+            and (year % 100 if short else year) == (dob.year % 100 if short else dob.year)
+        )
+        before = folded[max(0, m.start() - 40) : m.start()]
+        if same or _BORN_CONTEXT.search(before):
+            add((m.start(), m.end(), "date_of_birth"))
+
     def _numbers_in(self, folded: str, we: int, ws: int, add: Any) -> None:
         for m in _DATE.finditer(folded, ws, we):
             self._date_found(folded, m, add)
@@ -750,7 +1142,9 @@ class Scrubber:
             while p != -1:
                 if p == 0 or not folded[p - 1].isalnum():
                     toks = _tokens_from(folded, p, len(seq))
-                    if tuple(t[2] for t in toks) == seq and all(
+                    if len(seq) == 1 and seq[0] in common_words() and not folded[p].isupper():
+                        pass  # "Orchard" the place, not "an orchard"
+                    elif tuple(t[2] for t in toks) == seq and all(
                         _ADDRESS_GAP.fullmatch(folded[toks[j][1] : toks[j + 1][0]])
                         for j in range(len(toks) - 1)
                     ):
@@ -830,8 +1224,11 @@ class Scrubber:
             size, key, poss = hit
             cands = index[key]
             person = cands[0][0]
-            if (poss and key in self.people[person].ambiguous) or (
-                st > 0 and folded[st - 1] in "@#/"
+            uend = toks[size - 1][1]
+            if (
+                (poss and key in self.people[person].ambiguous)
+                or (st > 0 and folded[st - 1] in "@#/")
+                or _IN_ADDRESS.match(folded, uend)  # martin.clarke@…: the email's, not a name
             ):
                 done = toks[size - 1][1]
                 continue
@@ -868,6 +1265,8 @@ class Scrubber:
                     len(bare) == 1
                     and bare in self.people[person].initials
                     and any(u.role_of(person) in (LAST, PART) for u in units[j : k + 1])
+                    and folded[first.start].isupper()
+                    and (bare != "I" or before.endswith("."))  # "I cook", not "I. Cook"
                 ):
                     s, extra = bstart, True
             ok = True
@@ -875,6 +1274,8 @@ class Scrubber:
                 u = first
                 if before in ("St", "St."):
                     ok = False  # St John Ambulance, St Helen's: not the person
+                elif u.key in _MONTH_NUM and _month_context(folded, u.start, u.end):
+                    ok = False  # "3 May 2019", "in May": the month, not Mrs May
                 elif u.key in self.people[person].ambiguous:
                     ok, unsure = self._ambiguous_ok(folded, u.start, u.end)
                     if unsure:
@@ -889,8 +1290,113 @@ class Scrubber:
                     ok = False  # "will hope", "grant rose": ordinary words
                     unsure_at.append(s)
             if ok:
-                add((s, e, self.people[person].kind))
+                kind = self.people[person].kind
+                s, e = _whole_name(folded, s, e)
+                if kind == "own_name":
+                    e = self._initials_after(folded, e)
+                add((s, e, kind))
             j = k + 1
+
+    @staticmethod
+    def _find_other_names(folded: str, found: Sequence[tuple[int, int, str]], add: Any) -> None:
+        """People named only in the answers ("my support worker Shona"): ``[name]``.
+
+        A capitalised word from the list of given names is taken, with a title before
+        it and a surname after it; one that is also an ordinary word (Grace, Will) only
+        after a cue ("my manager Grace", "called Hope") or before a surname. A place
+        reading ("in Florence", "Victoria Station", "St John") is left.
+        """
+        names, words = given_names(), common_words()
+        taken = sorted((s, e) for s, e, _ in found)
+        starts = [s for s, _ in taken]
+
+        def covered(p: int) -> bool:
+            i = _bisect_right(starts, p) - 1
+            return i >= 0 and taken[i][0] <= p < taken[i][1]
+
+        titles = {m.end(): m.start() for m in _TITLE_AT.finditer(folded)}
+        for m in _OTHER_NAME.finditer(folded):
+            low = m.group("w").lower()
+            s, e = m.start("w"), m.end("w")
+            titled = s in titles
+            if not titled and low not in names and (low in words or low in _NOT_NAMES):
+                continue  # the usual case: an ordinary capitalised word
+            if covered(s):
+                continue  # the candidate, a referee … already
+            pre = folded[max(0, s - 40) : s]
+            # not a known given name: still a person right after "my sister", "my
+            # manager" … ("my sister Sukhvinder")
+            role = bool(_ROLE_CUE.search(pre))
+            if not titled and low not in names and not role:
+                continue
+            cue = titled or role or bool(_SIGN_OFF.search(pre))
+            sur = _SURNAME_AFTER.match(folded, e)
+            nxt = sur.group(1).lower() if sur else ""
+            ordinary = low in words or low in _NOT_NAMES
+            org_after = nxt in _ORG_WORDS
+            surname = bool(nxt) and not org_after and nxt not in _NOT_NAMES
+            surname = surname and not (ordinary and nxt in words)
+            if not cue:
+                if ordinary and not surname:
+                    continue
+                before, _ = _word_before(folded, s)
+                if before in ("St", "St.", "Saint") or before.lower() in _PLACE_BEFORE:
+                    continue
+                if org_after:
+                    continue  # "Victoria Station", "Florence Nightingale Ward"
+            start = titles[s] if titled else s
+            end = sur.end() if surname and sur is not None else e
+            add((start, end, "other_name"))
+
+    def _initials_after(self, folded: str, e: int) -> int:
+        """After the candidate's name, their middle or surname initials go too ("Rose K.")."""
+        m = _INITIALS_TAIL.match(folded, e)
+        if not m:
+            return e
+        _, middle, last = self.initials
+        end = e
+        for im in re.finditer(r"[ \t]+([A-Z])(\.?)", m.group(0)):
+            letter, dot = im.group(1), im.group(2)
+            if letter not in middle | last or (letter in "IA" and not dot):
+                break
+            end = e + im.end()
+        if folded[end - 1 : end] == "." and _SENTENCE_ON.match(folded, end):
+            end -= 1
+        return end
+
+    def _find_initials(self, folded: str, add: Any) -> None:
+        """ "Signed R.K.", "R K", "C J H.": the candidate's initials, not every capital."""
+        given, middle, last = self.initials
+        if not given or not last:
+            return
+        for m in _INITIALS.finditer(folded):
+            raw = m.group(0)
+            at = [i for i, c in enumerate(raw) if c.isupper()]
+            # the longest run that reads as the initials ("C J H. I think": not the "I")
+            for n in range(len(at), 1, -1):
+                letters = [raw[i] for i in at[:n]]
+                if (
+                    letters[0] not in given
+                    or letters[-1] not in last
+                    or any(c not in middle | last for c in letters[1:-1])
+                ):
+                    continue
+                end = at[n - 1] + 1
+                if end < len(raw) and raw[end] == ".":
+                    end += 1
+                    if _SENTENCE_ON.match(folded, m.start() + end):
+                        end -= 1  # the full stop ends the sentence too: keep it
+                sub = raw[:end]
+                s, e = m.start(), m.start() + end
+                dotted = "." in sub.rstrip(".") or sub.count(".") >= 2
+                cue = _SIGN_OFF.search(folded, max(0, s - 40), s) or _NAME_CUE.search(
+                    folded, max(0, s - 30), s
+                )
+                spaced = " " in sub or "\t" in sub
+                alone = _LINE_ALONE.match(folded, e)
+                if dotted or cue or (spaced and (n >= 3 or alone)):
+                    add((s, e, "own_name"))
+                break
 
     @staticmethod
     def _ambiguous_ok(folded: str, s: int, e: int) -> tuple[bool, bool]:
@@ -900,6 +1406,11 @@ class Scrubber:
             return False, False
         if not (word[0].isupper()):
             return False, False
+        if _SIGN_OFF.search(folded, max(0, s - 40), s) or _LINE_ALONE.match(folded, e):
+            return True, False  # "Kind regards, Dawn", "Best wishes, Rose", a name on its own line
+        before, _ = _word_before(folded, s)
+        if before in ("the", "The") and _ORG_AFTER.match(folded, e):
+            return False, True  # "the King's Fund", "the Rose and Crown"
         if not _sentence_start(folded, s):
             # "Young People's Service", "Castle Hill", "Hill Top": part of a place or
             # an organisation's name, most likely; left for a person to check

@@ -31,6 +31,9 @@ from typing import Any
 
 SERVICE_MODULES = ("oauth", "drive", "sheets", "forms", "gmail")
 
+# The team's Google account tests act as by default (the example config's from address).
+TEAM_ACCOUNT = "recruitment@example.org"
+
 STATUS_NAMES = {
     400: "INVALID_ARGUMENT",
     401: "UNAUTHENTICATED",
@@ -225,9 +228,23 @@ class Emulator:
         self.faults: list[Fault] = []
         self.tokens: dict[str, tuple[Principal, float]] = {}
         self.service_accounts: dict[str, Any] = {}  # email -> public key
-        self.default_principal_email = "corecruit@emulated-project.iam.gserviceaccount.com"
+        # Who ``issue_token()`` speaks for unless told: a person (a Workspace user), since
+        # a service account on its own cannot own files (see drive.py).
+        self.default_principal_email = TEAM_ACCOUNT
+        self.default_service_account = "corecruit@emulated-project.iam.gserviceaccount.com"
+        # Service accounts an admin has NOT allowed to act as people (domain-wide delegation).
+        self.no_delegation: set[str] = set()
+        # Service accounts that may still own files (gspread's recordings predate the rule).
+        self.legacy_owners: set[str] = set()
         self.services: list[str] = []
         self.errors: list[BaseException] = []  # handler crashes (the fixture fails the test)
+        # Check every request against Google's discovery documents (schema.py), as Google does.
+        self.strict = True
+        # With ``capture`` on, every request that reached a route: (route name, query, body).
+        self.capture = False
+        self.captured: list[tuple[str, dict[str, list[str]], bytes]] = []
+        # Addresses that have no Google account (Drive sharing treats them differently).
+        self.no_google_account: set[str] = set()
         for name in services:
             try:
                 importlib.import_module(f"{__package__}.{name}")
@@ -363,7 +380,7 @@ class Emulator:
         """
         from .oauth import make_key
 
-        email = email or self.default_principal_email
+        email = email or self.default_service_account
         private_pem, public_key, key_id = make_key()
         with self.lock:
             self.service_accounts[email] = public_key
@@ -462,6 +479,13 @@ class Emulator:
                             }
                         ],
                     )
+            if self.capture:
+                with self.lock:
+                    self.captured.append((r.name, req.query, req.body))
+            if self.strict:
+                from .schema import check
+
+                check(r.name, req.query, req.body)
             with self.lock:
                 out = r.handler(self, req, **groups)
         except ApiError as exc:

@@ -56,8 +56,17 @@ class DriveFile:
     trashed: bool = False
     permissions: list[dict[str, Any]] = field(default_factory=list)
     app_access: set[str] = field(default_factory=set)  # principals that created/were given it
+    drive_id: str = ""  # the shared drive it is on ("": someone's My Drive)
+    members: dict[str, str] = field(default_factory=dict)  # the shared drive's members -> role
 
     def full(self) -> dict[str, Any]:
+        out = self._full()
+        if self.drive_id:
+            out["driveId"] = self.drive_id
+            del out["owners"]  # files on a shared drive belong to the organisation
+        return out
+
+    def _full(self) -> dict[str, Any]:
         return {
             "kind": "drive#file",
             "id": self.id,
@@ -94,6 +103,9 @@ class DriveFile:
             mine = p.get("type") == "anyone" or p.get("emailAddress", "").lower() == email.lower()
             if mine and (best is None or rank.get(p["role"], 0) > rank.get(best, 0)):
                 best = p["role"]
+        member = self.members.get(email.lower())
+        if member and (best is None or rank.get(member, 0) > rank.get(best, 0)):
+            best = member
         return best
 
 
@@ -126,27 +138,80 @@ def add_file(
     parents: list[str] | None = None,
     file_id: str | None = None,
 ) -> DriveFile:
-    """Create a file owned by ``owner`` (also used by the Sheets create call and by tests)."""
+    """Create a file owned by ``owner`` (also used by the Sheets create call and by tests).
+
+    In a shared drive folder the file belongs to the shared drive (its members have
+    access; nobody owns it). A form made this way is an empty, untitled form.
+    """
     f = DriveFile(file_id or emu.new_id(), name, mime_type, owner, list(parents or []))
-    f.permissions.append(
-        {
-            "kind": "drive#permission",
-            "id": _perm_id(emu),
-            "type": "user",
-            "emailAddress": owner,
-            "role": "owner",
-            "displayName": owner.split("@")[0],
-            "deleted": False,
-            "pendingOwner": False,
-        }
-    )
+    parent = files(emu).get(f.parents[0]) if f.parents else None
+    if parent is not None and parent.drive_id:
+        f.drive_id, f.members = parent.drive_id, parent.members
+    else:
+        f.permissions.append(
+            {
+                "kind": "drive#permission",
+                "id": _perm_id(emu),
+                "type": "user",
+                "emailAddress": owner,
+                "role": "owner",
+                "displayName": owner.split("@")[0],
+                "deleted": False,
+                "pendingOwner": False,
+            }
+        )
     f.app_access.add(owner)
     files(emu)[f.id] = f
     if mime_type == SPREADSHEET:
         from .sheets import new_spreadsheet
 
         new_spreadsheet(emu, f.id, name)
+    if mime_type == FORM:
+        from .forms import new_form
+
+        new_form(emu, f.id, "", name)
     return f
+
+
+def add_shared_drive(emu: Emulator, name: str, members: dict[str, str]) -> str:
+    """A shared drive (its id is also its root folder's id) with ``members`` (email -> role).
+
+    Roles are Drive's: ``organizer`` (manager), ``fileOrganizer`` (content manager),
+    ``writer`` (contributor), ``commenter``, ``reader``.
+    """
+    drive_id = "0A" + emu.new_id(17)
+    root = DriveFile(drive_id, name, FOLDER, "", [], drive_id=drive_id)
+    root.members = {e.lower(): r for e, r in members.items()}
+    files(emu)[drive_id] = root
+    emu.state("drive").setdefault("drives", {})[drive_id] = root
+    return drive_id
+
+
+def add_folder(emu: Emulator, name: str, owner: str, parent: str | None = None) -> str:
+    """A folder in ``owner``'s My Drive (or in ``parent``, which may be on a shared drive)."""
+    return add_file(emu, name, FOLDER, owner, [parent] if parent else None).id
+
+
+def is_service_account(email: str) -> bool:
+    return email.lower().endswith(".gserviceaccount.com")
+
+
+NO_QUOTA = (
+    "Service Accounts do not have storage quota. Leverage shared drives "
+    "(https://developers.google.com/workspace/drive/api/guides/about-shareddrives), or use "
+    "OAuth delegation (http://support.google.com/a/answer/7281227) instead."
+)
+
+
+def refuse_service_account_owner(emu: Emulator, principal: Principal, drive_id: str) -> None:
+    """Google's 403: a service account cannot own a file (outside a shared drive)."""
+    if drive_id or not is_service_account(principal.email) or principal.email in emu.legacy_owners:
+        return
+    raise ApiError(
+        403,
+        NO_QUOTA,
+        errors=[{"message": NO_QUOTA, "domain": "usageLimits", "reason": "storageQuotaExceeded"}],
+    )
 
 
 def _perm_id(emu: Emulator) -> str:
@@ -168,13 +233,18 @@ def file_for(
     *,
     write: bool = False,
     via_drive: bool = True,
+    all_drives: bool = True,
 ) -> DriveFile:
     """The file if ``principal`` may see it (and change it, with ``write``); else Google's error.
 
     ``via_drive`` picks the error style: Drive says 404 "File not found" for a file
     you may not see; Sheets says 404 for an unknown id and 403 for someone else's.
+    Drive pretends a file on a shared drive does not exist unless the request says
+    ``supportsAllDrives=true`` (``all_drives``).
     """
     f = files(emu).get(file_id)
+    if f is not None and f.drive_id and via_drive and not all_drives:
+        raise not_found(file_id)
     if f is None:
         raise not_found(file_id) if via_drive else ApiError(404, "Requested entity was not found.")
     denied = (
@@ -210,6 +280,12 @@ def _shape(obj: dict[str, Any], req: Request, default: tuple[str, ...]) -> dict[
 
 
 FILE_DEFAULT = ("kind", "id", "name", "mimeType")
+
+
+def _all(req: Request) -> bool:
+    return req.flag("supportsAllDrives") or req.flag("supportsTeamDrives")
+
+
 PERM_DEFAULT = ("kind", "id", "type", "role")
 
 
@@ -221,14 +297,18 @@ def files_create(emu: Emulator, req: Request) -> dict[str, Any]:
     body = req.json() or {}
     assert req.principal is not None
     parents = list(body.get("parents") or [])
+    drive_id = ""
     for p in parents:
         parent = files(emu).get(p)
-        if parent is None or parent.role_of(req.principal.email) not in (
-            "writer",
-            "owner",
-            "organizer",
+        if (
+            parent is None
+            or (parent.drive_id and not _all(req))
+            or parent.role_of(req.principal.email)
+            not in ("writer", "owner", "organizer", "fileOrganizer")
         ):
             raise not_found(p)
+        drive_id = parent.drive_id
+    refuse_service_account_owner(emu, req.principal, drive_id)
     f = add_file(
         emu,
         body.get("name") or "Untitled",
@@ -242,7 +322,7 @@ def files_create(emu: Emulator, req: Request) -> dict[str, Any]:
 @route("GET", r"/drive/v3/files/(?P<file_id>[^/]+)", name="drive.files.get", scopes=DRIVE_READ)
 def files_get(emu: Emulator, req: Request, file_id: str) -> dict[str, Any]:
     assert req.principal is not None
-    f = file_for(emu, req.principal, file_id)
+    f = file_for(emu, req.principal, file_id, all_drives=_all(req))
     return _shape(f.full(), req, FILE_DEFAULT)
 
 
@@ -251,7 +331,7 @@ def files_get(emu: Emulator, req: Request, file_id: str) -> dict[str, Any]:
 )
 def files_update(emu: Emulator, req: Request, file_id: str) -> dict[str, Any]:
     assert req.principal is not None
-    f = file_for(emu, req.principal, file_id, write=True)
+    f = file_for(emu, req.principal, file_id, write=True, all_drives=_all(req))
     body = req.json() or {}
     if "name" in body:
         f.name = body["name"]
@@ -263,6 +343,12 @@ def files_update(emu: Emulator, req: Request, file_id: str) -> dict[str, Any]:
         f.trashed = bool(body["trashed"])
     for p in (req.arg("addParents") or "").split(","):
         if p and p not in f.parents:
+            target = files(emu).get(p)
+            if target is None or (target.drive_id and not _all(req)):
+                raise not_found(p)
+            if target.drive_id and not f.drive_id:  # moved onto a shared drive: it owns it now
+                f.drive_id, f.members = target.drive_id, target.members
+                f.permissions = [x for x in f.permissions if x.get("role") != "owner"]
             f.parents.append(p)
     for p in (req.arg("removeParents") or "").split(","):
         if p in f.parents:
@@ -276,8 +362,9 @@ def files_update(emu: Emulator, req: Request, file_id: str) -> dict[str, Any]:
 )
 def files_delete(emu: Emulator, req: Request, file_id: str) -> Response:
     assert req.principal is not None
-    f = file_for(emu, req.principal, file_id, write=True)
-    if f.role_of(req.principal.email) != "owner":
+    f = file_for(emu, req.principal, file_id, write=True, all_drives=_all(req))
+    role = f.role_of(req.principal.email)
+    if role != "owner" and not (f.drive_id and role in ("organizer", "fileOrganizer")):
         raise ApiError(
             403,
             "The user does not have sufficient permissions for this file.",
@@ -301,9 +388,11 @@ def files_delete(emu: Emulator, req: Request, file_id: str) -> Response:
 )
 def files_copy(emu: Emulator, req: Request, file_id: str) -> dict[str, Any]:
     assert req.principal is not None
-    src = file_for(emu, req.principal, file_id)
+    src = file_for(emu, req.principal, file_id, all_drives=_all(req))
     body = req.json() or {}
     name = body.get("name") or f"Copy of {src.name}"
+    target = files(emu).get((list(body.get("parents") or src.parents) or [""])[0])
+    refuse_service_account_owner(emu, req.principal, target.drive_id if target else "")
     new = DriveFile(
         emu.new_id(),
         name,
@@ -436,6 +525,10 @@ def files_list(emu: Emulator, req: Request) -> dict[str, Any]:
             file_for(emu, req.principal, f.id)
         except ApiError:
             continue
+        if f.drive_id and not (_all(req) and req.flag("includeItemsFromAllDrives")):
+            continue
+        if f.id == f.drive_id:
+            continue  # a shared drive's root is listed by drives.list, not files.list
         if _matches(f, q):
             visible.append(f)
     size = int(req.arg("pageSize", "100") or 100)
@@ -464,7 +557,7 @@ def files_list(emu: Emulator, req: Request) -> dict[str, Any]:
 )
 def permissions_create(emu: Emulator, req: Request, file_id: str) -> dict[str, Any]:
     assert req.principal is not None
-    f = file_for(emu, req.principal, file_id, write=True)
+    f = file_for(emu, req.principal, file_id, write=True, all_drives=_all(req))
     body = req.json() or {}
     kind, role = body.get("type"), body.get("role")
     if kind not in ("user", "group", "domain", "anyone"):
@@ -526,6 +619,18 @@ def permissions_create(emu: Emulator, req: Request, file_id: str) -> dict[str, A
                 }
             ],
         )
+    notify = req.flag("sendNotificationEmail", default=kind in ("user", "group"))
+    if kind == "user" and not notify and email.lower() in emu.no_google_account:
+        msg = (
+            f'Bad Request. User message: "You are trying to invite {email}. Since there is no '
+            'Google account associated with this email address, you must check the "Notify '
+            'people" box to invite this recipient.'
+        )
+        raise ApiError(
+            400,
+            msg,
+            errors=[{"message": msg, "domain": "global", "reason": "invalidSharingRequest"}],
+        )
     existing = next(
         (
             p
@@ -556,7 +661,7 @@ def permissions_create(emu: Emulator, req: Request, file_id: str) -> dict[str, A
         if view is not None:
             perm["view"] = view
         f.permissions.append(perm)
-    if req.flag("sendNotificationEmail", default=kind in ("user", "group")):
+    if notify:
         emu.state("drive").setdefault("notifications", []).append(
             {
                 "file_id": f.id,
@@ -577,7 +682,7 @@ def permissions_create(emu: Emulator, req: Request, file_id: str) -> dict[str, A
 )
 def permissions_list(emu: Emulator, req: Request, file_id: str) -> dict[str, Any]:
     assert req.principal is not None
-    f = file_for(emu, req.principal, file_id)
+    f = file_for(emu, req.principal, file_id, all_drives=_all(req))
     out = {"kind": "drive#permissionList", "permissions": copy.deepcopy(f.permissions)}
     fields = req.arg("fields")
     if fields:
@@ -594,7 +699,7 @@ def permissions_list(emu: Emulator, req: Request, file_id: str) -> dict[str, Any
 )
 def permissions_delete(emu: Emulator, req: Request, file_id: str, perm_id: str) -> Response:
     assert req.principal is not None
-    f = file_for(emu, req.principal, file_id, write=True)
+    f = file_for(emu, req.principal, file_id, write=True, all_drives=_all(req))
     for p in f.permissions:
         if p["id"] == perm_id:
             if p["role"] == "owner":
@@ -624,7 +729,7 @@ def permissions_delete(emu: Emulator, req: Request, file_id: str, perm_id: str) 
 )
 def comments_list(emu: Emulator, req: Request, file_id: str) -> dict[str, Any]:
     assert req.principal is not None
-    file_for(emu, req.principal, file_id)
+    file_for(emu, req.principal, file_id, all_drives=_all(req))
     out: dict[str, Any] = {"kind": "drive#commentList", "comments": []}
     fields = req.arg("fields")
     return apply_fields(out, parse_fields(fields)) if fields else out

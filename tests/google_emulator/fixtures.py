@@ -54,21 +54,31 @@ def google_key_file(google_emulator: Emulator, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def google_credentials(google_key_file: Path) -> object:
+def google_credentials(google_emulator: Emulator, google_key_file: Path) -> object:
+    """The service account acting as the team's account (a service account alone owns nothing)."""
     from google.oauth2 import service_account
 
     return service_account.Credentials.from_service_account_file(
-        str(google_key_file), scopes=list(SCOPES)
+        str(google_key_file), scopes=list(SCOPES), subject=google_emulator.default_principal_email
     )
 
 
+def act_as(text: str, email: str) -> str:
+    """organisation.toml text with the service account acting as ``email``."""
+    text = text.replace('account = "shared_drive"', 'account = "act_as"', 1)
+    return text.replace('act_as = ""', f'act_as = "{email}"', 1)
+
+
 @pytest.fixture
-def google_settings(config_dir: Path, google_key_file: Path) -> object:
-    """The example config switched to the Google backend, with the emulator's key file."""
+def google_settings(config_dir: Path, google_key_file: Path, google_emulator: Emulator) -> object:
+    """The example config switched to the Google backend, with the emulator's key file.
+
+    The service account acts as the team's Workspace account (``account = "act_as"``).
+    """
     from automations.config import load_settings
 
     org = config_dir / "organisation.toml"
-    text = org.read_text(encoding="utf-8")
+    text = act_as(org.read_text(encoding="utf-8"), google_emulator.default_principal_email)
     text = text.replace(
         'backend = "local"            # "local": .xlsx', 'backend = "google"  # .xlsx', 1
     )
@@ -118,7 +128,7 @@ def start_for_bench(settings: object) -> tuple[Emulator, object, dict[str, objec
     key = config_dir / "service-account.json"
     key.write_text(json.dumps(emu.service_account_info()))
     org = config_dir / "organisation.toml"
-    text = org.read_text(encoding="utf-8")
+    text = act_as(org.read_text(encoding="utf-8"), emu.default_principal_email)
     text = text.replace(
         'backend = "local"            # "local": .xlsx', 'backend = "google"  # .xlsx', 1
     )
@@ -129,7 +139,10 @@ def start_for_bench(settings: object) -> tuple[Emulator, object, dict[str, objec
     org.write_text(text, encoding="utf-8")
     new = load_settings(config_dir)
     assert new.org.forms.backend == "google"
-    creds = service_account.Credentials.from_service_account_file(str(key), scopes=list(SCOPES))
+    who = emu.default_principal_email
+    creds = service_account.Credentials.from_service_account_file(
+        str(key), scopes=list(SCOPES), subject=who
+    )
     kw: dict[str, object] = {
         "transport": emulator_session(emu),
         "credentials": creds,
@@ -138,7 +151,7 @@ def start_for_bench(settings: object) -> tuple[Emulator, object, dict[str, objec
     kw["extras"] = {  # what the Google Forms provider takes from the context
         "google_transport": kw["transport"],
         "google_credentials": service_account.Credentials.from_service_account_file(
-            str(key), scopes=list(ALL_SCOPES)
+            str(key), scopes=list(ALL_SCOPES), subject=who
         ),
         "google_retry": kw["retry"],
     }

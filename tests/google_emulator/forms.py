@@ -35,7 +35,7 @@ import re
 from typing import Any
 
 from .core import SCOPE, ApiError, Emulator, Principal, Request, route
-from .drive import FORM, DriveFile, add_file, files, touch
+from .drive import FORM, DriveFile, add_file, files, refuse_service_account_owner, touch
 
 BODY_WRITE = ("forms.body", "drive", "drive.file")
 BODY_READ = ("forms.body", "forms.body.readonly", "drive", "drive.file", "drive.readonly")
@@ -123,7 +123,7 @@ def _check_access(
         and p.get("type") == "user"
         and p.get("emailAddress", "").lower() == principal.email.lower()
         for p in f.permissions
-    )
+    ) or (f.members.get(principal.email.lower()) in EDITOR_ROLES)  # on a shared drive
     if not editor:
         raise denied
     return e
@@ -155,6 +155,23 @@ def _form_out(e: dict[str, Any]) -> dict[str, Any]:
 # ------------------------------------------------------------------ forms
 
 
+def new_form(
+    emu: Emulator, form_id: str, title: str, doc_title: str, *, published: bool = False
+) -> None:
+    """The form behind a new Drive file of the form type (untitled when made through Drive)."""
+    form: dict[str, Any] = {
+        "formId": form_id,
+        "info": {"title": title or "Untitled form", "documentTitle": doc_title},
+        "settings": {"emailCollectionType": "DO_NOT_COLLECT"},
+        "items": [],
+        "responderUri": f"https://docs.google.com/forms/d/e/1FAIpQLS{emu.new_id(48)}/viewform",
+        "publishSettings": {
+            "publishState": {"isPublished": published, "isAcceptingResponses": published}
+        },
+    }
+    forms(emu)[form_id] = {"form": form, "revision": 2, "responses": []}
+
+
 @route("POST", r"/v1/forms", name="forms.forms.create", scopes=BODY_WRITE)
 def forms_create(emu: Emulator, req: Request) -> dict[str, Any]:
     assert req.principal is not None
@@ -177,22 +194,11 @@ def forms_create(emu: Emulator, req: Request) -> dict[str, Any]:
     if not isinstance(title, str) or not title.strip():
         raise ApiError(400, "Invalid value at 'form.info.title': a title is required.")
     doc_title = info.get("documentTitle") or title
+    # forms.create always makes the form in the caller's own Drive
+    refuse_service_account_owner(emu, req.principal, "")
     f = add_file(emu, doc_title, FORM, req.principal.email)
     unpublished = req.flag("unpublished", default=True)
-    form: dict[str, Any] = {
-        "formId": f.id,
-        "info": {"title": title, "documentTitle": doc_title},
-        "settings": {"emailCollectionType": "DO_NOT_COLLECT"},
-        "items": [],
-        "responderUri": f"https://docs.google.com/forms/d/e/1FAIpQLS{emu.new_id(48)}/viewform",
-        "publishSettings": {
-            "publishState": {
-                "isPublished": not unpublished,
-                "isAcceptingResponses": not unpublished,
-            }
-        },
-    }
-    forms(emu)[f.id] = {"form": form, "revision": 2, "responses": []}
+    new_form(emu, f.id, title, doc_title, published=not unpublished)
     return _form_out(forms(emu)[f.id])
 
 
@@ -484,6 +490,12 @@ def forms_batch_update(emu: Emulator, req: Request, form_id: str) -> dict[str, A
     form = copy.deepcopy(e["form"])
     replies = [_apply(emu, form, i, r) for i, r in enumerate(requests)]
     if form != e["form"]:
+        # as at Google, a question deleted from the form takes its answers with it
+        before = {q.get("questionId") for it in e["form"]["items"] for q in _questions_of(it)}
+        after = {q.get("questionId") for it in form["items"] for q in _questions_of(it)}
+        for r in e["responses"]:
+            for qid in before - after:
+                r["answers"].pop(qid, None)
         e["form"] = form
         e["revision"] += 1
         f = files(emu).get(form_id)

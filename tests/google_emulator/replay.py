@@ -197,6 +197,8 @@ def replay(path: Path) -> Result:
     if not ok:
         return Result(name, "unsupported", why, len(interactions), families)
     emu = Emulator()
+    # recorded before Google stopped service accounts owning files: this one still may
+    emu.legacy_owners.add(RECORDED_ACCOUNT)
     token = emu.issue_token(RECORDED_ACCOUNT, SCOPES)
     mapping: dict[Any, Any] = {}
     created = set()

@@ -27,7 +27,7 @@ from typing import Any
 
 from . import a1
 from .core import ApiError, Emulator, Request, apply_fields, bad_request, parse_fields, route
-from .drive import SPREADSHEET, add_file, file_for, files, touch
+from .drive import SPREADSHEET, add_file, file_for, files, refuse_service_account_owner, touch
 
 SHEETS_READ = ("spreadsheets", "spreadsheets.readonly", "drive", "drive.readonly", "drive.file")
 SHEETS_WRITE = ("spreadsheets", "drive", "drive.file")
@@ -969,6 +969,7 @@ def spreadsheets_create(emu: Emulator, req: Request) -> dict[str, Any]:
     body = req.json() or {}
     props = body.get("properties") or {}
     title = props.get("title") or "Untitled spreadsheet"
+    refuse_service_account_owner(emu, req.principal, "")  # made in the caller's own Drive
     f = add_file(emu, title, SPREADSHEET, req.principal.email)
     ss = spreadsheets(emu)[f.id]
     for k in ("locale", "timeZone", "autoRecalc"):
@@ -1245,6 +1246,9 @@ def _apply_cell(
 
 def _with_styles(fmt: dict[str, Any]) -> dict[str, Any]:
     """Google mirrors colours into their *Style twins (backgroundColor -> backgroundColorStyle)."""
+    rgb = (fmt.get("backgroundColorStyle") or {}).get("rgbColor")
+    if isinstance(rgb, dict) and "backgroundColor" not in fmt:
+        fmt["backgroundColor"] = dict(rgb)  # and the other way round
     if "backgroundColor" in fmt:
         fmt["backgroundColor"] = {k: _q(v) for k, v in fmt["backgroundColor"].items() if v}
         fmt["backgroundColorStyle"] = {"rgbColor": dict(fmt["backgroundColor"])}
