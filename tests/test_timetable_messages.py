@@ -42,10 +42,35 @@ def test_a_day_as_planned_says_nothing_moved(settings: Settings) -> None:
     assert res.ok and res.notes == []
 
 
-def test_a_refusal_names_the_block_that_does_not_fit(settings: Settings) -> None:
-    """A panel member who must leave at 15:45: the decision meeting is what does not fit."""
+def test_a_panel_member_leaving_early_moves_the_decision_to_the_next_day(
+    settings: Settings,
+) -> None:
+    """The guidance allows the decision "on the day or the day after": no refusal."""
     plan = settings.campaign(None).interviews
     busy = {"p02": parse_unavailable("2027-02-08 15:45-17:00")}
+    res = build_timetable(_cands("ABCD"), [InterviewDay(MON)], plan, busy)
+    assert res.ok
+    assert len(res.interviews()) == 4 and {b.day for b in res.interviews().values()} == {MON}
+    decision = [b for b in res.blocks if b.kind == "decision"]
+    assert [(b.day, b.starts.time()) for b in decision] == [(TUE, dt.time(9, 45))]
+    assert res.notes == [
+        "The decision meeting is on Tue 9 Feb at 09:45, the day after the last interviews, "
+        "because a panel member (p02) cannot stay for it on Mon 8 Feb. The guidance allows "
+        "the decision on the day or the day after; to hold it at another time, change the "
+        "decision meeting in the dates tab."
+    ]
+
+
+def test_the_decision_stays_on_the_day_when_it_fits(settings: Settings) -> None:
+    plan = settings.campaign(None).interviews
+    res = build_timetable(_cands("ABCD"), [InterviewDay(MON)], plan)
+    assert [b.day for b in res.blocks if b.kind == "decision"] == [MON]
+
+
+def test_a_refusal_names_the_block_that_does_not_fit(settings: Settings) -> None:
+    """Leaving early on the day and away the day after: the decision block is named."""
+    plan = settings.campaign(None).interviews
+    busy = {"p02": parse_unavailable("2027-02-08 15:45-17:00; 2027-02-09")}
     res = build_timetable(_cands("ABCD"), [InterviewDay(MON)], plan, busy)
     assert not res.ok
     assert (

@@ -188,7 +188,7 @@ def timetable_job(ctx: Context) -> JobResult:
         )
         n = len(result.interviews())
         res.detail = (
-            f"{n} interview(s) over {len(result.days())} day(s)"
+            f"{n} interview(s) over {len({b.day for b in result.interviews().values()})} day(s)"
             + ("" if not same else "; no change")
             + "".join(f". {x.rstrip('.')}" for x in result.notes)
             if n

@@ -191,6 +191,7 @@ class _Shape:
     shift: dt.timedelta
     n: int
     blocks: tuple[Block, ...]  # interview slots have candidate ""
+    decision: bool = True  # False: the day ends after its interviews (decision the next day)
 
     @property
     def ends(self) -> dt.datetime:
@@ -202,7 +203,12 @@ class _Shape:
 
 
 def _shape(
-    plan: InterviewPlan, day: InterviewDay, shift: dt.timedelta, n: int, last_day: bool
+    plan: InterviewPlan,
+    day: InterviewDay,
+    shift: dt.timedelta,
+    n: int,
+    last_day: bool,
+    decision: bool = True,
 ) -> _Shape:
     """A day with ``n`` interviews, everything moved by ``shift`` from the plan.
 
@@ -239,7 +245,7 @@ def _shape(
             Block(d, t, t + slot, "interview", f"Interview slot {i + 1}", interview_ends=t + talk)
         )
         t += slot
-    if plan.decision_minutes:
+    if plan.decision_minutes and decision:
         what = (
             "Overall decision making with all panels"
             if last_day
@@ -249,7 +255,32 @@ def _shape(
         blocks.append(
             Block(d, t, t + dt.timedelta(minutes=plan.decision_minutes), "decision", what)
         )
-    return _Shape(d, offset, n, tuple(blocks))
+    return _Shape(d, offset, n, tuple(blocks), decision)
+
+
+def _decision_next_day(
+    plan: InterviewPlan, day: dt.date, busy: Mapping[str, Sequence[Busy]]
+) -> Block | None:
+    """The overall decision on the day after the last interviews (the guidance allows
+    "on the day or the day after"), at the first time from the plan's arrival that the
+    whole panel can do; None when none fits that day."""
+    nxt = day + dt.timedelta(days=1)
+    length = dt.timedelta(minutes=plan.decision_minutes)
+    shift = dt.timedelta()
+    while shift <= MAX_SHIFT:
+        start = _at(nxt, plan.arrival, shift)
+        if (start + length).time() > plan.latest_finish:
+            return None
+        if not any(b.overlaps(start, start + length) for items in busy.values() for b in items):
+            return Block(
+                nxt,
+                start,
+                start + length,
+                "decision",
+                "Overall decision making with all panels (the day after the last interviews)",
+            )
+        shift += STEP
+    return None
 
 
 def _clashes(shape: _Shape, busy: Mapping[str, Sequence[Busy]]) -> list[tuple[str, Block]]:
@@ -393,6 +424,7 @@ def build_timetable(
     latest = plan.latest_finish
     # For each day and each number of interviews, the least-moved shape the panel can do.
     options: list[list[_Shape | None]] = []
+    alt: list[list[_Shape | None]] = []  # the same day without its decision block
     why_not: dict[dt.date, set[str]] = {}
     first_clash: dict[tuple[dt.date, int], list[tuple[str, Block]]] = {}  # at the planned time
     for idx, day in enumerate(days):
@@ -414,21 +446,54 @@ def build_timetable(
                 shift += STEP
             row.append(found)
         options.append(row)
+        alt_row: list[_Shape | None] = [None]
+        for n in range(1, plan.max_per_day + 1):
+            found = None
+            if row[n] is None and plan.decision_minutes:
+                shift = dt.timedelta()
+                while shift <= MAX_SHIFT:
+                    shape = _shape(plan, day, shift, n, last_day=True, decision=False)
+                    if shape.ends.time() > latest or shape.ends.date() != day.day:
+                        break
+                    if not _panel_free(shape, panel_busy):
+                        found = shape
+                        break
+                    shift += STEP
+            alt_row.append(found)
+        alt.append(alt_row)
 
-    best: tuple[tuple[int, ...], list[_Shape], dict[str, int], int] | None = None
-    ranges = [[n for n, s in enumerate(row) if n == 0 or s is not None] for row in options]
+    best: tuple[tuple[int, ...], list[_Shape], dict[str, int], int, Block | None] | None = None
+    ranges = [
+        [n for n in range(len(row)) if n == 0 or row[n] is not None or alt[i][n] is not None]
+        for i, row in enumerate(options)
+    ]
     for combo in itertools.product(*ranges):
         if sum(combo) < len(cands):
             continue
+        used = [i for i, n in enumerate(combo) if n]
+        if any(options[i][combo[i]] is None for i in used[:-1]):
+            continue  # only the last day may hand its decision to the next day
         chosen: list[_Shape] = []
-        for i, n in enumerate(combo):
-            opt = options[i][n]
-            if n and opt is not None:
-                chosen.append(opt)
-        # the last day used ends with the overall decision
+        for i in used:
+            opt = options[i][combo[i]] or alt[i][combo[i]]
+            assert opt is not None
+            chosen.append(opt)
+        # the last day used ends with the overall decision (or the day after has it)
         last = max(x.day for x in chosen)
+        later: Block | None = None
+        if not chosen[-1].decision:
+            later = _decision_next_day(plan, last, panel_busy)
+            if later is None:
+                continue
         shapes = [
-            _shape(plan, next(d for d in days if d.day == x.day), x.shift, x.n, last_day=True)
+            _shape(
+                plan,
+                next(d for d in days if d.day == x.day),
+                x.shift,
+                x.n,
+                last_day=True,
+                decision=x.decision,
+            )
             if x.day == last
             else x
             for x in chosen
@@ -440,18 +505,19 @@ def build_timetable(
         assign, broken = got
         key = (
             broken,
+            int(later is not None),  # the decision on the last interview day when it fits
             len(shapes),
             len(slots) - len(cands),
             *(-n for n in combo),
             sum(int(s.shift.total_seconds()) for s in shapes),
         )
         if best is None or key < best[0]:
-            best = (key, shapes, assign, broken)
+            best = (key, shapes, assign, broken, later)
     if best is None:
         problems.extend(_explain(cands, days, plan, options, why_not, first_clash))
         return TimetableResult(problems=problems)
 
-    _, shapes, assign, _ = best
+    _, shapes, assign, _, later = best
     who = {i: letter for letter, i in assign.items()}
     blocks: list[Block] = []
     k = 0
@@ -484,7 +550,26 @@ def build_timetable(
                     )
             else:
                 blocks.append(b)
+    if later is not None:
+        blocks.append(later)
     res = TimetableResult(blocks=blocks)
+    if later is not None:
+        last_day = shapes[-1]
+        plain = _shape(
+            plan, next(d for d in days if d.day == last_day.day), last_day.shift, last_day.n, True
+        )
+        absent = sorted({pid for pid, blk in _clashes(plain, panel_busy) if blk.kind == "decision"})
+        res.notes.append(
+            f"The decision meeting is on {_day_words(later.day)} at {hm(later.starts)}, the day "
+            f"after the last interviews, because "
+            + (
+                f"{_people(absent)} cannot stay for it on {_day_words(last_day.day)}"
+                if absent
+                else f"it does not fit on {_day_words(last_day.day)}"
+            )
+            + ". The guidance allows the decision on the day or the day after; to hold it "
+            "at another time, change the decision meeting in the dates tab."
+        )
     for s in shapes:  # say what moved from the plan, and why
         if s.shift > dt.timedelta():
             absent = sorted({pid for pid, _ in first_clash.get((s.day, s.n), [])})
