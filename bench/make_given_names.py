@@ -54,6 +54,39 @@ Chidi Chinedu Emeka Ifeoma Nkechi Obinna Uche Adaeze Chiamaka Folake Funmi Kemi 
 Dorota Agnieszka Małgorzata Krzysztof Tomasz Piotr Paweł Katarzyna Joanna Marta Ewa Łukasz Kasia
 Bartosz Grzegorz Wojciech Zbigniew Andrzej Jolanta Beata Aleksandra Iwona Mirela Ionut Andrei
 Bogdan Mihai Vasile Irina Svetlana Olga Natalia Dmitri Sergei Oksana Yuliya Olena Taras Mykola
+Sukhvinder Rajinder Gurdeep Harjinder Kulwinder Baljinder Manjit Paramjit Amarjit Sukhdev Gurpal
+Jagdeep Jagjit Harbhajan Satnam Tarsem Surinder Narinder Jasvir Gurmit Kamaljit Sarbjit Daljit
+Charanjit Balbir Hardeep Gurinder Rupinder Parveen Jasmeet Simranjit Harleen Navjot Amandeep
+Sunil Ramesh Mahesh Dinesh Ashok Vinod Suresh Rajendra Pravin Nilesh Hitesh Bhavesh Jignesh
+Ketan Mitesh Paresh Rupesh Alpesh Kalpesh Hemant Harish Girish Jayesh Mukesh Naresh Pankaj Prakash
+Hema Jyoti Kavita Meena Nisha Rekha Sangeeta Seema Shilpa Smita Usha Vandana Asha Bhavna Daksha
+Hansa Jaya Kalpana Manisha Nirmala Pushpa Rashmi Sarita Sushila Tara Uma Varsha Chetan Dhruv
+Rohan Vikram Varun Aditya Akash Siddharth Kunal Nikhil Karan Arun Vivek Rakesh Manoj Deepa Anita
+Shabnam Tahmina Farhana Rehana Nazma Rubina Shamima Jahanara Nasima Rokeya Shirin Sultana Rozina
+Salma Hasina Taslima Rahima Sufia Kulsum Momena Shahana Shamsul Mizanur Mahbub Rafiq Shafiq Anwar
+Habib Jalal Kamal Moinul Nazrul Rezaul Saiful Shahjahan Abul Mujibur Ataur Lutfur Ashraf Faruk
+Olumide Funmilayo Adebayo Temitope Olamide Ayodele Babajide Oluwatobi Damilola Adewale Folasade
+Yetunde Kehinde Taiwo Idowu Abimbola Adeola Adesola Bukola Bunmi Dapo Dayo Deji Femi Gbenga Jide
+Kunle Lanre Lola Modupe Niyi Olabisi Olawale Oluwafemi Omolara Remi Segun Sola Tayo Tobi Tope
+Toyin Wunmi Yinka Chukwuemeka Chinonso Chioma Ebere Ekene Ikenna Kelechi Nnamdi Nneka Obiageli
+Onyeka Uchenna Ugochi Amaka Adaora Chidinma Ifeanyi Kwesi Kojo Kweku Kobina Esi Akua Afua Yaa
+Akosua Adjoa Efua Nana Abdi Abdirahman Abdullahi Ayaan Fadumo Hodan Hibaaq Ifrah Khadar Sahra
+Warsame Hawa Asad Bashir Faisal Hanif Kashif Majid Nadeem Naveed Rizwan Sajid Shahzad Tanveer Wasim
+Zubair Zulfiqar Iqbal Javed Khalil Mahmood Mushtaq Nasir Pervez Qasim Rafiq Saleem Shafqat Tahira
+Bushra Fozia Ghazala Humaira Kausar Mehwish Naila Nazia Noreen Rabia Saima Samina Shagufta Shamim
+Hyacinth Ionie Pearline Monica Verona Yvonne Carlene Donovan Dwayne Fitzroy Glenroy Lennox Linton
+Maxine Novelette Paulette Rudolph Sonia Veronica Audley Barrington Carlton Delano Denzil Devon
+Egbert Ferdinand Hopeton Lenford Milton Nathaniel Roydon Sylvester Wendell Winston
+Thanh Minh Tuan Hung Huong Lan Linh Mai Ngoc Phuong Quang Thao Trang Tuyet Vinh Xuan Duc Hieu
+Sinazo Thandiwe Themba Sipho Lindiwe Mpho Tendai Tatenda Farai Chipo Rutendo Tinashe Nyasha
+Ahmet Mehmet Mustafa Emre Elif Zeynep Ayse Fatma Hatice Hulya Serkan Burak Cem Deniz Kemal Murat
+Rezan Dilan Azad Baran Berivan Nazdar Shilan Soran Hevi Jiyan Karwan Rebaz Shwan Zana
+Agnieszka Dorota Halina Jadwiga Krystyna Stanislaw Wieslaw Zdzislaw Mariusz Dariusz Janusz Jacek
+Arkadiusz Sebastian Kamil Mateusz Szymon Jakub Wiktoria Zuzanna Natalia Magdalena Monika
+Valentina Yevgenia Anastasia Nikolai Vladimir Volodymyr Oleksandr Oleksiy Bohdan Halyna Nadiya
+Ruta Egle Jurgita Rasa Dovile Tomas Mindaugas Darius Rimantas Ilze Inese Janis Kristaps Liga
+Gheorghe Constantin Florin Marian Nicoleta Alina Cristina Daniela Elena Gabriela Lavinia Raluca
+Bongani Kagiso Lerato Thabo Naledi Zanele
 """
 
 # Places (and a few organisations) that are also given names somewhere: a town in

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 
+from automations.errors import SheetProblems
+from automations.jobs.redact import leak_check
+from automations.transforms.redact import leak_kinds
 from automations.transforms.scrub import Identity, Person, Scrubber
 
 DOB = dt.date(1971, 3, 9)
@@ -222,3 +226,74 @@ def test_people_named_only_in_the_answers(text: str, expected: str) -> None:
 )
 def test_ordinary_words_and_places_are_not_taken_for_people(text: str) -> None:
     assert scrub(text) == text
+
+
+# ------------------------------------------------------------------ the last guard
+
+GUARD_ROW = {
+    "application_id": "0007",
+    "first_name": "Rose",
+    "last_name": "Kowalski",
+    "email": "rose.kowalski@example.com",
+    "phone": "07700 900123",
+    "ni_number": "QQ 12 34 56 C",
+    "postcode": "DN1 2AB",
+    "address": "Flat 4, Mill Court, Leeds",
+    "date_of_birth": DOB,
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("NI QQ 123 456 C here", "ni_number"),
+        ("NI qq12 34 56c here", "ni_number"),
+        ("near DN1  2AB", "postcode"),
+        ("born the ninth of March nineteen seventy-one", "date_of_birth"),
+        ("born 09.03.71", "date_of_birth"),
+        ("ring +44 7700 900 123", "phone"),
+        ("write ROSE.KOWALSKI@EXAMPLE.COM", "email"),
+        ("I live in Mill Court now", "address"),
+        ("ROSE KOWALSKI wrote it", "own_name"),
+    ],
+)
+def test_the_last_guard_sees_every_form_value_in_any_layout(text: str, kind: str) -> None:
+    assert leak_kinds(GUARD_ROW, text) == [kind]
+
+
+def test_the_last_guard_passes_clean_text_and_ordinary_words() -> None:
+    clean = "Candidate A lives in Leeds, started on 3 May 2019 and works 37.5 hours a week."
+    assert leak_kinds(GUARD_ROW, clean) == []
+
+
+def test_leak_check_stops_before_writing_naming_row_and_column_never_the_value() -> None:
+    apps = pd.DataFrame([GUARD_ROW], index=pd.Index([5], name="row"))
+    panel = pd.DataFrame(
+        [{"candidate_letter": "A", "answer_1": "fine", "answer_2": "QQ 123 456 C and DN12AB"}]
+    )
+    with pytest.raises(SheetProblems) as err:
+        leak_check(apps, {"0007": "A"}, panel)
+    (problem,) = err.value.problems
+    assert (problem.row, problem.column) == (5, "answer_2")
+    shown = str(err.value)
+    assert "NI number" in shown and "postcode" in shown
+    for secret in ("QQ", "123", "DN1", "2AB", "Rose", "Kowalski"):
+        assert secret not in shown
+
+
+def test_a_name_not_on_the_list_after_a_role_is_still_a_person() -> None:
+    assert scrub("My sister Zorbavinder helped; my mum Quelline too.") == (
+        "My sister [name] helped; my mum [name] too."
+    )
+
+
+def test_the_generator_is_deterministic_and_its_layouts_are_all_removed() -> None:
+    from tests.data.redact_generator import generate
+    from tests.test_redact_transform import assert_all_removed
+
+    apps = generate(12, seed=404)
+    assert [a.to_json() for a in apps] == [a.to_json() for a in generate(12, seed=404)]
+    forms = {m.form for a in apps for m in a.planted}
+    assert {"sign-off", "initials dotted", "street after flat number", "role then name"} <= forms
+    for app in apps:
+        assert_all_removed(app)

@@ -169,6 +169,9 @@ def check(state: State) -> None:
     for cid in ids:
         ctx = make_context(state.settings, cid, **state.store_kw)
         problems = check_campaign(ctx)
+        from ..review import review_problems
+
+        problems += review_problems(ctx)  # applications held from the panel until checked
         if state.settings.org.storage.backend == "google":
             from ..sharing import sharing_problems
 
@@ -207,6 +210,7 @@ def _register() -> None:
         "automations.cli.remind_cmd",
         "automations.cli.run_cmd",
         "automations.cli.questions_cmd",
+        "automations.cli.google_cmd",
     ):
         try:
             importlib.import_module(mod)

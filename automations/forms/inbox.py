@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StoreError
+from ..files import private_dir, private_file
 from .base import CommentItem, FormSpec, Response, ScaleItem, ScalePoint, Section
 
 SCHEMA = """
@@ -116,9 +117,10 @@ class Inbox:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(self.path.parent)
             if not self.path.exists():
                 self.path.touch(mode=0o600)  # scores and notes: readable by corecruit's user only
+            private_file(self.path)  # also an inbox made by an older version (WAL files follow it)
             with self._connect() as con:
                 con.executescript(SCHEMA)
         except (OSError, sqlite3.Error):

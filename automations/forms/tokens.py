@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ..config import Settings
 from ..errors import ConfigError
+from ..files import private_dir, warn_if_shared
 
 
 class BadLink(Exception):
@@ -129,7 +130,7 @@ def load_secret(settings: Settings) -> str:
         )
     path: Path = settings.path(cfg.secret_file)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
@@ -139,6 +140,7 @@ def load_secret(settings: Settings) -> str:
                 fh.write(secrets.token_urlsafe(32) + "\n")
                 fh.flush()
                 os.fsync(fh.fileno())
+    warn_if_shared(path, "file holding the forms secret")
     try:
         secret = path.read_text(encoding="utf-8").strip()
     except OSError:

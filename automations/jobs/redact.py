@@ -36,18 +36,19 @@ from ..transforms.redact import (
     answer_columns,
     assign_letters,
     duplicate_ids,
+    leak_kinds,
     merge_report,
     missing_ids,
 )
 from ..transforms.reminders import is_true
-from ..transforms.review import NEXT_STEP, ReviewState, review_state
-from ..transforms.scrub import fold
+from ..transforms.review import NEXT_STEP, ReviewState, released, review_state
+from ..transforms.scrub import KINDS, fold
 from . import JobResult
 from .remind import job_lock
 
 log = logging.getLogger("corecruit.redact")
 
-STAFF_TABS = ["applications", "candidate_key", "redaction_report"]
+STAFF_TABS = ["applications", "candidate_key", "redaction_report", "form_links"]
 
 
 @dataclass
@@ -60,8 +61,14 @@ class RedactOutcome:
     review: ReviewState
 
 
-def hold_back(panel: pd.DataFrame, review: ReviewState) -> pd.DataFrame:
-    """The panel's applications less the ones waiting for a check (see transforms.review)."""
+def hold_back(
+    panel: pd.DataFrame, review: ReviewState, form_links: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The panel's applications less the ones waiting for a check; none at all before the
+    first release (while any is waiting and nobody has a shortlisting form yet), so the
+    panel never starts on a partial set. See transforms.review."""
+    if form_links is not None and not released(review, form_links):
+        return panel.iloc[0:0]
     if not review.held_letters:
         return panel
     keep = [
@@ -105,15 +112,14 @@ def check_applications(apps: pd.DataFrame, found: list[Problem] | None = None) -
         raise SheetProblems(problems)
 
 
-def _digits(s: str) -> str:
-    return re.sub(r"\D", "", s)
-
-
 def leak_check(apps: pd.DataFrame, letters: Mapping[str, str], panel: pd.DataFrame) -> None:
-    """Last guard: no email, phone or full name from the form survives in the panel text.
+    """Last guard: no value from the form survives in the panel text, in any layout.
 
-    The scrubber should never leave one; if it did, the job stops before writing
-    and says where (application id, letter, column), never what.
+    Every structured value (emails, phone numbers, NI number, postcode, date of
+    birth, each part of the address) and the full name are checked, normalised
+    (:func:`leak_kinds`), and any email on any application. The scrubber should
+    never leave one; if it did, the job stops before writing and says where
+    (sheet row and column) and what kind, never what.
     """
     by_letter = {
         letters[_t(r.get("application_id"))]: (row, r)
@@ -130,28 +136,21 @@ def leak_check(apps: pd.DataFrame, letters: Mapping[str, str], panel: pd.DataFra
     }
     for _, p in panel.iterrows():
         row, r = by_letter[p["candidate_letter"]]
-        emails = [_t(r.get(c)).lower() for c in ("email", "referee_1_email", "referee_2_email")]
-        phones = [_digits(_t(r.get(c))) for c in ("phone", "referee_1_phone", "referee_2_phone")]
-        # the full name as written on the form (or in capitals); in lower case it may be
-        # ordinary words ("will hope"), which the scrubber leaves and flags on purpose
-        full = " ".join(fold(f"{_t(r.get('first_name'))} {_t(r.get('last_name'))}")[0].split())
         for c in cols:
             text = _t(p.get(c))
-            plain = " ".join(fold(text)[0].split())
-            low = plain.lower()
-            digits = _digits(text)
-            if (
-                any(e and e in low for e in emails)
-                or ("@" in low and any(e in low for e in every_email))
-                or any(len(ph) >= 9 and ph in digits for ph in phones)
-                or (" " in full and (full in plain or full.upper() in plain))
-            ):
+            low = fold(text)[0].lower()
+            kinds = leak_kinds(r, text)
+            if "@" in low and any(e in low for e in every_email):
+                kinds = sorted({*kinds, "email"})
+            if kinds:
+                what = ", ".join(KINDS[k][1] for k in kinds)
                 problems.append(
                     Problem(
                         "staff",
                         "applications",
-                        "a name or contact detail could not be taken out of this answer "
-                        "automatically; nothing was written. Please edit the answer by hand.",
+                        f"a detail from the form ({what}) could not be taken out of this "
+                        "answer automatically; nothing was written. Please edit the answer "
+                        "by hand.",
                         row=int(row),
                         column=c,
                     )
@@ -206,7 +205,8 @@ def plan_redaction(
         required=info.require_review,
         rows=list(range(2, len(report) + 2)),  # written from row 2, in this order
     )
-    return RedactOutcome(plan, hold_back(anon.panel, review), report, review)
+    panel = hold_back(anon.panel, review, data.get("form_links"))
+    return RedactOutcome(plan, panel, report, review)
 
 
 def redact_job(ctx: Context, *, dry_run: bool = False, **_: Any) -> JobResult:
@@ -235,12 +235,13 @@ def redact_job(ctx: Context, *, dry_run: bool = False, **_: Any) -> JobResult:
             f"{len(active)} candidate(s) for the panel, {len(plan.new)} new letter(s), "
             f"{len(plan.retired)} retired, {len(unsure)} to check"
         )
+        held = ""  # said in the detail; 'status' works it out afresh, so it is never stale
         if out.review.held:
             what += f", {len(out.review.held)} held until their redaction report is checked"
-            res.attention.append(f"{out.review.summary()}. {NEXT_STEP}")
+            held = f". {out.review.summary()}. {NEXT_STEP}"
         res.attention.extend(_checks_undone(data["redaction_report"], out.report))
         if dry_run:
-            res.detail = "Dry run, nothing written: " + what
+            res.detail = "Dry run, nothing written: " + what + held
             return res
         res.api_calls = 2  # one read of each workbook
         if not _key_unchanged(data["candidate_key"], plan.key) or not _same(
@@ -253,7 +254,7 @@ def redact_job(ctx: Context, *, dry_run: bool = False, **_: Any) -> JobResult:
         if not _same_panel(current_panel, out.panel):
             res.rows_written += panel.write({"applications": out.panel})
             res.api_calls += 1
-        res.detail = what
+        res.detail = what + held
         log.info("redact: %s", what)
     return res
 

@@ -31,11 +31,11 @@ from typing import Any
 import pandas as pd
 
 from .reminders import is_true
-from .scrub import KINDS, Identity, Person, Scrubber
+from .scrub import KINDS, Identity, Person, Scrubber, find_values, fold, value_key
 
 OWN_NAME_COLUMNS = ("first_name", "last_name", "preferred_name")
 REFEREE_NAME_COLUMNS = ("referee_1_name", "referee_2_name")
-# Columns whose exact values are also searched for in the answers.
+# Columns whose values are also searched for in the answers in any layout (scrub.find_values).
 VALUE_COLUMNS = (
     "email",
     "phone",
@@ -392,3 +392,74 @@ def duplicate_ids(applications: pd.DataFrame) -> list[tuple[int, str]]:
 
 def iter_letters(n: int) -> Iterable[str]:
     return (letter_name(i) for i in range(n))
+
+
+# ----------------------------------------------------------------------- last guard
+
+
+def _plain_words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", fold(text)[0].lower())
+
+
+def _contains_run(words: Sequence[str], seq: Sequence[str]) -> bool:
+    n = len(seq)
+    return any(list(words[i : i + n]) == list(seq) for i in range(len(words) - n + 1))
+
+
+def leak_kinds(row: Mapping[str, Any], text: str) -> list[str]:
+    """Which of the form's own values are still in ``text`` (kinds only, never values).
+
+    The final check before anything is written: every structured value on the form
+    (emails, phone numbers, NI number, postcode, date of birth, each part of the
+    address) normalised, so a value in another layout counts too, and the full name
+    as written or in capitals.
+    """
+    if not text:
+        return []
+    folded = fold(text)[0]
+    low = folded.lower()
+    digits = re.sub(r"\D", "", folded)
+    squeezed = re.sub(r"[^a-z0-9]", "", low)
+    out: list[str] = []
+    keys: list[tuple[str, str]] = []
+    for c in VALUE_COLUMNS:
+        got = value_key(_t(row.get(c)))
+        if got is None:
+            continue
+        kind, key = got
+        if kind == "email":
+            if key in low:
+                out.append("email")
+        elif kind == "phone":
+            if len(key) >= 9 and key in digits:
+                out.append("phone")
+        elif kind == "ni_number":
+            if key[:8] in squeezed:
+                out.append("ni_number")
+        else:
+            keys.append((kind, key))
+    dob = row.get("date_of_birth")
+    if isinstance(dob, dt.date):
+        scan = Scrubber.build(Identity(Person(), date_of_birth=dob, values=()))
+        if any(k == "date_of_birth" for _, _, k in scan.find(text)[0]):
+            out.append("date_of_birth")
+    out += [k for _, _, k in find_values(folded, keys)]
+    words = _plain_words(text)
+    parts = [p.strip() for p in _t(row.get("address")).split(",") if p.strip()]
+    for i, part in enumerate(parts):
+        seq = _plain_words(part)
+        if not seq or (i == len(parts) - 1 and len(seq) == 1 and not seq[0].isdigit()):
+            continue  # the town alone is not an address
+        if len(seq) == 1:
+            # one word: only written as a name ("Rosewood"), not "an orchard"
+            if re.search(rf"(?<![\w]){re.escape(fold(part)[0])}(?![\w])", folded):
+                out.append("address")
+        elif _contains_run(words, seq):
+            out.append("address")
+    # the full name as written on the form (or in capitals); in lower case it may be
+    # ordinary words ("will hope"), which the scrubber leaves and flags on purpose
+    full = " ".join(fold(f"{_t(row.get('first_name'))} {_t(row.get('last_name'))}")[0].split())
+    plain = " ".join(folded.split())
+    if " " in full and (full in plain or full.upper() in plain):
+        out.append("own_name")
+    return sorted(set(out))

@@ -27,6 +27,14 @@ How matching works, so the choices can be checked:
   ``wamerican`` word list) is only taken when it is written with a capital letter,
   and at the start of a sentence only when what follows reads like a name ("Joy
   is", "Joy's", "Joy,"). Otherwise it is left and the position flagged for a person.
+* The form's own values (NI number, postcode, phones, emails, date of birth, each
+  comma part of the address) are also looked for whatever the spacing, case or
+  punctuation (:func:`find_values`), and dates in words ("the ninth of March
+  nineteen seventy-one", "9th Mar '71") are read and compared with the date of birth.
+* People named only in the answers come from ``redact_data/given_names.txt.gz``
+  (capitalised, with the same ordinary-word care) or follow a role ("my sister …").
+  The candidate's initials ("R.K.", "C J H") are taken, ordinary capitals (I, A,
+  UK, NHS) are not.
 * Each structured pattern is tried only near what it needs (an ``@``, a digit, a
   dotted word, "[at]", a platform name, "born"), so long ordinary prose costs little.
 * Overlapping finds are merged, so a name inside an email or a web address goes
@@ -258,7 +266,7 @@ class Identity:
     others: tuple[Person, ...] = ()
     address: str = ""
     date_of_birth: dt.date | None = None
-    # exact values from the form, caught even in odd layouts
+    # values from the form (NI number, postcode, phones, emails), found in any layout
     values: tuple[str, ...] = ()
 
 
@@ -509,7 +517,9 @@ _WDATE_DMY = re.compile(
     rf"\b{_WDAY}(?:\s+of)?[\s,]+(?P<mon>{_MONTHS})\b\.?(?:[\s,]+of)?[\s,]+{_WYEAR}", re.I
 )
 _WDATE_MDY = re.compile(rf"\b(?P<mon>{_MONTHS})\b\.?[\s,]+{_WDAY}(?:[\s,]+of)?[\s,]+{_WYEAR}", re.I)
-_MONTH_HIT = re.compile(rf"\b(?:{_MONTHS})\b", re.I)
+# looked for in the lower-case text: every month name starts with one of these
+_LOWER_WORD = re.compile(r"[a-z]+")
+_MONTH_HIT = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)")
 _BORN_YEAR = re.compile(
     rf"\bborn\s+(?:in\s+|on\s+)?(?:(?:{_MONTHS})\.?\s+)?(?:(?:19|20)\d\d\b|(?:{_YEAR_WORDS})\b)",
     re.I,
@@ -569,9 +579,10 @@ _MONTH_BEFORE = re.compile(
 _MONTH_AFTER = re.compile(r"[ \t,]+(?:\d|the\s+\d)")
 _HYPHEN_AFTER = re.compile(r"[ \t]?-[ \t]?[A-Z][A-Za-z']+")
 _HYPHEN_BEFORE = re.compile(r"[A-Z][A-Za-z']+[ \t]?-[ \t]?$")
-_OTHER_NAME = re.compile(
-    r"(?:(?P<title>\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Professor|Cllr|Councillor|Nurse|Auntie"
-    r"|Aunty|Uncle)\.?[ \t]+))?\b(?P<w>[A-Z][a-z]+(?:-[A-Z][a-z]+)?)(?![A-Za-z0-9@])"
+_OTHER_NAME = re.compile(r"\b(?P<w>[A-Z][a-z]+(?:-[A-Z][a-z]+)?)(?![A-Za-z0-9@])")
+_TITLE_AT = re.compile(
+    r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Professor|Cllr|Councillor|Nurse|Auntie|Aunty|Uncle)"
+    r"\.?[ \t]+(?=[A-Z])"
 )
 _SURNAME_AFTER = re.compile(r"[ \t]+((?:O'|Mc|Mac|De|Van |Al-)?[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?)\b")
 _ROLES = (
@@ -659,6 +670,7 @@ _CAP_WORD = re.compile(r"\b[A-Z][a-z]+(?:['-][A-Z]?[a-z]+)*\b")
 _WORD = re.compile(r"\S+")
 
 
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _VALUE_GAP = re.compile(r"[ \t.\-/()\[\],:+]{1,4}")
 _NI_KEY = re.compile(r"[a-z]{2}\d{6}[a-d]?")
 _POSTCODE_KEY = re.compile(r"[a-z]{1,2}\d[a-z\d]?\d[a-z]{2}")
@@ -728,8 +740,34 @@ def find_values(folded: str, keys: Sequence[tuple[str, str]]) -> list[tuple[int,
     key is looked for in it; a find must start and end on whole words, except that
     a phone number may start after its 0 or country code.
     """
+    # every key holds a digit: look only around the digits
     out: list[tuple[int, int, str]] = []
-    toks = list(_TOKEN.finditer(folded))
+    windows: list[list[int]] = []
+    n = len(folded)
+    for m in _DIGIT_RUN.finditer(folded):
+        ws, we = max(0, m.start() - 12), min(n, m.end() + 14)
+        while ws > 0 and folded[ws - 1].isalnum():
+            ws -= 1
+        while we < n and folded[we].isalnum():
+            we += 1
+        if windows and ws <= windows[-1][1]:
+            windows[-1][1] = we
+        else:
+            windows.append([ws, we])
+    low = folded.lower()
+    for ws, we in windows:
+        plain = _NOT_ALNUM.sub("", low[ws:we])
+        here = [k for k in keys if k[1] in plain]  # usually none: nothing more to do
+        if here:
+            out += _values_in(folded, ws, we, here)
+    return out
+
+
+def _values_in(
+    folded: str, ws: int, we: int, keys: Sequence[tuple[str, str]]
+) -> list[tuple[int, int, str]]:
+    out: list[tuple[int, int, str]] = []
+    toks = list(_TOKEN.finditer(folded, ws, we))
     if not toks:
         return out
     # runs of tokens joined by short gaps
@@ -1002,8 +1040,10 @@ class Scrubber:
             for p in _positions(low, e_):
                 add((p, p + len(e_), "email"))
         if self.identity.date_of_birth is not None or "born" in low:
-            for m in _MONTH_HIT.finditer(folded):
-                ws, we = max(0, m.start() - 45), m.end() + 50
+            for m in _MONTH_HIT.finditer(low):
+                if _LOWER_WORD.match(low, m.start()).group(0) not in _MONTH_NUM:  # type: ignore[union-attr]
+                    continue  # "decisions", "market"
+                ws, we = max(0, m.start() - 45), m.end() + 60
                 for rx in (_WDATE_DMY, _WDATE_MDY):
                     for dm in rx.finditer(folded, ws, we):
                         self._word_date_found(folded, dm, add)
@@ -1274,32 +1314,37 @@ class Scrubber:
             i = _bisect_right(starts, p) - 1
             return i >= 0 and taken[i][0] <= p < taken[i][1]
 
+        titles = {m.end(): m.start() for m in _TITLE_AT.finditer(folded)}
         for m in _OTHER_NAME.finditer(folded):
-            word = m.group("w")
-            low = word.lower()
+            low = m.group("w").lower()
             s, e = m.start("w"), m.end("w")
+            titled = s in titles
+            if not titled and low not in names and (low in words or low in _NOT_NAMES):
+                continue  # the usual case: an ordinary capitalised word
             if covered(s):
-                continue
-            titled = m.group("title") is not None
-            if not titled and low not in names:
-                continue
+                continue  # the candidate, a referee … already
             pre = folded[max(0, s - 40) : s]
-            cue = titled or bool(_ROLE_CUE.search(pre) or _SIGN_OFF.search(pre))
+            # not a known given name: still a person right after "my sister", "my
+            # manager" … ("my sister Sukhvinder")
+            role = bool(_ROLE_CUE.search(pre))
+            if not titled and low not in names and not role:
+                continue
+            cue = titled or role or bool(_SIGN_OFF.search(pre))
             sur = _SURNAME_AFTER.match(folded, e)
             nxt = sur.group(1).lower() if sur else ""
             ordinary = low in words or low in _NOT_NAMES
             org_after = nxt in _ORG_WORDS
             surname = bool(nxt) and not org_after and nxt not in _NOT_NAMES
             surname = surname and not (ordinary and nxt in words)
-            before, _ = _word_before(folded, s)
             if not cue:
                 if ordinary and not surname:
                     continue
+                before, _ = _word_before(folded, s)
                 if before in ("St", "St.", "Saint") or before.lower() in _PLACE_BEFORE:
                     continue
                 if org_after:
                     continue  # "Victoria Station", "Florence Nightingale Ward"
-            start = m.start() if titled else s
+            start = titles[s] if titled else s
             end = sur.end() if surname and sur is not None else e
             add((start, end, "other_name"))
 
