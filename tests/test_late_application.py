@@ -63,6 +63,15 @@ def test_late_application_tells_who_already_scored_once(ctx: Context, config_dir
     last = max(raw_scores(ctx)["submitted_at"])
     _add_late_application(ctx, last)
 
+    held = push_job(ctx)  # staff have not checked its redaction report yet: nobody is told
+    assert held.messages_sent == 0 and set(by_key(outbox(ctx))) == before
+    st.append(
+        "redaction_report",
+        make_frame(
+            st.tab("redaction_report"),
+            [{"application_id": "0007", "candidate_letter": "G", "reviewed_by": "R. Checker"}],
+        ),
+    )
     res = push_job(ctx)
     sent = by_key(outbox(ctx))
     assert sorted(set(sent) - before) == ["new-candidate|p03|peer-support-2027|shortlisting|G"]

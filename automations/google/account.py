@@ -23,6 +23,7 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import ConfigError, CorecruitError
+from ..files import private_dir
 from .auth import (
     FORMS_SCOPES,
     GMAIL_SCOPES,
@@ -60,7 +61,7 @@ def _mount(session: Any, transport: Any) -> None:
 
 def write_private(path: Path, text: str) -> None:
     """Write ``text`` to a file only its owner can read (0600), replacing it whole."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
