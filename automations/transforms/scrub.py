@@ -517,13 +517,29 @@ _WDATE_DMY = re.compile(
     rf"\b{_WDAY}(?:\s+of)?[\s,]+(?P<mon>{_MONTHS})\b\.?(?:[\s,]+of)?[\s,]+{_WYEAR}", re.I
 )
 _WDATE_MDY = re.compile(rf"\b(?P<mon>{_MONTHS})\b\.?[\s,]+{_WDAY}(?:[\s,]+of)?[\s,]+{_WYEAR}", re.I)
-# looked for in the lower-case text: every month name starts with one of these
 _LOWER_WORD = re.compile(r"[a-z]+")
-_MONTH_HIT = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)")
 _BORN_YEAR = re.compile(
     rf"\bborn\s+(?:in\s+|on\s+)?(?:(?:{_MONTHS})\.?\s+)?(?:(?:19|20)\d\d\b|(?:{_YEAR_WORDS})\b)",
     re.I,
 )
+
+
+# every month name starts with one of these
+_MONTH_STARTS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
+def _month_positions(low: str) -> list[int]:
+    """Where a month name ("May", "sept", "December") starts in the lower-case text."""
+    out = []
+    for start in _MONTH_STARTS:
+        p = low.find(start)
+        while p != -1:
+            if not (p and low[p - 1].isalpha()):
+                m = _LOWER_WORD.match(low, p)
+                if m and m.group(0) in _MONTH_NUM:
+                    out.append(p)
+            p = low.find(start, p + 1)
+    return sorted(out)
 
 
 def _words_number(words: str) -> int:
@@ -581,8 +597,8 @@ _HYPHEN_AFTER = re.compile(r"[ \t]?-[ \t]?[A-Z][A-Za-z']+")
 _HYPHEN_BEFORE = re.compile(r"[A-Z][A-Za-z']+[ \t]?-[ \t]?$")
 _OTHER_NAME = re.compile(r"\b(?P<w>[A-Z][a-z]+(?:-[A-Z][a-z]+)?)(?![A-Za-z0-9@])")
 _TITLE_AT = re.compile(
-    r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Professor|Cllr|Councillor|Nurse|Auntie|Aunty|Uncle)"
-    r"\.?[ \t]+(?=[A-Z])"
+    r"(?<![A-Za-z])(?:M(?:rs?|s|x|iss)|Dr|Prof(?:essor)?|Cllr|Councillor|Nurse|Aunt(?:ie|y)"
+    r"|Uncle)\.?[ \t]+(?=[A-Z])"
 )
 _SURNAME_AFTER = re.compile(r"[ \t]+((?:O'|Mc|Mac|De|Van |Al-)?[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?)\b")
 _ROLES = (
@@ -632,7 +648,12 @@ _ORG_WORDS = frozenset(
 _ORG_AFTER = re.compile(r"(?:'s)?[ \t]+(?:(?:and|&|of)[ \t]+)?[A-Z]")
 _SENTENCE_ON = re.compile(r"\s+[A-Z]|\s*$")
 _INITIALS_TAIL = re.compile(r"(?:[ \t]+[A-Z](?:\.|(?![A-Za-z'])))+")
-_INITIALS = re.compile(r"(?<![A-Za-z'.])[A-Z](?:\.?[ \t]?[A-Z]){1,3}\.?(?![A-Za-z'])")
+
+
+@lru_cache(maxsize=64)
+def _initials_pattern(first_letters: str) -> re.Pattern[str]:
+    """Initials starting with one of these letters (at most a few dozen patterns, ever)."""
+    return re.compile(rf"(?<![A-Za-z'.])[{first_letters}](?:\.?[ \t]?[A-Z]){{1,3}}\.?(?![A-Za-z'])")
 
 
 def _month_context(folded: str, s: int, e: int) -> bool:
@@ -1040,10 +1061,8 @@ class Scrubber:
             for p in _positions(low, e_):
                 add((p, p + len(e_), "email"))
         if self.identity.date_of_birth is not None or "born" in low:
-            for m in _MONTH_HIT.finditer(low):
-                if _LOWER_WORD.match(low, m.start()).group(0) not in _MONTH_NUM:  # type: ignore[union-attr]
-                    continue  # "decisions", "market"
-                ws, we = max(0, m.start() - 45), m.end() + 60
+            for p in _month_positions(low):
+                ws, we = max(0, p - 45), p + 70
                 for rx in (_WDATE_DMY, _WDATE_MDY):
                     for dm in rx.finditer(folded, ws, we):
                         self._word_date_found(folded, dm, add)
@@ -1369,7 +1388,10 @@ class Scrubber:
         given, middle, last = self.initials
         if not given or not last:
             return
-        for m in _INITIALS.finditer(folded):
+        firsts = "".join(sorted(c for c in given if "A" <= c <= "Z"))
+        if not firsts:
+            return
+        for m in _initials_pattern(firsts).finditer(folded):
             raw = m.group(0)
             at = [i for i, c in enumerate(raw) if c.isupper()]
             # the longest run that reads as the initials ("C J H. I think": not the "I")
