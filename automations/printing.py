@@ -21,6 +21,7 @@ import jinja2
 
 from .config import Settings
 from .errors import ConfigError, JobError
+from .files import private_dir, private_file
 
 PRINT_TEMPLATES = Path(__file__).resolve().parent / "print_templates"
 
@@ -54,7 +55,7 @@ def render_page(template: str, context: dict[str, Any], settings: Settings | Non
 
 
 def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
@@ -90,7 +91,7 @@ def html_to_pdf(pages: Sequence[Path], chromium: str) -> list[Path]:
                 page.pdf(
                     path=str(tmp), format="A4", print_background=True, prefer_css_page_size=True
                 )
-                os.replace(tmp, pdf)
+                os.replace(private_file(tmp), pdf)  # the browser writes it with the umask
                 out.append(pdf)
         finally:
             browser.close()

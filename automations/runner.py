@@ -45,6 +45,7 @@ import schedule
 from .config import Settings
 from .context import Context, make_context
 from .errors import CorecruitError, JobError
+from .files import private_dir, private_fd, write_private
 from .jobs import JobResult
 
 log = logging.getLogger("corecruit.runner")
@@ -97,9 +98,9 @@ class JobLocked(JobError):
 @contextlib.contextmanager
 def job_lock(folder: Path, campaign: str, job: str) -> Iterator[None]:
     """Hold an exclusive, crash-safe lock for (campaign, job); fail at once if held."""
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     path = folder / f"{campaign}.{job}.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = private_fd(path, os.O_RDWR)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -161,10 +162,7 @@ class RunnerState:
             return cls(path, {})
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.data, indent=1, default=str))
-        os.replace(tmp, self.path)
+        write_private(self.path, json.dumps(self.data, indent=1, default=str))
 
     def entry(self, campaign: str, job: str) -> dict[str, Any]:
         return self.data.setdefault(f"{campaign}/{job}", {"failures": 0, "reported": False})

@@ -14,6 +14,13 @@ import pandas as pd
 from .config import CampaignConfig
 from .context import Context
 from .errors import Problem, SheetProblems
+
+# Owner-only files and folders live in files.py (the stores and the mail seam use them
+# without importing the rest of corecruit); they are the workspace's helpers too.
+from .files import private_dir as private_dir
+from .files import private_file as private_file
+from .files import secure_tree
+from .files import write_private as write_private
 from .store import InitReport, make_frame
 from .store.cells import CellError, parse_cell
 from .templates import TabSpec
@@ -119,6 +126,9 @@ def init_campaign(ctx: Context, *, example: bool = False, add_tabs: bool = True)
     of ``corecruit run``) adds no tab to a workbook that exists: a missing tab stays
     missing, and the jobs that need it say so (see :meth:`TableStore.init`).
     """
+    settings = ctx.settings
+    for folder in (settings.workspace, settings.path(settings.org.mail.outbox)):
+        secure_tree(folder)  # a workspace made before files were owner-only
     staff, panel = ctx.stores.staff, ctx.stores.panel
     result = InitResult(staff=staff.init(add_tabs=add_tabs), panel=panel.init(add_tabs=add_tabs))
     camp = ctx.campaign
@@ -225,6 +235,7 @@ def check_campaign(ctx: Context, tabs: Sequence[str] | None = None) -> list[Prob
                         severity="warning",
                     )
                 )
+    problems.extend(address_problems(ctx, tabs))
     if ctx.stores.staff.exists() and (tabs is None or "people" in tabs):
         from .transforms.panels import panel_problems
 
@@ -234,3 +245,39 @@ def check_campaign(ctx: Context, tabs: Sequence[str] | None = None) -> list[Prob
             return problems  # the people tab's own problems are listed above
         problems.extend(panel_problems(ctx.campaign, people))
     return problems
+
+
+# The cells corecruit sends email to; each must hold exactly one address.
+ADDRESS_COLUMNS = {"people": ("email", "copy_to"), "applications": ("email",)}
+
+
+def address_problems(ctx: Context, tabs: Sequence[str] | None = None) -> list[Problem]:
+    """Every email cell that is not exactly one address, by tab, row and column (no value)."""
+    from .transforms.addresses import one_mailbox
+
+    staff = ctx.stores.staff
+    out: list[Problem] = []
+    if not staff.exists():
+        return out
+    for tab, columns in ADDRESS_COLUMNS.items():
+        if tabs is not None and tab not in tabs:
+            continue
+        try:
+            df = staff.read_one(tab, errors="collect", refresh=False)
+        except SheetProblems:
+            continue  # the tab's own problems are listed already
+        for col in [c for c in columns if c in df.columns]:
+            for row, value in df[col].items():
+                why = one_mailbox(value)[1]
+                if why:
+                    out.append(
+                        Problem(
+                            staff.spec.name,
+                            tab,
+                            f"this email address {why}. Nothing will be emailed to it: the "
+                            "person will be listed to contact another way until it is put right.",
+                            row=int(row),
+                            column=col,
+                        )
+                    )
+    return out

@@ -81,7 +81,8 @@ def fill(
     comments: Mapping[str, str] | None = None,
     nonce: str = "",
 ) -> str:
-    """Fill every page and send; returns the response id from the thank-you page.
+    """Fill every page and send from the check page (with the nonce it issued; ``nonce``
+    is kept for older callers and not used); returns the response id.
 
     Follows the pages the server gives this person (large print and easy read people
     have one candidate a page), posting every answer each time: a page keeps its own."""
@@ -96,9 +97,16 @@ def fill(
         r = c.post(at, data=data)
         assert r.status_code == 303, r.get_data(as_text=True)[:500]
         at = str(r.headers["Location"])
-    r = c.post(f"{path}/send", data={"nonce": nonce or "n-" + path[-12:] + str(id(score))})
+    r = c.post(f"{path}/send", data={"nonce": check_nonce(c, path)})
     assert r.status_code == 303
     return str(r.headers["Location"]).rsplit("/", 1)[1]
+
+
+def check_nonce(c: FlaskClient, path: str) -> str:
+    """The nonce the check page issues for its Send button."""
+    m = re.search(r'name="nonce" value="([^"]+)"', c.get(f"{path}/check").get_data(as_text=True))
+    assert m
+    return m.group(1)
 
 
 def raw_scores(ctx: Context) -> pd.DataFrame:

@@ -69,7 +69,21 @@ def test_example_config_loads(config_dir: Path) -> None:
             'amount = "100.00"',
             'amount = "lots"',
             "rewards.rates.interview day.amount",
-            "decimal",
+            "use a number, like 2.5",
+        ),
+        (
+            "organisation.toml",
+            'amount = "100.00"',
+            'amount = "1e2"',
+            "rewards.rates.interview day.amount",
+            "without an 'e'",
+        ),
+        (
+            "organisation.toml",
+            'amount = "100.00"',
+            'amount = "100,00"',
+            "rewards.rates.interview day.amount",
+            "a comma can only separate thousands",
         ),
         (
             "campaigns/example.toml",

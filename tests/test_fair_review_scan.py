@@ -46,6 +46,7 @@ from automations.reports.decision_pack import PackHeldBack, write_pack
 from automations.runner import Runner
 from tests.forms_support import client, fill, links, path_of
 from tests.remind_support import set_status
+from tests.review_support import mark_reviewed
 
 # Distinctive scores per letter (same for every criterion), chosen so they cannot be a
 # run of the scale's own points (0 1 2 3 4) printed on forms and sheets.
@@ -252,7 +253,9 @@ class Campaign:
         assert score_item_id("A", "c1").split("__")[1] == "A"  # how _send reads a letter
         self.ctx = ctx
         self.runner = Runner(ctx.settings, clock=ctx.clock)
-        self.run_all()  # letters, panel applications, shortlisting forms and emails
+        self.run_all()  # letters and the redaction report; nothing reaches the panel yet
+        assert mark_reviewed(ctx) == 6  # staff check each application's redaction report
+        self.run_all()  # panel applications, shortlisting forms and emails
         key = ctx.stores.staff.read_one("candidate_key")
         assert sorted(key["candidate_letter"]) == sorted(PLANTED["p01"]["scores"])
         # Two candidates invited: interview forms, the timetable and its calendar follow.

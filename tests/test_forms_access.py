@@ -36,7 +36,7 @@ from automations.jobs.coprod_forms import push_forms, specs_for
 from automations.jobs.forms import push_job
 from automations.workspace import init_campaign
 from tests.conftest import ROOT
-from tests.forms_support import links, path_of, provider, seed_candidates
+from tests.forms_support import check_nonce, links, path_of, provider, seed_candidates
 from tests.test_forms_jobs import specs_by_key
 
 CHROMIUM = "/usr/bin/chromium"
@@ -60,6 +60,7 @@ class Site:
     server: RunningServer
     specs: dict[str, FormSpec]  # by person id (shortlisting)
     urls: dict[str, str]  # by person id (shortlisting)
+    interview: dict[str, str]  # by person id: their interview form
 
     def url(self, pid: str) -> str:
         return self.urls[pid]
@@ -72,7 +73,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     shutil.copytree(ROOT / "config", dst)
     ctx = make_context(load_settings(dst), clock=lambda: dt.datetime(2027, 1, 25, 9, 0))
     init_campaign(ctx, example=True)
-    seed_candidates(ctx)
+    seed_candidates(ctx, interview=("A", "B"))
     push_job(ctx, send=False)
     p = provider(ctx)
     app = create_app(p.inbox, p.signer, info=AppInfo("Example Council", "the team"), now=p.now)
@@ -80,8 +81,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     by_key = specs_by_key(ctx)
     specs = {pid: by_key[form_key(ctx.campaign.id, "shortlisting", pid)] for pid in PEOPLE.values()}
     urls = {pid: server.url + path_of(links(ctx)[(pid, "shortlisting")]) for pid in specs}
+    interview = {
+        pid: server.url + path_of(links(ctx)[(pid, "interview")]) for pid in PEOPLE.values()
+    }
     try:
-        yield Site(ctx, server, specs, urls)
+        yield Site(ctx, server, specs, urls, interview)
     finally:
         server.stop()
 
@@ -121,14 +125,15 @@ def fits(page: object, width: int) -> None:
 
 
 def broken_words(page: object) -> list[str]:
-    """Words in table headings that the layout splits over two lines ("Candid ate")."""
+    """Words in table headings that the layout splits over two lines ("Candid ate");
+    a line break after a hyphen ("co-" / "production") is an ordinary one."""
     found = page.evaluate(  # type: ignore[attr-defined]
         """() => {
           const out = [];
           for (const th of document.querySelectorAll('th')) {
             const walker = document.createTreeWalker(th, NodeFilter.SHOW_TEXT);
             for (let t = walker.nextNode(); t; t = walker.nextNode()) {
-              const re = /\\S+/g; let m;
+              const re = /[^\\s\u2010-]+/g; let m;  // a break after a hyphen is fine
               while ((m = re.exec(t.data))) {
                 const r = document.createRange();
                 r.setStart(t, m.index); r.setEnd(t, m.index + m[0].length);
@@ -185,11 +190,20 @@ def test_no_axe_violation_on_any_page_kind_at_320_and_1280(
         pages.append(where)
 
     page.goto(url)  # type: ignore[attr-defined]
+    assert page.title() == site.specs[pid].title  # said once, not twice
     visit("start page")
     page.goto(url + "/1")  # type: ignore[attr-defined]
     visit("first page")
     submit(page, "button[value=next]")  # nothing chosen
     assert page.title().startswith("Error:")  # type: ignore[attr-defined]
+    # the error summary takes focus and shows the same focus ring as everything else
+    ring = page.evaluate(  # type: ignore[attr-defined]
+        "(() => { const s = getComputedStyle(document.activeElement);"
+        " return [document.activeElement.className, s.outlineStyle, s.outlineWidth,"
+        " s.outlineColor, s.boxShadow]; })()"
+    )
+    assert ring[:4] == ["error-summary", "solid", "3px", "rgb(255, 221, 0)"]
+    assert "6px" in ring[4]
     visit("page with errors")
     submit(page, "button[value=save]")
     assert page.locator(".panel-ok").count() == 1  # type: ignore[attr-defined]
@@ -223,6 +237,16 @@ def test_no_axe_violation_on_any_page_kind_at_320_and_1280(
     assert page.locator("h1").inner_text() == "This link is no longer in use"  # type: ignore[attr-defined]
     visit("link no longer in use")
     assert len(pages) == 13
+
+
+@pytest.mark.parametrize("fmt", list(PEOPLE))
+def test_no_axe_violation_on_the_interview_form(site: Site, page: object, fmt: str) -> None:
+    url = site.interview[PEOPLE[fmt]]
+    for where in ("", "/1", "/2", "/check"):
+        page.goto(url + where)  # type: ignore[attr-defined]
+        for width in WIDTHS:
+            check_page(page, width, f"{fmt}: interview form {where or 'start'}")
+    assert "Question" in page.locator("thead th").first.inner_text()  # type: ignore[attr-defined]
 
 
 def test_no_axe_violation_on_the_feedback_form_and_no_question_box_inside_another(
@@ -407,7 +431,8 @@ def test_sending_too_soon_names_the_criterion_and_the_candidate(site: Site) -> N
     clear_draft(site, pid)
     p = provider(site.ctx)
     c = create_app(p.inbox, p.signer, now=p.now).test_client()
-    got = c.post(path_of(site.url(pid)) + "/send", data={"nonce": "too-soon"})
+    path = path_of(site.url(pid))
+    got = c.post(path + "/send", data={"nonce": check_nonce(c, path)})
     assert got.status_code == 422
     page = got.get_data(as_text=True)
     first = spec.sections[0]

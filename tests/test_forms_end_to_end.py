@@ -1,4 +1,5 @@
-"""The whole shortlisting flow on the local backend: redact, push, fill in, collect, merge.
+"""The whole shortlisting flow on the local backend: redact, check, push, fill in, collect,
+merge.
 
 Independent scoring: until every shortlister has sent their scores, nothing a panel
 member can reach (their own pages, the panel workbook) shows anyone's scores.
@@ -15,6 +16,7 @@ from automations.jobs.forms import collect_job, push_job
 from automations.jobs.merge import merge_job
 from automations.jobs.redact import redact_job
 from tests.forms_support import client, fill, links, path_of, raw_scores
+from tests.review_support import mark_reviewed
 from tests.test_forms_jobs import SCORERS, specs_by_key
 
 
@@ -25,6 +27,8 @@ def panel_cells(ctx: Context) -> list[str]:
 
 @pytest.mark.slow
 def test_redact_push_fill_collect_merge(ctx: Context) -> None:
+    redact_job(ctx)
+    assert mark_reviewed(ctx) == 6  # staff check the redaction report first
     redact_job(ctx)
     push_job(ctx, send=False)
     specs = specs_by_key(ctx)

@@ -18,6 +18,7 @@ from automations.forms.local import AppInfo, create_app
 from automations.jobs.forms import collect_job, current_specs, push_job
 from automations.transforms.forms import latest_scores
 from tests.forms_support import (
+    check_nonce,
     client,
     exceptions,
     fill,
@@ -165,7 +166,7 @@ def test_out_of_range_and_missing_answers_get_a_kind_error_and_are_not_saved(ctx
     r = c.post(f"{path}/1", data=data)
     assert r.status_code == 422 and "Please choose a score for" in r.get_data(as_text=True)
     # sending with pages missing lists what is left, with links to it
-    r = c.post(f"{path}/send", data={"nonce": "x"})
+    r = c.post(f"{path}/send", data={"nonce": check_nonce(c, path)})
     assert r.status_code == 422 and "Not scored yet" in r.get_data(as_text=True)
     assert provider(ctx).inbox.count() == 0
 

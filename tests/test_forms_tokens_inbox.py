@@ -123,7 +123,10 @@ def test_submissions_are_append_only_and_sending_twice_stores_once(tmp_path: Pat
     rid, _, new = inbox.submit(nonce="n1", **kw)  # type: ignore[arg-type]
     rid2, _, new2 = inbox.submit(nonce="n1", **kw)  # type: ignore[arg-type]
     assert new and not new2 and rid == rid2 and inbox.count() == 1
-    rid3, _, _ = inbox.submit(nonce="n2", **kw)  # type: ignore[arg-type]
+    # Back to the check page (a new nonce) and Send again with the same answers: one copy
+    assert inbox.submit(nonce="n2", **kw)[0] == rid and inbox.count() == 1  # type: ignore[arg-type]
+    kw["answers"] = {"score__A__c1": "0"}
+    rid3, _, _ = inbox.submit(nonce="n3", **kw)  # type: ignore[arg-type]
     assert rid3 != rid and inbox.count() == 2
     con = sqlite3.connect(tmp_path / "inbox.sqlite3")
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
@@ -133,7 +136,7 @@ def test_submissions_are_append_only_and_sending_twice_stores_once(tmp_path: Pat
     con.close()
     assert [r.response_id for r in inbox.responses([SPEC.key])] == [rid, rid3]
     assert inbox.responses([SPEC.key], since=NOW + dt.timedelta(seconds=1)) == []
-    assert inbox.draft(SPEC.key) == {"score__A__c1": "1"}  # a correction starts from the last send
+    assert inbox.draft(SPEC.key) == {"score__A__c1": "1"}  # made by the first send
 
 
 def test_many_threads_submitting_at_once_lose_nothing(tmp_path: Path) -> None:

@@ -171,7 +171,7 @@ def test_a_formula_with_no_saved_value_is_reported_not_read_as_blank(ctx: Contex
     assert got[(hours_row, "hours")] == why and got[(hours_row, "confirmed_by")] == why
     assert problems_at(ctx, "expense_claims")[(claim_row, "amount")] == why
     r = CliRunner().invoke(main, ["--config", str(ctx.settings.config_dir), "check"])
-    assert r.exit_code == 4 and f"tab 'attendance', row {hours_row}, column 'hours'" in r.output
+    assert r.exit_code == 4 and f"tab 'Attendance', row {hours_row}, column 'Hours'" in r.output
 
     ctx.clock = lambda: dt.datetime(2027, 2, 12, 9, 0)
     RJ.accrue_job(ctx)  # the rows are held as bad cells, not paid or refused as blank

@@ -169,6 +169,9 @@ def check(state: State) -> None:
     for cid in ids:
         ctx = make_context(state.settings, cid, **state.store_kw)
         problems = check_campaign(ctx)
+        from ..review import review_problems
+
+        problems += review_problems(ctx)  # applications held from the panel until checked
         if state.settings.org.storage.backend == "google":
             from ..sharing import sharing_problems
 
@@ -183,6 +186,11 @@ def check(state: State) -> None:
             click.secho(f"Problem: {p}", fg="red")
         n_errors += len(errors)
         n_warnings += len(warnings)
+    from ..forms.local import link_warnings
+
+    for line in link_warnings(state.settings):  # where emailed form links point
+        click.secho(f"Warning: {line}", fg="yellow")
+        n_warnings += 1
     if n_errors:
         click.echo(f"{n_errors} problem(s) and {n_warnings} warning(s).")
         sys.exit(4)
@@ -202,6 +210,7 @@ def _register() -> None:
         "automations.cli.remind_cmd",
         "automations.cli.run_cmd",
         "automations.cli.questions_cmd",
+        "automations.cli.google_cmd",
     ):
         try:
             importlib.import_module(mod)

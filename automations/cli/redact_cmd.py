@@ -11,6 +11,7 @@ import click
 import pandas as pd
 
 from ..errors import JobError
+from ..files import private_dir
 from ..transforms.csv_cells import csv_cell, csv_restore
 from . import State, friendly, main, pass_state
 
@@ -26,7 +27,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 def _write_csv(path: Path, df: pd.DataFrame) -> None:
     """Every cell through the one CSV rule, so nothing opens as a formula."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
@@ -176,3 +177,7 @@ def report(state: State) -> None:
         f"{len(df)} application(s); {todo} still to check in the staff workbook "
         f"(tab 'Redaction report', column 'Reviewed by')."
     )
+    from ..review import review_words
+
+    if held := review_words(ctx):  # the review gate: what the panel does not have yet
+        click.echo(held)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import sys
 from pathlib import Path
 
 import click
+import pandas as pd
 
+from ..files import private_dir, private_fd
 from ..runner import JOBS, Runner, RunRecord, available_jobs, next_run
 from . import State, friendly, main, pass_state
 
@@ -17,11 +20,16 @@ log = logging.getLogger("corecruit")
 
 def _json_logs(log_file: Path | None) -> None:
     """Structured logs (key=value lines) to stderr or a file; they never hold personal data."""
+    if log_file:  # made owner-only before the handler opens it
+        private_dir(log_file.parent)
+        os.close(private_fd(log_file, os.O_WRONLY))
     handler: logging.Handler = (
         logging.FileHandler(log_file, encoding="utf-8") if log_file else logging.StreamHandler()
     )
     handler.setFormatter(logging.Formatter("time=%(asctime)s level=%(levelname)s %(message)s"))
     root = logging.getLogger("corecruit")
+    for old in root.handlers:
+        old.close()  # a log file from an earlier run in this process
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
     root.propagate = False
@@ -61,6 +69,12 @@ def _first_run(state: State, example: bool) -> None:
 @click.option("--example", is_flag=True, help="Load the invented example data first.")
 @click.option("--no-forms-server", is_flag=True, help="Don't start the local form server.")
 @click.option(
+    "--forms-host",
+    default=None,
+    envvar="CORECRUIT_FORMS_HOST",
+    help="Address the form server listens on (default: forms.host; 0.0.0.0 in a container).",
+)
+@click.option(
     "--log-file",
     type=click.Path(path_type=Path),
     default=None,
@@ -74,6 +88,7 @@ def run(
     once: bool,
     example: bool,
     no_forms_server: bool,
+    forms_host: str | None,
     log_file: Path | None,
 ) -> None:
     """Run every job of every campaign on its timing (or once, with --once)."""
@@ -85,6 +100,8 @@ def run(
     _first_run(state, example)
     runner = Runner(settings)
     runner.install_signal_handlers()
+    if example:
+        _example_reviewed(state, runner)
     if once:
         names = list(jobs) or available_jobs()
         records = _run_once(runner, names)
@@ -111,9 +128,11 @@ def run(
 
     server = None
     if settings.org.forms.backend == "local" and not no_forms_server:
-        from ..forms.local import start_server_thread
+        from ..forms.local import exposed_host_note, start_server_thread
 
-        server = start_server_thread(settings)
+        server = start_server_thread(settings, host=forms_host)
+        if note := exposed_host_note(forms_host or settings.org.forms.host):
+            click.secho(f"Please note: {note}", fg="yellow")
     click.echo(f"Workspace: {settings.workspace}")
     for cid in settings.campaigns:
         click.echo(f"  {cid}: {settings.workspace / cid}")
@@ -132,6 +151,17 @@ def run(
         if server is not None:
             server.stop()
     click.echo("Stopped.")
+
+
+def _example_reviewed(state: State, runner: Runner) -> None:
+    """The example's invented applications count as checked (the review gate), so the
+    demo shows a working form link; real applications wait for staff to check them."""
+    from ..context import make_context
+    from ..review import mark_example_reviewed
+
+    for cid in state.settings.campaigns:
+        runner.run_job(cid, "redact")  # letters and the redaction report to mark
+        mark_example_reviewed(make_context(state.settings, cid, **state.store_kw))
 
 
 def _run_once(runner: Runner, names: list[str]) -> list[RunRecord]:
@@ -219,10 +249,15 @@ def status(state: State) -> None:
         try:
             ctx = make_context(settings, cid)
             tabs = ctx.stores.staff.read(
-                ["exceptions", "results", "sent_messages"], errors="collect"
+                ["exceptions", "results", "sent_messages", "form_links", "raw_scores"],
+                errors="collect",
             )
         except Exception:
             continue
+        from ..review import review_words
+
+        if held := review_words(ctx):  # the review gate: what is held from the panel, and why
+            attention.append(f"{cid}: {held}")
         exc = tabs["exceptions"]
         open_exc = exc[exc["resolved"].fillna(False).eq(False)] if len(exc) else exc
         if len(open_exc):
@@ -239,9 +274,31 @@ def status(state: State) -> None:
                 attention.append(f"{cid}: {unconf} message(s) not yet confirmed as sent")
             if other:
                 attention.append(f"{cid}: {other} person(s) to contact another way (no email)")
+        waits = _shortlisting_waits(tabs["form_links"], tabs["raw_scores"])
+        if waits:
+            attention.append(f"{cid}: the shortlisting results wait for {waits}")
     if attention:
         click.echo("Needs a person's attention:")
         for a in attention:
             click.echo(f"  - {a}")
     else:
         click.echo("Nothing needs attention.")
+
+
+def _shortlisting_waits(form_links: pd.DataFrame, raw_scores: pd.DataFrame) -> str:
+    """Who the shortlisting results still wait for, and for which candidates (ids only)."""
+    from ..transforms.late import waiting_for
+
+    forms: dict[str, list[str]] = {}
+    for _, r in form_links.iterrows():
+        if str(r.get("stage")) == "shortlisting" and str(r.get("person_id") or ""):
+            order = [x.strip() for x in str(r.get("candidate_order") or "").split(",")]
+            forms[str(r["person_id"])] = [x for x in order if x]
+    waits = waiting_for(forms, raw_scores)
+    parts = []
+    for pid, letters in sorted(waits.items()):
+        if len(letters) == len(forms[pid]):
+            parts.append(f"{pid} (not sent yet)")
+        else:
+            parts.append(f"{pid} (Candidate {', '.join(letters)})")
+    return "; ".join(parts)

@@ -14,6 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..transforms.money import NumberError, parse_number
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -103,6 +105,9 @@ class FormsConfig(_Model):
         "", description="File holding the signing secret. Created on first use if missing."
     )
     link_days: int = Field(60, ge=1, le=365, description="How long a personal link works.")
+    sends_per_hour: int = Field(
+        20, ge=1, le=10000, description="Most times one form is stored in an hour (corrections)."
+    )
 
 
 class PrintConfig(_Model):
@@ -130,6 +135,17 @@ class ScheduleConfig(_Model):
     failure_report_after: int = Field(3, ge=1, description="Email the admin after this many.")
 
 
+def _strict_number(v: object) -> object:
+    """Amounts and hours in the policy by the one strict reader: no exponent, NaN or
+    decimal comma, at most two figures after the point (the ``ge`` rules still apply)."""
+    if v is None or isinstance(v, bool):
+        return v
+    try:
+        return parse_number(v, places=2, currency=True)
+    except NumberError as exc:
+        raise ValueError(str(exc)) from None
+
+
 class Rate(_Model):
     """What the policy pays for one activity: by the hour, or by the session."""
 
@@ -152,6 +168,10 @@ class Rate(_Model):
     )
     description: str = Field("", description="The activity in plain words, for statements.")
 
+    _numbers = field_validator("amount", "max_hours", "planned_hours", mode="before")(
+        _strict_number
+    )
+
     @property
     def expected_hours(self) -> Decimal | None:
         return self.planned_hours if self.planned_hours is not None else self.max_hours
@@ -165,6 +185,8 @@ class ExpenseRule(_Model):
     cap: Decimal | None = Field(None, ge=0, description="Most paid for one claim, in pounds.")
     rate_per_mile: Decimal | None = Field(None, ge=0)
     description: str = Field("", description="The expense in plain words, for letters.")
+
+    _numbers = field_validator("cap", "rate_per_mile", mode="before")(_strict_number)
 
     @model_validator(mode="after")
     def _mileage(self) -> ExpenseRule:
@@ -192,6 +214,8 @@ class RewardPolicy(_Model):
     earnings_include_vouchers: bool = Field(
         True, description="Count vouchers towards the earnings limit (expenses never count)."
     )
+
+    _numbers = field_validator("earnings_limit", mode="before")(_strict_number)
 
     @field_validator("expenses")
     @classmethod

@@ -8,7 +8,8 @@ Three tables:
   DELETE). A row is committed with ``synchronous=FULL`` before the person is told
   "saved", so a submission is never lost even if the workbook write fails later.
   Each row has a unique nonce from the page it was sent from, so pressing Send
-  twice stores it once.
+  twice stores it once; the same answers as the form's latest row are not stored
+  again either (Back to the check page, then Send).
 - ``drafts``: answers saved part-way ("save and come back"), one row per form.
 
 Each call opens its own connection, so the server's threads never share one.
@@ -26,6 +27,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..errors import StoreError
+from ..files import private_dir, private_file
 from .base import CommentItem, FormSpec, Response, ScaleItem, ScalePoint, Section
 
 SCHEMA = """
@@ -98,6 +101,10 @@ def _from_iso(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
 
 
+class SendLimitReached(Exception):
+    """One form was sent more times in an hour than the server allows."""
+
+
 @dataclasses.dataclass(frozen=True)
 class StoredForm:
     spec: FormSpec
@@ -109,11 +116,18 @@ class StoredForm:
 class Inbox:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if not self.path.exists():
-            self.path.touch(mode=0o600)  # scores and notes: readable by corecruit's user only
-        with self._connect() as con:
-            con.executescript(SCHEMA)
+        try:
+            private_dir(self.path.parent)
+            if not self.path.exists():
+                self.path.touch(mode=0o600)  # scores and notes: readable by corecruit's user only
+            private_file(self.path)  # also an inbox made by an older version (WAL files follow it)
+            with self._connect() as con:
+                con.executescript(SCHEMA)
+        except (OSError, sqlite3.Error):
+            raise StoreError(
+                f"the forms inbox in {self.path.parent} cannot be written: please check that "
+                "this folder exists and corecruit's user may write to it"
+            ) from None
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -191,6 +205,24 @@ class Inbox:
             row = con.execute("SELECT answers_json FROM drafts WHERE form_key=?", (key,)).fetchone()
         return dict(json.loads(row[0])) if row else {}
 
+    def merge_draft(self, key: str, updates: Mapping[str, str], now: dt.datetime) -> dict[str, str]:
+        """Add one page's answers to the draft and return the whole draft.
+
+        Read, merge and write happen in one write transaction, so two pages saved at
+        once (two tabs) both keep their answers; writing a draft read earlier would
+        lose the other page's."""
+        with self._tx() as con:
+            row = con.execute("SELECT answers_json FROM drafts WHERE form_key=?", (key,)).fetchone()
+            answers = dict(json.loads(row[0])) if row else {}
+            answers.update(updates)
+            con.execute(
+                "INSERT INTO drafts (form_key, answers_json, saved_at) VALUES (?,?,?) "
+                "ON CONFLICT(form_key) DO UPDATE SET answers_json=excluded.answers_json, "
+                "saved_at=excluded.saved_at",
+                (key, json.dumps(answers, ensure_ascii=False), _iso(now)),
+            )
+        return answers
+
     def save_draft(self, key: str, answers: Mapping[str, str], now: dt.datetime) -> None:
         with self._tx() as con:
             con.execute(
@@ -211,12 +243,17 @@ class Inbox:
         answers: Mapping[str, str],
         nonce: str,
         now: dt.datetime,
+        per_hour: int | None = None,
     ) -> tuple[str, dt.datetime, bool]:
         """Store a submission durably. Returns (response id, submitted at, new?).
 
         The same nonce twice (Send pressed twice, or a browser re-post) returns the
-        first submission and stores nothing more. Response ids sort in arrival order.
+        first submission and stores nothing more; so do the same answers as the form's
+        latest submission (Back to the check page and Send again). More than
+        ``per_hour`` new submissions of one form in an hour raises
+        :class:`SendLimitReached`. Response ids sort in arrival order.
         """
+        answers_json = json.dumps(dict(answers), ensure_ascii=False, sort_keys=True)
         with self._tx() as con:
             row = con.execute(
                 "SELECT response_id, submitted_at, form_key FROM submissions WHERE nonce=?",
@@ -226,6 +263,20 @@ class Inbox:
                 return row[0], _from_iso(row[1]), False
             if row is not None:
                 nonce = nonce + "|" + secrets.token_hex(4)  # another form's nonce: never merge
+            last = con.execute(
+                "SELECT response_id, submitted_at, answers_json, person_id FROM submissions "
+                "WHERE form_key=? ORDER BY seq DESC LIMIT 1",
+                (form_key,),
+            ).fetchone()
+            if last is not None and (last[2], last[3]) == (answers_json, person_id):
+                return last[0], _from_iso(last[1]), False
+            if per_hour is not None:
+                recent = con.execute(
+                    "SELECT COUNT(*) FROM submissions WHERE form_key=? AND submitted_at > ?",
+                    (form_key, _iso(now - dt.timedelta(hours=1))),
+                ).fetchone()[0]
+                if recent >= per_hour:
+                    raise SendLimitReached(form_key)
             # Ids sort in the order submissions arrived (we hold the write lock), so two
             # sends in the same second still have a clear latest.
             seq = int(
@@ -241,14 +292,15 @@ class Inbox:
                     form_key,
                     person_id,
                     token_id,
-                    json.dumps(dict(answers), ensure_ascii=False, sort_keys=True),
+                    answers_json,
                     _iso(now),
                 ),
             )
+            # A correction starts from the last send; an existing draft already holds
+            # it (or a page saved since, which must not be overwritten).
             con.execute(
                 "INSERT INTO drafts (form_key, answers_json, saved_at) VALUES (?,?,?) "
-                "ON CONFLICT(form_key) DO UPDATE SET answers_json=excluded.answers_json, "
-                "saved_at=excluded.saved_at",
+                "ON CONFLICT(form_key) DO NOTHING",
                 (form_key, json.dumps(dict(answers), ensure_ascii=False), _iso(now)),
             )
         return response_id, now, True

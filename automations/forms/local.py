@@ -17,18 +17,22 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import secrets
+import errno
+import ipaddress
+import socket
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import jinja2
 from flask import Flask, Response, abort, redirect, render_template, request
 
 from ..config import Settings
+from ..errors import ConfigError, StoreError
 from ..transforms.forms import answer_errors, candidate_label
 from .base import (
     FormHandle,
@@ -37,7 +41,7 @@ from .base import (
     comment_item_id,
 )
 from .base import Response as FormResponse
-from .inbox import Inbox, StoredForm
+from .inbox import Inbox, SendLimitReached, StoredForm
 from .pages import PER_PAGE_CHOICES, PER_PAGE_KEY, first_page_of, page_of_item, pages, per_page
 from .pages import splits as can_split
 from .tokens import BadLink, LinkClaims, LinkSigner, load_secret, new_token_id
@@ -56,6 +60,76 @@ def inbox_path(settings: Settings) -> Path:
 def base_url(settings: Settings) -> str:
     cfg = settings.org.forms
     return (cfg.public_url or f"http://{cfg.host}:{cfg.port}").rstrip("/")
+
+
+def _this_computer_only(host: str) -> bool:
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def is_loopback(host: str) -> bool:
+    """True for a link address only this computer can open (or 'every address',
+    0.0.0.0, which is no address at all in a link)."""
+    if _this_computer_only(host):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_unspecified
+    except ValueError:
+        return False
+
+
+def _mail_goes_out(settings: Settings) -> bool:
+    org = settings.org
+    return org.forms.backend == "local" and org.mail.transport in ("smtp", "gmail")
+
+
+def links_unreachable(settings: Settings) -> str:
+    """Why emailed form links could not be opened by the people who get them ('' when
+    they can, or when no mail really goes out)."""
+    if not _mail_goes_out(settings):
+        return ""
+    if not is_loopback(urlsplit(base_url(settings)).hostname or ""):
+        return ""
+    why = "is empty" if not settings.org.forms.public_url else "points to this computer only"
+    return (
+        f"forms.public_url {why}, so people's form links would open only on this "
+        "computer: nobody who gets one by email could open it. Please set "
+        "forms.public_url in organisation.toml to the https:// address people use to "
+        "reach the form server."
+    )
+
+
+def link_warnings(settings: Settings) -> list[str]:
+    """Plain warnings about the address in people's form links, when mail really goes
+    out (``check`` and ``forms push`` show them)."""
+    unreachable = links_unreachable(settings)
+    if unreachable:
+        return [unreachable]
+    if not _mail_goes_out(settings) or urlsplit(base_url(settings)).scheme == "https":
+        return []
+    why = "is empty" if not settings.org.forms.public_url else "starts with http://"
+    return [
+        f"forms.public_url {why}, so people's form links start with http:// and their "
+        "scores and notes would cross the network unprotected (many browsers also warn "
+        "people away from such pages). Please put the form server behind an HTTPS proxy "
+        "and set forms.public_url to its https:// address."
+    ]
+
+
+def exposed_host_note(host: str) -> str:
+    """What to say when the server listens beyond this computer ('' when it does not)."""
+    if _this_computer_only(host):
+        return ""
+    return (
+        f"The form server is listening on {host}, so other computers can reach it. It must "
+        "sit behind an HTTPS proxy (for example nginx or Caddy), with forms.public_url set "
+        "to the proxy's https:// address: never send people plain http:// links."
+    )
 
 
 class LocalFormsProvider:
@@ -134,6 +208,36 @@ def _long_time(when: dt.datetime, tz: str) -> str:
     return f"{local.day} {local.strftime('%B %Y')} at {hour}"
 
 
+# Sent with every response, whatever made it (a page, a redirect, 404, 405, 500,
+# /healthz): added around the whole WSGI app, so no error path can skip them.
+SECURITY_HEADERS = (
+    (
+        "Content-Security-Policy",
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'",
+    ),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Cache-Control", "no-store"),
+)
+
+
+class _SecurityHeaders:
+    """WSGI middleware: add :data:`SECURITY_HEADERS` to every response."""
+
+    def __init__(self, wsgi_app: Any) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            ours = {k.lower() for k, _ in SECURITY_HEADERS}
+            headers = [*((k, v) for k, v in headers if k.lower() not in ours), *SECURITY_HEADERS]
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi_app(environ, start)
+
+
 def _who(letters: list[str]) -> str:
     """'Candidate A' or 'Candidates A, B and C': who is on a page split by candidate."""
     if len(letters) == 1:
@@ -156,9 +260,12 @@ def create_app(
     info: AppInfo | None = None,
     now: Now = _utcnow,
     templates: Path | None = None,
+    sends_per_hour: int = 20,
 ) -> Flask:
     """The form server. ``templates``: the team's own page templates (their words, say
-    for easy read), looked for before corecruit's, as for email templates."""
+    for easy read), looked for before corecruit's, as for email templates.
+    ``sends_per_hour`` bounds how many submissions one form may store in an hour (a
+    stolen link or a script cannot fill the inbox)."""
     info = info or AppInfo()
     package = Path(__file__).parent / "templates"
     app = Flask(__name__, template_folder=str(package))
@@ -167,6 +274,7 @@ def create_app(
             [jinja2.FileSystemLoader(str(templates)), jinja2.FileSystemLoader(str(package))]
         )
     app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
+    app.wsgi_app = _SecurityHeaders(app.wsgi_app)  # type: ignore[method-assign]
 
     def page(template: str, status: int = 200, **kw: Any) -> Response:
         kw.setdefault("errors", {})
@@ -181,16 +289,7 @@ def create_app(
             label=candidate_label,
             **kw,
         )
-        resp = Response(html, status=status, mimetype="text/html")
-        resp.headers["Cache-Control"] = "no-store"
-        resp.headers["X-Content-Type-Options"] = "nosniff"
-        resp.headers["X-Frame-Options"] = "DENY"
-        resp.headers["Referrer-Policy"] = "no-referrer"
-        resp.headers["Content-Security-Policy"] = (
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-            "frame-ancestors 'none'; base-uri 'none'"
-        )
-        return resp
+        return Response(html, status=status, mimetype="text/html")
 
     def message(title: str, paragraphs: list[str], status: int) -> Response:
         return page("message.html", status, page_title=title, paragraphs=paragraphs)
@@ -308,11 +407,9 @@ def create_app(
             return got
         stored, base = got
         choice = request.form.get("per_page", "")
-        if choice in PER_PAGE_CHOICES:
-            answers = inbox.draft(stored.spec.key)
-            if answers.get(PER_PAGE_KEY) != choice:
-                answers[PER_PAGE_KEY] = choice
-                inbox.save_draft(stored.spec.key, answers, now())
+        if choice in PER_PAGE_CHOICES and inbox.draft(stored.spec.key).get(PER_PAGE_KEY) != choice:
+            # merged, never written whole: another tab may be saving a page
+            inbox.merge_draft(stored.spec.key, {PER_PAGE_KEY: choice}, now())
         return redirect(f"{base}/1", 303)
 
     @app.route("/f/<token>/<int:n>", methods=["GET", "POST"])
@@ -336,10 +433,11 @@ def create_app(
                 i.item_id: request.form.get(i.item_id, "").replace("\r\n", "\n") for i in here.items
             }
             errors = answer_errors(posted, here.items)
-            # A value that is not on the scale is never kept; everything else is saved.
+            # A value that is not on the scale is never kept; everything else is saved,
+            # merged into the draft in one transaction (another tab may save another page).
             invalid = {k for k in errors if posted.get(k, "").strip()}
-            answers.update({k: v for k, v in posted.items() if k not in invalid})
-            inbox.save_draft(spec.key, answers, now())
+            keep = {k: v for k, v in posted.items() if k not in invalid}
+            answers = inbox.merge_draft(spec.key, keep, now())
             nav = request.form.get("nav", "next")
             if nav == "next" and not errors:
                 return redirect(f"{base}/{n + 1}" if n < total else f"{base}/check", 303)
@@ -380,7 +478,7 @@ def create_app(
             page_title="Check your answers",
             answers=answers,
             **layout(stored.spec, answers),
-            nonce=secrets.token_urlsafe(16),
+            nonce=signer.new_nonce(stored.spec.key, stored.token_id),
             comment_id=comment_for,
             error_links={},
             **common(stored, base),
@@ -393,9 +491,21 @@ def create_app(
             return got
         stored, base = got
         spec = stored.spec
+        nonce = request.form.get("nonce", "")
+        if not signer.nonce_ok(nonce, spec.key, stored.token_id):
+            # Only the check page's Send button can send: a post without its ticket
+            # (a script, a replay, a page from another form) stores nothing.
+            return message(
+                "Please send from the check page",
+                [
+                    "Sorry, we could not tell which page this came from, so nothing was "
+                    "sent. Your saved answers are safe.",
+                    "Please open your link again, go to “Check your answers” and press Send there.",
+                ],
+                400,
+            )
         answers = inbox.draft(spec.key)
         errors = answer_errors(answers, spec.items())
-        nonce = request.form.get("nonce", "")[:64] or secrets.token_urlsafe(16)
         if errors:
             return page(
                 "check.html",
@@ -410,14 +520,29 @@ def create_app(
                 **common(stored, base),
             )
         keep = {i.item_id: answers.get(i.item_id, "") for i in spec.items()}
-        rid, _at, _new = inbox.submit(
-            form_key=spec.key,
-            person_id=spec.person_id,
-            token_id=stored.token_id,
-            answers=keep,
-            nonce=nonce,
-            now=now(),
-        )
+        try:
+            rid, _at, _new = inbox.submit(
+                form_key=spec.key,
+                person_id=spec.person_id,
+                token_id=stored.token_id,
+                answers=keep,
+                nonce=nonce,
+                now=now(),
+                per_hour=sends_per_hour,
+            )
+        except SendLimitReached:
+            resp = message(
+                "Please wait a while before sending again",
+                [
+                    "This form has been sent many times in the last hour, so we have not "
+                    "saved this one. Your answers are still kept on the form.",
+                    "Please try again in an hour. If you need to change a score sooner, "
+                    "ask the recruitment team.",
+                ],
+                429,
+            )
+            resp.headers["Retry-After"] = "3600"
+            return resp
         return redirect(f"{base}/done/{rid}", 303)
 
     @app.get("/f/<token>/done/<rid>")
@@ -457,6 +582,35 @@ def create_app(
     def not_found(_e: Exception) -> Response:
         return message("Page not found", ["Sorry, there is no page here."], 404)
 
+    @app.errorhandler(400)
+    def bad_request(_e: Exception) -> Response:
+        return message(
+            "Sorry, we could not read that",
+            ["Please go back and try again. Your saved answers are safe."],
+            400,
+        )
+
+    @app.errorhandler(405)
+    def not_allowed(_e: Exception) -> Response:
+        resp = message(
+            "This page cannot be opened like that",
+            ["Sorry, please open your form with the personal link you were sent."],
+            405,
+        )
+        resp.headers["Allow"] = ", ".join(getattr(_e, "valid_methods", None) or ["GET"])
+        return resp
+
+    @app.errorhandler(500)
+    def failed(_e: Exception) -> Response:
+        return message(
+            "Sorry, something went wrong on our side",
+            [
+                "Your saved answers are safe. Please try again in a few minutes.",
+                "If it keeps happening, please tell the recruitment team.",
+            ],
+            500,
+        )
+
     @app.errorhandler(413)
     def too_big(_e: Exception) -> Response:
         return message(
@@ -470,12 +624,22 @@ def create_app(
 
 def app_for(settings: Settings, now: Now = _utcnow) -> Flask:
     org = settings.org.organisation
+    inbox = Inbox(inbox_path(settings))
+    try:
+        secret = load_secret(settings)
+    except OSError:
+        raise StoreError(
+            f"the forms secret file cannot be made in "
+            f"{settings.path(settings.org.forms.secret_file).parent}: please check that this "
+            "folder exists and corecruit's user may write to it"
+        ) from None
     return create_app(
-        Inbox(inbox_path(settings)),
-        LinkSigner(load_secret(settings)),
+        inbox,
+        LinkSigner(secret),
         info=AppInfo(org.name, org.team_contact, org.timezone),
         now=now,
         templates=settings.path(settings.org.mail.templates) / "forms",
+        sends_per_hour=settings.org.forms.sends_per_hour,
     )
 
 
@@ -515,8 +679,6 @@ def start_server_thread(
     ``target`` is the settings (serve the configured inbox on the configured host and
     port) or a ready app (port 0 picks any free port).
     """
-    from waitress.server import create_server
-
     if isinstance(target, Settings):
         app = app_for(target)
         host = host or target.org.forms.host
@@ -524,26 +686,64 @@ def start_server_thread(
     else:
         app = target
     host = host or "127.0.0.1"
-    server = create_server(
-        app, host=host, port=port or 0, threads=threads, clear_untrusted_proxy_headers=True
-    )
+    server = _listen(app, host, port or 0, threads)
     t = threading.Thread(target=server.run, name="corecruit-forms", daemon=True)
     t.start()
     return RunningServer(f"http://{host}:{server.effective_port}", server, t)
 
 
+def _bind(host: str, port: int) -> list[socket.socket]:
+    """Listening sockets for host:port, bound here so that a failure leaves nothing
+    open (waitress would leak its half-made server and worker threads)."""
+    socks: list[socket.socket] = []
+    try:
+        infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM, 0, socket.AI_PASSIVE)
+        for family, kind, proto, _name, addr in dict.fromkeys(infos):
+            sock = socket.socket(family, kind, proto)
+            socks.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            if port == 0 and len(socks) > 1:  # the same free port on every address
+                addr = (addr[0], socks[0].getsockname()[1], *addr[2:])
+            sock.bind(addr)
+    except OSError:
+        for sock in socks:
+            sock.close()
+        raise
+    return socks
+
+
+def _listen(app: Flask, host: str, port: int, threads: int) -> Any:
+    """A waitress server bound to host:port; a port already in use (a second server)
+    or an address this computer does not have is a plain ConfigError, not a traceback."""
+    from waitress.server import create_server
+
+    try:
+        socks = _bind(host, port)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            why = (
+                f"port {port} is already in use on {host}: is the form server already "
+                "running? Stop the other program, or choose another forms.port"
+            )
+        elif exc.errno == errno.EACCES:
+            why = f"corecruit may not listen on port {port}: choose a port above 1023"
+        else:
+            why = f"the form server cannot listen on {host} port {port} ({exc.strerror})"
+        key = "forms.port" if exc.errno in (errno.EADDRINUSE, errno.EACCES) else "forms.host"
+        raise ConfigError("organisation.toml", key, why) from None
+    return create_server(
+        app, sockets=socks, threads=threads, ident="corecruit", clear_untrusted_proxy_headers=True
+    )
+
+
 def serve(settings: Settings, host: str | None = None, port: int | None = None) -> None:
     """Serve the forms until stopped (``corecruit forms serve``)."""
-    from waitress import serve as waitress_serve
-
     cfg = settings.org.forms
-    waitress_serve(
-        app_for(settings),
-        host=host or cfg.host,
-        port=port or cfg.port,
-        threads=8,
-        ident="corecruit",
-    )
+    server = _listen(app_for(settings), host or cfg.host, port or cfg.port, 8)
+    server.print_listen("Serving on http://{}:{}")
+    server.run()
 
 
 __all__ = [
@@ -552,7 +752,10 @@ __all__ = [
     "RunningServer",
     "app_for",
     "create_app",
+    "exposed_host_note",
     "inbox_path",
+    "link_warnings",
+    "links_unreachable",
     "local_provider",
     "serve",
     "start_server_thread",

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ..config import Settings
 from ..errors import ConfigError
+from ..files import private_dir, warn_if_shared
 
 
 class BadLink(Exception):
@@ -68,6 +69,22 @@ class LinkSigner:
         body = _b64(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
         return f"{body}.{self._mac(body)}"
 
+    def new_nonce(self, form_key: str, token_id: str) -> str:
+        """A one-send ticket for a form's check page. Signed, so ``/send`` can refuse a
+        nonce it never issued (a replayed or scripted post) without storing each one."""
+        rand = secrets.token_urlsafe(12)
+        return f"{rand}.{self._nonce_mac(form_key, token_id, rand)}"
+
+    def nonce_ok(self, nonce: str, form_key: str, token_id: str) -> bool:
+        """True for a nonce this signer issued for this form and link."""
+        rand, dot, mac = nonce.partition(".")
+        if not dot or not rand or len(nonce) > 64:
+            return False
+        return hmac.compare_digest(self._nonce_mac(form_key, token_id, rand), mac)
+
+    def _nonce_mac(self, form_key: str, token_id: str, rand: str) -> str:
+        return self._mac(f"nonce|{form_key}|{token_id}|{rand}")[:22]
+
     def verify(self, token: str, now: dt.datetime | None = None) -> LinkClaims:
         """The claims of a genuine, unexpired token; :class:`BadLink` otherwise."""
         body, dot, mac = token.partition(".")
@@ -113,7 +130,7 @@ def load_secret(settings: Settings) -> str:
         )
     path: Path = settings.path(cfg.secret_file)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
@@ -123,6 +140,7 @@ def load_secret(settings: Settings) -> str:
                 fh.write(secrets.token_urlsafe(32) + "\n")
                 fh.flush()
                 os.fsync(fh.fileno())
+    warn_if_shared(path, "file holding the forms secret")
     try:
         secret = path.read_text(encoding="utf-8").strip()
     except OSError:

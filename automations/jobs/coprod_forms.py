@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -22,7 +22,7 @@ from ..forms.base import FormHandle, FormSpec, Response, get_provider
 from ..store import append_new, make_frame, upsert_rows
 from ..transforms import coprod_forms as cf
 from ..transforms import questions as tq
-from ..transforms.forms import local_time
+from ..transforms.forms import local_time, person_format
 from ..transforms.reminders import _text, person_recipient, reward_lines
 from . import JobResult
 from .coprod_mail import form_link_item, send_once
@@ -61,7 +61,17 @@ def feedback_people(people: pd.DataFrame) -> list[str]:
 
 
 def specs_for(ctx: Context, kind: str, frames: dict[str, pd.DataFrame]) -> list[FormSpec]:
-    """Everyone's form of ``kind``, from what the staff workbook says now."""
+    """Everyone's form of ``kind``, from what the staff workbook says now, each in the
+    person's format (large print or easy read) from the people tab."""
+    fmt = {
+        _text(r.get("person_id")): person_format(r.get("formats"))
+        for _, r in frames["people"].iterrows()
+    }
+    specs = _specs_for(ctx, kind, frames)
+    return [replace(s, format=fmt.get(s.person_id, "standard")) for s in specs]
+
+
+def _specs_for(ctx: Context, kind: str, frames: dict[str, pd.DataFrame]) -> list[FormSpec]:
     camp = ctx.campaign
     people = frames["people"]
     if kind == "interest":

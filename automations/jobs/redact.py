@@ -41,14 +41,14 @@ from ..transforms.redact import (
     missing_ids,
 )
 from ..transforms.reminders import is_true
-from ..transforms.review import NEXT_STEP, ReviewState, review_state
+from ..transforms.review import NEXT_STEP, ReviewState, released, review_state
 from ..transforms.scrub import KINDS, fold
 from . import JobResult
 from .remind import job_lock
 
 log = logging.getLogger("corecruit.redact")
 
-STAFF_TABS = ["applications", "candidate_key", "redaction_report"]
+STAFF_TABS = ["applications", "candidate_key", "redaction_report", "form_links"]
 
 
 @dataclass
@@ -61,8 +61,14 @@ class RedactOutcome:
     review: ReviewState
 
 
-def hold_back(panel: pd.DataFrame, review: ReviewState) -> pd.DataFrame:
-    """The panel's applications less the ones waiting for a check (see transforms.review)."""
+def hold_back(
+    panel: pd.DataFrame, review: ReviewState, form_links: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The panel's applications less the ones waiting for a check; none at all before the
+    first release (while any is waiting and nobody has a shortlisting form yet), so the
+    panel never starts on a partial set. See transforms.review."""
+    if form_links is not None and not released(review, form_links):
+        return panel.iloc[0:0]
     if not review.held_letters:
         return panel
     keep = [
@@ -199,7 +205,8 @@ def plan_redaction(
         required=info.require_review,
         rows=list(range(2, len(report) + 2)),  # written from row 2, in this order
     )
-    return RedactOutcome(plan, hold_back(anon.panel, review), report, review)
+    panel = hold_back(anon.panel, review, data.get("form_links"))
+    return RedactOutcome(plan, panel, report, review)
 
 
 def redact_job(ctx: Context, *, dry_run: bool = False, **_: Any) -> JobResult:
@@ -228,12 +235,13 @@ def redact_job(ctx: Context, *, dry_run: bool = False, **_: Any) -> JobResult:
             f"{len(active)} candidate(s) for the panel, {len(plan.new)} new letter(s), "
             f"{len(plan.retired)} retired, {len(unsure)} to check"
         )
+        held = ""  # said in the detail; 'status' works it out afresh, so it is never stale
         if out.review.held:
             what += f", {len(out.review.held)} held until their redaction report is checked"
-            res.attention.append(f"{out.review.summary()}. {NEXT_STEP}")
+            held = f". {out.review.summary()}. {NEXT_STEP}"
         res.attention.extend(_checks_undone(data["redaction_report"], out.report))
         if dry_run:
-            res.detail = "Dry run, nothing written: " + what
+            res.detail = "Dry run, nothing written: " + what + held
             return res
         res.api_calls = 2  # one read of each workbook
         if not _key_unchanged(data["candidate_key"], plan.key) or not _same(
@@ -246,7 +254,7 @@ def redact_job(ctx: Context, *, dry_run: bool = False, **_: Any) -> JobResult:
         if not _same_panel(current_panel, out.panel):
             res.rows_written += panel.write({"applications": out.panel})
             res.api_calls += 1
-        res.detail = what
+        res.detail = what + held
         log.info("redact: %s", what)
     return res
 

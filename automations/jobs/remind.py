@@ -21,6 +21,7 @@ from filelock import FileLock, Timeout
 
 from ..context import Context
 from ..errors import ConfigError, JobError, Problem
+from ..files import private_dir
 from ..mail import get_transport
 from ..mail.delivery import Journal, Outgoing, apply_changes, deliver, settle
 from ..mail.render import Rendered, Renderer, build_email, message_id
@@ -58,9 +59,11 @@ class RemindResult(JobResult):
 def job_lock(ctx: Context, name: str) -> Iterator[None]:
     """One run of a job per campaign at a time (two reminder runs could both send)."""
     folder = ctx.settings.workspace / ctx.campaign.id
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     lock = FileLock(
-        str(folder / f".{name}.lock"), timeout=ctx.settings.org.storage.lock_timeout_seconds
+        str(folder / f".{name}.lock"),
+        timeout=ctx.settings.org.storage.lock_timeout_seconds,
+        mode=0o600,
     )
     try:
         with lock:

@@ -39,11 +39,13 @@ import pandas as pd
 
 from ..context import Context
 from ..errors import CorecruitError, JobError, Problem, SheetProblems
+from ..files import private_dir
 from ..mail import MailError, confirm, get_transport
 from ..mail.render import Renderer, letter_page
 from ..store import append_new, conform, make_frame, upsert_rows
 from ..store.base import TableStore
 from ..transforms import rewards as R
+from ..transforms.addresses import one_mailbox
 from . import JobResult
 
 LEDGER, EXCEPTIONS, SENT = "rewards_ledger", "exceptions", "sent_messages"
@@ -359,7 +361,7 @@ def build_message(ctx: Context, letter: Letter, mid: str) -> EmailMessage:
 def _save_letter(ctx: Context, letter: Letter) -> Path:
     """A letter for staff to post or read out, for someone we do not email."""
     folder = ctx.settings.workspace / ctx.campaign.id / "letters"
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     stem = f"{letter.rule}-{letter.person_id}-{letter.occasion.split(' ')[-1]}"
     path = folder / f"{stem}.html"
     _atomic_write(path, letter_page(letter.html).encode("utf-8"))
@@ -368,7 +370,7 @@ def _save_letter(ctx: Context, letter: Letter) -> Path:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -447,11 +449,15 @@ def deliver(
                 rows.append(row | {"status": "sent", "sent_at": now})
                 out.already += 1
                 continue
-        if not letter.email or letter.preferred_contact in ("post", "phone", "text message"):
+        other = letter.preferred_contact in ("post", "phone", "text message")
+        bad = any(one_mailbox(a)[1] for a in (letter.email, letter.copy_to))
+        if not letter.email or other or bad:
             path = _save_letter(ctx, letter)
             rows.append(row | {"status": "contact another way", "intended_at": now})
             how = letter.preferred_contact or "phone or post"
             reason = "has no email address" if not letter.email else f"prefers {how}"
+            if letter.email and not other:
+                reason = "has an email or 'Copy to' address that cannot be used (please check it)"
             out.other_way.append(
                 f"{letter.person_id} {reason}: please contact them another way ({how}). "
                 f"Their letter is saved as {path}."

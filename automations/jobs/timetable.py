@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..context import Context
 from ..errors import JobError, Problem, SheetProblems
+from ..files import private_dir
 from ..mail.ics import CalendarEvent, calendar, make_uid
 from ..transforms.reminders import INVITED, is_true, letters_from_key
 from ..transforms.timetable import (
@@ -85,7 +86,7 @@ def _busy(
 
 
 def _write_ics(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
         fh.write(text)

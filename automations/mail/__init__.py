@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ..context import Context
 
 from ..errors import CorecruitError
+from ..files import private_dir
 
 
 class MailError(CorecruitError):
@@ -62,7 +63,7 @@ class OutboxTransport:
         if not msg["Message-ID"]:
             msg["Message-ID"] = make_msgid(domain="corecruit.local")
         mid = str(msg["Message-ID"])
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private_dir(self.folder)
         name = self.file_name(mid)
         fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".tmp")
         with os.fdopen(fd, "wb") as fh:

@@ -31,14 +31,16 @@ import logging
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from ..files import open_append, private_dir, write_private
 from ..store import TableStore, upsert_rows
+from ..transforms.addresses import mailbox_problem
 from . import MailError, MailTransport, OutboxTransport, confirm
 from .render import letter_page
 
@@ -120,8 +122,7 @@ class Journal:
             return
         stamp = now.isoformat()
         lines = [json.dumps({"k": k, "mid": m, "s": s, "t": stamp}) for k, m, s in items]
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as fh:
+        with open_append(self.path) as fh:
             fh.write("\n".join(lines) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
@@ -221,6 +222,44 @@ def write_rows(store: TableStore, changes: Mapping[str, Mapping[str, Any]]) -> i
     return len(rows)
 
 
+BAD_ADDRESS = "have an email address that cannot be used (please check it)"
+
+
+def recipients_problem(msg: EmailMessage) -> str | None:
+    """Why ``msg`` must not go (None: fine): one To, and every To/Cc/Bcc is one mailbox.
+
+    The last guard before sending: a cell holding two addresses would send one
+    person's private link to both.
+    """
+    to = msg.get_all("To") or []
+    if len(to) != 1:
+        return BAD_ADDRESS
+    for name in ("To", "Cc", "Bcc"):
+        for header in msg.get_all(name) or []:
+            found = getattr(header, "addresses", None)
+            if not found or len(found) != 1 or getattr(header, "defects", None):
+                return BAD_ADDRESS
+            if mailbox_problem(str(found[0].addr_spec)):
+                return BAD_ADDRESS
+    return None
+
+
+def _as_letter(o: Outgoing, reason: str) -> Outgoing:
+    """``o`` for staff to pass on another way, with the message as text and HTML."""
+    assert o.message is not None
+    msg = o.message
+    text = msg.get_body(("plain",))
+    page = msg.get_body(("html",))
+    body = str(text.get_content()) if text is not None else ""
+    return replace(
+        o,
+        message=None,
+        reason=reason,
+        letter_text=f"Subject: {msg['Subject']}\n\n{body}",
+        letter_html=str(page.get_content()) if page is not None else "",
+    )
+
+
 def _safe(key: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", key)[:150]
 
@@ -237,6 +276,12 @@ def deliver(
 ) -> DeliveryReport:
     """Send ``outgoing`` exactly once, recording intention and outcome in the log."""
     rep = DeliveryReport()
+    outgoing = [
+        _as_letter(o, why)
+        if o.message is not None and (why := recipients_problem(o.message))
+        else o
+        for o in outgoing
+    ]
     emails = [o for o in outgoing if o.message is not None]
     others = [o for o in outgoing if o.message is None]
     first: dict[str, dict[str, Any]] = {k: dict(v) for k, v in (settled or {}).items()}
@@ -258,12 +303,10 @@ def deliver(
             ),
         }
     for o in others:
-        letters_dir.mkdir(parents=True, exist_ok=True)
-        (letters_dir / f"{_safe(o.key)}.txt").write_text(o.letter_text, encoding="utf-8")
+        private_dir(letters_dir)
+        write_private(letters_dir / f"{_safe(o.key)}.txt", o.letter_text)
         if o.letter_html:
-            (letters_dir / f"{_safe(o.key)}.html").write_text(
-                letter_page(o.letter_html), encoding="utf-8"
-            )
+            write_private(letters_dir / f"{_safe(o.key)}.html", letter_page(o.letter_html))
         rep.other_way.append(o.key)
         rep.attention.append(
             f"Please contact {o.label} another way (they {o.reason}) about '{o.rule}' "

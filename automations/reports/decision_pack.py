@@ -30,6 +30,7 @@ import pandas as pd
 from ..config import CampaignConfig
 from ..context import Context
 from ..errors import CorecruitError
+from ..files import private_dir
 from ..store.cells import is_empty
 from ..transforms import merge as M
 
@@ -270,7 +271,7 @@ def write_pack(ctx: Context, version: str = "staff", out: Path | None = None) ->
     )
     if out is None:
         out = ctx.settings.workspace / ctx.campaign.id / f"decision-pack-{version}.html"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(out.parent)
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=".pack-", suffix=".html")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

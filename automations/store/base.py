@@ -69,6 +69,28 @@ def rule_for(column: ColumnSpec, why: str) -> str:
     return why
 
 
+def missing_tab(spec: TabSpec) -> str:
+    """What to do about a tab that is not in the workbook (it is never read as empty)."""
+    return (
+        "this tab is missing, so nothing was read from it. If it was renamed, give it back "
+        f"the name '{spec.label}'; if it was deleted, restore it from the version history or "
+        "a backup. Run 'corecruit init' to add it empty only if it never held anything."
+    )
+
+
+def number_column(column: ColumnSpec) -> bool:
+    """Decimal columns written as number cells: scores, hours, miles; not money.
+
+    Money (a header with '£') stays exact text, the way the rewards ledger has
+    always been written, so a pound amount is never rounded by a spreadsheet.
+    """
+    money = "£" in column.label or column.id in MONEY_IDS
+    return column.type == "decimal" and not money
+
+
+MONEY_IDS = frozenset({"amount", "rate", "money", "earnings_limit"})
+
+
 def norm_header(h: str) -> str:
     return " ".join(str(h).replace("_", " ").split()).casefold()
 
@@ -218,15 +240,7 @@ class TableStore(ABC):
 
     def _to_frame(self, spec: TabSpec, grid: Grid | None) -> tuple[pd.DataFrame, list[Problem]]:
         if grid is None:
-            return pd.DataFrame(), [
-                self.problem(
-                    spec,
-                    "this tab is missing, so nothing was read from it. If it was renamed, "
-                    f"give it back the name '{spec.label}'; if it was deleted, "
-                    "restore it from the version history or a backup. Run 'corecruit init' "
-                    "to add it empty only if it never held anything.",
-                )
-            ]
+            return pd.DataFrame(), [self.problem(spec, missing_tab(spec))]
         ids = self._map_header(spec, grid.header)
         problems: list[Problem] = []
         seen: dict[str, int] = {}
@@ -344,9 +358,7 @@ class TableStore(ABC):
         for s in specs:
             current = self._grids.get(s.id)
             if current is None:
-                raise SheetProblems(
-                    [self.problem(s, "this tab is missing. Run 'corecruit init' to add it.")]
-                )
+                raise SheetProblems([self.problem(s, missing_tab(s))])
             df = conform(s, frames[s.id])
             header = list(current.header)
             ids = self._map_header(s, header)
@@ -355,6 +367,7 @@ class TableStore(ABC):
                     header.append(c.label)
                     ids.append(c.id)
             types = {c.id: c.type for c in s.columns}
+            numbers = {c.id for c in s.columns if number_column(c)}
             unknown = [c for c in df.columns if c not in types and c not in ids]
             if unknown:
                 raise StoreError(f"tab '{s.id}': no column '{unknown[0]}' to write to")
@@ -363,7 +376,8 @@ class TableStore(ABC):
             for cid in ids:
                 if cid is not None and cid in df.columns:
                     t = types.get(cid, "text")
-                    colvals.append([to_storable(v, t) for v in df[cid].tolist()])
+                    num = cid in numbers
+                    colvals.append([to_storable(v, t, as_number=num) for v in df[cid].tolist()])
                 else:
                     colvals.append([None] * len(df))
             rows = [list(r) for r in zip(*colvals, strict=True)] if colvals else []

@@ -15,6 +15,7 @@ import threading
 import zipfile
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
+from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
@@ -26,6 +27,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..errors import StoreError, WorkbookLockedError
+from ..files import private_dir
 from ..templates import TabSpec, WorkbookSpec
 from .base import Grid, InitReport, TableStore
 from .cells import FORMULA_START, NO_SAVED_VALUE, Cell
@@ -72,7 +74,7 @@ class LocalStore(TableStore):
     ) -> None:
         super().__init__(spec, header_map)
         self.path = Path(path)
-        self._lock = FileLock(str(self.path) + ".lock", timeout=lock_timeout)
+        self._lock = FileLock(str(self.path) + ".lock", timeout=lock_timeout, mode=0o600)
         self._stamp: tuple[int, ...] | None = None
 
     @property
@@ -84,7 +86,7 @@ class LocalStore(TableStore):
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         try:
             with self._lock:
                 yield
@@ -294,9 +296,14 @@ class LocalStore(TableStore):
             cell.value = v
             if isinstance(v, float):  # pragma: no cover - stores never make floats
                 raise StoreError("internal: a float reached the store")
+            if isinstance(v, Decimal):  # a number cell: the file holds its exact digits
+                places = max(0, -int(v.as_tuple().exponent))
+                fmt = "0." + "0" * places if places else "0"
+                if cell.number_format != fmt:
+                    cell.number_format = fmt
 
     def _save(self, wb: openpyxl.Workbook) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         fd, tmp = tempfile.mkstemp(
             prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
         )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -389,14 +390,21 @@ def build_specs(
 # ------------------------------------------------------------------ answers
 
 
+_SCORE_TEXT = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
+
+
 def check_score(item: ScaleItem, raw: str) -> tuple[int | None, str]:
     """(score, '') when ``raw`` is a score on the item's scale, else (None, reason)."""
     text = raw.strip()
     if not text:
         return None, "no score was given"
+    # Plain digits only: Decimal() alone also takes 'sNaN', 'Infinity', '1e0', '1_0' and
+    # non-ASCII digits, and comparing a signalling NaN raises (an HTTP 500 on the server).
+    if not _SCORE_TEXT.fullmatch(text):
+        return None, "the score is not a number"
     try:
         d = Decimal(text)
-    except InvalidOperation:
+    except InvalidOperation:  # pragma: no cover - the pattern admits only plain numbers
         return None, "the score is not a number"
     if d != d.to_integral_value():
         return None, "the score is not a whole number"

@@ -29,6 +29,7 @@ import pandas as pd
 
 from ..config.models import CampaignConfig, OrganisationConfig, ReminderRule
 from ..mail.ics import CalendarEvent, make_uid
+from .addresses import one_mailbox
 from .timetable import Block
 from .values import is_true
 from .values import text as _text
@@ -77,6 +78,8 @@ OTHER_WAY = {
     "post": "prefer letters by post",
     "text message": "prefer text messages",
 }
+BAD_ADDRESS = "have an email address that cannot be used (please check it on the {tab} tab)"
+BAD_COPY = "have a 'Copy to' address that cannot be used (please check it on the People tab)"
 
 
 # --------------------------------------------------------------------- words
@@ -240,21 +243,26 @@ def recipient_context(
 
 def person_recipient(row: Mapping[str, Any]) -> Recipient:
     pid = _text(row.get("person_id"))
-    email = _text(row.get("email"))
+    email, bad = one_mailbox(row.get("email"))
+    copy_to, bad_copy = one_mailbox(row.get("copy_to"))
     pref = _text(row.get("preferred_contact")).lower()
     channel, reason = "email", ""
     if pref in OTHER_WAY:
         channel, reason = "other", OTHER_WAY[pref]
-    elif not email or "@" not in email:
+    elif not email:
         channel, reason = "other", "have no email address"
+    elif bad:
+        channel, reason = "other", BAD_ADDRESS.format(tab="People")
+    elif bad_copy:
+        channel, reason = "other", BAD_COPY
     fmt = _text(row.get("formats")).lower()
     name = _text(row.get("name"))
     return Recipient(
         id=pid,
         role=_text(row.get("role")) or "panel member",
         greeting=short_name(_text(row.get("introduction")), name, "there"),
-        email=email,
-        copy_to=_text(row.get("copy_to")) if "@" in _text(row.get("copy_to")) else "",
+        email="" if bad else email,
+        copy_to="" if bad_copy else copy_to,
         channel=channel,
         reason=reason,
         large_print=fmt == "large print",
@@ -264,16 +272,17 @@ def person_recipient(row: Mapping[str, Any]) -> Recipient:
 
 
 def candidate_recipient(row: Mapping[str, Any], letter: str, role: str = "candidate") -> Recipient:
-    email = _text(row.get("email"))
+    email, bad = one_mailbox(row.get("email"))
     greet = _text(row.get("preferred_name")) or _text(row.get("first_name")) or "there"
-    ok = bool(email) and "@" in email
+    ok = bool(email) and bad is None
+    why = "have no email address" if not email else BAD_ADDRESS.format(tab="Applications")
     return Recipient(
         id=_text(row.get("application_id")),
         role=role,
         greeting=greet,
-        email=email,
+        email=email if ok else "",
         channel="email" if ok else "other",
-        reason="" if ok else "have no email address",
+        reason="" if ok else why,
         letter=letter,
     )
 

@@ -17,6 +17,7 @@ form links each time: there is no extra cell to keep in step.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -127,7 +128,35 @@ def panel_has_forms(form_links: pd.DataFrame) -> bool:
 def released(state: ReviewState, form_links: pd.DataFrame) -> bool:
     """May the panel have its workbook, forms and links? Only once nothing is held and
     there is something to show, or once the panel already has forms (then a held
-    application waits on its own and the others stay)."""
-    if panel_has_forms(form_links):
+    application waits on its own and the others stay). Always, with no review asked for."""
+    if not state.required or panel_has_forms(form_links):
         return True
     return not state.held and bool(state.cleared)
+
+
+def _day(d: dt.date) -> str:
+    return f"{d:%A} {d.day} {d:%B %Y}"
+
+
+def gate_words(state: ReviewState, form_links: pd.DataFrame, opens: dt.date, today: dt.date) -> str:
+    """What is held, why, and what happens next, in plain words ('' when nothing is)."""
+    if not state.held:
+        return ""
+    links = (
+        f"the shortlisting links go out on {_day(opens)}, when shortlisting opens"
+        if today < opens
+        else "the shortlisting links go out at the next run"
+    )
+    if released(state, form_links):
+        return (
+            f"{state.summary()}. What was taken out of them is new or has changed since it "
+            "was checked, so they are kept out of the panel workbook and the score forms "
+            "(the other applications stay). Fill in 'Reviewed by' on those rows once you "
+            "have read them; the next run adds them back."
+        )
+    return (
+        f"{state.summary()}. Nothing has gone to the panel yet: the panel workbook's "
+        "applications, the score forms and their links wait until every application has "
+        "been checked. Fill in 'Reviewed by' on those rows once you have read them; then "
+        f"the next run makes the forms, and {links}."
+    )
