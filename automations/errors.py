@@ -53,8 +53,9 @@ def labels_for(workbook: str, tab: str, column: str | None = None) -> tuple[str,
 
     from .templates import load_workbook_spec
 
-    try:
-        spec = load_workbook_spec(workbook).tabs[tab]
+    try:  # a CSV file stands in for the staff workbook's tab of the same id
+        book = load_workbook_spec(workbook if workbook in ("staff", "panel") else "staff")
+        spec = book.tabs[tab]
     except Exception:  # not one of ours (a test's own template, say): show the ids
         return tab, column
     if column is None:

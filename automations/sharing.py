@@ -9,6 +9,12 @@
   tab as viewers (chair, panel members and supporting workers who sit on a
   panel and have an email address), and with the staff editors as editors.
 
+Each person is shared with separately: a refusal for one (often a personal address
+with no Google account, which Drive will not share with silently) is recorded and
+the others are still shared with. Every outcome goes on the staff workbook's
+'Sharing' tab; anyone who could not be given access is put on 'Needs attention'
+with what works without an account (their own form link).
+
 Existing permissions are listed first, so running it again adds nobody twice.
 Google's own sharing email is switched off: it would carry the file's name and
 the sharer's address; people hear about their workbook from the team instead.
@@ -27,7 +33,8 @@ import pandas as pd
 
 from .context import Context
 from .errors import Problem, SharingRefused, SheetProblems, StoreError
-from .google.http import RetryingHTTPClient
+from .google.http import GoogleRefused, RetryingHTTPClient, error_info
+from .store.frames import append_new, make_frame
 
 log = logging.getLogger("corecruit.sharing")
 
@@ -43,11 +50,20 @@ class ShareReport:
     already: dict[str, int] = field(default_factory=dict)  # workbook -> people who had access
     no_email: list[str] = field(default_factory=list)  # person_ids with no email address
     held: str = ""  # why panel members wait for the panel workbook (the review gate)
+    # workbook -> who could not be given access (person ids, or "staff editor N")
+    failed: dict[str, list[str]] = field(default_factory=dict)
+    outcomes: list[dict[str, Any]] = field(default_factory=list)  # rows of the Sharing tab
 
     def summary(self) -> str:
         parts = [
             f"{wb} workbook: {self.added.get(wb, 0)} shared, "
             f"{self.already.get(wb, 0)} already had access"
+            + (
+                f", {len(self.failed[wb])} could not be shared with ({', '.join(self.failed[wb])}"
+                "): see 'Needs attention'"
+                if self.failed.get(wb)
+                else ""
+            )
             for wb in ("staff", "panel")
         ]
         if self.no_email:
@@ -144,6 +160,35 @@ def panel_plan(
     return plan, no_email
 
 
+def who_is(staff_editors: Iterable[str], people: pd.DataFrame) -> dict[str, str]:
+    """email -> how the Sharing tab names them: person id, or 'staff editor N' (no emails)."""
+    out: dict[str, str] = {}
+    for i, raw in enumerate(staff_editors, start=1):
+        out.setdefault(_norm(raw), f"staff editor {i}")
+    for _, p in people.iterrows():
+        e = _norm(str(p.get("email") or ""))
+        if "@" in e:
+            out[e] = str(p.get("person_id") or "?")
+    return out
+
+
+def refusal_reason(resp: Any) -> str:
+    """Why Google would not share with one person, in plain words (never the address)."""
+    _status, reason, message = error_info(resp)
+    if "invalidSharingRequest" in reason or "no Google account" in message:
+        return (
+            "this email address has no Google account, so Google will not share the "
+            "workbook with it. Their own form link works without an account; send them "
+            "their papers by post or email instead of the workbook."
+        )
+    if resp.status_code == 403:
+        return (
+            "Google would not share with this address (your Google Workspace may only "
+            "allow sharing inside your organisation). Their own form link still works."
+        )
+    return f"Google would not share with this address (HTTP {resp.status_code})."
+
+
 def list_permissions(http: RetryingHTTPClient, file_id: str) -> list[dict[str, Any]]:
     perms: list[dict[str, Any]] = []
     token = ""
@@ -172,8 +217,15 @@ def _open_to_all(perms: Iterable[Mapping[str, Any]]) -> bool:
 
 
 def _apply(
-    http: RetryingHTTPClient, file_id: str, plan: Mapping[str, str], existing: list[dict[str, Any]]
-) -> tuple[int, int]:
+    http: RetryingHTTPClient,
+    file_id: str,
+    plan: Mapping[str, str],
+    existing: list[dict[str, Any]],
+    report: ShareReport,
+    workbook: str,
+    names: Mapping[str, str],
+) -> None:
+    """Share with each person on their own: one refusal does not stop the others."""
     have = {
         _norm(str(p.get("emailAddress") or "")): str(p.get("role") or "")
         for p in existing
@@ -181,18 +233,42 @@ def _apply(
     }
     added = already = 0
     for email, role in plan.items():
+        who = names.get(email, "?")
+        row: dict[str, Any] = {"who": who, "workbook": workbook}
         if RANK.get(have.get(email, ""), 0) >= RANK[role]:
             already += 1
+            report.outcomes.append({**row, "outcome": "already had access"})
             continue
-        http.call(
-            "POST",
-            f"{DRIVE_FILES}/{file_id}/permissions",
-            what="sharing the workbook (Drive permissions)",
-            params={"sendNotificationEmail": "false", "supportsAllDrives": "true", "fields": "id"},
-            json={"type": "user", "role": role, "emailAddress": email},
-        )
+        try:
+            http.call(
+                "POST",
+                f"{DRIVE_FILES}/{file_id}/permissions",
+                what="sharing the workbook (Drive permissions)",
+                params={
+                    "sendNotificationEmail": "false",
+                    "supportsAllDrives": "true",
+                    "fields": "id",
+                },
+                json={"type": "user", "role": role, "emailAddress": email},
+            )
+        except GoogleRefused as exc:
+            if exc.status not in (400, 403) or "insufficientFilePermissions" in str(
+                error_info(exc.response)[1]
+            ):
+                raise  # the file itself is the problem (gone, or not ours to share): stop
+            reason = refusal_reason(exc.response)
+            if not who.startswith("staff editor"):
+                reason += (
+                    f" For papers without names, 'corecruit scoresheets print --people {who}' "
+                    "makes their score sheets to send by post."
+                )
+            report.failed.setdefault(workbook, []).append(who)
+            report.outcomes.append({**row, "outcome": "could not share", "reason": reason})
+            log.warning("sharing: could not share the %s workbook with %s", workbook, who)
+            continue
         added += 1
-    return added, already
+        report.outcomes.append({**row, "outcome": "shared"})
+    report.added[workbook], report.already[workbook] = added, already
 
 
 def _google_parts(ctx: Context) -> tuple[RetryingHTTPClient, str, str]:
@@ -239,10 +315,38 @@ def share_campaign(ctx: Context) -> ShareReport:
         )
     panel_perms = list_permissions(http, panel_id)
     report = ShareReport(no_email=no_email, held=held)
-    report.added["staff"], report.already["staff"] = _apply(http, staff_id, staff_want, staff_perms)
-    report.added["panel"], report.already["panel"] = _apply(http, panel_id, panel_want, panel_perms)
+    names = who_is(editors, people)
+    _apply(http, staff_id, staff_want, staff_perms, report, "staff", names)
+    _apply(http, panel_id, panel_want, panel_perms, report, "panel", names)
+    _record(ctx, report)
     log.info("sharing: %s", report.summary())
     return report
+
+
+def _record(ctx: Context, report: ShareReport) -> None:
+    """Each outcome on the Sharing tab; who could not be given access on Needs attention.
+
+    One read and one write of the staff workbook; a rerun lists nobody twice.
+    """
+    staff = ctx.stores.staff
+    now = ctx.now()
+    frames = staff.read(["sharing", "exceptions"], errors="collect")
+    spec_s, spec_x = staff.tab("sharing"), staff.tab("exceptions")
+    rows = [{"reason": "", **o, "checked_at": now} for o in report.outcomes]
+    issues = [
+        {
+            "exception_id": f"sharing|{o['workbook']}|{o['who']}",
+            "job": "sharing",
+            "source": f"{o['workbook']} workbook, {o['who']}",
+            "reason": f"Could not give {o['who']} access to the {o['workbook']} workbook: "
+            + str(o["reason"]),
+            "raised_at": now,
+        }
+        for o in report.outcomes
+        if o["outcome"] == "could not share"
+    ]
+    exc, _added = append_new(spec_x, frames["exceptions"], make_frame(spec_x, issues))
+    staff.write({"sharing": make_frame(spec_s, rows), "exceptions": exc})
 
 
 def sharing_problems(ctx: Context) -> list[Problem]:

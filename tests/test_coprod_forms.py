@@ -286,7 +286,7 @@ def test_every_form_answered_in_a_real_browser(ctx: Context, server: str, tmp_pa
             },
             {cf.text_id("access_requirements"): "Easy read papers and a support worker"},
         )
-        assert got == "Thank you: your answers are saved"
+        assert got == "Thank you. Your answers are saved."  # p05 asked for easy read
         page.screenshot(path=str(tmp_path / "interest-done.png"))
         q = spec["questions"]["p05"]
         picks = {

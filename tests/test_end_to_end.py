@@ -685,7 +685,7 @@ def test_a_whole_campaign_on_emulated_google(
             faults.append(emu.fail(429, retry_after=1, times=2, match="sheets.spreadsheets.values"))
             faults.append(emu.fail(503, match="forms.forms.responses"))
         if t == DECIDED and first:
-            faults.append(emu.fail(503, match="forms.forms.create", when="after"))
+            faults.append(emu.fail(503, match="drive.files.create", when="after"))
             faults.append(emu.fail(429, match="forms.forms.batchUpdate"))
             faults.append(
                 emu.fail(500, match="sheets.spreadsheets.values.batchUpdate", when="after")

@@ -297,7 +297,8 @@ def test_an_expense_claimed_in_a_real_browser(cctx: Context, server: str, tmp_pa
         assert "6.40" in page.content() and "I will send it" in page.content()
         with page.expect_navigation():
             page.click("text=Send my answers")
-        assert page.locator("h1").inner_text() == "Thank you: your answers are saved"
+        # p05 asked for easy read: the pages use its words
+        assert page.locator("h1").inner_text() == "Thank you. Your answers are saved."
         page.screenshot(path=str(tmp_path / "expense-done.png"))
         b.close()
     J.collect(cctx)

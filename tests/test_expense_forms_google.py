@@ -47,7 +47,7 @@ def test_expense_forms_on_google(gx: Context, config_dir: Path, google_emulator:
     gx.clock = lambda: dt.datetime(2027, 2, 12, 9, 0)
     res = J.send_links(gx)
     assert sorted(res.links) == ["p03", "p05", "p06", "p07"]
-    assert google_emulator.calls("forms.forms.create") == 4
+    assert google_emulator.calls("drive.files.create") == 4
     google_emulator.reset_counts()
     J.send_links(gx)
     assert google_emulator.calls(FORM_CALLS) == 0  # ensured by key: nothing new

@@ -125,12 +125,14 @@ def fits(page: object, width: int) -> None:
 
 
 def broken_words(page: object) -> list[str]:
-    """Words in table headings that the layout splits over two lines ("Candid ate");
+    """Words in headings, labels and buttons that the layout splits over two lines
+    ("Candid ate");
     a line break after a hyphen ("co-" / "production") is an ordinary one."""
     found = page.evaluate(  # type: ignore[attr-defined]
         """() => {
           const out = [];
-          for (const th of document.querySelectorAll('th')) {
+          const where = 'th, h1, h2, legend, label, button, .button';
+          for (const th of document.querySelectorAll(where)) {
             const walker = document.createTreeWalker(th, NodeFilter.SHOW_TEXT);
             for (let t = walker.nextNode(); t; t = walker.nextNode()) {
               const re = /[^\\s\u2010-]+/g; let m;  // a break after a hyphen is fine
@@ -473,3 +475,28 @@ def test_the_form_link_email_has_link_words_and_fits_320px(site: Site, page: obj
         fits(page, 320)
         # WCAG only: an email body is not a web page, so it has no main landmark or h1
         assert axe_violations(page, [t for t in TAGS if t != "best-practice"]) == []
+
+
+def test_co_production_and_expense_forms_come_in_the_persons_format(site: Site) -> None:
+    from automations.jobs.expense_forms import specs as expense_specs
+
+    site.ctx.stores.staff.forget()
+    frames = site.ctx.stores.staff.read(["people", "dates", "question_drafts", "form_links"])
+    feedback = {s.person_id: s.format for s in specs_for(site.ctx, "feedback", frames)}
+    assert (feedback["p01"], feedback["p03"], feedback["p05"]) == (
+        "standard",
+        "large print",
+        "easy read",
+    )
+    claims = expense_specs(site.ctx, ["p03", "p05", "p07"], frames["people"])
+    assert [s.format for s in claims] == ["large print", "easy read", "standard"]
+    push_forms(site.ctx, "feedback", send=False)
+    site.ctx.stores.staff.forget()
+    fl = site.ctx.stores.staff.read_one("form_links")
+    url = {r["person_id"]: r["url"] for _, r in fl.iterrows() if r["stage"] == "feedback"}
+    p = provider(site.ctx)
+    c = create_app(p.inbox, p.signer, now=p.now).test_client()
+    assert '<html lang="en" class="large-print">' in c.get(path_of(url["p03"])).get_data(
+        as_text=True
+    )
+    assert '<html lang="en">' in c.get(path_of(url["p01"])).get_data(as_text=True)

@@ -79,11 +79,11 @@ def test_ensure_makes_one_built_published_form_per_key_and_reruns_cost_nothing(
     handles = provider.ensure_forms(specs)
     assert set(handles) == {s.key for s in specs}
     assert google_emulator.counts(FORM_CALLS) == {
-        "forms.forms.create": 2,
         "forms.forms.batchUpdate": 2,  # every item of a form in one call
         "forms.forms.setPublishSettings": 2,  # new API forms start unpublished
     }
     assert google_emulator.counts("drive") == {
+        "drive.files.create": 2,  # made through Drive: forms.create needs a Drive of one's own
         "drive.files.list": 2,  # looked for before creating
         "drive.permissions.create": 2,
     }
@@ -150,10 +150,10 @@ def test_ensure_makes_one_built_published_form_per_key_and_reruns_cost_nothing(
 def test_a_lost_answer_to_create_is_settled_in_drive_not_by_a_second_form(
     gctx: Context, specs: list[FormSpec], google_emulator: Emulator
 ) -> None:
-    google_emulator.fail(503, when="after", match="forms.forms.create")
-    google_emulator.drop(when="after", match="forms.forms.create")
+    google_emulator.fail(503, when="after", match="drive.files.create")
+    google_emulator.drop(when="after", match="drive.files.create")
     handles = google_provider(gctx).ensure_forms(specs)
-    assert google_emulator.calls("forms.forms.create") == 2  # one per key, never repeated
+    assert google_emulator.calls("drive.files.create") == 2  # one per key, never repeated
     assert len(google_forms(google_emulator)) == 2
     assert {h.form_id for h in handles.values()} == set(forms(google_emulator))
     for spec in specs:  # adopted forms are built like the others
@@ -169,7 +169,6 @@ def test_a_lost_answer_to_the_build_is_settled_by_reading_the_form_back(
     google_provider(gctx).ensure_forms(specs[:1])
     assert google_emulator.counts(FORM_CALLS) == {
         "forms.forms.batchUpdate": 1,  # applied once; the read-back shows it is done
-        "forms.forms.create": 1,
         "forms.forms.get": 1,
         "forms.forms.setPublishSettings": 1,
     }
@@ -227,7 +226,7 @@ def test_the_state_file_lost_forms_are_found_again_not_made_again(
     google_emulator.reset_counts()
     again = google_provider(gctx).ensure_forms(specs)
     assert {k: h.form_id for k, h in again.items()} == {k: h.form_id for k, h in first.items()}
-    assert google_emulator.calls("forms.forms.create") == 0
+    assert google_emulator.calls("drive.files.create") == 0
     assert google_emulator.calls("forms.forms.batchUpdate") == 0  # already built: adopted
     assert len(google_forms(google_emulator)) == 2
 
@@ -256,7 +255,7 @@ def test_a_changed_spec_updates_the_same_form_and_old_answers_still_map(
         google_emulator, h.form_id, {new_q[i.item_id]: 1 for i in wider.scale_items()}, when=T0
     )
     got = provider.fetch_responses([wider])
-    assert [r.answers[item.item_id] for r in got] == ["3", "1"]
+    assert sorted(r.answers[item.item_id] for r in got) == ["1", "3"]  # no answer lost
 
 
 def test_responses_map_to_the_same_response_objects_as_the_local_backend(
@@ -315,12 +314,12 @@ def test_responses_map_to_the_same_response_objects_as_the_local_backend(
 def test_429_and_503_are_retried_within_bounds(
     gctx: Context, specs: list[FormSpec], google_emulator: Emulator
 ) -> None:
-    google_emulator.fail(429, retry_after=0, times=2, match="forms.forms.create")
+    google_emulator.fail(429, retry_after=0, times=2, match="drive.files.create")
     google_emulator.fail(503, times=2, match="forms.forms.batchUpdate")
     google_emulator.fail(503, times=2, match="drive.")
     handles = google_provider(gctx).ensure_forms(specs)
     assert len(google_forms(google_emulator)) == 2 and len(handles) == 2
-    assert google_emulator.calls("forms.forms.create") == 4
+    assert google_emulator.calls("drive.files.create") == 4
     fid = handles[specs[0].key].form_id
     google_emulator.fail(503, times=2, match="forms.forms.responses.list")
     assert google_provider(gctx).fetch_responses(specs) == []
@@ -341,10 +340,10 @@ def test_a_create_that_keeps_failing_gives_up_cleanly(
     gctx: Context, specs: list[FormSpec], google_emulator: Emulator
 ) -> None:
     gctx.extras["google_retry"] = policy(attempts=3)
-    google_emulator.fail(503, times=100, match="forms.forms.create")
+    google_emulator.fail(503, times=100, match="drive.files.create")
     with pytest.raises(RetryLimitReached, match="never makes a second form"):
         google_provider(gctx).ensure_forms(specs)
-    assert google_emulator.calls("forms.forms.create") == 3
+    assert google_emulator.calls("drive.files.create") == 3
     assert google_forms(google_emulator) == []
 
 
@@ -368,7 +367,7 @@ def test_missing_scopes_are_a_clear_error_without_personal_data(
     text = str(err.value)
     assert "drive.file" in text and "@" not in text
     assert err.value.status == 403
-    assert google_emulator.calls("forms.forms.create") == 0  # stopped before making anything
+    assert google_emulator.calls("drive.files.create") == 0  # stopped before making anything
 
 
 def test_get_provider_picks_google_from_config(
@@ -405,8 +404,8 @@ def test_push_and_collect_jobs_run_on_google_forms(
     seed_candidates(gctx, interview=("A", "B"))
     push_job(gctx, send=False)
     made = google_emulator.counts(FORM_CALLS)
+    assert google_emulator.calls("drive.files.create") == 12
     assert made == {
-        "forms.forms.create": 12,
         "forms.forms.batchUpdate": 12,
         "forms.forms.setPublishSettings": 12,
     }
@@ -473,9 +472,10 @@ def test_forms_go_in_the_configured_drive_folder_once(
     files = google_emulator.state("drive")["files"]
     assert [files[h.form_id].parents for h in handles.values()] == [[folder.id], [folder.id]]
     assert google_emulator.counts("drive.files") == {
-        "drive.files.get": 2,
+        "drive.files.create": 1,  # the new form is made in the folder
+        "drive.files.get": 1,  # the older one is moved there
         "drive.files.list": 1,  # only the new form was looked for
-        "drive.files.update": 2,
+        "drive.files.update": 1,
     }
     google_emulator.reset_counts()
     assert provider.ensure_forms(specs) == handles
@@ -533,7 +533,7 @@ def test_sharing_refused_by_the_workspace_is_explained_and_resumes_later(
     assert entry["published"] and not entry["shared"]
     google_emulator.reset_counts()
     handles = google_provider(gctx).ensure_forms(specs)
-    assert google_emulator.calls("forms.forms.create") == 1  # only the second form is new
+    assert google_emulator.calls("drive.files.create") == 1  # only the second form is new
     assert google_emulator.calls("drive.permissions.create") == 2
     assert len(google_forms(google_emulator)) == 2 == len(handles)
 
@@ -551,3 +551,64 @@ def test_a_form_deleted_in_drive_is_made_again_when_its_questions_change(
     with pytest.raises(GoogleAPIError, match="could not find the form") as info:
         provider._get(old.form_id, "reading the form for a test")
     assert "forms push" in str(info.value)
+
+
+def test_a_form_changed_after_answers_arrived_loses_no_answer(
+    gctx: Context, ctx: Context, google_emulator: Emulator
+) -> None:
+    """Reworded, added and removed questions: in place, and nothing deleted before collection."""
+    provider = google_provider(gctx)
+    spec = shortlisting_spec(
+        ctx.campaign,
+        "p03",
+        [Candidate("A", {"c1": "I cared for my dad.", "c2": "Yes."}), Candidate("B", {"c1": "x"})],
+    )
+    fid = provider.ensure_forms([spec])[spec.key].form_id
+    q = question_of(gctx, spec.key, google_emulator)
+    submit_response(google_emulator, fid, {qid: "3" for qid in q.values()}, when=T0)
+    # a corrected answer text for A, and B withdrawn, before the scores were collected
+    fixed = shortlisting_spec(
+        ctx.campaign,
+        "p03",
+        [Candidate("A", {"c1": "I cared for my dad (corrected).", "c2": "Yes."})],
+    )
+    assert provider.ensure_forms([fixed])[fixed.key].form_id == fid
+    kept = {i.item_id for i in spec.items()} - {i.item_id for i in fixed.items()}
+    assert kept  # B's questions
+    answers = submitted_answers(google_emulator, fid)
+    assert set(answers) == set(q.values())  # every answer is still there, B's too
+    got = provider.fetch_responses([spec])  # collected (as the collect job does)
+    assert {v for r in got for v in r.answers.values() if v} == {"3"}
+    assert all(r.answers[i] == "3" for r in got for i in q)
+    # collected: the next push removes B's questions; A's answers stay
+    provider.ensure_forms([fixed])
+    form = form_state(google_emulator, fid)
+    titles = [i.get("title", "") for i in form["items"] if "questionItem" in i]
+    assert len(titles) == len(fixed.items())
+    left = submitted_answers(google_emulator, fid)
+    assert set(left) == {q[i.item_id] for i in fixed.items()}
+    (r,) = provider.fetch_responses([fixed])
+    assert r.answers == dict.fromkeys((i.item_id for i in fixed.items()), "3")
+
+
+def submitted_answers(emu: Emulator, form_id: str) -> dict[str, Any]:
+    (r,) = forms(emu)[form_id]["responses"]
+    return dict(r["answers"])
+
+
+def test_a_large_shortlisting_form_is_built_with_every_request_under_2_mb(
+    gctx: Context, ctx: Context, google_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert gforms.MAX_REQUEST_BYTES < 2_000_000  # Google's recommended limit
+    limit = 100_000  # the same splitting at a smaller scale, to keep the test quick
+    monkeypatch.setattr(gforms, "MAX_REQUEST_BYTES", limit)
+    text = "I have supported people in my community for many years, and I listen. " * 35
+    cands = [Candidate(f"C{n}", {"c1": text, "c2": text}) for n in range(40)]
+    spec = shortlisting_spec(ctx.campaign, "p03", cands)
+    google_emulator.capture = True
+    fid = google_provider(gctx).ensure_forms([spec])[spec.key].form_id
+    sizes = [len(b) for name, _q, b in google_emulator.captured if name.endswith("batchUpdate")]
+    assert len(sizes) >= 2 and sum(sizes) > 2 * limit  # one request would have been too big
+    assert max(sizes) < limit * 1.05  # (the envelope around the requests is small)
+    assert len(question_of(gctx, spec.key, google_emulator)) == len(spec.items())
+    assert form_state(google_emulator, fid)["info"]["title"] == spec.title

@@ -45,7 +45,8 @@ def corecruit_google_path(ctx: Any, emu: Any, transport: Any, key_file: Path) ->
     submit_response(emu, form_id, {q: "3" for q in question_ids(emu, form_id).values()})
     provider.fetch_responses(specs, since=dt.datetime(2026, 1, 1))
     wider = interview_spec(ctx.campaign, Scorer("p04", "mixed", "panel member"), ["A", "B"])
-    provider.ensure_forms([wider])  # changed in place
+    corrected = [Candidate("A", {"c1": "I have cared for my dad (corrected).", "c2": "Yes."})]
+    provider.ensure_forms([wider, shortlisting_spec(ctx.campaign, "p03", corrected)])  # in place
     mail = gmail_service(ctx.settings, session=transport)
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = "recruitment@example.org", "x@example.net", "Hi"

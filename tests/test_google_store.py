@@ -306,7 +306,7 @@ def test_text_too_long_for_a_cell_is_refused_before_any_call(
     google_emulator.reset_counts()
     df = _rows(2)
     df.loc[df.index[1], "name"] = "x" * 50_001
-    with pytest.raises(StoreError, match=r"tab 'things', row 3: the text is longer"):
+    with pytest.raises(StoreError, match=r"tab 'Things', row 3: the text is longer"):
         s.write({"things": df})
     assert google_emulator.calls("sheets.spreadsheets.values.batchUpdate") == 0
 

@@ -99,6 +99,10 @@ def test_one_bad_address_goes_to_staff_and_everyone_else_gets_their_own_link(
     config_dir: Path,
 ) -> None:
     inbox, port, _ = server
+    org = config_dir / "organisation.toml"  # links people can open: mail really goes out
+    org.write_text(
+        org.read_text().replace('public_url = ""', 'public_url = "https://forms.example.org"')
+    )
     ctx = smtp_ctx(config_dir, port, "none")
     ctx.clock = lambda: dt.datetime(2027, 1, 25, 9)  # shortlisting is open: links go out
     # p02's cell holds two addresses (one of them someone else's); p03's has a line break

@@ -97,7 +97,11 @@ DAYS = [
 ]
 
 
-SENT_BY_OTHER_JOBS = {"form_link", "form_link.easyread"}  # 'forms push' sends these
+# 'forms push' sends these (the late-application and paper ones are checked in
+# test_late_application.py and test_paper_answers.py)
+SENT_BY_OTHER_JOBS = {"form_link", "form_link.easyread"} | {
+    f"{t}{v}" for t in ("new_candidate", "form_link_paper") for v in ("", ".easyread")
+}
 
 
 def test_form_link_emails_render_with_every_field_filled(ctx: Context) -> None:

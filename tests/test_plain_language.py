@@ -113,7 +113,7 @@ def test_report_covers_the_local_form_pages_and_the_decision_pack(ctx: Context) 
         assert f"{where}: reading ease" in text
     # jargon on a form page is caught: the team's list applied to the page text
     jargon = check_text(
-        "page", template_text((FORM_PAGES / "start.html").read_text()), ["come back"]
+        "page", template_text((FORM_PAGES / "_words.html").read_text()), ["come back"]
     )
     assert jargon.jargon == ["come back"] and not jargon.ok
     # nothing in the templates leaks into the text checked: no tags, no jinja

@@ -500,13 +500,30 @@ def test_statements_go_through_a_real_smtp_server_on_loopback(rctx: Context) -> 
 # ---------------------------------------------------------------------------- estimate
 
 
+def _resolve_all(ctx: Context) -> None:
+    """As staff do after talking to each person: mark the items on 'Needs attention' done."""
+    staff = ctx.stores.staff
+    exc = staff.read_one(J.EXCEPTIONS)
+    exc["resolved"] = True
+    staff.write({J.EXCEPTIONS: exc})
+
+
 def test_estimates_tell_each_invited_person_what_they_will_be_paid(ctx: Context) -> None:
     res = J.estimate_job(ctx)
-    assert res.messages_sent == 3
-    mails = outbox(ctx)
     # Example plan: shortlisting 4 h £60.00, preparation meeting half a day £50.00, two
     # interview days £200.00, decision meeting 1 h £15.00, feedback meeting 1 h £15.00
-    # = £340.00. February: £230.00 > £200.00 limit -> staff warned for p03, p05, p06.
+    # = £340.00. February: £230.00 > £200.00 limit -> staff warned for p03, p05, p06,
+    # and warned first: nothing goes to them until staff have talked to them. p07 gives
+    # their time without payment, so has no limit to pass: theirs goes at once.
+    assert res.messages_sent == 1 and list(outbox(ctx)) == ["sam.adeyemi@example.net"]
+    assert "p03, p05, p06" in res.attention[0] and "earnings limit" in res.attention[0]
+    assert "not sent until you mark the item resolved" in res.attention[0]
+    exc = ctx.stores.staff.read_one(J.EXCEPTIONS)
+    assert sum("February 2027 come to £230.00" in r for r in exc["reason"]) == 3
+    _resolve_all(ctx)
+    res = J.estimate_job(ctx)
+    assert res.messages_sent == 2  # p03 and p05 by email; p06's letter is for staff
+    mails = outbox(ctx)
     text, html = bodies(mails["grace.okafor@example.net"])
     assert "Total for these activities: £340.00" in text
     assert "you will be paid £340.00 for these activities" in text
@@ -516,9 +533,6 @@ def test_estimates_tell_each_invited_person_what_they_will_be_paid(ctx: Context)
     assert "You will get vouchers worth £340.00." in text
     text, _ = bodies(mails["sam.adeyemi@example.net"])
     assert "You chose to give your time without payment" in text
-    assert "p05, p06" in res.attention[0] and "earnings limit" in res.attention[0]
-    exc = ctx.stores.staff.read_one(J.EXCEPTIONS)
-    assert sum("February 2027 come to £230.00" in r for r in exc["reason"]) == 3
     # Once only; a changed plan sends a new estimate.
     assert J.estimate_job(ctx).messages_sent == 0
     staff = ctx.stores.staff
@@ -528,6 +542,21 @@ def test_estimates_tell_each_invited_person_what_they_will_be_paid(ctx: Context)
     again = J.estimate_job(ctx)
     assert again.messages_sent == 3
     assert len(list(ctx.settings.path(ctx.settings.org.mail.outbox).glob("*.eml"))) == 6
+
+
+def test_estimates_count_only_the_interview_days_the_timetable_uses(ctx: Context) -> None:
+    from automations.jobs.timetable import timetable_job
+    from tests.remind_support import give_letters, set_status
+
+    give_letters(ctx)
+    set_status(ctx, ["0001", "0002", "0004"], "invited")  # three interviews: one day
+    timetable_job(ctx)
+    res = J.estimate_job(ctx)
+    # one interview day (£100.00), not two: £240.00, and February (£130.00) is now under
+    # the £200.00 limit, so nobody is held back
+    assert res.messages_sent == 3 and not any("earnings limit" in a for a in res.attention)
+    text, _ = bodies(outbox(ctx)["grace.okafor@example.net"])
+    assert "Total for these activities: £240.00" in text
 
 
 # ------------------------------------------------------------------------------ export

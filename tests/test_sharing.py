@@ -185,3 +185,48 @@ def test_corecruit_init_refuses_to_share_the_staff_workbook_with_a_panel_member(
     assert google_emulator.calls("drive.permissions.create") == 0
     res = CliRunner().invoke(main, ["--config", str(cli_google), "check"])
     assert res.exit_code == 4 and "person p07" in res.output
+
+
+def test_one_address_google_will_not_share_with_does_not_stop_the_others(
+    google_ctx: Any, google_emulator: Any
+) -> None:
+    # Grace's personal address has no Google account: Drive refuses it without an invitation
+    google_emulator.no_google_account.add("grace.okafor@example.net")
+    report = share_campaign(google_ctx)
+    panel = _perms(google_emulator, google_ctx.stores.panel.spreadsheet_id)
+    others = PANEL_EMAILS - {"grace.okafor@example.net"}
+    assert {e: r for e, r in panel.items() if e in PANEL_EMAILS} == dict.fromkeys(others, "reader")
+    assert report.added == {"staff": 1, "panel": 6} and report.failed == {"panel": ["p03"]}
+    assert "1 could not be shared with (p03): see 'Needs attention'" in report.summary()
+    assert google_emulator.state("drive").get("notifications", []) == []  # still no emails
+    staff = google_ctx.stores.staff
+    tab = staff.read_one("sharing")
+    outcome = {(r.who, r.workbook): r.outcome for r in tab.itertuples()}
+    assert outcome[("p03", "panel")] == "could not share"
+    assert outcome[("p05", "panel")] == "shared"
+    assert outcome[("staff editor 1", "staff")] == "shared"
+    grace = tab[tab["who"] == "p03"].iloc[0]
+    assert "no Google account" in grace["reason"] and "form link" in grace["reason"]
+    assert "scoresheets print --people p03" in grace["reason"]
+    (issue,) = staff.read_one("exceptions").itertuples()
+    assert issue.job == "sharing" and "p03" in issue.reason and "form link" in issue.reason
+    everything = str(report.summary()) + tab.to_csv() + str(issue)
+    assert not any(s in everything for s in PERSONAL)  # named by person id only
+    # run again: the others already have access, Grace is tried again, listed once
+    again = share_campaign(google_ctx)
+    assert again.already == {"staff": 1, "panel": 6} and again.failed == {"panel": ["p03"]}
+    assert len(staff.read_one("exceptions")) == 1
+
+
+def test_a_workbook_corecruit_may_not_share_stops_sharing_with_a_clear_error(
+    google_ctx: Any, google_emulator: Any
+) -> None:
+    from automations.errors import GoogleAPIError
+
+    f = drive.files(google_emulator)[google_ctx.stores.panel.spreadsheet_id]
+    f.permissions[0]["role"] = "reader"  # the account corecruit uses may only read it now
+    with pytest.raises(GoogleAPIError) as err:
+        share_campaign(google_ctx)
+    assert err.value.status == 403
+    panel = _perms(google_emulator, google_ctx.stores.panel.spreadsheet_id)
+    assert not PANEL_EMAILS & set(panel)  # nobody was recorded as a person Google refused

@@ -210,6 +210,7 @@ def _register() -> None:
         "automations.cli.remind_cmd",
         "automations.cli.run_cmd",
         "automations.cli.questions_cmd",
+        "automations.cli.google_cmd",
     ):
         try:
             importlib.import_module(mod)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import click
+import pandas as pd
 
 from ..files import private_dir, private_fd
 from ..runner import JOBS, Runner, RunRecord, available_jobs, next_run
@@ -248,7 +249,8 @@ def status(state: State) -> None:
         try:
             ctx = make_context(settings, cid)
             tabs = ctx.stores.staff.read(
-                ["exceptions", "results", "sent_messages"], errors="collect"
+                ["exceptions", "results", "sent_messages", "form_links", "raw_scores"],
+                errors="collect",
             )
         except Exception:
             continue
@@ -272,9 +274,31 @@ def status(state: State) -> None:
                 attention.append(f"{cid}: {unconf} message(s) not yet confirmed as sent")
             if other:
                 attention.append(f"{cid}: {other} person(s) to contact another way (no email)")
+        waits = _shortlisting_waits(tabs["form_links"], tabs["raw_scores"])
+        if waits:
+            attention.append(f"{cid}: the shortlisting results wait for {waits}")
     if attention:
         click.echo("Needs a person's attention:")
         for a in attention:
             click.echo(f"  - {a}")
     else:
         click.echo("Nothing needs attention.")
+
+
+def _shortlisting_waits(form_links: pd.DataFrame, raw_scores: pd.DataFrame) -> str:
+    """Who the shortlisting results still wait for, and for which candidates (ids only)."""
+    from ..transforms.late import waiting_for
+
+    forms: dict[str, list[str]] = {}
+    for _, r in form_links.iterrows():
+        if str(r.get("stage")) == "shortlisting" and str(r.get("person_id") or ""):
+            order = [x.strip() for x in str(r.get("candidate_order") or "").split(",")]
+            forms[str(r["person_id"])] = [x for x in order if x]
+    waits = waiting_for(forms, raw_scores)
+    parts = []
+    for pid, letters in sorted(waits.items()):
+        if len(letters) == len(forms[pid]):
+            parts.append(f"{pid} (not sent yet)")
+        else:
+            parts.append(f"{pid} (Candidate {', '.join(letters)})")
+    return "; ".join(parts)

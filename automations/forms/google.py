@@ -7,8 +7,10 @@ second form for the same key:
    key. If it is not there, ask Drive for a form named ``<title> [<key>]`` (the
    document title carries the key), in case an earlier run created it and was
    stopped before it could write the state file down.
-2. Only if neither knows it: ``forms.create`` (title and document title only, as
-   Google allows). If the answer is lost (5xx, dropped connection) the create is
+2. Only if neither knows it: a Drive ``files.create`` of the form type, named with
+   the document title, in ``[google] drive_folder_id`` when set (not
+   ``forms.create``, which always puts the form in the caller's own Drive: a service
+   account has none). If the answer is lost (5xx, dropped connection) the create is
    not repeated blindly: Drive is asked first, and a form found there is adopted.
 3. Items, title, description and settings go in ONE ``forms.batchUpdate`` per
    form, guarded by ``writeControl.requiredRevisionId``. Before (re)building, a
@@ -18,9 +20,8 @@ second form for the same key:
    responses, and give responder access to anyone with the link (a Drive
    permission with ``view: published``): the link is the person's own, which is
    what makes each response attributable; email addresses are not collected.
-5. With ``[google] drive_folder_id`` set, move the form into that folder (staff who
-   can open the folder can see the forms; a shared drive holds them, not the
-   service account).
+5. A form made before the folder was set is moved into ``[google] drive_folder_id``
+   (staff who can open the folder can see the forms; a shared drive holds them).
 
 Each step is written to the state file as soon as it is done; a form whose state
 says it is complete costs no API call at all. Responses come from
@@ -48,7 +49,7 @@ from zoneinfo import ZoneInfo
 from ..errors import GoogleAPIError, JobError, RetryLimitReached
 from ..files import private_dir
 from ..google.auth import FORMS_SCOPES, credentials_for, require_scopes
-from ..google.http import RetryPolicy, build_service, scrub
+from ..google.http import NO_OWNER, RetryPolicy, build_service, no_storage, scrub
 from .base import CommentItem, FormHandle, FormSpec, Item, Response, ScaleItem
 
 if TYPE_CHECKING:
@@ -293,6 +294,28 @@ def update_requests(
     return requests, qids
 
 
+MAX_REQUEST_BYTES = 1_500_000  # Google recommends batchUpdate requests under 2 MB
+
+
+def in_parts(requests: list[dict[str, Any]], limit: int | None = None) -> list[list[Any]]:
+    """The requests in consecutive parts, each part's JSON under ``limit`` bytes.
+
+    Sent one after the other, each on the revision the last one answered, a large
+    form (hundreds of candidates) is built without any request near Google's limit.
+    """
+    limit = limit or MAX_REQUEST_BYTES
+    parts: list[list[Any]] = [[]]
+    size = 0
+    for r in requests:
+        n = len(json.dumps(r, ensure_ascii=False).encode("utf-8")) + 2
+        if parts[-1] and size + n > limit:
+            parts.append([])
+            size = 0
+        parts[-1].append(r)
+        size += n
+    return parts
+
+
 def to_utc(when: dt.datetime, tz: str) -> dt.datetime:
     if when.tzinfo is None:
         when = when.replace(tzinfo=ZoneInfo(tz))
@@ -397,7 +420,9 @@ class GoogleFormsProvider:
         reasons = " ".join(
             str(d.get("reason", "")) for d in (err.get("details") or err.get("errors") or [])
         )
-        if status == 403 and ("scope" in message.lower() or "SCOPE" in reasons):
+        if status == 403 and no_storage(reasons, message):
+            text = f"Google refused {what}. {NO_OWNER}"
+        elif status == 403 and ("scope" in message.lower() or "SCOPE" in reasons):
             text = (
                 f"Google refused {what}: the credentials lack a permission (scope) the Google "
                 "Forms backend needs: forms.body, forms.responses.readonly and drive.file. "
@@ -490,6 +515,8 @@ class GoogleFormsProvider:
                 "published": False,
                 "shared": False,
             }
+            if (fresh or {}).get("filed"):
+                entry["filed"] = True  # made in the folder
             self.state.forms[spec.key] = entry
             self.state.save()
         try:
@@ -535,15 +562,25 @@ class GoogleFormsProvider:
         return str(found[0]["id"]) if found else None
 
     def _create(self, spec: FormSpec) -> dict[str, Any]:
-        """``forms.create``; after a lost answer, Drive is asked before trying again."""
+        """A new, empty form made through Drive, in the folder when one is set.
+
+        Not ``forms.create``: that always puts the form in the caller's own Drive,
+        which a service account does not have. The Forms API fills it in after.
+        After a lost answer, Drive is asked before trying again.
+        """
         what = f"creating the form for {spec.key}"
-        body = {"info": {"title": spec.title, "documentTitle": document_title(spec)}}
+        body: dict[str, Any] = {"name": document_title(spec), "mimeType": FORM_MIME}
+        if self.folder_id:
+            body["parents"] = [self.folder_id]
         started, attempt = self.policy.clock(), 0
         while True:
             attempt += 1
             try:
-                form: dict[str, Any] = self._run(self.forms.forms().create(body=body), what)
-                return form
+                made = self._run(
+                    self.drive.files().create(body=body, supportsAllDrives=True, fields="id"),
+                    what,
+                )
+                return {"formId": made["id"], "filed": bool(self.folder_id)}
             except _Unsure as exc:
                 found = self._find(spec)
                 if found is not None:
@@ -564,7 +601,8 @@ class GoogleFormsProvider:
             return None
         what = f"building the form for {spec.key}"
         started, attempt, unsure = self.policy.clock(), 0, False
-        form = fresh if fresh is not None and "revisionId" in fresh else None
+        # a form this run just made is empty: build it without reading it first
+        form: dict[str, Any] | None = {"items": []} if fresh is not None else None
         while True:
             attempt += 1
             if form is None:
@@ -582,6 +620,7 @@ class GoogleFormsProvider:
                 for r in changes
                 if "deleteItem" in r
             } - {""}
+            answered: set[str] = set()
             if dropped:  # never delete a question whose answers are not collected yet
                 answered = self._uncollected(entry, what) & dropped
                 if answered:
@@ -602,15 +641,21 @@ class GoogleFormsProvider:
                 {"updateSettings": {"settings": SETTINGS, "updateMask": SETTINGS_MASK}},
                 *changes,
             ]
-            body = {
-                "requests": requests,
-                "includeFormInResponse": True,
-                "writeControl": {"requiredRevisionId": form["revisionId"]},
-            }
+            replies: list[dict[str, Any]] = []
+            revision = form.get("revisionId")
             try:
-                out = self._run(
-                    self.forms.forms().batchUpdate(formId=entry["form_id"], body=body), what
-                )
+                parts = in_parts(requests)
+                for n, part in enumerate(parts):
+                    body: dict[str, Any] = {"requests": part}
+                    if n == len(parts) - 1:
+                        body["includeFormInResponse"] = True
+                    if revision:
+                        body["writeControl"] = {"requiredRevisionId": revision}
+                    out = self._run(
+                        self.forms.forms().batchUpdate(formId=entry["form_id"], body=body), what
+                    )
+                    replies += out.get("replies") or []
+                    revision = (out.get("writeControl") or {}).get("requiredRevisionId")
             except _Unsure as exc:
                 unsure, form = True, None  # read it back: it may have been built
                 self._again(attempt, started, what, str(exc))
@@ -621,7 +666,6 @@ class GoogleFormsProvider:
                     self._again(attempt, started, what, "HTTP 400 (revision moved on)")
                     continue
                 raise
-            replies = out.get("replies") or []
             made = iter(
                 r["createItem"]["questionId"][0]
                 for r in replies
@@ -638,6 +682,9 @@ class GoogleFormsProvider:
             self._record_build(
                 entry, want, {q: i.item_id for q, i in zip(qids, items, strict=True)}, built
             )
+            if answered:  # not finished: the next push, once they are collected, removes them
+                entry["built"] = ""
+                self.state.save()
             return built
 
     def _uncollected(self, entry: dict[str, Any], what: str) -> set[str]:
@@ -686,7 +733,7 @@ class GoogleFormsProvider:
         try:
             self._retrying(
                 lambda: self.drive.permissions().create(
-                    fileId=entry["form_id"], body=body, fields="id"
+                    fileId=entry["form_id"], body=body, fields="id", supportsAllDrives=True
                 ),
                 f"opening the form for {spec.key} to responses",
             )

@@ -106,9 +106,25 @@ def error_info(resp: requests.Response) -> tuple[str, str, str]:
     )
 
 
+NO_OWNER = (
+    "Google will not let a service account own files (it has no storage of its own). "
+    "Choose one of the set-ups in 'Connecting to Google' in the README: put the files in "
+    'a folder on a shared drive ([google] account = "shared_drive" and drive_folder_id), '
+    'let the service account act as a person (account = "act_as"), or sign in as a '
+    "person (account = \"person\", then 'corecruit google login'). Nothing was created."
+)
+
+
+def no_storage(reason: str, message: str) -> bool:
+    """Google's 403 for a file a service account would own outside a shared drive."""
+    return "storageQuotaExceeded" in reason or "do not have storage quota" in message
+
+
 def describe_refusal(resp: requests.Response, what: str) -> str:
     status, reason, message = error_info(resp)
     code = resp.status_code
+    if code == 403 and no_storage(reason, message):
+        return f"Google refused {what}. {NO_OWNER}"
     if code == 403 and ("scope" in message.lower() or "ACCESS_TOKEN_SCOPE_INSUFFICIENT" in reason):
         return (
             f"Google refused {what}: the credentials lack a permission (scope) corecruit "
@@ -238,6 +254,14 @@ class RetryPolicy:
                 status: int | None = None
                 ambiguous = True
             except gauth_exceptions.RefreshError as exc:
+                if "unauthorized_client" in str(exc.args[0] if exc.args else ""):
+                    raise GoogleAPIError(
+                        "Google would not let corecruit's service account act as the account "
+                        "in [google] act_as: in the Google Admin console (Security, API "
+                        "controls, Domain-wide delegation) add the service account's client "
+                        "ID with the scopes listed in 'Connecting to Google' in the README.",
+                        401,
+                    ) from None
                 if not getattr(exc, "retryable", False):
                     raise GoogleAPIError(
                         "Google did not accept corecruit's service account key when signing "

@@ -17,7 +17,7 @@ attention' with a plain reason and no personal data. One read, at most one write
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -28,7 +28,7 @@ from ..forms.base import FormSpec, get_provider
 from ..store import append_new, make_frame, upsert_rows
 from ..transforms import expense_forms as ef
 from ..transforms import rewards as R
-from ..transforms.forms import local_time
+from ..transforms.forms import local_time, person_format
 from ..transforms.reminders import _text, person_recipient
 from . import JobResult
 from .coprod_mail import form_link_item, send_once
@@ -53,9 +53,17 @@ def claimants(people: pd.DataFrame) -> list[str]:
     )
 
 
-def specs(ctx: Context, person_ids: list[str]) -> list[FormSpec]:
+def specs(
+    ctx: Context, person_ids: list[str], people: pd.DataFrame | None = None
+) -> list[FormSpec]:
+    """Each claimant's form, in their format (large print, easy read) when ``people``
+    is given: the form server shows it that way."""
     policy = ctx.settings.org.rewards
-    return [ef.expense_spec(ctx.campaign, p, policy) for p in person_ids]
+    out = [ef.expense_spec(ctx.campaign, p, policy) for p in person_ids]
+    if people is None:
+        return out
+    fmt = {_text(r.get("person_id")): person_format(r.get("formats")) for _, r in people.iterrows()}
+    return [replace(s, format=fmt.get(s.person_id, "standard")) for s in out]
 
 
 def send_links(ctx: Context, *, dry_run: bool = False) -> ClaimFormsResult:
@@ -70,7 +78,7 @@ def send_links(ctx: Context, *, dry_run: bool = False) -> ClaimFormsResult:
         if not who:
             res.detail = "no one to send an expense form to yet"
             return res
-        wanted = specs(ctx, who)
+        wanted = specs(ctx, who, frames["people"])
         if dry_run:
             res.planned = [f"expense-form -> {p}" for p in who]
             res.detail = f"dry run: {len(who)} expense form(s); nothing was made or sent"

@@ -34,6 +34,7 @@ from ..transforms.forms import (
     Candidate,
     Scorer,
     build_specs,
+    candidate_label,
     interview_letters,
     interview_spec,
     local_time,
@@ -41,7 +42,8 @@ from ..transforms.forms import (
     shortlisting_spec,
     validate_responses,
 )
-from ..transforms.reminders import events_from_dates, person_recipient
+from ..transforms.late import late_letters
+from ..transforms.reminders import OTHER_WAY, events_from_dates, person_recipient
 from ..transforms.review import NEXT_STEP, ReviewState, released, review_state
 from ..transforms.values import is_true as _true
 from ..transforms.values import text as _text
@@ -50,6 +52,7 @@ from .remind import job_lock
 
 log = logging.getLogger("corecruit.forms")
 RULE = "form-link"
+NEW_RULE = "new-candidate"  # a late application added to a form already sent
 STAFF_TABS = ["people", "applications", "candidate_key", "timetable", "form_links"]
 STAGE_WORDS = {"shortlisting": "shortlisting", "interview": "interview scores"}
 DOING_WORDS = {"shortlisting": "shortlisting", "interview": "interviewing"}
@@ -134,13 +137,23 @@ def shortlisting_opens(ctx: Context, dates: pd.DataFrame) -> dt.date:
     return ev.starts.date() if ev is not None else ctx.campaign.dates.shortlisting_opens
 
 
+def scores_on_paper(person: pd.Series) -> bool:
+    """By phone or post a long link cannot be read out or typed in: such a person
+    scores on paper (and can ask for the link by text message or email instead)."""
+    r = person_recipient(person.to_dict())
+    return r.channel != "email" and r.reason != OTHER_WAY["text message"]
+
+
 def _link_email(
     ctx: Context,
     renderer: Renderer,
     spec: FormSpec,
     handle: FormHandle,
     person: pd.Series,
+    new_letter: str | None = None,
 ) -> Outgoing:
+    """The email with a person's own form link; or, with ``new_letter``, the short note
+    that a late application has been added to the form they already sent."""
     r = person_recipient(person.to_dict())
     org = ctx.settings.org
     expires = _local(ctx, handle.expires_at)
@@ -160,16 +173,27 @@ def _link_email(
         "expires": f"{expires:%A} {expires.day} {expires:%B %Y}" if expires else "the form closes",
         "correction": False,
         "reminder": False,
+        "candidate": candidate_label(new_letter or ""),
+        "stage": spec.stage,
     }
-    rendered = renderer.render("form_link", context)
+    on_paper = scores_on_paper(person)
+    context["on_paper"] = on_paper
+    template = "new_candidate" if new_letter else "form_link"
+    if on_paper and not new_letter:
+        template = "form_link_paper"
+    rendered = renderer.render(template, context)
     key = f"{RULE}|{spec.person_id}|{ctx.campaign.id}|{spec.stage}|{handle.form_id}"
+    rule, occasion = RULE, str(spec.stage)
+    if new_letter:  # once per person and candidate, whatever happens to the link
+        rule, occasion = NEW_RULE, f"{spec.stage} {new_letter}"
+        key = f"{NEW_RULE}|{spec.person_id}|{ctx.campaign.id}|{spec.stage}|{new_letter}"
     digest = hashlib.sha256(f"{handle.url}|{rendered.subject}".encode()).hexdigest()[:16]
     common: dict[str, Any] = dict(
         key=key,
-        rule=RULE,
+        rule=rule,
         person_id=spec.person_id,
         role=r.role,
-        occasion=spec.stage,
+        occasion=occasion,
         version=1,
         content_hash=digest,
     )
@@ -202,7 +226,8 @@ def push_job(ctx: Context, send: bool = True) -> JobResult:
     folder = ctx.settings.workspace / ctx.campaign.id
     with job_lock(ctx, "forms"):
         frames = staff.read(
-            [*STAFF_TABS, "sent_messages", "dates", "redaction_report"], errors="collect"
+            [*STAFF_TABS, "sent_messages", "dates", "redaction_report", "raw_scores"],
+            errors="collect",
         )
         res.api_calls += 1
         res.rows_read = sum(len(df) for df in frames.values())
@@ -293,6 +318,25 @@ def push_job(ctx: Context, send: bool = True) -> JobResult:
             o = _link_email(ctx, renderer, spec, h, people[spec.person_id])
             if o.key not in done:
                 outgoing.append(o)
+                if scores_on_paper(people[spec.person_id]):
+                    res.attention.append(
+                        f"{spec.person_id} scores on paper: print their sheets with "
+                        f"'corecruit scoresheets print --stage {spec.stage} --people "
+                        f"{spec.person_id} --pdf' for them."
+                    )
+        # A late application: each shortlister who already sent scores is told once.
+        by_person = {s.person_id: s for s in specs if s.stage == "shortlisting"}
+        late = late_letters(
+            {pid: s.candidate_order for pid, s in by_person.items()},
+            frames["raw_scores"],
+            frames["candidate_key"],
+        )
+        for pid, letters in late.items():
+            spec = by_person[pid]
+            for letter in letters:
+                o = _link_email(ctx, renderer, spec, handles[spec.key], people[pid], letter)
+                if o.key not in done:
+                    outgoing.append(o)
         if outgoing or changes:
             rep = deliver(
                 staff,

@@ -18,6 +18,7 @@ score or staff set ``merge.released``. Until then the panel tab is kept empty.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -83,11 +84,22 @@ def _same(spec: TabSpec, a: pd.DataFrame, b: pd.DataFrame) -> bool:
     if len(a) != len(b):
         return False
     for c in spec.columns:
-        x = [to_storable(v, c.type) for v in a[c.id].tolist()]
-        y = [to_storable(v, c.type) for v in b[c.id].tolist()]
-        if [None if v == "" else v for v in x] != [None if v == "" else v for v in y]:
+        x = [_cell(v, c.type) for v in a[c.id].tolist()]
+        y = [_cell(v, c.type) for v in b[c.id].tolist()]
+        if x != y:
             return False
     return True
+
+
+def _cell(v: Any, col_type: str) -> Any:
+    """A cell as compared: a number by its value (87.5 read back from a number cell is
+    the 87.50 merge works out), so a run with nothing new writes nothing."""
+    out = to_storable(v, col_type)
+    if out == "":
+        return None
+    if col_type in ("decimal", "money") and out is not None:
+        return Decimal(str(out))
+    return out
 
 
 GONE = (

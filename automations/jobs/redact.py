@@ -336,7 +336,9 @@ def redact_frames(
     label_style: str = "letter",
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The same steps on plain frames (for CSV files): key, panel answers, report."""
-    apps = applications.rename(columns=_csv_column_ids(list(applications.columns)))
+    ids = _csv_column_ids(list(applications.columns))
+    apps = applications.rename(columns=ids)
+    header = {cid: str(col) for col, cid in ids.items()}  # the file's own headers, for messages
     if "status" not in apps.columns:
         apps = apps.assign(status="")
     apps.index = pd.Index(range(2, len(apps) + 2), name="row")
@@ -351,7 +353,14 @@ def redact_frames(
             except CellError as exc:
                 dobs.append(None)
                 problems.append(
-                    Problem("csv", "applications", str(exc), row=int(row), column="date_of_birth")
+                    Problem(
+                        "csv",
+                        "applications",
+                        str(exc),
+                        row=int(row),
+                        column="date_of_birth",
+                        header=header.get("date_of_birth", "date_of_birth"),
+                    )
                 )
         apps["date_of_birth"] = dobs
     check_applications(apps, problems)

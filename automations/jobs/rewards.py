@@ -46,6 +46,8 @@ from ..store import append_new, conform, make_frame, upsert_rows
 from ..store.base import TableStore
 from ..transforms import rewards as R
 from ..transforms.addresses import one_mailbox
+from ..transforms.timetable import blocks_from_frame
+from ..transforms.values import is_true
 from . import JobResult
 
 LEDGER, EXCEPTIONS, SENT = "rewards_ledger", "exceptions", "sent_messages"
@@ -705,19 +707,29 @@ def estimate_job(ctx: Context) -> JobResult:
     """Before the campaign starts, tell each invited person what they will be paid, once.
 
     Staff are warned (on 'Needs attention') when a person's planned activities would pass
-    their earnings limit in a period. A new estimate is sent if the plan changes.
+    their earnings limit in a period, and that person's estimate waits until staff mark the
+    item resolved: staff hear first, so they can talk to the person before anything is
+    sent. Interview days come from the timetable when there is one (only the days with
+    interviews). A new estimate is sent if the plan changes.
     """
     staff = ctx.stores.staff
     policy = ctx.settings.org.rewards
     result = JobResult("rewards estimate")
     with staff.locked():
-        frames = staff.read(["people", "dates", SENT, EXCEPTIONS], errors="collect")
+        frames = staff.read(["people", "dates", "timetable", SENT, EXCEPTIONS], errors="collect")
         result.api_calls += 1
         _refuse_bad_cells(frames, (SENT, EXCEPTIONS))
         result.rows_read = sum(len(f) for f in frames.values())
         index = R.people_index(frames["people"])
         letters: list[Letter] = []
         issues: list[R.Issue] = []
+        used = {b.day for b in blocks_from_frame(frames["timetable"]) if b.candidate}
+        resolved = {
+            str(r["exception_id"])
+            for _, r in frames[EXCEPTIONS].iterrows()
+            if is_true(r.get("resolved"))
+        }
+        held: list[str] = []
         for _, person in frames["people"].iterrows():
             pid = str(person["person_id"]).strip()
             p = index.get(pid)
@@ -728,20 +740,25 @@ def estimate_job(ctx: Context) -> JobResult:
             if not (shortlists or interviews):
                 continue
             planned = R.planned_activities(frames["dates"], shortlists, interviews)
+            if used:  # the timetable says which interview days are needed
+                planned = [a for a in planned if a.activity != "interview day" or a.date in used]
             est, more = R.estimate(policy, pid, p.reward_choice, planned, R.limit_for(p, policy))
             issues.extend(more)
-            if est.items:
+            warned = [i for i in more if i.code == "estimate-limit"]
+            if any(i.exception_id not in resolved for i in warned):
+                held.append(pid)  # staff first: sent once they mark the item resolved
+            elif est.items:
                 letters.append(estimate_letter(ctx, person, est))
         exc, added = _exceptions(staff, frames[EXCEPTIONS], issues, ctx.now())
         d = deliver(ctx, frames[SENT], letters, {EXCEPTIONS: exc} if added else None)
     result = _delivery_result(result, d, "estimate")
-    over = sorted({i.person_id for i in issues if i.code == "estimate-limit"})
-    if over:
+    if held:
         result.attention.insert(
             0,
             (
-                f"Planned payments would pass the earnings limit for {', '.join(over)}: please "
-                "talk to them before the campaign starts (see 'Needs attention')."
+                f"Planned payments would pass the earnings limit for {', '.join(held)}: please "
+                "talk to them before the campaign starts. Their estimates are not sent until "
+                "you mark the item resolved on 'Needs attention'."
             ),
         )
     return result

@@ -16,7 +16,14 @@ from pathlib import Path
 from ..context import Context
 from ..errors import JobError
 from ..printing import html_to_pdf, render_page, write_atomic
-from ..transforms.scoresheets import Format, Stage, build_sheets, letters_for, sheet_context
+from ..transforms.scoresheets import (
+    Format,
+    Stage,
+    answers_by_letter,
+    build_sheets,
+    letters_for,
+    sheet_context,
+)
 from . import JobResult
 
 TABS = ["people", "candidate_key", "applications", "timetable"]
@@ -70,9 +77,15 @@ def scoresheets_job(
             )
     folder = ctx.settings.workspace / ctx.campaign.id / "score_sheets"
     org = ctx.settings.org.organisation.name
+    answers = None
+    if stage == "shortlisting":  # the anonymised answers to read: panel workbook only
+        panel_apps = ctx.stores.panel.read_one("applications", errors="collect")
+        res.api_calls += 1
+        answers = answers_by_letter(ctx.campaign, panel_apps)
     for s in sheets:
         res.attention.extend(s.notes)
-        html = render_page("score_sheet.html.j2", sheet_context(s, ctx.campaign, org), ctx.settings)
+        page = sheet_context(s, ctx.campaign, org, answers)
+        html = render_page("score_sheet.html.j2", page, ctx.settings)
         path = folder / f"{s.file_stem}.html"
         write_atomic(path, html)
         res.files.append(path)

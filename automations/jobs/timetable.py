@@ -157,6 +157,7 @@ def timetable_job(ctx: Context) -> JobResult:
                 staff.read(["timetable"])
                 res.rows_written += staff.write({"timetable": staff_df})
             res.api_calls += 4
+        res.attention.extend(result.notes)  # what moved from the plan, and why
         for letter in result.moved:
             res.attention.append(
                 f"Candidate {letter}'s interview time has changed. The next "
@@ -187,8 +188,9 @@ def timetable_job(ctx: Context) -> JobResult:
         )
         n = len(result.interviews())
         res.detail = (
-            f"{n} interview(s) over {len(result.days())} day(s)"
+            f"{n} interview(s) over {len({b.day for b in result.interviews().values()})} day(s)"
             + ("" if not same else "; no change")
+            + "".join(f". {x.rstrip('.')}" for x in result.notes)
             if n
             else "no candidates are marked 'invited' yet, so there is no timetable"
         )

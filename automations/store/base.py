@@ -78,6 +78,19 @@ def missing_tab(spec: TabSpec) -> str:
     )
 
 
+def number_column(column: ColumnSpec) -> bool:
+    """Decimal columns written as number cells: scores, hours, miles; not money.
+
+    Money (a header with '£') stays exact text, the way the rewards ledger has
+    always been written, so a pound amount is never rounded by a spreadsheet.
+    """
+    money = "£" in column.label or column.id in MONEY_IDS
+    return column.type == "decimal" and not money
+
+
+MONEY_IDS = frozenset({"amount", "rate", "money", "earnings_limit"})
+
+
 def norm_header(h: str) -> str:
     return " ".join(str(h).replace("_", " ").split()).casefold()
 
@@ -354,6 +367,7 @@ class TableStore(ABC):
                     header.append(c.label)
                     ids.append(c.id)
             types = {c.id: c.type for c in s.columns}
+            numbers = {c.id for c in s.columns if number_column(c)}
             unknown = [c for c in df.columns if c not in types and c not in ids]
             if unknown:
                 raise StoreError(f"tab '{s.id}': no column '{unknown[0]}' to write to")
@@ -362,7 +376,8 @@ class TableStore(ABC):
             for cid in ids:
                 if cid is not None and cid in df.columns:
                     t = types.get(cid, "text")
-                    colvals.append([to_storable(v, t) for v in df[cid].tolist()])
+                    num = cid in numbers
+                    colvals.append([to_storable(v, t, as_number=num) for v in df[cid].tolist()])
                 else:
                     colvals.append([None] * len(df))
             rows = [list(r) for r in zip(*colvals, strict=True)] if colvals else []

@@ -174,8 +174,22 @@ def is_empty(v: Any) -> bool:
         return False
 
 
-def to_storable(v: Any, col_type: str) -> Cell:
-    """Typed value -> the cell value a store writes (``None`` for empty)."""
+def exact_as_number(d: Decimal) -> bool:
+    """Whether a spreadsheet number (a double) holds ``d`` exactly as written back.
+
+    Up to 15 significant digits survive the round trip through a double and its
+    shortest text, so the value read back is the same Decimal (a trailing zero
+    aside: 87.50 comes back as 87.5, the same number).
+    """
+    return d.is_finite() and len(d.normalize().as_tuple().digits) <= 15 and abs(d) < Decimal("1e15")
+
+
+def to_storable(v: Any, col_type: str, *, as_number: bool = False) -> Cell:
+    """Typed value -> the cell value a store writes (``None`` for empty).
+
+    ``as_number``: a decimal (a score, not money) is written as a number cell, so it
+    sorts and sums in Excel and Sheets; money stays exact text (see ``number_column``).
+    """
     if is_empty(v):
         return None
     if col_type == "text":
@@ -184,6 +198,8 @@ def to_storable(v: Any, col_type: str) -> Cell:
         return int(v)
     if col_type in ("decimal", "money"):
         d = v if isinstance(v, Decimal) else Decimal(str(v))
+        if as_number and exact_as_number(d):
+            return d  # a number cell (never a float here: the store writes its digits)
         return format(d, "f")  # kept as text: money is never a float
     if col_type == "boolean":
         return bool(v)

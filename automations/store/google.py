@@ -38,7 +38,7 @@ from ..files import private_dir
 from ..google.http import GoogleRefused, RetryingHTTPClient, RetryPolicy
 from ..templates import TabSpec, WorkbookSpec
 from .base import Grid, InitReport, TableStore
-from .cells import Cell, to_text
+from .cells import Cell, exact_as_number, to_text
 
 if TYPE_CHECKING:
     from ..config import CampaignConfig, Settings
@@ -81,8 +81,8 @@ def to_json(v: Cell) -> Any:
         return ""
     if isinstance(v, bool | int):
         return v
-    if isinstance(v, Decimal):
-        return format(v, "f")
+    if isinstance(v, Decimal):  # a score column: a JSON number, so Sheets keeps a number
+        return float(v) if exact_as_number(v) else format(v, "f")
     if isinstance(v, dt.datetime | dt.date):
         return to_text(v)
     if isinstance(v, float):  # pragma: no cover - stores never make floats

@@ -15,6 +15,7 @@ import threading
 import zipfile
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
+from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
@@ -295,6 +296,11 @@ class LocalStore(TableStore):
             cell.value = v
             if isinstance(v, float):  # pragma: no cover - stores never make floats
                 raise StoreError("internal: a float reached the store")
+            if isinstance(v, Decimal):  # a number cell: the file holds its exact digits
+                places = max(0, -int(v.as_tuple().exponent))
+                fmt = "0." + "0" * places if places else "0"
+                if cell.number_format != fmt:
+                    cell.number_format = fmt
 
     def _save(self, wb: openpyxl.Workbook) -> None:
         private_dir(self.path.parent)

@@ -44,7 +44,7 @@ def panel_problems(campaign: CampaignConfig, people: pd.DataFrame) -> list[Probl
     if n < 3 or n > 4:
         said = "nobody" if n == 0 else f"{n} {'person' if n == 1 else 'people'}"
         warn(
-            f"{said} with lived experience {'is' if n == 1 else 'are'} down to shortlist or "
+            f"{said} with lived experience {'is' if n <= 1 else 'are'} down to shortlist or "
             "interview. The guidance asks for 3 to 4, so that lived experience is heard "
             "properly without resting on one or two people.",
             column="kind",

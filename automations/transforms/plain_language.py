@@ -101,9 +101,16 @@ def check_text(
     )
 
 
+_SET_WORDS = re.compile(r"\{%-?\s*set\s+\w+\s*=\s*\"([^\"]*)\"\s*-?%\}")
+
+
 def template_text(source: str) -> str:
     """What a person reads in a template: Jinja tags out (values as one short word), HTML out."""
+    # words kept in a template's {% set name = "..." %} (the form pages' words) are read too
+    said = _SET_WORDS.findall(source)
     text = _JINJA.sub(lambda m: "it" if m.group(0).startswith("{{") else "", source)
+    if said:
+        text += "\n\n" + "\n\n".join(w.replace("\\n", "\n") for w in said)
     text = re.sub(r"<style.*?</style>|<script.*?</script>", " ", text, flags=re.S | re.I)
     text = _BLOCK.sub("\n\n", text)
     text = _TAG.sub(" ", text)

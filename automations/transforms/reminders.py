@@ -711,7 +711,7 @@ class _Planner:
                 return None
             rows = self.day_timetable(ev.starts.date())
             interviews = [b for b in self.w.timetable if b.day == ev.starts.date() and b.candidate]
-            if not interviews:
+            if not interviews and not rows:  # a day kept only for the decision is not cancelled
                 ctx["cancelled"] = True
                 method = "CANCEL"
                 facts = {"cancelled": True, "day": ev.starts.date().isoformat()}

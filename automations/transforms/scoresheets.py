@@ -20,7 +20,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from ..config.models import CampaignConfig, Scale
-from .forms import questions_for, scorers
+from .forms import panel_candidates, questions_for, scorers
 from .reminders import INVITED, _text, is_true, short_name
 
 Stage = Literal["shortlisting", "interview"]
@@ -229,9 +229,23 @@ def build_sheets(
     return out
 
 
-def sheet_context(sheet: Sheet, campaign: CampaignConfig, org_name: str) -> dict[str, Any]:
-    """What the print template needs for one sheet set."""
+def answers_by_letter(
+    campaign: CampaignConfig, panel_apps: pd.DataFrame
+) -> dict[str, dict[str, str]]:
+    """Each candidate's anonymised answers (from the panel workbook only): letter ->
+    criterion id -> answer, so a person shortlisting on paper has them to read."""
+    return {c.letter: dict(c.answers) for c in panel_candidates(campaign, panel_apps)}
+
+
+def sheet_context(
+    sheet: Sheet,
+    campaign: CampaignConfig,
+    org_name: str,
+    answers: Mapping[str, Mapping[str, str]] | None = None,
+) -> dict[str, Any]:
+    """What the print template needs for one sheet set (``answers``: shortlisting)."""
     return {
+        "answers": answers or {},
         "org_name": org_name,
         "post": campaign.campaign.post,
         "team": campaign.campaign.team,

@@ -157,6 +157,7 @@ class TimetableResult:
     blocks: list[Block] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     moved: list[str] = field(default_factory=list)  # letters whose time changed from `previous`
+    notes: list[str] = field(default_factory=list)  # what moved from the plan, and why
 
     @property
     def ok(self) -> bool:
@@ -190,6 +191,7 @@ class _Shape:
     shift: dt.timedelta
     n: int
     blocks: tuple[Block, ...]  # interview slots have candidate ""
+    decision: bool = True  # False: the day ends after its interviews (decision the next day)
 
     @property
     def ends(self) -> dt.datetime:
@@ -201,7 +203,12 @@ class _Shape:
 
 
 def _shape(
-    plan: InterviewPlan, day: InterviewDay, shift: dt.timedelta, n: int, last_day: bool
+    plan: InterviewPlan,
+    day: InterviewDay,
+    shift: dt.timedelta,
+    n: int,
+    last_day: bool,
+    decision: bool = True,
 ) -> _Shape:
     """A day with ``n`` interviews, everything moved by ``shift`` from the plan.
 
@@ -238,7 +245,7 @@ def _shape(
             Block(d, t, t + slot, "interview", f"Interview slot {i + 1}", interview_ends=t + talk)
         )
         t += slot
-    if plan.decision_minutes:
+    if plan.decision_minutes and decision:
         what = (
             "Overall decision making with all panels"
             if last_day
@@ -248,7 +255,57 @@ def _shape(
         blocks.append(
             Block(d, t, t + dt.timedelta(minutes=plan.decision_minutes), "decision", what)
         )
-    return _Shape(d, offset, n, tuple(blocks))
+    return _Shape(d, offset, n, tuple(blocks), decision)
+
+
+def _decision_next_day(
+    plan: InterviewPlan, day: dt.date, busy: Mapping[str, Sequence[Busy]]
+) -> Block | None:
+    """The overall decision on the day after the last interviews (the guidance allows
+    "on the day or the day after"), at the first time from the plan's arrival that the
+    whole panel can do; None when none fits that day."""
+    nxt = day + dt.timedelta(days=1)
+    length = dt.timedelta(minutes=plan.decision_minutes)
+    shift = dt.timedelta()
+    while shift <= MAX_SHIFT:
+        start = _at(nxt, plan.arrival, shift)
+        if (start + length).time() > plan.latest_finish:
+            return None
+        if not any(b.overlaps(start, start + length) for items in busy.values() for b in items):
+            return Block(
+                nxt,
+                start,
+                start + length,
+                "decision",
+                "Overall decision making with all panels (the day after the last interviews)",
+            )
+        shift += STEP
+    return None
+
+
+def _clashes(shape: _Shape, busy: Mapping[str, Sequence[Busy]]) -> list[tuple[str, Block]]:
+    """(person, block) for every block a panel member cannot be there for (lunch aside)."""
+    out = []
+    for pid, items in sorted(busy.items()):
+        for blk in shape.blocks:
+            if blk.kind != "lunch" and any(b.overlaps(blk.starts, blk.ends) for b in items):
+                out.append((pid, blk))
+    return out
+
+
+def _block_words(b: Block) -> str:
+    """A block as staff would name it: 'the decision meeting (16:15–17:15)'."""
+    what = {
+        "arrival": "the panel's arrival",
+        "recap": "the recap on questions",
+        "decision": "the decision meeting",
+        "lunch": "lunch",
+    }.get(b.kind, b.activity[:1].lower() + b.activity[1:])
+    return f"{what} ({hm(b.starts)}–{hm(b.ends)})"
+
+
+def _day_words(day: dt.date) -> str:
+    return f"{day:%a} {day.day} {day:%b}"
 
 
 def _panel_free(shape: _Shape, busy: Mapping[str, Sequence[Busy]]) -> list[str]:
@@ -367,7 +424,9 @@ def build_timetable(
     latest = plan.latest_finish
     # For each day and each number of interviews, the least-moved shape the panel can do.
     options: list[list[_Shape | None]] = []
+    alt: list[list[_Shape | None]] = []  # the same day without its decision block
     why_not: dict[dt.date, set[str]] = {}
+    first_clash: dict[tuple[dt.date, int], list[tuple[str, Block]]] = {}  # at the planned time
     for idx, day in enumerate(days):
         row: list[_Shape | None] = [None]  # n = 0: not used
         for n in range(1, plan.max_per_day + 1):
@@ -378,6 +437,8 @@ def build_timetable(
                 if shape.ends.time() > latest or shape.ends.date() != day.day:
                     break
                 clash = _panel_free(shape, panel_busy)
+                if shift == dt.timedelta() and clash:
+                    first_clash[(day.day, n)] = _clashes(shape, panel_busy)
                 if not clash:
                     found = shape
                     break
@@ -385,21 +446,54 @@ def build_timetable(
                 shift += STEP
             row.append(found)
         options.append(row)
+        alt_row: list[_Shape | None] = [None]
+        for n in range(1, plan.max_per_day + 1):
+            found = None
+            if row[n] is None and plan.decision_minutes:
+                shift = dt.timedelta()
+                while shift <= MAX_SHIFT:
+                    shape = _shape(plan, day, shift, n, last_day=True, decision=False)
+                    if shape.ends.time() > latest or shape.ends.date() != day.day:
+                        break
+                    if not _panel_free(shape, panel_busy):
+                        found = shape
+                        break
+                    shift += STEP
+            alt_row.append(found)
+        alt.append(alt_row)
 
-    best: tuple[tuple[int, ...], list[_Shape], dict[str, int], int] | None = None
-    ranges = [[n for n, s in enumerate(row) if n == 0 or s is not None] for row in options]
+    best: tuple[tuple[int, ...], list[_Shape], dict[str, int], int, Block | None] | None = None
+    ranges = [
+        [n for n in range(len(row)) if n == 0 or row[n] is not None or alt[i][n] is not None]
+        for i, row in enumerate(options)
+    ]
     for combo in itertools.product(*ranges):
         if sum(combo) < len(cands):
             continue
+        used = [i for i, n in enumerate(combo) if n]
+        if any(options[i][combo[i]] is None for i in used[:-1]):
+            continue  # only the last day may hand its decision to the next day
         chosen: list[_Shape] = []
-        for i, n in enumerate(combo):
-            opt = options[i][n]
-            if n and opt is not None:
-                chosen.append(opt)
-        # the last day used ends with the overall decision
+        for i in used:
+            opt = options[i][combo[i]] or alt[i][combo[i]]
+            assert opt is not None
+            chosen.append(opt)
+        # the last day used ends with the overall decision (or the day after has it)
         last = max(x.day for x in chosen)
+        later: Block | None = None
+        if not chosen[-1].decision:
+            later = _decision_next_day(plan, last, panel_busy)
+            if later is None:
+                continue
         shapes = [
-            _shape(plan, next(d for d in days if d.day == x.day), x.shift, x.n, last_day=True)
+            _shape(
+                plan,
+                next(d for d in days if d.day == x.day),
+                x.shift,
+                x.n,
+                last_day=True,
+                decision=x.decision,
+            )
             if x.day == last
             else x
             for x in chosen
@@ -411,18 +505,19 @@ def build_timetable(
         assign, broken = got
         key = (
             broken,
+            int(later is not None),  # the decision on the last interview day when it fits
             len(shapes),
             len(slots) - len(cands),
             *(-n for n in combo),
             sum(int(s.shift.total_seconds()) for s in shapes),
         )
         if best is None or key < best[0]:
-            best = (key, shapes, assign, broken)
+            best = (key, shapes, assign, broken, later)
     if best is None:
-        problems.extend(_explain(cands, days, plan, options, why_not))
+        problems.extend(_explain(cands, days, plan, options, why_not, first_clash))
         return TimetableResult(problems=problems)
 
-    _, shapes, assign, _ = best
+    _, shapes, assign, _, later = best
     who = {i: letter for letter, i in assign.items()}
     blocks: list[Block] = []
     k = 0
@@ -455,10 +550,54 @@ def build_timetable(
                     )
             else:
                 blocks.append(b)
+    if later is not None:
+        blocks.append(later)
     res = TimetableResult(blocks=blocks)
+    if later is not None:
+        last_day = shapes[-1]
+        plain = _shape(
+            plan, next(d for d in days if d.day == last_day.day), last_day.shift, last_day.n, True
+        )
+        absent = sorted({pid for pid, blk in _clashes(plain, panel_busy) if blk.kind == "decision"})
+        res.notes.append(
+            f"The decision meeting is on {_day_words(later.day)} at {hm(later.starts)}, the day "
+            f"after the last interviews, because "
+            + (
+                f"{_people(absent)} cannot stay for it on {_day_words(last_day.day)}"
+                if absent
+                else f"it does not fit on {_day_words(last_day.day)}"
+            )
+            + ". The guidance allows the decision on the day or the day after; to hold it "
+            "at another time, change the decision meeting in the dates tab."
+        )
+    for s in shapes:  # say what moved from the plan, and why
+        if s.shift > dt.timedelta():
+            absent = sorted({pid for pid, _ in first_clash.get((s.day, s.n), [])})
+            planned = s.blocks[0].starts - s.shift
+            early = all(
+                blk.starts < s.blocks[0].starts for _, blk in first_clash.get((s.day, s.n), [])
+            )
+            when = f"before {hm(s.blocks[0].starts)}" if early else "at the planned times"
+            are = "is" if len(absent) == 1 else "are"
+            because = (
+                f"because {_people(absent)} {are} not available {when}"
+                if absent
+                else "to fit the panel's availability"
+            )
+            res.notes.append(
+                f"{_day_words(s.day)} starts at {hm(s.blocks[0].starts)} instead of "
+                f"{hm(planned)} {because}."
+            )
     now = res.interviews()
     res.moved = sorted(x for x, t in previous.items() if x in now and now[x].starts != t)
     return res
+
+
+def _people(ids: Sequence[str]) -> str:
+    """'a panel member (p03)' or 'panel members p03 and p05' (ids only, never names)."""
+    if len(ids) == 1:
+        return f"a panel member ({ids[0]})"
+    return f"panel members {', '.join(ids[:-1])} and {ids[-1]}"
 
 
 def _explain(
@@ -467,6 +606,7 @@ def _explain(
     plan: InterviewPlan,
     options: list[list[_Shape | None]],
     why_not: Mapping[dt.date, set[str]],
+    first_clash: Mapping[tuple[dt.date, int], Sequence[tuple[str, Block]]] | None = None,
 ) -> list[str]:
     """Plain reasons no timetable fits (person ids and candidate letters only)."""
     out = ["No interview timetable fits everyone's availability."]
@@ -487,6 +627,10 @@ def _explain(
             out.append(
                 f"On {label} only {most} interview(s) fit around the panel's availability ({who})."
             )
+        # name the blocks that do not fit the day as planned (one more interview than fits)
+        clashes = (first_clash or {}).get((day.day, min(most + 1, plan.max_per_day)), [])
+        for pid, blk in clashes[:6]:
+            out.append(f"On {label} {pid} is not available for {_block_words(blk)}.")
     all_slots = [b for row in options for s in row[1:] if s is not None for b in s.slots]
     for c in cands:
         if not any(_fits(c, s) for s in all_slots):

@@ -123,7 +123,7 @@ def _check_access(
         and p.get("type") == "user"
         and p.get("emailAddress", "").lower() == principal.email.lower()
         for p in f.permissions
-    )
+    ) or (f.members.get(principal.email.lower()) in EDITOR_ROLES)  # on a shared drive
     if not editor:
         raise denied
     return e
