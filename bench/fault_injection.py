@@ -2,7 +2,8 @@
 
 A campaign is played in two phases, each from a saved starting state:
 
-* **intake**: the example campaign just set up; jobs ``redact``, ``forms_push``.
+* **intake**: the example campaign just set up, its redaction report checked by staff (the
+  review gate); jobs ``redact``, ``forms_push``.
 * **scoring**: intake done, every form filled in, four candidates invited, attendance
   and expense claims typed in by staff; jobs ``forms_collect``, ``merge``, ``rewards``,
   ``timetable``, ``remind``, ``coprod``.
@@ -54,6 +55,7 @@ import pandas as pd  # noqa: E402
 
 from automations.config import Settings, load_settings  # noqa: E402
 from automations.context import Context, make_context  # noqa: E402
+from automations.review import mark_example_reviewed  # noqa: E402
 from automations.runner import available_jobs  # noqa: E402
 from automations.store import make_frame  # noqa: E402
 from automations.workspace import init_campaign  # noqa: E402
@@ -315,6 +317,10 @@ def main() -> None:
         if google:
             google.configure(cfg)
         init_campaign(ctx_for(cfg, google), example=True)
+        # staff have checked every redaction report row (the review gate), so the intake
+        # phase makes the panel's forms and not only the letters
+        run_child(cfg, ["redact"], None, google)
+        mark_example_reviewed(ctx_for(cfg, google))
         starts = {"intake": Phase(start, google)}
         # scoring start: intake done, forms filled, staff's typing done
         start2 = base_dir / "scoring"
