@@ -399,6 +399,18 @@ class Runner:
         signal.signal(signal.SIGTERM, handler)
         signal.signal(signal.SIGINT, handler)
 
+    @contextlib.contextmanager
+    def signal_handlers(self) -> Iterator[None]:
+        """SIGTERM and Ctrl+C ask for a stop while the runner runs; the handlers found
+        before come back after, so whatever started the runner can still be stopped."""
+        before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+        self.install_signal_handlers()
+        try:
+            yield
+        finally:
+            for s, h in before.items():
+                signal.signal(s, signal.SIG_DFL if h is None else h)
+
     def loop(self, sched: schedule.Scheduler, *, poll_seconds: float = 1.0) -> None:
         """Run pending jobs until a stop is requested."""
         while not self.stop_requested.is_set():

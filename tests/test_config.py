@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from automations.config import load_settings, read_secret
 from automations.errors import ConfigError
+from automations.starter import STARTER
 
 
 def _edit(path: Path, old: str, new: str) -> None:
@@ -23,6 +25,20 @@ def test_example_config_loads(config_dir: Path) -> None:
     assert len(camp.criteria) == 4 and len(camp.questions) == 6
     assert str(s.org.rewards.rates["interview day"].amount) == "100.00"
     assert s.workspace == (config_dir.parent / "workspace").resolve()
+
+
+@pytest.mark.parametrize("starter", [False, True])
+def test_both_configs_set_sends_per_hour_commented(
+    config_dir: Path, tmp_path: Path, starter: bool
+) -> None:
+    """The form server's hourly limit is in the example and starter configs, explained."""
+    if starter:
+        shutil.rmtree(config_dir)
+        shutil.copytree(STARTER, config_dir, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    forms = (config_dir / "organisation.toml").read_text().split("[forms]")[1].split("\n[")[0]
+    line = next(x for x in forms.splitlines() if x.startswith("sends_per_hour"))
+    assert line.split("#")[0].split("=")[1].strip() == "20" and len(line.split("#")[1]) > 20
+    assert load_settings(config_dir).org.forms.sends_per_hour == 20
 
 
 @pytest.mark.parametrize(

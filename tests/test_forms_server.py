@@ -207,7 +207,7 @@ def test_sends_per_form_per_hour_are_bounded_with_a_kind_page(tmp_path: Path) ->
 
 def test_the_limit_comes_from_config(config_dir: Path) -> None:
     org = config_dir / "organisation.toml"
-    org.write_text(org.read_text().replace("link_days = 60", "link_days = 60\nsends_per_hour = 5"))
+    org.write_text(org.read_text().replace("sends_per_hour = 20", "sends_per_hour = 5"))
     assert load_settings(config_dir).org.forms.sends_per_hour == 5
 
 

@@ -237,3 +237,29 @@ def test_run_adds_columns_a_newer_version_needs_before_the_jobs(
     assert "merge: ok" in r.output
     headers = [c.value for c in openpyxl.load_workbook(path)["Results"][1]]
     assert dropped in headers
+
+
+def test_run_gives_back_the_signal_handlers_it_found(ctx: Context, config_dir: Path) -> None:
+    """After 'run' returns, a stop signal reaches whatever started it (a test run too)."""
+    import signal
+
+    from click.testing import CliRunner
+
+    from automations.cli import main
+
+    def mine(signum: int, frame: object) -> None:
+        """A caller's own handler, which the runner must hand back."""
+
+    sigs = (signal.SIGTERM, signal.SIGINT)
+    found = {s: signal.signal(s, mine) for s in sigs}
+    try:
+        r = CliRunner().invoke(main, ["--config", str(config_dir), "run", "--once", "merge"])
+        assert r.exit_code == 0, r.output
+        assert {s: signal.getsignal(s) for s in sigs} == {s: mine for s in sigs}
+        runner = Runner(ctx.settings, clock=ctx.clock)
+        with runner.signal_handlers():
+            assert signal.getsignal(signal.SIGTERM) is not mine  # the runner's, meanwhile
+        assert signal.getsignal(signal.SIGTERM) is mine
+    finally:
+        for s, h in found.items():
+            signal.signal(s, h)

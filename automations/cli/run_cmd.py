@@ -99,7 +99,7 @@ def run(
             raise click.BadParameter(f"no job called '{j}'. Jobs: {', '.join(JOBS)}")
     _first_run(state, example)
     runner = Runner(settings)
-    runner.install_signal_handlers()
+    click.get_current_context().with_resource(runner.signal_handlers())  # restored after
     if example:
         _example_reviewed(state, runner)
     if once:

@@ -105,6 +105,13 @@ def links_unreachable(settings: Settings) -> str:
     )
 
 
+def links_not_emailed(settings: Settings) -> str:
+    """The 'Please look' line of a job that must not email form links nobody could open
+    ('' when it may email them): every job that emails a form link asks this first."""
+    why = links_unreachable(settings)
+    return f"No form links were emailed: {why}" if why else ""
+
+
 def link_warnings(settings: Settings) -> list[str]:
     """Plain warnings about the address in people's form links, when mail really goes
     out (``check`` and ``forms push`` show them)."""

@@ -123,6 +123,11 @@ def push_forms(ctx: Context, kind: str, *, send: bool = True) -> FormsResult:
         ):
             res.rows_written = staff.write({"form_links": merged})
             res.api_calls += 1
+    from ..forms.local import links_not_emailed
+
+    if send and (note := links_not_emailed(ctx.settings)):
+        res.attention.append(note)  # the links are written above; nobody is emailed
+        send = False
     if send:
         by_id = {_text(r["person_id"]): r.to_dict() for _, r in frames["people"].iterrows()}
         items = []

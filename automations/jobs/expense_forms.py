@@ -106,6 +106,13 @@ def send_links(ctx: Context, *, dry_run: bool = False) -> ClaimFormsResult:
         ):
             res.rows_written = staff.write({LINKS: merged})
             res.api_calls += 1
+    from ..forms.local import links_not_emailed
+
+    note = links_not_emailed(ctx.settings)
+    if note:  # the links are written above; nobody is emailed
+        res.attention.append(note)
+        res.detail = f"{len(wanted)} expense form(s) ready, no links emailed"
+        return res
     by_id = {_text(r["person_id"]): r.to_dict() for _, r in frames["people"].iterrows()}
     items = []
     for s in wanted:

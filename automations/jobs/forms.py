@@ -281,12 +281,12 @@ def push_job(ctx: Context, send: bool = True) -> JobResult:
             res.detail += f"; {waiting}"
         if not send:
             return res
-        from ..forms.local import links_unreachable
+        from ..forms.local import links_not_emailed
 
-        unreachable = links_unreachable(ctx.settings)
-        if unreachable:  # links nobody could open: write them, email nothing
+        note = links_not_emailed(ctx.settings)
+        if note:  # links nobody could open: write them, email nothing
             res.detail += "; no links emailed"
-            res.attention.append(f"No form links were emailed: {unreachable}")
+            res.attention.append(note)
             return res
         opens = shortlisting_opens(ctx, frames["dates"])
         early = now.date() < opens

@@ -148,6 +148,27 @@ def preview(ctx: Context) -> list[tuple[Planned, Rendered]]:
     return [(p, renderer.render(p.rule.template, p.context)) for p in plan.messages]
 
 
+def without_unopenable_links(
+    ctx: Context, messages: list[Planned], res: RemindResult
+) -> list[Planned]:
+    """Emails carrying a form link nobody could open wait, unlogged: they go out once,
+    when the links can be opened (as ``forms push`` does with its own links)."""
+    from ..forms.local import links_not_emailed
+
+    note = links_not_emailed(ctx.settings)
+    if not note:
+        return messages
+    keep = [
+        m
+        for m in messages
+        if m.recipient.channel != "email"
+        or not (m.context.get("form_link") or m.context.get("feedback_link"))
+    ]
+    if len(keep) < len(messages):
+        res.attention.append(f"{note} {len(messages) - len(keep)} message(s) with a link wait.")
+    return keep
+
+
 def remind_job(ctx: Context, dry_run: bool = False) -> RemindResult:
     """Send what is due today under the campaign's reminder rules; never anything twice."""
     res = RemindResult(job="remind")
@@ -183,8 +204,9 @@ def remind_job(ctx: Context, dry_run: bool = False) -> RemindResult:
         plan = plan_messages(make_world(ctx, frames, log_df))
         res.attention.extend(plan.attention)
         res.waiting.extend(plan.waiting)
-        res.planned = summarise(plan.messages)
-        outgoing = [to_outgoing(ctx, renderer, p) for p in plan.messages]
+        messages = without_unopenable_links(ctx, plan.messages, res)
+        res.planned = summarise(messages)
+        outgoing = [to_outgoing(ctx, renderer, p) for p in messages]
         if dry_run:
             res.detail = (
                 f"dry run: {len(outgoing)} message(s) would go out; nothing was sent or written"
