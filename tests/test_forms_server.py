@@ -386,3 +386,48 @@ def test_a_workspace_that_cannot_be_written_is_one_plain_line(config_dir: Path) 
     assert r.exit_code == 3, r.output
     assert r.output.count("Problem:") == 1 and "cannot be written" in r.output
     assert "Traceback" not in r.output
+
+
+# ------------------------------------------------------------ 2b. a page that changed shape
+
+
+def test_a_page_sent_after_its_layout_changed_keeps_what_the_browser_sent(tmp_path: Path) -> None:
+    """Page n is worked out again when it comes back: if another tab chose fewer
+    candidates a page in between, page 1 now holds only Candidate A. What the person
+    chose for B and C on the page they saw must still be saved, and nothing they did
+    not send may overwrite an answer saved before."""
+    items = tuple(ScaleItem(f"score__{c}__c1", c, "c1", c, POINTS) for c in "ABC")
+    spec = FormSpec(
+        key="camp.shortlisting.p04",
+        campaign_id="camp",
+        stage="shortlisting",
+        person_id="p04",
+        title="Shortlisting",
+        intro="Please score each answer.",
+        sections=(Section("s1", "Criterion 1", "", items),),
+        candidate_order=("A", "B", "C"),
+        question_order=("c1",),
+    )
+    inbox = Inbox(tmp_path / "inbox.sqlite3")
+    stored = StoredForm(spec, "tok4", NOW, NOW + dt.timedelta(days=60))
+    inbox.put_forms([stored], NOW)
+    path = f"/f/{SIGNER.sign(LinkClaims(spec.key, 'p04', 'tok4', stored.expires_at))}"
+    c = create_app(inbox, SIGNER, now=lambda: NOW).test_client()
+    r = c.post(f"{path}/start", data={"per_page": "all"})
+    assert r.status_code == 303
+    every = {f"score__{x}__c1": "1" for x in "ABC"}
+    assert c.post(f"{path}/1", data={**every, "nav": "save"}).status_code == 200
+    # another tab: one candidate a page; page 1 is now Candidate A alone
+    assert c.post(f"{path}/start", data={"per_page": "1"}).status_code == 303
+    # the first tab sends the page it showed (all three) with new scores
+    sent = {"score__A__c1": "4", "score__B__c1": "3", "score__C__c1": "2", "nav": "save"}
+    assert c.post(f"{path}/1", data=sent).status_code == 200
+    draft = inbox.draft(spec.key)
+    assert {k: draft[k] for k in every} == {
+        "score__A__c1": "4",
+        "score__B__c1": "3",
+        "score__C__c1": "2",
+    }
+    # a page sent without an answer it now holds never blanks the saved one
+    assert c.post(f"{path}/2", data={"nav": "save"}).status_code == 200
+    assert inbox.draft(spec.key)["score__B__c1"] == "3"
