@@ -32,7 +32,7 @@ def _write_csv(path: Path, df: pd.DataFrame) -> None:
     try:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
-            w.writerow(list(df.columns))
+            w.writerow([csv_cell(c) for c in df.columns])
             for row in df.itertuples(index=False):
                 w.writerow([csv_cell(v) for v in row])
         os.replace(tmp, path)
