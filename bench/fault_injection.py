@@ -59,6 +59,7 @@ from automations.review import mark_example_reviewed  # noqa: E402
 from automations.runner import available_jobs  # noqa: E402
 from automations.store import make_frame  # noqa: E402
 from automations.workspace import init_campaign  # noqa: E402
+from tests.google_emulator.fixtures import act_as  # noqa: E402
 
 NOW = dt.datetime(2027, 1, 25, 9, 0)
 PHASES = {
@@ -129,7 +130,8 @@ class Google:
         ):
             assert a in text, a
             text = text.replace(a, b, 1)
-        org.write_text(text, encoding="utf-8")
+        # the service account acts as the team's Workspace account (it owns no files itself)
+        org.write_text(act_as(text, self.emu.default_principal_email), encoding="utf-8")
 
     def save(self) -> tuple[Any, Any]:
         with self.emu.lock:
