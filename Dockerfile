@@ -3,10 +3,10 @@
 #          -v corecruit-data:/app/workspace corecruit
 FROM python:3.11-slim
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py MANIFEST.in README.md ./
 COPY automations ./automations
 COPY sheets_templates ./sheets_templates
-RUN pip install --no-cache-dir -e . && useradd --create-home corecruit && mkdir -p workspace && chown corecruit workspace
+RUN pip install --no-cache-dir . && rm -rf build && useradd --create-home corecruit && mkdir -p workspace && chown corecruit workspace
 COPY config ./config
 USER corecruit
 # SIGTERM (docker stop) lets the job in progress finish, then stops.

@@ -32,7 +32,7 @@ def review_problems(ctx: Context) -> list[Problem]:
         return []
     if not words:
         return []
-    return [Problem("staff", "Redaction report", words, column="Reviewed by", severity="warning")]
+    return [Problem("staff", "redaction_report", words, column="reviewed_by", severity="warning")]
 
 
 EXAMPLE_REVIEWER = "example (invented applications)"

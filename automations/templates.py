@@ -15,6 +15,7 @@ import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import cache
+from importlib import resources
 from pathlib import Path
 
 from .errors import ConfigError
@@ -23,7 +24,18 @@ WORKBOOKS = ("staff", "panel")
 COLUMN_TYPES = ("text", "integer", "decimal", "money", "date", "datetime", "boolean")
 FILLED_BY = ("staff", "job", "form")
 
-_PACKAGED = Path(__file__).resolve().parent.parent / "sheets_templates"
+
+def templates_root() -> Path:
+    """Where ``sheets_templates/`` is: the one place that finds it.
+
+    A built wheel carries it inside the package as ``automations/_sheets_templates``
+    (see ``setup.py``), so ``pip install`` works without a checkout; an editable
+    install reads the folder at the repo root, where staff edit it.
+    """
+    packaged = Path(str(resources.files("automations").joinpath("_sheets_templates")))
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "sheets_templates"
 
 
 @dataclass(frozen=True)
@@ -152,7 +164,7 @@ def load_workbook_spec(name: str, root: Path | None = None) -> WorkbookSpec:
     """Load every tab template of workbook ``name`` (``staff`` or ``panel``)."""
     if name not in WORKBOOKS:
         raise ConfigError("sheets_templates", name, f"workbook must be one of {WORKBOOKS}")
-    return _load_cached(name, (root or _PACKAGED).resolve())
+    return _load_cached(name, (root or templates_root()).resolve())
 
 
 @cache

@@ -23,9 +23,9 @@ from .files import secure_tree
 from .files import write_private as write_private
 from .store import InitReport, make_frame
 from .store.cells import CellError, parse_cell
-from .templates import TabSpec
+from .templates import TabSpec, templates_root
 
-EXAMPLE_DIR = Path(__file__).resolve().parent.parent / "sheets_templates" / "example"
+EXAMPLE_DIR = templates_root() / "example"
 
 
 @dataclass

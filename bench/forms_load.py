@@ -233,7 +233,7 @@ def main() -> None:
     ap.add_argument("--forms-each", type=int, default=8)
     ap.add_argument("--burst", type=int, default=400, help="people pressing Send at once (0: skip)")
     args = ap.parse_args()
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "queue depth" notes
+    logging.getLogger("waitress").setLevel(logging.ERROR)  # "queue depth", connection limit
     total = args.members * args.forms_each
     base = run(1, total, 1)  # baseline: one member, one form after another
     load = run(args.members, args.forms_each, args.members)

@@ -325,7 +325,8 @@ def test_large_print_and_easy_read_forms_differ_from_the_standard_one(
     for key in ("choice px", "radio px", "button px"):
         assert big[key] > std[key], key  # type: ignore[operator]
     assert std["groups"] == candidates and big["groups"] == 1 and easy["groups"] == 1
-    assert big["h1"] == std["h1"] and big["labels"] == std["labels"][:5]
+    # one group: five scores, then the three "I can't score this one" choices
+    assert big["h1"] == std["h1"] and big["labels"] == std["labels"][:8]
     # easy read: short headings and sentences, one idea a line, its own words
     assert str(std["h1"]).startswith("Criterion 1 of 4 (essential): ")
     assert easy["h1"] == site.ctx.campaign.criteria[0].text

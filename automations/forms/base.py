@@ -90,6 +90,9 @@ class ScaleItem:
     # Co-production forms (issue 10): the question a non-score choice asks, shown as the
     # legend instead of "Your score for Candidate X" (e.g. "Would you like to be involved?")
     legend: str = ""
+    # Score forms (issue 19): the scale is followed by "I can't score this one" choices
+    # (:data:`CANT_SCORE`), so a conflict of interest is recorded, never a made-up score.
+    cant_score: bool = False
 
     @property
     def min(self) -> int:
@@ -98,6 +101,20 @@ class ScaleItem:
     @property
     def max(self) -> int:
         return max(p.value for p in self.points)
+
+
+# "I can't score this one" (issue 19): the value a form sends -> the reason staff read.
+# Fixed words only, so the reason can be shown to staff without any text a person typed.
+CANT_SCORE = {
+    "cant-score:conflict": "a conflict of interest",
+    "cant-score:unreadable": "could not read it",
+    "cant-score:other": "another reason",
+}
+
+
+def cant_score_reason(raw: str) -> str:
+    """The reason behind an "I can't score this one" answer, or '' for anything else."""
+    return CANT_SCORE.get(raw.strip(), "")
 
 
 @dataclass(frozen=True)
@@ -214,6 +231,7 @@ def get_provider(ctx: Context) -> FormsProvider:
 
 
 __all__ = [
+    "CANT_SCORE",
     "CommentItem",
     "FormHandle",
     "FormSpec",
@@ -225,6 +243,7 @@ __all__ = [
     "Section",
     "Source",
     "Stage",
+    "cant_score_reason",
     "comment_item_id",
     "form_key",
     "get_provider",

@@ -35,6 +35,7 @@ from ..config import Settings
 from ..errors import ConfigError, StoreError
 from ..transforms.forms import answer_errors, candidate_label
 from .base import (
+    CANT_SCORE,
     FormHandle,
     FormSpec,
     ScaleItem,
@@ -290,6 +291,11 @@ def create_app(
             org_name=info.org_name,
             team_contact=info.team_contact,
             label=candidate_label,
+            # for a team's words file copied before these choices existed
+            cant_score_words={v: f"I can't score this one ({r})" for v, r in CANT_SCORE.items()},
+            cant_score_chosen_words={
+                v: f"You can't score this one ({r})" for v, r in CANT_SCORE.items()
+            },
             **kw,
         )
         return Response(html, status=status, mimetype="text/html")

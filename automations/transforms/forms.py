@@ -34,6 +34,7 @@ from ..forms.base import (
     ScalePoint,
     Section,
     Stage,
+    cant_score_reason,
     comment_item_id,
     form_key,
     score_item_id,
@@ -207,6 +208,7 @@ def shortlisting_spec(
                 title,
                 scale_points(crit.scale),
                 context=cand.answers.get(crit.id, ""),
+                cant_score=True,
             ),
             CommentItem(
                 comment_item_id(cand.letter, crit.id),
@@ -325,6 +327,7 @@ def interview_spec(campaign: CampaignConfig, scorer: Scorer, letters: Sequence[s
                     f"Question {n}: {q.text}",
                     scale_points(q.scale),
                     context="" if easy else scale_guide(q.scale),
+                    cant_score=True,
                 )
             )
             items.append(
@@ -420,6 +423,8 @@ def answer_errors(answers: Mapping[str, str], items: Iterable[Item]) -> dict[str
     for item in items:
         raw = answers.get(item.item_id, "")
         if isinstance(item, ScaleItem):
+            if item.cant_score and cant_score_reason(raw):
+                continue  # "I can't score this one": an answer, not a missing score
             score, _why = check_score(item, raw)
             if score is None and not raw.strip() and not item.required:
                 continue  # an optional choice left blank (co-production forms)
@@ -560,8 +565,35 @@ def validate_responses(
             if item.item_id not in r.answers:
                 continue  # not on the form when it was sent (say, a candidate added later)
             raw = _text(r.answers.get(item.item_id))
-            score, why = check_score(item, raw)
             loc = f"{where}, {candidate_label(item.candidate_letter)}, {item.question_id}"
+            comment = r.answers.get(comment_item_id(item.candidate_letter, item.question_id), "")
+            row = {
+                "response_id": r.response_id,
+                "person_id": spec.person_id,
+                "panel": panel if panel in ("mixed", "council", "lived experience") else "",
+                "stage": spec.stage,
+                "candidate_letter": item.candidate_letter,
+                "question_id": item.question_id,
+                "comment": str(comment or "").strip(),
+                "submitted_at": submitted,
+                "collected_at": now,
+                "source": r.source,
+            }
+            reason = cant_score_reason(raw) if item.cant_score else ""
+            if reason:
+                # Recorded with no score (never a zero), and told to staff in fixed words.
+                out.raw_scores.append({**row, "score": None, "cant_score": reason})
+                reject(
+                    f"{spec.person_id} could not score {candidate_label(item.candidate_letter)} "
+                    f"on {_question_words(spec, item.question_id)} ({reason}). This is left "
+                    "out of the results, not counted as zero.",
+                    "cant-score",
+                    item.item_id,
+                    where=loc,
+                )
+                used += 1
+                continue
+            score, why = check_score(item, raw)
             if score is None:
                 reject(
                     f"{spec.person_id}'s {spec.stage} form: {why} for "
@@ -572,28 +604,21 @@ def validate_responses(
                     where=loc,
                 )
                 continue
-            comment = r.answers.get(comment_item_id(item.candidate_letter, item.question_id), "")
-            out.raw_scores.append(
-                {
-                    "response_id": r.response_id,
-                    "person_id": spec.person_id,
-                    "panel": panel if panel in ("mixed", "council", "lived experience") else "",
-                    "stage": spec.stage,
-                    "candidate_letter": item.candidate_letter,
-                    "question_id": item.question_id,
-                    "score": Decimal(score),
-                    "comment": str(comment or "").strip(),
-                    "submitted_at": submitted,
-                    "collected_at": now,
-                    "source": r.source,
-                }
-            )
+            out.raw_scores.append({**row, "score": Decimal(score), "cant_score": ""})
             used += 1
         if used:
             out.accepted_responses += 1
         else:
             out.rejected_responses += 1
     return out
+
+
+def _question_words(spec: FormSpec, question_id: str) -> str:
+    """'criterion 2' or 'question 3': where it is on the form, as the person saw it."""
+    word = "criterion" if spec.stage == "shortlisting" else "question"
+    if question_id in spec.question_order:
+        return f"{word} {spec.question_order.index(question_id) + 1}"
+    return f"{word} {question_id}"
 
 
 def latest_scores(raw: pd.DataFrame) -> pd.DataFrame:

@@ -236,6 +236,8 @@ class CandidateResult:
     comments: list[Comment] = field(default_factory=list)
     missing: dict[str, list[str]] = field(default_factory=dict)  # person -> items missing
     expected: dict[str, int] = field(default_factory=dict)  # person -> items they should score
+    # person -> item -> reason, for missing scores the person said they could not give
+    declared: dict[str, dict[str, str]] = field(default_factory=dict)
     flags: list[Flag] = field(default_factory=list)
     rank: int | None = None
     panel_ranks: dict[str, int | None] = field(default_factory=dict)
@@ -380,8 +382,9 @@ def read_members(people: pd.DataFrame, panel_mode: str) -> tuple[dict[str, Membe
 class _Score:
     row: int
     submitted: dt.datetime
-    value: Fraction
+    value: Fraction | None  # None: "I can't score this one" (a missing score, never zero)
     comment: str
+    cant_score: str = ""  # the reason given, when value is None
 
 
 def _check_rows(
@@ -465,6 +468,13 @@ def _check_rows(
                 "unknown-person",
                 "person_id",
                 f"This score was not counted: {pid} is not on the People tab.",
+            )
+            continue
+        cant = _text(r.get("cant_score"))
+        if is_empty(score) and cant and isinstance(submitted, dt.datetime):
+            # Declared, not forgotten: kept so a later score (or this) is the latest.
+            grouped[(stage, pid, letter, qid)].append(
+                _Score(row_n, submitted, None, _text(r.get("comment")), cant)
             )
             continue
         if is_empty(score):
@@ -606,13 +616,17 @@ def merge_scores(
         sitems = items[stage]
         vals: Values = {}
         comments: dict[str, list[Comment]] = defaultdict(list)
+        declared: dict[str, dict[str, dict[str, str]]] = defaultdict(lambda: defaultdict(dict))
         for (st, pid, letter, qid), s in latest.items():
             if st != stage:
+                continue
+            if s.value is None:
+                declared[letter][pid][qid] = s.cant_score
                 continue
             vals[(pid, letter, qid)] = sitems[qid].normalise(s.value)
             if s.comment:
                 comments[letter].append(Comment(pid, members[pid].panel, qid, s.comment))
-        seen_letters = {k[1] for k in vals}
+        seen_letters = {k[1] for k in vals} | set(declared)
         expected_letters = {str(x) for x in (candidates or {}).get(stage, ())} - gone
         letters = sorted(seen_letters | expected_letters)
         pids = sorted(
@@ -638,7 +652,13 @@ def merge_scores(
                 if gaps:
                     miss[pid] = gaps
             missing_all[letter] = miss
-        complete[stage] = not any(missing_all.values())
+        # A score someone said they could not give is missing but not awaited.
+        complete[stage] = not any(
+            q not in declared.get(letter, {}).get(pid, {})
+            for letter, miss in missing_all.items()
+            for pid, qs in miss.items()
+            for q in qs
+        )
 
         cells: dict[tuple[str, str, str], list[Fraction]] = defaultdict(list)
         for (pid, lt, qq), v in sorted(vals.items()):
@@ -682,6 +702,7 @@ def merge_scores(
                 ),
                 missing=missing_all[letter],
                 expected=expected,
+                declared={p: dict(qs) for p, qs in declared.get(letter, {}).items()},
             )
             if stage == "interview" and carry > 0:
                 res.carried = shortlist_overall.get(letter)
@@ -735,11 +756,22 @@ def _flag(
         f = r.flags
         if r.missing:
             n = sum(len(v) for v in r.missing.values())
-            detail = "; ".join(
-                f"{pid} has not scored "
-                + ("this candidate" if len(qs) == r.expected.get(pid) else ", ".join(qs))
-                for pid, qs in sorted(r.missing.items())
-            )
+            parts = []
+            for pid, qs in sorted(r.missing.items()):
+                said = r.declared.get(pid, {})
+                chase = [q for q in qs if q not in said]
+                if chase:
+                    whole = len(chase) == r.expected.get(pid)
+                    parts.append(
+                        f"{pid} has not scored " + ("this candidate" if whole else ", ".join(chase))
+                    )
+                if said:
+                    parts.append(
+                        f"{pid} said they could not score "
+                        + ", ".join(f"{q} ({said[q]})" for q in qs if q in said)
+                        + ", so there is no need to ask them for it"
+                    )
+            detail = "; ".join(parts)
             f.append(
                 Flag(
                     "incomplete",

@@ -18,6 +18,7 @@ form links each time: there is no extra cell to keep in step.
 from __future__ import annotations
 
 import datetime as dt
+import numbers
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -115,7 +116,8 @@ def review_state(
 
 
 def _row(index: object) -> int | None:
-    return index if isinstance(index, int) and index >= 2 else None
+    """The sheet row a store frame's index gives (numpy or Python integer), if it is one."""
+    return int(index) if isinstance(index, numbers.Integral) and int(index) >= 2 else None
 
 
 def panel_has_forms(form_links: pd.DataFrame) -> bool:

@@ -517,13 +517,29 @@ _WDATE_DMY = re.compile(
     rf"\b{_WDAY}(?:\s+of)?[\s,]+(?P<mon>{_MONTHS})\b\.?(?:[\s,]+of)?[\s,]+{_WYEAR}", re.I
 )
 _WDATE_MDY = re.compile(rf"\b(?P<mon>{_MONTHS})\b\.?[\s,]+{_WDAY}(?:[\s,]+of)?[\s,]+{_WYEAR}", re.I)
-# looked for in the lower-case text: every month name starts with one of these
 _LOWER_WORD = re.compile(r"[a-z]+")
-_MONTH_HIT = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)")
 _BORN_YEAR = re.compile(
     rf"\bborn\s+(?:in\s+|on\s+)?(?:(?:{_MONTHS})\.?\s+)?(?:(?:19|20)\d\d\b|(?:{_YEAR_WORDS})\b)",
     re.I,
 )
+
+
+# every month name starts with one of these
+_MONTH_STARTS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
+def _month_positions(low: str) -> list[int]:
+    """Where a month name ("May", "sept", "December") starts in the lower-case text."""
+    out = []
+    for start in _MONTH_STARTS:
+        p = low.find(start)
+        while p != -1:
+            if not (p and low[p - 1].isalpha()):
+                m = _LOWER_WORD.match(low, p)
+                if m and m.group(0) in _MONTH_NUM:
+                    out.append(p)
+            p = low.find(start, p + 1)
+    return sorted(out)
 
 
 def _words_number(words: str) -> int:
@@ -580,9 +596,12 @@ _MONTH_AFTER = re.compile(r"[ \t,]+(?:\d|the\s+\d)")
 _HYPHEN_AFTER = re.compile(r"[ \t]?-[ \t]?[A-Z][A-Za-z']+")
 _HYPHEN_BEFORE = re.compile(r"[A-Z][A-Za-z']+[ \t]?-[ \t]?$")
 _OTHER_NAME = re.compile(r"\b(?P<w>[A-Z][a-z]+(?:-[A-Z][a-z]+)?)(?![A-Za-z0-9@])")
+_OTHER_TITLES = frozenset(
+    "mr mrs ms miss mx dr prof professor cllr councillor nurse auntie aunty uncle".split()  # noqa: SIM905
+)
 _TITLE_AT = re.compile(
-    r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Professor|Cllr|Councillor|Nurse|Auntie|Aunty|Uncle)"
-    r"\.?[ \t]+(?=[A-Z])"
+    r"(?<![A-Za-z])(?:M(?:rs?|s|x|iss)|Dr|Prof(?:essor)?|Cllr|Councillor|Nurse|Aunt(?:ie|y)"
+    r"|Uncle)\.?[ \t]+(?=[A-Z])"
 )
 _SURNAME_AFTER = re.compile(r"[ \t]+((?:O'|Mc|Mac|De|Van |Al-)?[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?)\b")
 _ROLES = (
@@ -632,7 +651,12 @@ _ORG_WORDS = frozenset(
 _ORG_AFTER = re.compile(r"(?:'s)?[ \t]+(?:(?:and|&|of)[ \t]+)?[A-Z]")
 _SENTENCE_ON = re.compile(r"\s+[A-Z]|\s*$")
 _INITIALS_TAIL = re.compile(r"(?:[ \t]+[A-Z](?:\.|(?![A-Za-z'])))+")
-_INITIALS = re.compile(r"(?<![A-Za-z'.])[A-Z](?:\.?[ \t]?[A-Z]){1,3}\.?(?![A-Za-z'])")
+
+
+@lru_cache(maxsize=64)
+def _initials_pattern(first_letters: str) -> re.Pattern[str]:
+    """Initials starting with one of these letters (at most a few dozen patterns, ever)."""
+    return re.compile(rf"(?<![A-Za-z'.])[{first_letters}](?:\.?[ \t]?[A-Z]){{1,3}}\.?(?![A-Za-z'])")
 
 
 def _month_context(folded: str, s: int, e: int) -> bool:
@@ -1040,10 +1064,8 @@ class Scrubber:
             for p in _positions(low, e_):
                 add((p, p + len(e_), "email"))
         if self.identity.date_of_birth is not None or "born" in low:
-            for m in _MONTH_HIT.finditer(low):
-                if _LOWER_WORD.match(low, m.start()).group(0) not in _MONTH_NUM:  # type: ignore[union-attr]
-                    continue  # "decisions", "market"
-                ws, we = max(0, m.start() - 45), m.end() + 60
+            for p in _month_positions(low):
+                ws, we = max(0, p - 45), p + 70
                 for rx in (_WDATE_DMY, _WDATE_MDY):
                     for dm in rx.finditer(folded, ws, we):
                         self._word_date_found(folded, dm, add)
@@ -1058,7 +1080,8 @@ class Scrubber:
             self._find_handles(low, folded, add)
         self._find_names(low, folded, add, unsure_at)
         self._find_initials(folded, add)
-        self._find_other_names(folded, spans, add)
+        caps = set(_CAP_WORD.findall(folded))  # capitalised words, looked at twice
+        self._find_other_names(folded, caps, spans, add)
         merged = _merge(spans)
         if idx is not None:
             n = len(text)
@@ -1071,7 +1094,7 @@ class Scrubber:
                 out.append((os_, oe, k))
             merged = out
             unsure_at = [idx[p] for p in unsure_at if p < len(idx)]
-        unsure_at.extend(self._unknown_names(folded, idx, merged))
+        unsure_at.extend(self._unknown_names(folded, idx, merged, caps))
         return merged, sorted(set(unsure_at))
 
     def _find_numbers(self, folded: str, add: Any) -> None:
@@ -1298,7 +1321,9 @@ class Scrubber:
             j = k + 1
 
     @staticmethod
-    def _find_other_names(folded: str, found: Sequence[tuple[int, int, str]], add: Any) -> None:
+    def _find_other_names(
+        folded: str, caps: Iterable[str], found: Sequence[tuple[int, int, str]], add: Any
+    ) -> None:
         """People named only in the answers ("my support worker Shona"): ``[name]``.
 
         A capitalised word from the list of given names is taken, with a title before
@@ -1314,13 +1339,31 @@ class Scrubber:
             i = _bisect_right(starts, p) - 1
             return i >= 0 and taken[i][0] <= p < taken[i][1]
 
-        titles = {m.end(): m.start() for m in _TITLE_AT.finditer(folded)}
-        for m in _OTHER_NAME.finditer(folded):
+        # Where to look: after a title, and at capitalised words that are given names
+        # or no ordinary word (those need a role before them); most capitalised words
+        # are ordinary ("The", "When") and are settled here by one set test each.
+        titles: dict[int, int] = {}
+        at: set[int] = set()
+        for cap in caps:
+            w = cap.split("'")[0]  # "Shona's" -> "Shona"
+            low = w.lower()
+            if low in _OTHER_TITLES:
+                for p in _positions(folded, w):
+                    t = _TITLE_AT.match(folded, p)
+                    if t and not (p and folded[p - 1].isalpha()):
+                        titles[t.end()] = p
+                        at.add(t.end())
+            elif low in names or (low not in words and low not in _NOT_NAMES):
+                for p in _positions(folded, w):
+                    if not (p and folded[p - 1].isalnum()):
+                        at.add(p)
+        for s in sorted(at):
+            m = _OTHER_NAME.match(folded, s)
+            if not m:
+                continue
             low = m.group("w").lower()
-            s, e = m.start("w"), m.end("w")
+            e = m.end("w")
             titled = s in titles
-            if not titled and low not in names and (low in words or low in _NOT_NAMES):
-                continue  # the usual case: an ordinary capitalised word
             if covered(s):
                 continue  # the candidate, a referee … already
             pre = folded[max(0, s - 40) : s]
@@ -1369,7 +1412,12 @@ class Scrubber:
         given, middle, last = self.initials
         if not given or not last:
             return
-        for m in _INITIALS.finditer(folded):
+        firsts = "".join(sorted(c for c in given if "A" <= c <= "Z"))
+        if not firsts or not any(
+            g + sep in folded for g in firsts for sep in (".", " ", "\t", *middle, *last)
+        ):
+            return  # no "R.", "R " nor "RK" anywhere: nothing to look at
+        for m in _initials_pattern(firsts).finditer(folded):
             raw = m.group(0)
             at = [i for i, c in enumerate(raw) if c.isupper()]
             # the longest run that reads as the initials ("C J H. I think": not the "I")
@@ -1440,12 +1488,13 @@ class Scrubber:
         folded: str,
         idx: list[int] | None,
         spans: Sequence[tuple[int, int, str]],
+        caps: Iterable[str],
     ) -> list[int]:
         """Capitalised words mid-sentence that are not ordinary words: maybe a name."""
         words = common_words()
         odd = {
             w
-            for w in set(_CAP_WORD.findall(folded))
+            for w in caps
             if (low := w.lower().replace("'", "")) not in _NOT_NAMES
             and low not in words
             and not (low.endswith("s") and low[:-1] in words)
