@@ -336,6 +336,7 @@ class Runner:
         """Email the admin once about a job that keeps failing."""
         try:
             from .mail import get_transport
+            from .mail.delivery import recipients_problem
 
             ctx = ctx or self.context_factory(self.settings, rec.campaign)
             org = self.settings.org
@@ -351,6 +352,13 @@ class Runner:
                 "Run 'corecruit status' to see every job, or 'corecruit run --once "
                 f"{rec.job} -v' to try it by hand.\n\ncorecruit\n"
             )
+            if recipients_problem(msg):  # the same last guard as every other email
+                log.warning(
+                    "could not email the admin about job=%s: organisation.toml "
+                    "[organisation] admin_email is not one usable email address",
+                    rec.job,
+                )
+                return False
             get_transport(ctx).send(msg)
             return True
         except Exception as exc:

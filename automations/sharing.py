@@ -35,6 +35,7 @@ from .context import Context
 from .errors import Problem, SharingRefused, SheetProblems, StoreError
 from .google.http import GoogleRefused, RetryingHTTPClient, error_info
 from .store.frames import append_new, make_frame
+from .transforms.addresses import one_mailbox
 
 log = logging.getLogger("corecruit.sharing")
 
@@ -122,11 +123,13 @@ def staff_plan(staff_editors: Iterable[str], people: pd.DataFrame) -> dict[str, 
     pwle = lived_experience_emails(people)
     plan: dict[str, str] = {}
     for i, raw in enumerate(staff_editors, start=1):
-        e = _norm(raw)
-        if "@" not in e:
+        e, why = one_mailbox(raw)
+        if why or not e:
             raise SharingRefused(
-                f"campaign [google] staff_editors, entry {i}: this is not an email address"
+                f"campaign [google] staff_editors, entry {i}: this is not one usable email "
+                "address. Put it right; nothing was shared."
             )
+        e = _norm(e)
         if e in pwle:
             raise SharingRefused(
                 f"campaign [google] staff_editors, entry {i}, is the email of a person with "
@@ -140,24 +143,30 @@ def staff_plan(staff_editors: Iterable[str], people: pd.DataFrame) -> dict[str, 
 
 def panel_plan(
     staff_editors: Iterable[str], people: pd.DataFrame
-) -> tuple[dict[str, str], list[str]]:
-    """Who gets the panel workbook (email -> role), and panel members with no email."""
+) -> tuple[dict[str, str], list[str], dict[str, str]]:
+    """Who gets the panel workbook (email -> role), panel members with no email, and
+    those whose address is not one usable mailbox (person_id -> why, never the value)."""
     plan: dict[str, str] = {}
     no_email: list[str] = []
+    bad: dict[str, str] = {}
     for _, p in people.iterrows():
         role = str(p.get("role") or "").strip().casefold()
         panel = str(p.get("panel") or "").strip().casefold()
         if role not in PANEL_ROLES or panel not in PANELS:
             continue
-        e = _norm(str(p.get("email") or ""))
-        if "@" not in e:
+        e, why = one_mailbox(p.get("email"))
+        if not e:
             no_email.append(str(p.get("person_id") or "?"))
             continue
-        plan[e] = "reader"
+        if why:  # two addresses in one cell would share one person's workbook with both
+            bad[str(p.get("person_id") or "?")] = why
+            continue
+        plan[_norm(e)] = "reader"
     for raw in staff_editors:
-        if "@" in raw:
-            plan[_norm(raw)] = "writer"
-    return plan, no_email
+        e, why = one_mailbox(raw)
+        if e and not why:
+            plan[_norm(e)] = "writer"
+    return plan, no_email, bad
 
 
 def who_is(staff_editors: Iterable[str], people: pd.DataFrame) -> dict[str, str]:
@@ -293,7 +302,7 @@ def share_campaign(ctx: Context) -> ShareReport:
     people = _people(ctx)
     editors = ctx.campaign.google.staff_editors
     staff_want = staff_plan(editors, people)
-    panel_want, no_email = panel_plan(editors, people)
+    panel_want, no_email, bad = panel_plan(editors, people)
     held = panel_waits(ctx)
     if held:  # staff editors only, until the panel's applications are checked
         panel_want = {e: r for e, r in panel_want.items() if r == "writer"}
@@ -318,6 +327,15 @@ def share_campaign(ctx: Context) -> ShareReport:
     names = who_is(editors, people)
     _apply(http, staff_id, staff_want, staff_perms, report, "staff", names)
     _apply(http, panel_id, panel_want, panel_perms, report, "panel", names)
+    for who, why in ({} if held else bad).items():
+        report.failed.setdefault("panel", []).append(who)
+        reason = (
+            f"the email address on the people tab {why}, so Google was not asked to share "
+            "with it. Put it right and run 'corecruit init' again."
+        )
+        report.outcomes.append(
+            {"who": who, "workbook": "panel", "outcome": "could not share", "reason": reason}
+        )
     _record(ctx, report)
     log.info("sharing: %s", report.summary())
     return report

@@ -173,3 +173,52 @@ def test_two_campaigns_need_a_choice(config_dir: Path) -> None:
     (config_dir / "campaigns/third.toml").write_text(text)
     with pytest.raises(ConfigError, match=r"already used by example\.toml"):
         load_settings(config_dir)
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "key"),
+    [
+        (
+            "organisation.toml",
+            'admin_email = "corecruit-admin@example.org"',
+            'admin_email = "corecruit-admin@zq.org, boss@zq.org"',
+            "organisation.admin_email",
+        ),
+        (
+            "organisation.toml",
+            'from_address = "recruitment@example.org"',
+            'from_address = "Recruitment <recruitment@zq.org>"',
+            "mail.from_address",
+        ),
+        (
+            "organisation.toml",
+            'from_address = "recruitment@example.org"',
+            'from_address = "recruitment@example.org"\nreply_to = "replies@zq"',
+            "mail.reply_to",
+        ),
+        (
+            "campaigns/example.toml",
+            'staff_editors = ["recruiting.manager@example.org"]',
+            'staff_editors = ["recruiting.manager@example.org", "sam@zq.org;x@zq.org"]',
+            "google.staff_editors",
+        ),
+    ],
+)
+def test_an_address_in_config_is_one_mailbox_named_by_file_and_key_never_shown(
+    config_dir: Path, file: str, old: str, new: str, key: str
+) -> None:
+    _edit(config_dir / file, old, new)
+    with pytest.raises(ConfigError) as err:
+        load_settings(config_dir)
+    msg = str(err.value)
+    assert file.split("/")[-1] in msg and f"key '{key}'" in msg
+    assert "must be one email address" in msg
+    assert "zq" not in msg  # the value is never shown
+    if key == "google.staff_editors":
+        assert "entry 2" in msg
+
+
+def test_addresses_in_config_are_trimmed_and_reply_to_may_be_empty(config_dir: Path) -> None:
+    _edit(config_dir / "organisation.toml", '"corecruit-admin@example.org"', '" a@example.org "')
+    org = load_settings(config_dir).org
+    assert org.organisation.admin_email == "a@example.org" and org.mail.reply_to == ""

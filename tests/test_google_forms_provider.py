@@ -578,6 +578,7 @@ def test_a_form_changed_after_answers_arrived_loses_no_answer(
     answers = submitted_answers(google_emulator, fid)
     assert set(answers) == set(q.values())  # every answer is still there, B's too
     got = provider.fetch_responses([spec])  # collected (as the collect job does)
+    provider.mark_collected(got)  # ...once they are written to the workbook
     assert {v for r in got for v in r.answers.values() if v} == {"3"}
     assert all(r.answers[i] == "3" for r in got for i in q)
     # collected: the next push removes B's questions; A's answers stay
@@ -589,6 +590,69 @@ def test_a_form_changed_after_answers_arrived_loses_no_answer(
     assert set(left) == {q[i.item_id] for i in fixed.items()}
     (r,) = provider.fetch_responses([fixed])
     assert r.answers == dict.fromkeys((i.item_id for i in fixed.items()), "3")
+
+
+def test_answers_read_but_never_written_keep_their_questions_at_the_next_push(
+    gctx: Context, ctx: Context, google_emulator: Emulator
+) -> None:
+    """A collect stopped between reading and writing marks nothing: the push that
+    follows keeps the withdrawn candidate's questions, so the rerun finds every answer."""
+    provider = google_provider(gctx)
+    spec = shortlisting_spec(
+        ctx.campaign, "p03", [Candidate("A", {"c1": "Yes."}), Candidate("B", {"c1": "x"})]
+    )
+    fid = provider.ensure_forms([spec])[spec.key].form_id
+    q = question_of(gctx, spec.key, google_emulator)
+    submit_response(google_emulator, fid, {qid: "3" for qid in q.values()}, when=T0)
+    assert len(provider.fetch_responses([spec])) == 1  # read... then the job is killed
+    assert "collected" not in state_of(gctx)[spec.key]
+    fixed = shortlisting_spec(ctx.campaign, "p03", [Candidate("A", {"c1": "Yes."})])
+    rerun = google_provider(gctx)  # a new run
+    rerun.ensure_forms([fixed])
+    assert set(submitted_answers(google_emulator, fid)) == set(q.values())  # B's answers kept
+    (r,) = rerun.fetch_responses([spec])  # the collect run again finds them all
+    assert r.answers == dict.fromkeys((i.item_id for i in spec.items()), "3")
+    rerun.mark_collected([r])  # written now: the next push may remove B's questions
+    assert state_of(gctx)[spec.key]["collected"]
+    rerun.ensure_forms([fixed])
+    assert set(submitted_answers(google_emulator, fid)) == {q[i.item_id] for i in fixed.items()}
+
+
+def test_the_collect_job_marks_answers_collected_only_after_writing_them(
+    gctx: Context, config_dir: Path, google_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from automations.jobs.forms import collect_job, push_job
+    from tests.forms_support import raw_scores, seed_candidates
+
+    org = config_dir / "organisation.toml"
+    text = org.read_text().replace(
+        'backend = "local"            # "local": corecruit', 'backend = "google"  # corecruit', 1
+    )
+    org.write_text(text)
+    gctx.settings = load_settings(config_dir)
+    seed_candidates(gctx, interview=("A", "B"))
+    push_job(gctx, send=False)
+    key = next(k for k in state_of(gctx) if k.endswith("shortlisting.p01"))
+    q = question_of(gctx, key, google_emulator)
+    submit_response(
+        google_emulator,
+        state_of(gctx)[key]["form_id"],
+        {v: 2 for k, v in q.items() if k.startswith("score")},
+        when=T0,
+    )
+    staff = gctx.stores.staff
+
+    def killed(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt  # stopped between reading the answers and writing them
+
+    monkeypatch.setattr(staff, "write", killed)
+    with pytest.raises(KeyboardInterrupt):
+        collect_job(gctx)
+    assert "collected" not in state_of(gctx)[key]
+    monkeypatch.undo()
+    del gctx.extras["forms"]  # a new run
+    collect_job(gctx)
+    assert len(raw_scores(gctx)) and state_of(gctx)[key]["collected"]
 
 
 def submitted_answers(emu: Emulator, form_id: str) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import subprocess
 import sys
@@ -89,6 +90,22 @@ def test_admin_is_told_once_after_repeated_failures(
     # The state survives a restart of the runner.
     r2 = Runner(settings, clock=ctx.clock)
     assert r2.state.entry(ctx.campaign.id, "flaky")["failures"] == 3
+
+
+def test_the_admin_email_goes_through_the_same_address_guard(
+    ctx: Context, settings: Settings, fake_jobs: dict, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two addresses in admin_email (set past the config check) send nothing to either."""
+    org = settings.org
+    who = org.organisation.model_copy(update={"admin_email": "a@zq.org, b@zq.org"})
+    settings = dataclasses.replace(settings, org=org.model_copy(update={"organisation": who}))
+    outbox = settings.path(settings.org.mail.outbox)
+    r = Runner(settings, clock=ctx.clock)
+    for _ in range(3):
+        r.run_job(ctx.campaign.id, "flaky")
+    assert list(outbox.glob("*.eml")) == []
+    assert "admin_email is not one usable email address" in caplog.text
+    assert "zq" not in caplog.text
 
 
 def test_a_held_lock_skips_the_job(ctx: Context, settings: Settings, fake_jobs: dict) -> None:

@@ -218,6 +218,27 @@ def test_one_address_google_will_not_share_with_does_not_stop_the_others(
     assert len(staff.read_one("exceptions")) == 1
 
 
+def test_a_cell_with_two_addresses_is_not_shared_with_and_is_listed_by_person_id(
+    google_ctx: Any, google_emulator: Any
+) -> None:
+    staff = google_ctx.stores.staff
+    people = staff.read_one("people")
+    row = people.index[people["person_id"] == "p03"][0]
+    people.loc[row, "email"] = "grace.okafor@example.net, zq@example.org"
+    staff.write({"people": people})
+    report = share_campaign(google_ctx)
+    panel = _perms(google_emulator, google_ctx.stores.panel.spreadsheet_id)
+    assert not any("zq" in e or "grace" in e for e in panel)  # neither address was tried
+    assert report.failed == {"panel": ["p03"]} and report.added == {"staff": 1, "panel": 6}
+    tab = staff.read_one("sharing")
+    grace = tab[tab["who"] == "p03"].iloc[0]
+    assert grace["outcome"] == "could not share"
+    assert "more than one address" in grace["reason"] and "people tab" in grace["reason"]
+    (issue,) = staff.read_one("exceptions").itertuples()
+    everything = str(report.summary()) + tab.to_csv() + str(issue)
+    assert "zq" not in everything and not any(s in everything for s in PERSONAL)
+
+
 def test_a_workbook_corecruit_may_not_share_stops_sharing_with_a_clear_error(
     google_ctx: Any, google_emulator: Any
 ) -> None:

@@ -14,11 +14,34 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..transforms.addresses import mailbox_problem
 from ..transforms.money import NumberError, parse_number
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _address(value: object) -> object:
+    """One plain mailbox (the same check as every send); the reason never repeats it."""
+    if isinstance(value, str) and value.strip():
+        why = mailbox_problem(value.strip())
+        if why:
+            raise ValueError(f"this must be one email address, and it {why}")
+        return value.strip()
+    return value
+
+
+def _addresses(value: object) -> object:
+    if not isinstance(value, list):
+        return value
+    out = []
+    for i, v in enumerate(value, start=1):
+        try:
+            out.append(_address(v))
+        except ValueError as exc:
+            raise ValueError(f"entry {i}: {exc}") from None
+    return out
 
 
 # ---------------------------------------------------------------- organisation
@@ -29,6 +52,8 @@ class OrganisationInfo(_Model):
     timezone: str = "Europe/London"
     admin_email: str = Field(description="Where repeated job failures are reported.")
     team_contact: str = Field("", description="How people can reach the recruitment team.")
+
+    _email = field_validator("admin_email", mode="before")(_address)
 
 
 class StorageConfig(_Model):
@@ -91,6 +116,8 @@ class MailConfig(_Model):
     templates: str = Field(
         "templates", description="Folder of the team's own email templates, checked first."
     )
+
+    _emails = field_validator("from_address", "reply_to", mode="before")(_address)
 
 
 class FormsConfig(_Model):
@@ -428,6 +455,8 @@ class GoogleFiles(_Model):
     staff_editors: list[str] = Field(
         default_factory=list, description="Staff email addresses that may open the staff workbook."
     )
+
+    _emails = field_validator("staff_editors", mode="before")(_addresses)
 
 
 class CampaignConfig(_Model):

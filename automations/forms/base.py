@@ -21,6 +21,9 @@ Contract for every provider:
   skipped rather than reported as a missing score. Providers do not validate scores: that is
   :func:`automations.transforms.forms.validate_responses`' job, so both backends
   reject the same things in the same words.
+- ``mark_collected(responses)`` is called by a job only after it has written those
+  responses to the workbook. Until then a provider must keep everything they need
+  (Google keeps a question no longer asked while it holds uncollected answers).
 
 Item ids are built only with :func:`score_item_id` / :func:`comment_item_id` and are
 safe as HTML names and Google item descriptions (``[A-Za-z0-9_-]``).
@@ -206,6 +209,10 @@ class FormsProvider(Protocol):
     def fetch_responses(
         self, specs: Sequence[FormSpec], since: dt.datetime | None = None
     ) -> list[Response]: ...
+
+    def mark_collected(self, responses: Sequence[Response]) -> None:
+        """Called once these responses are written to the workbook (see the contract)."""
+        ...
 
 
 def get_provider(ctx: Context) -> FormsProvider:

@@ -393,6 +393,7 @@ class GoogleFormsProvider:
         self.tz = timezone
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.folder_id = folder_id
+        self._seen: dict[str, str] = {}  # response_id -> Google's lastSubmittedTime
 
     # ------------------------------------------------------------- calls
 
@@ -795,17 +796,32 @@ class GoogleFormsProvider:
                 if token:
                     kw["pageToken"] = token
                 page = self._retrying(self._lister(kw), what)
-                got = page.get("responses") or []
-                out.extend(self._response(spec, entry, r) for r in got)
-                latest = max((str(r.get("lastSubmittedTime") or "") for r in got), default="")
-                if latest > str(entry.get("collected") or ""):
-                    entry["collected"] = latest
+                for r in page.get("responses") or []:
+                    got = self._response(spec, entry, r)
+                    self._seen[got.response_id] = str(r.get("lastSubmittedTime") or "")
+                    out.append(got)
                 token = page.get("nextPageToken")
                 if not token:
                     break
-        self.state.save()
         out.sort(key=lambda r: (r.submitted_at, r.response_id))
         return out
+
+    def mark_collected(self, responses: Sequence[Response]) -> None:
+        """Record these answers as safely in the workbook (call only after that write).
+
+        A question kept only for uncollected answers is deleted at the next push, and
+        at Google deleting a question deletes its answers: marking them on reading would
+        lose them if the job stopped before writing them.
+        """
+        changed = False
+        for r in responses:
+            latest = self._seen.get(r.response_id, "")
+            entry = self.state.forms.get(r.form_key)
+            if entry is not None and latest > str(entry.get("collected") or ""):
+                entry["collected"] = latest
+                changed = True
+        if changed:
+            self.state.save()
 
     def _lister(self, kw: dict[str, Any]) -> Callable[[], Any]:
         return lambda: self.forms.forms().responses().list(**kw)

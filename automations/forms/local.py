@@ -190,6 +190,9 @@ class LocalFormsProvider:
     ) -> list[FormResponse]:
         return self.inbox.responses([s.key for s in specs], since)
 
+    def mark_collected(self, responses: Sequence[FormResponse]) -> None:
+        """Nothing to do: the inbox keeps every answer whatever happens to the forms."""
+
 
 def local_provider(ctx: Any) -> LocalFormsProvider:
     settings: Settings = ctx.settings

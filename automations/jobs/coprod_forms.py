@@ -189,6 +189,7 @@ def collect_forms(ctx: Context, kind: str) -> FormsResult:
             added = _append(ctx, "feedback", cf.feedback_rows(responses, kinds, tz))
         res.rows_written = added
         res.api_calls += 1 if added else 0
+        get_provider(ctx).mark_collected(responses)  # only once written
     res.detail = f"{len(responses)} response(s) seen, {added} new row(s)"
     return res
 

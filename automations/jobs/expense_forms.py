@@ -222,6 +222,7 @@ def collect(ctx: Context) -> ClaimFormsResult:
         if writes:
             staff.write(writes)
             res.api_calls += 1
+        get_provider(ctx).mark_collected(responses)  # only once written
     res.rows_written = len(changed) + len(gone) + added
     parts = [f"{len(responses)} form(s) seen", f"{len(changed)} claim(s) new or changed"]
     if gone:

@@ -429,6 +429,7 @@ def collect_job(ctx: Context) -> JobResult:
             if n_raw or n_exc:
                 staff.write({"raw_scores": raw, "exceptions": exc})
                 res.api_calls += 1
+        provider.mark_collected(responses)  # only now: they are safe in the workbook
         res.api_calls += 1
         res.rows_written = n_raw + n_exc
         if n_exc:
