@@ -11,8 +11,9 @@ from pathlib import Path
 import click
 import pandas as pd
 
+from .. import runner as runner_mod
 from ..files import private_dir, private_fd
-from ..runner import JOBS, Runner, RunRecord, available_jobs, next_run
+from ..runner import Runner, RunRecord, available_jobs, next_run
 from . import State, friendly, main, pass_state
 
 log = logging.getLogger("corecruit")
@@ -95,8 +96,8 @@ def run(
     _json_logs(log_file)
     settings = state.settings
     for j in jobs:
-        if j not in JOBS:
-            raise click.BadParameter(f"no job called '{j}'. Jobs: {', '.join(JOBS)}")
+        if j not in runner_mod.JOBS:  # looked up when used: one list of jobs, the runner's
+            raise click.BadParameter(f"no job called '{j}'. Jobs: {', '.join(runner_mod.JOBS)}")
     _first_run(state, example)
     runner = Runner(settings)
     click.get_current_context().with_resource(runner.signal_handlers())  # restored after
@@ -220,7 +221,7 @@ def status(state: State) -> None:
             last = dt.datetime.fromisoformat(e["last_run"]) if e.get("last_run") else None
             if last is not None and last.tzinfo is not None:
                 last = last.replace(tzinfo=None)
-            n = next_run(getattr(settings.org.schedule, JOBS[job][1]), last)
+            n = next_run(getattr(settings.org.schedule, runner_mod.JOBS[job][1]), last)
             due = "at the next start" if n is None else f"{n:%Y-%m-%d %H:%M}"
             if n is not None and n <= now:
                 due += " (due)"
