@@ -8,7 +8,7 @@ from .errors import CorecruitError, Problem
 from .transforms.reminders import events_from_dates
 from .transforms.review import gate_words, review_state
 
-TABS = ["redaction_report", "candidate_key", "form_links", "dates"]
+TABS = ["redaction_report", "candidate_key", "form_links", "dates", "sent_messages", "raw_scores"]
 
 
 def review_words(ctx: Context) -> str:
@@ -21,7 +21,14 @@ def review_words(ctx: Context) -> str:
     )
     ev = events_from_dates(tabs["dates"], ctx.campaign).get("shortlisting opens")
     opens = ev.starts.date() if ev is not None else ctx.campaign.dates.shortlisting_opens
-    return gate_words(state, tabs["form_links"], opens, ctx.now().date())
+    return gate_words(
+        state,
+        tabs["form_links"],
+        opens,
+        ctx.now().date(),
+        tabs["sent_messages"],
+        tabs["raw_scores"],
+    )
 
 
 def review_problems(ctx: Context) -> list[Problem]:

@@ -86,14 +86,16 @@ def panel_waits(ctx: Context) -> str:
     from .transforms.review import released, review_state
 
     tabs = ctx.stores.staff.read(
-        ["redaction_report", "candidate_key", "form_links"], refresh=False, errors="collect"
+        ["redaction_report", "candidate_key", "form_links", "sent_messages", "raw_scores"],
+        refresh=False,
+        errors="collect",
     )
     state = review_state(
         tabs["redaction_report"],
         tabs["candidate_key"],
         required=ctx.campaign.campaign.require_review,
     )
-    if released(state, tabs["form_links"]):
+    if released(state, tabs["form_links"], tabs["sent_messages"], tabs["raw_scores"]):
         return ""
     return state.summary() or "no application has been anonymised and checked yet"
 

@@ -28,7 +28,13 @@ from automations.jobs.forms import push_job
 from automations.jobs.redact import redact_job
 from automations.review import EXAMPLE_REVIEWER
 from automations.runner import Runner
-from automations.transforms.review import gate_words, released, review_state
+from automations.transforms.review import (
+    FORM_LINK_RULE,
+    gate_words,
+    panel_has_forms,
+    released,
+    review_state,
+)
 from automations.workspace import init_campaign
 from tests.remind_support import by_key, outbox, set_cell, text_of
 from tests.review_support import mark_reviewed, no_review_gate, report_rows
@@ -209,6 +215,29 @@ def test_killed_between_the_report_and_the_panel_the_forms_still_hold_it_back(
     assert redact_job(ctx).rows_written == 0  # and a further run changes nothing
 
 
+def test_staff_clearing_form_links_after_the_links_went_out_keeps_the_panel_set(
+    ctx: Context,
+) -> None:
+    """The panel has started (links sent); staff then empty the Form links tab and one
+    application is held: the panel workbook and forms keep the other five."""
+    redact_job(ctx)
+    mark_reviewed(ctx)
+    redact_job(ctx)
+    assert push_job(ctx).messages_sent > 0
+    assert len(panel_letters(ctx)) == 6
+    st = ctx.stores.staff
+    st.forget()
+    st.write({"form_links": st.read_one("form_links").iloc[0:0]})
+    st.forget()
+    set_cell(ctx, "applications", {"application_id": "0001"}, answer_1="Call me on 07700 900999.")
+    redact_job(ctx)
+    held = report_rows(ctx).set_index("application_id").loc["0001", "candidate_letter"]
+    assert sorted(panel_letters(ctx)) == sorted(set("ABCDEF") - {held})
+    push_job(ctx, send=False)
+    orders = shortlisting_orders(ctx)
+    assert orders and all(o == set("ABCDEF") - {held} for o in orders.values())
+
+
 def test_scores_given_before_an_application_was_held_are_kept(ctx: Context) -> None:
     """Scores on the checked text stay scores when the application is held afterwards."""
     from automations.forms.base import form_key
@@ -319,6 +348,22 @@ def test_review_state_names_report_rows_and_skips_retired_letters() -> None:
     assert off.held == [] and released(off, NO_LINKS)
     nothing = review_state(_report([]), _key([]))
     assert not released(nothing, NO_LINKS)  # nothing to show yet: the panel waits
+
+
+def test_the_panel_has_started_by_its_sent_links_or_scores_too() -> None:
+    from automations.jobs.forms import RULE
+
+    assert RULE == FORM_LINK_RULE
+    state = review_state(_report([("1", "A", ""), ("2", "B", "Sam")]), _key([("1", "A", False),
+                         ("2", "B", False)]))  # fmt: skip
+    sent = pd.DataFrame([{"rule": RULE, "occasion": "shortlisting"}])
+    other = pd.DataFrame([{"rule": "new-candidate", "occasion": "shortlisting B"},
+                          {"rule": RULE, "occasion": "interview"}])  # fmt: skip
+    scores = pd.DataFrame([{"stage": "shortlisting", "candidate_letter": "B"}])
+    interview = pd.DataFrame([{"stage": "interview", "candidate_letter": "B"}])
+    assert not released(state, NO_LINKS) and not released(state, NO_LINKS, other, interview)
+    assert released(state, NO_LINKS, sent) and released(state, NO_LINKS, None, scores)
+    assert panel_has_forms(NO_LINKS, sent_messages=sent) and panel_has_forms(FORMS)
 
 
 def test_gate_words_say_what_is_held_why_and_what_next() -> None:

@@ -91,7 +91,9 @@ def _candidates(
         have = {c.letter for c in cands}
         cands += [Candidate(x) for x in sorted(held - have)]
         return [c for c in cands if c.letter not in retired]
-    if review is not None and not released(review, frames["form_links"]):
+    if review is not None and not released(
+        review, frames["form_links"], frames.get("sent_messages"), frames.get("raw_scores")
+    ):
         return []  # the panel starts on the whole set, once every application is checked
     return [c for c in cands if c.letter not in retired and c.letter not in held]
 

@@ -49,6 +49,7 @@ from .remind import job_lock
 log = logging.getLogger("corecruit.redact")
 
 STAFF_TABS = ["applications", "candidate_key", "redaction_report", "form_links"]
+STARTED = ["sent_messages", "raw_scores"]  # the panel has started (transforms.review)
 
 
 @dataclass
@@ -62,12 +63,16 @@ class RedactOutcome:
 
 
 def hold_back(
-    panel: pd.DataFrame, review: ReviewState, form_links: pd.DataFrame | None = None
+    panel: pd.DataFrame,
+    review: ReviewState,
+    form_links: pd.DataFrame | None = None,
+    sent_messages: pd.DataFrame | None = None,
+    raw_scores: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The panel's applications less the ones waiting for a check; none at all before the
     first release (while any is waiting and nobody has a shortlisting form yet), so the
     panel never starts on a partial set. See transforms.review."""
-    if form_links is not None and not released(review, form_links):
+    if form_links is not None and not released(review, form_links, sent_messages, raw_scores):
         return panel.iloc[0:0]
     if not review.held_letters:
         return panel
@@ -205,7 +210,13 @@ def plan_redaction(
         required=info.require_review,
         rows=list(range(2, len(report) + 2)),  # written from row 2, in this order
     )
-    panel = hold_back(anon.panel, review, data.get("form_links"))
+    panel = hold_back(
+        anon.panel,
+        review,
+        data.get("form_links"),
+        data.get("sent_messages"),
+        data.get("raw_scores"),
+    )
     return RedactOutcome(plan, panel, report, review)
 
 
@@ -214,7 +225,7 @@ def redact_job(ctx: Context, *, dry_run: bool = False, **_: Any) -> JobResult:
     res = JobResult("redact")
     with job_lock(ctx, "redact"):
         staff, panel = ctx.stores.staff, ctx.stores.panel
-        data = staff.read(STAFF_TABS, errors="collect")
+        data = staff.read([*STAFF_TABS, *STARTED], errors="collect")
         current_panel = panel.read_one("applications", errors="collect")
         res.rows_read = len(data["applications"])
         out = plan_redaction(ctx, data, panel.tab("applications").column_ids)

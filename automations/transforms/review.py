@@ -26,6 +26,8 @@ import pandas as pd
 from .values import is_true
 from .values import text as _text
 
+FORM_LINK_RULE = "form-link"  # jobs.forms.RULE: the message that sends a person their form
+
 
 def _letter(v: object) -> str:
     return _text(v).removeprefix("Candidate ").strip()
@@ -120,18 +122,42 @@ def _row(index: object) -> int | None:
     return int(index) if isinstance(index, numbers.Integral) and int(index) >= 2 else None
 
 
-def panel_has_forms(form_links: pd.DataFrame) -> bool:
-    """Whether shortlisting forms were made already (so the panel has started)."""
-    if form_links is None or not len(form_links):
+def _has_stage(df: pd.DataFrame | None, col: str, rule: str | None = None) -> bool:
+    if df is None or not len(df) or col not in df.columns:
         return False
-    return any(_text(r.get("stage")) == "shortlisting" for _, r in form_links.iterrows())
+    return any(
+        _text(r.get(col)) == "shortlisting" and (rule is None or _text(r.get("rule")) == rule)
+        for _, r in df.iterrows()
+    )
 
 
-def released(state: ReviewState, form_links: pd.DataFrame) -> bool:
+def panel_has_forms(
+    form_links: pd.DataFrame,
+    sent_messages: pd.DataFrame | None = None,
+    raw_scores: pd.DataFrame | None = None,
+) -> bool:
+    """Whether the panel has started shortlisting: a shortlisting form on *Form links*, a
+    shortlisting link in the job's own *Messages sent* log, or a shortlisting score. The
+    logs count too because staff may clear or sort *Form links*; the panel must then
+    keep what it has rather than lose every application while one is held."""
+    return (
+        _has_stage(form_links, "stage")
+        or _has_stage(sent_messages, "occasion", rule=FORM_LINK_RULE)
+        or _has_stage(raw_scores, "stage")
+    )
+
+
+def released(
+    state: ReviewState,
+    form_links: pd.DataFrame,
+    sent_messages: pd.DataFrame | None = None,
+    raw_scores: pd.DataFrame | None = None,
+) -> bool:
     """May the panel have its workbook, forms and links? Only once nothing is held and
-    there is something to show, or once the panel already has forms (then a held
-    application waits on its own and the others stay). Always, with no review asked for."""
-    if not state.required or panel_has_forms(form_links):
+    there is something to show, or once the panel has started (see
+    :func:`panel_has_forms`; then a held application waits on its own and the others
+    stay). Always, with no review asked for."""
+    if not state.required or panel_has_forms(form_links, sent_messages, raw_scores):
         return True
     return not state.held and bool(state.cleared)
 
@@ -140,7 +166,14 @@ def _day(d: dt.date) -> str:
     return f"{d:%A} {d.day} {d:%B %Y}"
 
 
-def gate_words(state: ReviewState, form_links: pd.DataFrame, opens: dt.date, today: dt.date) -> str:
+def gate_words(
+    state: ReviewState,
+    form_links: pd.DataFrame,
+    opens: dt.date,
+    today: dt.date,
+    sent_messages: pd.DataFrame | None = None,
+    raw_scores: pd.DataFrame | None = None,
+) -> str:
     """What is held, why, and what happens next, in plain words ('' when nothing is)."""
     if not state.held:
         return ""
@@ -149,7 +182,7 @@ def gate_words(state: ReviewState, form_links: pd.DataFrame, opens: dt.date, tod
         if today < opens
         else "the shortlisting links go out at the next run"
     )
-    if released(state, form_links):
+    if released(state, form_links, sent_messages, raw_scores):
         return (
             f"{state.summary()}. What was taken out of them is new or has changed since it "
             "was checked, so they are kept out of the panel workbook and the score forms "
