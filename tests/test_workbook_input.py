@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -99,6 +100,45 @@ def test_an_earnings_limit_is_money_too(ctx: Context) -> None:
     wb.save(path)
     ctx.stores.staff.forget()
     assert "without an 'e'" in problems_at(ctx, "people")[(2, "earnings_limit")]
+
+
+def test_a_negative_earnings_limit_or_claim_is_refused_where_people_type_it(
+    ctx: Context,
+) -> None:
+    """Only a job writes a negative amount (a reversal on the Rewards ledger); a negative
+    earnings limit would hold every estimate for that person as over the limit."""
+    path = staff_path(ctx)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["People"]
+    col = [c.value for c in ws[1]].index("Earnings limit (£)") + 1
+    ws.cell(2, col).value = "-50.00"
+    wb.save(path)
+    ctx.stores.staff.forget()
+    (neg_claim,) = type_rows(ctx, "Expense claims", [claim("C9", "-£12.00", "p06")])
+    problems = [p for p in check_campaign(ctx) if p.tab in ("people", "expense_claims")]
+    said = {(p.tab, p.row, p.column): str(p) for p in problems}
+    limit = said[("people", 2, "earnings_limit")]
+    assert "tab 'People'" in limit and "row 2" in limit and "Earnings limit (£)" in limit
+    assert "cannot be below £0.00" in limit and "50" not in limit
+    assert "cannot be below £0.00" in said[("expense_claims", neg_claim, "amount")]
+    st = ctx.stores.staff
+    st.forget()
+    spec = st.tab(RJ.LEDGER)
+    line = {c.id: "" for c in spec.columns} | {"line_key": "x|r1", "amount": "-15.00"}
+    st.append(RJ.LEDGER, pd.DataFrame([line]))
+    st.forget()
+    ledger = st.read_one(RJ.LEDGER, errors="collect")
+    assert D("-15.00") in list(ledger["amount"])  # a job's own reversal may be negative
+    assert not [p for p in ledger.attrs.get("problems", []) if p.column == "amount"]
+
+    ctx.clock = lambda: dt.datetime(2027, 2, 12, 9, 0)
+    RJ.accrue_job(ctx)
+    exc = ctx.stores.staff.read_one(RJ.EXCEPTIONS)
+    where = " ".join(exc["where"]) if "where" in exc.columns else ""
+    reasons = " ".join(exc["reason"])
+    assert "This row could not be used for rewards: the amount cannot be below £0.00" in reasons
+    assert "This claim was not used: the amount cannot be below £0.00" in reasons
+    assert "50" not in reasons and "12.00" not in reasons and "-50" not in where
 
 
 # ------------------------------------------------------------------------------ CSV

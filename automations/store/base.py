@@ -279,7 +279,7 @@ class TableStore(ABC):
                 j = seen[c.id]
                 raw = row[j] if j < len(row) else None
                 try:
-                    value = parse_cell(raw, c.type)
+                    value = parse_cell(raw, c.type, negative=c.job_owned)
                     if c.id == LETTER and isinstance(value, str):
                         value = normal_letter(value)
                     cols[c.id].append(value)

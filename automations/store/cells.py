@@ -73,8 +73,11 @@ def _parse_uk(s: str) -> dt.datetime | None:
     return dt.datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(sec or 0))
 
 
-def parse_cell(v: Cell, col_type: str) -> Any:
-    """Convert one cell to the column's Python type. Empty gives the empty value."""
+def parse_cell(v: Cell, col_type: str, *, negative: bool = True) -> Any:
+    """Convert one cell to the column's Python type. Empty gives the empty value.
+
+    ``negative=False`` refuses an amount below £0.00 in a money column people type in
+    (an earnings limit, a claim): only amounts a job wrote (reversals) may be negative."""
     if isinstance(v, NoSavedValue):
         raise CellError(FORMULA_NO_VALUE)
     if isinstance(v, str):
@@ -103,7 +106,7 @@ def parse_cell(v: Cell, col_type: str) -> Any:
                 raise CellError("expected a number")
             try:  # one strict reader: no exponent, NaN or decimal comma
                 if col_type == "money":
-                    return parse_money(v, negative=True)
+                    return parse_money(v, negative=negative)
                 return parse_number(v, currency=True)
             except NumberError as exc:
                 raise CellError(str(exc)) from None
