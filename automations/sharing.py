@@ -104,6 +104,15 @@ def _norm(email: str) -> str:
     return email.strip().casefold()
 
 
+ROW_NAME = "People row "  # someone with no person id, named by their row (never "?")
+
+
+def _pid(row: object, p: Mapping[str, Any]) -> str:
+    """How a person is named here: their id, or their People row when it is empty, so two
+    people without an id are never one Needs attention item."""
+    return str(p.get("person_id") or "").strip() or f"{ROW_NAME}{row}"
+
+
 def _people(ctx: Context) -> pd.DataFrame:
     return ctx.stores.staff.read_one("people", refresh=False, errors="collect")
 
@@ -111,12 +120,12 @@ def _people(ctx: Context) -> pd.DataFrame:
 def lived_experience_emails(people: pd.DataFrame) -> dict[str, str]:
     """email -> person_id for everyone the people tab lists as lived experience."""
     out: dict[str, str] = {}
-    for _, p in people.iterrows():
+    for i, p in people.iterrows():
         if str(p.get("kind", "")).strip().casefold() == "lived experience":
             for col in ("email", "copy_to"):
                 e = _norm(str(p.get(col) or ""))
                 if "@" in e:
-                    out[e] = str(p.get("person_id") or "?")
+                    out[e] = _pid(i, p)
     return out
 
 
@@ -151,17 +160,17 @@ def panel_plan(
     plan: dict[str, str] = {}
     no_email: list[str] = []
     bad: dict[str, str] = {}
-    for _, p in people.iterrows():
+    for i, p in people.iterrows():
         role = str(p.get("role") or "").strip().casefold()
         panel = str(p.get("panel") or "").strip().casefold()
         if role not in PANEL_ROLES or panel not in PANELS:
             continue
         e, why = one_mailbox(p.get("email"))
         if not e:
-            no_email.append(str(p.get("person_id") or "?"))
+            no_email.append(_pid(i, p))
             continue
         if why:  # two addresses in one cell would share one person's workbook with both
-            bad[str(p.get("person_id") or "?")] = why
+            bad[_pid(i, p)] = why
             continue
         plan[_norm(e)] = "reader"
     for raw in staff_editors:
@@ -176,10 +185,10 @@ def who_is(staff_editors: Iterable[str], people: pd.DataFrame) -> dict[str, str]
     out: dict[str, str] = {}
     for i, raw in enumerate(staff_editors, start=1):
         out.setdefault(_norm(raw), f"staff editor {i}")
-    for _, p in people.iterrows():
+    for i, p in people.iterrows():
         e = _norm(str(p.get("email") or ""))
         if "@" in e:
-            out[e] = str(p.get("person_id") or "?")
+            out[e] = _pid(i, p)
     return out
 
 
@@ -268,7 +277,7 @@ def _apply(
             ):
                 raise  # the file itself is the problem (gone, or not ours to share): stop
             reason = refusal_reason(exc.response)
-            if not who.startswith("staff editor"):
+            if not who.startswith(("staff editor", ROW_NAME)):
                 reason += (
                     f" For papers without names, 'corecruit scoresheets print --people {who}' "
                     "makes their score sheets to send by post."
@@ -327,18 +336,20 @@ def share_campaign(ctx: Context) -> ShareReport:
     panel_perms = list_permissions(http, panel_id)
     report = ShareReport(no_email=no_email, held=held)
     names = who_is(editors, people)
-    _apply(http, staff_id, staff_want, staff_perms, report, "staff", names)
-    _apply(http, panel_id, panel_want, panel_perms, report, "panel", names)
-    for who, why in ({} if held else bad).items():
-        report.failed.setdefault("panel", []).append(who)
-        reason = (
-            f"the email address on the people tab {why}, so Google was not asked to share "
-            "with it. Put it right and run 'corecruit init' again."
-        )
-        report.outcomes.append(
-            {"who": who, "workbook": "panel", "outcome": "could not share", "reason": reason}
-        )
-    _record(ctx, report)
+    try:
+        _apply(http, staff_id, staff_want, staff_perms, report, "staff", names)
+        _apply(http, panel_id, panel_want, panel_perms, report, "panel", names)
+    finally:  # what was done (and refused) is recorded even when one file fails
+        for who, why in ({} if held else bad).items():
+            report.failed.setdefault("panel", []).append(who)
+            reason = (
+                f"the email address on the people tab {why}, so Google was not asked to share "
+                "with it. Put it right and run 'corecruit init' again."
+            )
+            report.outcomes.append(
+                {"who": who, "workbook": "panel", "outcome": "could not share", "reason": reason}
+            )
+        _record(ctx, report)
     log.info("sharing: %s", report.summary())
     return report
 

@@ -251,3 +251,47 @@ def test_a_workbook_corecruit_may_not_share_stops_sharing_with_a_clear_error(
     assert err.value.status == 403
     panel = _perms(google_emulator, google_ctx.stores.panel.spreadsheet_id)
     assert not PANEL_EMAILS & set(panel)  # nobody was recorded as a person Google refused
+
+
+def test_people_with_no_person_id_are_named_by_their_row_each_on_their_own(
+    google_ctx: Any, google_emulator: Any
+) -> None:
+    staff = google_ctx.stores.staff
+    people = staff.read_one("people")
+    rows = []
+    for email in ("grace.okafor@example.net", "marek.nowak@example.net"):
+        google_emulator.no_google_account.add(email)
+        row = people.index[people["email"] == email][0]
+        people.loc[row, "person_id"] = ""
+        rows.append(int(row))
+    staff.write({"people": people})
+    staff.forget()
+    report = share_campaign(google_ctx)
+    names = [f"People row {r}" for r in rows]
+    assert sorted(report.failed["panel"]) == sorted(names)
+    issues = staff.read_one("exceptions")
+    assert sorted(issues["exception_id"]) == sorted(f"sharing|panel|{n}" for n in names)
+    assert not any("?" in s for s in issues["exception_id"])
+    assert not any("scoresheets print --people People" in r for r in issues["reason"])
+    everything = str(report.summary()) + issues.to_csv()
+    assert not any(s in everything for s in PERSONAL)
+
+
+def test_refusals_met_before_a_workbook_fails_are_still_recorded(
+    google_ctx: Any, google_emulator: Any
+) -> None:
+    from automations.errors import GoogleAPIError
+
+    google_emulator.no_google_account.add(MANAGER)  # refused on the staff workbook
+    f = drive.files(google_emulator)[google_ctx.stores.panel.spreadsheet_id]
+    f.permissions[0]["role"] = "reader"  # then the panel workbook may not be shared at all
+    with pytest.raises(GoogleAPIError):
+        share_campaign(google_ctx)
+    staff = google_ctx.stores.staff
+    staff.forget()
+    tab = staff.read_one("sharing")
+    outcome = {(r.who, r.workbook): r.outcome for r in tab.itertuples()}
+    assert outcome == {("staff editor 1", "staff"): "could not share"}
+    (issue,) = staff.read_one("exceptions").itertuples()
+    assert issue.exception_id == "sharing|staff|staff editor 1"
+    assert "no Google account" in issue.reason
