@@ -11,9 +11,14 @@ from pathlib import Path
 
 from automations.forms.base import FormSpec, ScaleItem, ScalePoint, Section
 from automations.forms.inbox import Inbox, StoredForm
-from automations.forms.local import create_app
+from automations.forms.local import create_app, start_server_thread
 from automations.forms.pages import added_since, first_page_with, pages
 from automations.forms.tokens import LinkClaims, LinkSigner
+from tests import test_forms_browser as B
+from tests.test_forms_browser import fits
+
+# the same chromium and 320 px page as the other form tests
+browser, page = B.browser, B.page
 
 NOW = dt.datetime(2027, 1, 25, 9, 0, tzinfo=dt.UTC)
 POINTS = tuple(ScalePoint(v, f"point {v}") for v in range(5))
@@ -126,3 +131,24 @@ def test_added_since_names_only_candidates_of_whom_nothing_was_sent() -> None:
     assert first_page_with(pages(spec, "all"), ["C", "D"]) == 1
     assert first_page_with(pages(spec, "3"), ["D"]) == 2
     assert first_page_with(pages(spec, "3"), []) == 1
+
+
+def test_in_chromium_the_note_is_shown_and_start_opens_on_the_new_candidate(
+    tmp_path: Path, page: object
+) -> None:
+    inbox, path, _c = sent_then_late(tmp_path)
+    server = start_server_thread(create_app(inbox, SIGNER, now=lambda: NOW))
+    try:
+        page.goto(server.url + path)  # type: ignore[attr-defined]
+        note = page.locator("#added").inner_text()  # type: ignore[attr-defined]
+        assert "A new application, Candidate C, has been added" in note
+        fits(page)
+        page.check("#per-page-1")  # type: ignore[attr-defined]
+        page.get_by_role("button", name="Start").click()  # type: ignore[attr-defined]
+        page.wait_for_url(f"**{path}/3")  # type: ignore[attr-defined]
+        names = page.evaluate(  # type: ignore[attr-defined]
+            "[...new Set([...document.querySelectorAll('input[type=radio]')].map(i => i.name))]"
+        )
+        assert names == ["score__C__c1"]
+    finally:
+        server.stop()
