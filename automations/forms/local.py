@@ -430,10 +430,7 @@ def create_app(
             return got
         stored, base = got
         last = inbox.latest_answers(stored.spec.key)
-        draft = inbox.draft(stored.spec.key)
-        if last and not draft:  # the draft keeps what was sent; seed it if it was lost
-            draft = inbox.merge_draft(stored.spec.key, last[1], now())
-        shape = layout(stored.spec, draft)
+        shape = layout(stored.spec, inbox.draft(stored.spec.key))
         new = added_since(stored.spec, last[1]) if last else []
         who = _who(new) if new else ""
         return page(
