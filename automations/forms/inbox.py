@@ -346,3 +346,14 @@ class Inbox:
                 (key,),
             ).fetchone()
         return (row[0], _from_iso(row[1])) if row else None
+
+    def latest_answers(self, key: str) -> tuple[dt.datetime, dict[str, str]] | None:
+        """When the form was last sent and what was sent (the start page compares it
+        with the form as it is now: a late application may have been added)."""
+        with self._connect() as con:
+            row = con.execute(
+                "SELECT submitted_at, answers_json FROM submissions WHERE form_key=? "
+                "ORDER BY seq DESC LIMIT 1",
+                (key,),
+            ).fetchone()
+        return (_from_iso(row[0]), dict(json.loads(row[1]))) if row else None

@@ -43,7 +43,16 @@ from .base import (
 )
 from .base import Response as FormResponse
 from .inbox import Inbox, SendLimitReached, StoredForm
-from .pages import PER_PAGE_CHOICES, PER_PAGE_KEY, first_page_of, page_of_item, pages, per_page
+from .pages import (
+    PER_PAGE_CHOICES,
+    PER_PAGE_KEY,
+    added_since,
+    first_page_of,
+    first_page_with,
+    page_of_item,
+    pages,
+    per_page,
+)
 from .pages import splits as can_split
 from .tokens import BadLink, LinkClaims, LinkSigner, load_secret, new_token_id
 
@@ -257,6 +266,22 @@ def _who(letters: list[str]) -> str:
     return "Candidates " + ", ".join(core[:-1]) + " and " + core[-1]
 
 
+def _added_words(who: str, count: int) -> str:
+    """The start page's note after a late application (for a team's words file copied
+    before it had ``added_since``)."""
+    if not count:
+        return ""
+    if count == 1:
+        return (
+            f"A new application, {who}, has been added since you sent your scores. "
+            "Please score it; your other scores are kept."
+        )
+    return (
+        f"New applications, {who}, have been added since you sent your scores. "
+        "Please score them; your other scores are kept."
+    )
+
+
 @dataclass(frozen=True)
 class AppInfo:
     org_name: str = "Recruitment"
@@ -404,14 +429,21 @@ def create_app(
         if isinstance(got, Response):
             return got
         stored, base = got
-        last = inbox.latest_submission(stored.spec.key)
+        last = inbox.latest_answers(stored.spec.key)
+        shape = layout(stored.spec, inbox.draft(stored.spec.key))
+        new = added_since(stored.spec, last[1]) if last else []
+        who = _who(new) if new else ""
         return page(
             "start.html",
             page_title=stored.spec.title,
-            last=_long_time(last[1], info.tz) if last else "",
+            last=_long_time(last[0], info.tz) if last else "",
+            added=who,
+            added_count=len(new),
+            added_words=_added_words(who, len(new)),
+            start_page=first_page_with(shape["pages"], new),
             can_split=can_split(stored.spec),
             choices=PER_PAGE_CHOICES,
-            **layout(stored.spec, inbox.draft(stored.spec.key)),
+            **shape,
             **common(stored, base),
         )
 
@@ -426,7 +458,11 @@ def create_app(
         if choice in PER_PAGE_CHOICES and inbox.draft(stored.spec.key).get(PER_PAGE_KEY) != choice:
             # merged, never written whole: another tab may be saving a page
             inbox.merge_draft(stored.spec.key, {PER_PAGE_KEY: choice}, now())
-        return redirect(f"{base}/1", 303)
+        # after a late application, straight to the first page with a candidate not yet sent
+        last = inbox.latest_answers(stored.spec.key)
+        new = added_since(stored.spec, last[1]) if last else []
+        all_pages = pages(stored.spec, per_page(stored.spec, inbox.draft(stored.spec.key)))
+        return redirect(f"{base}/{first_page_with(all_pages, new)}", 303)
 
     @app.route("/f/<token>/<int:n>", methods=["GET", "POST"])
     def section(token: str, n: int) -> Response | Any:

@@ -9,6 +9,7 @@ large print or easy read get one candidate a page unless they choose otherwise
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from .base import FormSpec, Item, Section
@@ -98,12 +99,32 @@ def page_of_item(all_pages: list[Page]) -> dict[str, int]:
     return {i.item_id: p.number for p in all_pages for i in p.items}
 
 
+def added_since(spec: FormSpec, sent: Collection[str]) -> list[str]:
+    """Letters of the candidates on a score form of whom the person's last send
+    (``sent``: its item ids) held nothing: applications added since (a late one)."""
+    if spec.kind != "scores":
+        return []
+    had = {i.candidate_letter for i in spec.items() if i.item_id in sent}
+    out: list[str] = []
+    for i in spec.items():
+        if i.candidate_letter and i.candidate_letter not in had | set(out):
+            out.append(i.candidate_letter)
+    return out
+
+
+def first_page_with(all_pages: list[Page], letters: Collection[str]) -> int:
+    """The first page holding one of these candidates (1 when none does)."""
+    return next((p.number for p in all_pages if set(p.letters) & set(letters)), 1)
+
+
 __all__ = [
     "PER_PAGE_CHOICES",
     "PER_PAGE_KEY",
     "Page",
+    "added_since",
     "default_per_page",
     "first_page_of",
+    "first_page_with",
     "page_of_item",
     "pages",
     "per_page",
