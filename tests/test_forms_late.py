@@ -65,6 +65,7 @@ def sent_then_late(tmp_path: Path, fmt: str = "standard") -> tuple[Inbox, str, o
     c = create_app(inbox, SIGNER, now=lambda: NOW).test_client()
     for n, crit in enumerate(CRITERIA, 1):
         data = {f"score__A__{crit}": "4", f"score__B__{crit}": "1", "nav": "save"}
+        data["shown"] = f"score__A__{crit} score__B__{crit}"  # both on the page they saw
         assert c.post(f"{path}/{n}", data=data).status_code == 200
     check = c.get(f"{path}/check").get_data(as_text=True)
     assert c.post(f"{path}/send", data={"nonce": nonce_of(check)}).status_code == 303

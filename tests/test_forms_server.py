@@ -419,8 +419,12 @@ def test_a_page_sent_after_its_layout_changed_keeps_what_the_browser_sent(tmp_pa
     assert c.post(f"{path}/1", data={**every, "nav": "save"}).status_code == 200
     # another tab: one candidate a page; page 1 is now Candidate A alone
     assert c.post(f"{path}/start", data={"per_page": "1"}).status_code == 303
-    # the first tab sends the page it showed (all three) with new scores
+    # the first tab sends the page it showed (all three) with new scores, and, as every
+    # page does, which questions it showed
+    shown = re.search(r'name="shown" value="([^"]*)"', c.get(f"{path}/1").get_data(as_text=True))
+    assert shown and shown.group(1) == "score__A__c1"  # page 1 as it is now
     sent = {"score__A__c1": "4", "score__B__c1": "3", "score__C__c1": "2", "nav": "save"}
+    sent["shown"] = " ".join(k for k in sent if k != "nav")  # as the old page showed it
     assert c.post(f"{path}/1", data=sent).status_code == 200
     draft = inbox.draft(spec.key)
     assert {k: draft[k] for k in every} == {
@@ -428,6 +432,6 @@ def test_a_page_sent_after_its_layout_changed_keeps_what_the_browser_sent(tmp_pa
         "score__B__c1": "3",
         "score__C__c1": "2",
     }
-    # a page sent without an answer it now holds never blanks the saved one
-    assert c.post(f"{path}/2", data={"nav": "save"}).status_code == 200
+    # a page that showed other questions never blanks one it did not show
+    assert c.post(f"{path}/2", data={"shown": "score__A__c1", "nav": "save"}).status_code == 200
     assert inbox.draft(spec.key)["score__B__c1"] == "3"

@@ -481,20 +481,26 @@ def create_app(
         errors: dict[str, str] = {}
         saved = False
         if request.method == "POST":
-            # Only what the browser sent is saved, whichever page it came from: if the form
+            # The page says which questions it showed ("shown"): those are saved as sent
+            # (a question left empty is cleared), whatever page n holds now. If the form
             # changed since the page was shown (a late candidate, another tab's choice of
-            # candidates a page), page n may now hold other items, and an item not sent
-            # must never overwrite an answer saved before.
+            # candidates a page), page n may hold other questions, and one the person
+            # never saw must not be blanked, nor one they answered dropped.
             by_id = {i.item_id: i for i in spec.items()}
-            sent = {k: request.form[k].replace("\r\n", "\n") for k in request.form if k in by_id}
-            posted = {i.item_id: sent.get(i.item_id, "") for i in here.items}
-            errors = answer_errors(posted, here.items)
-            elsewhere = [by_id[k] for k in sent if k not in posted]
+            listed = request.form.get("shown")
+            shown = (
+                [by_id[k] for k in dict.fromkeys(listed.split()) if k in by_id]
+                if listed is not None
+                else list(here.items)
+            )
+            posted = {
+                i.item_id: request.form.get(i.item_id, "").replace("\r\n", "\n") for i in shown
+            }
+            errors = answer_errors(posted, shown)
             # A value that is not on the scale is never kept; everything else is saved,
             # merged into the draft in one transaction (another tab may save another page).
             invalid = {k for k in errors if posted.get(k, "").strip()}
-            invalid |= {k for k in answer_errors(sent, elsewhere) if sent.get(k, "").strip()}
-            keep = {k: v for k, v in sent.items() if k not in invalid}
+            keep = {k: v for k, v in posted.items() if k not in invalid}
             answers = inbox.merge_draft(spec.key, keep, now())
             nav = request.form.get("nav", "next")
             if nav == "next" and not errors:
