@@ -44,14 +44,14 @@ from ..transforms.forms import (
 )
 from ..transforms.late import late_letters
 from ..transforms.reminders import OTHER_WAY, events_from_dates, person_recipient
-from ..transforms.review import NEXT_STEP, ReviewState, released, review_state
+from ..transforms.review import FORM_LINK_RULE, NEXT_STEP, ReviewState, released, review_state
 from ..transforms.values import is_true as _true
 from ..transforms.values import text as _text
 from . import JobResult
 from .remind import job_lock
 
 log = logging.getLogger("corecruit.forms")
-RULE = "form-link"
+RULE = FORM_LINK_RULE  # one name, kept with the review rules that read it
 NEW_RULE = "new-candidate"  # a late application added to a form already sent
 STAFF_TABS = ["people", "applications", "candidate_key", "timetable", "form_links"]
 STAGE_WORDS = {"shortlisting": "shortlisting", "interview": "interview scores"}

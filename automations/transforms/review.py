@@ -26,7 +26,7 @@ import pandas as pd
 from .values import is_true
 from .values import text as _text
 
-FORM_LINK_RULE = "form-link"  # jobs.forms.RULE: the message that sends a person their form
+FORM_LINK_RULE = "form-link"  # the message that sends a person their form (jobs.forms uses it)
 
 
 def _letter(v: object) -> str:
