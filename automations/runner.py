@@ -141,6 +141,12 @@ class RunRecord:
     detail: str = ""
     attention: list[str] = field(default_factory=list)
 
+    def take(self, res: JobResult) -> None:
+        """What the job said it did (scheduled or run by hand alike)."""
+        self.rows_read, self.rows_written = res.rows_read, res.rows_written
+        self.messages_sent, self.detail = res.messages_sent, res.detail
+        self.attention = list(res.attention)
+
     def row(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("attention")
@@ -214,10 +220,7 @@ class Runner:
             with job_lock(self.lock_dir, campaign_id, job):
                 fn = job_function(job)
                 ctx = self.context_factory(self.settings, campaign_id)
-                res = fn(ctx)
-                rec.rows_read, rec.rows_written = res.rows_read, res.rows_written
-                rec.messages_sent, rec.detail = res.messages_sent, res.detail
-                rec.attention = list(res.attention)
+                rec.take(fn(ctx))
         except JobLocked as exc:
             rec.outcome, rec.detail = "skipped", str(exc)
         except CorecruitError as exc:
@@ -284,9 +287,7 @@ class Runner:
             self._after(rec, ctx)
             raise
         if isinstance(res, JobResult):
-            rec.rows_read, rec.rows_written = res.rows_read, res.rows_written
-            rec.messages_sent, rec.attention = res.messages_sent, list(res.attention)
-            rec.detail = res.detail
+            rec.take(res)
         rec.detail = f"{rec.detail} (run by hand)".strip()
         rec.ended_at = ctx.now()
         rec.api_calls = max(0, _api_calls() - calls_before)
