@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..context import Context
 from ..forms.base import FormHandle, FormSpec, Response, get_provider
+from ..forms.links import links_not_emailed
 from ..store import append_new, make_frame, upsert_rows
 from ..transforms import coprod_forms as cf
 from ..transforms import questions as tq
@@ -123,8 +124,6 @@ def push_forms(ctx: Context, kind: str, *, send: bool = True) -> FormsResult:
         ):
             res.rows_written = staff.write({"form_links": merged})
             res.api_calls += 1
-    from ..forms.local import links_not_emailed
-
     if send and (note := links_not_emailed(ctx.settings)):
         res.attention.append(note)  # the links are written above; nobody is emailed
         send = False

@@ -25,6 +25,7 @@ import pandas as pd
 from ..context import Context
 from ..errors import Problem, SheetProblems
 from ..forms.base import FormSpec, get_provider
+from ..forms.links import links_not_emailed
 from ..store import append_new, make_frame, upsert_rows
 from ..transforms import expense_forms as ef
 from ..transforms import rewards as R
@@ -106,8 +107,6 @@ def send_links(ctx: Context, *, dry_run: bool = False) -> ClaimFormsResult:
         ):
             res.rows_written = staff.write({LINKS: merged})
             res.api_calls += 1
-    from ..forms.local import links_not_emailed
-
     note = links_not_emailed(ctx.settings)
     if note:  # the links are written above; nobody is emailed
         res.attention.append(note)

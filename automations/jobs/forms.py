@@ -26,6 +26,7 @@ import pandas as pd
 
 from ..context import Context
 from ..forms.base import FormHandle, FormSpec, get_provider
+from ..forms.links import links_not_emailed
 from ..mail import get_transport
 from ..mail.delivery import Journal, Outgoing, apply_changes, deliver, settle
 from ..mail.render import Renderer, build_email, message_id
@@ -283,8 +284,6 @@ def push_job(ctx: Context, send: bool = True) -> JobResult:
             res.detail += f"; {waiting}"
         if not send:
             return res
-        from ..forms.local import links_not_emailed
-
         note = links_not_emailed(ctx.settings)
         if note:  # links nobody could open: write them, email nothing
             res.detail += "; no links emailed"

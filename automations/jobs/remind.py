@@ -22,6 +22,7 @@ from filelock import FileLock, Timeout
 from ..context import Context
 from ..errors import ConfigError, JobError, Problem
 from ..files import private_dir
+from ..forms.links import links_not_emailed
 from ..mail import get_transport
 from ..mail.delivery import Journal, Outgoing, apply_changes, deliver, settle
 from ..mail.render import Rendered, Renderer, build_email, message_id
@@ -153,8 +154,6 @@ def without_unopenable_links(
 ) -> list[Planned]:
     """Emails carrying a form link nobody could open wait, unlogged: they go out once,
     when the links can be opened (as ``forms push`` does with its own links)."""
-    from ..forms.local import links_not_emailed
-
     note = links_not_emailed(ctx.settings)
     if not note:
         return messages
