@@ -37,7 +37,7 @@ from ..errors import ConfigError, Problem, StoreError
 from ..files import private_dir
 from ..google.http import GoogleRefused, RetryingHTTPClient, RetryPolicy
 from ..templates import TabSpec, WorkbookSpec
-from .base import Grid, InitReport, TableStore
+from .base import Grid, InitReport, TableStore, missing_tab
 from .cells import Cell, exact_as_number, to_text
 
 if TYPE_CHECKING:
@@ -384,7 +384,7 @@ class GoogleStore(TableStore):
         for tab_id, (grid, old_rows) in grids.items():
             m = meta.get(grid.title)
             if m is None:
-                raise StoreError(f"tab '{grid.title}' is missing. Run 'corecruit init' to add it.")
+                raise StoreError(f"tab '{grid.title}': {missing_tab(self.tab(tab_id))}")
             width = len(grid.header)
             values: list[list[Any]] = [list(grid.header)]
             for i, row in enumerate(grid.rows, start=2):

@@ -29,7 +29,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from ..errors import StoreError, WorkbookLockedError
 from ..files import private_dir
 from ..templates import TabSpec, WorkbookSpec
-from .base import Grid, InitReport, TableStore
+from .base import Grid, InitReport, TableStore, missing_tab
 from .cells import FORMULA_START, NO_SAVED_VALUE, Cell
 
 XLSX_CELL_LIMIT = 32_767
@@ -249,9 +249,7 @@ class LocalStore(TableStore):
                         spec = self.tab(tab_id)
                         ws = self._find_sheet(wb, spec)
                         if ws is None:
-                            raise StoreError(
-                                f"tab '{spec.label}' is missing. Run 'corecruit init' to add it."
-                            )
+                            raise StoreError(f"tab '{spec.label}': {missing_tab(spec)}")
                         self._fill(ws, spec, grid, old_rows)
                     self._save(wb)
                 except BaseException:
