@@ -16,7 +16,8 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
@@ -24,6 +25,10 @@ from ..errors import Problem, SheetProblems, StoreError
 from ..templates import ColumnSpec, TabSpec, WorkbookSpec
 from .cells import Cell, CellError, dtype_for, is_empty, parse_cell, to_storable, to_text
 from .frames import append_new, conform, key_tuples, upsert_rows
+
+if TYPE_CHECKING:
+    from ..ledger import Ledger
+    from .record import LedgerSync
 
 
 @dataclass
@@ -106,6 +111,18 @@ class TableStore(ABC):
         self.spec = spec
         self.header_map = {k: dict(v) for k, v in (header_map or {}).items()}
         self._grids: dict[str, Grid | None] = {}
+        self.sync: LedgerSync | None = None  # the ledger underneath, when opened for a campaign
+
+    def attach_ledger(self, ledger: Ledger, folder: Path | None = None) -> None:
+        """Keep this workbook's truth in ``ledger`` (see :mod:`automations.store.record`)."""
+        from .record import LedgerSync
+
+        self.sync = LedgerSync(self, ledger, folder)
+
+    @property
+    def notices(self) -> list[str]:
+        """What the ledger put right while reading or writing, in words for people."""
+        return list(self.sync.notices) if self.sync is not None else []
 
     # ------------------------------------------------------------ backend primitives
 
@@ -143,9 +160,27 @@ class TableStore(ABC):
         """Hold the workbook for a read-modify-write. Backends override."""
         yield
 
+    def _check_unchanged(self) -> None:  # noqa: B027 - most backends have nothing to check
+        """Refuse to write when the workbook changed since it was read (backends override)."""
+
+    def hold_export(self) -> str | None:
+        """Why the workbook must not be written now (e.g. open in an office program), or None.
+
+        The ledger keeps the change and the next write exports it.
+        """
+        return None
+
+    def _file(self) -> Path | None:
+        """The workbook's file, for a store that keeps one (backups copy it)."""
+        return None
+
     # ------------------------------------------------------------------ public API
 
     def tab(self, tab_id: str) -> TabSpec:
+        from .record import STAMP, stamp_spec
+
+        if tab_id == STAMP:
+            return stamp_spec(self.spec.name)
         return self.spec.tab(tab_id)
 
     def init(self, *, add_tabs: bool = True) -> InitReport:
@@ -160,7 +195,21 @@ class TableStore(ABC):
         tabs yet (made empty by staff), always gets every tab.
         """
         self._grids.clear()
+        if self.sync is not None:
+            from .record import gone_message
+
+            if self.sync.ledger.generation(self.spec.name) and not self.exists():
+                raise StoreError(gone_message(self))
+            self.sync.forget()
         return self._init(add_tabs)
+
+    def restore(self) -> InitReport:
+        """Rebuild a workbook that is gone from the ledger's latest generation."""
+        if self.sync is None:
+            raise StoreError(f"the {self.spec.name} workbook has no record to restore from")
+        report = self.sync.restore()
+        self._grids.clear()
+        return report
 
     def titles_for(self, spec: TabSpec) -> list[str]:
         """Sheet titles that count as this tab: its label, then its id."""
@@ -201,7 +250,9 @@ class TableStore(ABC):
 
     def _fetch(self, specs: Sequence[TabSpec], refresh: bool) -> None:
         need = [s for s in specs if refresh or s.id not in self._grids]
-        if need:
+        if need and self.sync is not None:
+            self._grids.update(self.sync.read(need))
+        elif need:
             self._grids.update(self._read_grids(need))
 
     def read(
@@ -383,7 +434,14 @@ class TableStore(ABC):
             rows = [list(r) for r in zip(*colvals, strict=True)] if colvals else []
             grids[s.id] = (Grid(current.title, header, rows), len(current.rows))
             total += len(rows)
-        self._write_grids(grids)
+        if self.sync is not None:
+            self.sync.write(grids)
+            return total
+        from .record import same_grid
+
+        changed = {t: g for t, g in grids.items() if not same_grid(self, t, g[0], self._grids[t])}
+        if changed:  # a tab equal to what the sheet holds is not written; none: no call at all
+            self._write_grids(changed)
         for tab_id, (g, _) in grids.items():
             self._grids[tab_id] = g
         return total
@@ -410,3 +468,5 @@ class TableStore(ABC):
     def forget(self) -> None:
         """Drop cached tabs so the next read goes back to the backend."""
         self._grids.clear()
+        if self.sync is not None:
+            self.sync.forget()

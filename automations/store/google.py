@@ -39,6 +39,7 @@ from ..google.http import GoogleRefused, RetryingHTTPClient, RetryPolicy
 from ..templates import TabSpec, WorkbookSpec
 from .base import Grid, InitReport, TableStore, missing_tab
 from .cells import Cell, exact_as_number, to_text
+from .record import STAMP
 
 if TYPE_CHECKING:
     from ..config import CampaignConfig, Settings
@@ -383,6 +384,21 @@ class GoogleStore(TableStore):
         grow: list[dict[str, Any]] = []
         for tab_id, (grid, old_rows) in grids.items():
             m = meta.get(grid.title)
+            if m is None and tab_id == STAMP:  # corecruit's own hidden tab, made when needed
+                m = SheetMeta(max([x.sheet_id for x in meta.values()] + [0]) + 1, grid.title, 20, 4)
+                grow.append(
+                    {
+                        "addSheet": {
+                            "properties": {
+                                "sheetId": m.sheet_id,
+                                "title": m.title,
+                                "hidden": True,
+                                "gridProperties": {"rowCount": m.rows, "columnCount": m.cols},
+                            }
+                        }
+                    }
+                )
+                meta[m.title] = m
             if m is None:
                 raise StoreError(f"tab '{grid.title}': {missing_tab(self.tab(tab_id))}")
             width = len(grid.header)
@@ -437,7 +453,7 @@ class GoogleStore(TableStore):
                 "POST",
                 f"{SHEETS_API}/{self._id}:batchUpdate",
                 what=f"making room in the {self.spec.name} workbook (spreadsheets.batchUpdate)",
-                idempotent=True,  # setting a size twice is harmless
+                idempotent=not any("addSheet" in r for r in grow),  # a size twice is harmless
                 json={"requests": grow},
             )
         self.http.call(
