@@ -76,7 +76,7 @@ class SqliteLedger(Ledger):
 
     def _open(self) -> sqlite3.Connection:
         """A fresh connection (one per call: safe across threads, forks and kills)."""
-        first = not self._ready
+        first = not self._ready or not self.path.exists()
         if first:
             private_dir(self.path.parent)
             os.close(private_fd(self.path, os.O_RDWR))  # 0600 before SQLite opens it

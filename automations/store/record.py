@@ -103,6 +103,7 @@ class LedgerSync:
         self.sheet_gen = 0  # the generation stamped in the workbook (0: none or not ours)
         self.ours_read: dict[str, TabRows] = {}  # the ledger's rows when each tab was read
         self.notices: list[str] = []
+        self.said_stale = False
 
     # ------------------------------------------------------------------ helpers
 
@@ -174,6 +175,8 @@ class LedgerSync:
 
     def read(self, need: Sequence[TabSpec]) -> dict[str, Grid | None]:
         """Read ``need`` (and the stamp) in one batch; return each tab as the ledger sees it."""
+        from .base import Grid
+
         store, led = self.store, self.ledger
         everything = list(store.spec.tabs.values())
         gen = led.generation(self.name)
@@ -203,6 +206,8 @@ class LedgerSync:
             base = led.rows(self.name, tabs, base_gen)
         out: dict[str, Grid | None] = {}
         restored: dict[str, int] = {}
+        changes: dict[str, TabChange] = {}
+        seen: dict[str, TabRows] = {}
         kept = 0
         for tab, grid in raw.items():
             self.raw[tab] = grid
@@ -216,43 +221,48 @@ class LedgerSync:
             sheet = keyed(cols, spec.key, grid.rows)
             self.raw_keyed[tab] = sheet
             mine = ours.get(tab)
-            self.ours_read[tab] = mine or {}
-            if mine is None:
-                continue  # never recorded: read as it is, taken in at the next write
+            view = sheet.as_ledger()
             jobs = job_owned_tab(spec)
-            if not jobs and base is ours:
-                continue  # an input tab of the current workbook: the sheet is the truth
-            if base is ours and sheet.as_ledger() == mine:
-                continue
-            res = merge_tab(
-                cols,
-                spec.key,
-                grid.rows,
-                sheet,
-                mine,
-                None if base is None else base.get(tab),
-                job_owned=jobs,
+            merge = mine is not None and (jobs or base is not ours)
+            if merge and base is ours and view == mine:
+                merge = False  # the sheet holds just what the ledger holds
+            if merge and mine is not None:
+                res = merge_tab(
+                    cols,
+                    spec.key,
+                    grid.rows,
+                    sheet,
+                    mine,
+                    None if base is None else base.get(tab),
+                    job_owned=jobs,
+                )
+                merged = Grid(grid.title, grid.header, res.rows)
+                out[tab] = merged
+                view = keyed(cols, spec.key, merged.rows).as_ledger()
+                back = res.restored + (res.added_back if stale else 0)
+                if back and tab not in LAZY_TABS:
+                    restored[grid.title] = back
+                if stale:
+                    kept += res.kept
+                for i, cid in res.conflicts:
+                    self._say_conflict(grid, cols, i, cid)
+            seen[tab] = view
+            ch = diff(mine or {}, view)
+            if ch or mine is None:
+                changes[tab] = ch
+        if changes:  # the last state of every input read: what people typed is kept
+            led.commit(
+                self.name,
+                changes,
+                sheet_stamp=None if stale else g,
+                kind="read",
+                at=now_text(),
             )
-            from .base import Grid
-
-            out[tab] = Grid(grid.title, grid.header, res.rows)
-            back = res.restored + (res.added_back if stale else 0)
-            if back and tab not in LAZY_TABS:
-                restored[grid.title] = back
-            if stale:
-                kept += res.kept
-            for i, cid in res.conflicts:
-                header = next(
-                    (h for h, c in zip(grid.header, cols, strict=False) if c.id == cid), cid
-                )
-                self.note(
-                    "conflict",
-                    f"The {self.name} workbook, tab '{grid.title}', row {i + 2}, column "
-                    f"'{header}' was changed both in the older copy and since; the older copy's "
-                    "value was kept. Please check it.",
-                )
+        self.ours_read.update(seen)
         if stale:
-            self._say_stale(base_gen, exported, restored, kept)
+            if not self.said_stale:  # once per run: the first read counts everything
+                self.said_stale = True
+                self._say_stale(base_gen, exported, restored, kept)
         else:
             for title, n in restored.items():
                 self.note(
@@ -262,6 +272,15 @@ class LedgerSync:
                     "paid); they are saved back the next time the workbook is written.",
                 )
         return out
+
+    def _say_conflict(self, grid: Grid, cols: Sequence[Column], i: int, cid: str) -> None:
+        header = next((h for h, c in zip(grid.header, cols, strict=False) if c.id == cid), cid)
+        self.note(
+            "conflict",
+            f"The {self.name} workbook, tab '{grid.title}', row {i + 2}, column '{header}' was "
+            "changed both in the older copy and since; the older copy's value was kept. "
+            "Please check it.",
+        )
 
     def _migrate(self, raw: Mapping[str, Grid | None], g: int) -> int:
         """A workbook with no record yet: take it as generation 1, as it is."""
