@@ -523,6 +523,7 @@ class GoogleStore(TableStore):
         used = {m.sheet_id for m in meta.values()}
         next_id = max(used | {0}) + 1
         added: list[str] = []
+        needed = report.created_workbook  # nothing missing: no write call at all
         for spec, m in present:
             header = list(headers.get(spec.id, []))
             ids = self._map_header(spec, header)
@@ -571,11 +572,21 @@ class GoogleStore(TableStore):
                 protected = m.protected
                 if new_cols:
                     report.columns_added[spec.id] = new_cols
+                needed = needed or bool(new_cols) or m.frozen != 1 or len(header) > m.cols
+                needed = needed or any(
+                    f"{PROTECT_PREFIX} {spec.id}.{c.id} is filled in by corecruit" not in protected
+                    for c in spec.columns
+                    if c.job_owned
+                )
             requests.extend(self._format_requests(spec, sheet_id, header, ids, new_cols, protected))
         if report.created_workbook:
             for title, m in meta.items():
                 if not any(self._find(s, {title: m}) for s in self.spec.tabs.values()):
                     requests.append({"deleteSheet": {"sheetId": m.sheet_id}})  # the blank Sheet1
+
+        if not needed and not added:
+            self._grids.clear()
+            return report
 
         def settle() -> Any:
             now = self._metadata(refresh=True)

@@ -162,12 +162,11 @@ class LedgerSync:
         title = self.raw_stamp.title if self.raw_stamp is not None else STAMP_TITLE
         return Grid(
             title,
-            [STAMP_TITLE, ""],
+            [STAMP_TITLE, STAMP_NOTE],
             [
                 ["Generation", gen],
                 ["Workbook id", self.ledger.workbook_id(self.name)],
                 ["Saved at", now_text()],
-                ["Note", STAMP_NOTE],
             ],
         )
 
