@@ -241,6 +241,14 @@ class LedgerSync:
                 back = res.restored + (res.added_back if stale else 0)
                 if back and tab not in LAZY_TABS:
                     restored[grid.title] = back
+                if res.put_back and not stale:
+                    self.note(
+                        "put back",
+                        f"corecruit put back {res.put_back} cell(s) of its own columns in "
+                        f"'{grid.title}' ({self.name} workbook) from its record: those columns "
+                        "are filled in by corecruit (grey headers), so a change typed there is "
+                        "not used.",
+                    )
                 if stale:
                     kept += res.kept
                 for i, cid in res.conflicts:
