@@ -20,8 +20,9 @@ from .context import Context
 from .errors import SheetProblems
 from .store import TableStore, append_new, make_frame
 from .templates import WorkbookSpec
-from .transforms.status import COLUMNS, NEEDS, JobRun, Row, StatusInputs, status_rows
+from .transforms.status import COLUMNS, JobRun, Row, StatusInputs, status_rows
 from .transforms.values import text
+from .workspace import campaign_dates
 
 log = logging.getLogger("corecruit.status")
 
@@ -80,12 +81,17 @@ def _read(store: TableStore, tabs: Sequence[str]) -> dict[str, pd.DataFrame]:
 
 
 def inputs(
-    ctx: Context, jobs: Sequence[JobRun], frames: Mapping[str, pd.DataFrame]
+    ctx: Context,
+    jobs: Sequence[JobRun],
+    frames: Mapping[str, pd.DataFrame],
+    problem: str = "",
 ) -> StatusInputs:
     """What the Status rows are made from: the tabs read, the job runs, now."""
     staff = ctx.stores.staff
     sched = ctx.settings.org.schedule
     return StatusInputs(
+        problem=problem,
+        config_dates=make_frame(staff.tab("dates"), campaign_dates(ctx.campaign)),
         campaign=ctx.campaign,
         now=ctx.now(),
         jobs=jobs,
@@ -99,13 +105,8 @@ def current(ctx: Context, jobs: Sequence[JobRun]) -> list[Row]:
     """The Status rows as of now, read fresh (what ``corecruit status`` prints)."""
     staff = ctx.stores.staff
     if not staff.exists():
-        return [
-            {
-                **dict.fromkeys(COLUMNS, ""),
-                "section": NEEDS,
-                "item": f"The {staff.spec.name} workbook is not there yet: run 'corecruit init'.",
-            }
-        ]
+        problem = f"The {staff.spec.name} workbook is not there yet: run 'corecruit init'."
+        return status_rows(inputs(ctx, jobs, {}, problem))
     return status_rows(inputs(ctx, jobs, _read(staff, [*INPUTS])))
 
 

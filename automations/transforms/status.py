@@ -125,6 +125,8 @@ class StatusInputs:
     tabs: Mapping[str, pd.DataFrame]  # staff tabs by id; a tab that could not be read is absent
     titles: Mapping[str, str]  # tab id -> the title staff see
     schedule: Mapping[str, str] = field(default_factory=dict)  # job -> 'daily at 09:00' ...
+    problem: str = ""  # said first instead of each tab that could not be read
+    config_dates: pd.DataFrame | None = None  # the campaign file's dates, if no Dates tab
 
 
 Row = dict[str, str]
@@ -323,8 +325,9 @@ def _waits(inp: StatusInputs) -> list[Row]:
             forms[pid] = [x for x in order if x]
             where[pid] = int(r)
     waits = waiting_for(forms, raw)
-    if not waits or inp.now.date() < _opens(inp):
-        return []
+    started = len(waits) < len(forms) or any(len(w) < len(forms[p]) for p, w in waits.items())
+    if not waits or (inp.now.date() < _opens(inp) and not started):
+        return []  # before shortlisting opens, nobody having sent is no news
     parts = []
     for pid, letters in sorted(waits.items()):
         if len(letters) == len(forms[pid]):
@@ -350,6 +353,8 @@ def _notes(inp: StatusInputs) -> list[Row]:
 
 
 def _missing(inp: StatusInputs) -> list[Row]:
+    if inp.problem:
+        return [_row(NEEDS, inp.problem)]
     return [
         _row(
             NEEDS,
@@ -405,7 +410,7 @@ def _at(day: dt.date, t: dt.time | None, today: dt.date) -> str:
 def what_happens_next(inp: StatusInputs) -> list[Row]:
     """Dated steps from today on, in date order: events and the messages about them."""
     today = inp.now.date()
-    dates = inp.tabs.get("dates")
+    dates = inp.tabs.get("dates", inp.config_dates)
     events = events_from_dates(dates if dates is not None else pd.DataFrame(), inp.campaign)
     send_at = _daily_time(inp.schedule.get("remind", ""))
     items: list[tuple[dt.date, int, str]] = []
