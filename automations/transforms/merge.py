@@ -43,7 +43,8 @@ import pandas as pd
 
 from ..config import CampaignConfig
 from ..errors import Problem
-from ..store.cells import is_empty
+from .values import is_empty, is_true
+from .values import text as _text
 
 STAGES = ("shortlisting", "interview")
 COUNCIL, LIVED, MIXED = "council", "lived experience", "mixed"
@@ -328,17 +329,9 @@ class MergeOutcome:
 # --------------------------------------------------------------------------- helpers
 
 
-def _text(v: Any) -> str:
-    return "" if is_empty(v) else str(v).strip()
-
-
 def _where(row: Any, column: str | None = None) -> str:
     """Where a score is, in the tab title and headers staff see."""
     return Problem("staff", "raw_scores", "", None if row is None else int(row), column).where()
-
-
-def _truthy(v: Any) -> bool:
-    return not is_empty(v) and bool(v)
 
 
 def read_members(people: pd.DataFrame, panel_mode: str) -> tuple[dict[str, Member], dict[str, str]]:
@@ -372,7 +365,7 @@ def read_members(people: pd.DataFrame, panel_mode: str) -> tuple[dict[str, Membe
         stages = frozenset(
             s
             for s, col in (("shortlisting", "shortlists"), ("interview", "interviews"))
-            if _truthy(r.get(col))
+            if is_true(r.get(col))
         )
         members[pid] = Member(pid, panel, stages)
     return members, not_scoring
