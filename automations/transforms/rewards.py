@@ -18,7 +18,7 @@ import datetime as dt
 import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -28,6 +28,8 @@ import pandas as pd
 from ..config.models import Rate, RewardPolicy
 from ..errors import Problem
 from .csv_cells import csv_cell
+from .issues import Issue
+from .issues import issue_records as issue_records  # the jobs write them through here
 from .values import as_date, as_decimal, is_blank, is_true
 from .values import text as _text
 
@@ -140,45 +142,6 @@ def period_words(key: str, period: str) -> str:
 
 
 # ------------------------------------------------------------------------------- issues
-
-
-@dataclass(frozen=True)
-class Issue:
-    """Something staff should look at. ``reason`` is plain words and holds no names."""
-
-    code: str
-    key: str  # what it is about, stable across runs (a claim id, an attendance key)
-    reason: str
-    source: str = ""
-    person_id: str = ""
-    warning: bool = False  # True: handled (e.g. paid up to a cap), staff should still know
-
-    @property
-    def exception_id(self) -> str:
-        h = hashlib.sha256(f"{self.code}\n{self.key}\n{self.reason}".encode()).hexdigest()
-        return f"rewards-{h[:12]}"
-
-
-def issue_records(
-    issues: Iterable[Issue], now: dt.datetime, job: str = "rewards"
-) -> list[dict[str, Any]]:
-    """Rows for the staff 'Needs attention' tab (one per distinct issue)."""
-    seen: set[str] = set()
-    out = []
-    for i in issues:
-        if i.exception_id in seen:
-            continue
-        seen.add(i.exception_id)
-        out.append(
-            {
-                "exception_id": i.exception_id,
-                "job": job,
-                "source": i.source,
-                "reason": i.reason,
-                "raised_at": now,
-            }
-        )
-    return out
 
 
 def _where(tab: str, row: int | None, column: str | None = None) -> str:
