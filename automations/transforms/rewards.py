@@ -257,11 +257,30 @@ class Desired:
 
 @dataclass
 class Sources:
+    """Every line the ledger should hold now, and every row that could not be used."""
+
     desired: dict[str, Desired] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
     frozen_people: set[str] = field(default_factory=set)  # neither add nor reverse
     frozen_bases: set[str] = field(default_factory=set)
     waiting: int = 0  # attendance rows not yet confirmed by staff
+
+    def refuse(self, issue: Issue, *, person: str = "", base: str = "") -> None:
+        """Record why a row was not used; freeze the person or the line it would change."""
+        self.issues.append(issue)
+        if person:
+            self.frozen_people.add(person)
+        if base:
+            self.frozen_bases.add(base)
+
+
+@dataclass(frozen=True)
+class _Given:
+    """What every source of lines is read against: the policy, the campaign and its people."""
+
+    policy: RewardPolicy
+    campaign_id: str
+    people: dict[str, Person]
 
 
 def _hours_line(rate: Rate, activity: str, claimed: Decimal, used: Decimal) -> tuple[Decimal, str]:
@@ -279,201 +298,205 @@ def _hours_line(rate: Rate, activity: str, claimed: Decimal, used: Decimal) -> t
     )
 
 
-def desired_lines(
-    policy: RewardPolicy,
-    campaign_id: str,
-    *,
-    people: pd.DataFrame,
-    attendance: pd.DataFrame | None,
-    claims: pd.DataFrame | None,
-    raw_scores: pd.DataFrame | None,
-    shortlisting_date: dt.date | None,
-) -> Sources:
-    """Every line the ledger should hold now, and every row that could not be used."""
-    src = Sources()
-    index = people_index(people)
-    add = src.issues.append
+def _unreadable(
+    src: Sources, tab: str, row: int, problems: Sequence[Problem], pid: str, key: str, what: str
+) -> None:
+    """A row holding a cell the store could not read: one issue per cell; the person waits."""
+    if pid:
+        src.frozen_people.add(pid)
+    for p in problems:
+        src.issues.append(
+            Issue(
+                "bad-cell",
+                f"{key}|{p.column}",
+                f"{what}: {p.message}.",
+                _where(tab, row, p.column),
+                pid,
+            )
+        )
 
+
+def _has_choice(src: Sources, person: Person, base: str) -> bool:
+    """Time is owed only once the person has said how they want to be rewarded."""
+    if person.reward_choice in REWARDS:
+        return True
+    src.refuse(
+        Issue(
+            "no-choice",
+            f"choice|{person.person_id}",
+            f"{person.person_id} has no reward choice recorded (payment, vouchers or no "
+            "payment), so nothing is owed for their time yet. Please ask them and fill in "
+            "'Reward choice' on the People tab.",
+            _where("people", person.row, "reward_choice"),
+            person.person_id,
+        ),
+        base=base,
+    )
+    return False
+
+
+def _time(
+    base: str,
+    pid: str,
+    activity: str,
+    day: dt.date,
+    qty: Decimal,
+    unit: str,
+    rate: Rate,
+    source: str,
+    note: str,
+) -> Desired:
+    """A line for time given, at the policy's rate."""
+    return Desired(
+        base,
+        pid,
+        activity,
+        day,
+        TIME,
+        qty,
+        unit,
+        rate.amount,
+        money(qty * rate.amount),
+        source,
+        note,
+    )
+
+
+def _people_lines(given: _Given, people: pd.DataFrame, src: Sources) -> None:
+    """People rows with an unreadable cell: the person's lines wait until it is put right."""
     for row, probs in sorted(_problem_rows(people).items()):
         rec = people.loc[row] if row in people.index else None
         pid = _text(rec["person_id"]) if rec is not None else ""
-        if pid:
-            src.frozen_people.add(pid)
-        for p in probs:
-            add(
-                Issue(
-                    "bad-cell",
-                    f"people|{pid}|{p.column}",
-                    f"This row could not be used for rewards: {p.message}.",
-                    _where("people", row, p.column),
-                    pid,
-                )
-            )
-
-    def check_choice(person: Person, base: str, key: str) -> bool:
-        if person.reward_choice in REWARDS:
-            return True
-        add(
-            Issue(
-                "no-choice",
-                key,
-                f"{person.person_id} has no reward choice recorded (payment, vouchers or no "
-                "payment), so nothing is owed for their time yet. Please ask them and fill in "
-                "'Reward choice' on the People tab.",
-                _where("people", person.row, "reward_choice"),
-                person.person_id,
-            )
+        _unreadable(
+            src,
+            "people",
+            row,
+            probs,
+            pid,
+            f"people|{pid}",
+            "This row could not be used for rewards",
         )
-        src.frozen_bases.add(base)
-        return False
 
-    # --- attendance confirmed by staff
+
+def _attendance_lines(given: _Given, attendance: pd.DataFrame | None, src: Sources) -> set[str]:
+    """Time from attendance rows confirmed by staff, in date order (for hour limits that run
+    over the whole campaign). Returns who has a confirmed shortlisting row."""
     bad = _problem_rows(attendance)
-    att = _records(attendance)
-    att.sort(key=lambda t: (as_date(t[1].get("date")) or dt.date.max, t[0]))
+    rows = _records(attendance)
+    rows.sort(key=lambda t: (as_date(t[1].get("date")) or dt.date.max, t[0]))
     hours_used: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     confirmed_shortlisting: set[str] = set()
-    for row, r in att:
-        pid, activity, day = (
-            _text(r.get("person_id")),
-            _text(r.get("activity")),
-            as_date(r.get("date")),
-        )
+    for row, r in rows:
+        pid = _text(r.get("person_id"))
         if row in bad:
-            if pid:
-                src.frozen_people.add(pid)
-            for p in bad[row]:
-                add(
-                    Issue(
-                        "bad-cell",
-                        f"attendance|row{row}|{p.column}",
-                        f"This attendance row was not used: {p.message}.",
-                        _where("attendance", row, p.column),
-                        pid,
-                    )
-                )
-            continue
-        if not _text(r.get("confirmed_by")):
+            _unreadable(
+                src,
+                "attendance",
+                row,
+                bad[row],
+                pid,
+                f"attendance|row{row}",
+                "This attendance row was not used",
+            )
+        elif not _text(r.get("confirmed_by")):
             src.waiting += 1
-            continue
-        key = f"attendance|{pid}|{activity}|{day}"
-        if not pid:
-            add(
-                Issue(
-                    "no-person",
-                    key,
-                    "This attendance row has no person ID.",
-                    _where("attendance", row, "person_id"),
-                )
-            )
-            continue
-        person = index.get(pid)
-        if person is None:
-            add(
-                Issue(
-                    "unknown-person",
-                    key,
-                    f"{pid} is not on the People tab, so nothing can be owed to them.",
-                    _where("attendance", row, "person_id"),
-                    pid,
-                )
-            )
-            src.frozen_people.add(pid)
-            continue
-        if not person.lived_experience:
-            continue  # Council staff are paid their salary, not under this policy
-        if activity == SHORTLISTING:
-            confirmed_shortlisting.add(pid)
-        if day is None:
-            add(
-                Issue(
-                    "no-date",
-                    key,
-                    "This attendance row has no date.",
-                    _where("attendance", row, "date"),
-                    pid,
-                )
-            )
-            src.frozen_people.add(pid)
-            continue
-        base = line_base(pid, campaign_id, activity, day, TIME)
-        rate = policy.rates.get(activity)
-        if rate is None:
-            add(
-                Issue(
-                    "unknown-activity",
-                    key,
-                    f"The reward policy has no rate for the activity '{activity}'. Add it to "
-                    "[rewards.rates] in organisation.toml, or correct the activity.",
-                    _where("attendance", row, "activity"),
-                    pid,
-                )
-            )
-            src.frozen_bases.add(base)
-            continue
-        if not check_choice(person, base, f"choice|{pid}"):
-            continue
-        note = ""
-        if rate.unit == "hour":
-            claimed = as_decimal(r.get("hours"))
-            if claimed is None:
-                add(
-                    Issue(
-                        "no-hours",
-                        key,
-                        f"'{activity}' is paid by the hour, but no hours are filled in.",
-                        _where("attendance", row, "hours"),
-                        pid,
-                    )
-                )
-                src.frozen_bases.add(base)
-                continue
-            if claimed <= 0:
-                add(
-                    Issue(
-                        "bad-hours",
-                        key,
-                        "The hours must be more than 0.",
-                        _where("attendance", row, "hours"),
-                        pid,
-                    )
-                )
-                src.frozen_bases.add(base)
-                continue
-            used = hours_used[(pid, activity)]
-            qty, note = _hours_line(rate, activity, claimed, used)
-            hours_used[(pid, activity)] = used + qty
-            if note:
-                add(
-                    Issue(
-                        "hours-capped",
-                        key,
-                        note,
-                        _where("attendance", row, "hours"),
-                        pid,
-                        warning=True,
-                    )
-                )
-            if qty <= 0:
-                continue
-            unit = "hour"
         else:
-            qty, unit = Decimal(1), rate.unit
-        src.desired[base] = Desired(
-            base,
-            pid,
-            activity,
-            day,
-            TIME,
-            qty,
-            unit,
-            rate.amount,
-            money(qty * rate.amount),
-            "attendance",
-            note,
-        )
+            _attendance_line(given, row, r, hours_used, confirmed_shortlisting, src)
+    return confirmed_shortlisting
 
-    # --- completed shortlisting score forms, for people with no confirmed shortlisting row
+
+def _attendance_line(
+    given: _Given,
+    row: int,
+    r: Mapping[str, Any],
+    hours_used: dict[tuple[str, str], Decimal],
+    confirmed_shortlisting: set[str],
+    src: Sources,
+) -> None:
+    """One confirmed attendance row: a line for the time, or the reason there is none."""
+    pid, activity, day = _text(r.get("person_id")), _text(r.get("activity")), as_date(r.get("date"))
+    key = f"attendance|{pid}|{activity}|{day}"
+
+    def where(column: str) -> str:
+        return _where("attendance", row, column)
+
+    if not pid:
+        src.refuse(
+            Issue("no-person", key, "This attendance row has no person ID.", where("person_id"))
+        )
+        return
+    person = given.people.get(pid)
+    if person is None:
+        src.refuse(
+            Issue(
+                "unknown-person",
+                key,
+                f"{pid} is not on the People tab, so nothing can be owed to them.",
+                where("person_id"),
+                pid,
+            ),
+            person=pid,
+        )
+        return
+    if not person.lived_experience:
+        return  # Council staff are paid their salary, not under this policy
+    if activity == SHORTLISTING:
+        confirmed_shortlisting.add(pid)
+    if day is None:
+        src.refuse(
+            Issue("no-date", key, "This attendance row has no date.", where("date"), pid),
+            person=pid,
+        )
+        return
+    base = line_base(pid, given.campaign_id, activity, day, TIME)
+    rate = given.policy.rates.get(activity)
+    if rate is None:
+        src.refuse(
+            Issue(
+                "unknown-activity",
+                key,
+                f"The reward policy has no rate for the activity '{activity}'. Add it to "
+                "[rewards.rates] in organisation.toml, or correct the activity.",
+                where("activity"),
+                pid,
+            ),
+            base=base,
+        )
+        return
+    if not _has_choice(src, person, base):
+        return
+    if rate.unit != "hour":
+        src.desired[base] = _time(
+            base, pid, activity, day, Decimal(1), rate.unit, rate, "attendance", ""
+        )
+        return
+    claimed = as_decimal(r.get("hours"))
+    if claimed is None or claimed <= 0:
+        code, reason = (
+            ("no-hours", f"'{activity}' is paid by the hour, but no hours are filled in.")
+            if claimed is None
+            else ("bad-hours", "The hours must be more than 0.")
+        )
+        src.refuse(Issue(code, key, reason, where("hours"), pid), base=base)
+        return
+    used = hours_used[(pid, activity)]
+    qty, note = _hours_line(rate, activity, claimed, used)
+    hours_used[(pid, activity)] = used + qty
+    if note:
+        src.issues.append(Issue("hours-capped", key, note, where("hours"), pid, warning=True))
+    if qty > 0:
+        src.desired[base] = _time(base, pid, activity, day, qty, "hour", rate, "attendance", note)
+
+
+def _score_form_lines(
+    given: _Given,
+    raw_scores: pd.DataFrame | None,
+    shortlisting_date: dt.date | None,
+    confirmed_shortlisting: set[str],
+    src: Sources,
+) -> None:
+    """Shortlisting from completed score forms, for people with no confirmed attendance row
+    for it: the policy's expected hours, dated on the shortlisting deadline."""
     scorers = sorted(
         {
             _text(r.get("person_id"))
@@ -485,9 +508,9 @@ def desired_lines(
         if pid in confirmed_shortlisting:
             continue
         key = f"raw_scores|{pid}|{SHORTLISTING}"
-        person = index.get(pid)
+        person = given.people.get(pid)
         if person is None:
-            add(
+            src.refuse(
                 Issue(
                     "unknown-person",
                     key,
@@ -499,9 +522,9 @@ def desired_lines(
             continue
         if not person.lived_experience:
             continue
-        rate = policy.rates.get(SHORTLISTING)
+        rate = given.policy.rates.get(SHORTLISTING)
         if rate is None:
-            add(
+            src.refuse(
                 Issue(
                     "unknown-activity",
                     "policy|shortlisting",
@@ -513,7 +536,7 @@ def desired_lines(
             )
             continue
         if shortlisting_date is None:
-            add(
+            src.refuse(
                 Issue(
                     "no-date",
                     "dates|shortlisting deadline",
@@ -523,206 +546,197 @@ def desired_lines(
                 )
             )
             continue
-        base = line_base(pid, campaign_id, SHORTLISTING, shortlisting_date, TIME)
-        if not check_choice(person, base, f"choice|{pid}"):
+        base = line_base(pid, given.campaign_id, SHORTLISTING, shortlisting_date, TIME)
+        if not _has_choice(src, person, base):
             continue
         if rate.unit == "hour":
-            qty = rate.expected_hours or Decimal(1)
-            unit = "hour"
+            qty, unit = rate.expected_hours or Decimal(1), "hour"
             note = (
                 f"From the completed score form: {number(qty)} hours, the policy's hours "
                 "for shortlisting. Add a confirmed attendance row to pay different hours."
             )
         else:
             qty, unit, note = Decimal(1), rate.unit, "From the completed score form."
-        src.desired[base] = Desired(
-            base,
-            pid,
-            SHORTLISTING,
-            shortlisting_date,
-            TIME,
-            qty,
-            unit,
-            rate.amount,
-            money(qty * rate.amount),
-            "score form",
-            note,
+        src.desired[base] = _time(
+            base, pid, SHORTLISTING, shortlisting_date, qty, unit, rate, "score form", note
         )
 
-    # --- expense claims
+
+def _claim_lines(given: _Given, claims: pd.DataFrame | None, src: Sources) -> None:
+    """Expenses from the Expense claims tab: one line a claim, repaid under the policy."""
     bad = _problem_rows(claims)
     for row, r in _records(claims):
         cid, pid = _text(r.get("claim_id")), _text(r.get("person_id"))
         if row in bad:
-            if pid:
-                src.frozen_people.add(pid)
-            for p in bad[row]:
-                add(
-                    Issue(
-                        "bad-cell",
-                        f"expense_claims|{cid or f'row{row}'}|{p.column}",
-                        f"This claim was not used: {p.message}.",
-                        _where("expense_claims", row, p.column),
-                        pid,
-                    )
-                )
-            continue
-        key = f"expense_claims|{cid or f'row{row}'}"
-        if not cid:
-            add(
-                Issue(
-                    "no-claim-id",
-                    key,
-                    "This claim has no claim ID, so it cannot be tracked.",
-                    _where("expense_claims", row, "claim_id"),
-                    pid,
-                )
+            _unreadable(
+                src,
+                "expense_claims",
+                row,
+                bad[row],
+                pid,
+                f"expense_claims|{cid or f'row{row}'}",
+                "This claim was not used",
             )
-            if pid:
-                src.frozen_people.add(pid)
-            continue
-        if not pid:
-            add(
-                Issue(
-                    "no-person",
-                    key,
-                    "This claim has no person ID.",
-                    _where("expense_claims", row, "person_id"),
-                )
-            )
-            continue
-        person = index.get(pid)
-        if person is None:
-            add(
-                Issue(
-                    "unknown-person",
-                    key,
-                    f"{pid} is not on the People tab, so this claim cannot be repaid.",
-                    _where("expense_claims", row, "person_id"),
-                    pid,
-                )
-            )
-            src.frozen_people.add(pid)
-            continue
-        if not person.lived_experience:
-            add(
-                Issue(
-                    "staff-claim",
-                    key,
-                    f"{pid} is Council staff: staff claim expenses through payroll, not here.",
-                    _where("expense_claims", row, "person_id"),
-                    pid,
-                )
-            )
-            continue
-        day = as_date(r.get("date"))
-        if day is None:
-            add(
-                Issue(
-                    "no-date",
-                    key,
-                    "This claim has no date.",
-                    _where("expense_claims", row, "date"),
-                    pid,
-                )
-            )
-            src.frozen_people.add(pid)
-            continue
-        kind = _text(r.get("kind"))
-        activity = _text(r.get("activity")) or EXPENSES_ACTIVITY
-        base = line_base(pid, campaign_id, activity, day, f"{kind}#{cid}")
-        rule = policy.expense(kind)
-
-        def reject(
-            code: str,
-            reason: str,
-            column: str,
-            *,
-            key: str = key,
-            row: int = row,
-            pid: str = pid,
-            base: str = base,
-        ) -> None:
-            add(Issue(code, key, reason, _where("expense_claims", row, column), pid))
-            src.frozen_bases.add(base)
-
-        if rule is None:
-            known = ", ".join(e.kind for e in policy.expenses) or "none"
-            reject(
-                "unknown-kind",
-                f"The reward policy has no rule for '{kind}' expenses (it knows: {known}).",
-                "kind",
-            )
-            continue
-        if activity != EXPENSES_ACTIVITY and activity not in policy.rates:
-            reject(
-                "unknown-activity",
-                f"The activity '{activity}' is not in the reward policy.",
-                "activity",
-            )
-            continue
-        if kind == "mileage":
-            miles = as_decimal(r.get("miles"))
-            if miles is None:
-                reject("no-miles", "A mileage claim needs the number of miles.", "miles")
-                continue
-            if miles <= 0:
-                reject("bad-amount", "The miles must be more than 0.", "miles")
-                continue
-            per_mile = rule.rate_per_mile or Decimal(0)
-            qty, unit, rate_ = miles, "mile", per_mile
-            claimed = money(miles * per_mile)
         else:
-            amount = as_decimal(r.get("amount"))
-            if amount is None:
-                reject("no-amount", "This claim has no amount.", "amount")
-                continue
-            if amount <= 0:
-                reject("bad-amount", "The amount must be more than £0.00.", "amount")
-                continue
-            if money(amount) != amount:
-                reject(
-                    "bad-amount", "The amount has more than two decimal places (pence).", "amount"
-                )
-                continue
-            qty, unit, rate_ = Decimal(1), "claim", amount
-            claimed = amount
-        if rule.receipt_required and not _text(r.get("receipt_reference")):
-            reject(
-                "no-receipt",
-                f"The policy repays {kind} with a receipt: please add the "
-                "receipt reference. It will be repaid once it is there.",
-                "receipt_reference",
-            )
-            continue
-        if kind == "meal" and activity in policy.rates and policy.rates[activity].meal_provided:
-            reject(
-                "meal-provided",
-                f"A meal is provided at the {activity}, so the policy does "
-                "not repay a meal for it.",
-                "kind",
-            )
-            continue
-        paid, note = claimed, ""
-        if rule.cap is not None and claimed > rule.cap:
-            paid = money(rule.cap)
-            note = (
-                f"Claimed {pounds(claimed)}; the policy repays up to {pounds(rule.cap)} for "
-                f"{kind}, so {pounds(paid)} is owed."
-            )
-            add(
-                Issue(
-                    "over-cap",
-                    key,
-                    note + " The rest is not paid.",
-                    _where("expense_claims", row, "miles" if kind == "mileage" else "amount"),
-                    pid,
-                    warning=True,
-                )
-            )
-        src.desired[base] = Desired(
-            base, pid, activity, day, kind, qty, unit, rate_, paid, f"expense claim {cid}", note
+            _claim_line(given, row, r, src)
+
+
+def _claim_line(given: _Given, row: int, r: Mapping[str, Any], src: Sources) -> None:
+    """One claim: a line for what the policy repays, or the reason there is none."""
+    cid, pid = _text(r.get("claim_id")), _text(r.get("person_id"))
+    key = f"expense_claims|{cid or f'row{row}'}"
+
+    def where(column: str) -> str:
+        return _where("expense_claims", row, column)
+
+    if not cid:
+        src.refuse(
+            Issue(
+                "no-claim-id",
+                key,
+                "This claim has no claim ID, so it cannot be tracked.",
+                where("claim_id"),
+                pid,
+            ),
+            person=pid,
         )
+        return
+    if not pid:
+        src.refuse(Issue("no-person", key, "This claim has no person ID.", where("person_id")))
+        return
+    person = given.people.get(pid)
+    if person is None:
+        src.refuse(
+            Issue(
+                "unknown-person",
+                key,
+                f"{pid} is not on the People tab, so this claim cannot be repaid.",
+                where("person_id"),
+                pid,
+            ),
+            person=pid,
+        )
+        return
+    if not person.lived_experience:
+        src.refuse(
+            Issue(
+                "staff-claim",
+                key,
+                f"{pid} is Council staff: staff claim expenses through payroll, not here.",
+                where("person_id"),
+                pid,
+            )
+        )
+        return
+    day = as_date(r.get("date"))
+    if day is None:
+        src.refuse(Issue("no-date", key, "This claim has no date.", where("date"), pid), person=pid)
+        return
+    kind = _text(r.get("kind"))
+    activity = _text(r.get("activity")) or EXPENSES_ACTIVITY
+    base = line_base(pid, given.campaign_id, activity, day, f"{kind}#{cid}")
+    refusal = _claim_refusal(given.policy, kind, activity, r)
+    if refusal is not None:
+        code, reason, column = refusal
+        src.refuse(Issue(code, key, reason, where(column), pid), base=base)
+        return
+    rule = given.policy.expense(kind)
+    assert rule is not None  # _claim_refusal refuses a kind the policy does not repay
+    if kind == "mileage":
+        miles = as_decimal(r.get("miles")) or ZERO
+        per_mile = rule.rate_per_mile or Decimal(0)
+        qty, unit, rate, claimed = miles, "mile", per_mile, money(miles * per_mile)
+    else:
+        amount = as_decimal(r.get("amount")) or ZERO
+        qty, unit, rate, claimed = Decimal(1), "claim", amount, amount
+    paid, note = claimed, ""
+    if rule.cap is not None and claimed > rule.cap:
+        paid = money(rule.cap)
+        note = (
+            f"Claimed {pounds(claimed)}; the policy repays up to {pounds(rule.cap)} for "
+            f"{kind}, so {pounds(paid)} is owed."
+        )
+        column = "miles" if kind == "mileage" else "amount"
+        src.issues.append(
+            Issue(
+                "over-cap", key, note + " The rest is not paid.", where(column), pid, warning=True
+            )
+        )
+    src.desired[base] = Desired(
+        base, pid, activity, day, kind, qty, unit, rate, paid, f"expense claim {cid}", note
+    )
+
+
+def _claim_refusal(
+    policy: RewardPolicy, kind: str, activity: str, r: Mapping[str, Any]
+) -> tuple[str, str, str] | None:
+    """Why the policy does not repay this claim as it stands: (code, reason, column), or None."""
+    rule = policy.expense(kind)
+    if rule is None:
+        known = ", ".join(e.kind for e in policy.expenses) or "none"
+        return (
+            "unknown-kind",
+            f"The reward policy has no rule for '{kind}' expenses (it knows: {known}).",
+            "kind",
+        )
+    if activity != EXPENSES_ACTIVITY and activity not in policy.rates:
+        return (
+            "unknown-activity",
+            f"The activity '{activity}' is not in the reward policy.",
+            "activity",
+        )
+    if kind == "mileage":
+        miles = as_decimal(r.get("miles"))
+        if miles is None:
+            return "no-miles", "A mileage claim needs the number of miles.", "miles"
+        if miles <= 0:
+            return "bad-amount", "The miles must be more than 0.", "miles"
+    else:
+        amount = as_decimal(r.get("amount"))
+        if amount is None:
+            return "no-amount", "This claim has no amount.", "amount"
+        if amount <= 0:
+            return "bad-amount", "The amount must be more than £0.00.", "amount"
+        if money(amount) != amount:
+            return "bad-amount", "The amount has more than two decimal places (pence).", "amount"
+    if rule.receipt_required and not _text(r.get("receipt_reference")):
+        return (
+            "no-receipt",
+            f"The policy repays {kind} with a receipt: please add the "
+            "receipt reference. It will be repaid once it is there.",
+            "receipt_reference",
+        )
+    if kind == "meal" and activity in policy.rates and policy.rates[activity].meal_provided:
+        return (
+            "meal-provided",
+            f"A meal is provided at the {activity}, so the policy does not repay a meal for it.",
+            "kind",
+        )
+    return None
+
+
+def desired_lines(
+    policy: RewardPolicy,
+    campaign_id: str,
+    *,
+    people: pd.DataFrame,
+    attendance: pd.DataFrame | None,
+    claims: pd.DataFrame | None,
+    raw_scores: pd.DataFrame | None,
+    shortlisting_date: dt.date | None,
+) -> Sources:
+    """Every line the ledger should hold now, and every row that could not be used.
+
+    One function per source of lines, in this order (the order issues are listed in):
+    the People tab's unreadable rows, confirmed attendance, completed shortlisting score
+    forms (for those with no confirmed shortlisting row) and expense claims.
+    """
+    src = Sources()
+    given = _Given(policy, campaign_id, people_index(people))
+    _people_lines(given, people, src)
+    confirmed_shortlisting = _attendance_lines(given, attendance, src)
+    _score_form_lines(given, raw_scores, shortlisting_date, confirmed_shortlisting, src)
+    _claim_lines(given, claims, src)
     return src
 
 
