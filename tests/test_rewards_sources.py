@@ -39,6 +39,7 @@ POLICY: RewardPolicy = load_settings(ROOT / "config").org.rewards
 SPEC = load_workbook_spec("staff").expand(4)
 CAMP = "camp"
 CASES = 300
+ACCRUALS = 100
 
 ACTIVITIES = [
     "shortlisting", "preparation meeting", "interview day", "decision meeting",
@@ -209,10 +210,73 @@ def snapshot(case: dict[str, Any]) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _accrue(case: dict[str, Any], ledger: pd.DataFrame | None) -> R.Accrual:
+    return R.accrue(
+        case["policy"],
+        CAMP,
+        people=case["people"],
+        attendance=case["attendance"],
+        claims=case["claims"],
+        raw_scores=case["raw_scores"],
+        ledger=ledger,
+        shortlisting_date=case["shortlisting_date"],
+    )
+
+
+def _cell(v: Any) -> Any:
+    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+        return None
+    return v if isinstance(v, (str, int, bool)) else str(v)
+
+
+def changed(case: dict[str, Any], rng: random.Random, more: dict[str, Any]) -> dict[str, Any]:
+    """The same campaign later: some rows removed, some hours and amounts corrected, and
+    the rows of another generated campaign added (same people ids, other rows)."""
+    out = dict(case)
+    for name, column in (("attendance", "hours"), ("claims", "amount")):
+        df, extra = case[name], more[name]
+        if df is None:
+            continue
+        kept = df[[rng.random() > 0.2 for _ in df.index]].copy()
+        for idx in kept.index:
+            if rng.random() < 0.2:
+                kept.at[idx, column] = rng.choice(NUMBERS[1:])
+        rows = kept.to_dict("records") + ([] if extra is None else extra.to_dict("records"))
+        tab = "attendance" if name == "attendance" else "expense_claims"
+        out[name] = make_frame(SPEC.tab(tab), rows)
+    return out
+
+
+def accrual_snapshot(seed: int) -> dict[str, Any]:
+    """Two runs of accrue: a campaign, staff approving and paying some lines, then the rows
+    changed (another generated campaign with the same person ids): reversals, new versions,
+    holds over an earnings limit and statuses."""
+    rng = random.Random(seed)
+    first = _accrue(generated(seed), None)
+    ledger = first.ledger.copy()
+    for idx in ledger.index:
+        roll = rng.random()
+        if roll < 0.3:
+            ledger.at[idx, "approved_by"] = "Priya"
+        if roll < 0.15:
+            ledger.at[idx, "paid_on"] = dt.date(2027, 3, 1)
+            ledger.at[idx, "payment_reference"] = f"PAY-{idx}"
+    second = _accrue(changed(generated(seed), rng, generated(seed + 1000)), ledger)
+    return {
+        "ledger": [[_cell(v) for v in r.values()] for r in second.ledger.to_dict("records")],
+        "added": [str(a.get("line_key")) for a in second.added],
+        "status_changes": second.status_changes,
+        "issues": [[i.code, i.key, i.reason, i.source, i.warning] for i in second.issues],
+        "waiting": second.waiting,
+    }
+
+
 def all_snapshots() -> dict[str, Any]:
     out = {"example": snapshot(example())}
     for seed in range(CASES):
         out[f"generated-{seed}"] = snapshot(generated(seed))
+    for seed in range(ACCRUALS):
+        out[f"accrual-{seed}"] = accrual_snapshot(seed)
     return out
 
 
@@ -223,7 +287,7 @@ def golden_file() -> dict[str, Any]:
 
 
 def test_the_golden_file_covers_every_source_and_every_kind_of_issue() -> None:
-    golden = golden_file()
+    golden = {k: v for k, v in golden_file().items() if not k.startswith("accrual-")}
     sources = {d[9].split(" CL")[0] for snap in golden.values() for d in snap["desired"]}
     assert sources == {"attendance", "score form", "expense claim"}
     issue_codes = {i[0] for snap in golden.values() for i in snap["issues"]}
@@ -246,6 +310,20 @@ def test_the_example_campaign_gives_the_same_lines_and_issues() -> None:
 def test_generated_campaigns_give_the_same_lines_and_issues(seed: int) -> None:
     golden = golden_file()
     assert snapshot(generated(seed)) == golden[f"generated-{seed}"]
+
+
+@pytest.mark.parametrize("seed", range(ACCRUALS))
+def test_accrual_gives_the_same_ledger_corrections_and_holds(seed: int) -> None:
+    assert accrual_snapshot(seed) == golden_file()[f"accrual-{seed}"]
+
+
+def test_the_accruals_cover_reversals_holds_and_payments() -> None:
+    snaps = [v for k, v in golden_file().items() if k.startswith("accrual-")]
+    kinds = {row[5] for s in snaps for row in s["ledger"]}
+    statuses = {row[11] for s in snaps for row in s["ledger"]}
+    assert "reversal" in kinds
+    assert {"owed", "held", "approved", "paid", "cancelled"} <= statuses
+    assert any("earnings-limit" in (i[0] for i in s["issues"]) for s in snaps)
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["--write"]:
