@@ -30,7 +30,7 @@ from ..errors import Problem
 from .csv_cells import csv_cell
 from .issues import Issue
 from .issues import issue_records as issue_records  # the jobs write them through here
-from .values import as_date, as_decimal, is_blank, is_true
+from .values import as_date, as_decimal, is_blank, is_true, same_values
 from .values import text as _text
 
 PENNY = Decimal("0.01")
@@ -776,14 +776,10 @@ def _locked(line: Mapping[str, Any]) -> bool:
     )
 
 
-def _same(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
-    for k in ("quantity", "rate", "amount"):
-        x, y = as_decimal(a.get(k)), as_decimal(b.get(k))
-        if x != y:
-            return False
-    return _text(a.get("unit")) == _text(b.get("unit")) and _text(a.get("reward")) == _text(
-        b.get("reward")
-    )
+# What makes two versions of a line the same (the rest is where it came from, or staff's).
+LINE_FIELDS = {
+    "quantity": "decimal", "rate": "decimal", "amount": "decimal", "unit": "text", "reward": "text",
+}  # fmt: skip
 
 
 def _why(old: Mapping[str, Any], new: Mapping[str, Any] | None) -> str:
@@ -990,72 +986,107 @@ def accrue(
     index = people_index(people)
     lines = [dict(r) for _, r in _records(ledger)]
     before = [_text(ln.get("status")) for ln in lines]
+    new = _corrections(src, index, lines, campaign_id)
+    issues += _hold_over_limits(policy, index, lines, new, campaign_id)
+    all_lines = lines + new
+    for ln in all_lines:
+        if _text(ln.get("campaign_id")) != campaign_id:
+            continue
+        status, more = derive_status(ln)
+        ln["status"] = status
+        issues.extend(more)
+    changes = sum(1 for ln, b in zip(lines, before, strict=True) if _text(ln.get("status")) != b)
+    columns = list(ledger.columns) if ledger is not None and len(ledger.columns) else None
+    return Accrual(ledger_frame(all_lines, columns), new, changes, issues, src.waiting)
 
+
+def _corrections(
+    src: Sources, index: dict[str, Person], lines: list[dict[str, Any]], campaign_id: str
+) -> list[dict[str, Any]]:
+    """The lines to add so the ledger says what is owed now: for each thing (a line base),
+    a reversal of every active version that no longer matches, and a new version when
+    nothing active does. Unpaid versions reversed are cancelled with their reversal."""
     by_base: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for ln in lines:
         if _text(ln.get("campaign_id")) != campaign_id:
             continue
         base, _, _ = split_key(_text(ln.get("line_key")))
         by_base[base].append(ln)
-
     new: list[dict[str, Any]] = []
     for base in sorted(set(by_base) | set(src.desired)):
         pid = base.split("|", 1)[0]
         if pid in src.frozen_people or base in src.frozen_bases:
             continue
-        existing = by_base.get(base, [])
-        versions: dict[int, dict[str, Any]] = {}
-        reversed_n: set[int] = set()
-        for ln in existing:
-            _, t, n = split_key(_text(ln.get("line_key")))
-            if t == "v":
-                versions[n] = ln
-            else:
-                reversed_n.add(n)
-        active = [versions[n] for n in sorted(versions) if n not in reversed_n]
-        d = src.desired.get(base)
-        want: dict[str, Any] | None = None
-        keep: dict[str, Any] | None = None
-        if d is not None:
-            if not d.is_time:
-                reward = PAYMENT  # expenses are repaid in money, whatever the reward choice
-            else:
-                locked = [a for a in active if _locked(a)]
-                person = index.get(pid)
-                reward = (
-                    _text(locked[0].get("reward"))
-                    if locked
-                    else person.reward_choice
-                    if person
-                    else ""
-                )
-            want = _want(d, reward, campaign_id)
-            keep = next((a for a in active if _same(a, want)), None)
-        next_n = max(versions, default=0) + 1
-        for a in active:
-            if a is keep:
-                continue
-            _, _, n = split_key(_text(a.get("line_key")))
-            rev = _reversal(a, base, n, _why(a, want))
-            if not _settled(a):
-                a["status"] = CANCELLED
-                rev["status"] = CANCELLED
-                rev["note"] += " Both lines are cancelled: nothing had been paid."
-            else:
-                rev["note"] += " It had already been paid or sent to finance, so it is taken off."
-            new.append(rev)
-        if want is not None and keep is None:
-            line = _blank_line()
-            line.update(want)
-            line["line_key"] = version_key(base, next_n)
-            if next_n > 1:
-                line["note"] = (f"Corrected version {next_n}. " + _text(line["note"])).strip()
-            new.append(line)
+        new += _correct_one(base, by_base.get(base, []), src.desired.get(base), index, campaign_id)
+    return new
 
-    # Earnings limit: in date order, a line that would take a person past their limit for a
-    # period is held for a staff member to approve, and staff are told before it is paid.
+
+def _correct_one(
+    base: str,
+    existing: list[dict[str, Any]],
+    d: Desired | None,
+    index: dict[str, Person],
+    campaign_id: str,
+) -> list[dict[str, Any]]:
+    """The reversals and the new version for one thing, from its lines and what it should be."""
+    versions: dict[int, dict[str, Any]] = {}
+    reversed_n: set[int] = set()
+    for ln in existing:
+        _, t, n = split_key(_text(ln.get("line_key")))
+        if t == "v":
+            versions[n] = ln
+        else:
+            reversed_n.add(n)
+    active = [versions[n] for n in sorted(versions) if n not in reversed_n]
+    want: dict[str, Any] | None = None
+    keep: dict[str, Any] | None = None
+    if d is not None:
+        if not d.is_time:
+            reward = PAYMENT  # expenses are repaid in money, whatever the reward choice
+        else:
+            locked = [a for a in active if _locked(a)]
+            person = index.get(base.split("|", 1)[0])
+            reward = (
+                _text(locked[0].get("reward")) if locked else person.reward_choice if person else ""
+            )
+        want = _want(d, reward, campaign_id)
+        keep = next((a for a in active if same_values(a, want, LINE_FIELDS)), None)
+    new: list[dict[str, Any]] = []
+    for a in active:
+        if a is keep:
+            continue
+        _, _, n = split_key(_text(a.get("line_key")))
+        rev = _reversal(a, base, n, _why(a, want))
+        if not _settled(a):
+            a["status"] = CANCELLED
+            rev["status"] = CANCELLED
+            rev["note"] += " Both lines are cancelled: nothing had been paid."
+        else:
+            rev["note"] += " It had already been paid or sent to finance, so it is taken off."
+        new.append(rev)
+    if want is not None and keep is None:
+        next_n = max(versions, default=0) + 1
+        line = _blank_line()
+        line.update(want)
+        line["line_key"] = version_key(base, next_n)
+        if next_n > 1:
+            line["note"] = (f"Corrected version {next_n}. " + _text(line["note"])).strip()
+        new.append(line)
+    return new
+
+
+def _hold_over_limits(
+    policy: RewardPolicy,
+    index: dict[str, Person],
+    lines: list[dict[str, Any]],
+    new: list[dict[str, Any]],
+    campaign_id: str,
+) -> list[Issue]:
+    """Earnings limits: in date order, a new line that would take a person past their limit
+    for a period is held for a staff member to approve, and staff are told before it is paid
+    (and when payments come close). Sorts ``new`` (reversals first: what is taken off counts
+    before anything new is added) and marks the held lines."""
     order = {id(ln): i for i, ln in enumerate(new)}
-    # Reversals first: what is taken off counts before anything new is added.
     new.sort(
         key=lambda ln: (
             _text(ln["person_id"]),
@@ -1072,6 +1103,7 @@ def accrue(
                 totals[(_text(ln["person_id"]), period_key(d0, policy.period))] += (
                     as_decimal(ln.get("amount")) or ZERO
                 )
+    issues: list[Issue] = []
     for ln in new:
         day = as_date(ln["date"])
         if day is None or not _counts_for_limit(ln, policy):
@@ -1117,17 +1149,7 @@ def accrue(
                     warning=True,
                 )
             )
-
-    all_lines = lines + new
-    for ln in all_lines:
-        if _text(ln.get("campaign_id")) != campaign_id:
-            continue
-        status, more = derive_status(ln)
-        ln["status"] = status
-        issues.extend(more)
-    changes = sum(1 for ln, b in zip(lines, before, strict=True) if _text(ln.get("status")) != b)
-    columns = list(ledger.columns) if ledger is not None and len(ledger.columns) else None
-    return Accrual(ledger_frame(all_lines, columns), new, changes, issues, src.waiting)
+    return issues
 
 
 # ---------------------------------------------------------------------------- statements

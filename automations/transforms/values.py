@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -24,10 +26,13 @@ __all__ = [
     "YES",
     "as_date",
     "as_decimal",
+    "cell_key",
     "is_blank",
     "is_empty",
     "is_true",
     "parse_date",
+    "same_rows",
+    "same_values",
     "text",
     "uk_datetime",
     "yes_no",
@@ -129,3 +134,67 @@ def as_date(v: Any) -> dt.date | None:
         return parse_date(v)
     except (ValueError, TypeError):
         return None
+
+
+NUMBER_TYPES = ("integer", "decimal", "money")
+
+
+def cell_key(v: Any, col_type: str | None = None) -> Any:
+    """What a cell says, for telling whether writing it again would change anything.
+
+    Empty (None, '', NA, NaN or only spaces) is None, whatever the type. ``text`` is
+    trimmed; numbers compare by value (87.5 read back from a number cell is the 87.50
+    worked out); ``boolean`` by the answer (empty is no); dates by the day; ``None``
+    (type not known) as the value is. A value that does not read as its type stays as it is.
+    """
+    if col_type == "boolean":
+        return is_true(v)
+    if is_blank(v):
+        return None
+    if col_type == "text":
+        return str(v).strip()
+    if col_type in NUMBER_TYPES:
+        d = as_decimal(v)
+        return v if d is None else d
+    if col_type == "date":
+        return as_date(v) or v
+    if col_type == "datetime" and isinstance(v, dt.datetime):
+        return v.replace(tzinfo=None, microsecond=0)
+    return v
+
+
+def _types(columns: Mapping[str, str | None] | Iterable[str]) -> dict[str, str | None]:
+    if isinstance(columns, Mapping):
+        return dict(columns)
+    return dict.fromkeys(columns)
+
+
+def same_values(
+    a: Mapping[str, Any], b: Mapping[str, Any], columns: Mapping[str, str | None] | Iterable[str]
+) -> bool:
+    """Whether two rows say the same in these columns (a mapping gives each column's type)."""
+    return all(cell_key(a.get(c), t) == cell_key(b.get(c), t) for c, t in _types(columns).items())
+
+
+def same_rows(
+    a: pd.DataFrame | Iterable[Mapping[str, Any]],
+    b: pd.DataFrame | Iterable[Mapping[str, Any]],
+    columns: Mapping[str, str | None] | Iterable[str],
+    *,
+    ordered: bool = True,
+) -> bool:
+    """Whether two tables say the same in these columns: row by row, or (``ordered=False``)
+    the same rows in any order. A frame without one of the columns is never the same."""
+    types = _types(columns)
+
+    def keys(t: pd.DataFrame | Iterable[Mapping[str, Any]]) -> list[tuple[Any, ...]] | None:
+        if isinstance(t, pd.DataFrame):
+            if any(c not in t.columns for c in types):
+                return None
+            t = t.to_dict("records")
+        return [tuple(cell_key(r.get(c), ty) for c, ty in types.items()) for r in t]
+
+    ka, kb = keys(a), keys(b)
+    if ka is None or kb is None or len(ka) != len(kb):
+        return False
+    return ka == kb if ordered else Counter(ka) == Counter(kb)
