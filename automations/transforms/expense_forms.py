@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..config.models import CampaignConfig, RewardPolicy
-from ..forms.base import (
+from .form_values import (
     CommentItem,
     FormSpec,
     Response,
