@@ -77,18 +77,17 @@ class FormsProvider(Protocol):
 
 
 def get_provider(ctx: Context) -> FormsProvider:
-    """The configured forms backend, made once per context.
+    """The configured forms backend, made once per context (``ctx.forms`` calls this).
 
     ``automations.forms.<backend>`` must define ``<backend>_provider(ctx)``
-    (``local_provider``, ``google_provider``). Tests may preset ``ctx.extras["forms"]``.
+    (``local_provider``, ``google_provider``). Tests may preset ``ctx.seams.forms``.
     """
-    if "forms" not in ctx.extras:
+    if ctx.seams.forms is None:
         backend = ctx.settings.org.forms.backend
         # imported lazily: only Google users need the Google client libraries
         module = importlib.import_module(f"automations.forms.{backend}")
-        ctx.extras["forms"] = getattr(module, f"{backend}_provider")(ctx)
-    provider: FormsProvider = ctx.extras["forms"]
-    return provider
+        ctx.seams.forms = getattr(module, f"{backend}_provider")(ctx)
+    return ctx.seams.forms
 
 
 __all__ = [
