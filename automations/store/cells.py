@@ -158,7 +158,7 @@ def to_storable(v: Any, col_type: str, *, as_number: bool = False) -> Cell:
     """Typed value -> the cell value a store writes (``None`` for empty).
 
     ``as_number``: a decimal (a score, not money) is written as a number cell, so it
-    sorts and sums in Excel and Sheets; money stays exact text (see ``number_column``).
+    sorts and sums in Excel and Sheets; money (type ``money``) stays exact text.
     """
     if is_empty(v):
         return None
