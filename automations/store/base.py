@@ -79,16 +79,10 @@ def missing_tab(spec: TabSpec) -> str:
 
 
 def number_column(column: ColumnSpec) -> bool:
-    """Decimal columns written as number cells: scores, hours, miles; not money.
-
-    Money (a header with '£') stays exact text, the way the rewards ledger has
-    always been written, so a pound amount is never rounded by a spreadsheet.
-    """
-    money = "£" in column.label or column.id in MONEY_IDS
-    return column.type == "decimal" and not money
-
-
-MONEY_IDS = frozenset({"amount", "rate", "money", "earnings_limit"})
+    """Decimal columns (scores, hours, miles) are written as number cells, so they sort and
+    sum in Excel and Sheets. Money columns (type ``money``: amounts, rates, limits) stay
+    exact text, so a pound amount is never rounded by a spreadsheet. The type is the rule."""
+    return column.type == "decimal"
 
 
 def norm_header(h: str) -> str:
