@@ -531,7 +531,36 @@ class LocalStore(TableStore):
             if os.path.exists(tmp):
                 os.unlink(tmp)
 
+    def _nothing_missing(self) -> InitReport | None:
+        """At the start of a run: the report when every tab has every column, else None.
+
+        Read with calamine (and kept for the jobs that follow), so an ``init`` with
+        nothing to add neither loads the workbook into openpyxl nor saves it.
+        """
+        if not self.path.exists():
+            return None
+        try:
+            grids = self._read_grids(list(self.spec.tabs.values()))
+        except StoreError:
+            return None  # unreadable: the full init says so
+        report = InitReport(location=self.location)
+        if not any(g is not None for g in grids.values()):
+            return None  # none of our tabs yet: set up in full
+        for tab_id, grid in grids.items():
+            if grid is None:
+                report.tabs_missing.append(tab_id)
+                continue
+            ids = self._map_header(self.tab(tab_id), grid.header)
+            if any(c.id not in ids for c in self.tab(tab_id).columns):
+                return None
+        return report
+
     def _init(self, add_tabs: bool = True) -> InitReport:
+        if not add_tabs:
+            with self.locked():
+                done = self._nothing_missing()
+            if done is not None:
+                return done
         report = InitReport(location=self.location)
         self._drop_cached()
         with self.locked(), _CACHE_LOCK:
