@@ -308,3 +308,14 @@ def test_a_second_run_with_nothing_new_saves_nothing_but_the_run_log(
     after_staff = staff.read(tabs, errors="collect")
     for t in tabs:  # the staff workbook changed only by the run's line in the Run log
         assert after_staff[t].equals(before_staff[t]), t
+
+
+def test_text_of_only_spaces_and_line_breaks_is_read_as_written(tmp_path: Path) -> None:
+    """openpyxl writes it without xml:space="preserve"; calamine would read it empty."""
+    store = LocalStore(_spec(), tmp_path / "wb.xlsx")
+    store.init()
+    texts = ["\n", " ", "\t", "\r\n", "a\n"]
+    frame = make_frame(store.tab("things"), [{"id": str(i), "a": t} for i, t in enumerate(texts)])
+    store.write({"things": frame})
+    back = LocalStore(store.spec, store.path).read_one("things")
+    assert list(back["a"]) == texts

@@ -76,9 +76,10 @@ _CACHE_LOCK = threading.RLock()
 # reads the same two workbooks) and dropped as soon as the file's stamp changes.
 _READ_CACHE_SIZE = 4
 _READS: OrderedDict[str, _Snapshot] = OrderedDict()
-# In a worksheet's XML: a formula (<f>), an error cell (t="e"), or an inline string
-# cell, whose text may need the openpyxl path (see _Snapshot.rows).
-_NEEDS_OPENPYXL = re.compile(rb'<(?:\w+:)?f[\s>/]|\st="e"')
+# In a worksheet's XML: a formula (<f>), an error cell (t="e"), or text of only spaces
+# and line breaks written without xml:space="preserve" (openpyxl writes "\n" so; calamine
+# reads it as empty, openpyxl as written): those tabs take the openpyxl path.
+_NEEDS_OPENPYXL = re.compile(rb'<(?:\w+:)?f[\s>/]|\st="e"|<(?:\w+:)?t>\s+</(?:\w+:)?t>')
 _SHEET = re.compile(r'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"')
 _SHEET_ALT = re.compile(r'<(?:\w+:)?sheet\b[^>]*?\br:id="([^"]*)"[^>]*?\bname="([^"]*)"')
 _REL = re.compile(r'<Relationship\b[^>]*?\bId="([^"]*)"[^>]*?\bTarget="([^"]*)"')
@@ -166,6 +167,8 @@ class _Snapshot:
         got: list[list[Cell]] | None = None
         with zipfile.ZipFile(io.BytesIO(self.data)) as zf:
             special = _has_match(zf, self.parts[title])
+            if not special and "xl/sharedStrings.xml" in zf.namelist():
+                special = _has_match(zf, "xl/sharedStrings.xml")
         if not special:
             if self._book is None:
                 self._book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(self.data))
