@@ -139,7 +139,8 @@ def test_collect_writes_in_one_batch(ctx: Context) -> None:
     real = staff._write_grids
     staff._write_grids = lambda grids: (calls.append(sorted(grids)), real(grids))[1]  # type: ignore[method-assign]
     assert collect_job(ctx).rows_written == 48
-    # one batch: the tabs that changed (no new exception here), and the ledger's stamp
+    # one write call; 'Needs attention' holds nothing new, so it is not rewritten, and the
+    # ledger's stamp goes with it (issue 17)
     assert calls == [["_corecruit", "raw_scores"]]
 
 

@@ -24,7 +24,8 @@ from ..store import append_new, make_frame, upsert_rows
 from ..transforms import coprod_forms as cf
 from ..transforms import questions as tq
 from ..transforms.forms import local_time, person_format
-from ..transforms.reminders import _text, person_recipient, reward_lines
+from ..transforms.reminders import person_recipient, reward_lines
+from ..transforms.values import text as _text
 from . import JobResult
 from .coprod_mail import form_link_item, send_once
 

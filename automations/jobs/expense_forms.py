@@ -30,7 +30,9 @@ from ..store import append_new, make_frame, upsert_rows
 from ..transforms import expense_forms as ef
 from ..transforms import rewards as R
 from ..transforms.forms import local_time, person_format
-from ..transforms.reminders import _text, person_recipient
+from ..transforms.reminders import person_recipient
+from ..transforms.values import same_values
+from ..transforms.values import text as _text
 from . import JobResult
 from .coprod_mail import form_link_item, send_once
 
@@ -157,13 +159,6 @@ def links_due(ctx: Context, *, dry_run: bool = False) -> ClaimFormsResult | None
     return None
 
 
-def _same(a: Any, b: Any) -> bool:
-    empty_a, empty_b = R._empty(a), R._empty(b)
-    if empty_a or empty_b:
-        return empty_a and empty_b
-    return bool(a == b)
-
-
 def collect(ctx: Context) -> ClaimFormsResult:
     """Bring each person's latest expense form into 'Expense claims'; once, by claim id."""
     res = ClaimFormsResult(job="expense forms collect")
@@ -200,7 +195,7 @@ def collect(ctx: Context) -> ClaimFormsResult:
             old = existing.get(row["claim_id"])
             if old is not None and not _text(row["receipt_reference"]):
                 row["receipt_reference"] = _text(old.get("receipt_reference"))  # staff's
-            if old is not None and all(_same(old.get(k), v) for k, v in row.items()):
+            if old is not None and same_values(old, row, row):
                 continue
             changed.append(row)
         gone = [c for c in got.withdrawn if c in existing]

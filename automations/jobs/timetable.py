@@ -21,7 +21,7 @@ from ..context import Context
 from ..errors import JobError, Problem, SheetProblems
 from ..files import private_dir
 from ..mail.ics import CalendarEvent, calendar, make_uid
-from ..transforms.reminders import INVITED, is_true, letters_from_key
+from ..transforms.reminders import INVITED, letters_from_key
 from ..transforms.timetable import (
     Busy,
     Candidate,
@@ -32,6 +32,7 @@ from ..transforms.timetable import (
     staff_timetable_frame,
     timetable_frame,
 )
+from ..transforms.values import is_true
 from . import JobResult
 from .remind import job_lock
 

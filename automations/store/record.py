@@ -77,18 +77,6 @@ def diff(before: TabRows, after: TabRows) -> TabChange:
     return ch
 
 
-def same_grid(store: TableStore, tab: str, new: Grid, old: Grid | None) -> bool:
-    """Whether writing ``new`` would leave the sheet as it is (values compared as read)."""
-    if old is None or new.header != old.header:
-        return False
-    spec = store.tab(tab)
-    cols = LedgerSync.columns_of(store, spec, new.header)
-    if cols is None:
-        return False
-    mine, theirs = keyed(cols, spec.key, new.rows), keyed(cols, spec.key, old.rows)
-    return mine.as_ledger() == theirs.as_ledger()
-
-
 class LedgerSync:
     """The state one store keeps between its reads and writes when it has a ledger."""
 

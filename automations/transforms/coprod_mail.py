@@ -15,7 +15,9 @@ from typing import Any
 import pandas as pd
 
 from ..config.models import CampaignConfig
-from .reminders import DELIVERED, _log_index, _text, fingerprint, is_true, short_name
+from .reminders import DELIVERED, _log_index, fingerprint, short_name
+from .values import is_true
+from .values import text as _text
 
 __all__ = ["Send", "fingerprint", "log_index", "next_version", "pack_panel", "pack_questions"]
 
