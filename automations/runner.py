@@ -260,7 +260,9 @@ class Runner:
         entry["last_run"] = rec.started_at.isoformat(sep=" ")
         entry["last_outcome"] = rec.outcome
         entry["last_detail"] = rec.detail
-        entry["attention"] = rec.attention
+        quiet = rec.outcome == "ok" and not (rec.rows_written or rec.messages_sent)
+        if rec.attention or not quiet:  # a run that changed nothing leaves what it last asked
+            entry["attention"] = rec.attention
         if rec.outcome == "failed":
             entry["failures"] = int(entry.get("failures", 0)) + 1
             if entry[
@@ -320,13 +322,14 @@ class Runner:
             yield
             return
         self._pending = {}
+        started = dt.datetime.now()
         try:
             yield
         finally:
             pending, self._pending = self._pending, None
             ctxs, self._pending_ctx = self._pending_ctx, {}
             for campaign, rows in pending.items():
-                self._append_log(campaign, rows, ctxs.get(campaign), status=True)
+                self._append_log(campaign, rows, ctxs.get(campaign), since=started)
 
     def _log_run(self, rec: RunRecord, ctx: Context | None) -> None:
         """Append the run to the staff workbook's run log (best effort: never fails the job)."""
@@ -364,16 +367,17 @@ class Runner:
         rows: list[dict[str, Any]],
         ctx: Context | None,
         *,
-        status: bool = False,
+        since: dt.datetime | None = None,
     ) -> None:
+        """The run's rows; with ``since`` (a whole run ending) the Status tab too."""
         try:
             ctx = ctx or self.context_factory(self.settings, campaign)
             from .store import make_frame
 
             staff = ctx.stores.staff
             frame = make_frame(staff.tab("run_log"), rows)
-            if status:  # the end of a run: these rows and the Status tab, in one write
-                publish(ctx, self.job_runs(campaign), {"run_log": frame})
+            if since is not None:  # the end of a run: these rows and the Status tab, one write
+                publish(ctx, self.job_runs(campaign), {"run_log": frame}, since)
             else:
                 staff.append("run_log", frame)
         except Exception as exc:  # the run log must never stop the runner

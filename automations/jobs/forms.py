@@ -276,8 +276,7 @@ def push_job(ctx: Context, send: bool = True) -> JobResult:
         with staff.locked():
             current = staff.read_one("form_links", refresh=True)
             merged = upsert_rows(spec_tab, current, new)
-            staff.write({"form_links": merged})
-        res.rows_written += len(rows)
+            res.rows_written += staff.write({"form_links": merged})  # 0 when nothing changed
         res.api_calls += 2
         res.detail = f"{len(specs)} form(s) ready"
         if waiting:

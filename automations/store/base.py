@@ -423,8 +423,12 @@ class TableStore(ABC):
                     )
         return probs
 
-    def write(self, frames: Mapping[str, pd.DataFrame]) -> int:
+    def write(self, frames: Mapping[str, pd.DataFrame], *, at_once: bool = False) -> int:
         """Replace the data rows of each tab in one batch; returns rows written.
+
+        With a ledger, tabs that only record runs (the Run log, the Status tab) wait in
+        it for the next real change, so a run with nothing new saves nothing;
+        ``at_once`` saves them now (the Status tab when what it asks of people changed).
 
         Header positions found in the sheet are kept (staff may reorder columns);
         columns the sheet has but the template does not are written back from the
@@ -466,7 +470,7 @@ class TableStore(ABC):
             grids[s.id] = (grid, len(current.rows))
             total += len(rows)
         if self.sync is not None:  # the ledger decides what the workbook needs (maybe nothing)
-            self.sync.write(grids)
+            self.sync.write(grids, at_once=at_once)
             return total
         if grids:
             self._write_grids(grids)

@@ -41,7 +41,8 @@ log = logging.getLogger("corecruit")
 STAMP = "_corecruit"
 STAMP_TITLE = "About this workbook"
 STAMP_NOTE = "corecruit keeps this tab; please leave it as it is."
-LAZY_TABS = frozenset({"run_log"})  # saved with the next real change, never on their own
+# Saved with the next real change, never alone (unless a write asks for at_once)
+LAZY_TABS = frozenset({"run_log", "status"})
 BACKUPS_KEPT = 5
 
 
@@ -331,9 +332,15 @@ class LedgerSync:
         parts.append(done + ".")
         self.note("stale copy", " ".join(parts))
 
+    def exported_since(self, since: dt.datetime) -> bool:
+        """Whether this workbook was saved (exported) at or after ``since`` (local time)."""
+        info = self.ledger.info(self.name, self.ledger.last_exported(self.name))
+        stamp = since.isoformat(sep=" ")
+        return bool(info is not None and info.exported_at and info.exported_at >= stamp)
+
     # ------------------------------------------------------------------ writing
 
-    def write(self, grids: Mapping[str, tuple[Grid, int]]) -> None:
+    def write(self, grids: Mapping[str, tuple[Grid, int]], *, at_once: bool = False) -> None:
         """Commit every tab read (and those written) as a generation, then export what differs."""
         store, led = self.store, self.ledger
         with store.locked():
@@ -366,7 +373,7 @@ class LedgerSync:
                     changes[tab] = ch
                     now_rows[tab] = rows
             at = now_text()
-            if not [t for t in export if t not in LAZY_TABS]:
+            if not [t for t in export if t not in LAZY_TABS] and not (at_once and export):
                 if changes:  # what people typed, read by this run: into the record, no export
                     led.commit(self.name, changes, sheet_stamp=self.sheet_gen, kind="read", at=at)
                     self.ours_read.update(now_rows)
@@ -380,7 +387,8 @@ class LedgerSync:
             stamp = self.stamp_grid(gen)
             export[STAMP] = (stamp, len(self.raw_stamp.rows) if self.raw_stamp else 0)
             store._write_grids(export)
-            led.mark_exported(self.name, gen, now_text())
+            exact = dt.datetime.now().isoformat(sep=" ")  # to the microsecond: exported_since
+            led.mark_exported(self.name, gen, exact)
             for tab, (grid, _) in export.items():
                 if tab == STAMP:
                     continue
