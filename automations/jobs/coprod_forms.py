@@ -24,9 +24,11 @@ from ..store import append_new, make_frame, upsert_rows
 from ..transforms import coprod_forms as cf
 from ..transforms import questions as tq
 from ..transforms.forms import local_time, person_format
-from ..transforms.reminders import _text, person_recipient, reward_lines
+from ..transforms.messages import person_recipient
+from ..transforms.reminders import reward_lines
+from ..transforms.values import text as _text
 from . import JobResult
-from .coprod_mail import form_link_item, send_once
+from .sending import form_link_item, send_once
 
 FEEDBACK_ROLES = ("chair", "panel member", "supporting worker", "advisor")
 

@@ -30,9 +30,10 @@ from ..store import append_new, make_frame, upsert_rows
 from ..transforms import expense_forms as ef
 from ..transforms import rewards as R
 from ..transforms.forms import local_time, person_format
-from ..transforms.reminders import _text, person_recipient
+from ..transforms.messages import person_recipient
+from ..transforms.values import text as _text
 from . import JobResult
-from .coprod_mail import form_link_item, send_once
+from .sending import form_link_item, send_once
 
 CLAIMS, EXCEPTIONS, LINKS = "expense_claims", "exceptions", "form_links"
 

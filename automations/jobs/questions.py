@@ -30,8 +30,12 @@ from ..errors import ConfigError, JobError, SheetProblems
 from ..printing import render_page, write_atomic
 from ..store import append_new, make_frame, upsert_rows
 from ..transforms import questions as tq
+from ..transforms.coprod_mail import pack_panel, pack_questions
+from ..transforms.messages import candidate_recipient
+from ..transforms.reminders import letters_from_key
 from ..workspace import scale_text
 from . import JobResult
+from .sending import Item, send_once
 
 
 @dataclass
@@ -325,16 +329,11 @@ def agree_job(ctx: Context, *, force: bool = False) -> QuestionsResult:
 
 def pack_context(ctx: Context, people: pd.DataFrame) -> dict[str, Any]:
     """What every candidate's pack says: the same data for the email and the page."""
-    from ..transforms.coprod_mail import pack_panel, pack_questions
-
     return {"questions": pack_questions(ctx.campaign, people), "panel": pack_panel(people)}
 
 
 def send_pack_job(ctx: Context, *, dry_run: bool = False) -> QuestionsResult:
     """Send each invited candidate the questions, what to expect and the panel, once."""
-    from ..transforms.reminders import candidate_recipient, letters_from_key
-    from .coprod_mail import Item, send_once
-
     res = QuestionsResult(job="questions send-pack")
     frames = ctx.stores.staff.read(["people", "applications", "candidate_key"], errors="collect")
     res.api_calls += 1

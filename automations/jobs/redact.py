@@ -40,7 +40,7 @@ from ..transforms.redact import (
     merge_report,
     missing_ids,
 )
-from ..transforms.reminders import is_true
+from ..transforms.values import is_true
 from ..transforms.review import NEXT_STEP, ReviewState, released, review_state
 from ..transforms.scrub import KINDS, fold
 from . import JobResult

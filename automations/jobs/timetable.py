@@ -21,7 +21,8 @@ from ..context import Context
 from ..errors import JobError, Problem, SheetProblems
 from ..files import private_dir
 from ..mail.ics import CalendarEvent, calendar, make_uid
-from ..transforms.reminders import INVITED, is_true, letters_from_key
+from ..transforms.reminders import INVITED, letters_from_key
+from ..transforms.values import is_true
 from ..transforms.timetable import (
     Busy,
     Candidate,

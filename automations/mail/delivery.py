@@ -38,6 +38,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..errors import CorecruitError
 from ..files import open_append, private_dir, write_private
 from ..store import TableStore, upsert_rows
 from ..transforms.addresses import mailbox_problem
@@ -202,6 +203,31 @@ def apply_changes(log_df: pd.DataFrame, changes: Mapping[str, Mapping[str, Any]]
     return out
 
 
+class MessagesLog:
+    """The ``sent_messages`` log, reached through this one small object: read it,
+    record what is about to go (``intended``), record what happened (outcomes).
+
+    Everything that sends goes through it, so moving where the log lives (a tab, or a
+    ledger under the tab) is a change in one place.
+    """
+
+    def __init__(self, store: TableStore, journal: Journal) -> None:
+        self.store = store
+        self.journal = journal
+
+    def read(self, tabs: Iterable[str] = ()) -> dict[str, pd.DataFrame]:
+        """The log (and any other ``tabs`` wanted with it), fresh, in one batch read."""
+        return self.store.read([*tabs, TAB], errors="collect")
+
+    def record_intended(self, rows: Mapping[str, Mapping[str, Any]]) -> int:
+        """Rows written before anything is sent (and what settling found), in one write."""
+        return write_rows(self.store, rows)
+
+    def record_outcomes(self, rows: Mapping[str, Mapping[str, Any]]) -> int:
+        """What happened to each message sent, in one write."""
+        return write_rows(self.store, rows)
+
+
 def write_rows(store: TableStore, changes: Mapping[str, Mapping[str, Any]]) -> int:
     """Insert or update sent_messages rows by key, in one write, on a fresh read."""
     if not changes:
@@ -260,12 +286,13 @@ def _as_letter(o: Outgoing, reason: str) -> Outgoing:
     )
 
 
-def _safe(key: str) -> str:
+def letter_stem(key: str) -> str:
+    """The file name (without suffix) of the letter saved for staff for message ``key``."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", key)[:150]
 
 
 def deliver(
-    store: TableStore,
+    store: TableStore | MessagesLog,
     transport: MailTransport,
     journal: Journal,
     outgoing: list[Outgoing],
@@ -275,6 +302,7 @@ def deliver(
     settled: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> DeliveryReport:
     """Send ``outgoing`` exactly once, recording intention and outcome in the log."""
+    log_ = store if isinstance(store, MessagesLog) else MessagesLog(store, journal)
     rep = DeliveryReport()
     outgoing = [
         _as_letter(o, why)
@@ -304,17 +332,17 @@ def deliver(
         }
     for o in others:
         private_dir(letters_dir)
-        write_private(letters_dir / f"{_safe(o.key)}.txt", o.letter_text)
+        write_private(letters_dir / f"{letter_stem(o.key)}.txt", o.letter_text)
         if o.letter_html:
-            write_private(letters_dir / f"{_safe(o.key)}.html", letter_page(o.letter_html))
+            write_private(letters_dir / f"{letter_stem(o.key)}.html", letter_page(o.letter_html))
         rep.other_way.append(o.key)
         rep.attention.append(
             f"Please contact {o.label} another way (they {o.reason}) about '{o.rule}' "
-            f"({o.occasion}). The message is in {letters_dir / (_safe(o.key) + '.txt')}."
+            f"({o.occasion}). The message is in {letters_dir / (letter_stem(o.key) + '.txt')}."
         )
     journal.record([(o.key, o.message_id, "planned") for o in emails], now)
     if first:
-        rep.rows_written += write_rows(store, first)
+        rep.rows_written += log_.record_intended(first)
         rep.store_calls += 2
     outcome: dict[str, dict[str, Any]] = {}
     try:
@@ -323,8 +351,8 @@ def deliver(
             journal.record([(o.key, o.message_id, "attempt")], now)
             try:
                 transport.send(o.message)
-            except MailError as exc:
-                if exc.definite:
+            except CorecruitError as exc:  # a MailError says whether it may have gone
+                if not isinstance(exc, MailError) or exc.definite:
                     journal.record([(o.key, o.message_id, "failed")], now)
                     outcome[o.key] = {"status": "failed", "note": f"Not sent: {exc}"}
                     rep.failed.append(o.key)
@@ -352,7 +380,7 @@ def deliver(
             log.info("sent %s to %s (%s, v%d)", o.rule, o.label, o.occasion, o.version)
     finally:
         if outcome:
-            rep.rows_written += write_rows(store, outcome)
+            rep.rows_written += log_.record_outcomes(outcome)
             rep.store_calls += 2
     return rep
 
@@ -360,10 +388,12 @@ def deliver(
 __all__ = [
     "DeliveryReport",
     "Journal",
+    "MessagesLog",
     "OutboxTransport",
     "Outgoing",
     "apply_changes",
     "deliver",
+    "letter_stem",
     "settle",
     "write_rows",
 ]

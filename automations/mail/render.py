@@ -33,6 +33,7 @@ from markupsafe import Markup
 
 from ..config import Settings
 from ..errors import ConfigError
+from ..transforms.messages import message_id
 from .ics import CalendarEvent, calendar
 
 PACKAGE_TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -219,14 +220,6 @@ class Renderer:
         layout = html_name or "base.html.j2"
         page = self.env.get_template(layout).render(**context, subject=subject, body_html=body_html)
         return Rendered(subject, body, page)
-
-
-def message_id(key: str, domain: str) -> str:
-    """A Message-ID made from the message key, so a retry uses the same one."""
-    import hashlib
-
-    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
-    return f"<{digest}.corecruit@{domain}>"
 
 
 def build_email(

@@ -37,7 +37,7 @@ from ..forms.base import (
     score_item_id,
 )
 from .forms import local_time
-from .reminders import _text
+from .values import text as _text
 
 KINDS = ("interest", "questions", "feedback")
 _ME = "x"  # the "candidate letter" part of item ids on forms about the person themselves

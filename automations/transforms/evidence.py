@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..config.models import ExtraEvidence
 from ..errors import Problem
-from .reminders import _text
+from .values import text as _text
 
 TAB = "extra_evidence"
 HUNDRED = Decimal(100)

@@ -35,9 +35,10 @@ from ..forms.base import (
     form_key,
     score_item_id,
 )
+from .messages import long_date
 from .money import NumberError, parse_money, parse_number
-from .reminders import _text, long_date
 from .rewards import Issue
+from .values import text as _text
 
 STAGE = "expenses"
 SLOTS = 3

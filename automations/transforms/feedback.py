@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from .reminders import _text
+from .values import text as _text
 
 GROUPS = ("lived experience", "council", "candidate", "new worker")
 

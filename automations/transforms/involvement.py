@@ -15,7 +15,8 @@ from typing import Any
 
 import pandas as pd
 
-from .reminders import _text, is_true
+from .values import is_true
+from .values import text as _text
 
 ATTENDANCE_STAGE = {
     "shortlisting": "shortlisting",

@@ -26,8 +26,9 @@ from ..config.models import CampaignConfig, Scale
 from ..errors import Problem
 from ..forms.base import ScaleItem, score_item_id
 from .forms import check_score, questions_for, scale_points
-from .reminders import _text, is_true
 from .scoresheets import is_scorer, person_panel
+from .values import is_true
+from .values import text as _text
 
 TAB = "paper_scores"
 PANELS = ("mixed", "council", "lived experience")

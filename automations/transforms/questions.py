@@ -27,7 +27,9 @@ import pandas as pd
 
 from ..config.models import CampaignConfig, Criterion, Question
 from ..errors import ConfigError, Problem
-from .reminders import _text, is_true, short_name
+from .messages import short_name
+from .values import is_true
+from .values import text as _text
 
 PACKAGED_BANK = Path(__file__).resolve().parent.parent / "data" / "question_bank.toml"
 DRAFTS = "question_drafts"

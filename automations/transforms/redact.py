@@ -30,8 +30,8 @@ from typing import Any
 
 import pandas as pd
 
-from .reminders import is_true
 from .scrub import KINDS, Identity, Person, Scrubber, find_values, fold, value_key
+from .values import is_true
 
 OWN_NAME_COLUMNS = ("first_name", "last_name", "preferred_name")
 REFEREE_NAME_COLUMNS = ("referee_1_name", "referee_2_name")
