@@ -47,16 +47,17 @@ from .locks import held
 
 log = logging.getLogger("corecruit.runner")
 
-# name -> ("module:function", schedule setting). Order is the order of a full run.
+# name -> ("module:function", schedule setting). Order is the order of a full run. Runs
+# that chain jobs (remind, rewards, coprod) are in automations.pipelines.
 JOBS: dict[str, tuple[str, str]] = {
     "redact": ("automations.jobs.redact:redact_job", "redact"),
     "forms_push": ("automations.jobs.forms:push_job", "forms_push"),
     "forms_collect": ("automations.jobs.forms:collect_job", "forms_collect"),
     "merge": ("automations.jobs.merge:merge_job", "merge"),
-    "rewards": ("automations.jobs.expense_forms:rewards_job", "rewards"),  # forms, then ledger
+    "rewards": ("automations.pipelines:rewards_job", "rewards"),  # forms, then ledger
     "timetable": ("automations.jobs.timetable:timetable_job", "timetable"),
-    "remind": ("automations.jobs.remind:remind_job", "remind"),
-    "coprod": ("automations.jobs.coprod_forms:coprod_job", "coprod"),
+    "remind": ("automations.pipelines:remind_job", "remind"),
+    "coprod": ("automations.pipelines:coprod_job", "coprod"),
 }
 
 JobFn = Callable[[Context], JobResult]

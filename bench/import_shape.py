@@ -14,7 +14,15 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent / "automations"
-SHARED = {"automations.jobs", "automations.jobs.sending"}
+# Shared engines jobs build on (they import no job): the sender, the co-production
+# forms engine (make a person's form, send its link once, collect its answers), and
+# ``remind``, which only names the chained run in automations.pipelines.
+SHARED = {
+    "automations.jobs",
+    "automations.jobs.sending",
+    "automations.jobs.coprod_forms",
+    "automations.jobs.remind",
+}
 
 
 def module_name(path: Path) -> str:
@@ -56,9 +64,9 @@ def imports(path: Path, mods: set[str]) -> tuple[set[str], int]:
 
 def _type_checking(node: ast.AST, tree: ast.Module) -> bool:
     for n in ast.walk(tree):
-        if isinstance(n, ast.If) and "TYPE_CHECKING" in ast.unparse(n.test):
-            if any(x is node for x in ast.walk(n)):
-                return True
+        inside = isinstance(n, ast.If) and "TYPE_CHECKING" in ast.unparse(n.test)
+        if inside and any(x is node for x in ast.walk(n)):
+            return True
     return False
 
 
@@ -111,9 +119,7 @@ def main() -> None:
         graph[module_name(p)] = {g for g in got if not module_name(p).startswith(g + ".")}
         hidden += inner
     jobs = {m for m in mods if m.startswith("automations.jobs.") and m not in SHARED}
-    job_imports = sorted(
-        (m, t) for m in jobs for t in graph[m] if t in jobs
-    )
+    job_imports = sorted((m, t) for m in jobs for t in graph[m] if t in jobs)
     found = cycles(graph)
     print(f"import cycles among automations/ modules: {len(found)}")
     for c in found:

@@ -11,7 +11,8 @@ nothing; a changed answer changes that claim; a cleared expense withdraws it), w
 receipt reference that staff typed kept. Expenses that cannot be read go to 'Needs
 attention' with a plain reason and no personal data. One read, at most one write.
 
-``rewards_job`` is the nightly rewards run: collect the forms, then accrue the ledger.
+The nightly rewards run (collect the forms, then accrue the ledger) is
+:func:`automations.pipelines.rewards_job`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ..transforms import expense_forms as ef
 from ..transforms import rewards as R
 from ..transforms.forms import local_time, person_format
 from ..transforms.messages import person_recipient
+from ..transforms.reminders import events_from_dates, rule_day
 from ..transforms.values import text as _text
 from . import JobResult
 from .sending import form_link_item, send_once
@@ -139,15 +141,13 @@ def links_due(ctx: Context, *, dry_run: bool = False) -> ClaimFormsResult | None
     ``days_before`` days before) its event; from then on each claimant without a link gets
     theirs, once (``send_links`` is exactly once). None when there is no such rule.
     """
-    from .rewards import _rule_day
-
     rules = [r for r in ctx.campaign.reminders if r.template == "rewards/claim_form"]
     if not rules:
         return None
     staff = ctx.stores.staff
-    dates = staff.read_one("dates", errors="collect")
+    events = events_from_dates(staff.read_one("dates", errors="collect"), ctx.campaign)
     for rule in rules:
-        day = _rule_day(ctx, dates, rule.event, first=bool(rule.days_before))
+        day = rule_day(events, ctx.campaign, rule.event, first=bool(rule.days_before))
         if day is None:
             continue
         due = day - dt.timedelta(days=rule.days_before) + dt.timedelta(days=rule.days_after)
@@ -234,19 +234,4 @@ def collect(ctx: Context) -> ClaimFormsResult:
             f"({', '.join(sorted({i.person_id for i in got.issues}))}): see 'Needs attention'."
         )
     res.detail = "; ".join(parts) + "."
-    return res
-
-
-def rewards_job(ctx: Context) -> JobResult:
-    """The nightly rewards run: bring in expense forms, then bring the ledger up to date."""
-    from .rewards import accrue_job
-
-    first = collect(ctx)
-    ctx.stores.staff.forget()
-    res = accrue_job(ctx)
-    res.api_calls += first.api_calls
-    res.rows_read += first.rows_read
-    res.rows_written += first.rows_written
-    res.attention = first.attention + res.attention
-    res.detail = f"expense forms: {first.detail} Ledger: {res.detail}"
     return res

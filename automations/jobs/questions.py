@@ -35,6 +35,7 @@ from ..transforms.messages import candidate_recipient
 from ..transforms.reminders import letters_from_key
 from ..workspace import scale_text
 from . import JobResult
+from .coprod_forms import collect_forms, push_forms
 from .sending import Item, send_once
 
 
@@ -61,8 +62,6 @@ def propose_job(ctx: Context, *, forms: bool = True, send: bool = True) -> Quest
     then give each co-production advisor their own questions form (link sent once)."""
     res = _propose(ctx)
     if forms:
-        from .coprod_forms import push_forms
-
         pushed = push_forms(ctx, "questions", send=send)
         res.messages_sent += pushed.messages_sent
         res.attention.extend(pushed.attention)
@@ -148,8 +147,6 @@ def collect_job(ctx: Context, *, forms: bool = True) -> QuestionsResult:
     each draft, in the sheet and on a page for the pre-meeting."""
     res = QuestionsResult(job="questions collect")
     if forms:
-        from .coprod_forms import collect_forms
-
         got = collect_forms(ctx, "questions")
         res.api_calls += got.api_calls
         res.rows_written += got.rows_written

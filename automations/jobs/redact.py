@@ -28,6 +28,7 @@ import pandas as pd
 
 from ..context import Context
 from ..errors import JobError, Problem, SheetProblems
+from ..locks import job_lock
 from ..store.cells import CellError, parse_cell
 from ..transforms.redact import (
     LetterPlan,
@@ -40,11 +41,10 @@ from ..transforms.redact import (
     merge_report,
     missing_ids,
 )
-from ..transforms.values import is_true
 from ..transforms.review import NEXT_STEP, ReviewState, released, review_state
 from ..transforms.scrub import KINDS, fold
+from ..transforms.values import is_true
 from . import JobResult
-from .remind import job_lock
 
 log = logging.getLogger("corecruit.redact")
 

@@ -345,6 +345,9 @@ def deliver(
         rep.rows_written += log_.record_intended(first)
         rep.store_calls += 2
     outcome: dict[str, dict[str, Any]] = {}
+    # Outcomes are written once at the end, or on an error; a kill (KeyboardInterrupt,
+    # as a SIGKILL) writes nothing more: the journal has every send, and the next run
+    # settles from it.
     try:
         for o in emails:
             assert o.message is not None
@@ -378,10 +381,13 @@ def deliver(
             }
             rep.sent.append(o.key)
             log.info("sent %s to %s (%s, v%d)", o.rule, o.label, o.occasion, o.version)
-    finally:
+    except Exception:
         if outcome:
-            rep.rows_written += log_.record_outcomes(outcome)
-            rep.store_calls += 2
+            log_.record_outcomes(outcome)
+        raise
+    if outcome:
+        rep.rows_written += log_.record_outcomes(outcome)
+        rep.store_calls += 2
     return rep
 
 

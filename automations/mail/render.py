@@ -33,7 +33,6 @@ from markupsafe import Markup
 
 from ..config import Settings
 from ..errors import ConfigError
-from ..transforms.messages import message_id
 from .ics import CalendarEvent, calendar
 
 PACKAGE_TEMPLATES = Path(__file__).resolve().parent / "templates"

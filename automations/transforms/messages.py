@@ -74,10 +74,12 @@ def plain_number(x: Decimal) -> str:
 
 
 def short_name(intro: str, name: str, fallback: str) -> str:
-    """The name a person goes by: their introduction up to the first comma, else first name."""
+    """The name a person goes by: their introduction up to the first comma, else first name.
+
+    One line whatever was typed: a line break in a cell never reaches a greeting."""
     if intro.strip():
-        return intro.split(",")[0].strip()
-    return name.split(" ")[0] if name.strip() else fallback
+        return " ".join(intro.split(",")[0].split())
+    return name.split()[0] if name.strip() else fallback
 
 
 # --------------------------------------------------------------- recipients

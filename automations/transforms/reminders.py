@@ -195,6 +195,17 @@ def campaign_end(events: dict[str, Event], campaign: CampaignConfig) -> dt.date 
     return max(days, default=None)
 
 
+def rule_day(
+    events: Mapping[str, Event], campaign: CampaignConfig, event: str, first: bool = False
+) -> dt.date | None:
+    """The day of a rule's event (several, e.g. interview days: the last one, or the
+    ``first``); ``campaign end`` is :func:`campaign_end`."""
+    if event == CAMPAIGN_END:
+        return campaign_end(dict(events), campaign)
+    days = [e.starts.date() for e in events.values() if event in (e.name, e.kind)]
+    return (min if first else max)(days, default=None)
+
+
 def _rule_window(rule: ReminderRule, event_day: dt.date | None) -> tuple[dt.date, dt.date]:
     """The days on which this rule's stage may be sent."""
     if rule.event in ("invited",):
