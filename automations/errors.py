@@ -10,7 +10,25 @@ never the value that was in the cell.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+from .error_types import ConfigError, CorecruitError
+from .templates import load_workbook_spec
+
+__all__ = [
+    "ConfigError",
+    "CorecruitError",
+    "GoogleAPIError",
+    "JobError",
+    "Problem",
+    "RetryLimitReached",
+    "SharingRefused",
+    "SheetProblems",
+    "StoreError",
+    "WorkbookLockedError",
+    "labels_for",
+]
 
 
 @dataclass(frozen=True)
@@ -49,10 +67,6 @@ class Problem:
 
 def labels_for(workbook: str, tab: str, column: str | None = None) -> tuple[str, str | None]:
     """The tab title and column header staff see for template ids (ids when unknown)."""
-    import re
-
-    from .templates import load_workbook_spec
-
     try:  # a CSV file stands in for the staff workbook's tab of the same id
         book = load_workbook_spec(workbook if workbook in ("staff", "panel") else "staff")
         spec = book.tabs[tab]
@@ -68,24 +82,6 @@ def labels_for(workbook: str, tab: str, column: str | None = None) -> tuple[str,
             if m:
                 return spec.label, c.label.format(n=m.group(1))
     return spec.label, column
-
-
-class CorecruitError(Exception):
-    """Base class: an expected problem with a message safe to show and log."""
-
-    exit_code = 1
-
-
-class ConfigError(CorecruitError):
-    """The configuration is missing, does not parse, or has a wrong value."""
-
-    exit_code = 2
-
-    def __init__(self, file: str, key: str | None, message: str) -> None:
-        self.file = file
-        self.key = key
-        where = f"{file}" + (f", key '{key}'" if key else "")
-        super().__init__(f"{where}: {message}")
 
 
 class StoreError(CorecruitError):

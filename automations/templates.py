@@ -18,7 +18,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from .errors import ConfigError
+from .error_types import ConfigError
 
 WORKBOOKS = ("staff", "panel")
 COLUMN_TYPES = ("text", "integer", "decimal", "money", "date", "datetime", "boolean")
