@@ -355,19 +355,21 @@ def _send(
     """Each letter once, through the one sender (its lock, log, journal and settling)."""
     camp = ctx.campaign.id
     by_key = {x.key(camp): x for x in letters}
-    items = [
-        Item(
-            rule=x.rule,
-            recipient=x.recipient,
-            occasion=x.occasion,
-            key=key,
-            content_hash=x.content_hash,
-            rendered=Rendered(x.subject, x.text, x.html),
-            planned=f"{x.rule} -> {x.person_id}, {x.occasion}",
-        )
-        for key, x in by_key.items()
-    ]
+    items = [_item(x, key) for key, x in by_key.items()]
     return send_once(ctx, items, record=record), by_key
+
+
+def _item(x: Letter, key: str) -> Item:
+    """A rewards letter as the sender takes it: keyed, already rendered in its own words."""
+    return Item(
+        rule=x.rule,
+        recipient=x.recipient,
+        occasion=x.occasion,
+        key=key,
+        content_hash=x.content_hash,
+        rendered=Rendered(x.subject, x.text, x.html),
+        planned=f"{x.rule} -> {x.person_id}, {x.occasion}",
+    )
 
 
 def _other_way(ctx: Context, x: Letter, key: str) -> str:
@@ -508,24 +510,22 @@ def statements_due(ctx: Context, dry_run: bool = False) -> DueResult | None:
     rules = [r for r in ctx.campaign.reminders if r.template == OWN_PATH_TEMPLATES[0]]
     if not rules:
         return None
-    staff = ctx.stores.staff
     policy = ctx.settings.org.rewards
     camp = ctx.campaign.id
     result = DueResult("rewards statement (reminder rule)")
     today = ctx.today()
-    with staff.locked():
-        frames = staff.read(["people", "dates", LEDGER, SENT], errors="collect")
-        result.api_calls += 1
+    letters: dict[str, Letter] = {}
+    covered: dict[str, dict[str, Any]] = {}  # filled by plan, written with the intentions
+
+    def plan(frames: dict[str, pd.DataFrame]) -> list[Item]:
+        """What is due, planned from the log read (and settled) under the messages lock."""
         _refuse_bad_cells(frames, (SENT,))
         result.rows_read = sum(len(f) for f in frames.values())
         people = {str(r["person_id"]).strip(): r for _, r in frames["people"].iterrows()}
         ledger = frames[LEDGER]
         mine = ledger[ledger["campaign_id"] == camp] if len(ledger) else ledger
         with_lines = sorted({str(p).strip() for p in mine.get("person_id", [])} - {""})
-        sent = frames[SENT]
-        status = {str(r["message_key"]): r for _, r in sent.iterrows()}
-        letters: list[Letter] = []
-        covered: list[dict[str, Any]] = []
+        status = {str(r["message_key"]): r for _, r in frames[SENT].iterrows()}
         events = events_from_dates(frames["dates"], ctx.campaign)
         for rule in rules:
             day = rule_day(events, ctx.campaign, rule.event)
@@ -552,30 +552,31 @@ def statements_due(ctx: Context, dry_run: bool = False) -> DueResult | None:
                 by_hand = status.get(f"{RULE_STATEMENT}|{pid}|{camp}|statement {st.fingerprint()}")
                 done = str(by_hand["status"]) if by_hand is not None else ""
                 if by_hand is not None and prev is None and done in DELIVERED:
-                    covered.append(
-                        {
-                            "message_key": key,
-                            "rule": rule.id,
-                            "person_id": pid,
-                            "occasion": occasion,
-                            "status": done,
-                            "sent_at": by_hand.get("sent_at"),
-                            "transport_id": by_hand.get("transport_id"),
-                            "note": "Already sent by hand (corecruit rewards statement).",
-                        }
-                    )
+                    covered[key] = {
+                        "rule": rule.id,
+                        "person_id": pid,
+                        "occasion": occasion,
+                        "status": done,
+                        "sent_at": by_hand.get("sent_at"),
+                        "transport_id": by_hand.get("transport_id"),
+                        "note": "Already sent by hand (corecruit rewards statement).",
+                    }
                     continue
                 base = statement_letter(ctx, person, st)
-                letters.append(replace(base, rule=rule.id, occasion=occasion))
+                letters[key] = replace(base, rule=rule.id, occasion=occasion)
                 result.planned.append(f"{rule.id} -> {pid}, {occasion}")
-        if dry_run:
-            result.detail = f"dry run: {len(letters)} statement(s) would go out."
-            return result
-        if not letters and not covered:
-            result.detail = "No statements due."
-            return result
-    got, by_key = _send(ctx, letters, {str(c.pop("message_key")): c for c in covered})
-    out = _delivery_result(ctx, result, got, by_key, "statement")
+        return [_item(x, k) for k, x in letters.items()]
+
+    got = send_once(ctx, plan, dry_run=dry_run, tabs=["people", "dates", LEDGER], record=covered)
+    result.api_calls += 1
+    if dry_run:
+        result.detail = f"dry run: {len(letters)} statement(s) would go out."
+        return result
+    if not letters and not covered:
+        result.detail = "No statements due."
+        return result
+    got.api_calls -= 1  # the read is counted above
+    out = _delivery_result(ctx, result, got, letters, "statement")
     assert isinstance(out, DueResult)
     return out
 
