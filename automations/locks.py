@@ -9,7 +9,7 @@ Two callers (processes or threads) each open the file, so they exclude each othe
 * :func:`job_lock` is one run of a job per campaign at a time (two reminder runs
   could both send); it waits ``storage.lock_timeout_seconds``.
 * :func:`messages_lock` is the lock every sender holds while it settles and writes the
-  ``sent_messages`` log, whichever job sends (see :mod:`automations.jobs.sending`).
+  ``sent_messages`` log, whichever job sends (see :mod:`automations.sending`).
 
 Locks are always taken in the same order: a job's own lock, then the messages lock,
 then the workbook's (``store.locked()``), so two jobs never wait on each other.

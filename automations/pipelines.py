@@ -21,7 +21,7 @@ from .jobs.expense_forms import links_due
 from .jobs.feedback import summary_job
 from .jobs.involvement import involvement_job
 from .jobs.questions import collect_job as collect_views_job
-from .jobs.reminders import RemindResult, reminders_job
+from .jobs.remind import RemindResult, reminders_job
 from .jobs.rewards import accrue_job, statements_due
 from .locks import job_lock
 from .transforms import questions as tq

@@ -706,8 +706,8 @@ def test_user_text_is_escaped_in_html_and_kept_out_of_headers(rctx: Context) -> 
     assert "<b>Al</b>" not in letter.html and "&lt;b&gt;Al&lt;/b&gt;" in letter.html
     # Built by the one sender, as every message is: an address with a line break in it
     # is never used (a letter for staff instead); a hostile name never reaches a header.
-    from automations.jobs.sending import Item, to_outgoing
     from automations.mail.render import Rendered, Renderer
+    from automations.sending import Item, to_outgoing
 
     def built(who: dict[str, str]) -> Any:
         x = J.statement_letter(rctx, who, st)

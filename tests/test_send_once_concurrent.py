@@ -20,7 +20,7 @@ from automations.config import load_settings
 from automations.context import Context, make_context
 from automations.jobs import JobResult
 from automations.jobs.forms import push_job
-from automations.jobs.remind import remind_job
+from automations.pipelines import remind_job
 from tests.forms_support import seed_candidates
 from tests.remind_support import sent_log
 from tests.test_mail_smtp import AGREED, Inbox, free_port, smtp_ctx

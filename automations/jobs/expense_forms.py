@@ -27,6 +27,7 @@ from ..context import Context
 from ..errors import Problem, SheetProblems
 from ..forms.base import FormSpec, get_provider
 from ..forms.links import links_not_emailed
+from ..sending import form_link_item, send_once
 from ..store import append_new, make_frame, upsert_rows
 from ..transforms import expense_forms as ef
 from ..transforms import rewards as R
@@ -35,7 +36,6 @@ from ..transforms.messages import person_recipient
 from ..transforms.reminders import events_from_dates, rule_day
 from ..transforms.values import text as _text
 from . import JobResult
-from .sending import form_link_item, send_once
 
 CLAIMS, EXCEPTIONS, LINKS = "expense_claims", "exceptions", "form_links"
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..context import Context
+from ..coprod_forms import collect_forms
 from ..printing import render_page, write_atomic
 from ..transforms.feedback import summarise, summary_context
 from . import JobResult
-from .coprod_forms import collect_forms
 
 
 @dataclass

@@ -28,6 +28,7 @@ from ..forms.base import FormHandle, FormSpec, get_provider
 from ..forms.links import links_not_emailed
 from ..locks import job_lock
 from ..mail.render import Renderer
+from ..sending import Item, common_context, send_once
 from ..store import append_new, make_frame, upsert_rows
 from ..transforms.forms import (
     Candidate,
@@ -48,7 +49,6 @@ from ..transforms.review import FORM_LINK_RULE, NEXT_STEP, ReviewState, released
 from ..transforms.values import is_true as _true
 from ..transforms.values import text as _text
 from . import JobResult
-from .sending import Item, common_context, send_once
 
 log = logging.getLogger("corecruit.forms")
 RULE = FORM_LINK_RULE  # one name, kept with the review rules that read it

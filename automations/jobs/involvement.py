@@ -16,6 +16,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..context import Context
+from ..coprod_forms import collect_forms
 from ..errors import SheetProblems
 from ..store import make_frame, upsert_rows
 from ..transforms import evidence as tev
@@ -23,7 +24,6 @@ from ..transforms import involvement as tin
 from ..transforms.panels import panel_problems
 from ..transforms.paper import live_letters
 from . import JobResult
-from .coprod_forms import collect_forms
 
 EOI_TO_PEOPLE = {
     "introduction": "introduction",

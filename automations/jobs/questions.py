@@ -26,8 +26,10 @@ import pandas as pd
 from ..config import load_settings
 from ..config.models import CampaignConfig
 from ..context import Context
+from ..coprod_forms import collect_forms, push_forms
 from ..errors import ConfigError, JobError, SheetProblems
 from ..printing import render_page, write_atomic
+from ..sending import Item, send_once
 from ..store import append_new, make_frame, upsert_rows
 from ..transforms import questions as tq
 from ..transforms.coprod_mail import pack_panel, pack_questions
@@ -35,8 +37,6 @@ from ..transforms.messages import candidate_recipient
 from ..transforms.reminders import letters_from_key
 from ..workspace import scale_text
 from . import JobResult
-from .coprod_forms import collect_forms, push_forms
-from .sending import Item, send_once
 
 
 @dataclass

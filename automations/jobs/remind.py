@@ -1,14 +1,167 @@
-"""``remind``: where the reminders run has always been found (the CLI, tests, benches).
+"""The reminders job: send the letters and reminders due today, each exactly once.
 
-The run itself chains the reminders with the rules sent by their own path, so it lives
-with the other chained runs in :mod:`automations.pipelines`; this module only names it.
-It is not a job module and holds no code of its own.
+Hands the pure planner to :func:`automations.sending.send_once`, which reads the
+staff workbook in one batch (people, applications, dates, form links, candidate key,
+timetable and the sent-messages log) under the messages lock, settles anything an
+earlier run left unconfirmed, and sends what the planner says is due. ``dry_run``
+stops after planning: nothing is sent, written or journalled.
 """
 
 from __future__ import annotations
 
-from ..locks import job_lock
-from ..pipelines import remind_job
-from .reminders import RemindResult, preview
+import logging
+from dataclasses import dataclass, field
 
-__all__ = ["RemindResult", "job_lock", "preview", "remind_job"]
+import pandas as pd
+
+from ..context import Context
+from ..errors import ConfigError, Problem
+from ..forms.links import links_not_emailed
+from ..mail.render import Rendered, Renderer
+from ..sending import Item, send_once
+from ..transforms.reminders import (
+    Planned,
+    World,
+    events_from_dates,
+    form_links_map,
+    letters_from_key,
+    plan_messages,
+    summarise,
+)
+from ..transforms.timetable import blocks_from_frame
+from . import JobResult
+
+log = logging.getLogger("corecruit.remind")
+TABS = [
+    "people",
+    "applications",
+    "dates",
+    "form_links",
+    "candidate_key",
+    "timetable",
+    "sent_messages",
+]
+
+
+@dataclass
+class RemindResult(JobResult):
+    planned: list[str] = field(default_factory=list)  # one line per message (ids, not names)
+    waiting: list[str] = field(default_factory=list)
+
+
+def check_templates(ctx: Context, renderer: Renderer) -> None:
+    """Every rule names a template that exists (a typo is a config problem, said once)."""
+    file = str(ctx.settings.campaign_files.get(ctx.campaign.id, "campaign"))
+    for i, rule in enumerate(ctx.campaign.reminders):
+        if not renderer.exists(f"{rule.template}.txt.j2"):
+            raise ConfigError(
+                file,
+                f"reminders[{i}].template",
+                f"there is no email template called '{rule.template}' "
+                f"(looked in {renderer.team_folder} and corecruit's own)",
+            )
+
+
+def to_item(p: Planned) -> Item:
+    """A planned reminder as the sender takes it: keyed and versioned by the planner."""
+    return Item(
+        rule=p.rule.id,
+        recipient=p.recipient,
+        occasion=p.occasion,
+        template=p.rule.template,
+        context=p.context,
+        calendar=p.calendar,
+        calendar_method=p.calendar_method,
+        key=p.key,
+        version=p.version,
+        content_hash=p.content_hash,
+        correction=p.correction,
+        retry=p.retry,
+        planned=summarise([p])[0],
+    )
+
+
+def make_world(ctx: Context, frames: dict[str, pd.DataFrame], log_df: pd.DataFrame) -> World:
+    """What the planner looks at, from the staff workbook's tabs."""
+    return World(
+        campaign=ctx.campaign,
+        org=ctx.settings.org,
+        now=ctx.now(),
+        people=frames["people"],
+        applications=frames["applications"],
+        letters=letters_from_key(frames["candidate_key"]),
+        events=events_from_dates(frames["dates"], ctx.campaign),
+        timetable=blocks_from_frame(frames["timetable"]),
+        form_links=form_links_map(frames["form_links"]),
+        log=log_df,
+    )
+
+
+def preview(ctx: Context) -> list[tuple[Planned, Rendered]]:
+    """Every message due now, rendered, without sending or writing anything."""
+    renderer = Renderer(ctx.settings)
+    frames = ctx.stores.staff.read(TABS, errors="collect")
+    plan = plan_messages(make_world(ctx, frames, frames["sent_messages"]))
+    return [(p, renderer.render(p.rule.template, p.context)) for p in plan.messages]
+
+
+def without_unopenable_links(
+    ctx: Context, messages: list[Planned], res: RemindResult
+) -> list[Planned]:
+    """Emails carrying a form link nobody could open wait, unlogged: they go out once,
+    when the links can be opened (as ``forms push`` does with its own links)."""
+    note = links_not_emailed(ctx.settings)
+    if not note:
+        return messages
+    keep = [
+        m
+        for m in messages
+        if m.recipient.channel != "email"
+        or not (m.context.get("form_link") or m.context.get("feedback_link"))
+    ]
+    if len(keep) < len(messages):
+        res.attention.append(f"{note} {len(messages) - len(keep)} message(s) with a link wait.")
+    return keep
+
+
+def reminders_job(ctx: Context, dry_run: bool = False) -> RemindResult:
+    """Send what is due today under the campaign's reminder rules; never anything twice.
+
+    The rules sent by their own path (the rewards statement, the claim form link) are
+    chained with this in :func:`automations.pipelines.remind_job`."""
+    res = RemindResult(job="remind")
+    renderer = Renderer(ctx.settings)
+    check_templates(ctx, renderer)
+
+    def plan(frames: dict[str, pd.DataFrame]) -> list[Item]:
+        res.rows_read = sum(len(df) for df in frames.values())
+        problems: list[Problem] = [
+            p for df in frames.values() for p in df.attrs.get("problems", [])
+        ]
+        res.attention.extend(f"{p} (this cell was left out)" for p in problems)
+        planned = plan_messages(make_world(ctx, frames, frames["sent_messages"]))
+        res.attention.extend(planned.attention)
+        res.waiting.extend(planned.waiting)
+        return [to_item(p) for p in without_unopenable_links(ctx, planned.messages, res)]
+
+    sent = send_once(ctx, plan, dry_run=dry_run, tabs=[t for t in TABS if t != "sent_messages"])
+    res.planned = sent.planned
+    res.api_calls += sent.api_calls + int(getattr(ctx.extras.get("mail"), "calls", 0))
+    if dry_run:
+        if sent.waiting:
+            res.waiting.append(
+                f"{sent.waiting} message(s) from an earlier run are unconfirmed and "
+                "would be checked first."
+            )
+        res.detail = (
+            f"dry run: {len(sent.planned)} message(s) would go out; nothing was sent or written"
+        )
+        return res
+    res.attention.extend(sent.attention)
+    if sent.report is not None:
+        res.messages_sent = len(sent.report.sent)
+        res.rows_written = sent.report.rows_written
+    res.detail = sent.summary()
+    for line in res.planned:
+        log.info("%s", line)
+    return res

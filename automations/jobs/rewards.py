@@ -38,6 +38,7 @@ from ..errors import JobError, Problem, SheetProblems
 from ..files import private_dir
 from ..mail.delivery import DeliveryReport, letter_stem
 from ..mail.render import Rendered, Renderer
+from ..sending import Item, SendResult, send_once
 from ..store import append_new, conform, make_frame
 from ..store.base import TableStore
 from ..transforms import rewards as R
@@ -47,7 +48,6 @@ from ..transforms.timetable import blocks_from_frame
 from ..transforms.values import is_true
 from ..transforms.values import text as _text
 from . import JobResult
-from .sending import Item, SendResult, send_once
 
 LEDGER, EXCEPTIONS, SENT = "rewards_ledger", "exceptions", "sent_messages"
 ACCRUE_TABS = ("people", "attendance", "expense_claims", "raw_scores", "dates", LEDGER, EXCEPTIONS)

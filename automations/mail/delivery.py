@@ -42,7 +42,7 @@ from ..errors import CorecruitError
 from ..files import open_append, private_dir, write_private
 from ..store import TableStore, upsert_rows
 from ..transforms.addresses import mailbox_problem
-from . import MailError, MailTransport, OutboxTransport, confirm
+from .base import MailError, MailTransport, OutboxTransport, confirm
 from .render import letter_page
 
 log = logging.getLogger("corecruit.mail")

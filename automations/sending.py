@@ -26,10 +26,10 @@ from typing import Any
 
 import pandas as pd
 
-from ..context import Context
-from ..locks import messages_lock
-from ..mail import MailTransport, get_transport
-from ..mail.delivery import (
+from .context import Context
+from .locks import messages_lock
+from .mail import MailTransport, get_transport
+from .mail.delivery import (
     TAB,
     DeliveryReport,
     Journal,
@@ -39,9 +39,9 @@ from ..mail.delivery import (
     deliver,
     settle,
 )
-from ..mail.ics import CalendarEvent
-from ..mail.render import Rendered, Renderer, build_email
-from ..transforms.messages import (
+from .mail.ics import CalendarEvent
+from .mail.render import Rendered, Renderer, build_email
+from .transforms.messages import (
     DELIVERED,
     Recipient,
     base_key,
@@ -54,7 +54,7 @@ from ..transforms.messages import (
     recipient_context,
     version_key,
 )
-from ..transforms.values import text as _text
+from .transforms.values import text as _text
 
 SENT = TAB
 Plan = Callable[[dict[str, pd.DataFrame]], Sequence["Item"]]

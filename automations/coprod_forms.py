@@ -17,18 +17,18 @@ from typing import Any
 
 import pandas as pd
 
-from ..context import Context
-from ..forms.base import FormHandle, FormSpec, Response, get_provider
-from ..forms.links import links_not_emailed
-from ..store import append_new, make_frame, upsert_rows
-from ..transforms import coprod_forms as cf
-from ..transforms import questions as tq
-from ..transforms.forms import local_time, person_format
-from ..transforms.messages import person_recipient
-from ..transforms.reminders import reward_lines
-from ..transforms.values import text as _text
-from . import JobResult
+from .context import Context
+from .forms.base import FormHandle, FormSpec, Response, get_provider
+from .forms.links import links_not_emailed
+from .jobs import JobResult
 from .sending import form_link_item, send_once
+from .store import append_new, make_frame, upsert_rows
+from .transforms import coprod_forms as cf
+from .transforms import questions as tq
+from .transforms.forms import local_time, person_format
+from .transforms.messages import person_recipient
+from .transforms.reminders import reward_lines
+from .transforms.values import text as _text
 
 FEEDBACK_ROLES = ("chair", "panel member", "supporting worker", "advisor")
 
