@@ -5,8 +5,8 @@ written here, once:
 
 * ``remind``: the reminders, then the rules sent by their own path (the rewards
   statement after the campaign, built from the ledger; the expense claim form's
-  link), all under the reminders' lock and through the one sender, so settling the
-  sent-messages log always holds the same lock whichever of them sends;
+  link), planned from one read and sent together under the reminders' lock, through
+  the one sender (which holds the messages lock whichever job sends);
 * ``rewards``: bring in the expense claim forms, then bring the ledger up to date;
 * ``coprod``: bring in every co-production form's answers (feedback, advisors' views
   of the draft questions, expressions of interest), then rebuild the Involvement tab.
@@ -16,14 +16,15 @@ from __future__ import annotations
 
 from .context import Context
 from .jobs import JobResult
+from .jobs.expense_forms import claim_links_rule
 from .jobs.expense_forms import collect as collect_claim_forms
-from .jobs.expense_forms import links_due
 from .jobs.feedback import summary_job
 from .jobs.involvement import involvement_job
 from .jobs.questions import collect_job as collect_views_job
-from .jobs.remind import RemindResult, reminders_job
-from .jobs.rewards import accrue_job, statements_due
+from .jobs.remind import Reminders, RemindResult
+from .jobs.rewards import accrue_job, statements_rule
 from .locks import job_lock
+from .sending import send_together
 from .transforms import questions as tq
 
 
@@ -38,24 +39,30 @@ def _add(res: JobResult, part: JobResult) -> None:
 def remind_job(ctx: Context, dry_run: bool = False) -> RemindResult:
     """Send what is due today under the campaign's reminder rules; never anything twice.
 
-    The reminders, then the rewards statement and the claim form link when their
-    rules are due, one after the other under the reminders' lock.
+    The reminders, the rewards statement and the claim form link (when their rules are
+    due) are planned from one read of the workbook and sent together under the
+    reminders' lock: one write of the intentions, one of the outcomes.
     """
     with job_lock(ctx, "remind"):
-        res = reminders_job(ctx, dry_run=dry_run)
-        due = statements_due(ctx, dry_run=dry_run)
-        if due is not None:
+        reminders = Reminders(ctx, dry_run=dry_run)
+        statements = statements_rule(ctx, dry_run=dry_run)
+        links = claim_links_rule(ctx, dry_run=dry_run)
+        parts = [reminders.part]
+        parts += [x.part for x in (statements, links) if x is not None]
+        sent = iter(send_together(ctx, parts, dry_run=dry_run))
+        res = reminders.finish(next(sent))
+        if statements is not None:
+            due = statements.finish(next(sent))
             res.planned.extend(due.planned)
             res.messages_sent += due.messages_sent
             _add(res, due)
             if not dry_run and (due.messages_sent or due.attention):
                 res.detail += f"; rewards statements: {due.detail}"
-        got = links_due(ctx, dry_run=dry_run)
+        got = links.finish(next(sent)) if links is not None else None
         if got is not None:
             res.planned.extend(got.planned)
             res.messages_sent += got.messages_sent
-            res.api_calls += got.api_calls
-            res.attention.extend(got.attention)
+            _add(res, got)
             if not dry_run and got.messages_sent:
                 res.detail += f"; expense forms: {got.detail}"
     return res

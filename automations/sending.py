@@ -225,6 +225,20 @@ def to_outgoing(
     return Outgoing(**common, message=msg)
 
 
+@dataclass
+class Part:
+    """One job's share of a send made together with others (:func:`send_together`).
+
+    ``plan`` is called once, under the messages lock, with the tabs read (``tabs`` and
+    the settled log); ``record`` holds log rows to write with the intentions, keyed (a
+    message another path already sent); the planner may fill it as it plans.
+    """
+
+    plan: Plan
+    tabs: Sequence[str] = ()
+    record: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
 def send_once(
     ctx: Context,
     items: Sequence[Item] | Plan,
@@ -240,9 +254,37 @@ def send_once(
     ``record``: log rows to write with the intentions (keyed), such as a message that
     another path already sent. A dry run settles nothing and sends, writes nothing.
     """
-    out = SendResult()
+    plan: Plan = items if callable(items) else (lambda _frames: items)
+    part = Part(plan, tabs, record if record is not None else {})
+    return send_together(ctx, [part], dry_run=dry_run)[0]
+
+
+def _split(rep: DeliveryReport, keys: set[str]) -> DeliveryReport:
+    """The part of ``rep`` about the messages ``keys`` (counts of the writes stay whole)."""
+    return DeliveryReport(
+        sent=[k for k in rep.sent if k in keys],
+        other_way=[k for k in rep.other_way if k in keys],
+        failed=[k for k in rep.failed if k in keys],
+        held=[k for k in rep.held if k in keys],
+        attention=[a for a, k in zip(rep.attention, rep.about, strict=True) if k in keys],
+        about=[k for k in rep.about if k in keys],
+    )
+
+
+def send_together(
+    ctx: Context, parts: Sequence[Part], *, dry_run: bool = False
+) -> list[SendResult]:
+    """:func:`send_once` for several jobs' messages in one go: one read of every tab
+    they plan from, one write of the intentions, one of the outcomes.
+
+    One result per part, each about its own messages; what belongs to the whole send
+    (settling earlier runs, the reads and writes, their calls) is in the first.
+    """
+    outs = [SendResult() for _ in parts]
+    out = outs[0]
     folder = ctx.settings.workspace / ctx.campaign.id
     now = ctx.now()
+    tabs = list(dict.fromkeys(t for p in parts for t in p.tabs if t != SENT))
     with messages_lock(ctx):
         journal = Journal(folder / "mail-journal.jsonl")
         log = MessagesLog(ctx.stores.staff, journal)
@@ -262,40 +304,47 @@ def send_once(
             out.settled = sum(1 for c in changes.values() if "status" in c)
         frames[SENT] = log_df
         out.frames = frames
-        wanted = items(frames) if callable(items) else items
         index = log_index(log_df)
         status = {_text(r.get("message_key")): _text(r.get("status")) for _, r in log_df.iterrows()}
         renderer = Renderer(ctx.settings)
         outgoing: list[Outgoing] = []
-        for it in wanted:
-            if it.key:
-                was = status.get(it.key, "")
-                if was in DELIVERED:
-                    out.already.append(it.key)
-                    continue
-                if was == "intended" or it.key in held:
-                    out.held.append(it.key)  # unsettled: never risk a second copy
-                    continue
-                key, version, h = it.key, it.version, it.content_hash or fingerprint(it.facts)
-                correction, retry = it.correction, it.retry or was == "failed"
-            else:
-                got = _versioned(it, ctx.campaign.id, index)
-                if got is None:
-                    continue
-                key, version, h, correction, retry = got
-            out.planned.append(it.planned or _planned_line(it, version, correction, retry))
-            out.sent_keys[key] = it
-            if not dry_run:
-                outgoing.append(
-                    to_outgoing(
-                        ctx, renderer, it, key, version, h, correction=correction, retry=retry
+        keys: list[set[str]] = []
+        for part, res in zip(parts, outs, strict=True):
+            mine: set[str] = set()
+            keys.append(mine)
+            for it in part.plan(frames):
+                if it.key:
+                    mine.add(it.key)
+                    was = status.get(it.key, "")
+                    if was in DELIVERED:
+                        res.already.append(it.key)
+                        continue
+                    if was == "intended" or it.key in held:
+                        res.held.append(it.key)  # unsettled: never risk a second copy
+                        continue
+                    key, version, h = it.key, it.version, it.content_hash or fingerprint(it.facts)
+                    correction, retry = it.correction, it.retry or was == "failed"
+                else:
+                    got = _versioned(it, ctx.campaign.id, index)
+                    if got is None:
+                        continue
+                    key, version, h, correction, retry = got
+                    mine.add(key)
+                res.planned.append(it.planned or _planned_line(it, version, correction, retry))
+                res.sent_keys[key] = it
+                if not dry_run:
+                    outgoing.append(
+                        to_outgoing(
+                            ctx, renderer, it, key, version, h, correction=correction, retry=retry
+                        )
                     )
-                )
-        extra = {**changes, **{k: dict(v) for k, v in (record or {}).items()}}
+        extra = dict(changes)
+        for part in parts:
+            extra.update({k: dict(v) for k, v in part.record.items()})
         if dry_run or (not outgoing and not extra):
-            return out
+            return outs
         assert transport is not None
-        out.report = deliver(
+        rep = deliver(
             log,
             transport,
             journal,
@@ -304,9 +353,22 @@ def send_once(
             letters_dir=folder / "letters",
             settled=extra,
         )
-        out.api_calls += out.report.store_calls
-        out.attention.extend(out.report.attention)
-    return out
+    for i, (res, mine) in enumerate(zip(outs, keys, strict=True)):
+        res.report = _split(rep, mine)
+        res.attention.extend(res.report.attention)
+        if i == 0:
+            res.report.rows_written, res.report.store_calls = rep.rows_written, rep.store_calls
+            res.api_calls += rep.store_calls
+    return outs
 
 
-__all__ = ["Item", "SendResult", "common_context", "form_link_item", "send_once", "to_outgoing"]
+__all__ = [
+    "Item",
+    "Part",
+    "SendResult",
+    "common_context",
+    "form_link_item",
+    "send_once",
+    "send_together",
+    "to_outgoing",
+]

@@ -18,7 +18,7 @@ from ..context import Context
 from ..errors import ConfigError, Problem
 from ..forms.links import links_not_emailed
 from ..mail.render import Rendered, Renderer
-from ..sending import Item, send_once
+from ..sending import Item, Part, SendResult, send_once
 from ..transforms.reminders import (
     Planned,
     World,
@@ -124,44 +124,56 @@ def without_unopenable_links(
     return keep
 
 
-def reminders_job(ctx: Context, dry_run: bool = False) -> RemindResult:
-    """Send what is due today under the campaign's reminder rules; never anything twice.
+class Reminders:
+    """The reminders' share of a send (:class:`automations.sending.Part`): planned from
+    the batch read under the messages lock, after the log is settled."""
 
-    The rules sent by their own path (the rewards statement, the claim form link) are
-    chained with this in :func:`automations.pipelines.remind_job`."""
-    res = RemindResult(job="remind")
-    renderer = Renderer(ctx.settings)
-    check_templates(ctx, renderer)
+    def __init__(self, ctx: Context, *, dry_run: bool = False) -> None:
+        self.ctx, self.dry_run = ctx, dry_run
+        self.res = RemindResult(job="remind")
+        check_templates(ctx, Renderer(ctx.settings))
+        self.part = Part(self.plan, [t for t in TABS if t != "sent_messages"])
 
-    def plan(frames: dict[str, pd.DataFrame]) -> list[Item]:
-        res.rows_read = sum(len(df) for df in frames.values())
-        problems: list[Problem] = [
-            p for df in frames.values() for p in df.attrs.get("problems", [])
-        ]
+    def plan(self, frames: dict[str, pd.DataFrame]) -> list[Item]:
+        ctx, res = self.ctx, self.res
+        mine = [frames[t] for t in TABS]
+        res.rows_read = sum(len(df) for df in mine)
+        problems: list[Problem] = [p for df in mine for p in df.attrs.get("problems", [])]
         res.attention.extend(f"{p} (this cell was left out)" for p in problems)
         planned = plan_messages(make_world(ctx, frames, frames["sent_messages"]))
         res.attention.extend(planned.attention)
         res.waiting.extend(planned.waiting)
         return [to_item(p) for p in without_unopenable_links(ctx, planned.messages, res)]
 
-    sent = send_once(ctx, plan, dry_run=dry_run, tabs=[t for t in TABS if t != "sent_messages"])
-    res.planned = sent.planned
-    res.api_calls += sent.api_calls + int(getattr(ctx.extras.get("mail"), "calls", 0))
-    if dry_run:
-        if sent.waiting:
-            res.waiting.append(
-                f"{sent.waiting} message(s) from an earlier run are unconfirmed and "
-                "would be checked first."
+    def finish(self, sent: SendResult) -> RemindResult:
+        """The result of the send (with what the whole send did, when sent with others)."""
+        res = self.res
+        res.planned = sent.planned
+        res.api_calls += sent.api_calls + int(getattr(self.ctx.extras.get("mail"), "calls", 0))
+        if self.dry_run:
+            if sent.waiting:
+                res.waiting.append(
+                    f"{sent.waiting} message(s) from an earlier run are unconfirmed and "
+                    "would be checked first."
+                )
+            res.detail = (
+                f"dry run: {len(sent.planned)} message(s) would go out; nothing was sent or written"
             )
-        res.detail = (
-            f"dry run: {len(sent.planned)} message(s) would go out; nothing was sent or written"
-        )
+            return res
+        res.attention.extend(sent.attention)
+        if sent.report is not None:
+            res.messages_sent = len(sent.report.sent)
+            res.rows_written = sent.report.rows_written
+        res.detail = sent.summary()
+        for line in res.planned:
+            log.info("%s", line)
         return res
-    res.attention.extend(sent.attention)
-    if sent.report is not None:
-        res.messages_sent = len(sent.report.sent)
-        res.rows_written = sent.report.rows_written
-    res.detail = sent.summary()
-    for line in res.planned:
-        log.info("%s", line)
-    return res
+
+
+def reminders_job(ctx: Context, dry_run: bool = False) -> RemindResult:
+    """Send what is due today under the campaign's reminder rules; never anything twice.
+
+    The rules sent by their own path (the rewards statement, the claim form link) go in
+    the same send in :func:`automations.pipelines.remind_job`."""
+    due = Reminders(ctx, dry_run=dry_run)
+    return due.finish(send_once(ctx, due.part.plan, dry_run=dry_run, tabs=due.part.tabs))

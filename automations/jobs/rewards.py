@@ -33,12 +33,13 @@ from typing import Any
 
 import pandas as pd
 
+from ..config.models import ReminderRule
 from ..context import Context
 from ..errors import JobError, Problem, SheetProblems
 from ..files import private_dir
 from ..mail.delivery import DeliveryReport, letter_stem
 from ..mail.render import Rendered, Renderer
-from ..sending import Item, SendResult, send_once
+from ..sending import Item, Part, SendResult, send_once
 from ..store import append_new, conform, make_frame
 from ..store.base import TableStore
 from ..transforms import rewards as R
@@ -497,28 +498,29 @@ class DueResult(JobResult):
     planned: list[str] = field(default_factory=list)  # ids only, for --dry-run
 
 
-def statements_due(ctx: Context, dry_run: bool = False) -> DueResult | None:
-    """The reminder rule for the statement after the campaign (called by ``corecruit remind``).
+class StatementsRule:
+    """The statement after the campaign, by reminder rule: its share of a send
+    (:class:`automations.sending.Part`), planned from the batch read under the messages
+    lock (people, dates, ledger and the settled log).
 
     A rule with ``template = "rewards/statement"`` is due ``days_after`` days after its
     event (``campaign end``: the last interview day or the decision meeting). From then on,
     each person with ledger lines gets their statement once; a corrected one goes only if
     their lines change (not when a line is approved or paid: staff can still send one with
     ``corecruit rewards statement``). A person who already has a statement sent by hand
-    that is up to date is not sent another. None when the campaign has no such rule.
+    that is up to date is not sent another.
     """
-    rules = [r for r in ctx.campaign.reminders if r.template == OWN_PATH_TEMPLATES[0]]
-    if not rules:
-        return None
-    policy = ctx.settings.org.rewards
-    camp = ctx.campaign.id
-    result = DueResult("rewards statement (reminder rule)")
-    today = ctx.today()
-    letters: dict[str, Letter] = {}
-    covered: dict[str, dict[str, Any]] = {}  # filled by plan, written with the intentions
 
-    def plan(frames: dict[str, pd.DataFrame]) -> list[Item]:
+    def __init__(self, ctx: Context, rules: Sequence[ReminderRule], *, dry_run: bool) -> None:
+        self.ctx, self.rules, self.dry_run = ctx, list(rules), dry_run
+        self.result = DueResult("rewards statement (reminder rule)")
+        self.letters: dict[str, Letter] = {}
+        self.covered: dict[str, dict[str, Any]] = {}  # filled by plan, written with intentions
+        self.part = Part(self.plan, ["people", "dates", LEDGER], self.covered)
+
+    def plan(self, frames: dict[str, pd.DataFrame]) -> list[Item]:
         """What is due, planned from the log read (and settled) under the messages lock."""
+        ctx, result, camp = self.ctx, self.result, self.ctx.campaign.id
         _refuse_bad_cells(frames, (SENT,))
         result.rows_read = sum(len(f) for f in frames.values())
         people = {str(r["person_id"]).strip(): r for _, r in frames["people"].iterrows()}
@@ -527,7 +529,7 @@ def statements_due(ctx: Context, dry_run: bool = False) -> DueResult | None:
         with_lines = sorted({str(p).strip() for p in mine.get("person_id", [])} - {""})
         status = {str(r["message_key"]): r for _, r in frames[SENT].iterrows()}
         events = events_from_dates(frames["dates"], ctx.campaign)
-        for rule in rules:
+        for rule in self.rules:
             day = rule_day(events, ctx.campaign, rule.event)
             if day is None:
                 result.attention.append(
@@ -535,50 +537,80 @@ def statements_due(ctx: Context, dry_run: bool = False) -> DueResult | None:
                     "on the Dates tab."
                 )
                 continue
-            if today < day + dt.timedelta(days=rule.days_after):
+            if ctx.today() < day + dt.timedelta(days=rule.days_after):
                 continue
             for pid in with_lines:
                 if pid not in people:
                     result.attention.append(f"{pid} has ledger lines but is not on the People tab.")
                     continue
-                person = people[pid]
-                choice = str(person.get("reward_choice") or "")
-                st = R.build_statement(ledger, pid, camp, policy, choice)
-                occasion = f"statement {lines_fingerprint(st)}"
-                key = f"{rule.id}|{pid}|{camp}|{occasion}"
-                prev = status.get(key)
-                if prev is not None and str(prev["status"]) in DELIVERED:
-                    continue
-                by_hand = status.get(f"{RULE_STATEMENT}|{pid}|{camp}|statement {st.fingerprint()}")
-                done = str(by_hand["status"]) if by_hand is not None else ""
-                if by_hand is not None and prev is None and done in DELIVERED:
-                    covered[key] = {
-                        "rule": rule.id,
-                        "person_id": pid,
-                        "occasion": occasion,
-                        "status": done,
-                        "sent_at": by_hand.get("sent_at"),
-                        "transport_id": by_hand.get("transport_id"),
-                        "note": "Already sent by hand (corecruit rewards statement).",
-                    }
-                    continue
-                base = statement_letter(ctx, person, st)
-                letters[key] = replace(base, rule=rule.id, occasion=occasion)
-                result.planned.append(f"{rule.id} -> {pid}, {occasion}")
-        return [_item(x, k) for k, x in letters.items()]
+                self._plan_one(rule, people[pid], ledger, status)
+        return [_item(x, k) for k, x in self.letters.items()]
 
-    got = send_once(ctx, plan, dry_run=dry_run, tabs=["people", "dates", LEDGER], record=covered)
-    result.api_calls += 1
-    if dry_run:
-        result.detail = f"dry run: {len(letters)} statement(s) would go out."
-        return result
-    if not letters and not covered:
-        result.detail = "No statements due."
-        return result
-    got.api_calls -= 1  # the read is counted above
-    out = _delivery_result(ctx, result, got, letters, "statement")
-    assert isinstance(out, DueResult)
-    return out
+    def _plan_one(
+        self,
+        rule: ReminderRule,
+        person: pd.Series,
+        ledger: pd.DataFrame,
+        status: Mapping[str, pd.Series],
+    ) -> None:
+        """One person's statement under ``rule``: due, covered by one sent by hand, or done."""
+        ctx, camp = self.ctx, self.ctx.campaign.id
+        pid = str(person["person_id"]).strip()
+        choice = str(person.get("reward_choice") or "")
+        st = R.build_statement(ledger, pid, camp, ctx.settings.org.rewards, choice)
+        occasion = f"statement {lines_fingerprint(st)}"
+        key = f"{rule.id}|{pid}|{camp}|{occasion}"
+        prev = status.get(key)
+        if prev is not None and str(prev["status"]) in DELIVERED:
+            return
+        by_hand = status.get(f"{RULE_STATEMENT}|{pid}|{camp}|statement {st.fingerprint()}")
+        done = str(by_hand["status"]) if by_hand is not None else ""
+        if by_hand is not None and prev is None and done in DELIVERED:
+            self.covered[key] = {
+                "rule": rule.id,
+                "person_id": pid,
+                "occasion": occasion,
+                "status": done,
+                "sent_at": by_hand.get("sent_at"),
+                "transport_id": by_hand.get("transport_id"),
+                "note": "Already sent by hand (corecruit rewards statement).",
+            }
+            return
+        base = statement_letter(ctx, person, st)
+        self.letters[key] = replace(base, rule=rule.id, occasion=occasion)
+        self.result.planned.append(f"{rule.id} -> {pid}, {occasion}")
+
+    def finish(self, sent: SendResult) -> DueResult:
+        """The result of the send, in the rewards' own words."""
+        result = self.result
+        if self.dry_run:
+            result.api_calls += sent.api_calls
+            result.detail = f"dry run: {len(self.letters)} statement(s) would go out."
+            return result
+        if not self.letters and not self.covered:
+            result.api_calls += sent.api_calls
+            result.attention.extend(sent.attention)
+            result.detail = "No statements due."
+            return result
+        out = _delivery_result(self.ctx, result, sent, self.letters, "statement")
+        assert isinstance(out, DueResult)
+        return out
+
+
+def statements_rule(ctx: Context, *, dry_run: bool = False) -> StatementsRule | None:
+    """The statement's reminder rule (run by ``corecruit remind``), or None without one."""
+    rules = [r for r in ctx.campaign.reminders if r.template == OWN_PATH_TEMPLATES[0]]
+    return StatementsRule(ctx, rules, dry_run=dry_run) if rules else None
+
+
+def statements_due(ctx: Context, dry_run: bool = False) -> DueResult | None:
+    """The statement's reminder rule on its own (the remind run sends it with the rest);
+    None when the campaign has no such rule."""
+    due = statements_rule(ctx, dry_run=dry_run)
+    if due is None:
+        return None
+    p = due.part
+    return due.finish(send_once(ctx, p.plan, dry_run=dry_run, tabs=p.tabs, record=p.record))
 
 
 # ----------------------------------------------------------------------------- estimates

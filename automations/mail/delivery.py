@@ -88,8 +88,14 @@ class DeliveryReport:
     held: list[str] = field(default_factory=list)
     settled: dict[str, str] = field(default_factory=dict)
     attention: list[str] = field(default_factory=list)
+    about: list[str] = field(default_factory=list)  # the message key of each attention line
     rows_written: int = 0
     store_calls: int = 0
+
+    def tell(self, key: str, text: str) -> None:
+        """Something for staff about message ``key``."""
+        self.attention.append(text)
+        self.about.append(key)
 
 
 class Journal:
@@ -336,9 +342,10 @@ def deliver(
         if o.letter_html:
             write_private(letters_dir / f"{letter_stem(o.key)}.html", letter_page(o.letter_html))
         rep.other_way.append(o.key)
-        rep.attention.append(
+        rep.tell(
+            o.key,
             f"Please contact {o.label} another way (they {o.reason}) about '{o.rule}' "
-            f"({o.occasion}). The message is in {letters_dir / (letter_stem(o.key) + '.txt')}."
+            f"({o.occasion}). The message is in {letters_dir / (letter_stem(o.key) + '.txt')}.",
         )
     journal.record([(o.key, o.message_id, "planned") for o in emails], now)
     if first:
@@ -359,18 +366,20 @@ def deliver(
                     journal.record([(o.key, o.message_id, "failed")], now)
                     outcome[o.key] = {"status": "failed", "note": f"Not sent: {exc}"}
                     rep.failed.append(o.key)
-                    rep.attention.append(
+                    rep.tell(
+                        o.key,
                         f"A message to {o.label} ('{o.rule}') could not be sent: "
-                        f"{exc}. It will be tried again on the next run."
+                        f"{exc}. It will be tried again on the next run.",
                     )
                 else:
                     journal.record([(o.key, o.message_id, "unsure")], now)
                     outcome[o.key] = {"note": f"Unsure: {exc}. It will be checked on the next run."}
                     rep.held.append(o.key)
-                    rep.attention.append(
+                    rep.tell(
+                        o.key,
                         f"A message to {o.label} ('{o.rule}') may or may not "
                         f"have gone out: {exc}. It will be checked before "
-                        "anything is sent again."
+                        "anything is sent again.",
                     )
                 continue
             journal.record([(o.key, o.message_id, "sent")], now)
