@@ -87,6 +87,8 @@ class Item:
     retry: bool = False
     rendered: Rendered | None = None  # already rendered by the job (its own words)
     planned: str = ""  # the line for logs and --dry-run (ids and roles only)
+    also: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # log rows (keyed) of other messages this one stands in for: they share its fate
 
 
 @dataclass
@@ -184,6 +186,7 @@ def to_outgoing(
     *,
     correction: bool,
     retry: bool,
+    also: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Outgoing:
     """The item rendered: an email, or a letter for staff when the person is not emailed."""
     r = it.recipient
@@ -192,6 +195,7 @@ def to_outgoing(
         values = {**common_context(ctx, r), **it.context, "correction": correction}
         rendered = renderer.render(it.template, values)
     common: dict[str, Any] = dict(
+        also=dict(also or {}),
         key=key,
         rule=it.rule,
         person_id=r.id,
@@ -333,9 +337,23 @@ def send_together(
                 res.planned.append(it.planned or _planned_line(it, version, correction, retry))
                 res.sent_keys[key] = it
                 if not dry_run:
+                    # a message it stands in for that already went (or may have) stays as is
+                    also = {
+                        k: row
+                        for k, row in it.also.items()
+                        if status.get(k, "") not in (*DELIVERED, "intended")
+                    }
                     outgoing.append(
                         to_outgoing(
-                            ctx, renderer, it, key, version, h, correction=correction, retry=retry
+                            ctx,
+                            renderer,
+                            it,
+                            key,
+                            version,
+                            h,
+                            correction=correction,
+                            retry=retry,
+                            also=also,
                         )
                     )
         extra = dict(changes)

@@ -43,8 +43,9 @@ from ..transforms.forms import (
     validate_responses,
 )
 from ..transforms.late import late_letters
-from ..transforms.messages import OTHER_WAY, person_recipient
-from ..transforms.reminders import events_from_dates
+from ..transforms.messages import form_link_key, person_recipient
+from ..transforms.messages import scores_on_paper as on_paper
+from ..transforms.reminders import events_from_dates, opening_reminder_due
 from ..transforms.review import FORM_LINK_RULE, NEXT_STEP, ReviewState, released, review_state
 from ..transforms.values import is_true as _true
 from ..transforms.values import text as _text
@@ -140,10 +141,8 @@ def shortlisting_opens(ctx: Context, dates: pd.DataFrame) -> dt.date:
 
 
 def scores_on_paper(person: pd.Series) -> bool:
-    """By phone or post a long link cannot be read out or typed in: such a person
-    scores on paper (and can ask for the link by text message or email instead)."""
-    r = person_recipient(person.to_dict())
-    return r.channel != "email" and r.reason != OTHER_WAY["text message"]
+    """Whether this People row scores on paper (see :func:`transforms.messages.scores_on_paper`)."""
+    return on_paper(person_recipient(person.to_dict()))
 
 
 def _link_item(
@@ -173,7 +172,7 @@ def _link_item(
     if on_paper and not new_letter:
         template = "form_link_paper"
     rendered = renderer.render(template, {**common_context(ctx, r), **context})
-    key = f"{RULE}|{spec.person_id}|{ctx.campaign.id}|{spec.stage}|{handle.form_id}"
+    key = form_link_key(spec.person_id, ctx.campaign.id, spec.stage, handle.form_id)
     rule, occasion = RULE, str(spec.stage)
     if new_letter:  # once per person and candidate, whatever happens to the link
         rule, occasion = NEW_RULE, f"{spec.stage} {new_letter}"
@@ -268,11 +267,26 @@ def push_job(ctx: Context, send: bool = True) -> JobResult:
         # Email each person their own link, once per link.
         people = {_text(r.get("person_id")): r for _, r in frames["people"].iterrows()}
         renderer = Renderer(ctx.settings)
+        events = events_from_dates(frames["dates"], ctx.campaign)
         items = []
+        carried = 0
         for spec in specs:
             if early and spec.stage == "shortlisting":
                 continue  # not before the day shortlisting opens
-            items.append(_link_item(ctx, renderer, spec, handles[spec.key], people[spec.person_id]))
+            person = people[spec.person_id]
+            if (
+                spec.stage == "shortlisting"
+                and not scores_on_paper(person)
+                and opening_reminder_due(ctx.campaign, events, now.date(), person.to_dict())
+            ):
+                carried += 1  # the reminder that shortlisting opens carries it: one email
+                continue
+            items.append(_link_item(ctx, renderer, spec, handles[spec.key], person))
+        if carried:
+            res.detail += (
+                f"; {carried} shortlisting link(s) go with the message that shortlisting "
+                "opens (corecruit remind)"
+            )
         # A late application: each shortlister who already sent scores is told once.
         by_person = {s.person_id: s for s in specs if s.stage == "shortlisting"}
         late = late_letters(

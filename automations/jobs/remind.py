@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -25,6 +26,7 @@ from ..transforms.reminders import (
     events_from_dates,
     form_links_map,
     letters_from_key,
+    link_carried,
     plan_messages,
     summarise,
 )
@@ -62,8 +64,9 @@ def check_templates(ctx: Context, renderer: Renderer) -> None:
             )
 
 
-def to_item(p: Planned) -> Item:
-    """A planned reminder as the sender takes it: keyed and versioned by the planner."""
+def to_item(p: Planned, also: dict[str, dict[str, Any]] | None = None) -> Item:
+    """A planned reminder as the sender takes it: keyed and versioned by the planner
+    (``also``: the log rows of a form link email it stands in for)."""
     return Item(
         rule=p.rule.id,
         recipient=p.recipient,
@@ -78,6 +81,7 @@ def to_item(p: Planned) -> Item:
         correction=p.correction,
         retry=p.retry,
         planned=summarise([p])[0],
+        also=also or {},
     )
 
 
@@ -143,7 +147,9 @@ class Reminders:
         planned = plan_messages(make_world(ctx, frames, frames["sent_messages"]))
         res.attention.extend(planned.attention)
         res.waiting.extend(planned.waiting)
-        return [to_item(p) for p in without_unopenable_links(ctx, planned.messages, res)]
+        links, cid = frames["form_links"], ctx.campaign.id
+        keep = without_unopenable_links(ctx, planned.messages, res)
+        return [to_item(p, link_carried(p, links, cid)) for p in keep]
 
     def finish(self, sent: SendResult) -> RemindResult:
         """The result of the send (with what the whole send did, when sent with others)."""

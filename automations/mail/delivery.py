@@ -70,6 +70,8 @@ class Outgoing:
     letter_text: str = ""  # the message as text, for staff to read out or post
     letter_html: str = ""
     retry: bool = False
+    also: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # log rows of messages this one stands in for (keyed): written with it, same outcome
 
     @property
     def label(self) -> str:
@@ -336,6 +338,8 @@ def deliver(
                 else f"Please contact this person another way: they {o.reason}."
             ),
         }
+        for k, row in o.also.items():
+            first[k] = {**first[o.key], "version": 1, "content_hash": "", **row}
     for o in others:
         private_dir(letters_dir)
         write_private(letters_dir / f"{letter_stem(o.key)}.txt", o.letter_text)
@@ -365,6 +369,7 @@ def deliver(
                 if not isinstance(exc, MailError) or exc.definite:
                     journal.record([(o.key, o.message_id, "failed")], now)
                     outcome[o.key] = {"status": "failed", "note": f"Not sent: {exc}"}
+                    outcome.update({k: dict(outcome[o.key]) for k in o.also})
                     rep.failed.append(o.key)
                     rep.tell(
                         o.key,
@@ -388,6 +393,7 @@ def deliver(
                 "sent_at": now,
                 "note": "Corrected version." if o.version > 1 else "",
             }
+            outcome.update({k: {"status": "sent", "sent_at": now} for k in o.also})
             rep.sent.append(o.key)
             log.info("sent %s to %s (%s, v%d)", o.rule, o.label, o.occasion, o.version)
     except Exception:

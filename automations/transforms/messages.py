@@ -177,6 +177,21 @@ def candidate_recipient(row: Mapping[str, Any], letter: str, role: str = "candid
 # ------------------------------------------------------- keys and versions
 
 
+FORM_LINK_RULE = "form-link"  # the message that sends a person their own score form
+
+
+def form_link_key(person: str, campaign: str, stage: str, form_id: str) -> str:
+    """The key of the email with a person's own score form link: one per link (a renewed
+    link is a new form id, so it goes again, once)."""
+    return f"{FORM_LINK_RULE}|{person}|{campaign}|{stage}|{form_id}"
+
+
+def scores_on_paper(r: Recipient) -> bool:
+    """By phone or post a long link cannot be read out or typed in: such a person
+    scores on paper (and can ask for the link by text message or email instead)."""
+    return r.channel != "email" and r.reason != OTHER_WAY["text message"]
+
+
 def fingerprint(facts: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 

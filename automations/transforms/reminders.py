@@ -28,11 +28,13 @@ from ..config.models import CampaignConfig, OrganisationConfig, ReminderRule
 from ..mail.ics import CalendarEvent, make_uid
 from .messages import (
     DELIVERED,
+    FORM_LINK_RULE,
     Recipient,
     base_key,
     candidate_recipient,
     clock,
     fingerprint,
+    form_link_key,
     log_index,
     long_date,
     mail_domain,
@@ -40,6 +42,7 @@ from .messages import (
     person_recipient,
     plain_number,
     recipient_context,
+    scores_on_paper,
     short_name,
     version_key,
     when,
@@ -159,6 +162,19 @@ class Plan:
     waiting: list[str] = field(default_factory=list)  # things held back, with the reason
 
 
+def in_audience(row: Mapping[str, Any], who: str) -> bool:
+    """Whether a People row is in a reminder rule's audience (not 'admin', not candidates)."""
+    role = _text(row.get("role"))
+    kind = _text(row.get("kind"))
+    return {
+        "pwle": kind == "lived experience",
+        "panel": role in ("chair", "panel member", "supporting worker"),
+        "shortlisters": is_true(row.get("shortlists")),
+        "interviewers": is_true(row.get("interviews")) or role == "supporting worker",
+        "everyone": True,
+    }.get(who, False)
+
+
 def audience(world: World, who: str) -> list[tuple[Recipient, Mapping[str, Any]]]:
     """People in an audience, in person id order (candidates are handled per event)."""
     out = []
@@ -166,19 +182,7 @@ def audience(world: World, who: str) -> list[tuple[Recipient, Mapping[str, Any]]
         return [(Recipient("admin", "admin", "there", world.org.organisation.admin_email), {})]
     for _, row in world.people.iterrows():
         r = row.to_dict()
-        pid = _text(r.get("person_id"))
-        if not pid:
-            continue
-        role = _text(r.get("role"))
-        kind = _text(r.get("kind"))
-        keep = {
-            "pwle": kind == "lived experience",
-            "panel": role in ("chair", "panel member", "supporting worker"),
-            "shortlisters": is_true(r.get("shortlists")),
-            "interviewers": is_true(r.get("interviews")) or role == "supporting worker",
-            "everyone": True,
-        }.get(who, False)
-        if keep:
+        if _text(r.get("person_id")) and in_audience(r, who):
             out.append((person_recipient(r), r))
     return sorted(out, key=lambda x: x[0].id)
 
@@ -217,6 +221,55 @@ def _rule_window(rule: ReminderRule, event_day: dt.date | None) -> tuple[dt.date
     if rule.days_before > 0:
         return due, event_day - dt.timedelta(days=1)
     return due, due + dt.timedelta(days=rule.catch_up_days)
+
+
+OPENS = "shortlisting opens"
+
+
+def opening_reminder_due(
+    campaign: CampaignConfig,
+    events: Mapping[str, Event],
+    today: dt.date,
+    person: Mapping[str, Any],
+) -> str:
+    """The id of a reminder rule for the day shortlisting opens that goes to ``person``
+    today ('' when none does). Its message carries their own shortlisting link, so
+    ``forms push`` leaves the link to it: one email on the day, not two. Before and after
+    the rule's days (its catch-up days included), ``forms push`` sends the link itself."""
+    day = rule_day(events, campaign, OPENS)
+    if day is None:
+        return ""
+    for rule in campaign.reminders:
+        if rule.event != OPENS or rule.template in OWN_PATH_TEMPLATES:
+            continue
+        start, end = _rule_window(rule, day)
+        if start <= today <= end and in_audience(person, rule.audience):
+            return rule.id
+    return ""
+
+
+def link_carried(
+    p: Planned, form_links: pd.DataFrame, campaign_id: str
+) -> dict[str, dict[str, Any]]:
+    """The score form link email an opening reminder stands in for: its log row, keyed as
+    ``forms push`` keys it (so that link is not sent again on its own). None for a
+    person who scores on paper: their own letter about the sheets still goes."""
+    link = _text(p.context.get("form_link"))
+    if p.rule.event != OPENS or not link or scores_on_paper(p.recipient):
+        return {}
+    for _, r in form_links.iterrows():
+        pid, stage = _text(r.get("person_id")), _text(r.get("stage"))
+        if pid == p.recipient.id and stage == "shortlisting" and _text(r.get("url")) == link:
+            key = form_link_key(pid, campaign_id, stage, _text(r.get("form_id")))
+            return {
+                key: {
+                    "rule": FORM_LINK_RULE,
+                    "person_id": pid,
+                    "occasion": stage,
+                    "note": f"Sent with the '{p.rule.id}' message.",
+                }
+            }
+    return {}
 
 
 def reward_lines(org: OrganisationConfig) -> tuple[list[str], list[str]]:
