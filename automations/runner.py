@@ -44,6 +44,8 @@ from .errors import CorecruitError, JobError
 from .files import write_private
 from .jobs import JobResult
 from .locks import held
+from .status import publish
+from .transforms.status import JobRun
 
 log = logging.getLogger("corecruit.runner")
 
@@ -187,6 +189,7 @@ class Runner:
         self.state = RunnerState.load(settings.workspace / ".runner-state.json")
         self.stop_requested = threading.Event()
         self._pending: dict[str, list[dict[str, Any]]] | None = None  # batched run-log rows
+        self._pending_ctx: dict[str, Context] = {}  # the context to write them with
 
     def now(self) -> dt.datetime:
         if self.clock:
@@ -257,35 +260,39 @@ class Runner:
         """
         rec = RunRecord(uuid.uuid4().hex[:12], job, ctx.campaign.id, ctx.now())
         calls_before = _api_calls()
-        try:
-            res = call()
-        except BaseException as exc:
-            rec.outcome = "failed"
-            rec.detail = (
-                str(exc)
-                if isinstance(exc, CorecruitError)
-                else f"stopped by {type(exc).__name__} (run by hand)"
-            )
+        with self.batched_log():  # a run: its Run log row and the Status tab, one write
+            try:
+                res = call()
+            except BaseException as exc:
+                rec.outcome = "failed"
+                rec.detail = (
+                    str(exc)
+                    if isinstance(exc, CorecruitError)
+                    else f"stopped by {type(exc).__name__} (run by hand)"
+                )
+                rec.ended_at = ctx.now()
+                rec.api_calls = max(0, _api_calls() - calls_before)
+                self._after(rec, ctx)
+                raise
+            if isinstance(res, JobResult):
+                rec.take(res)
+            rec.detail = f"{rec.detail} (run by hand)".strip()
             rec.ended_at = ctx.now()
             rec.api_calls = max(0, _api_calls() - calls_before)
             self._after(rec, ctx)
-            raise
-        if isinstance(res, JobResult):
-            rec.take(res)
-        rec.detail = f"{rec.detail} (run by hand)".strip()
-        rec.ended_at = ctx.now()
-        rec.api_calls = max(0, _api_calls() - calls_before)
-        self._after(rec, ctx)
         return res
 
     @contextlib.contextmanager
     def batched_log(self) -> Iterator[None]:
-        """Write the run-log rows of a whole ``run --once`` in one append per campaign.
+        """A run: ``run --once``, a scheduled tick or a command run by hand.
 
-        Each append rewrites the staff workbook (or costs Google calls), so a run of
-        every job would otherwise pay for one extra write per job. Rows are flushed
-        when the block ends, however it ends; a SIGKILL loses only those log rows
-        (the runner's state file and the jobs' own data are already saved).
+        Its run-log rows are written in one append per campaign, together with the
+        Status tab, at the end (see :func:`automations.status.publish`). Each write
+        rewrites the staff workbook (or costs Google calls), so a run of every job
+        would otherwise pay for one extra write per job. Rows are flushed when the
+        block ends, however it ends; a SIGKILL loses only those log rows and that
+        Status (the runner's state file and the jobs' own data are already saved).
+        A job run alone by :meth:`run_job`, outside a run, appends its row only.
         """
         if self._pending is not None:  # already batching
             yield
@@ -295,23 +302,58 @@ class Runner:
             yield
         finally:
             pending, self._pending = self._pending, None
+            ctxs, self._pending_ctx = self._pending_ctx, {}
             for campaign, rows in pending.items():
-                self._append_log(campaign, rows, None)
+                self._append_log(campaign, rows, ctxs.get(campaign), status=True)
 
     def _log_run(self, rec: RunRecord, ctx: Context | None) -> None:
         """Append the run to the staff workbook's run log (best effort: never fails the job)."""
         if self._pending is not None:
             self._pending.setdefault(rec.campaign, []).append(rec.row())
+            if ctx is not None:
+                self._pending_ctx[rec.campaign] = ctx
             return
         self._append_log(rec.campaign, [rec.row()], ctx)
 
-    def _append_log(self, campaign: str, rows: list[dict[str, Any]], ctx: Context | None) -> None:
+    def job_runs(self, campaign: str) -> list[JobRun]:
+        """Each job's last run, outcome and next run (fixed by the schedule), for Status."""
+        out = []
+        for job in available_jobs():
+            e = self.state.data.get(f"{campaign}/{job}", {})
+            last = dt.datetime.fromisoformat(e["last_run"]) if e.get("last_run") else None
+            last = last.replace(tzinfo=None) if last is not None else None
+            spec = getattr(self.settings.org.schedule, JOBS[job][1])
+            out.append(
+                JobRun(
+                    job,
+                    last,
+                    str(e.get("last_outcome", "")) if last else "",
+                    str(e.get("last_detail", "")),
+                    int(e.get("failures", 0)),
+                    next_run(spec, last),
+                    tuple(e.get("attention", [])),
+                )
+            )
+        return out
+
+    def _append_log(
+        self,
+        campaign: str,
+        rows: list[dict[str, Any]],
+        ctx: Context | None,
+        *,
+        status: bool = False,
+    ) -> None:
         try:
             ctx = ctx or self.context_factory(self.settings, campaign)
             from .store import make_frame
 
             staff = ctx.stores.staff
-            staff.append("run_log", make_frame(staff.tab("run_log"), rows))
+            frame = make_frame(staff.tab("run_log"), rows)
+            if status:  # the end of a run: these rows and the Status tab, in one write
+                publish(ctx, self.job_runs(campaign), {"run_log": frame})
+            else:
+                staff.append("run_log", frame)
         except Exception as exc:  # the run log must never stop the runner
             log.warning(
                 "could not write the run log for campaign=%s: %s", campaign, type(exc).__name__
@@ -407,7 +449,8 @@ class Runner:
     def loop(self, sched: schedule.Scheduler, *, poll_seconds: float = 1.0) -> None:
         """Run pending jobs until a stop is requested."""
         while not self.stop_requested.is_set():
-            sched.run_pending()
+            with self.batched_log():  # each tick is a run: one Run log and Status write
+                sched.run_pending()
             self.stop_requested.wait(poll_seconds)
 
 

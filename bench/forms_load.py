@@ -18,15 +18,23 @@ same run. The hourly bound on sends per form is lifted here (the baseline sends 
 form 400 times); bench/attacks.py checks the bound.
 
     .venv/bin/python bench/forms_load.py [--members 50] [--forms-each 8] [--burst 400]
+
+``--cpu N`` (issue 17) instead compares CPU per submission: the real server and a
+minimal Flask + SQLite server (the same URLs, a draft per page, a nonce on the check
+page, one row per send; waitress with 8 threads for both) each run in their own
+process; this process sends the same N forms to each, one after another, and reads
+each server's CPU time (user + system, /proc) before and after.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import random
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -227,13 +235,120 @@ def burst(members: int) -> dict[str, float]:
         }
 
 
+REAL_SERVER = """
+import sys, time
+sys.path.insert(0, {root!r})
+from pathlib import Path
+from automations.forms.inbox import Inbox
+from automations.forms.local import AppInfo, create_app, start_server_thread
+from automations.forms.tokens import LinkSigner
+app = create_app(Inbox(Path({inbox!r})), LinkSigner("b" * 32), info=AppInfo(),
+                 sends_per_hour=10**6)
+print(start_server_thread(app, threads=8).url, flush=True)
+sys.stdin.read()
+"""
+
+MINIMAL_SERVER = """
+import json, secrets, sqlite3, sys, threading
+from flask import Flask, request, redirect
+import waitress
+db = {db!r}
+local = threading.local()
+def con():
+    c = getattr(local, "c", None)
+    if c is None:
+        c = local.c = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+        c.execute("PRAGMA journal_mode=WAL"); c.execute("PRAGMA synchronous=FULL")
+    return c
+con().execute("CREATE TABLE IF NOT EXISTS drafts (k TEXT PRIMARY KEY, a TEXT)")
+con().execute("CREATE TABLE IF NOT EXISTS subs (n TEXT UNIQUE, k TEXT, a TEXT)")
+app = Flask("minimal")
+@app.post("/f/<path:token>/<int:n>")
+def page(token, n):
+    c = con(); c.execute("BEGIN IMMEDIATE")
+    row = c.execute("SELECT a FROM drafts WHERE k=?", (token,)).fetchone()
+    a = json.loads(row[0]) if row else {{}}
+    a.update({{k: v for k, v in request.form.items() if k != "nav"}})
+    c.execute("INSERT OR REPLACE INTO drafts VALUES (?,?)", (token, json.dumps(a)))
+    c.execute("COMMIT")
+    return redirect(f"/f/{{token}}/{{n + 1}}", 303)
+@app.get("/f/<path:token>/check")
+def check(token):
+    row = con().execute("SELECT a FROM drafts WHERE k=?", (token,)).fetchone()
+    return f'<form><input name="nonce" value="{{secrets.token_hex(8)}}">{{row[0]}}</form>'
+@app.post("/f/<path:token>/send")
+def send(token):
+    c = con(); c.execute("BEGIN IMMEDIATE")
+    a = c.execute("SELECT a FROM drafts WHERE k=?", (token,)).fetchone()[0]
+    c.execute("INSERT OR IGNORE INTO subs VALUES (?,?,?)", (request.form["nonce"], token, a))
+    c.execute("COMMIT")
+    return redirect(f"/f/{{token}}/done/{{request.form['nonce']}}", 303)
+srv = waitress.create_server(app, host="127.0.0.1", port=0, threads=8)
+print(f"http://127.0.0.1:{{srv.effective_port}}", flush=True)
+threading.Thread(target=srv.run, daemon=True).start()
+sys.stdin.read()
+"""
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_submission(n: int) -> dict[str, float]:
+    """CPU seconds per submitted form: the real server and the minimal one, same forms."""
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        _prov, forms = setup(Path(tmp), 10)
+        codes = {
+            "corecruit": REAL_SERVER.format(root=str(ROOT), inbox=str(Path(tmp) / "inbox.sqlite3")),
+            "minimal Flask + SQLite": MINIMAL_SERVER.format(db=str(Path(tmp) / "minimal.sqlite3")),
+        }
+        for name, code in codes.items():
+            proc = subprocess.Popen(
+                [sys.executable, "-c", code],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            try:
+                assert proc.stdout is not None
+                url = proc.stdout.readline().strip()
+                rng = random.Random(1)
+                spec, path = forms[0]
+                send_form(url, spec, path, "warm-up", rng, twice=False)
+                before = _cpu_seconds(proc.pid)
+                t0 = time.perf_counter()
+                for i in range(n):
+                    spec, path = forms[i % len(forms)]
+                    send_form(url, spec, path, f"cpu{i}", rng, twice=False)
+                out[f"{name} wall"] = (time.perf_counter() - t0) / n
+                out[name] = (_cpu_seconds(proc.pid) - before) / n
+            finally:
+                proc.kill()
+                proc.wait()
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--members", type=int, default=50)
     ap.add_argument("--forms-each", type=int, default=8)
     ap.add_argument("--burst", type=int, default=400, help="people pressing Send at once (0: skip)")
+    ap.add_argument("--cpu", type=int, default=0, help="compare CPU per submission (N forms)")
     args = ap.parse_args()
     logging.getLogger("waitress").setLevel(logging.ERROR)  # "queue depth", connection limit
+    if args.cpu:
+        got = cpu_per_submission(args.cpu)
+        mini = got["minimal Flask + SQLite"]
+        print("| server | CPU ms per submission | wall ms per submission | CPU × minimal |")
+        print("|---|---:|---:|---:|")
+        for name in ("corecruit", "minimal Flask + SQLite"):
+            print(
+                f"| {name} | {got[name] * 1000:.1f} | {got[name + ' wall'] * 1000:.1f} "
+                f"| {got[name] / mini:.2f} |"
+            )
+        return
     total = args.members * args.forms_each
     base = run(1, total, 1)  # baseline: one member, one form after another
     load = run(args.members, args.forms_each, args.members)

@@ -1,117 +1,166 @@
-"""A full ``run --once`` of every job at 50, 500 and 5,000 applications.
+"""``corecruit run --once`` as cron runs it, at 500 and 5,000 applications, against a floor.
 
-Each size runs in a fresh child process (so peak memory is that run's own) on a
-fresh workspace: the example campaign with two panels of four and N invented
-applications (bench/synth.py). Between pushing and collecting forms every
-shortlister's form is filled in, so merge and rewards have real work. On the
-Google path the child starts the emulator and counts the API calls it answers.
+For each size, on a fresh workspace (the example campaign, two panels of four, N
+invented applications from bench/synth.py; dates moved so that today is the Monday
+after the shortlisting deadline):
 
-    python bench/run_scale.py [--sizes 50,500,5000] [--backend local,google] [--record]
+1. ``first``: ``corecruit run --once`` (one process, every job): redact, push forms...
+2. every shortlister's form is filled in (not measured), then ``forms in``: the run
+   that brings the scores in, merges, accrues rewards...
+3. ``nothing new``: the same command again with nothing changed. Writes are counted as
+   workspace files whose inode, time or size changed.
+4. ``reference``: the same workbooks read with python-calamine and written once to
+   SQLite (one transaction), the least any run over this data could cost.
 
-Prints wall time per job, peak memory (max RSS) and API calls, and the growth
-of each against the smallest size measured in the same run.
+Wall time, CPU (user + system) and peak memory (max RSS) are the child's own, from
+``os.wait4``. Ratios are against the reference measured in the same run.
+
+    python bench/run_scale.py [--sizes 500,5000] [--record]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import datetime as dt
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import textwrap
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-
-CHILD = textwrap.dedent(
-    """
-    import datetime as dt, json, resource, sys, time
-    sys.path.insert(0, {root!r})
-    sys.path.insert(0, {bench!r})
-    from run_scale_child import run
-    print(json.dumps(run({config!r}, {size!r}, {backend!r})))
-    """
-)
+BENCH = ROOT / "bench"
+CORECRUIT = Path(sys.executable).with_name("corecruit")
+# The bench's day in the example campaign's calendar (as the in-process benches use).
+CAMPAIGN_DAY = dt.date(2027, 1, 25)
+_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 
 
-def measure(size: int, backend: str) -> dict[str, object]:
+def shift_dates(toml: Path, days: int) -> None:
+    """Move every date in the campaign file by ``days`` (so today is CAMPAIGN_DAY)."""
+
+    def move(m: re.Match[str]) -> str:
+        d = dt.date(int(m[1]), int(m[2]), int(m[3])) + dt.timedelta(days=days)
+        return d.isoformat()
+
+    toml.write_text(_DATE.sub(move, toml.read_text()))
+
+
+def timed(args: list[str], env: dict[str, str]) -> dict[str, float]:
+    """Run one child; its own wall time, CPU seconds and peak RSS (MB)."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    out = (p.stdout.read() if p.stdout else b"").decode()
+    err = (p.stderr.read() if p.stderr else b"").decode()
+    if p.returncode != 0:
+        what = " ".join(args[:4])
+        raise RuntimeError(f"{what}... failed ({p.returncode}):\n{out}\n{err[-3000:]}")
+    failed = [ln for ln in out.splitlines() if ln.startswith("✗")]
+    if failed:
+        raise RuntimeError("a job failed:\n" + "\n".join(failed))
+    return {
+        "wall": wall,
+        "cpu": ru.ru_utime + ru.ru_stime,
+        "rss_mb": ru.ru_maxrss / 1024,
+        "out": out,  # type: ignore[dict-item]
+    }
+
+
+def stamps(folder: Path) -> dict[str, tuple[int, int, int]]:
+    out = {}
+    for p in folder.rglob("*"):
+        if p.is_file():
+            st = p.stat()
+            out[str(p.relative_to(folder))] = (st.st_ino, st.st_mtime_ns, st.st_size)
+    return out
+
+
+def measure(size: int) -> dict[str, object]:
     tmp = Path(tempfile.mkdtemp(prefix=f"corecruit-scale-{size}-"))
     try:
         cfg = tmp / "config"
         shutil.copytree(ROOT / "config", cfg)
-        code = CHILD.format(
-            root=str(ROOT), bench=str(ROOT / "bench"), config=str(cfg), size=size, backend=backend
+        shift_dates(cfg / "campaigns" / "example.toml", (dt.date.today() - CAMPAIGN_DAY).days)
+        env = os.environ | {"PYTHONWARNINGS": "ignore", "PYTHONPATH": f"{ROOT}:{BENCH}"}
+        child = [sys.executable, str(BENCH / "run_scale_child.py")]
+        subprocess.run([*child, "setup", str(cfg), str(size)], check=True, env=env)
+        run = [str(CORECRUIT), "--config", str(cfg), "run", "--once"]
+        got: dict[str, object] = {"size": size}
+        got["first"] = timed(run, env)
+        filled = subprocess.run(
+            [*child, "fill", str(cfg)], check=True, env=env, capture_output=True, text=True
         )
-        p = subprocess.run(
-            [sys.executable, "-c", code],
-            capture_output=True,
-            text=True,
-            env=os.environ | {"PYTHONWARNINGS": "ignore"},
+        got["filled"] = int(filled.stdout.strip().splitlines()[-1])
+        got["forms in"] = timed(run, env)
+        ws = tmp / "workspace"
+        before = stamps(ws)
+        got["nothing new"] = timed(run, env)
+        after = stamps(ws)
+        changed = sorted(k for k in after if before.get(k) != after[k] and not k.endswith(".lock"))
+        got["writes"] = [k for k in changed if k.endswith(".xlsx")]
+        got["other_files"] = [k for k in changed if not k.endswith(".xlsx")]
+        campaign = next(p for p in ws.iterdir() if (p / "staff.xlsx").exists())
+        got["reference"] = timed(
+            [sys.executable, str(BENCH / "run_scale_reference.py"), str(campaign)], env
         )
-        if p.returncode != 0:
-            last = [x for x in p.stderr.strip().splitlines() if x.strip()][-1:] or ["?"]
-            print(f"the {backend} run at {size} failed:\n{p.stderr[-3000:]}", file=sys.stderr)
-            return {"size": size, "failed": last[0][:300]}
-        return dict(json.loads(p.stdout.strip().splitlines()[-1]))
+        xlsx = sum(p.stat().st_size for p in ws.rglob("*.xlsx"))
+        got["xlsx_mb"] = xlsx / 1e6
+        return got
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def table(results: list[dict[str, object]]) -> str:
+    out = [
+        "| applications | run | wall s | CPU s | peak MB | CPU × reference | wall × reference |",
+        "|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    notes = []
+    for r in results:
+        ref = r["reference"]
+        assert isinstance(ref, dict)
+        for name in ("first", "forms in", "nothing new", "reference"):
+            m = r[name]
+            assert isinstance(m, dict)
+            out.append(
+                f"| {r['size']} | {name} | {m['wall']:.2f} | {m['cpu']:.2f} | {m['rss_mb']:.0f} | "
+                f"{m['cpu'] / ref['cpu']:.1f} | {m['wall'] / ref['wall']:.1f} |"
+            )
+        writes = r["writes"]
+        assert isinstance(writes, list)
+        other = r["other_files"]
+        assert isinstance(other, list)
+        notes.append(
+            f"{r['size']}: {r['filled']} forms filled between the runs; workbooks "
+            f"{float(r['xlsx_mb']):.1f} MB; workbooks saved by the nothing-new run: "
+            + (", ".join(writes) if writes else "none")
+            + "; other files it wrote: "
+            + (", ".join(other) if other else "none")
+        )
+    return "\n".join(out) + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", default="50,500,5000")
-    ap.add_argument("--backend", default="local,google")
+    ap.add_argument("--sizes", default="500,5000")
     ap.add_argument("--record", action="store_true")
     args = ap.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
-    out = []
-    for backend in args.backend.split(","):
-        measured = [measure(n, backend) for n in sizes]
-        rows = [r for r in measured if "failed" not in r]
-        failed = [r for r in measured if "failed" in r]
-        if not rows:
-            out.append(f"### {backend} backend\n\nEvery size failed: {failed}\n")
-            continue
-        base = rows[0]
-        jobs = list(base["jobs"])  # type: ignore[arg-type]
-        out.append(f"### {backend} backend\n")
-        out.append(
-            "| applications | "
-            + " | ".join(f"{j} (s)" for j in jobs)
-            + " | all jobs (s) | peak memory (MB) | API calls | time × | memory × | calls × |"
-        )
-        out.append("|---:|" + "---:|" * (len(jobs) + 6))
-        for r in rows:
-            t = r["jobs"]
-            total = float(r["total_seconds"])  # type: ignore[arg-type]
-            out.append(
-                f"| {r['size']} | "
-                + " | ".join(f"{t[j]:.2f}" for j in jobs)  # type: ignore[index]
-                + f" | {total:.2f} | {float(r['peak_mb']):.0f} | {r['api_calls']} | "  # type: ignore[arg-type]
-                f"{total / float(base['total_seconds']):.1f} | "  # type: ignore[arg-type]
-                f"{float(r['peak_mb']) / float(base['peak_mb']):.1f} | "  # type: ignore[arg-type]
-                + (
-                    f"{int(r['api_calls']) / int(base['api_calls']):.2f} |"  # type: ignore[call-overload]
-                    if int(base["api_calls"])  # type: ignore[call-overload]
-                    else "- |"
-                )
-            )
-        out.append("")
-        extra = {r["size"]: r.get("notes", "") for r in rows}
-        out.append("What each run did: " + "; ".join(f"{k}: {v}" for k, v in extra.items()))
-        for r in failed:
-            out.append(f"\nAt {r['size']} applications the run did not finish: {r['failed']}")
-        out.append("")
-        print("\n".join(out[-6:]), flush=True)
-    table = "\n".join(out)
-    print(table)
+    results = []
+    for n in (int(s) for s in args.sizes.split(",")):
+        results.append(measure(n))
+        print(table(results[-1:]), flush=True)
+    text = table(results)
+    print(text)
     if args.record:
         cmd = "python bench/run_scale.py " + " ".join(a for a in sys.argv[1:] if a != "--record")
-        with (ROOT / "bench" / "RESULTS.md").open("a") as fh:
-            fh.write(f"\n## Whole campaign, run --once, by size\n\n`{cmd}`\n\n{table}\n")
+        with (BENCH / "RESULTS.md").open("a") as fh:
+            fh.write(f"\n## run --once as cron runs it, by size (issue 17)\n\n`{cmd}`\n\n{text}")
 
 
 if __name__ == "__main__":

@@ -1,23 +1,27 @@
-"""The child process of bench/run_scale.py: one size, one backend, fresh workspace."""
+"""The child processes of bench/run_scale.py: set up a workspace, fill forms, the reference.
+
+Only what is measured runs as ``corecruit run --once`` (as cron runs it); this file makes
+the data it runs on, in separate processes, so none of it is counted:
+
+    python bench/run_scale_child.py setup CONFIG SIZE   # init + N invented applications
+    python bench/run_scale_child.py fill CONFIG         # every pushed form filled in
+
+The reference (python-calamine read + one SQLite write) is bench/run_scale_reference.py,
+which imports nothing of corecruit.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-import resource
-import time
+import sys
 from pathlib import Path
-from typing import Any
 
 import synth
 
 from automations.config import load_settings
 from automations.context import Context, make_context
-from automations.runner import Runner, available_jobs
 from automations.store import make_frame
 from automations.store.cells import parse_cell
 from automations.workspace import init_campaign
-
-NOW = dt.datetime(2027, 1, 25, 9, 0)
 
 
 def _load(ctx: Context, size: int) -> None:
@@ -34,56 +38,32 @@ def _load(ctx: Context, size: int) -> None:
         staff.append("applications", make_frame(staff.tab("applications"), apps))
 
 
-def fill_forms(ctx: Context, emu: Any) -> int:
-    """Every panel member fills in every form pushed to them."""
-    import fill
+def setup(config: str, size: int) -> None:
+    """Init, N applications, redacted, and every redaction report row checked by staff
+    (the review gate), so the measured run makes and fills forms as a real one would."""
+    from automations.jobs.redact import redact_job
 
-    return fill.fill_google(ctx, emu) if emu is not None else fill.fill_local(ctx)
-
-
-def run(config: str, size: int, backend: str) -> dict[str, Any]:
-    settings = load_settings(Path(config))
-    factory_kw: dict[str, Any] = {}
-    emu = None
-    if backend == "google":
-        from tests.google_emulator.fixtures import start_for_bench
-
-        emu, settings, factory_kw = start_for_bench(settings)
-    extras = factory_kw.pop("extras", {})
-
-    def make(cid: str | None = None) -> Context:
-        c = make_context(settings, cid, clock=lambda: NOW, **factory_kw)
-        c.extras.update(extras)
-        return c
-
-    ctx = make()
+    ctx = make_context(load_settings(Path(config)))
     init_campaign(ctx)
     _load(ctx, size)
-    runner = Runner(
-        settings,
-        clock=lambda: NOW,
-        context_factory=lambda s, cid: make(cid),
-    )
-    if emu is not None:
-        emu.reset_counts()
-    timings: dict[str, float] = {}
-    notes = []
-    for job in available_jobs():
-        t0 = time.perf_counter()
-        recs = runner.run_once([job])
-        timings[job] = time.perf_counter() - t0
-        bad = [r for r in recs if r.outcome != "ok"]
-        if bad:
-            raise RuntimeError(f"{job} failed: {bad[0].detail}")
-        if job == "forms_push":
-            notes.append(f"{fill_forms(ctx, emu)} forms filled")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {
-        "size": size,
-        "backend": backend,
-        "jobs": timings,
-        "total_seconds": sum(timings.values()),
-        "peak_mb": peak,
-        "api_calls": emu.calls() if emu is not None else 0,
-        "notes": ", ".join(notes) or "-",
-    }
+    redact_job(ctx)
+    staff = ctx.stores.staff
+    with staff.locked():
+        report = staff.read_one("redaction_report", refresh=True)
+        report["reviewed_by"] = "bench (invented applications)"
+        staff.write({"redaction_report": report})
+
+
+def fill(config: str) -> int:
+    """Every panel member fills in every form pushed to them (local forms)."""
+    import fill as fill_mod
+
+    return fill_mod.fill_local(make_context(load_settings(Path(config))))
+
+
+if __name__ == "__main__":
+    what, config = sys.argv[1], sys.argv[2]
+    if what == "setup":
+        setup(config, int(sys.argv[3]))
+    else:
+        print(fill(config))

@@ -38,7 +38,7 @@ def _spec() -> WorkbookSpec:
             ColumnSpec("id", "ID", required=True),
             *(ColumnSpec(c, c.upper()) for c in TEXT_COLS),
             ColumnSpec("n", "Number", type="integer"),
-            ColumnSpec("money", "Money", type="decimal"),
+            ColumnSpec("money", "Money", type="money", filled_by="job"),
             ColumnSpec("day", "Day", type="date"),
             ColumnSpec("at", "At", type="datetime"),
             ColumnSpec("ok", "OK", type="boolean"),

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
 import sys
 from pathlib import Path
 
 import click
-import pandas as pd
 
 from .. import runner as runner_mod
+from ..context import make_context
 from ..files import private_dir, private_fd
-from ..runner import Runner, RunRecord, available_jobs, next_run
+from ..runner import Runner, RunRecord, available_jobs
+from ..status import STATUS
+from ..status import current as current_status
+from ..transforms.status import status_lines
 from . import State, friendly, main, pass_state
 
 log = logging.getLogger("corecruit")
@@ -45,7 +47,6 @@ def _first_run(state: State, example: bool) -> None:
     renamed or deleted tab must never be read as an empty one, so the jobs that need it
     fail and say which tab to restore (see :meth:`TableStore.init`).
     """
-    from ..context import make_context
     from ..workspace import init_campaign
 
     for cid in state.settings.campaigns:
@@ -53,6 +54,8 @@ def _first_run(state: State, example: bool) -> None:
         res = init_campaign(ctx, example=example, add_tabs=False)
         for rep in (res.staff, res.panel):
             for tab in rep.tabs_missing:
+                if tab == STATUS:  # job-owned, nothing typed: added at the end of the run
+                    continue
                 spec = (ctx.stores.staff if rep is res.staff else ctx.stores.panel).tab(tab)
                 log.warning("campaign=%s tab_missing=%s", cid, tab)
                 click.secho(
@@ -157,7 +160,6 @@ def run(
 def _example_reviewed(state: State, runner: Runner) -> None:
     """The example's invented applications count as checked (the review gate), so the
     demo shows a working form link; real applications wait for staff to check them."""
-    from ..context import make_context
     from ..review import mark_example_reviewed
 
     for cid in state.settings.campaigns:
@@ -189,8 +191,6 @@ def _run_once(runner: Runner, names: list[str]) -> list[RunRecord]:
 
 def _print_links(state: State) -> None:
     """Show one panel member's form link so a new user can try the example straight away."""
-    from ..context import make_context
-
     for cid in state.settings.campaigns:
         try:
             links = make_context(state.settings, cid).stores.staff.read_one(
@@ -208,98 +208,18 @@ def _print_links(state: State) -> None:
 @pass_state
 @friendly
 def status(state: State) -> None:
-    """Each job's last run, next run and outcome, and what needs a person's attention."""
-    from ..context import make_context
+    """What needs a person now, what happens next, and each job's last and next run.
 
+    The same rows as the Status tab (the first tab of the staff workbook), worked out
+    now from the same records, for every campaign (or the one --campaign names).
+    """
     settings = state.settings
     runner = Runner(settings)
-    now = runner.now().replace(tzinfo=None)
-    rows = []
-    for cid in settings.campaigns:
-        for job in available_jobs():
-            e = runner.state.data.get(f"{cid}/{job}", {})
-            last = dt.datetime.fromisoformat(e["last_run"]) if e.get("last_run") else None
-            if last is not None and last.tzinfo is not None:
-                last = last.replace(tzinfo=None)
-            n = next_run(getattr(settings.org.schedule, runner_mod.JOBS[job][1]), last)
-            due = "at the next start" if n is None else f"{n:%Y-%m-%d %H:%M}"
-            if n is not None and n <= now:
-                due += " (due)"
-            rows.append(
-                (
-                    cid,
-                    job,
-                    e.get("last_run", "never")[:16],
-                    e.get("last_outcome", "-"),
-                    due,
-                    str(e.get("failures", 0)),
-                )
-            )
-    head = ("campaign", "job", "last run", "outcome", "next run", "failures in a row")
-    widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
-    for r in [head, *rows]:
-        click.echo("  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True)))
-    click.echo("")
-    attention: list[str] = []
-    for cid in settings.campaigns:
-        for job in available_jobs():
-            e = runner.state.data.get(f"{cid}/{job}", {})
-            if e.get("last_outcome") == "failed":
-                attention.append(f"{cid} {job}: {e.get('last_detail', '')}")
-            attention.extend(f"{cid} {job}: {a}" for a in e.get("attention", []))
-        try:
-            ctx = make_context(settings, cid)
-            tabs = ctx.stores.staff.read(
-                ["exceptions", "results", "sent_messages", "form_links", "raw_scores"],
-                errors="collect",
-            )
-        except Exception:
-            continue
-        from ..review import review_words
-
-        if held := review_words(ctx):  # the review gate: what is held from the panel, and why
-            attention.append(f"{cid}: {held}")
-        exc = tabs["exceptions"]
-        open_exc = exc[exc["resolved"].fillna(False).eq(False)] if len(exc) else exc
-        if len(open_exc):
-            attention.append(f"{cid}: {len(open_exc)} item(s) in 'Needs attention' to look at")
-        flagged = tabs["results"][tabs["results"]["flags"].ne("")] if len(tabs["results"]) else []
-        if len(flagged):
-            attention.append(f"{cid}: {len(flagged)} result(s) have flags for the meeting")
-        sent = tabs["sent_messages"]
-        if len(sent):
-            unconf = int(sent["status"].eq("intended").sum())
-            # people, not messages: one person without email may have several letters
-            other = sent.loc[sent["status"].eq("contact another way"), "person_id"].nunique()
-            if unconf:
-                attention.append(f"{cid}: {unconf} message(s) not yet confirmed as sent")
-            if other:
-                attention.append(f"{cid}: {other} person(s) to contact another way (no email)")
-        waits = _shortlisting_waits(tabs["form_links"], tabs["raw_scores"])
-        if waits:
-            attention.append(f"{cid}: the shortlisting results wait for {waits}")
-    if attention:
-        click.echo("Needs a person's attention:")
-        for a in attention:
-            click.echo(f"  - {a}")
-    else:
-        click.echo("Nothing needs attention.")
-
-
-def _shortlisting_waits(form_links: pd.DataFrame, raw_scores: pd.DataFrame) -> str:
-    """Who the shortlisting results still wait for, and for which candidates (ids only)."""
-    from ..transforms.late import waiting_for
-
-    forms: dict[str, list[str]] = {}
-    for _, r in form_links.iterrows():
-        if str(r.get("stage")) == "shortlisting" and str(r.get("person_id") or ""):
-            order = [x.strip() for x in str(r.get("candidate_order") or "").split(",")]
-            forms[str(r["person_id"])] = [x for x in order if x]
-    waits = waiting_for(forms, raw_scores)
-    parts = []
-    for pid, letters in sorted(waits.items()):
-        if len(letters) == len(forms[pid]):
-            parts.append(f"{pid} (not sent yet)")
-        else:
-            parts.append(f"{pid} (Candidate {', '.join(letters)})")
-    return "; ".join(parts)
+    ids = [state.campaign_id] if state.campaign_id else list(settings.campaigns)
+    for i, cid in enumerate(ids):
+        ctx = make_context(settings, cid, clock=runner.clock, **state.store_kw)
+        if i:
+            click.echo("")
+        click.echo(f"{ctx.campaign.campaign.title} ({cid})")
+        for line in status_lines(current_status(ctx, runner.job_runs(cid))):
+            click.echo(line)

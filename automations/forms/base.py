@@ -33,171 +33,32 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+# The values a provider serves and collects live with the pure transforms; they are
+# re-exported here, where the seam's callers have always found them.
+from ..transforms.form_values import (
+    CANT_SCORE,
+    CommentItem,
+    FormHandle,
+    FormSpec,
+    Item,
+    Response,
+    ScaleItem,
+    ScalePoint,
+    Section,
+    Source,
+    Stage,
+    cant_score_reason,
+    comment_item_id,
+    form_key,
+    parse_form_key,
+    score_item_id,
+)
 
 if TYPE_CHECKING:
     from ..context import Context
-
-Stage = Literal["shortlisting", "interview"]
-Source = Literal["local form", "google form"]
-
-_SAFE = re.compile(r"[^A-Za-z0-9_-]+")
-
-
-def _safe(part: str) -> str:
-    return _SAFE.sub("-", part)
-
-
-def form_key(campaign_id: str, stage: str, person_id: str) -> str:
-    """One form per person per stage: ``peer-support-2027.shortlisting.p03``."""
-    return f"{campaign_id}.{stage}.{person_id}"
-
-
-def parse_form_key(key: str) -> tuple[str, str, str]:
-    """(campaign_id, stage, person_id) from a form key."""
-    campaign_id, stage, person_id = key.rsplit(".", 2)
-    return campaign_id, stage, person_id
-
-
-def score_item_id(candidate_letter: str, question_id: str) -> str:
-    return f"score__{_safe(candidate_letter)}__{_safe(question_id)}"
-
-
-def comment_item_id(candidate_letter: str, question_id: str) -> str:
-    return f"comment__{_safe(candidate_letter)}__{_safe(question_id)}"
-
-
-@dataclass(frozen=True)
-class ScalePoint:
-    value: int
-    label: str = ""  # what the point means, e.g. "Some evidence"
-
-
-@dataclass(frozen=True)
-class ScaleItem:
-    """Score one candidate on one question (interview) or criterion (shortlisting)."""
-
-    item_id: str
-    candidate_letter: str
-    question_id: str
-    title: str  # e.g. "Candidate C: Working alongside people as equals"
-    points: tuple[ScalePoint, ...]
-    context: str = ""  # shown above the scale: the candidate's anonymised answer, if any
-    required: bool = True
-    # Co-production forms (issue 10): the question a non-score choice asks, shown as the
-    # legend instead of "Your score for Candidate X" (e.g. "Would you like to be involved?")
-    legend: str = ""
-    # Score forms (issue 19): the scale is followed by "I can't score this one" choices
-    # (:data:`CANT_SCORE`), so a conflict of interest is recorded, never a made-up score.
-    cant_score: bool = False
-
-    @property
-    def min(self) -> int:
-        return min(p.value for p in self.points)
-
-    @property
-    def max(self) -> int:
-        return max(p.value for p in self.points)
-
-
-# "I can't score this one" (issue 19): the value a form sends -> the reason staff read.
-# Fixed words only, so the reason can be shown to staff without any text a person typed.
-CANT_SCORE = {
-    "cant-score:conflict": "a conflict of interest",
-    "cant-score:unreadable": "could not read it",
-    "cant-score:other": "another reason",
-}
-
-
-def cant_score_reason(raw: str) -> str:
-    """The reason behind an "I can't score this one" answer, or '' for anything else."""
-    return CANT_SCORE.get(raw.strip(), "")
-
-
-@dataclass(frozen=True)
-class CommentItem:
-    """An optional comment box for one candidate and question."""
-
-    item_id: str
-    candidate_letter: str
-    question_id: str
-    title: str  # e.g. "Your notes on Candidate C (optional)"
-    required: bool = False
-
-
-Item = ScaleItem | CommentItem
-
-
-@dataclass(frozen=True)
-class Section:
-    """A page of the form (Google: a section)."""
-
-    section_id: str
-    title: str
-    description: str = ""
-    items: tuple[Item, ...] = ()
-
-
-@dataclass(frozen=True)
-class FormSpec:
-    """One person's own form for one stage. Never holds names or contact details."""
-
-    key: str  # form_key(campaign, stage, person): the idempotency key
-    campaign_id: str
-    stage: Stage
-    person_id: str
-    title: str
-    intro: str
-    sections: tuple[Section, ...]
-    candidate_order: tuple[str, ...] = ()  # candidate letters in the order this person sees
-    question_order: tuple[str, ...] = ()  # criterion / question ids in page order
-    order_seed: str = ""  # how candidate_order was drawn, so it can be explained later
-    question_by_question: bool = False
-    # "scores" (score forms) or "answers" (issue 10's interest, questions and feedback
-    # forms): only the wording of the pages differs ("your answers", not "your scores")
-    kind: str = "scores"
-    # The person's format (people tab): "standard", "large print" or "easy read". The
-    # form server reads it from here, never from the staff workbook (issue 20).
-    format: str = "standard"
-
-    def items(self) -> list[Item]:
-        return [i for s in self.sections for i in s.items]
-
-    def item(self, item_id: str) -> Item | None:
-        for i in self.items():
-            if i.item_id == item_id:
-                return i
-        return None
-
-    def scale_items(self) -> list[ScaleItem]:
-        return [i for i in self.items() if isinstance(i, ScaleItem)]
-
-
-@dataclass(frozen=True)
-class FormHandle:
-    """Where a form lives, as written to the staff workbook's form_links tab."""
-
-    key: str
-    form_id: str  # Google: the form id; local: the link's token id
-    url: str  # the person's own link
-    created_at: dt.datetime | None = None
-    expires_at: dt.datetime | None = None  # local links expire; Google forms: None
-
-
-@dataclass(frozen=True)
-class Response:
-    """One submitted form. ``answers`` maps item_id -> the raw text submitted ('' = blank)."""
-
-    response_id: str  # stable and unique for this submission
-    form_key: str
-    person_id: str  # who the link or form belongs to (never taken from the answers)
-    answers: Mapping[str, str]
-    submitted_at: dt.datetime  # timezone-aware (UTC is fine); shown in local time
-    source: Source
-    meta: Mapping[str, str] = field(default_factory=dict)  # e.g. token id; no personal data
 
 
 @runtime_checkable
@@ -216,18 +77,17 @@ class FormsProvider(Protocol):
 
 
 def get_provider(ctx: Context) -> FormsProvider:
-    """The configured forms backend, made once per context.
+    """The configured forms backend, made once per context (``ctx.forms`` calls this).
 
     ``automations.forms.<backend>`` must define ``<backend>_provider(ctx)``
-    (``local_provider``, ``google_provider``). Tests may preset ``ctx.extras["forms"]``.
+    (``local_provider``, ``google_provider``). Tests may preset ``ctx.seams.forms``.
     """
-    if "forms" not in ctx.extras:
+    if ctx.seams.forms is None:
         backend = ctx.settings.org.forms.backend
         # imported lazily: only Google users need the Google client libraries
         module = importlib.import_module(f"automations.forms.{backend}")
-        ctx.extras["forms"] = getattr(module, f"{backend}_provider")(ctx)
-    provider: FormsProvider = ctx.extras["forms"]
-    return provider
+        ctx.seams.forms = getattr(module, f"{backend}_provider")(ctx)
+    return ctx.seams.forms
 
 
 __all__ = [

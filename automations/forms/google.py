@@ -896,19 +896,19 @@ class GoogleFormsProvider:
 
 
 def google_provider(ctx: Context) -> GoogleFormsProvider:
-    """The provider for a context: credentials from config (or ``ctx.extras``).
+    """The provider for a context: credentials from config (or ``ctx.seams``).
 
-    ``ctx.extras`` may hold ``google_transport`` (the ``requests.Session`` carrying
+    ``ctx.seams`` may hold ``google_transport`` (the ``requests.Session`` carrying
     the bytes: tests hand in the emulator's), ``google_credentials`` and
     ``google_retry`` (a :class:`RetryPolicy`).
     """
     settings = ctx.settings
-    credentials = ctx.extras.get("google_credentials")
+    credentials = ctx.seams.google_credentials
     if credentials is None:
         credentials = credentials_for(settings, NEEDED_SCOPES)
     require_scopes(credentials, NEEDED_SCOPES)
-    transport = ctx.extras.get("google_transport")
-    policy = ctx.extras.get("google_retry") or RetryPolicy.from_settings(settings)
+    transport = ctx.seams.google_transport
+    policy = ctx.seams.google_retry or RetryPolicy.from_settings(settings)
     forms = build_service("forms", "v1", credentials, transport, policy)
     drive = build_service("drive", "v3", credentials, transport, policy)
     return GoogleFormsProvider(

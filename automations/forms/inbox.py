@@ -12,7 +12,9 @@ Three tables:
   again either (Back to the check page, then Send).
 - ``drafts``: answers saved part-way ("save and come back"), one row per form.
 
-Each call opens its own connection, so the server's threads never share one.
+Each thread keeps one connection of its own (the server's worker threads never share
+one, and a request does not pay for opening one and setting it up); a parsed form spec is
+kept by its text, so a spec changed by ``push`` is parsed again and an unchanged one never.
 """
 
 from __future__ import annotations
@@ -20,9 +22,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import json
 import secrets
 import sqlite3
+import threading
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -72,7 +77,9 @@ def spec_to_json(spec: FormSpec) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
 
+@functools.lru_cache(maxsize=64)
 def spec_from_json(text: str) -> FormSpec:
+    """A stored spec, parsed once per distinct text (specs are frozen, so sharing is safe)."""
     d = json.loads(text)
     sections = []
     for s in d["sections"]:
@@ -113,9 +120,20 @@ class StoredForm:
     expires_at: dt.datetime
 
 
+def _close_all(cons: list[sqlite3.Connection], lock: threading.Lock) -> None:
+    with lock:
+        for con in cons:
+            con.close()
+        cons.clear()
+
+
 class Inbox:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        weakref.finalize(self, _close_all, self._all, self._all_lock)
         try:
             private_dir(self.path.parent)
             if not self.path.exists():
@@ -131,14 +149,30 @@ class Inbox:
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        try:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA synchronous=FULL")
-            con.execute("PRAGMA busy_timeout=60000")
-            yield con
-        finally:
-            con.close()
+        """This thread's connection, opened and set up on its first use."""
+        con: sqlite3.Connection | None = getattr(self._local, "con", None)
+        if con is None:
+            con = sqlite3.connect(
+                self.path, timeout=60, isolation_level=None, check_same_thread=False
+            )
+            try:
+                con.execute("PRAGMA journal_mode=WAL")
+                con.execute("PRAGMA synchronous=FULL")
+                con.execute("PRAGMA busy_timeout=60000")
+            except BaseException:
+                con.close()
+                raise
+            self._local.con = con
+            with self._all_lock:
+                self._all.append(con)
+        if con.in_transaction:  # left open by an interrupted call: never carried over
+            con.execute("ROLLBACK")
+        yield con
+
+    def close(self) -> None:
+        """Close every thread's connection (also done when the inbox is collected)."""
+        _close_all(self._all, self._all_lock)
+        self._local = threading.local()
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:

@@ -36,6 +36,7 @@ from ..transforms import rewards as R
 from ..transforms.forms import local_time, person_format
 from ..transforms.messages import person_recipient
 from ..transforms.reminders import events_from_dates, rule_day
+from ..transforms.values import same_values
 from ..transforms.values import text as _text
 from . import JobResult
 
@@ -222,13 +223,6 @@ def links_due(ctx: Context, *, dry_run: bool = False) -> ClaimFormsResult | None
     return due.finish(send_once(ctx, due.part.plan, dry_run=dry_run, tabs=due.part.tabs))
 
 
-def _same(a: Any, b: Any) -> bool:
-    empty_a, empty_b = R._empty(a), R._empty(b)
-    if empty_a or empty_b:
-        return empty_a and empty_b
-    return bool(a == b)
-
-
 def collect(ctx: Context) -> ClaimFormsResult:
     """Bring each person's latest expense form into 'Expense claims'; once, by claim id."""
     res = ClaimFormsResult(job="expense forms collect")
@@ -265,7 +259,7 @@ def collect(ctx: Context) -> ClaimFormsResult:
             old = existing.get(row["claim_id"])
             if old is not None and not _text(row["receipt_reference"]):
                 row["receipt_reference"] = _text(old.get("receipt_reference"))  # staff's
-            if old is not None and all(_same(old.get(k), v) for k, v in row.items()):
+            if old is not None and same_values(old, row, row):
                 continue
             changed.append(row)
         gone = [c for c in got.withdrawn if c in existing]

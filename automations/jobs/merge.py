@@ -18,7 +18,6 @@ score or staff set ``merge.released``. Until then the panel tab is kept empty.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -26,9 +25,10 @@ import pandas as pd
 from ..context import Context
 from ..errors import Problem, SheetProblems
 from ..store import append_new, conform, make_frame, upsert_rows
-from ..store.cells import is_empty, to_storable
+from ..store.cells import is_empty
 from ..templates import TabSpec
 from ..transforms import merge as M
+from ..transforms.values import same_rows
 from . import JobResult
 
 STAFF_TABS = ("raw_scores", "people", "candidate_key", "results", "reviewers", "exceptions")
@@ -79,27 +79,11 @@ def released(ctx: Context, outcome: M.MergeOutcome, stage: str = "shortlisting")
 
 
 def _same(spec: TabSpec, a: pd.DataFrame, b: pd.DataFrame) -> bool:
-    """Whether two frames would be written as the same cells."""
-    a, b = conform(spec, a), conform(spec, b)
-    if len(a) != len(b):
-        return False
-    for c in spec.columns:
-        x = [_cell(v, c.type) for v in a[c.id].tolist()]
-        y = [_cell(v, c.type) for v in b[c.id].tolist()]
-        if x != y:
-            return False
-    return True
-
-
-def _cell(v: Any, col_type: str) -> Any:
-    """A cell as compared: a number by its value (87.5 read back from a number cell is
-    the 87.50 merge works out), so a run with nothing new writes nothing."""
-    out = to_storable(v, col_type)
-    if out == "":
-        return None
-    if col_type in ("decimal", "money") and out is not None:
-        return Decimal(str(out))
-    return out
+    """Whether two frames would be written as the same cells (a number by its value: 87.5
+    read back from a number cell is the 87.50 merge works out), so a run with nothing new
+    writes nothing."""
+    types = {c.id: c.type for c in spec.columns}
+    return same_rows(conform(spec, a), conform(spec, b), types)
 
 
 GONE = (

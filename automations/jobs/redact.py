@@ -43,7 +43,7 @@ from ..transforms.redact import (
 )
 from ..transforms.review import NEXT_STEP, ReviewState, released, review_state
 from ..transforms.scrub import KINDS, fold
-from ..transforms.values import is_true
+from ..transforms.values import same_rows
 from . import JobResult
 
 log = logging.getLogger("corecruit.redact")
@@ -284,37 +284,21 @@ def _checks_undone(old: pd.DataFrame, new: pd.DataFrame) -> list[str]:
 
 
 def _key_unchanged(old: pd.DataFrame, new: pd.DataFrame) -> bool:
-    def norm(df: pd.DataFrame) -> list[tuple[str, ...]]:
-        return sorted(
-            (
-                _t(r.get("application_id")),
-                _t(r.get("candidate_letter")),
-                str(is_true(r.get("retired"))),
-            )
-            for _, r in df.iterrows()
-        )
-
-    return norm(old) == norm(new)
+    return same_rows(old, new, KEY_COLUMNS, ordered=False)
 
 
 def _same_panel(old: pd.DataFrame, new: pd.DataFrame) -> bool:
-    cols = list(new.columns)
-    if any(c not in old.columns for c in cols) or len(old) != len(new):
-        return False
-
-    def norm(df: pd.DataFrame) -> list[tuple[str, ...]]:
-        return [tuple(_t(r.get(c)) for c in cols) for _, r in df.iterrows()]
-
-    return norm(old) == norm(new)
+    return same_rows(old, new, dict.fromkeys(new.columns, "text"))
 
 
 def _same(old: pd.DataFrame, new: pd.DataFrame) -> bool:
-    cols = ["application_id", "candidate_letter", "removed", "unsure", "reviewed_by"]
+    return same_rows(old, new, REPORT_COLUMNS, ordered=False)
 
-    def norm(df: pd.DataFrame) -> list[tuple[str, ...]]:
-        return sorted(tuple(_t(r.get(c)) for c in cols) for _, r in df.iterrows())
 
-    return norm(old) == norm(new)
+KEY_COLUMNS = {"application_id": "text", "candidate_letter": "text", "retired": "boolean"}
+REPORT_COLUMNS = dict.fromkeys(
+    ("application_id", "candidate_letter", "removed", "unsure", "reviewed_by"), "text"
+)
 
 
 def _csv_column_ids(columns: list[str]) -> dict[str, str]:

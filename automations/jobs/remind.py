@@ -155,7 +155,7 @@ class Reminders:
         """The result of the send (with what the whole send did, when sent with others)."""
         res = self.res
         res.planned = sent.planned
-        res.api_calls += sent.api_calls + int(getattr(self.ctx.extras.get("mail"), "calls", 0))
+        res.api_calls += sent.api_calls + int(getattr(self.ctx.seams.mail, "calls", 0))
         if self.dry_run:
             if sent.waiting:
                 res.waiting.append(

@@ -31,8 +31,8 @@ from ..config import CampaignConfig
 from ..context import Context
 from ..errors import CorecruitError
 from ..files import private_dir
-from ..store.cells import is_empty
 from ..transforms import merge as M
+from ..transforms.values import is_empty
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 VERSIONS = ("staff", "panel")

@@ -12,10 +12,12 @@ the number of calls a job makes does not grow with the number of rows.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Literal
 
 import pandas as pd
@@ -79,20 +81,46 @@ def missing_tab(spec: TabSpec) -> str:
 
 
 def number_column(column: ColumnSpec) -> bool:
-    """Decimal columns written as number cells: scores, hours, miles; not money.
-
-    Money (a header with '£') stays exact text, the way the rewards ledger has
-    always been written, so a pound amount is never rounded by a spreadsheet.
-    """
-    money = "£" in column.label or column.id in MONEY_IDS
-    return column.type == "decimal" and not money
-
-
-MONEY_IDS = frozenset({"amount", "rate", "money", "earnings_limit"})
+    """Decimal columns (scores, hours, miles) are written as number cells, so they sort and
+    sum in Excel and Sheets. Money columns (type ``money``: amounts, rates, limits) stay
+    exact text, so a pound amount is never rounded by a spreadsheet. The type is the rule."""
+    return column.type == "decimal"
 
 
 def norm_header(h: str) -> str:
     return " ".join(str(h).replace("_", " ").split()).casefold()
+
+
+def _key(v: Cell) -> object:
+    """A cell for comparing what a tab holds with what would be written (type and value)."""
+    if v is None or (isinstance(v, str) and v == ""):
+        return None
+    if isinstance(v, bool):
+        return ("b", v)
+    if isinstance(v, int | Decimal):
+        return ("n", Decimal(v))
+    if isinstance(v, float):
+        return ("n", Decimal(repr(v)))
+    if isinstance(v, str):
+        return ("s", v)
+    if isinstance(v, dt.datetime | dt.date | dt.time):
+        return (type(v).__name__, v)
+    return ("?", object())  # a formula with no saved value, or a kind never written: changed
+
+
+def _trim(cells: Sequence[object]) -> list[object]:
+    out = list(cells)
+    while out and (out[-1] is None or out[-1] == ""):
+        out.pop()
+    return out
+
+
+def _rows(rows: Sequence[Sequence[Cell]], key: Callable[[Cell], object]) -> list[list[object]]:
+    """Rows as comparable keys, without trailing empty cells or trailing empty rows."""
+    out = [_trim([key(v) for v in r]) for r in rows]
+    while out and not out[-1]:
+        out.pop()
+    return out
 
 
 class TableStore(ABC):
@@ -381,12 +409,36 @@ class TableStore(ABC):
                 else:
                     colvals.append([None] * len(df))
             rows = [list(r) for r in zip(*colvals, strict=True)] if colvals else []
-            grids[s.id] = (Grid(current.title, header, rows), len(current.rows))
+            grid = Grid(current.title, header, rows)
+            if self._unchanged(current, grid):
+                continue  # the tab already holds exactly this: no save, no API call
+            grids[s.id] = (grid, len(current.rows))
             total += len(rows)
-        self._write_grids(grids)
+        if grids:
+            self._write_grids(grids)
         for tab_id, (g, _) in grids.items():
             self._grids[tab_id] = g
         return total
+
+    # ------------------------------------------------------ writing only what changed
+
+    def _as_read(self, v: Cell) -> Cell:
+        """A cell about to be written, as this backend will read it back. Backends override."""
+        return v
+
+    def _unchanged(self, old: Grid, new: Grid) -> bool:
+        """Whether writing ``new`` would leave the tab holding what it holds now.
+
+        Then the tab is not written at all: a run with nothing new leaves the file
+        untouched (a person with it open does not lose the race) and makes no Google
+        write call. Strict: any doubt (a type, a digit, a header) is a change.
+        """
+        if _trim(old.header) != _trim(new.header):
+            return False
+        width, n = len(new.header), len(new.rows)
+        a = _rows([r[:width] for r in old.rows[:n]], _key)  # cells past the header are kept
+        b = _rows(new.rows, lambda v: _key(self._as_read(v)))
+        return a == b and not _rows(old.rows[n:], _key)  # rows past the end would be cleared
 
     def upsert(self, tab: str, new: pd.DataFrame, key: Sequence[str] | None = None) -> pd.DataFrame:
         """Insert or replace rows by key (one read if not cached, one write)."""

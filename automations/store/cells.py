@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from ..transforms.money import NumberError, parse_money, parse_number
+from ..transforms.values import is_empty, parse_date, uk_datetime, yes_no
 
 
 class NoSavedValue:
@@ -37,9 +38,6 @@ FORMULA_NO_VALUE = "this cell holds a formula with no saved value; type the valu
 
 Cell = str | int | float | bool | dt.date | dt.datetime | Decimal | NoSavedValue | None
 
-_TRUE = {"true", "yes", "y", "1", "x", "✓"}
-_FALSE = {"false", "no", "n", "0"}
-_UK_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 FORMULA_START = ("=", "+", "-", "@")
 
 
@@ -63,14 +61,6 @@ def to_text(v: Cell) -> str:
     if isinstance(v, dt.date):
         return v.isoformat()
     return str(v)
-
-
-def _parse_uk(s: str) -> dt.datetime | None:
-    m = _UK_DATE.match(s)
-    if not m:
-        return None
-    d, mo, y, h, mi, sec = m.groups()
-    return dt.datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(sec or 0))
 
 
 def parse_cell(v: Cell, col_type: str, *, negative: bool = True) -> Any:
@@ -111,31 +101,19 @@ def parse_cell(v: Cell, col_type: str, *, negative: bool = True) -> Any:
             except NumberError as exc:
                 raise CellError(str(exc)) from None
         if col_type == "boolean":
-            if isinstance(v, bool):
-                return v
-            s = str(v).strip().lower()
-            if s in _TRUE:
-                return True
-            if s in _FALSE:
-                return False
-            raise CellError("expected TRUE or FALSE")
+            answer = yes_no(v)
+            if answer is None:
+                raise CellError("expected TRUE or FALSE")
+            return answer
         if col_type == "date":
-            if isinstance(v, dt.datetime):
-                return v.date()
-            if isinstance(v, dt.date):
-                return v
-            s = str(v)
-            uk = _parse_uk(s)
-            if uk:
-                return uk.date()
-            return dt.date.fromisoformat(s[:10])
+            return parse_date(v)
         if col_type == "datetime":
             if isinstance(v, dt.datetime):
                 return v.replace(tzinfo=None) if v.tzinfo else v
             if isinstance(v, dt.date):
                 return dt.datetime(v.year, v.month, v.day)
             s = str(v)
-            uk = _parse_uk(s)
+            uk = uk_datetime(s)
             if uk:
                 return uk
             parsed = dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
@@ -166,17 +144,6 @@ def dtype_for(col_type: str) -> str:
     return {"integer": "Int64", "boolean": "boolean"}.get(col_type, "object")
 
 
-def is_empty(v: Any) -> bool:
-    if v is None:
-        return True
-    if isinstance(v, str):
-        return v == ""
-    try:
-        return bool(pd.isna(v))
-    except (TypeError, ValueError):
-        return False
-
-
 def exact_as_number(d: Decimal) -> bool:
     """Whether a spreadsheet number (a double) holds ``d`` exactly as written back.
 
@@ -191,7 +158,7 @@ def to_storable(v: Any, col_type: str, *, as_number: bool = False) -> Cell:
     """Typed value -> the cell value a store writes (``None`` for empty).
 
     ``as_number``: a decimal (a score, not money) is written as a number cell, so it
-    sorts and sums in Excel and Sheets; money stays exact text (see ``number_column``).
+    sorts and sums in Excel and Sheets; money (type ``money``) stays exact text.
     """
     if is_empty(v):
         return None

@@ -377,6 +377,11 @@ class GoogleStore(TableStore):
                 grid = Grid(grid.title, grid.header, rows)
         return super()._to_frame(spec, grid)
 
+    def _as_read(self, v: Cell) -> Cell:
+        """A cell as Sheets gives it back after a RAW write (dates are the text written)."""
+        out = to_json(v)
+        return None if out == "" else out
+
     def _write_grids(self, grids: Mapping[str, tuple[Grid, int]]) -> None:
         meta = self._metadata()
         data: list[dict[str, Any]] = []

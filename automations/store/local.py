@@ -1,13 +1,22 @@
-"""The local table store: one ``.xlsx`` file per workbook, through openpyxl.
+"""The local table store: one ``.xlsx`` file per workbook.
 
 Staff can open the files in Excel or LibreOffice. Every write goes to a
 temporary file that replaces the workbook only once it is complete, under a
 lock file, so two jobs never interleave and a crash never leaves half a file.
+
+Reading is python-calamine (a Rust reader, about thirty times faster than openpyxl
+and a fraction of its memory), and only when the file changed: the cells read are kept
+per file, keyed by its inode, time and size, for every store of the process. openpyxl
+is loaded only to save (it keeps the styles, notes and drop-downs people see), and for
+the rare tab calamine cannot read exactly as openpyxl does (a formula, an error cell,
+text holding an ``_xHHHH_`` escape).
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import io
 import os
 import re
 import tempfile
@@ -15,10 +24,12 @@ import threading
 import zipfile
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
+import python_calamine
 from filelock import FileLock, Timeout
 from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
@@ -60,6 +71,119 @@ def unescape_text(s: str) -> str:
 _CACHE_SIZE = 4
 _CACHE: OrderedDict[str, tuple[tuple[int, ...], openpyxl.Workbook]] = OrderedDict()
 _CACHE_LOCK = threading.RLock()
+
+# What calamine read, per file: kept across stores (init, then every job of the run,
+# reads the same two workbooks) and dropped as soon as the file's stamp changes.
+_READ_CACHE_SIZE = 4
+_READS: OrderedDict[str, _Snapshot] = OrderedDict()
+# In a worksheet's XML: a formula (<f>), an error cell (t="e"), or text of only spaces
+# and line breaks written without xml:space="preserve" (openpyxl writes "\n" so; calamine
+# reads it as empty, openpyxl as written): those tabs take the openpyxl path.
+_NEEDS_OPENPYXL = re.compile(rb'<(?:\w+:)?f[\s>/]|\st="e"|<(?:\w+:)?t>\s+</(?:\w+:)?t>')
+_SHEET = re.compile(r'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"')
+_SHEET_ALT = re.compile(r'<(?:\w+:)?sheet\b[^>]*?\br:id="([^"]*)"[^>]*?\bname="([^"]*)"')
+_REL = re.compile(r'<Relationship\b[^>]*?\bId="([^"]*)"[^>]*?\bTarget="([^"]*)"')
+_REL_ALT = re.compile(r'<Relationship\b[^>]*?\bTarget="([^"]*)"[^>]*?\bId="([^"]*)"')
+_MAX_INT_FLOAT = 1e15  # below this a whole float is written without an exponent
+
+
+def _xml_unescape(s: str) -> str:
+    return (
+        s.replace("&quot;", '"')
+        .replace("&apos;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+    )
+
+
+def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet title -> its XML part in the zip (from workbook.xml and its relations)."""
+    try:
+        book = zf.read("xl/workbook.xml").decode("utf-8")
+        rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8")
+    except KeyError:
+        return {}
+    targets = {i: t for i, t in _REL.findall(rels)}
+    targets.update({i: t for t, i in _REL_ALT.findall(rels)})
+    pairs = _SHEET.findall(book) or [(n, i) for i, n in _SHEET_ALT.findall(book)]
+    out = {}
+    for name, rid in pairs:
+        target = targets.get(rid, "")
+        part = target.lstrip("/") if target.startswith("/") else "xl/" + target
+        out[_xml_unescape(name)] = os.path.normpath(part).replace(os.sep, "/")
+    return out
+
+
+def _has_match(zf: zipfile.ZipFile, part: str) -> bool:
+    """Whether a worksheet's XML needs the openpyxl reader (read in chunks: sheets are big)."""
+    try:
+        fh = zf.open(part)
+    except KeyError:
+        return True  # an unusual layout: let openpyxl decide
+    with fh:
+        tail = b""
+        while chunk := fh.read(1 << 20):
+            if _NEEDS_OPENPYXL.search(tail + chunk):
+                return True
+            tail = chunk[-16:]
+    return False
+
+
+def _cell(v: object) -> Cell:
+    """A calamine value as openpyxl reads the same cell (see test_store_local's agreement)."""
+    if isinstance(v, str):
+        return v if v != "" else None
+    if isinstance(v, float):
+        return int(v) if v.is_integer() and abs(v) < _MAX_INT_FLOAT else v
+    if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
+        return dt.datetime(v.year, v.month, v.day)  # openpyxl reads a date cell as midnight
+    return v  # type: ignore[return-value]  # bool, datetime, time, timedelta
+
+
+@dataclass
+class _Snapshot:
+    """One version of a workbook file, read lazily tab by tab."""
+
+    stamp: tuple[int, ...]
+    data: bytes
+    parts: dict[str, str]
+    _rows: dict[str, list[list[Cell]] | None] = field(default_factory=dict)
+    _book: python_calamine.CalamineWorkbook | None = None
+
+    @property
+    def titles(self) -> list[str]:
+        return list(self.parts)
+
+    def rows(self, title: str) -> list[list[Cell]] | None:
+        """The tab's cells as openpyxl would give them, or None where only openpyxl can.
+
+        Calamine gives a formula's saved value with no way to tell a formula that was
+        never calculated from an empty cell, an error cell as empty, and leaves some
+        ``_xHHHH_`` escapes in text; those tabs go through openpyxl instead.
+        """
+        if title in self._rows:
+            return self._rows[title]
+        got: list[list[Cell]] | None = None
+        with zipfile.ZipFile(io.BytesIO(self.data)) as zf:
+            special = _has_match(zf, self.parts[title])
+            if not special and "xl/sharedStrings.xml" in zf.namelist():
+                special = _has_match(zf, "xl/sharedStrings.xml")
+        if not special:
+            if self._book is None:
+                self._book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(self.data))
+            raw = self._book.get_sheet_by_name(title).to_python(skip_empty_area=False)
+            got = []
+            for r in raw:
+                row = [_cell(v) for v in r]
+                if any(isinstance(v, str) and "_x" in v and _ESCAPED.search(v) for v in row):
+                    got = None
+                    break
+                while row and row[-1] is None:
+                    row.pop()
+                got.append(row)
+        self._rows[title] = got
+        return got
 
 
 class LocalStore(TableStore):
@@ -164,7 +288,85 @@ class LocalStore(TableStore):
 
     # ---------------------------------------------------------------- primitives
 
+    def _snapshot(self) -> _Snapshot:
+        """The file as it is now: from the kept read when its stamp is unchanged."""
+        try:
+            fh = self.path.open("rb")
+        except FileNotFoundError:
+            raise StoreError(
+                f"the {self.spec.name} workbook does not exist yet. Run 'corecruit init' first."
+            ) from None
+        except PermissionError:
+            raise WorkbookLockedError(
+                f"the {self.spec.name} workbook cannot be opened (no permission, or open "
+                "in another program); nothing was written."
+            ) from None
+        with fh:
+            st = os.fstat(fh.fileno())
+            stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+            with _CACHE_LOCK:
+                hit = _READS.get(self._key)
+                if hit is not None and hit.stamp == stamp:
+                    _READS.move_to_end(self._key)
+                    return hit
+            data = fh.read()
+            st = os.fstat(fh.fileno())
+            same = stamp == (st.st_ino, st.st_mtime_ns, st.st_size)
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                parts = _sheet_parts(zf)
+            if not parts:
+                raise KeyError("xl/workbook.xml")
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError, UnicodeDecodeError) as exc:
+            raise StoreError(
+                f"the {self.spec.name} workbook cannot be read: it is not a valid .xlsx file "
+                f"({type(exc).__name__}). Restore it from a backup, or move it away and run "
+                "'corecruit init'."
+            ) from None
+        snap = _Snapshot(stamp, data, parts)
+        if same:  # not written to while we read it
+            with _CACHE_LOCK:
+                _READS[self._key] = snap
+                _READS.move_to_end(self._key)
+                while len(_READS) > _READ_CACHE_SIZE:
+                    _READS.popitem(last=False)
+        return snap
+
+    @staticmethod
+    def _find_title(titles: Sequence[str], names: Sequence[str]) -> str | None:
+        for title in names:
+            if title in titles:
+                return title
+        lowered = {n.casefold(): n for n in titles}
+        for title in names:
+            if title.casefold() in lowered:
+                return lowered[title.casefold()]
+        return None
+
     def _read_grids(self, tabs: Sequence[TabSpec]) -> dict[str, Grid | None]:
+        snap = self._snapshot()
+        self._stamp = snap.stamp
+        out: dict[str, Grid | None] = {}
+        try:
+            for spec in tabs:
+                title = self._find_title(snap.titles, self.titles_for(spec))
+                if title is None:
+                    out[spec.id] = None
+                    continue
+                rows = snap.rows(title)
+                if rows is None:  # a formula, an error cell or an escape: openpyxl reads it
+                    return self._read_openpyxl(tabs)
+                out[spec.id] = self._grid(title, rows, unescape=False)
+        except python_calamine.CalamineError as exc:
+            raise StoreError(
+                f"the {self.spec.name} workbook cannot be read: it is not a valid .xlsx file "
+                f"({type(exc).__name__}). Restore it from a backup, or move it away and run "
+                "'corecruit init'."
+            ) from None
+        return out
+
+    def _read_openpyxl(self, tabs: Sequence[TabSpec]) -> dict[str, Grid | None]:
+        """The reader of old, for the few tabs calamine cannot read as openpyxl does."""
         with _CACHE_LOCK:
             self._stamp = self._file_stamp()
             wb = self._full()
@@ -192,8 +394,9 @@ class LocalStore(TableStore):
         return out
 
     @staticmethod
-    def _grid(title: str, rows: list[list[Cell]]) -> Grid:
-        rows = [[unescape_text(v) if isinstance(v, str) else v for v in r] for r in rows]
+    def _grid(title: str, rows: list[list[Cell]], unescape: bool = True) -> Grid:
+        if unescape:  # openpyxl leaves Excel's _xHHHH_ escapes in text; calamine does not
+            rows = [[unescape_text(v) if isinstance(v, str) else v for v in r] for r in rows]
         header = [("" if v is None else str(v)) for v in (rows[0] if rows else [])]
         while header and header[-1].strip() == "":
             header.pop()
@@ -234,6 +437,12 @@ class LocalStore(TableStore):
             return out
         finally:
             wb.close()
+
+    def _as_read(self, v: Cell) -> Cell:
+        """A date cell is read back as a date-time at midnight (openpyxl and calamine alike)."""
+        if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
+            return dt.datetime(v.year, v.month, v.day)
+        return v
 
     def _write_grids(self, grids: Mapping[str, tuple[Grid, int]]) -> None:
         with self.locked():
@@ -325,7 +534,36 @@ class LocalStore(TableStore):
             if os.path.exists(tmp):
                 os.unlink(tmp)
 
+    def _nothing_missing(self) -> InitReport | None:
+        """At the start of a run: the report when every tab has every column, else None.
+
+        Read with calamine (and kept for the jobs that follow), so an ``init`` with
+        nothing to add neither loads the workbook into openpyxl nor saves it.
+        """
+        if not self.path.exists():
+            return None
+        try:
+            grids = self._read_grids(list(self.spec.tabs.values()))
+        except StoreError:
+            return None  # unreadable: the full init says so
+        report = InitReport(location=self.location)
+        if not any(g is not None for g in grids.values()):
+            return None  # none of our tabs yet: set up in full
+        for tab_id, grid in grids.items():
+            if grid is None:
+                report.tabs_missing.append(tab_id)
+                continue
+            ids = self._map_header(self.tab(tab_id), grid.header)
+            if any(c.id not in ids for c in self.tab(tab_id).columns):
+                return None
+        return report
+
     def _init(self, add_tabs: bool = True) -> InitReport:
+        if not add_tabs:
+            with self.locked():
+                done = self._nothing_missing()
+            if done is not None:
+                return done
         report = InitReport(location=self.location)
         self._drop_cached()
         with self.locked(), _CACHE_LOCK:

@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from ..config.models import CampaignConfig
-from ..forms.base import (
+from .form_values import (
     CommentItem,
     FormSpec,
     Response,

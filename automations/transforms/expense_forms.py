@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..config.models import CampaignConfig, RewardPolicy
-from ..forms.base import (
+from .form_values import (
     CommentItem,
     FormSpec,
     Response,
@@ -35,9 +35,9 @@ from ..forms.base import (
     form_key,
     score_item_id,
 )
+from .issues import Issue
 from .messages import long_date
 from .money import NumberError, parse_money, parse_number
-from .rewards import Issue
 from .values import text as _text
 
 STAGE = "expenses"

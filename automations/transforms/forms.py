@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from ..config import CampaignConfig, Scale
-from ..forms.base import (
+from .form_values import (
     CommentItem,
     FormSpec,
     Item,

@@ -31,7 +31,6 @@ never broken.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -43,7 +42,10 @@ import pandas as pd
 
 from ..config import CampaignConfig
 from ..errors import Problem
-from ..store.cells import is_empty
+from .issues import Issue
+from .issues import issue_records as issue_records  # the jobs write them through here
+from .values import is_empty, is_true
+from .values import text as _text
 
 STAGES = ("shortlisting", "interview")
 COUNCIL, LIVED, MIXED = "council", "lived experience", "mixed"
@@ -165,40 +167,6 @@ class Member:
     person_id: str
     panel: str
     stages: frozenset[str]  # stages the People tab says they score
-
-
-@dataclass(frozen=True)
-class Issue:
-    """A row that was not used, with a plain reason. Never holds a name or a score's text."""
-
-    code: str
-    key: str
-    reason: str
-    source: str = ""
-
-    @property
-    def exception_id(self) -> str:
-        h = hashlib.sha256(f"{self.code}\n{self.key}\n{self.reason}".encode()).hexdigest()
-        return f"merge-{h[:12]}"
-
-
-def issue_records(issues: Iterable[Issue], now: dt.datetime) -> list[dict[str, Any]]:
-    seen: set[str] = set()
-    out = []
-    for i in issues:
-        if i.exception_id in seen:
-            continue
-        seen.add(i.exception_id)
-        out.append(
-            {
-                "exception_id": i.exception_id,
-                "job": "merge",
-                "source": i.source,
-                "reason": i.reason,
-                "raised_at": now,
-            }
-        )
-    return out
 
 
 @dataclass(frozen=True)
@@ -328,17 +296,9 @@ class MergeOutcome:
 # --------------------------------------------------------------------------- helpers
 
 
-def _text(v: Any) -> str:
-    return "" if is_empty(v) else str(v).strip()
-
-
 def _where(row: Any, column: str | None = None) -> str:
     """Where a score is, in the tab title and headers staff see."""
     return Problem("staff", "raw_scores", "", None if row is None else int(row), column).where()
-
-
-def _truthy(v: Any) -> bool:
-    return not is_empty(v) and bool(v)
 
 
 def read_members(people: pd.DataFrame, panel_mode: str) -> tuple[dict[str, Member], dict[str, str]]:
@@ -372,7 +332,7 @@ def read_members(people: pd.DataFrame, panel_mode: str) -> tuple[dict[str, Membe
         stages = frozenset(
             s
             for s, col in (("shortlisting", "shortlists"), ("interview", "interviews"))
-            if _truthy(r.get(col))
+            if is_true(r.get(col))
         )
         members[pid] = Member(pid, panel, stages)
     return members, not_scoring
@@ -414,6 +374,7 @@ def _check_rows(
                         f"{row_n}|{p.column}",
                         f"This score was not counted: {p.message}.",
                         _where(row_n, p.column),
+                        origin="merge",
                     )
                 )
             continue
@@ -425,7 +386,9 @@ def _check_rows(
         submitted = r.get("submitted_at")
 
         def bad(code: str, column: str, reason: str, _row: int = row_n) -> None:
-            issues.append(Issue(code, f"{_row}|{column}", reason, _where(_row, column)))
+            issues.append(
+                Issue(code, f"{_row}|{column}", reason, _where(_row, column), origin="merge")
+            )
 
         if stage not in STAGES:
             bad(

@@ -24,7 +24,7 @@ import pandas as pd
 
 from ..config.models import CampaignConfig, Scale
 from ..errors import Problem
-from ..forms.base import ScaleItem, score_item_id
+from .form_values import ScaleItem, score_item_id
 from .forms import check_score, questions_for, scale_points
 from .scoresheets import is_scorer, person_panel
 from .values import is_true

@@ -32,6 +32,7 @@ import pandas as pd
 
 from .scrub import KINDS, Identity, Person, Scrubber, find_values, fold, value_key
 from .values import is_true
+from .values import text as _t
 
 OWN_NAME_COLUMNS = ("first_name", "last_name", "preferred_name")
 REFEREE_NAME_COLUMNS = ("referee_1_name", "referee_2_name")
@@ -47,14 +48,6 @@ VALUE_COLUMNS = (
     "postcode",
 )
 WITHDRAWN = "withdrawn"
-
-
-def _t(v: Any) -> str:
-    if v is None or v is pd.NA:
-        return ""
-    if isinstance(v, float) and v != v:
-        return ""
-    return str(v).strip()
 
 
 def letter_name(n: int) -> str:

@@ -1,0 +1,164 @@
+"""The Status tab: read what it is made from in one batch, write it in one, print it.
+
+The runner calls :func:`publish` once at the end of every run (``run --once``, each
+scheduled tick, a command run by hand), with that run's Run log rows, so the rows
+and the Status tab go to the workbook together in one write, and the Status tab is
+left alone when its content is unchanged. ``corecruit status`` prints
+:func:`current`, made by the same function from the same records, so the terminal
+and the tab say the same. The words are in :mod:`automations.transforms.status`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .context import Context
+from .errors import SheetProblems
+from .store import TableStore, append_new, make_frame
+from .templates import WorkbookSpec
+from .transforms.status import COLUMNS, JobRun, Row, StatusInputs, status_rows
+from .transforms.values import text
+from .workspace import campaign_dates
+
+log = logging.getLogger("corecruit.status")
+
+STATUS = "status"
+INPUTS = (
+    "run_log",
+    "exceptions",
+    "sent_messages",
+    "results",
+    "form_links",
+    "raw_scores",
+    "dates",
+    "redaction_report",
+    "candidate_key",
+)
+
+
+@dataclass
+class Published:
+    """What :func:`publish` did."""
+
+    rows: list[Row] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)  # tab ids in the one write ([] = none)
+    added_tab: bool = False  # the Status tab was missing (an older workbook) and was added
+
+
+def add_status_tab(store: TableStore) -> bool:
+    """Give a workbook made before the Status tab existed its Status tab.
+
+    Only this tab: it is job-owned and holds nothing a person typed, so adding it
+    empty loses nothing. (A missing input tab is never added by a run: it would be
+    read as "no applications", see :meth:`TableStore.init`.) The store's ``init`` is
+    run with a workbook spec of this one tab, so no other tab can be added. Call it
+    for a workbook that exists and lacks the tab; returns whether it was added.
+    """
+    full = store.spec
+    store.spec = WorkbookSpec(full.name, {STATUS: full.tab(STATUS)})
+    try:
+        return STATUS in store.init().tabs_added
+    finally:
+        store.spec = full
+
+
+def _read(store: TableStore, tabs: Sequence[str]) -> dict[str, pd.DataFrame]:
+    """Every tab that can be read, in one backend call; a missing tab is left out."""
+    try:
+        return store.read(tabs, errors="collect", refresh=True)
+    except SheetProblems:  # one or more tabs missing or renamed: the others are cached
+        out: dict[str, pd.DataFrame] = {}
+        for t in tabs:
+            try:
+                out.update(store.read([t], errors="collect", refresh=False))
+            except SheetProblems:
+                continue
+        return out
+
+
+def inputs(
+    ctx: Context,
+    jobs: Sequence[JobRun],
+    frames: Mapping[str, pd.DataFrame],
+    problem: str = "",
+) -> StatusInputs:
+    """What the Status rows are made from: the tabs read, the job runs, now."""
+    staff = ctx.stores.staff
+    sched = ctx.settings.org.schedule
+    return StatusInputs(
+        problem=problem,
+        config_dates=make_frame(staff.tab("dates"), campaign_dates(ctx.campaign)),
+        campaign=ctx.campaign,
+        now=ctx.now(),
+        jobs=jobs,
+        tabs={t: frames[t] for t in INPUTS if t in frames},
+        titles={t: staff.tab(t).label for t in INPUTS},
+        schedule={j.job: str(getattr(sched, j.job, "")) for j in jobs},
+    )
+
+
+def current(ctx: Context, jobs: Sequence[JobRun]) -> list[Row]:
+    """The Status rows as of now, read fresh (what ``corecruit status`` prints)."""
+    staff = ctx.stores.staff
+    if not staff.exists():
+        problem = f"The {staff.spec.name} workbook is not there yet: run 'corecruit init'."
+        return status_rows(inputs(ctx, jobs, {}, problem))
+    return status_rows(inputs(ctx, jobs, _read(staff, [*INPUTS])))
+
+
+def _cells(rows: Sequence[Mapping[str, object]]) -> list[tuple[str, ...]]:
+    return [tuple(text(r.get(c)) for c in COLUMNS) for r in rows]
+
+
+def publish(
+    ctx: Context,
+    jobs: Sequence[JobRun],
+    append: Mapping[str, pd.DataFrame] | None = None,
+) -> Published:
+    """At the end of a run: ``append``'s new rows and the Status tab, in one write.
+
+    ``append`` maps a tab to rows to add where their key is new (the runner's Run log
+    rows). The Status tab is written only when its content changed; when nothing
+    changed at all, nothing is written. A workbook without a Status tab (made by an
+    older version) gets one. Raises only what the store raises; a fault in working
+    out the rows is logged (by type) and the appended rows are written all the same.
+    """
+    staff = ctx.stores.staff
+    out = Published()
+    if not staff.exists():
+        return out
+    with staff.locked():
+        frames = _read(staff, [*INPUTS, STATUS])
+        if STATUS not in frames:
+            out.added_tab = add_status_tab(staff)
+            frames = _read(staff, [*INPUTS, STATUS])
+        write: dict[str, pd.DataFrame] = {}
+        for tab, new in (append or {}).items():
+            have = frames.get(tab)
+            if have is None or have.attrs.get("problems"):
+                log.warning("tab=%s not appended to: it is missing or has cells to fix", tab)
+                continue
+            merged, added = append_new(staff.tab(tab), have, new)
+            if added:
+                write[tab] = merged
+                frames = {**frames, tab: merged.set_axis(range(2, len(merged) + 2))}
+        try:
+            out.rows = status_rows(inputs(ctx, jobs, frames))
+        except Exception as exc:  # the Status tab must never cost the run log its rows
+            log.warning("the Status tab was not worked out: %s", type(exc).__name__)
+            out.rows = []
+        if out.rows and STATUS in frames:
+            have_rows = frames[STATUS].to_dict("records")
+            if _cells(have_rows) != _cells(out.rows):
+                write[STATUS] = make_frame(staff.tab(STATUS), out.rows)
+        if write:
+            staff.write(write)
+        out.written = list(write)
+    return out
+
+
+__all__ = ["INPUTS", "STATUS", "Published", "add_status_tab", "current", "publish"]
