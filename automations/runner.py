@@ -126,6 +126,7 @@ class RunRecord:
     api_calls: int = 0
     detail: str = ""
     attention: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the ledger put right, for people
 
     def take(self, res: JobResult) -> None:
         """What the job said it did (scheduled or run by hand alike)."""
@@ -136,6 +137,7 @@ class RunRecord:
     def row(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("attention")
+        d.pop("notes")
         return d
 
 
@@ -224,6 +226,10 @@ class Runner:
         return rec
 
     def _after(self, rec: RunRecord, ctx: Context | None) -> None:
+        if ctx is not None:  # what the ledger put right (a stale copy, deleted rows)
+            for store in (ctx.stores.staff, ctx.stores.panel):
+                rec.notes += [n for n in store.notices if n not in rec.notes]
+            rec.attention += [n for n in rec.notes if n not in rec.attention]
         log.info(
             "job=%s campaign=%s outcome=%s rows_read=%d rows_written=%d messages=%d api_calls=%d",
             rec.job,

@@ -715,9 +715,10 @@ def test_a_whole_campaign_on_emulated_google(
     worst = {job: max(n) for job, n in story.api_calls.items()}
     over = {j: n for j, n in worst.items() if n > bound.get(j, 12)}
     assert over == {}, story.api_calls
-    # The run log's count is what Google saw, less the run log's own append.
+    # The run log's count is what Google saw, less the run log's own append: a read, and a
+    # write only when something else is saved with it (the log alone waits in the ledger).
     assert all(r.api_calls > 0 for r in story.records)
-    assert all(2 <= n <= 3 for n in story.unlogged), story.unlogged
+    assert all(1 <= n <= 3 for n in story.unlogged), story.unlogged
 
 
 def add_applications(ctx: Context, n: int) -> None:

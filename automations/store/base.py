@@ -18,7 +18,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
@@ -26,6 +27,10 @@ from ..errors import Problem, SheetProblems, StoreError
 from ..templates import ColumnSpec, TabSpec, WorkbookSpec
 from .cells import Cell, CellError, dtype_for, is_empty, parse_cell, to_storable, to_text
 from .frames import append_new, conform, key_tuples, upsert_rows
+
+if TYPE_CHECKING:
+    from ..ledger import Ledger
+    from .record import LedgerSync
 
 
 @dataclass
@@ -134,6 +139,18 @@ class TableStore(ABC):
         self.spec = spec
         self.header_map = {k: dict(v) for k, v in (header_map or {}).items()}
         self._grids: dict[str, Grid | None] = {}
+        self.sync: LedgerSync | None = None  # the ledger underneath, when opened for a campaign
+
+    def attach_ledger(self, ledger: Ledger, folder: Path | None = None) -> None:
+        """Keep this workbook's truth in ``ledger`` (see :mod:`automations.store.record`)."""
+        from .record import LedgerSync
+
+        self.sync = LedgerSync(self, ledger, folder)
+
+    @property
+    def notices(self) -> list[str]:
+        """What the ledger put right while reading or writing, in words for people."""
+        return list(self.sync.notices) if self.sync is not None else []
 
     # ------------------------------------------------------------ backend primitives
 
@@ -171,9 +188,27 @@ class TableStore(ABC):
         """Hold the workbook for a read-modify-write. Backends override."""
         yield
 
+    def _check_unchanged(self) -> None:  # noqa: B027 - most backends have nothing to check
+        """Refuse to write when the workbook changed since it was read (backends override)."""
+
+    def hold_export(self) -> str | None:
+        """Why the workbook must not be written now (e.g. open in an office program), or None.
+
+        The ledger keeps the change and the next write exports it.
+        """
+        return None
+
+    def _file(self) -> Path | None:
+        """The workbook's file, for a store that keeps one (backups copy it)."""
+        return None
+
     # ------------------------------------------------------------------ public API
 
     def tab(self, tab_id: str) -> TabSpec:
+        from .record import STAMP, stamp_spec
+
+        if tab_id == STAMP:
+            return stamp_spec(self.spec.name)
         return self.spec.tab(tab_id)
 
     def init(self, *, add_tabs: bool = True) -> InitReport:
@@ -188,7 +223,21 @@ class TableStore(ABC):
         tabs yet (made empty by staff), always gets every tab.
         """
         self._grids.clear()
+        if self.sync is not None:
+            from .record import gone_message
+
+            if self.sync.ledger.generation(self.spec.name) and not self.exists():
+                raise StoreError(gone_message(self))
+            self.sync.forget()
         return self._init(add_tabs)
+
+    def restore(self) -> InitReport:
+        """Rebuild a workbook that is gone from the ledger's latest generation."""
+        if self.sync is None:
+            raise StoreError(f"the {self.spec.name} workbook has no record to restore from")
+        report = self.sync.restore()
+        self._grids.clear()
+        return report
 
     def titles_for(self, spec: TabSpec) -> list[str]:
         """Sheet titles that count as this tab: its label, then its id."""
@@ -229,7 +278,9 @@ class TableStore(ABC):
 
     def _fetch(self, specs: Sequence[TabSpec], refresh: bool) -> None:
         need = [s for s in specs if refresh or s.id not in self._grids]
-        if need:
+        if need and self.sync is not None:
+            self._grids.update(self.sync.read(need))
+        elif need:
             self._grids.update(self._read_grids(need))
 
     def read(
@@ -414,6 +465,9 @@ class TableStore(ABC):
                 continue  # the tab already holds exactly this: no save, no API call
             grids[s.id] = (grid, len(current.rows))
             total += len(rows)
+        if self.sync is not None:  # the ledger decides what the workbook needs (maybe nothing)
+            self.sync.write(grids)
+            return total
         if grids:
             self._write_grids(grids)
         for tab_id, (g, _) in grids.items():
@@ -462,3 +516,5 @@ class TableStore(ABC):
     def forget(self) -> None:
         """Drop cached tabs so the next read goes back to the backend."""
         self._grids.clear()
+        if self.sync is not None:
+            self.sync.forget()

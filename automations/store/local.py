@@ -42,6 +42,7 @@ from ..files import private_dir
 from ..templates import TabSpec, WorkbookSpec
 from .base import Grid, InitReport, TableStore, missing_tab
 from .cells import FORMULA_START, NO_SAVED_VALUE, Cell
+from .record import STAMP
 
 XLSX_CELL_LIMIT = 32_767
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0d\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
@@ -444,6 +445,16 @@ class LocalStore(TableStore):
         finally:
             wb.close()
 
+    def _file(self) -> Path | None:
+        return self.path
+
+    def _check_unchanged(self) -> None:
+        if self._stamp is not None and self._file_stamp() != self._stamp:
+            raise StoreError(
+                f"the {self.spec.name} workbook was changed by someone else while this job "
+                "ran; nothing was written. Run the job again."
+            )
+
     def _as_read(self, v: Cell) -> Cell:
         """A date cell is read back as a date-time at midnight (openpyxl and calamine alike)."""
         if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
@@ -452,17 +463,16 @@ class LocalStore(TableStore):
 
     def _write_grids(self, grids: Mapping[str, tuple[Grid, int]]) -> None:
         with self.locked():
-            if self._stamp is not None and self._file_stamp() != self._stamp:
-                raise StoreError(
-                    f"the {self.spec.name} workbook was changed by someone else while this job "
-                    "ran; nothing was written. Run the job again."
-                )
+            self._check_unchanged()
             with _CACHE_LOCK:
                 wb = self._full()
                 try:
                     for tab_id, (grid, old_rows) in grids.items():
                         spec = self.tab(tab_id)
                         ws = self._find_sheet(wb, spec)
+                        if ws is None and tab_id == STAMP:  # corecruit's own, made when needed
+                            ws = wb.create_sheet(grid.title)
+                            ws.sheet_state = "hidden"
                         if ws is None:
                             raise StoreError(f"tab '{spec.label}': {missing_tab(spec)}")
                         self._fill(ws, spec, grid, old_rows)
