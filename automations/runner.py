@@ -3,10 +3,9 @@
 Why it is shaped this way:
 
 * The CLI and the scheduler call the same job functions (listed in :data:`JOBS`).
-* One lock per campaign and job (``flock`` on a file in the workspace), so two
-  runners, or a runner and a manual command, never run the same job at once. The
-  kernel drops the lock when a process dies, so a lock left by a dead process is
-  never stale; the pid and start time written inside are only for people to read.
+* One lock per campaign and job (:mod:`automations.locks`, ``flock`` on a file in the
+  workspace), so two runners never run the same job at once. The kernel drops the
+  lock when a process dies, so a lock left by a dead process is never stale.
 * A job failing never stops the others. Failures are counted per campaign and job
   in a small state file; after ``schedule.failure_report_after`` in a row the admin
   is emailed once (not every tick), and a success resets the count.
@@ -22,12 +21,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import errno
-import fcntl
 import importlib
 import json
 import logging
-import os
 import re
 import signal
 import threading
@@ -45,23 +41,25 @@ import schedule
 from .config import Settings
 from .context import Context, make_context
 from .errors import CorecruitError, JobError
-from .files import private_dir, private_fd, write_private
+from .files import write_private
 from .jobs import JobResult
+from .locks import held
 from .status import publish
 from .transforms.status import JobRun
 
 log = logging.getLogger("corecruit.runner")
 
-# name -> ("module:function", schedule setting). Order is the order of a full run.
+# name -> ("module:function", schedule setting). Order is the order of a full run. Runs
+# that chain jobs (remind, rewards, coprod) are in automations.pipelines.
 JOBS: dict[str, tuple[str, str]] = {
     "redact": ("automations.jobs.redact:redact_job", "redact"),
     "forms_push": ("automations.jobs.forms:push_job", "forms_push"),
     "forms_collect": ("automations.jobs.forms:collect_job", "forms_collect"),
     "merge": ("automations.jobs.merge:merge_job", "merge"),
-    "rewards": ("automations.jobs.expense_forms:rewards_job", "rewards"),  # forms, then ledger
+    "rewards": ("automations.pipelines:rewards_job", "rewards"),  # forms, then ledger
     "timetable": ("automations.jobs.timetable:timetable_job", "timetable"),
-    "remind": ("automations.jobs.remind:remind_job", "remind"),
-    "coprod": ("automations.jobs.coprod_forms:coprod_job", "coprod"),
+    "remind": ("automations.pipelines:remind_job", "remind"),
+    "coprod": ("automations.pipelines:coprod_job", "coprod"),
 }
 
 JobFn = Callable[[Context], JobResult]
@@ -100,29 +98,15 @@ class JobLocked(JobError):
 @contextlib.contextmanager
 def job_lock(folder: Path, campaign: str, job: str) -> Iterator[None]:
     """Hold an exclusive, crash-safe lock for (campaign, job); fail at once if held."""
-    private_dir(folder)
-    path = folder / f"{campaign}.{job}.lock"
-    fd = private_fd(path, os.O_RDWR)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            if exc.errno in (errno.EAGAIN, errno.EACCES):
-                holder = Path(path).read_text(errors="replace").strip() or "another process"
-                raise JobLocked(
-                    f"the '{job}' job of campaign '{campaign}' is already running ({holder}); "
-                    "this run was skipped."
-                ) from None
-            raise
-        os.ftruncate(fd, 0)
-        os.write(fd, f"pid {os.getpid()} since {dt.datetime.now():%Y-%m-%d %H:%M:%S}".encode())
-        try:
-            yield
-        finally:
-            os.ftruncate(fd, 0)
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
+
+    def busy(holder: str) -> JobLocked:
+        return JobLocked(
+            f"the '{job}' job of campaign '{campaign}' is already running ({holder}); "
+            "this run was skipped."
+        )
+
+    with held(folder / f"{campaign}.{job}.lock", wait=0, busy=busy):
+        yield
 
 
 # ---------------------------------------------------------------- run records

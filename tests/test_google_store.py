@@ -590,7 +590,7 @@ def _outbox(ctx: Any) -> list[Path]:
 def test_reminders_job_under_bursts_finishes_and_sends_each_message_once(
     google_ctx: Any, google_emulator: Any
 ) -> None:
-    from automations.jobs.remind import remind_job
+    from automations.pipelines import remind_job
 
     for route in ("sheets.spreadsheets.values.batchGet", "sheets.spreadsheets.values.batchUpdate"):
         google_emulator.fail(429, retry_after=2, times=2, match=route)
@@ -609,7 +609,7 @@ def test_reminders_job_under_bursts_finishes_and_sends_each_message_once(
 def test_reminders_job_past_the_limit_fails_cleanly_and_sends_nothing(
     google_ctx: Any, google_emulator: Any
 ) -> None:
-    from automations.jobs.remind import remind_job
+    from automations.pipelines import remind_job
 
     staff = google_ctx.stores.staff
     staff.forget()

@@ -31,8 +31,8 @@ from automations.config import load_settings
 from automations.context import Context, make_context
 from automations.errors import StoreError
 from automations.jobs import rewards as J
-from automations.jobs.remind import remind_job
 from automations.ledger import SqliteLedger, TabChange, open_ledger
+from automations.pipelines import remind_job
 from automations.store import make_frame
 from automations.workspace import init_campaign
 

@@ -18,7 +18,7 @@ import pytest
 from automations.context import Context, make_context
 from automations.errors import StoreError
 from automations.google.http import RetryPolicy
-from automations.jobs.remind import remind_job
+from automations.pipelines import remind_job
 from automations.runner import Runner
 from automations.store.base import Grid, TableStore
 from automations.store.record import STAMP, stamp_spec

@@ -151,6 +151,9 @@ class _Snapshot:
     parts: dict[str, str]
     _rows: dict[str, list[list[Cell]] | None] = field(default_factory=dict)
     _book: python_calamine.CalamineWorkbook | None = None
+    # Shared by every store of the process: calamine's workbook is not for two threads
+    # at once ("Already borrowed"), so one tab is read at a time.
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def titles(self) -> list[str]:
@@ -163,8 +166,12 @@ class _Snapshot:
         never calculated from an empty cell, an error cell as empty, and leaves some
         ``_xHHHH_`` escapes in text; those tabs go through openpyxl instead.
         """
-        if title in self._rows:
+        with self._lock:
+            if title not in self._rows:
+                self._rows[title] = self._read(title)
             return self._rows[title]
+
+    def _read(self, title: str) -> list[list[Cell]] | None:
         got: list[list[Cell]] | None = None
         with zipfile.ZipFile(io.BytesIO(self.data)) as zf:
             special = _has_match(zf, self.parts[title])
@@ -183,7 +190,6 @@ class _Snapshot:
                 while row and row[-1] is None:
                     row.pop()
                 got.append(row)
-        self._rows[title] = got
         return got
 
 
