@@ -7,14 +7,13 @@ never one, because sharing is per file.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..config import CampaignConfig, Settings
 from ..ledger import open_ledger
 from ..templates import WorkbookSpec, load_workbook_spec
-from .base import Grid, InitReport, TableStore
+from .base import TableStore
 from .frames import append_new, conform, empty_frame, make_frame, upsert_rows
 from .local import LocalStore
+from .shapes import Grid, InitReport, Stores
 
 __all__ = [
     "Grid",
@@ -30,14 +29,6 @@ __all__ = [
     "upsert_rows",
     "workbook_specs",
 ]
-
-
-@dataclass
-class Stores:
-    """The two workbooks of one campaign."""
-
-    staff: TableStore
-    panel: TableStore
 
 
 def workbook_specs(campaign: CampaignConfig) -> tuple[WorkbookSpec, WorkbookSpec]:

@@ -16,7 +16,6 @@ import datetime as dt
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -27,30 +26,11 @@ from ..errors import Problem, SheetProblems, StoreError
 from ..templates import ColumnSpec, TabSpec, WorkbookSpec
 from .cells import Cell, CellError, dtype_for, is_empty, parse_cell, to_storable, to_text
 from .frames import append_new, conform, key_tuples, upsert_rows
+from .record import STAMP, LedgerSync, gone_message, stamp_spec
+from .shapes import Grid, InitReport, number_column
 
 if TYPE_CHECKING:
     from ..ledger import Ledger
-    from .record import LedgerSync
-
-
-@dataclass
-class Grid:
-    """A tab as the backend sees it: its title, header row and data rows."""
-
-    title: str
-    header: list[str]
-    rows: list[list[Cell]] = field(default_factory=list)
-
-
-@dataclass
-class InitReport:
-    """What ``init`` did to one workbook."""
-
-    created_workbook: bool = False
-    tabs_added: list[str] = field(default_factory=list)
-    columns_added: dict[str, list[str]] = field(default_factory=dict)
-    location: str = ""
-    tabs_missing: list[str] = field(default_factory=list)  # left missing (add_tabs=False)
 
 
 LETTER = "candidate_letter"
@@ -83,13 +63,6 @@ def missing_tab(spec: TabSpec) -> str:
         f"the name '{spec.label}'; if it was deleted, restore it from the version history or "
         "a backup. Run 'corecruit init' to add it empty only if it never held anything."
     )
-
-
-def number_column(column: ColumnSpec) -> bool:
-    """Decimal columns (scores, hours, miles) are written as number cells, so they sort and
-    sum in Excel and Sheets. Money columns (type ``money``: amounts, rates, limits) stay
-    exact text, so a pound amount is never rounded by a spreadsheet. The type is the rule."""
-    return column.type == "decimal"
 
 
 def norm_header(h: str) -> str:
@@ -143,7 +116,6 @@ class TableStore(ABC):
 
     def attach_ledger(self, ledger: Ledger, folder: Path | None = None) -> None:
         """Keep this workbook's truth in ``ledger`` (see :mod:`automations.store.record`)."""
-        from .record import LedgerSync
 
         self.sync = LedgerSync(self, ledger, folder)
 
@@ -205,7 +177,6 @@ class TableStore(ABC):
     # ------------------------------------------------------------------ public API
 
     def tab(self, tab_id: str) -> TabSpec:
-        from .record import STAMP, stamp_spec
 
         if tab_id == STAMP:
             return stamp_spec(self.spec.name)
@@ -224,8 +195,6 @@ class TableStore(ABC):
         """
         self._grids.clear()
         if self.sync is not None:
-            from .record import gone_message
-
             if self.sync.ledger.generation(self.spec.name) and not self.exists():
                 raise StoreError(gone_message(self))
             self.sync.forget()

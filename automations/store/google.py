@@ -37,13 +37,13 @@ from ..errors import ConfigError, Problem, StoreError
 from ..files import private_dir
 from ..google.http import GoogleRefused, RetryingHTTPClient, RetryPolicy
 from ..templates import TabSpec, WorkbookSpec
-from .base import Grid, InitReport, TableStore, missing_tab
+from .base import TableStore, missing_tab
 from .cells import Cell, exact_as_number, to_text
 from .record import STAMP
+from .shapes import Grid, InitReport, Stores
 
 if TYPE_CHECKING:
     from ..config import CampaignConfig, Settings
-    from . import Stores
 
 SHEETS_API = "https://sheets.googleapis.com/v4/spreadsheets"
 DRIVE_FILES = "https://www.googleapis.com/drive/v3/files"
@@ -753,7 +753,6 @@ def open_google_stores(
     """
     from ..google.auth import STORE_SCOPES, credentials_for, require_scopes
     from ..google.http import authorized_session
-    from . import Stores
 
     g = campaign.google
     if g.staff_spreadsheet_id and g.staff_spreadsheet_id == g.panel_spreadsheet_id:

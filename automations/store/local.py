@@ -40,9 +40,10 @@ from openpyxl.worksheet.worksheet import Worksheet
 from ..errors import StoreError, WorkbookLockedError
 from ..files import private_dir
 from ..templates import TabSpec, WorkbookSpec
-from .base import Grid, InitReport, TableStore, missing_tab
+from .base import TableStore, missing_tab
 from .cells import FORMULA_START, NO_SAVED_VALUE, Cell
 from .record import STAMP
+from .shapes import Grid, InitReport
 
 XLSX_CELL_LIMIT = 32_767
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0d\x0e-\x1f\ufffe\uffff\ud800-\udfff]")

@@ -32,9 +32,10 @@ from ..ledger.codec import untag
 from ..ledger.merge import Column, Keyed, decode, keyed, merge_tab
 from ..templates import TabSpec
 from .cells import Cell, to_text
+from .shapes import Grid, InitReport, number_column
 
 if TYPE_CHECKING:
-    from .base import Grid, InitReport, TableStore
+    from .base import TableStore
 
 log = logging.getLogger("corecruit")
 
@@ -108,7 +109,6 @@ class LedgerSync:
     @staticmethod
     def columns_of(store: TableStore, spec: TabSpec, header: Sequence[str]) -> list[Column] | None:
         """Each header position's column; None when a column appears twice (not merged)."""
-        from .base import number_column
 
         ids = store._map_header(spec, header)
         known = [i for i in ids if i is not None]
@@ -146,7 +146,6 @@ class LedgerSync:
         return max(gen, 0)
 
     def stamp_grid(self, gen: int) -> Grid:
-        from .base import Grid
 
         title = self.raw_stamp.title if self.raw_stamp is not None else STAMP_TITLE
         return Grid(
@@ -163,7 +162,6 @@ class LedgerSync:
 
     def read(self, need: Sequence[TabSpec]) -> dict[str, Grid | None]:
         """Read ``need`` (and the stamp) in one batch; return each tab as the ledger sees it."""
-        from .base import Grid
 
         store, led = self.store, self.ledger
         everything = list(store.spec.tabs.values())
@@ -405,7 +403,6 @@ class LedgerSync:
 
     def restore(self) -> InitReport:
         """Make the workbook again and fill every tab from the ledger's latest generation."""
-        from .base import Grid
 
         store, led = self.store, self.ledger
         gen = led.generation(self.name)
