@@ -10,8 +10,8 @@ everything it reads is exactly as it was at the start of its last successful run
 * the config that matters (organisation.toml and the campaign, header_map included, by
   content; the team's own email templates) and the code (package version and files);
 * today's date for a job that acts on a date (forms open on a date, "today");
-* outside the workbooks: the local forms inbox's file version for a job that brings in
-  answers. A job that asks Google Forms is never skipped (nothing tells us cheaply
+* outside the workbooks: the answers in the local forms inbox (how many, the newest's
+  number: they are append-only) for a job that brings answers in. A job that asks Google Forms is never skipped (nothing tells us cheaply
   that nothing changed there), nor is a job driven by the time of day (``remind``).
 
 The fingerprint is taken *before* the job runs and kept only after an ``ok`` run that
@@ -57,7 +57,7 @@ class Inputs:
 
     tabs: tuple[Tab, ...]
     dated: bool = False  # acts on today's date: the date is an input
-    form_answers: bool = False  # brings in answers: the local inbox's version is an input
+    form_answers: bool = False  # brings in answers: the local inbox's answers are an input
     form_backend: bool = False  # makes forms: fine on the local inbox, not on Google Forms
     sends: bool = False  # sends email: not skipped while a message's outcome is unknown
 
@@ -96,30 +96,23 @@ def config_version(settings: Settings, campaign_id: str) -> str:
     return h.hexdigest()
 
 
-def _file_version(path: Path, head: int = 0) -> str:
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return f"{path.name}: none"
-    first = b""
-    if head:
-        with path.open("rb") as fh:
-            first = fh.read(head)
-    return f"{path.name}: {st.st_ino} {st.st_mtime_ns} {st.st_size} {first.hex()}"
-
-
 def inbox_version(settings: Settings) -> str:
-    """The local forms inbox's file version: the database and its write-ahead log.
+    """The answers in the local forms inbox: how many, and the newest one's number.
 
-    A submission is appended to the log (its size grows); a checkpoint rewrites the
-    database and starts the log again with new salts in its 32-byte header. So any
-    new answer changes this, without opening the inbox.
+    Submissions are append-only (the inbox refuses to change or delete one), so this
+    changes with every new answer, and not when a form is made or a draft saved.
     """
+    from .forms.inbox import Inbox
     from .forms.local import inbox_path
 
     db = inbox_path(settings)
-    wal = db.with_name(db.name + "-wal")
-    return f"{_file_version(db)}; {_file_version(wal, head=32)}"
+    if not db.exists():
+        return "inbox: none"
+    inbox = Inbox(db)
+    try:
+        return f"inbox: {inbox.answers_version()}"
+    finally:
+        inbox.close()
 
 
 def grid_version(grid: Grid | None) -> str:

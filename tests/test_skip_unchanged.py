@@ -23,9 +23,10 @@ import pytest
 from automations import runner as runner_mod
 from automations.config import Settings, load_settings
 from automations.context import Context, make_context
-from automations.runner import JOBS, Runner, job_inputs
-from automations.store import TableStore
+from automations.runner import JOBS, Runner, RunRecord, job_inputs
+from automations.store import TableStore, make_frame
 from automations.workspace import init_campaign
+from tests.review_support import mark_reviewed
 from tests.test_end_to_end import (
     CID,
     Clock,
@@ -37,7 +38,6 @@ from tests.test_end_to_end import (
 
 ALL = list(JOBS)
 RANDOM_COLUMNS = {"Content", "Message-ID"}  # a hash of the text with its link; random
-OPENS = dt.datetime(2027, 1, 11, 9, 0)
 
 
 def _story(settings: Settings, *, skip: bool) -> Story:
@@ -184,3 +184,120 @@ def test_a_campaign_ends_the_same_with_and_without_the_skip_and_every_read_is_de
     skipped = [r.job for r in b.records if r.unchanged]
     assert skipped and "remind" not in skipped
     assert not any(r.unchanged for r in a.records)
+
+
+# ------------------------------------------------------------ a run with nothing new
+
+FORMS = {"forms_collect", "rewards", "coprod"}  # bring in answers from the forms inbox
+
+
+def _settled(runner: Runner) -> list[RunRecord]:
+    """Run every job until a run finds nothing new (a job that wrote runs once more)."""
+    for _ in range(4):
+        recs = runner.run_once()
+        assert [r.outcome for r in recs] == ["ok"] * len(ALL), [(r.job, r.detail) for r in recs]
+        if all(r.unchanged for r in recs if r.job != "remind"):
+            return recs
+    raise AssertionError("the jobs never settled")
+
+
+def _ran(runner: Runner) -> set[str]:
+    recs = runner.run_once()
+    assert [r.outcome for r in recs] == ["ok"] * len(ALL), [(r.job, r.detail) for r in recs]
+    return {r.job for r in recs if not r.unchanged}
+
+
+@pytest.fixture
+def settled(ctx: Context, settings: Settings) -> Runner:
+    """The example campaign, reviewed, with every job run until nothing is new."""
+    runner = Runner(settings, clock=ctx.clock)
+    runner.run_once(["redact"])
+    mark_reviewed(ctx)
+    _settled(runner)
+    return runner
+
+
+def test_a_second_run_with_nothing_new_skips_every_job_but_remind(
+    settled: Runner, settings: Settings
+) -> None:
+    folder = settings.workspace / CID
+    before = {p.name: p.stat().st_mtime_ns for p in folder.glob("*.xlsx")}
+    recs = settled.run_once()
+    skipped = {r.job for r in recs if r.unchanged}
+    assert skipped == set(ALL) - {"remind"}
+    for r in recs:
+        assert r.outcome == "ok" and r.rows_written == r.messages_sent == 0
+        if r.unchanged:
+            assert r.detail == "nothing new since 2027-01-25 09:00"
+    assert {p.name: p.stat().st_mtime_ns for p in folder.glob("*.xlsx")} == before
+    # status stays truthful: each skipped job's last run is this one, ok, nothing new
+    runs = {j.job: j for j in settled.job_runs(CID)}
+    assert runs["merge"].outcome == "ok" and runs["merge"].detail.startswith("nothing new")
+    # a fresh runner (the next cron run) skips them too: the fingerprints are kept
+    again = Runner(settings, clock=settled.clock).run_once()
+    assert {r.job for r in again if r.unchanged} == skipped
+
+
+def test_an_edit_to_an_input_tab_runs_exactly_the_jobs_that_read_it(
+    settled: Runner, ctx: Context
+) -> None:
+    st = ctx.stores.staff
+    st.forget()
+    dates = st.read_one("dates")  # read by forms_push, rewards, timetable and coprod
+    dates.iloc[0, dates.columns.get_loc("venue")] = "Room 2, the Town Hall"
+    st.write({"dates": dates})
+    assert _ran(settled) == {"forms_push", "rewards", "timetable", "coprod", "remind"}
+    st.forget()
+    att = st.tab("attendance")  # read by rewards and coprod
+    st.append("attendance", make_frame(att, [{"person_id": "p03", "activity": "shortlisting"}]))
+    assert _ran(settled) == {"rewards", "coprod", "remind"}
+    _settled(settled)  # and then each settles
+
+
+def test_a_config_change_runs_every_job(settled: Runner, config_dir: Path) -> None:
+    path = config_dir / "campaigns" / "example.toml"
+    text = path.read_text()
+    assert "[campaign]\n" in text
+    assert text.endswith('"Surname" = "last_name"\n')  # the header_map is the last section
+    path.write_text(text + '"Mobile" = "phone"\n')
+    runner = Runner(load_settings(config_dir), clock=settled.clock)
+    try:
+        assert _ran(runner) == set(ALL)
+    finally:
+        path.write_text(text)
+
+
+def test_a_new_answer_in_the_local_inbox_runs_the_jobs_that_bring_answers_in(
+    settled: Runner, ctx: Context
+) -> None:
+    from tests.forms_support import provider
+
+    inbox = provider(ctx).inbox
+    form = next(iter(inbox.forms().values()))
+    inbox.submit(
+        form_key=form.spec.key,
+        person_id=form.spec.person_id,
+        token_id=form.token_id,
+        answers={},
+        nonce="one",
+        now=dt.datetime(2027, 1, 25, 9, 5, tzinfo=dt.UTC),
+    )
+    assert _ran(settled) == FORMS | {"remind"}
+
+
+def test_a_clock_driven_job_is_never_skipped_and_a_dated_one_runs_on_a_new_day(
+    settled: Runner, ctx: Context
+) -> None:
+    clock = Clock(dt.datetime(2027, 1, 25, 17, 0))
+    later = Runner(settled.settings, clock=clock)
+    assert _ran(later) == {"remind"}
+    clock.t = dt.datetime(2027, 1, 26, 9, 0)
+    assert _ran(later) == {"forms_push", "rewards", "timetable", "remind"}
+
+
+def test_commands_run_by_hand_always_run(settled: Runner, ctx: Context) -> None:
+    from automations.jobs.merge import merge_job
+
+    res = settled.by_hand(ctx, "merge", lambda: merge_job(ctx))
+    assert "nothing new" not in res.detail
+    assert settled.state.entry(CID, "merge")["last_detail"].endswith("(run by hand)")

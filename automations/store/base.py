@@ -250,9 +250,7 @@ class TableStore(ABC):
 
     def _fetch(self, specs: Sequence[TabSpec], refresh: bool) -> None:
         need = [
-            s
-            for s in specs
-            if s.id not in self._grids or (refresh and s.id not in self._fresh)
+            s for s in specs if s.id not in self._grids or (refresh and s.id not in self._fresh)
         ]
         self._fresh.difference_update(s.id for s in specs)
         if need and self.sync is not None:
