@@ -11,8 +11,11 @@ everything it reads is exactly as it was at the start of its last successful run
   content; the team's own email templates) and the code (package version and files);
 * today's date for a job that acts on a date (forms open on a date, "today");
 * outside the workbooks: the answers in the local forms inbox (how many, the newest's
-  number: they are append-only) for a job that brings answers in. A job that asks Google Forms is never skipped (nothing tells us cheaply
-  that nothing changed there), nor is a job driven by the time of day (``remind``).
+  number: they are append-only) for a job that brings answers in.
+
+A job that asks Google Forms is never skipped (nothing tells cheaply that nothing
+changed there), nor is one driven by the time of day (``remind``), nor one that sends
+while a message's outcome is still unknown (each run asks again).
 
 The fingerprint is taken *before* the job runs and kept only after an ``ok`` run that
 wrote and sent nothing, so a person's edit made while a job runs is never missed, and
@@ -166,9 +169,8 @@ def take(ctx: Context, inputs: Inputs | None) -> str | None:
             grids = store.prefetch(tabs)
             if store.notices:  # the ledger put something right: the job says so
                 return None
-            if inputs.sends and name == "staff" and MESSAGES_TAB in grids:
-                if _unsettled(store, grids[MESSAGES_TAB]):
-                    return None
+            if inputs.sends and name == "staff" and _unsettled(store, grids.get(MESSAGES_TAB)):
+                return None
             parts += [f"{name}/{t}: {grid_version(grids[t])}" for t in tabs]
         if inputs.form_answers:
             parts.append(inbox_version(ctx.settings))
