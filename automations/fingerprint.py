@@ -59,6 +59,9 @@ class Inputs:
     """Everything one job reads, declared once, beside the job in the runner's JOBS."""
 
     tabs: tuple[Tab, ...]
+    # read only to be written: what they hold never decides what the job does, so they
+    # are not fingerprinted (on Google that read would be a call the job may not make)
+    rewritten: tuple[Tab, ...] = ()
     dated: bool = False  # acts on today's date: the date is an input
     form_answers: bool = False  # brings in answers: the local inbox's answers are an input
     form_backend: bool = False  # makes forms: fine on the local inbox, not on Google Forms

@@ -151,8 +151,8 @@ JOBS: dict[str, Job] = {
         "automations.jobs.timetable:timetable_job",
         "timetable",
         Inputs(
-            staff("applications", "candidate_key", "people", "dates", "timetable")
-            + panel("timetable"),
+            staff("applications", "candidate_key", "people", "dates", "timetable"),
+            rewritten=panel("timetable"),  # a copy of the staff one, written when that changes
             dated=True,
         ),
     ),

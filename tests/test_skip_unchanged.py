@@ -170,9 +170,10 @@ def test_a_campaign_ends_the_same_with_and_without_the_skip_and_every_read_is_de
 
     # 1. every tab any job read (in either campaign) is declared beside it
     for job in ALL:
-        declared = set(job_inputs(job).tabs) if job_inputs(job) else None
-        if declared is None:
+        inputs = job_inputs(job)
+        if inputs is None:
             continue  # never skipped
+        declared = set(inputs.tabs) | set(inputs.rewritten)
         undeclared = (used.get(job, set()) | reads.get(job, set())) - declared
         assert not undeclared, (job, sorted(undeclared))
 
@@ -301,3 +302,40 @@ def test_commands_run_by_hand_always_run(settled: Runner, ctx: Context) -> None:
     res = settled.by_hand(ctx, "merge", lambda: merge_job(ctx))
     assert "nothing new" not in res.detail
     assert settled.state.entry(CID, "merge")["last_detail"].endswith("(run by hand)")
+
+
+@pytest.mark.slow
+def test_on_google_the_fingerprint_costs_no_extra_call(
+    config_dir: Path, google_emulator: Any, google_key_file: Path, tmp_path: Path
+) -> None:
+    """The same first weeks on emulated Google, with and without the skip: no job run
+    ever makes more calls with it (the job reuses what the fingerprint read; a job
+    skipped makes only its reads). Jobs that ask Google Forms are never skipped there."""
+    import json
+    import shutil
+
+    from tests.google_emulator.core import Emulator
+    from tests.test_end_to_end import first_weeks, google_config, google_submit, make_google_story
+
+    plain = make_google_story(
+        google_emulator, google_config(config_dir, google_key_file), google_key_file
+    )
+    plain.runner.skip_unchanged = False
+    without = first_weeks(plain, google_submit(google_emulator))
+
+    emu = Emulator().start()
+    try:
+        other = tmp_path / "skip" / "config"
+        shutil.copytree(Path(__file__).resolve().parent.parent / "config", other)
+        key = tmp_path / "skip" / "key.json"
+        key.write_text(json.dumps(emu.service_account_info()))
+        story = make_google_story(emu, google_config(other, key), key)
+        with_skip = first_weeks(story, google_submit(emu))
+    finally:
+        emu.stop()
+    assert not emu.errors
+    assert with_skip.keys() == without.keys()
+    for job, calls in with_skip.items():
+        assert all(a <= b for a, b in zip(calls, without[job], strict=True)), (job, calls)
+    skipped = {r.job for r in story.records if r.unchanged}
+    assert skipped and not skipped & {"forms_push", "forms_collect", "rewards", "coprod"}
