@@ -7,9 +7,11 @@ after the shortlisting deadline):
 1. ``first``: ``corecruit run --once`` (one process, every job): redact, push forms...
 2. every shortlister's form is filled in (not measured), then ``forms in``: the run
    that brings the scores in, merges, accrues rewards...
-3. ``nothing new``: the same command again with nothing changed. Writes are counted as
+3. ``once more``: the same command again: the jobs that wrote in step 2 (or whose inputs a
+   later job wrote) run once more; the others find nothing new and are skipped.
+4. ``nothing new``: the same command again with nothing changed. Writes are counted as
    workspace files whose inode, time or size changed.
-4. ``reference``: the same workbooks read with python-calamine and written once to
+5. ``reference``: the same workbooks read with python-calamine and written once to
    SQLite (one transaction), the least any run over this data could cost.
 
 Wall time, CPU (user + system) and peak memory (max RSS) are the child's own, from
@@ -99,9 +101,13 @@ def measure(size: int) -> dict[str, object]:
         got["filled"] = int(filled.stdout.strip().splitlines()[-1])
         got["forms in"] = timed(run, env)
         ws = tmp / "workspace"
+        # the jobs that wrote (and those whose inputs a later job wrote) run once more
+        got["once more"] = timed(run, env)
         before = stamps(ws)
         got["nothing new"] = timed(run, env)
         after = stamps(ws)
+        quiet = str(got["nothing new"]["out"]).splitlines()
+        got["skipped"] = [ln.split(":")[0].split()[-1] for ln in quiet if "nothing new since" in ln]
         changed = sorted(k for k in after if before.get(k) != after[k] and not k.endswith(".lock"))
         got["writes"] = [k for k in changed if k.endswith(".xlsx")]
         got["other_files"] = [k for k in changed if not k.endswith(".xlsx")]
@@ -125,7 +131,7 @@ def table(results: list[dict[str, object]]) -> str:
     for r in results:
         ref = r["reference"]
         assert isinstance(ref, dict)
-        for name in ("first", "forms in", "nothing new", "reference"):
+        for name in ("first", "forms in", "once more", "nothing new", "reference"):
             m = r[name]
             assert isinstance(m, dict)
             out.append(
@@ -142,6 +148,8 @@ def table(results: list[dict[str, object]]) -> str:
             + (", ".join(writes) if writes else "none")
             + "; other files it wrote: "
             + (", ".join(other) if other else "none")
+            + "; jobs it skipped (nothing new): "
+            + (", ".join(r.get("skipped", [])) or "none")  # type: ignore[attr-defined]
         )
     return "\n".join(out) + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n"
 

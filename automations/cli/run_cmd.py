@@ -113,7 +113,9 @@ def run(
         for r in records:
             mark = {"ok": "✓", "failed": "✗", "skipped": "–"}[r.outcome]
             line = f"{mark} {r.campaign} {r.job}: {r.outcome}"
-            if r.outcome == "ok":
+            if r.unchanged:
+                line += f" ({r.detail})"
+            elif r.outcome == "ok":
                 line += f" ({r.rows_read} read, {r.rows_written} written, {r.messages_sent} sent)"
             else:
                 line += f". {r.detail}"
