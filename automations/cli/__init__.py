@@ -133,6 +133,8 @@ def init(state: State, example: bool) -> None:
             click.echo(f"  tabs added: {', '.join(rep.tabs_added)}")
         for tab, cols in rep.columns_added.items():
             click.echo(f"  columns added to {tab}: {', '.join(cols)}")
+        for said in [m for ms in rep.columns_missing.values() for m in ms]:
+            click.secho(f"  Not added: {said}", fg="yellow")
     for tab, n in res.loaded.items():
         if n:
             click.echo(f"Loaded {n} new row(s) into {tab}.")

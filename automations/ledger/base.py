@@ -17,6 +17,8 @@ STAMP_NEW = -1  # commit(sheet_stamp=STAMP_NEW): the workbook will hold the new 
 
 # key json -> (position, cells json)
 TabRows = dict[str, tuple[int, str]]
+# a tab's header row as it was last seen: (header text, column id or None) per position
+Header = list[tuple[str, str | None]]
 
 
 @dataclass
@@ -104,6 +106,18 @@ class Ledger(ABC):
     @abstractmethod
     def mark_exported(self, workbook: str, generation: int, at: str) -> None:
         """Record that ``generation`` is now in the workbook."""
+
+    @abstractmethod
+    def headers(self, workbook: str) -> dict[str, Header]:
+        """Each tab's header row as last read or exported in full (every column there).
+
+        A column's identity travels with its place: a header renamed by a person is
+        recognised from where the column stood (see :mod:`automations.store.record`).
+        """
+
+    @abstractmethod
+    def keep_headers(self, workbook: str, headers: Mapping[str, Header], at: str) -> None:
+        """Record tabs' header rows as they are now (one transaction)."""
 
     @abstractmethod
     def add_event(self, workbook: str, kind: str, text: str, at: str) -> bool:

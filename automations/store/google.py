@@ -533,7 +533,9 @@ class GoogleStore(TableStore):
             header = list(headers.get(spec.id, []))
             ids = self._map_header(spec, header)
             new_cols: list[str] = []
-            for c in spec.columns:
+            if withheld := self._withheld(spec, ids):
+                report.columns_missing[spec.id] = withheld
+            for c in self._to_add(spec, ids):
                 if c.id not in ids:
                     header.append(c.label)
                     ids.append(c.id)

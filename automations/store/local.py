@@ -571,8 +571,10 @@ class LocalStore(TableStore):
                 report.tabs_missing.append(tab_id)
                 continue
             ids = self._map_header(self.tab(tab_id), grid.header)
-            if any(c.id not in ids for c in self.tab(tab_id).columns):
+            if self._to_add(self.tab(tab_id), ids):
                 return None
+            if withheld := self._withheld(self.tab(tab_id), ids):
+                report.columns_missing[tab_id] = withheld
         return report
 
     def _init(self, add_tabs: bool = True) -> InitReport:
@@ -614,7 +616,9 @@ class LocalStore(TableStore):
                 )
                 ids = self._map_header(spec, header)
                 added = []
-                for col in spec.columns:
+                if withheld := self._withheld(spec, ids):
+                    report.columns_missing[spec.id] = withheld
+                for col in self._to_add(spec, ids):
                     if col.id not in ids:
                         header.append(col.label)
                         ids.append(col.id)
