@@ -186,6 +186,8 @@ def check(state: State) -> None:
             click.secho(f"Warning: {p}", fg="yellow")
         for p in errors:
             click.secho(f"Problem: {p}", fg="red")
+        for note in [*ctx.stores.staff.notices, *ctx.stores.panel.notices]:
+            click.secho(f"Please note: {note}", fg="yellow")  # what the record recognised
         n_errors += len(errors)
         n_warnings += len(warnings)
     from ..forms.local import link_warnings

@@ -258,6 +258,8 @@ class LedgerSync:
             return got
         last = self.known_headers().get(spec.id)
         got = recognise(spec.column_ids, header, plain, last) if last else Recognised(list(plain))
+        jobs = {c.id for c in spec.columns if c.job_owned}  # put back from the record instead
+        got.lost = {k: v for k, v in got.lost.items() if k not in jobs}
         self._recognised[key] = got
         title = self._title(spec)
         labels = {c.id: c.label for c in spec.columns}
@@ -270,7 +272,10 @@ class LedgerSync:
         return got
 
     def was_there(self, spec: TabSpec, column: str) -> str | None:
-        """The column's header on the last run, if the record knows it was there."""
+        """A column people fill in: its header on the last run, if the record knows it was
+        there (a column corecruit fills in is added back and filled from the record)."""
+        if spec.column(column).job_owned:
+            return None
         for text, cid in self.known_headers().get(spec.id, []):
             if cid == column:
                 return text
