@@ -8,7 +8,6 @@ header, never added back empty, and a job never copies blanks over answers.
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import openpyxl
