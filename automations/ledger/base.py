@@ -78,6 +78,11 @@ class Ledger(ABC):
         """The newest generation confirmed as saved to the workbook (0: none)."""
 
     @abstractmethod
+    def pending_export(self, workbook: str) -> bool:
+        """Whether a generation committed to be saved is not in the workbook yet (held,
+        e.g. while the file is open in an office program, or stopped before saving)."""
+
+    @abstractmethod
     def tracked(self, workbook: str, generation: int) -> set[str]:
         """Tabs the ledger held rows for at ``generation``."""
 

@@ -181,6 +181,15 @@ class SqliteLedger(Ledger):
         )
         return 0 if row is None or row[0] is None else int(row[0])  # type: ignore[call-overload]
 
+    def pending_export(self, workbook: str) -> bool:
+        row = self._one(
+            "SELECT MAX(generation) FROM generations WHERE workbook = ? AND kind = 'write' "
+            "AND exported_at IS NULL",
+            (workbook,),
+        )
+        held = 0 if row is None or row[0] is None else int(row[0])  # type: ignore[call-overload]
+        return held > self.last_exported(workbook)
+
     def tracked(self, workbook: str, generation: int) -> set[str]:
         if not self.path.exists():
             return set()

@@ -421,11 +421,13 @@ class LedgerSync:
             ch = diff(mine or {}, view)
             if ch or mine is None:
                 changes[tab] = ch
+        # the workbook holds this content only when no save is still to come (held)
+        claim = not stale and not led.pending_export(self.name)
         if changes:  # the last state of every input read: what people typed is kept
             led.commit(
                 self.name,
                 changes,
-                sheet_stamp=None if stale else g,
+                sheet_stamp=g if claim else None,
                 kind="read",
                 at=now_text(),
             )
@@ -551,7 +553,9 @@ class LedgerSync:
             at = now_text()
             if not [t for t in export if t not in LAZY_TABS] and not (at_once and export):
                 if changes:  # what people typed, read by this run: into the record, no export
-                    led.commit(self.name, changes, sheet_stamp=self.sheet_gen, kind="read", at=at)
+                    held = led.pending_export(self.name)
+                    on = None if held else self.sheet_gen
+                    led.commit(self.name, changes, sheet_stamp=on, kind="read", at=at)
                     self.ours_read.update(now_rows)
                 return
             gen = led.commit(self.name, changes, sheet_stamp=STAMP_NEW, kind="write", at=at)
