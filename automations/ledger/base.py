@@ -125,6 +125,16 @@ class Ledger(ABC):
         """Record tabs' header rows as they are now (one transaction)."""
 
     @abstractmethod
+    def prune(self, workbook: str, *, keep_last: int, keep_since: str) -> int:
+        """Forget row versions no generation worth keeping needs; return how many went.
+
+        Kept: the last ``keep_last`` generations and every generation made at or after
+        ``keep_since``, so an older copy saved back within that time is still merged
+        against its own content. An older copy than that is merged without it (what
+        corecruit fills in still comes from the record; the copy's cells count as edits).
+        """
+
+    @abstractmethod
     def add_event(self, workbook: str, kind: str, text: str, at: str) -> bool:
         """Record an event once per generation (False when the same words are there)."""
 

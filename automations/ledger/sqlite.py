@@ -306,6 +306,32 @@ class SqliteLedger(Ledger):
                 ],
             )
 
+    def prune(self, workbook: str, *, keep_last: int, keep_since: str) -> int:
+        if not self.path.exists():
+            return 0
+        with self._tx() as c:
+            (gen,) = c.execute(
+                "SELECT COALESCE(MAX(generation), 0) FROM generations WHERE workbook = ?",
+                (workbook,),
+            ).fetchone()
+            (recent,) = c.execute(
+                "SELECT MIN(generation) FROM generations WHERE workbook = ? AND made_at >= ?",
+                (workbook, keep_since),
+            ).fetchone()
+            before = int(gen) - keep_last + 1
+            if recent is not None:
+                before = min(before, int(recent))
+            if before <= 1:
+                return 0
+            gone = c.execute(
+                "DELETE FROM rows WHERE workbook = ? AND to_gen IS NOT NULL AND to_gen <= ?",
+                (workbook, before),
+            ).rowcount
+            c.execute(
+                "DELETE FROM generations WHERE workbook = ? AND generation < ?", (workbook, before)
+            )
+        return int(gone)
+
     def add_event(self, workbook: str, kind: str, text: str, at: str) -> bool:
         gen = self.generation(workbook)
         with self._tx() as c:

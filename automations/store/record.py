@@ -50,6 +50,9 @@ STAMP_NOTE = "corecruit keeps this tab; please leave it as it is."
 # Saved with the next real change, never alone (unless a write asks for at_once)
 LAZY_TABS = frozenset({"run_log", "status"})
 BACKUPS_KEPT = 5
+PRUNE_EVERY = 25  # generations between two prunings of the record
+KEEP_GENERATIONS = 200  # an older copy saved back within these (or KEEP_DAYS) is merged
+KEEP_DAYS = 60  # against its own content; older ones are merged as edits
 
 
 def stamp_spec(workbook: str) -> TabSpec:
@@ -582,6 +585,11 @@ class LedgerSync:
             self.raw_stamp = stamp
             self.sheet_gen = gen
             self.keep_backup(gen)
+            if gen % PRUNE_EVERY == 0:
+                since = dt.datetime.now() - dt.timedelta(days=KEEP_DAYS)
+                led.prune(
+                    self.name, keep_last=KEEP_GENERATIONS, keep_since=since.isoformat(sep=" ")
+                )
 
     # ------------------------------------------------------------------ restore
 
