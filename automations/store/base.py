@@ -231,21 +231,25 @@ class TableStore(ABC):
         ids = self._map_header(spec, header)
         return self.sync.recognised(spec, [to_text(h) for h in header], ids).lost
 
-    def _to_add(self, spec: TabSpec, ids: Sequence[str | None]) -> list[ColumnSpec]:
+    def _to_add(
+        self, spec: TabSpec, ids: Sequence[str | None], new: bool = False
+    ) -> list[ColumnSpec]:
         """The template's columns ``init`` may add to a tab whose header maps to ``ids``.
 
         Never one the record knows was there (renamed past recognising, or deleted):
-        added empty, it would be read as blank answers and copied on as blanks.
+        added empty, it would be read as blank answers and copied on as blanks. A ``new``
+        tab (or workbook, as ``restore`` makes) gets every column.
         """
         return [
             c
             for c in spec.columns
-            if c.id not in ids and (self.sync is None or self.sync.was_there(spec, c.id) is None)
+            if c.id not in ids
+            and (new or self.sync is None or self.sync.was_there(spec, c.id) is None)
         ]
 
-    def _withheld(self, spec: TabSpec, ids: Sequence[str | None]) -> list[str]:
+    def _withheld(self, spec: TabSpec, ids: Sequence[str | None], new: bool = False) -> list[str]:
         """What ``init`` says of the known columns it did not add (see :meth:`_to_add`)."""
-        if self.sync is None:
+        if self.sync is None or new:
             return []
         title = self.sync._title(spec)
         return [

@@ -669,9 +669,10 @@ class LocalStore(TableStore):
                 )
                 ids = self._map_header(spec, header)
                 added = []
-                if withheld := self._withheld(spec, ids):
+                new = fresh or spec.id in report.tabs_added
+                if withheld := self._withheld(spec, ids, new):
                     report.columns_missing[spec.id] = withheld
-                for col in self._to_add(spec, ids):
+                for col in self._to_add(spec, ids, new):
                     if col.id not in ids:
                         header.append(col.label)
                         ids.append(col.id)
