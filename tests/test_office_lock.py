@@ -43,8 +43,12 @@ def staff_path(ctx: Context) -> Path:
 
 
 def rows_in_file(path: Path, title: str) -> int:
-    ws = openpyxl.load_workbook(path, read_only=True)[title]
-    return sum(1 for r in ws.iter_rows(min_row=2, values_only=True) if any(v for v in r))
+    wb = openpyxl.load_workbook(path, read_only=True)
+    try:
+        rows = wb[title].iter_rows(min_row=2, values_only=True)
+        return sum(1 for r in rows if any(v for v in r))
+    finally:
+        wb.close()
 
 
 def libreoffice_opens(path: Path) -> Path:

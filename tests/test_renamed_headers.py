@@ -46,8 +46,12 @@ def retitle(path: Path, title: str, old: str, new: str | None) -> None:
 
 
 def header(path: Path, title: str) -> list[object]:
-    ws = openpyxl.load_workbook(path, read_only=True)[title]
-    return [v for v in next(ws.iter_rows(max_row=1, values_only=True)) if v is not None]
+    wb = openpyxl.load_workbook(path, read_only=True)
+    try:
+        top = next(wb[title].iter_rows(max_row=1, values_only=True))
+    finally:
+        wb.close()
+    return [v for v in top if v is not None]
 
 
 def panel_answers(ctx: Context) -> dict[str, str]:

@@ -214,6 +214,7 @@ class LedgerSync:
         self._known: dict[str, Header] | None = None  # each tab's last header (the record)
         self._recognised: dict[tuple[str, tuple[str, ...]], Recognised] = {}
         self._new_headers: dict[str, Header] = {}  # to record with the next commit
+        self._has_data: dict[str, set[str]] = {}  # tab -> its columns the record has values in
 
     # ------------------------------------------------------------------ helpers
 
@@ -261,8 +262,7 @@ class LedgerSync:
             return got
         last = self.known_headers().get(spec.id)
         got = recognise(spec.column_ids, header, plain, last) if last else Recognised(list(plain))
-        jobs = {c.id for c in spec.columns if c.job_owned}  # put back from the record instead
-        got.lost = {k: v for k, v in got.lost.items() if k not in jobs}
+        got.lost = {k: v for k, v in got.lost.items() if k in self._filled(spec)}
         self._recognised[key] = got
         title = self._title(spec)
         labels = {c.id: c.label for c in spec.columns}
@@ -275,14 +275,31 @@ class LedgerSync:
         return got
 
     def was_there(self, spec: TabSpec, column: str) -> str | None:
-        """A column people fill in: its header on the last run, if the record knows it was
-        there (a column corecruit fills in is added back and filled from the record)."""
-        if spec.column(column).job_owned:
+        """A column people fill in that held something: its header on the last run, if the
+        record knows it was there. A column corecruit fills in is added back and filled
+        from the record; one that was empty everywhere loses nothing when added back."""
+        if column not in self._filled(spec):
             return None
         for text, cid in self.known_headers().get(spec.id, []):
             if cid == column:
                 return text
         return None
+
+    def loses(self, spec: TabSpec, cols: Sequence[Column]) -> bool:
+        """Whether a column people filled in is missing from this header (it is refused,
+        and the tab as it stands is not taken into the record, which would lose it)."""
+        ids = {c.id for c in cols}
+        return any(c not in ids for c in self._filled(spec))
+
+    def _filled(self, spec: TabSpec) -> set[str]:
+        """Columns people fill in that hold a value in some row of the record."""
+        got = self._has_data.get(spec.id)
+        if got is None:
+            rows = self.ledger.rows(self.name, [spec.id], self.ledger.generation(self.name))
+            seen = {cid for r in decode(rows.get(spec.id, {})).values() for cid in r}
+            got = {c.id for c in spec.columns if not c.job_owned and c.id in seen}
+            self._has_data[spec.id] = got
+        return got
 
     def _title(self, spec: TabSpec) -> str:
         grid = self.store._grids.get(spec.id) or self.raw.get(spec.id)
@@ -381,8 +398,8 @@ class LedgerSync:
                 continue
             spec = store.tab(tab)
             cols = self.columns(spec, grid.header)
-            if cols is None:
-                continue
+            if cols is None or self.loses(spec, cols):
+                continue  # refused when read; never taken into the record without it
             self.seen_header(spec, grid.header, cols)
             sheet = keyed(cols, spec.key, grid.rows)
             self.raw_keyed[tab] = sheet
@@ -538,8 +555,8 @@ class LedgerSync:
                 spec = store.tab(tab)
                 cols = self.columns(spec, grid.header)
                 old_rows = len(raw.rows) if raw is not None else 0
-                if cols is None:  # a column twice: written as asked, not recorded
-                    if tab in grids:
+                if cols is None or self.loses(spec, cols):  # a column twice, or one lost:
+                    if tab in grids:  # written as asked, not recorded
                         export[tab] = (grid, old_rows)
                     continue
                 k = keyed(cols, spec.key, grid.rows)
