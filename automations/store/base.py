@@ -26,8 +26,8 @@ from ..errors import Problem, SheetProblems, StoreError
 from ..templates import ColumnSpec, TabSpec, WorkbookSpec
 from .cells import Cell, CellError, dtype_for, is_empty, parse_cell, to_storable, to_text
 from .frames import append_new, conform, key_tuples, upsert_rows
-from .record import STAMP, LedgerSync, gone_message, stamp_spec
-from .shapes import Grid, InitReport, number_column
+from .record import STAMP, LedgerSync, gone_message, lost_column, stamp_spec
+from .shapes import Grid, InitReport, norm_header, number_column
 
 if TYPE_CHECKING:
     from ..ledger import Ledger
@@ -63,10 +63,6 @@ def missing_tab(spec: TabSpec) -> str:
         f"the name '{spec.label}'; if it was deleted, restore it from the version history or "
         "a backup. Run 'corecruit init' to add it empty only if it never held anything."
     )
-
-
-def norm_header(h: str) -> str:
-    return " ".join(str(h).replace("_", " ").split()).casefold()
 
 
 def _key(v: Cell) -> object:
@@ -227,7 +223,43 @@ class TableStore(ABC):
         for h in header:
             text = to_text(h).strip()
             out.append(None if not text else lookup.get(norm_header(text), text))
-        return out
+        if self.sync is None:
+            return out
+        return list(self.sync.recognised(spec, [to_text(h) for h in header], out).ids)
+
+    def _lost(self, spec: TabSpec, header: Sequence[str]) -> dict[str, str]:
+        """Columns the record knows were in this tab, missing now: id -> its last header."""
+        if self.sync is None:
+            return {}
+        ids = self._map_header(spec, header)
+        return self.sync.recognised(spec, [to_text(h) for h in header], ids).lost
+
+    def _to_add(
+        self, spec: TabSpec, ids: Sequence[str | None], new: bool = False
+    ) -> list[ColumnSpec]:
+        """The template's columns ``init`` may add to a tab whose header maps to ``ids``.
+
+        Never one the record knows was there (renamed past recognising, or deleted):
+        added empty, it would be read as blank answers and copied on as blanks. A ``new``
+        tab (or workbook, as ``restore`` makes) gets every column.
+        """
+        return [
+            c
+            for c in spec.columns
+            if c.id not in ids
+            and (new or self.sync is None or self.sync.was_there(spec, c.id) is None)
+        ]
+
+    def _withheld(self, spec: TabSpec, ids: Sequence[str | None], new: bool = False) -> list[str]:
+        """What ``init`` says of the known columns it did not add (see :meth:`_to_add`)."""
+        if self.sync is None or new:
+            return []
+        title = self.sync._title(spec)
+        return [
+            lost_column(self.spec.name, title, old)
+            for c in spec.columns
+            if c.id not in ids and (old := self.sync.was_there(spec, c.id)) is not None
+        ]
 
     def problem(
         self, spec: TabSpec, message: str, row: int | None = None, column: str | None = None
@@ -319,7 +351,20 @@ class TableStore(ABC):
                 )
             seen[cid] = i
         missing = [c.id for c in spec.columns if c.id not in seen]
+        lost = self._lost(spec, grid.header) if missing else {}
         for m in missing:
+            if m in lost:  # the record knows it was there: renamed or deleted by a person
+                problems.append(
+                    Problem(
+                        self.spec.name,
+                        spec.id,
+                        lost_column(self.spec.name, grid.title, lost[m]),
+                        column=m,
+                        tab_title=grid.title,
+                        header=lost[m],
+                    )
+                )
+                continue
             problems.append(
                 self.problem(
                     spec,

@@ -194,6 +194,51 @@ class _Snapshot:
         return got
 
 
+LOCK_FRESH = dt.timedelta(hours=12)  # an office lock file older than this was left behind
+
+
+def office_lock(path: Path, now: dt.datetime | None = None) -> tuple[str | None, str | None]:
+    """Whether a spreadsheet program has the workbook open: (why not to save, what to say).
+
+    LibreOffice keeps ``.~lock.<name>#`` beside the file (``name,user,host,date,…``: only
+    the host is used, never the person's name); Excel keeps ``~$<name>`` (or ``~$`` over
+    the first two letters of a long name). A lock file older than :data:`LOCK_FRESH` is
+    one a program left when it stopped: ignored, and said.
+    """
+    now = now or dt.datetime.now()
+    found = [
+        (prog, p)
+        for prog, p in (
+            ("LibreOffice", path.with_name(f".~lock.{path.name}#")),
+            ("Excel", path.with_name(f"~${path.name}")),
+            ("Excel", path.with_name(f"~${path.name[2:]}")),
+        )
+        if len(path.name) > 2 and p.is_file()
+    ]
+    for prog, p in found:
+        try:
+            age = now - dt.datetime.fromtimestamp(p.stat().st_mtime)
+        except OSError:
+            continue
+        if age > LOCK_FRESH:
+            return None, (
+                f"a lock file {prog} left beside the {path.name} workbook ({p.name}, "
+                f"{age.days * 24 + age.seconds // 3600} hours old) was ignored; it is safe "
+                "to delete it when the workbook is not open."
+            )
+        on = ""
+        if prog == "LibreOffice":
+            with contextlib.suppress(OSError, UnicodeDecodeError):
+                parts = p.read_text(encoding="utf-8").split(",")
+                on = f" on {parts[2].strip()}" if len(parts) > 2 and parts[2].strip() else ""
+        return (
+            f"it is open in a spreadsheet program ({prog}){on}; corecruit will save its "
+            "changes when it is closed.",
+            None,
+        )
+    return None, None
+
+
 class LocalStore(TableStore):
     """A workbook kept as an ``.xlsx`` file."""
 
@@ -449,6 +494,14 @@ class LocalStore(TableStore):
     def _file(self) -> Path | None:
         return self.path
 
+    def hold_export(self) -> str | None:
+        """Not while a spreadsheet program has the file open: a save would be lost when the
+        person saves theirs (the record keeps the change; the next run saves it)."""
+        why, say = office_lock(self.path)
+        if say and self.sync is not None:
+            self.sync.note("old lock file", say)
+        return why
+
     def _check_unchanged(self) -> None:
         if self._stamp is not None and self._file_stamp() != self._stamp:
             raise StoreError(
@@ -571,8 +624,10 @@ class LocalStore(TableStore):
                 report.tabs_missing.append(tab_id)
                 continue
             ids = self._map_header(self.tab(tab_id), grid.header)
-            if any(c.id not in ids for c in self.tab(tab_id).columns):
+            if self._to_add(self.tab(tab_id), ids):
                 return None
+            if withheld := self._withheld(self.tab(tab_id), ids):
+                report.columns_missing[tab_id] = withheld
         return report
 
     def _init(self, add_tabs: bool = True) -> InitReport:
@@ -614,7 +669,10 @@ class LocalStore(TableStore):
                 )
                 ids = self._map_header(spec, header)
                 added = []
-                for col in spec.columns:
+                new = fresh or spec.id in report.tabs_added
+                if withheld := self._withheld(spec, ids, new):
+                    report.columns_missing[spec.id] = withheld
+                for col in self._to_add(spec, ids, new):
                     if col.id not in ids:
                         header.append(col.label)
                         ids.append(col.id)
