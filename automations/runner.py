@@ -419,9 +419,15 @@ class Runner:
         entry["last_run"] = rec.started_at.isoformat(sep=" ")
         entry["last_outcome"] = rec.outcome
         entry["last_detail"] = rec.detail
+        # What the job itself asked of people stays until a run of it changes something
+        # (a quiet run does not repeat it); what the record said (a stale copy, a workbook
+        # open elsewhere) is about this run only.
+        asked = [a for a in rec.attention if a not in rec.notes]
         quiet = rec.outcome == "ok" and not (rec.rows_written or rec.messages_sent)
-        if rec.attention or not quiet:  # a run that changed nothing leaves what it last asked
-            entry["attention"] = rec.attention
+        if asked or not quiet:
+            entry["asked"] = asked
+        kept = [a for a in entry.get("asked", []) if a not in rec.notes]
+        entry["attention"] = kept + list(rec.notes)
         if rec.outcome == "failed":
             entry["failures"] = int(entry.get("failures", 0)) + 1
             if entry[

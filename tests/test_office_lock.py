@@ -128,6 +128,10 @@ def test_a_workbook_open_in_libreoffice_is_saved_on_the_first_run_after_it_is_cl
     people = fresh(ctx).stores.staff.read_one("people").set_index("person_id")
     assert people.loc["p02", "access_requirements"] == "step-free access"  # merged, kept
     assert fresh(ctx).stores.staff.notices == []  # the workbook is current again
+    r = CliRunner().invoke(main, [*cfg, "run", "--once", "--no-forms-server", "rewards"])
+    assert r.exit_code == 0, r.output  # a quiet run after: status no longer says it is open
+    s = CliRunner().invoke(main, [*cfg, "status"])
+    assert OPEN not in s.output, s.output
 
 
 @pytest.mark.parametrize("left", ["LibreOffice", "Excel"])
