@@ -42,20 +42,19 @@ from ..files import private_dir
 from ..templates import TabSpec, WorkbookSpec
 from .base import Grid, InitReport, TableStore, missing_tab
 from .cells import FORMULA_START, NO_SAVED_VALUE, Cell
+from .xlsx_write import (
+    XLSX_CELL_LIMIT,
+    Refused,
+    SheetEdit,
+    escape_text,
+    number_format,
+    save_changed,
+)
 
-XLSX_CELL_LIMIT = 32_767
-_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0d\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-_LITERAL_ESCAPE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
 _ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
 JOB_FILL = PatternFill("solid", fgColor="D9D9D9")
 HEADER_FONT = Font(bold=True)
 JOB_FONT = Font(bold=True, italic=True, color="404040")
-
-
-def escape_text(s: str) -> str:
-    """Encode what XML cannot hold the way Excel does (``_xHHHH_``)."""
-    s = _LITERAL_ESCAPE.sub(r"_x005F_\1", s)
-    return _ILLEGAL.sub(lambda m: f"_x{ord(m.group(0)):04X}_", s)
 
 
 def unescape_text(s: str) -> str:
@@ -185,9 +184,25 @@ class _Snapshot:
         self._rows[title] = got
         return got
 
+    def header(self, title: str) -> list[Cell]:
+        """Row 1 of a tab, from the kept read or as calamine reads it (a save's check
+        that the header stays as it is; text of only spaces reads as empty, so such a
+        header counts as changed)."""
+        rows = self._rows.get(title)
+        if rows:
+            return rows[0]
+        if self._book is None:
+            self._book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(self.data))
+        raw = self._book.get_sheet_by_name(title).to_python(skip_empty_area=False, nrows=1)
+        return [_cell(v) for v in raw[0]] if raw else []
+
 
 class LocalStore(TableStore):
     """A workbook kept as an ``.xlsx`` file."""
+
+    # Save by rewriting only the changed tabs in the file where that is sure (xlsx_write);
+    # False makes every save go through openpyxl (the tests compare the two).
+    fast_saves = True
 
     def __init__(
         self,
@@ -451,6 +466,8 @@ class LocalStore(TableStore):
                     f"the {self.spec.name} workbook was changed by someone else while this job "
                     "ran; nothing was written. Run the job again."
                 )
+            if self.fast_saves and self._save_changed_tabs(grids):
+                return
             with _CACHE_LOCK:
                 wb = self._full()
                 try:
@@ -466,6 +483,55 @@ class LocalStore(TableStore):
                     raise
                 self._stamp = self._file_stamp()
                 self._remember(wb, self._stamp)
+
+    def _save_changed_tabs(self, grids: Mapping[str, tuple[Grid, int]]) -> bool:
+        """Save by rewriting only the changed tabs' rows in the file (see xlsx_write).
+
+        False (nothing written) when that path cannot be sure: a tab not found as read,
+        a header that changes, a formula, a style the file lacks... openpyxl saves then.
+        """
+        snap = self._snapshot()
+        if self._stamp is not None and snap.stamp != self._stamp:
+            return False
+        edits: dict[str, SheetEdit] = {}
+        for grid, _ in grids.values():
+            if grid.title not in snap.parts:
+                return False
+            try:
+                header, want = snap.header(grid.title), grid.header
+            except python_calamine.CalamineError:
+                return False
+            if len(header) < len(want) or any(
+                not isinstance(have, str) or have != w
+                for have, w in zip(header, want, strict=False)
+            ):
+                return False  # the header is written too: openpyxl does that
+            edits[grid.title] = SheetEdit(grid.title, grid.header, grid.rows)
+        try:
+            data = save_changed(snap.data, snap.parts, edits, self._too_long)
+        except Refused:
+            return False
+        with _CACHE_LOCK:
+            self._drop_cached()  # the openpyxl copy is of the old file
+            self._save(data)
+            self._stamp = self._file_stamp()
+            if self._stamp is not None:  # what calamine read of the other tabs still holds
+                snap = _Snapshot(
+                    self._stamp,
+                    data,
+                    snap.parts,
+                    {t: r for t, r in snap._rows.items() if t not in edits},
+                )
+                _READS[self._key] = snap
+                _READS.move_to_end(self._key)
+        return True
+
+    def _too_long(self, title: str, row: int) -> StoreError:
+        return StoreError(
+            f"{self.spec.name} workbook, tab '{title}', row {row}: the text is longer "
+            f"than a spreadsheet cell can hold ({XLSX_CELL_LIMIT} characters); nothing "
+            "was written."
+        )
 
     def _fill(self, ws: Worksheet, spec: TabSpec, grid: Grid, old_rows: int) -> None:
         width = len(grid.header)
@@ -487,11 +553,7 @@ class LocalStore(TableStore):
         cell = ws.cell(row=r, column=c)
         if isinstance(v, str):
             if len(v) > XLSX_CELL_LIMIT:
-                raise StoreError(
-                    f"{self.spec.name} workbook, tab '{ws.title}', row {r}: the text is longer "
-                    f"than a spreadsheet cell can hold ({XLSX_CELL_LIMIT} characters); nothing "
-                    "was written."
-                )
+                raise self._too_long(ws.title, r)
             text = escape_text(v)
             cell.value = text
             cell.data_type = "s"  # never a formula, even when it starts with '='
@@ -504,19 +566,22 @@ class LocalStore(TableStore):
             if isinstance(v, float):  # pragma: no cover - stores never make floats
                 raise StoreError("internal: a float reached the store")
             if isinstance(v, Decimal):  # a number cell: the file holds its exact digits
-                places = max(0, -int(v.as_tuple().exponent))
-                fmt = "0." + "0" * places if places else "0"
+                fmt = number_format(v)
                 if cell.number_format != fmt:
                     cell.number_format = fmt
 
-    def _save(self, wb: openpyxl.Workbook) -> None:
+    def _save(self, wb: openpyxl.Workbook | bytes) -> None:
+        """Replace the file (with a workbook, or the bytes of one) atomically."""
         private_dir(self.path.parent)
         fd, tmp = tempfile.mkstemp(
             prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
         )
         try:
             with os.fdopen(fd, "wb") as fh:
-                wb.save(fh)
+                if isinstance(wb, bytes):
+                    fh.write(wb)
+                else:
+                    wb.save(fh)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, self.path)
