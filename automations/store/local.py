@@ -556,6 +556,8 @@ class LocalStore(TableStore):
                 raise self._too_long(ws.title, r)
             text = escape_text(v)
             cell.value = text
+            if len(text) > XLSX_CELL_LIMIT:  # openpyxl would cut the escapes off the end
+                cell._value = text
             cell.data_type = "s"  # never a formula, even when it starts with '='
             if text.startswith(FORMULA_START):
                 cell.quotePrefix = True  # Excel and LibreOffice keep it as text when edited
