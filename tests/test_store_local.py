@@ -334,9 +334,7 @@ def test_kill_during_write_leaves_the_old_file_intact(store: LocalStore, when: s
     spec = store.tab("things")
     store.write({"things": make_frame(spec, [{"id": "old", "a": "kept"}])})
     before = store.path.read_bytes()
-    script = KILL_SCRIPT.format(
-        tests=str(Path(__file__).parent), path=str(store.path), fast=False
-    )
+    script = KILL_SCRIPT.format(tests=str(Path(__file__).parent), path=str(store.path), fast=False)
     with subprocess.Popen(
         [sys.executable, "-c", script],
         stdout=subprocess.PIPE,
