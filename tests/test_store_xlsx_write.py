@@ -229,17 +229,23 @@ row = st.fixed_dictionaries(
 
 
 @settings(
-    max_examples=25,
+    max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(writes=st.lists(st.lists(row, max_size=6), min_size=1, max_size=3))
+@given(
+    writes=st.lists(st.lists(row, max_size=6), min_size=1, max_size=3),
+    seeded=st.booleans(),
+)
 def test_fast_save_reads_back_as_the_openpyxl_save(
-    tmp_path_factory: pytest.TempPathFactory, writes: list[list[dict[str, Any]]]
+    tmp_path_factory: pytest.TempPathFactory, writes: list[list[dict[str, Any]]], seeded: bool
 ) -> None:
-    """The same writes through both paths: every reader sees the same cells and formats."""
+    """The same writes through both paths: every reader sees the same cells and formats.
+
+    ``seeded``: the file already holds every format (else the fast path adds them).
+    """
     folder = tmp_path_factory.mktemp("prop")
-    fast = _new_store(folder / "fast.xlsx")
+    fast = _new_store(folder / "fast.xlsx", seed=seeded)
     # a person's formatting on data cells, and a value right of the header
     wb = openpyxl.load_workbook(fast.path)
     ws = wb["Things"]
@@ -249,6 +255,9 @@ def test_fast_save_reads_back_as_the_openpyxl_save(
     shutil.copy(fast.path, folder / "slow.xlsx")
     slow = LocalStore(_spec(), folder / "slow.xlsx")
     slow.fast_saves = False
+    taken: list[bool] = []
+    real = fast._save_changed_tabs
+    fast._save_changed_tabs = lambda grids: taken.append(real(grids)) or taken[-1]  # type: ignore[method-assign]
     for k, rows in enumerate(writes):
         records = [{"id": f"{k}-{i}", **r} for i, r in enumerate(rows)]
         for store in (fast, slow):
@@ -264,6 +273,7 @@ def test_fast_save_reads_back_as_the_openpyxl_save(
         )
         back = LocalStore(_spec(), fast.path).read_one("things")
         assert list(back["id"]) == [r["id"] for r in records]
+    assert all(taken)  # every write that changed something took the fast path
 
 
 def test_the_fast_path_is_taken_for_ordinary_saves(tmp_path: Path, paths: Paths) -> None:
@@ -458,9 +468,6 @@ def test_a_workbook_saved_by_libreoffice_is_saved_fast_and_reads_the_same(
     shutil.copy(out / "wb.xlsx", store.path)
     before = _parts(store.path)
     fresh = LocalStore(_spec(), store.path)
-    # as many rows as before (LibreOffice's date formats are its own, written
-    # yyyy\-mm\-dd: a new row's date needs openpyxl's), and no text starting like a
-    # formula (LibreOffice kept no quoted format)
     texts = [HOSTILE[4], HOSTILE[5], HOSTILE[9]]
     records = [{**plain, "id": str(i), "a": t} for i, t in enumerate(texts)]
     fresh.write({"things": make_frame(spec, records)})
@@ -473,9 +480,13 @@ def test_a_workbook_saved_by_libreoffice_is_saved_fast_and_reads_the_same(
     sheets = _libreoffice_csv(store.path, tmp_path / "again")
     lo = sheets.get("Things", next(iter(sheets.values())))
     assert list(lo["A"]) == texts
-    # a text that needs the quoted format LibreOffice dropped: openpyxl saves, and adds it
+    # a new row, with a text that needs the quoted format LibreOffice dropped and a date
+    # in openpyxl's format: both added to LibreOffice's styles
     fresh.write({"things": make_frame(spec, [*records, {**plain, "id": "q", "a": "=1+1"}])})
-    assert paths.taken[-1] is False
+    assert paths.taken[-1] is True
+    lo = _libreoffice_csv(store.path, tmp_path / "third")
+    lo_things = lo.get("Things", next(iter(lo.values())))
+    assert list(lo_things["A"]) == [*texts, "=1+1"] and lo_things.loc[3, "Day"] == "2027-01-01"
     assert LocalStore(_spec(), store.path).read_one("things")["a"].tolist() == [*texts, "=1+1"]
 
 
@@ -494,17 +505,41 @@ def test_a_formula_in_the_tab_is_saved_by_openpyxl(tmp_path: Path, paths: Paths)
     assert wb["Things"]["J2"].value == "=1+1" and wb["Things"]["B2"].value == "x"
 
 
-def test_a_style_the_file_lacks_is_made_by_openpyxl_once(tmp_path: Path, paths: Paths) -> None:
+def test_a_format_the_file_lacks_is_added_as_openpyxl_would(tmp_path: Path, paths: Paths) -> None:
+    """A first date, decimal or quoted text: the format is added to styles.xml, once."""
     store = _new_store(tmp_path / "wb.xlsx", seed=False)
     spec = store.tab("things")
-    day = [{"id": "1", "day": dt.date(2027, 3, 1)}]
-    store.write({"things": make_frame(spec, day)})
-    store.write({"things": make_frame(spec, [*day, {"id": "2", "day": dt.date(2027, 3, 2)}])})
-    assert paths.taken == [False, True]  # no date format yet, then there is one
-    assert list(LocalStore(_spec(), store.path).read_one("things")["day"]) == [
-        dt.date(2027, 3, 1),
-        dt.date(2027, 3, 2),
+    styles_before = _parts(store.path)["xl/styles.xml"]
+    rows = [
+        {
+            "id": "1",
+            "a": "=x",
+            "day": dt.date(2027, 3, 1),
+            "at": dt.datetime(2027, 3, 1, 9, 5),
+            "score": Decimal("2.125"),
+        }
     ]
+    store.write({"things": make_frame(spec, rows)})
+    styles_after = _parts(store.path)["xl/styles.xml"]
+    assert styles_after != styles_before
+    store.write({"things": make_frame(spec, [*rows, {**rows[0], "id": "2", "a": "=y"}])})
+    assert paths.taken == [True, True]
+    assert _parts(store.path)["xl/styles.xml"] == styles_after  # nothing added twice
+    ws = openpyxl.load_workbook(store.path)["Things"]
+    for r in (2, 3):
+        assert ws.cell(r, 2).quotePrefix and ws.cell(r, 2).data_type == "s"
+        assert ws.cell(r, 5).number_format == "0.000" and ws.cell(r, 5).value == 2.125
+        assert ws.cell(r, 7).number_format == "yyyy-mm-dd"
+        assert ws.cell(r, 8).number_format == "yyyy-mm-dd h:mm:ss"
+    back = LocalStore(_spec(), store.path).read_one("things")
+    assert list(back["day"]) == [dt.date(2027, 3, 1)] * 2
+    assert list(back["score"]) == [Decimal("2.125")] * 2
+    # the same cells as the openpyxl path gives them
+    slow = _new_store(tmp_path / "slow.xlsx", fast=False, seed=False)
+    slow.write({"things": make_frame(spec, [*rows, {**rows[0], "id": "2", "a": "=y"}])})
+    assert _trimmed(_openpyxl_cells(store.path, "Things")) == _trimmed(
+        _openpyxl_cells(slow.path, "Things")
+    )
 
 
 def test_a_changed_header_or_a_new_tab_is_saved_by_openpyxl(tmp_path: Path, paths: Paths) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import io
+import logging
 import os
 import re
 import tempfile
@@ -52,6 +53,7 @@ from .xlsx_write import (
 )
 
 _ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
+log = logging.getLogger("corecruit.store")
 JOB_FILL = PatternFill("solid", fgColor="D9D9D9")
 HEADER_FONT = Font(bold=True)
 JOB_FONT = Font(bold=True, italic=True, color="404040")
@@ -494,22 +496,23 @@ class LocalStore(TableStore):
         if self._stamp is not None and snap.stamp != self._stamp:
             return False
         edits: dict[str, SheetEdit] = {}
-        for grid, _ in grids.values():
-            if grid.title not in snap.parts:
-                return False
-            try:
-                header, want = snap.header(grid.title), grid.header
-            except python_calamine.CalamineError:
-                return False
-            if len(header) < len(want) or any(
-                not isinstance(have, str) or have != w
-                for have, w in zip(header, want, strict=False)
-            ):
-                return False  # the header is written too: openpyxl does that
-            edits[grid.title] = SheetEdit(grid.title, grid.header, grid.rows)
         try:
+            for grid, _ in grids.values():
+                if grid.title not in snap.parts:
+                    raise Refused("a tab not in the file")
+                try:
+                    header, want = snap.header(grid.title), grid.header
+                except python_calamine.CalamineError as exc:
+                    raise Refused("calamine cannot read the header") from exc
+                if len(header) < len(want) or any(
+                    not isinstance(have, str) or have != w
+                    for have, w in zip(header, want, strict=False)
+                ):
+                    raise Refused("the header changes")  # openpyxl writes it, with its notes
+                edits[grid.title] = SheetEdit(grid.title, grid.header, grid.rows)
             data = save_changed(snap.data, snap.parts, edits, self._too_long)
-        except Refused:
+        except Refused as why:
+            log.debug("the %s workbook is saved through openpyxl: %s", self.spec.name, why)
             return False
         with _CACHE_LOCK:
             self._drop_cached()  # the openpyxl copy is of the old file

@@ -28,7 +28,7 @@ from decimal import Decimal
 
 from openpyxl.cell.cell import TIME_FORMATS
 from openpyxl.compat import safe_string
-from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
+from openpyxl.styles.numbers import BUILTIN_FORMATS, BUILTIN_FORMATS_REVERSE, is_date_format
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import to_excel
 
@@ -79,13 +79,27 @@ def _flag(v: str | None) -> bool:
     return v in ("1", "true")
 
 
+_XF = re.compile(rb"<xf\b[^>]*?(?:/>|>.*?</xf>)", re.S)
+_NUMFMT_ID = re.compile(rb'\snumFmtId="[^"]*"')
+_QUOTE = re.compile(rb'\squotePrefix="[^"]*"')
+_APPLY_NUMFMT = re.compile(rb'\sapplyNumberFormat="[^"]*"')
+_COUNT = re.compile(rb'\scount="\d+"')
+_EMPTY_NUMFMTS = re.compile(rb"<numFmts\b[^>]*/>")
+
+
+def _xml_attr(s: str) -> str:
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
+
+
 class Styles:
     """The cell formats (``cellXfs``) of ``xl/styles.xml``, to find a cell's variants.
 
     openpyxl changes only a cell's number format (a date, a decimal's places) or its
-    quote prefix (text starting with ``=``) and keeps the rest of its style; this finds
-    the format in the file that differs from a cell's own in just that way, or ``None``
-    when the file has none (then openpyxl must save, and makes it).
+    quote prefix (text starting with ``=``) and keeps the rest of its style. This finds
+    the format in the file that differs from a cell's own in just that way, and when
+    the file has none yet adds it as openpyxl would (a copy of the cell's own format
+    with that one attribute changed, and the number format's code when it is not
+    built in); :meth:`xml` then gives the new ``styles.xml``.
     """
 
     def __init__(self, xml: bytes) -> None:
@@ -93,12 +107,19 @@ class Styles:
             root = ET.fromstring(xml)
         except ET.ParseError as exc:
             raise Refused("styles.xml cannot be parsed") from exc
+        self._raw = xml
         codes: dict[int, str] = dict(BUILTIN_FORMATS)
+        self._custom: dict[str, int] = {}
         for nf in root.iter(f"{_MAIN_NS}numFmt"):
-            codes[int(nf.get("numFmtId", "0"))] = nf.get("formatCode", "")
+            fmt_id, code = int(nf.get("numFmtId", "0")), nf.get("formatCode", "")
+            codes[fmt_id] = code
+            self._custom.setdefault(code, fmt_id)
+        self._next_fmt = max([163, *(i for i in codes if i not in BUILTIN_FORMATS)]) + 1
         xfs = root.find(f"{_MAIN_NS}cellXfs")
-        if xfs is None:
-            raise Refused("styles.xml has no cell formats")
+        start, end = xml.find(b"<cellXfs"), xml.find(b"</cellXfs>")
+        if xfs is None or start < 0 or end < start:
+            raise Refused("styles.xml has no cell formats this writer can add to")
+        self._raw_xfs = _XF.findall(xml, start, end)
         # Per format: its number format code, quote prefix, and what else it sets.
         self._xfs: list[tuple[str, bool, tuple[object, ...]]] = []
         for xf in xfs.findall(f"{_MAIN_NS}xf"):
@@ -118,24 +139,83 @@ class Styles:
                 ),
             )
             self._xfs.append((codes[fmt_id], _flag(xf.get("quotePrefix")), rest))
+        if len(self._raw_xfs) != len(self._xfs):
+            raise Refused("cell formats this writer cannot copy")
         self._index: dict[tuple[str, bool, tuple[object, ...]], int] = {}
         for i, key in enumerate(self._xfs):
             self._index.setdefault(key, i)
         self.memo: dict[tuple[object, int], int] = {}
+        self._added: list[bytes] = []
+        self._new_fmts: list[bytes] = []
 
     def __len__(self) -> int:
         return len(self._xfs)
 
-    def code(self, s: int) -> str:
-        return self._xfs[s][0]
+    def _fmt_id(self, code: str) -> int:
+        """The id of a number format by its code: built in, in the file, or added."""
+        if code in BUILTIN_FORMATS_REVERSE:
+            return int(BUILTIN_FORMATS_REVERSE[code])
+        got = self._custom.get(code)
+        if got is None:
+            got = self._custom[code] = self._next_fmt
+            self._next_fmt += 1
+            self._new_fmts.append(
+                f'<numFmt numFmtId="{got}" formatCode="{_xml_attr(code)}"/>'.encode()
+            )
+        return got
 
     def _variant(self, s: int, code: str | None = None, quote: bool | None = None) -> int:
         old_code, old_quote, rest = self._xfs[s]
         key = (old_code if code is None else code, old_quote if quote is None else quote, rest)
         got = self._index.get(key)
-        if got is None:
-            raise Refused("the cell format a value needs is not in the file yet")
+        if got is not None:
+            return got
+        xf = self._raw_xfs[s]
+        end = xf.index(b"/>") if xf.endswith(b"/>") and b"</xf>" not in xf else xf.index(b">")
+        tag, tail = xf[:end], xf[end:]
+        if code is not None:
+            tag = _NUMFMT_ID.sub(b"", tag) + f' numFmtId="{self._fmt_id(code)}"'.encode()
+            if _APPLY_NUMFMT.search(tag):
+                tag = _APPLY_NUMFMT.sub(b' applyNumberFormat="1"', tag)
+        if quote is not None:
+            tag = _QUOTE.sub(b"", tag) + (b' quotePrefix="1"' if quote else b"")
+        got = len(self._xfs)
+        self._xfs.append(key)
+        self._raw_xfs.append(tag + tail)
+        self._added.append(tag + tail)
+        self._index[key] = got
         return got
+
+    def xml(self) -> bytes | None:
+        """The new ``styles.xml`` when formats were added (else None: it stays as it is)."""
+        if not self._added:
+            return None
+        raw = self._raw
+        start, end = raw.find(b"<cellXfs"), raw.find(b"</cellXfs>")
+        head_end = raw.index(b">", start)
+        open_tag = _COUNT.sub(f' count="{len(self._xfs)}"'.encode(), raw[start:head_end], 1)
+        raw = raw[:start] + open_tag + raw[head_end:end] + b"".join(self._added) + raw[end:]
+        if self._new_fmts:
+            n = len(self._new_fmts)
+            block = f'<numFmts count="{n}">'.encode() + b"".join(self._new_fmts) + b"</numFmts>"
+            at = raw.find(b"</numFmts>")
+            if at < 0 and b"<numFmts" in raw:  # an empty one, <numFmts count="0"/>
+                raw, found = _EMPTY_NUMFMTS.subn(block, raw, 1)
+                if not found:
+                    raise Refused("number formats this writer cannot add to")
+            elif at >= 0:
+                start = raw.find(b"<numFmts")
+                head_end = raw.index(b">", start)
+                count = _COUNT.search(raw, start, head_end)
+                tag = raw[start:head_end]
+                if count is not None:
+                    old = int(count.group(0).split(b'"')[1])
+                    tag = _COUNT.sub(f' count="{old + n}"'.encode(), tag, 1)
+                raw = raw[:start] + tag + raw[head_end:at] + b"".join(self._new_fmts) + raw[at:]
+            else:  # numFmts comes first in a styleSheet
+                at = raw.index(b">", raw.index(b"<styleSheet")) + 1
+                raw = raw[:at] + block + raw[at:]
+        return raw
 
     def resolve(self, kind: object, s: int) -> int:
         """The format a cell of format ``s`` gets for a value of ``kind`` (as ``_set`` and
@@ -606,6 +686,14 @@ def save_changed(
             except KeyError as exc:
                 raise Refused("a sheet part missing") from exc
             packed[part.encode()] = rebuild_sheet(xml, edit, styles, too_long, level)
+        new_styles = styles.xml()
+        if new_styles is not None:
+            comp = zlib.compressobj(level, zlib.DEFLATED, -15)
+            packed[b"xl/styles.xml"] = _Packed(
+                zlib.crc32(new_styles),
+                len(new_styles),
+                comp.compress(new_styles) + comp.flush(),
+            )
     names = {e.name for e in entries}
     if not set(packed) <= names:
         raise Refused("a sheet part named differently in the zip")
