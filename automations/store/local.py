@@ -6,10 +6,14 @@ lock file, so two jobs never interleave and a crash never leaves half a file.
 
 Reading is python-calamine (a Rust reader, about thirty times faster than openpyxl
 and a fraction of its memory), and only when the file changed: the cells read are kept
-per file, keyed by its inode, time and size, for every store of the process. openpyxl
-is loaded only to save (it keeps the styles, notes and drop-downs people see), and for
-the rare tab calamine cannot read exactly as openpyxl does (a formula, an error cell,
-text holding an ``_xHHHH_`` escape).
+per file, keyed by its inode, time and size, for every store of the process.
+
+Saving rewrites only the tabs that changed, straight in the file's zip (xlsx_write:
+every other part, and each sheet's columns, notes and drop-downs, copied as they are).
+openpyxl is loaded only when that path cannot be sure (a header to write, a formula or a
+table on the tab, a layout it does not know), by ``init``, and for the rare tab calamine
+cannot read exactly as openpyxl does (a formula, an error cell, text holding an
+``_xHHHH_`` escape).
 """
 
 from __future__ import annotations
