@@ -25,6 +25,7 @@ import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import IO
 
 from openpyxl.cell.cell import TIME_FORMATS
 from openpyxl.compat import safe_string
@@ -272,22 +273,62 @@ _REF = re.compile(rb'<c r="([A-Z]{1,3})(\d+)"( s="\d+")?')
 _CELL_START = re.compile(rb"<c[\s>/]")
 
 
-def _old_rows(data: bytes) -> Iterator[tuple[int, bytes, bytes]]:
-    """Each ``<row>`` of the old sheetData as (row number, attributes, content).
+_CHUNK = 1 << 20
 
-    Refused unless the rows are all there is, each with its number, in order.
+
+class _OldSheet:
+    """A sheet's XML read in pieces, so a big tab is never held whole.
+
+    ``head`` is everything before the rows; :meth:`rows` gives each ``<row>`` as
+    (row number, attributes, content), refused unless the rows are all there is, each
+    with its number, in order, and no formula among them; then ``tail`` is everything
+    after the rows.
     """
-    at, last = 0, 0
-    for m in _ROW.finditer(data):
-        if data[at : m.start()].strip():
-            raise Refused("sheetData holds something other than numbered rows")
-        r = int(m.group(1))
-        if r <= last:
-            raise Refused("rows out of order")
-        last, at = r, m.end()
-        yield r, m.group(2), m.group(3) or b""
-    if data[at:].strip():
-        raise Refused("sheetData holds something other than numbered rows")
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        self.fh = fh
+        buf = b""
+        while (at := buf.find(b"<sheetData>")) < 0:
+            chunk = fh.read(_CHUNK)
+            if not chunk:
+                raise Refused("no sheetData (an empty sheet, or a prefixed namespace)")
+            buf += chunk
+        self.head = buf[:at]
+        self._buf = buf[at + len(b"<sheetData>") :]
+        self.tail = b""
+
+    def rows(self) -> Iterator[tuple[int, bytes, bytes]]:
+        buf, last, done = self._buf, 0, False
+        self._buf = b""
+        while True:
+            end = buf.find(b"</sheetData>")
+            if end >= 0:
+                region, rest, done = buf[:end], buf[end:], True
+            else:
+                cut = buf.rfind(b"</row>")
+                cut = cut + len(b"</row>") if cut >= 0 else 0
+                region, rest = buf[:cut], buf[cut:]
+            if _FORMULA.search(region):
+                raise Refused("a formula on the sheet")
+            at = 0
+            for m in _ROW.finditer(region):
+                if region[at : m.start()].strip():
+                    raise Refused("sheetData holds something other than numbered rows")
+                r = int(m.group(1))
+                if r <= last:
+                    raise Refused("rows out of order")
+                last, at = r, m.end()
+                yield r, m.group(2), m.group(3) or b""
+            if done:
+                if region[at:].strip():
+                    raise Refused("sheetData holds something other than numbered rows")
+                self.tail = rest + self.fh.read()
+                return
+            rest = region[at:] + rest
+            chunk = self.fh.read(_CHUNK)
+            if not chunk:
+                raise Refused("the sheet ends inside its rows")
+            buf = rest + chunk
 
 
 def _parse_row(r: int, attrs: bytes, content: bytes, width: int, n_styles: int) -> _OldRow:
@@ -350,6 +391,9 @@ _NEEDS_ESCAPE = re.compile(
 _DATES = (dt.datetime, dt.date, dt.time)
 
 
+_TAILS = 100_000  # cell texts kept per save: short values repeat (ids, scores, dates)
+
+
 class _Rows:
     """The new sheetData, row by row, as openpyxl would save the same values.
 
@@ -359,7 +403,7 @@ class _Rows:
 
     def __init__(
         self,
-        old: bytes,
+        old: _OldSheet,
         edit: SheetEdit,
         styles: Styles,
         too_long: Callable[[str, int], Exception],
@@ -367,11 +411,49 @@ class _Rows:
         self.old, self.edit, self.styles, self.too_long = old, edit, styles, too_long
         self.max_row, self.max_col = 1, 1
 
+    def _tail(self, v: Cell, s: int) -> str:
+        """A cell's XML after its reference (``<c r="B7"`` + this), as openpyxl would
+        write ``v`` in a cell of format ``s``; "" when there is nothing to write."""
+        styles = self.styles
+        t = type(v)
+        if t is str:
+            assert isinstance(v, str)
+            if _NEEDS_ESCAPE.search(v):
+                v = escape_text(v)
+            s = styles.resolve("q" if v.startswith(FORMULA_START) else "t", s)
+            if not v:
+                return f' s="{s}"/>' if s else ""
+            if "&" in v or "<" in v or ">" in v:
+                v = v.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            style = f' s="{s}"' if s else ""
+            return f'{style} t="inlineStr"><is><t xml:space="preserve">{v}</t></is></c>'
+        if v is None:
+            return f' s="{s}"/>' if s else ""
+        if t is bool:
+            return (f' s="{s}"' if s else "") + f' t="b"><v>{1 if v else 0}</v></c>'
+        if t is int:
+            return (f' s="{s}"' if s else "") + f' t="n"><v>{safe_string(v)}</v></c>'
+        if t is Decimal:
+            assert isinstance(v, Decimal)
+            if not v.is_finite():
+                raise Refused("a number that is not finite")
+            s = styles.resolve(("n", number_format(v)), s)
+            return (f' s="{s}"' if s else "") + f' t="n"><v>{safe_string(v)}</v></c>'
+        if t in _DATES:
+            assert isinstance(v, dt.date | dt.time)
+            if getattr(v, "tzinfo", None) is not None:
+                raise Refused("a date-time with a time zone")
+            s = styles.resolve(("d", t), s)
+            serial = safe_string(to_excel(v))
+            return (f' s="{s}"' if s else "") + f' t="n"><v>{serial}</v></c>'
+        raise Refused("a value of a kind this writer does not write")
+
     def __iter__(self) -> Iterator[bytes]:
         edit, styles = self.edit, self.styles
+        tails: dict[tuple[type, object, int], str] = {}
         width, n, n_styles = len(edit.header), len(edit.rows), len(styles)
         letters = [""] + [get_column_letter(c) for c in range(1, width + 1)]
-        olds = _old_rows(self.old)
+        olds = self.old.rows()
         pending = next(olds, None)
         if pending is None or pending[0] != 1:
             raise Refused("no header row")
@@ -382,7 +464,6 @@ class _Rows:
         _, attrs1, content1 = pending
         yield b'<row r="1"' + attrs1 + b">" + content1 + b"</row>"
         pending = next(olds, None)
-        memo, resolve = styles.memo, styles.resolve
         none: dict[int, int] = {}
         for i in range(n):
             r = i + 2
@@ -399,64 +480,20 @@ class _Rows:
             for c in range(1, width + 1):
                 v = values[c - 1] if c <= lv else None
                 s = kept.get(c, 0) if kept else 0
+                if v is None and not s:
+                    continue
                 t = type(v)
-                if t is str:
-                    assert isinstance(v, str)
-                    if len(v) > XLSX_CELL_LIMIT:
+                key = (t, str(v) if t is Decimal else v, s)
+                tail = tails.get(key)
+                if tail is None:
+                    if isinstance(v, str) and len(v) > XLSX_CELL_LIMIT:
                         raise self.too_long(edit.title, r)
-                    if _NEEDS_ESCAPE.search(v):
-                        v = escape_text(v)
-                    kind = "q" if v.startswith(FORMULA_START) else "t"
-                    got = memo.get((kind, s))
-                    s = resolve(kind, s) if got is None else got
-                    if not v:
-                        if s:
-                            parts.append(f'<c r="{letters[c]}{rs}" s="{s}"/>')
-                            last = c
-                        continue
-                    if "&" in v or "<" in v or ">" in v:
-                        v = v.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-                    style = f' s="{s}"' if s else ""
-                    parts.append(
-                        f'<c r="{letters[c]}{rs}"{style} t="inlineStr">'
-                        f'<is><t xml:space="preserve">{v}</t></is></c>'
-                    )
-                elif v is None:
-                    if not s:
-                        continue
-                    parts.append(f'<c r="{letters[c]}{rs}" s="{s}"/>')
-                elif t is bool:
-                    style = f' s="{s}"' if s else ""
-                    parts.append(f'<c r="{letters[c]}{rs}"{style} t="b"><v>{1 if v else 0}</v></c>')
-                elif t is int:
-                    style = f' s="{s}"' if s else ""
-                    parts.append(
-                        f'<c r="{letters[c]}{rs}"{style} t="n"><v>{safe_string(v)}</v></c>'
-                    )
-                elif t is Decimal:
-                    assert isinstance(v, Decimal)
-                    if not v.is_finite():
-                        raise Refused("a number that is not finite")
-                    kind2 = ("n", number_format(v))
-                    got = memo.get((kind2, s))
-                    s = resolve(kind2, s) if got is None else got
-                    style = f' s="{s}"' if s else ""
-                    parts.append(
-                        f'<c r="{letters[c]}{rs}"{style} t="n"><v>{safe_string(v)}</v></c>'
-                    )
-                elif t in _DATES:
-                    assert isinstance(v, dt.date | dt.time)
-                    if getattr(v, "tzinfo", None) is not None:
-                        raise Refused("a date-time with a time zone")
-                    kind3 = ("d", t)
-                    got = memo.get((kind3, s))
-                    s = resolve(kind3, s) if got is None else got
-                    style = f' s="{s}"' if s else ""
-                    serial = safe_string(to_excel(v))
-                    parts.append(f'<c r="{letters[c]}{rs}"{style} t="n"><v>{serial}</v></c>')
-                else:
-                    raise Refused("a value of a kind this writer does not write")
-                last = c
+                    tail = self._tail(v, s)
+                    if len(tails) < _TAILS and not (isinstance(v, str) and len(v) > 64):
+                        tails[key] = tail
+                if tail:
+                    parts.append(f'<c r="{letters[c]}{rs}"{tail}')
+                    last = c
             attrs = prev.attrs if prev is not None else b""
             extra = b""
             if prev is not None and prev.extra:
@@ -531,7 +568,7 @@ class _Packed:
 
 
 def rebuild_sheet(
-    xml: bytes,
+    src: bytes | IO[bytes],
     edit: SheetEdit,
     styles: Styles,
     too_long: Callable[[str, int], Exception],
@@ -540,23 +577,15 @@ def rebuild_sheet(
     """The sheet's XML with new data rows, deflated; everything outside ``<sheetData>``
     kept as it is but the dimension.
 
-    The rows are deflated as they are made (a big tab is never held whole a second
-    time); the part before them, which holds the dimension known only at the end, is
-    deflated last and put in front (two deflate streams join when the first ends on a
-    sync flush).
+    The old rows are read and the new ones deflated as they are made (a big tab is
+    never held whole); the part before them, which holds the dimension known only at
+    the end, is deflated last and put in front (two deflate streams join when the first
+    ends on a sync flush).
     """
-    if _XML_DECL.match(xml):
+    old = _OldSheet(io.BytesIO(src) if isinstance(src, bytes) else src)
+    if _XML_DECL.match(old.head):
         raise Refused("the sheet is not UTF-8")
-    start = xml.find(b"<sheetData>")
-    end = xml.rfind(b"</sheetData>")
-    if start < 0 or end < start or xml.count(b"<sheetData") != 1:
-        raise Refused("no sheetData (an empty sheet, or a prefixed namespace)")
-    if b"<tableParts" in xml:
-        raise Refused("a table on the sheet")
-    body = xml[start + len(b"<sheetData>") : end]
-    if _FORMULA.search(body):
-        raise Refused("a formula on the sheet")
-    rows = _Rows(body, edit, styles, too_long)
+    rows = _Rows(old, edit, styles, too_long)
     comp = zlib.compressobj(level, zlib.DEFLATED, -15)
     crc, size, out = 0, 0, []
     batch: list[bytes] = []
@@ -567,13 +596,14 @@ def rebuild_sheet(
             batch.clear()
             crc, size = zlib.crc32(data, crc), size + len(data)
             out.append(comp.compress(data))
-    data = b"".join(batch) + xml[end:]
+    if b"<sheetData" in old.tail or b"<tableParts" in old.tail:
+        raise Refused("a second sheetData, or a table on the sheet")
+    data = b"".join(batch) + old.tail
     crc, size = zlib.crc32(data, crc), size + len(data)
     out.append(comp.compress(data))
     out.append(comp.flush())
-    head = xml[:start]
     dim = f'<dimension ref="A1:{get_column_letter(rows.max_col)}{rows.max_row}"/>'.encode()
-    head, found = _DIMENSION.subn(dim, head, count=1)
+    head, found = _DIMENSION.subn(dim, old.head, count=1)
     if not found and b"<dimension" in head:
         raise Refused("a dimension this writer does not read")
     head += b"<sheetData>"
@@ -682,10 +712,11 @@ def save_changed(
             if part is None:
                 raise Refused("a tab not in the workbook")
             try:
-                xml = zf.read(part)
+                fh = zf.open(part)
             except KeyError as exc:
                 raise Refused("a sheet part missing") from exc
-            packed[part.encode()] = rebuild_sheet(xml, edit, styles, too_long, level)
+            with fh:
+                packed[part.encode()] = rebuild_sheet(fh, edit, styles, too_long, level)
         new_styles = styles.xml()
         if new_styles is not None:
             comp = zlib.compressobj(level, zlib.DEFLATED, -15)
