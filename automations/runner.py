@@ -3,10 +3,9 @@
 Why it is shaped this way:
 
 * The CLI and the scheduler call the same job functions (listed in :data:`JOBS`).
-* One lock per campaign and job (``flock`` on a file in the workspace), so two
-  runners, or a runner and a manual command, never run the same job at once. The
-  kernel drops the lock when a process dies, so a lock left by a dead process is
-  never stale; the pid and start time written inside are only for people to read.
+* One lock per campaign and job (:mod:`automations.locks`, ``flock`` on a file in the
+  workspace), so two runners never run the same job at once. The kernel drops the
+  lock when a process dies, so a lock left by a dead process is never stale.
 * A job failing never stops the others. Failures are counted per campaign and job
   in a small state file; after ``schedule.failure_report_after`` in a row the admin
   is emailed once (not every tick), and a success resets the count.
@@ -22,12 +21,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import errno
-import fcntl
 import importlib
 import json
 import logging
-import os
 import re
 import signal
 import threading
@@ -45,23 +41,25 @@ import schedule
 from .config import Settings
 from .context import Context, make_context
 from .errors import CorecruitError, JobError
-from .files import private_dir, private_fd, write_private
+from .files import write_private
 from .jobs import JobResult
+from .locks import held
 from .status import publish
 from .transforms.status import JobRun
 
 log = logging.getLogger("corecruit.runner")
 
-# name -> ("module:function", schedule setting). Order is the order of a full run.
+# name -> ("module:function", schedule setting). Order is the order of a full run. Runs
+# that chain jobs (remind, rewards, coprod) are in automations.pipelines.
 JOBS: dict[str, tuple[str, str]] = {
     "redact": ("automations.jobs.redact:redact_job", "redact"),
     "forms_push": ("automations.jobs.forms:push_job", "forms_push"),
     "forms_collect": ("automations.jobs.forms:collect_job", "forms_collect"),
     "merge": ("automations.jobs.merge:merge_job", "merge"),
-    "rewards": ("automations.jobs.expense_forms:rewards_job", "rewards"),  # forms, then ledger
+    "rewards": ("automations.pipelines:rewards_job", "rewards"),  # forms, then ledger
     "timetable": ("automations.jobs.timetable:timetable_job", "timetable"),
-    "remind": ("automations.jobs.remind:remind_job", "remind"),
-    "coprod": ("automations.jobs.coprod_forms:coprod_job", "coprod"),
+    "remind": ("automations.pipelines:remind_job", "remind"),
+    "coprod": ("automations.pipelines:coprod_job", "coprod"),
 }
 
 JobFn = Callable[[Context], JobResult]
@@ -100,29 +98,15 @@ class JobLocked(JobError):
 @contextlib.contextmanager
 def job_lock(folder: Path, campaign: str, job: str) -> Iterator[None]:
     """Hold an exclusive, crash-safe lock for (campaign, job); fail at once if held."""
-    private_dir(folder)
-    path = folder / f"{campaign}.{job}.lock"
-    fd = private_fd(path, os.O_RDWR)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            if exc.errno in (errno.EAGAIN, errno.EACCES):
-                holder = Path(path).read_text(errors="replace").strip() or "another process"
-                raise JobLocked(
-                    f"the '{job}' job of campaign '{campaign}' is already running ({holder}); "
-                    "this run was skipped."
-                ) from None
-            raise
-        os.ftruncate(fd, 0)
-        os.write(fd, f"pid {os.getpid()} since {dt.datetime.now():%Y-%m-%d %H:%M:%S}".encode())
-        try:
-            yield
-        finally:
-            os.ftruncate(fd, 0)
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
+
+    def busy(holder: str) -> JobLocked:
+        return JobLocked(
+            f"the '{job}' job of campaign '{campaign}' is already running ({holder}); "
+            "this run was skipped."
+        )
+
+    with held(folder / f"{campaign}.{job}.lock", wait=0, busy=busy):
+        yield
 
 
 # ---------------------------------------------------------------- run records
@@ -142,6 +126,7 @@ class RunRecord:
     api_calls: int = 0
     detail: str = ""
     attention: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the ledger put right, for people
 
     def take(self, res: JobResult) -> None:
         """What the job said it did (scheduled or run by hand alike)."""
@@ -152,6 +137,7 @@ class RunRecord:
     def row(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("attention")
+        d.pop("notes")
         return d
 
 
@@ -240,6 +226,10 @@ class Runner:
         return rec
 
     def _after(self, rec: RunRecord, ctx: Context | None) -> None:
+        if ctx is not None:  # what the ledger put right (a stale copy, deleted rows)
+            for store in (ctx.stores.staff, ctx.stores.panel):
+                rec.notes += [n for n in store.notices if n not in rec.notes]
+            rec.attention += [n for n in rec.notes if n not in rec.attention]
         log.info(
             "job=%s campaign=%s outcome=%s rows_read=%d rows_written=%d messages=%d api_calls=%d",
             rec.job,
@@ -254,7 +244,9 @@ class Runner:
         entry["last_run"] = rec.started_at.isoformat(sep=" ")
         entry["last_outcome"] = rec.outcome
         entry["last_detail"] = rec.detail
-        entry["attention"] = rec.attention
+        quiet = rec.outcome == "ok" and not (rec.rows_written or rec.messages_sent)
+        if rec.attention or not quiet:  # a run that changed nothing leaves what it last asked
+            entry["attention"] = rec.attention
         if rec.outcome == "failed":
             entry["failures"] = int(entry.get("failures", 0)) + 1
             if entry[
@@ -314,13 +306,14 @@ class Runner:
             yield
             return
         self._pending = {}
+        started = dt.datetime.now()
         try:
             yield
         finally:
             pending, self._pending = self._pending, None
             ctxs, self._pending_ctx = self._pending_ctx, {}
             for campaign, rows in pending.items():
-                self._append_log(campaign, rows, ctxs.get(campaign), status=True)
+                self._append_log(campaign, rows, ctxs.get(campaign), since=started)
 
     def _log_run(self, rec: RunRecord, ctx: Context | None) -> None:
         """Append the run to the staff workbook's run log (best effort: never fails the job)."""
@@ -358,16 +351,17 @@ class Runner:
         rows: list[dict[str, Any]],
         ctx: Context | None,
         *,
-        status: bool = False,
+        since: dt.datetime | None = None,
     ) -> None:
+        """The run's rows; with ``since`` (a whole run ending) the Status tab too."""
         try:
             ctx = ctx or self.context_factory(self.settings, campaign)
             from .store import make_frame
 
             staff = ctx.stores.staff
             frame = make_frame(staff.tab("run_log"), rows)
-            if status:  # the end of a run: these rows and the Status tab, in one write
-                publish(ctx, self.job_runs(campaign), {"run_log": frame})
+            if since is not None:  # the end of a run: these rows and the Status tab, one write
+                publish(ctx, self.job_runs(campaign), {"run_log": frame}, since)
             else:
                 staff.append("run_log", frame)
         except Exception as exc:  # the run log must never stop the runner

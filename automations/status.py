@@ -10,6 +10,7 @@ and the tab say the same. The words are in :mod:`automations.transforms.status`.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from .context import Context
 from .errors import SheetProblems
 from .store import TableStore, append_new, make_frame
 from .templates import WorkbookSpec
-from .transforms.status import COLUMNS, JobRun, Row, StatusInputs, status_rows
+from .transforms.status import COLUMNS, RUNS, JobRun, Row, StatusInputs, status_rows
 from .transforms.values import text
 from .workspace import campaign_dates
 
@@ -114,18 +115,34 @@ def _cells(rows: Sequence[Mapping[str, object]]) -> list[tuple[str, ...]]:
     return [tuple(text(r.get(c)) for c in COLUMNS) for r in rows]
 
 
+def _meaning(rows: Sequence[Mapping[str, object]]) -> list[tuple[str, ...]]:
+    """The rows without the times of the last runs: what a person would act on."""
+    out: list[tuple[str, ...]] = []
+    for r in rows:
+        if text(r.get("section")) == RUNS:
+            out.append((RUNS, text(r.get("item")), text(r.get("outcome"))))
+        else:
+            out.append(tuple(text(r.get(c)) for c in COLUMNS))
+    return out
+
+
 def publish(
     ctx: Context,
     jobs: Sequence[JobRun],
     append: Mapping[str, pd.DataFrame] | None = None,
+    since: dt.datetime | None = None,
 ) -> Published:
     """At the end of a run: ``append``'s new rows and the Status tab, in one write.
 
     ``append`` maps a tab to rows to add where their key is new (the runner's Run log
-    rows). The Status tab is written only when its content changed; when nothing
-    changed at all, nothing is written. A workbook without a Status tab (made by an
-    older version) gets one. Raises only what the store raises; a fault in working
-    out the rows is logged (by type) and the appended rows are written all the same.
+    rows). The Status tab is written only when its content changed. With corecruit's
+    record under the workbook, a change of times alone (when each job last ran) waits
+    in the record with the Run log rows, so a run with nothing new saves nothing; the
+    tab is saved at once when what it asks of people or what happens next changed, a
+    job's outcome changed, or the run saved the workbook anyway (since ``since``).
+    A workbook without a Status tab (made by an older version) gets one. Raises only
+    what the store raises; a fault in working out the rows is logged (by type) and
+    the appended rows are written all the same.
     """
     staff = ctx.stores.staff
     out = Published()
@@ -151,12 +168,16 @@ def publish(
         except Exception as exc:  # the Status tab must never cost the run log its rows
             log.warning("the Status tab was not worked out: %s", type(exc).__name__)
             out.rows = []
+        at_once = False
         if out.rows and STATUS in frames:
             have_rows = frames[STATUS].to_dict("records")
             if _cells(have_rows) != _cells(out.rows):
                 write[STATUS] = make_frame(staff.tab(STATUS), out.rows)
+                sync = staff.sync
+                saved = since is not None and sync is not None and sync.exported_since(since)
+                at_once = saved or _meaning(have_rows) != _meaning(out.rows)
         if write:
-            staff.write(write)
+            staff.write(write, at_once=at_once)
         out.written = list(write)
     return out
 

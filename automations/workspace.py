@@ -203,11 +203,15 @@ def check_campaign(ctx: Context, tabs: Sequence[str] | None = None) -> list[Prob
     problems: list[Problem] = []
     for store in (ctx.stores.staff, ctx.stores.panel):
         if not store.exists():
+            recorded = store.sync is not None and store.sync.ledger.generation(store.spec.name)
             problems.append(
                 Problem(
                     store.spec.name,
                     "(workbook)",
-                    "this workbook does not exist yet. Run 'corecruit init'.",
+                    "this workbook is gone, but corecruit has a record of it. Run "
+                    "'corecruit restore' to rebuild it."
+                    if recorded
+                    else "this workbook does not exist yet. Run 'corecruit init'.",
                 )
             )
             continue

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from automations.config import load_settings  # noqa: E402
 from automations.config.models import InterviewPlan  # noqa: E402
 from automations.context import make_context  # noqa: E402
-from automations.jobs.remind import remind_job  # noqa: E402
+from automations.pipelines import remind_job  # noqa: E402
 from automations.store import make_frame  # noqa: E402
 from automations.store.local import LocalStore  # noqa: E402
 from automations.transforms.timetable import (  # noqa: E402

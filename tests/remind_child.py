@@ -15,8 +15,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from automations.config import load_settings
 from automations.context import make_context
-from automations.jobs.remind import remind_job
 from automations.mail import delivery, get_transport
+from automations.pipelines import remind_job
 
 
 class Killer:

@@ -18,8 +18,8 @@ from remind_support import give_letters, move_event, outbox, set_status
 
 from automations.config import Settings
 from automations.context import make_context
-from automations.jobs.remind import remind_job
 from automations.jobs.timetable import timetable_job
+from automations.pipelines import remind_job
 from automations.workspace import init_campaign
 
 LONDON = ZoneInfo("Europe/London")

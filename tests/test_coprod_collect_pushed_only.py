@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from automations.context import Context
+from automations.coprod_forms import collect_forms, push_forms, specs_for
 from automations.forms.base import get_provider
-from automations.jobs.coprod_forms import collect_forms, push_forms, specs_for
 
 
 def test_collect_asks_only_about_pushed_forms(

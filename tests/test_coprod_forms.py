@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from automations.context import Context
+from automations.coprod_forms import push_forms, specs_for
 from automations.forms.base import FormSpec, Response, ScaleItem
 from automations.forms.local import AppInfo, create_app, start_server_thread
-from automations.jobs.coprod_forms import push_forms, specs_for
 from automations.jobs.feedback import summary_job
 from automations.jobs.involvement import involvement_job
 from automations.jobs.questions import collect_job, propose_job

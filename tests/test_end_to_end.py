@@ -261,19 +261,21 @@ def run_campaign(
     story.at(OPENS)
     first = story.tick()
     assert "6 candidate(s) for the panel" in first["redact"].detail
-    assert first["forms_push"].messages_sent == 5  # p06 asked for a phone call instead
+    # One email each on the opening day: the message that shortlisting opens carries the
+    # person's own link (forms push leaves it to that message; p06 asked for a phone call).
+    assert first["forms_push"].messages_sent == 0
     assert first["remind"].messages_sent == 5
     key = story.read("candidate_key")
     letters = dict(zip(key["application_id"], key["candidate_letter"], strict=True))
     assert sorted(letters.values()) == list("ABCDEF")
     keys = keys_in_outbox(c0)
     for p in ("p01", "p02", "p03", "p05", "p07"):
-        assert any(k.startswith(f"form-link|{p}|{CID}|shortlisting|") for k in keys)
+        assert not any(k.startswith(f"form-link|{p}|{CID}|shortlisting|") for k in keys)
         assert f"shortlisting-opens|{p}|{CID}|shortlisting opens" in keys
     urls = story.links()
     for m in outbox(c0):  # each person's email carries their own link, and no one else's
         k = str(m["X-Corecruit-Key"]).strip()
-        if k.startswith("form-link|"):
+        if k.startswith("shortlisting-opens|"):
             body = text_of(m)
             person = k.split("|")[1]
             assert urls[(person, "shortlisting")] in body
@@ -398,7 +400,9 @@ def run_campaign(
     # At the end: each message once; another run sends and changes nothing.
     assert [k for k, n in Counter(keys).items() if n > 1] == []
     rules = Counter(k.split("|")[0] for k in keys)
-    assert rules["form-link"] == 10  # five people by email, two stages; nothing after
+    # five people by email: the interview links (their shortlisting links went with the
+    # message that shortlisting opens); nothing after
+    assert rules["form-link"] == 5
     for rule, people in {
         "shortlisting-opens": 5,
         "shortlisting-deadline": 5,
@@ -711,9 +715,10 @@ def test_a_whole_campaign_on_emulated_google(
     worst = {job: max(n) for job, n in story.api_calls.items()}
     over = {j: n for j, n in worst.items() if n > bound.get(j, 12)}
     assert over == {}, story.api_calls
-    # The run log's count is what Google saw, less the run log's own append.
+    # The run log's count is what Google saw, less the run log's own append: a read, and a
+    # write only when something else is saved with it (the log alone waits in the ledger).
     assert all(r.api_calls > 0 for r in story.records)
-    assert all(2 <= n <= 3 for n in story.unlogged), story.unlogged
+    assert all(1 <= n <= 3 for n in story.unlogged), story.unlogged
 
 
 def add_applications(ctx: Context, n: int) -> None:

@@ -310,7 +310,7 @@ def test_an_expense_claimed_in_a_real_browser(cctx: Context, server: str, tmp_pa
 
 def test_a_reminder_rule_sends_the_claim_form_once_when_due(cctx: Context) -> None:
     from automations.config.models import ReminderRule
-    from automations.jobs.remind import remind_job
+    from automations.pipelines import remind_job
 
     cctx.campaign.reminders.append(
         ReminderRule(

@@ -29,10 +29,10 @@ import pytest
 
 from automations.config import load_settings
 from automations.context import Context, make_context
+from automations.coprod_forms import push_forms, specs_for
 from automations.forms.base import FormSpec, ScaleItem, form_key
 from automations.forms.local import AppInfo, RunningServer, create_app, start_server_thread
 from automations.forms.tokens import LinkClaims
-from automations.jobs.coprod_forms import push_forms, specs_for
 from automations.jobs.forms import push_job
 from automations.workspace import init_campaign
 from tests.conftest import ROOT

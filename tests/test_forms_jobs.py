@@ -139,8 +139,9 @@ def test_collect_writes_in_one_batch(ctx: Context) -> None:
     real = staff._write_grids
     staff._write_grids = lambda grids: (calls.append(sorted(grids)), real(grids))[1]  # type: ignore[method-assign]
     assert collect_job(ctx).rows_written == 48
-    # one write call; 'Needs attention' holds nothing new, so it is not rewritten (issue 17)
-    assert calls == [["raw_scores"]]
+    # one write call; 'Needs attention' holds nothing new, so it is not rewritten, and the
+    # ledger's stamp goes with it (issue 17)
+    assert calls == [["_corecruit", "raw_scores"]]
 
 
 def test_out_of_range_and_missing_answers_get_a_kind_error_and_are_not_saved(ctx: Context) -> None:

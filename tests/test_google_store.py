@@ -393,7 +393,7 @@ def test_init_applies_the_templates(google_ctx: Any, google_emulator: Any) -> No
     assert stores.staff.location.startswith("https://docs.google.com/spreadsheets/d/")
     sheets = google_emulator.state("sheets")["spreadsheets"]
     ss = sheets[stores.staff.spreadsheet_id]
-    titles = [sh.title for sh in ss.sheets]
+    titles = [sh.title for sh in ss.sheets if not sh.props.get("hidden")]  # not the stamp
     assert titles == [t.label for t in stores.staff.spec.tabs.values()]  # no stray Sheet1
     assert ss.properties["locale"] == "en_GB"
     people = next(sh for sh in ss.sheets if sh.title == "People")
@@ -458,7 +458,7 @@ def test_init_survives_lost_answers_to_create_and_setup(
     init_campaign(ctx)
     assert len(_spreadsheets(google_emulator)) == 2
     staff = google_emulator.state("sheets")["spreadsheets"][ctx.stores.staff.spreadsheet_id]
-    titles = [sh.title for sh in staff.sheets]
+    titles = [sh.title for sh in staff.sheets if not sh.props.get("hidden")]  # not the stamp
     assert len(titles) == len(set(titles)) == len(ctx.stores.staff.spec.tabs)
 
 
@@ -590,7 +590,7 @@ def _outbox(ctx: Any) -> list[Path]:
 def test_reminders_job_under_bursts_finishes_and_sends_each_message_once(
     google_ctx: Any, google_emulator: Any
 ) -> None:
-    from automations.jobs.remind import remind_job
+    from automations.pipelines import remind_job
 
     for route in ("sheets.spreadsheets.values.batchGet", "sheets.spreadsheets.values.batchUpdate"):
         google_emulator.fail(429, retry_after=2, times=2, match=route)
@@ -609,7 +609,7 @@ def test_reminders_job_under_bursts_finishes_and_sends_each_message_once(
 def test_reminders_job_past_the_limit_fails_cleanly_and_sends_nothing(
     google_ctx: Any, google_emulator: Any
 ) -> None:
-    from automations.jobs.remind import remind_job
+    from automations.pipelines import remind_job
 
     staff = google_ctx.stores.staff
     staff.forget()
@@ -620,7 +620,13 @@ def test_reminders_job_past_the_limit_fails_cleanly_and_sends_nothing(
     google_emulator.faults.clear()
     assert _outbox(google_ctx) == []
     staff.forget()
-    pd.testing.assert_frame_equal(staff.read_one("sent_messages"), before)
+    # the sheet keeps what it held; the ledger holds the intention (issue 17), never 'sent'
+    raw = staff._read_grids([staff.tab("sent_messages")])["sent_messages"]
+    assert raw is not None and len([r for r in raw.rows if any(r)]) == len(before)
+    held = staff.read_one("sent_messages")
+    assert set(held["status"]) <= {"intended", "contact another way"}
+    again = remind_job(google_ctx)  # the next run sends each message once
+    assert again.messages_sent == len(_outbox(google_ctx)) == len(set(_outbox(google_ctx)))
 
 
 def test_a_slow_answer_times_out_and_is_retried(

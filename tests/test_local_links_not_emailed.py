@@ -18,9 +18,9 @@ from automations.cli import main
 from automations.config import load_settings
 from automations.config.models import ReminderRule
 from automations.context import Context, make_context
-from automations.jobs.coprod_forms import push_forms
+from automations.coprod_forms import push_forms
 from automations.jobs.expense_forms import send_links
-from automations.jobs.remind import remind_job
+from automations.pipelines import remind_job
 from tests.remind_support import form_links, sent_log
 from tests.test_mail_smtp import Inbox, certs, server, smtp_ctx  # noqa: F401  (fixtures)
 

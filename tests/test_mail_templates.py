@@ -11,9 +11,10 @@ from remind_support import form_links, give_letters, move_event, set_status
 
 from automations.context import Context
 from automations.errors import ConfigError
-from automations.jobs.remind import preview, remind_job
+from automations.jobs.remind import preview
 from automations.jobs.timetable import timetable_job
 from automations.mail.render import PACKAGE_TEMPLATES, Rendered, Renderer, text_to_html
+from automations.pipelines import remind_job
 from automations.transforms.reminders import Planned
 
 EMPTY_SIGNS = [

@@ -29,10 +29,11 @@ from remind_support import (
 from automations.cli import main
 from automations.context import Context
 from automations.errors import ConfigError, JobError
-from automations.jobs.remind import job_lock, remind_job
 from automations.jobs.timetable import timetable_job
+from automations.locks import job_lock
 from automations.mail import MailError, OutboxTransport
 from automations.mail.ics import parse_events
+from automations.pipelines import remind_job
 
 HERE = Path(__file__).resolve().parent
 AGREED = dt.datetime(2026, 12, 1, 9)

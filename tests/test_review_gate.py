@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import Counter
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,11 @@ def shortlisting_orders(ctx: Context) -> dict[str, set[str]]:
         for _, r in df.iterrows()
         if r["stage"] == "shortlisting"
     }
+
+
+def msgs_by_person(msgs: dict[str, Any]) -> Counter[str]:
+    """How many emails each person got (by the person id in each message's key)."""
+    return Counter(k.split("|")[1] for k in msgs)
 
 
 def status_text(config_dir: Path) -> str:
@@ -125,21 +131,30 @@ def test_nothing_reaches_the_panel_until_checked_then_links_on_the_opening_day(
         )
         assert "wait for a check" not in status_text(config_dir)
 
-        # 4. The opening day: each shortlister's own link, once.
+        # 4. The opening day: each shortlister's own link, once, in one email: the one
+        #    that says shortlisting opens (forms push leaves the link to it, and the
+        #    log counts that link as sent, so forms push never sends it on its own).
         t.move_to(dt.datetime(2027, 1, 11, 9, 0, tzinfo=LONDON))
         opened = run(runner)
         msgs = by_key(outbox(ctx))
-        form_links = {k: m for k, m in msgs.items() if k.startswith("form-link|")}
-        assert {k.split("|")[1] for k in form_links} == SHORTLISTERS
-        assert {k.split("|")[3] for k in form_links} == {"shortlisting"}
+        assert not any(k.startswith("form-link|") for k in msgs)
         opens = {k for k in msgs if k.startswith("shortlisting-opens|")}
-        assert {k.split("|")[1] for k in opens} == SHORTLISTERS
+        assert {k.split("|")[1] for k in opens} == SHORTLISTERS == set(msgs_by_person(msgs))
+        assert all(n == 1 for n in msgs_by_person(msgs).values())  # one email each
         urls = links_of(ctx)
         for k, m in msgs.items():
             sent = parsedate_to_datetime(str(m["Date"])).astimezone(LONDON).date()
             assert sent == dt.date(2027, 1, 11), k
             assert urls[k.split("|")[1]] in text_of(m)  # their own link, on the day
-        assert opened["forms_push"].messages_sent == 5
+        assert opened["forms_push"].messages_sent == 0
+        assert "5 shortlisting link(s) go with the message that shortlisting opens" in (
+            opened["forms_push"].detail
+        )
+        assert opened["remind"].messages_sent == 5
+        log = ctx.stores.staff.read_one("sent_messages", refresh=True)
+        carried = log[log["note"] == "Sent with the 'shortlisting-opens' message."]
+        assert set(carried["person_id"]) == SHORTLISTERS
+        assert set(carried["rule"]) == {"form-link"} and set(carried["status"]) == {"sent"}
         t.move_to(dt.datetime(2027, 1, 11, 15, 0, tzinfo=LONDON))
         assert all(r.messages_sent == 0 for r in run(runner).values())  # nothing twice
 

@@ -15,7 +15,7 @@ import pytest
 
 from automations.context import Context
 from automations.jobs import rewards as J
-from automations.jobs.remind import remind_job
+from automations.pipelines import remind_job
 from tests.test_rewards_jobs import ATTENDANCE, CLAIMS, approve, put
 
 RULE = "reward-statement"

@@ -59,10 +59,10 @@ def written(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[set[str]]]:
     calls: list[set[str]] = []
     real = TableStore.write
 
-    def spy(self: TableStore, frames: Any) -> int:
+    def spy(self: TableStore, frames: Any, **kw: Any) -> int:
         if self.spec.name == "staff":
             calls.append(set(frames))
-        return real(self, frames)
+        return real(self, frames, **kw)
 
     monkeypatch.setattr(TableStore, "write", spy)
     yield calls

@@ -211,6 +211,7 @@ def _register() -> None:
         "automations.cli.run_cmd",
         "automations.cli.questions_cmd",
         "automations.cli.google_cmd",
+        "automations.cli.restore_cmd",
     ):
         try:
             importlib.import_module(mod)

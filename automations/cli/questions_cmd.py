@@ -173,7 +173,7 @@ def involvement() -> None:
 @friendly
 def inv_invite(state: State, no_email: bool) -> None:
     """Send people with lived experience the expression-of-interest form (once each)."""
-    from ..jobs.coprod_forms import push_forms
+    from ..coprod_forms import push_forms
 
     _show(push_forms(state.context(), "interest", send=not no_email))
 
@@ -213,7 +213,7 @@ def feedback() -> None:
 def fb_invite(state: State, no_email: bool) -> None:
     """Send everyone involved their own feedback form (once each). The check-in
     invitation links to it too."""
-    from ..jobs.coprod_forms import push_forms
+    from ..coprod_forms import push_forms
 
     _show(push_forms(state.context(), "feedback", send=not no_email))
 

@@ -24,7 +24,7 @@ def _attention(items: list[str]) -> None:
 @friendly
 def remind(state: State, dry_run: bool) -> None:
     """Send the reminders and letters due today, each exactly once."""
-    from ..jobs.remind import remind_job
+    from ..pipelines import remind_job
 
     res = state.by_hand("remind", lambda c: remind_job(c, dry_run=dry_run), log=not dry_run)
     if dry_run:

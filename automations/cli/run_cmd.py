@@ -118,6 +118,8 @@ def run(
             else:
                 line += f". {r.detail}"
             click.echo(line)
+            for note in r.notes:  # a stale copy or deleted rows put right, in words
+                click.secho(f"  Please note: {note}", fg="yellow")
         done = {(r.campaign, r.job) for r in records}
         missed = [f"{c} {n}" for c in settings.campaigns for n in names if (c, n) not in done]
         if missed:  # stopped (SIGTERM or Ctrl+C) before every job had its turn

@@ -11,30 +11,34 @@ nothing; a changed answer changes that claim; a cleared expense withdraws it), w
 receipt reference that staff typed kept. Expenses that cannot be read go to 'Needs
 attention' with a plain reason and no personal data. One read, at most one write.
 
-``rewards_job`` is the nightly rewards run: collect the forms, then accrue the ledger.
+The nightly rewards run (collect the forms, then accrue the ledger) is
+:func:`automations.pipelines.rewards_job`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
 
+from ..config.models import ReminderRule
 from ..context import Context
 from ..errors import Problem, SheetProblems
 from ..forms.base import FormSpec, get_provider
 from ..forms.links import links_not_emailed
+from ..sending import Item, Part, SendResult, form_link_item, send_once
 from ..store import append_new, make_frame, upsert_rows
 from ..transforms import expense_forms as ef
 from ..transforms import rewards as R
 from ..transforms.forms import local_time, person_format
-from ..transforms.reminders import person_recipient
+from ..transforms.messages import person_recipient
+from ..transforms.reminders import events_from_dates, rule_day
 from ..transforms.values import same_values
 from ..transforms.values import text as _text
 from . import JobResult
-from .coprod_mail import form_link_item, send_once
 
 CLAIMS, EXCEPTIONS, LINKS = "expense_claims", "exceptions", "form_links"
 
@@ -69,23 +73,54 @@ def specs(
     return [replace(s, format=fmt.get(s.person_id, "standard")) for s in out]
 
 
-def send_links(ctx: Context, *, dry_run: bool = False) -> ClaimFormsResult:
-    """Make sure each claimant has their own expense form; send each new link once."""
-    res = ClaimFormsResult(job="expense forms")
-    staff = ctx.stores.staff
-    tz = ctx.settings.org.organisation.timezone
-    with staff.locked():
-        frames = staff.read(["people", LINKS], errors="collect")
-        res.api_calls += 1
-        who = claimants(frames["people"])
+class ClaimLinks:
+    """The claim form links' share of a send (:class:`automations.sending.Part`).
+
+    Planned from the batch read under the messages lock (people, form links, and the
+    dates when a reminder rule decides the day): makes sure each claimant has their own
+    form, writes a new or renewed link to ``form_links`` (read afresh under the
+    workbook's lock, so a link another job wrote meanwhile is kept), and hands one
+    link email per claimant to the sender.
+    """
+
+    def __init__(
+        self, ctx: Context, *, dry_run: bool = False, rules: Sequence[ReminderRule] = ()
+    ) -> None:
+        self.ctx, self.dry_run, self.rules = ctx, dry_run, list(rules)
+        self.res = ClaimFormsResult(job="expense forms")
+        self.due = not self.rules  # by hand: always; by rule: once a rule's day has come
+        self.wanted: list[FormSpec] = []
+        tabs = ["people", LINKS, *(["dates"] if self.rules else [])]
+        self.part = Part(self.plan, tabs)
+
+    def _rule_due(self, dates: pd.DataFrame) -> bool:
+        events = events_from_dates(dates, self.ctx.campaign)
+        for rule in self.rules:
+            day = rule_day(events, self.ctx.campaign, rule.event, first=bool(rule.days_before))
+            if day is None:
+                continue
+            due = day - dt.timedelta(days=rule.days_before) + dt.timedelta(days=rule.days_after)
+            if self.ctx.today() >= due:
+                return True
+        return False
+
+    def plan(self, frames: dict[str, pd.DataFrame]) -> list[Item]:
+        ctx, res = self.ctx, self.res
+        if self.rules:
+            self.due = self._rule_due(frames["dates"])
+        if not self.due:
+            return []
+        people = frames["people"]
+        who = claimants(people)
         if not who:
             res.detail = "no one to send an expense form to yet"
-            return res
-        wanted = specs(ctx, who, frames["people"])
-        if dry_run:
+            return []
+        self.wanted = wanted = specs(ctx, who, people)
+        if self.dry_run:
             res.planned = [f"expense-form -> {p}" for p in who]
             res.detail = f"dry run: {len(who)} expense form(s); nothing was made or sent"
-            return res
+            return []
+        tz = ctx.settings.org.organisation.timezone
         handles = get_provider(ctx).ensure_forms(wanted)
         rows = []
         for s in wanted:
@@ -101,62 +136,91 @@ def send_links(ctx: Context, *, dry_run: bool = False) -> ClaimFormsResult:
                 }
             )
             res.links[s.person_id] = h.url
-        spec_fl = staff.tab(LINKS)
-        current = frames[LINKS]
-        merged = upsert_rows(spec_fl, current, make_frame(spec_fl, rows))
-        if not merged.reset_index(drop=True).equals(
-            upsert_rows(spec_fl, current, current.iloc[0:0]).reset_index(drop=True)
-        ):
-            res.rows_written = staff.write({LINKS: merged})
-            res.api_calls += 1
-    note = links_not_emailed(ctx.settings)
-    if note:  # the links are written above; nobody is emailed
-        res.attention.append(note)
-        res.detail = f"{len(wanted)} expense form(s) ready, no links emailed"
-        return res
-    by_id = {_text(r["person_id"]): r.to_dict() for _, r in frames["people"].iterrows()}
-    items = []
-    for s in wanted:
-        h = handles[s.key]
-        items.append(
-            form_link_item(
-                "expense-form",
-                person_recipient(by_id[s.person_id]),
-                ef.STAGE,
-                "rewards/claim_form",
-                h.url,
-                local_time(h.expires_at, tz) if h.expires_at else None,
+        self._write_links(frames[LINKS], rows)
+        note = links_not_emailed(ctx.settings)
+        if note:  # the links are written above; nobody is emailed
+            res.attention.append(note)
+            return []
+        by_id = {_text(r["person_id"]): r.to_dict() for _, r in people.iterrows()}
+        items = []
+        for s in wanted:
+            h = handles[s.key]
+            expires = local_time(h.expires_at, tz) if h.expires_at else None
+            recipient = person_recipient(by_id[s.person_id])
+            items.append(
+                form_link_item(
+                    "expense-form", recipient, ef.STAGE, "rewards/claim_form", h.url, expires
+                )
             )
-        )
-    send_once(ctx, items).add_to(res)
-    res.detail = f"{len(wanted)} expense form(s) ready, {res.messages_sent} link(s) sent"
-    return res
+        return items
+
+    def _write_links(self, seen: pd.DataFrame, rows: list[dict[str, Any]]) -> None:
+        """New or renewed links in one write; nothing (and no read) when none changed."""
+        staff = self.ctx.stores.staff
+        spec_fl = staff.tab(LINKS)
+
+        def changed(current: pd.DataFrame) -> pd.DataFrame | None:
+            merged = upsert_rows(spec_fl, current, make_frame(spec_fl, rows))
+            same = upsert_rows(spec_fl, current, current.iloc[0:0])
+            unchanged = merged.reset_index(drop=True).equals(same.reset_index(drop=True))
+            return None if unchanged else merged
+
+        if changed(seen) is None:
+            return
+        with staff.locked():
+            merged = changed(staff.read_one(LINKS, refresh=True, errors="collect"))
+            self.res.api_calls += 1
+            if merged is not None:
+                self.res.rows_written += staff.write({LINKS: merged})
+                self.res.api_calls += 1
+
+    def finish(self, sent: SendResult) -> ClaimFormsResult | None:
+        """The result of the send; None when a reminder rule did not make it due."""
+        if not self.due:
+            return None
+        res = self.res
+        res.api_calls += sent.api_calls
+        res.attention.extend(sent.attention)
+        if self.dry_run or not self.wanted:
+            return res
+        res.planned = sent.planned
+        if sent.report is not None:
+            res.messages_sent = len(sent.report.sent)
+            res.rows_written += sent.report.rows_written
+        if links_not_emailed(self.ctx.settings):
+            res.detail = f"{len(self.wanted)} expense form(s) ready, no links emailed"
+        else:
+            res.detail = (
+                f"{len(self.wanted)} expense form(s) ready, {res.messages_sent} link(s) sent"
+            )
+        return res
 
 
-def links_due(ctx: Context, *, dry_run: bool = False) -> ClaimFormsResult | None:
-    """The reminder rule for the claim form (called by ``corecruit remind``).
+def send_links(ctx: Context, *, dry_run: bool = False) -> ClaimFormsResult:
+    """Make sure each claimant has their own expense form; send each new link once."""
+    due = ClaimLinks(ctx, dry_run=dry_run)
+    out = due.finish(send_once(ctx, due.part.plan, dry_run=dry_run, tabs=due.part.tabs))
+    assert out is not None
+    return out
+
+
+def claim_links_rule(ctx: Context, *, dry_run: bool = False) -> ClaimLinks | None:
+    """The reminder rule for the claim form (run by ``corecruit remind``), or None.
 
     A rule with ``template = "rewards/claim_form"`` is due ``days_after`` days after (or
     ``days_before`` days before) its event; from then on each claimant without a link gets
-    theirs, once (``send_links`` is exactly once). None when there is no such rule.
+    theirs, once (the sender is exactly once).
     """
-    from .rewards import _rule_day
-
     rules = [r for r in ctx.campaign.reminders if r.template == "rewards/claim_form"]
-    if not rules:
+    return ClaimLinks(ctx, dry_run=dry_run, rules=rules) if rules else None
+
+
+def links_due(ctx: Context, *, dry_run: bool = False) -> ClaimFormsResult | None:
+    """The claim form's reminder rule on its own (the remind run sends it with the rest)."""
+    due = claim_links_rule(ctx, dry_run=dry_run)
+    if due is None:
         return None
-    staff = ctx.stores.staff
-    dates = staff.read_one("dates", errors="collect")
-    for rule in rules:
-        day = _rule_day(ctx, dates, rule.event, first=bool(rule.days_before))
-        if day is None:
-            continue
-        due = day - dt.timedelta(days=rule.days_before) + dt.timedelta(days=rule.days_after)
-        if ctx.today() >= due:
-            res = send_links(ctx, dry_run=dry_run)
-            res.api_calls += 1
-            return res
-    return None
+    return due.finish(send_once(ctx, due.part.plan, dry_run=dry_run, tabs=due.part.tabs))
 
 
 def collect(ctx: Context) -> ClaimFormsResult:
@@ -228,19 +292,4 @@ def collect(ctx: Context) -> ClaimFormsResult:
             f"({', '.join(sorted({i.person_id for i in got.issues}))}): see 'Needs attention'."
         )
     res.detail = "; ".join(parts) + "."
-    return res
-
-
-def rewards_job(ctx: Context) -> JobResult:
-    """The nightly rewards run: bring in expense forms, then bring the ledger up to date."""
-    from .rewards import accrue_job
-
-    first = collect(ctx)
-    ctx.stores.staff.forget()
-    res = accrue_job(ctx)
-    res.api_calls += first.api_calls
-    res.rows_read += first.rows_read
-    res.rows_written += first.rows_written
-    res.attention = first.attention + res.attention
-    res.detail = f"expense forms: {first.detail} Ledger: {res.detail}"
     return res

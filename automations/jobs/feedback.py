@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..context import Context
+from ..coprod_forms import collect_forms
 from ..printing import render_page, write_atomic
 from ..transforms.feedback import summarise, summary_context
 from . import JobResult
@@ -26,8 +27,6 @@ def summary_job(ctx: Context, *, forms: bool = True) -> FeedbackResult:
     """Bring in the feedback forms' answers, then summarise them for the campaign."""
     res = FeedbackResult(job="feedback summary")
     if forms:
-        from .coprod_forms import collect_forms
-
         got = collect_forms(ctx, "feedback")
         res.api_calls += got.api_calls
     fb = ctx.stores.staff.read_one("feedback", errors="collect")

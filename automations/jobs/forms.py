@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from email.utils import formataddr
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,9 +26,9 @@ import pandas as pd
 from ..context import Context
 from ..forms.base import FormHandle, FormSpec, get_provider
 from ..forms.links import links_not_emailed
-from ..mail import get_transport
-from ..mail.delivery import Journal, Outgoing, apply_changes, deliver, settle
-from ..mail.render import Renderer, build_email, message_id
+from ..locks import job_lock
+from ..mail.render import Renderer
+from ..sending import Item, common_context, send_once
 from ..store import append_new, make_frame, upsert_rows
 from ..transforms.forms import (
     Candidate,
@@ -44,12 +43,13 @@ from ..transforms.forms import (
     validate_responses,
 )
 from ..transforms.late import late_letters
-from ..transforms.reminders import OTHER_WAY, events_from_dates, person_recipient
+from ..transforms.messages import form_link_key, person_recipient
+from ..transforms.messages import scores_on_paper as on_paper
+from ..transforms.reminders import events_from_dates, opening_reminder_due
 from ..transforms.review import FORM_LINK_RULE, NEXT_STEP, ReviewState, released, review_state
 from ..transforms.values import is_true as _true
 from ..transforms.values import text as _text
 from . import JobResult
-from .remind import job_lock
 
 log = logging.getLogger("corecruit.forms")
 RULE = FORM_LINK_RULE  # one name, kept with the review rules that read it
@@ -141,41 +141,28 @@ def shortlisting_opens(ctx: Context, dates: pd.DataFrame) -> dt.date:
 
 
 def scores_on_paper(person: pd.Series) -> bool:
-    """By phone or post a long link cannot be read out or typed in: such a person
-    scores on paper (and can ask for the link by text message or email instead)."""
-    r = person_recipient(person.to_dict())
-    return r.channel != "email" and r.reason != OTHER_WAY["text message"]
+    """Whether this People row scores on paper (see :func:`transforms.messages.scores_on_paper`)."""
+    return on_paper(person_recipient(person.to_dict()))
 
 
-def _link_email(
+def _link_item(
     ctx: Context,
     renderer: Renderer,
     spec: FormSpec,
     handle: FormHandle,
     person: pd.Series,
     new_letter: str | None = None,
-) -> Outgoing:
+) -> Item:
     """The email with a person's own form link; or, with ``new_letter``, the short note
-    that a late application has been added to the form they already sent."""
+    that a late application has been added to the form they already sent. Keyed by the
+    link (a renewed link goes again, once), or by person and candidate."""
     r = person_recipient(person.to_dict())
-    org = ctx.settings.org
     expires = _local(ctx, handle.expires_at)
     context: dict[str, Any] = {
-        "org_name": org.organisation.name,
-        "team_contact": org.organisation.team_contact or org.mail.from_address,
-        "sender": org.mail.from_name,
-        "post": ctx.campaign.campaign.post,
-        "greeting": r.greeting,
-        "easy_read": r.easy_read,
-        "large_print": r.large_print,
-        "has_access_needs": r.has_access_needs,
-        "has_copy": bool(r.copy_to),
         "stage_words": STAGE_WORDS[spec.stage],
         "doing_words": DOING_WORDS[spec.stage],
         "form_link": handle.url,
         "expires": f"{expires:%A} {expires.day} {expires:%B %Y}" if expires else "the form closes",
-        "correction": False,
-        "reminder": False,
         "candidate": candidate_label(new_letter or ""),
         "stage": spec.stage,
     }
@@ -184,41 +171,22 @@ def _link_email(
     template = "new_candidate" if new_letter else "form_link"
     if on_paper and not new_letter:
         template = "form_link_paper"
-    rendered = renderer.render(template, context)
-    key = f"{RULE}|{spec.person_id}|{ctx.campaign.id}|{spec.stage}|{handle.form_id}"
+    rendered = renderer.render(template, {**common_context(ctx, r), **context})
+    key = form_link_key(spec.person_id, ctx.campaign.id, spec.stage, handle.form_id)
     rule, occasion = RULE, str(spec.stage)
     if new_letter:  # once per person and candidate, whatever happens to the link
         rule, occasion = NEW_RULE, f"{spec.stage} {new_letter}"
         key = f"{NEW_RULE}|{spec.person_id}|{ctx.campaign.id}|{spec.stage}|{new_letter}"
     digest = hashlib.sha256(f"{handle.url}|{rendered.subject}".encode()).hexdigest()[:16]
-    common: dict[str, Any] = dict(
-        key=key,
+    return Item(
         rule=rule,
-        person_id=spec.person_id,
-        role=r.role,
+        recipient=r,
         occasion=occasion,
-        version=1,
-        content_hash=digest,
-    )
-    if r.channel != "email":
-        return Outgoing(
-            **common,
-            message=None,
-            reason=r.reason,
-            letter_text=f"Subject: {rendered.subject}\n\n{rendered.text}",
-            letter_html=rendered.html,
-        )
-    domain = org.mail.from_address.rpartition("@")[2] or "corecruit.local"
-    msg = build_email(
-        ctx.settings,
-        rendered,
-        to=formataddr(("", r.email)),
-        cc=r.copy_to,
-        msgid=message_id(key, domain),
-        now=ctx.now(),
         key=key,
+        content_hash=digest,
+        rendered=rendered,
+        planned=f"{rule} -> {r.label}, {occasion}",
     )
-    return Outgoing(**common, message=msg)
 
 
 def push_job(ctx: Context, send: bool = True) -> JobResult:
@@ -226,7 +194,6 @@ def push_job(ctx: Context, send: bool = True) -> JobResult:
     person their own link once."""
     res = JobResult(job="forms push")
     staff = ctx.stores.staff
-    folder = ctx.settings.workspace / ctx.campaign.id
     with job_lock(ctx, "forms"):
         frames = staff.read(
             [*STAFF_TABS, "sent_messages", "dates", "redaction_report", "raw_scores"],
@@ -276,8 +243,7 @@ def push_job(ctx: Context, send: bool = True) -> JobResult:
         with staff.locked():
             current = staff.read_one("form_links", refresh=True)
             merged = upsert_rows(spec_tab, current, new)
-            staff.write({"form_links": merged})
-        res.rows_written += len(rows)
+            res.rows_written += staff.write({"form_links": merged})  # 0 when nothing changed
         res.api_calls += 2
         res.detail = f"{len(specs)} form(s) ready"
         if waiting:
@@ -298,33 +264,28 @@ def push_job(ctx: Context, send: bool = True) -> JobResult:
             )
 
         # Email each person their own link, once per link.
-        log_df = frames["sent_messages"]
-        transport = get_transport(ctx)
-        journal = Journal(folder / "mail-journal.jsonl")
-        changes, held, notes = settle(log_df, transport, journal, now)
-        log_df = apply_changes(log_df, changes)
-        res.attention.extend(notes)
-        done = {
-            _text(r.get("message_key"))
-            for _, r in log_df.iterrows()
-            if _text(r.get("status")) in ("sent", "contact another way", "intended")
-        } | set(held)
         people = {_text(r.get("person_id")): r for _, r in frames["people"].iterrows()}
         renderer = Renderer(ctx.settings)
-        outgoing = []
+        events = events_from_dates(frames["dates"], ctx.campaign)
+        items = []
+        carried = 0
         for spec in specs:
             if early and spec.stage == "shortlisting":
                 continue  # not before the day shortlisting opens
-            h = handles[spec.key]
-            o = _link_email(ctx, renderer, spec, h, people[spec.person_id])
-            if o.key not in done:
-                outgoing.append(o)
-                if scores_on_paper(people[spec.person_id]):
-                    res.attention.append(
-                        f"{spec.person_id} scores on paper: print their sheets with "
-                        f"'corecruit scoresheets print --stage {spec.stage} --people "
-                        f"{spec.person_id} --pdf' for them."
-                    )
+            person = people[spec.person_id]
+            if (
+                spec.stage == "shortlisting"
+                and not scores_on_paper(person)
+                and opening_reminder_due(ctx.campaign, events, now.date(), person.to_dict())
+            ):
+                carried += 1  # the reminder that shortlisting opens carries it: one email
+                continue
+            items.append(_link_item(ctx, renderer, spec, handles[spec.key], person))
+        if carried:
+            res.detail += (
+                f"; {carried} shortlisting link(s) go with the message that shortlisting "
+                "opens (corecruit remind)"
+            )
         # A late application: each shortlister who already sent scores is told once.
         by_person = {s.person_id: s for s in specs if s.stage == "shortlisting"}
         late = late_letters(
@@ -335,23 +296,25 @@ def push_job(ctx: Context, send: bool = True) -> JobResult:
         for pid, letters in late.items():
             spec = by_person[pid]
             for letter in letters:
-                o = _link_email(ctx, renderer, spec, handles[spec.key], people[pid], letter)
-                if o.key not in done:
-                    outgoing.append(o)
-        if outgoing or changes:
-            rep = deliver(
-                staff,
-                transport,
-                journal,
-                outgoing,
-                now=now,
-                letters_dir=folder / "letters",
-                settled=changes,
-            )
+                items.append(
+                    _link_item(ctx, renderer, spec, handles[spec.key], people[pid], letter)
+                )
+        sent = send_once(ctx, items)
+        for key, it in sent.sent_keys.items():
+            pid = it.recipient.id
+            if it.rule == RULE and scores_on_paper(people[pid]):
+                stage = key.split("|")[3]
+                res.attention.append(
+                    f"{pid} scores on paper: print their sheets with "
+                    f"'corecruit scoresheets print --stage {stage} --people "
+                    f"{pid} --pdf' for them."
+                )
+        res.attention.extend(sent.attention)
+        res.api_calls += sent.api_calls
+        rep = sent.report
+        if rep is not None:
             res.messages_sent = len(rep.sent)
             res.rows_written += rep.rows_written
-            res.api_calls += rep.store_calls
-            res.attention.extend(rep.attention)
             res.detail += f", {len(rep.sent)} link(s) emailed"
             if rep.other_way:
                 res.detail += f", {len(rep.other_way)} for staff to pass on another way"

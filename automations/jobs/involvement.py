@@ -16,10 +16,12 @@ from __future__ import annotations
 import pandas as pd
 
 from ..context import Context
+from ..coprod_forms import collect_forms
 from ..errors import SheetProblems
 from ..store import make_frame, upsert_rows
 from ..transforms import evidence as tev
 from ..transforms import involvement as tin
+from ..transforms.panels import panel_problems
 from ..transforms.paper import live_letters
 from . import JobResult
 
@@ -48,8 +50,6 @@ def involvement_job(ctx: Context, *, forms: bool = True) -> JobResult:
     took part in what, and report the make-up."""
     res = JobResult(job="involvement")
     if forms:
-        from .coprod_forms import collect_forms
-
         got = collect_forms(ctx, "interest")
         res.api_calls += got.api_calls
     staff = ctx.stores.staff
@@ -100,8 +100,6 @@ def involvement_job(ctx: Context, *, forms: bool = True) -> JobResult:
                 staff.tab("involvement"), f["involvement"], pd.DataFrame(changed)
             )
         # the same panel rules 'corecruit check' applies (automations.transforms.panels)
-        from ..transforms.panels import panel_problems
-
         res.attention.extend(str(p) for p in panel_problems(ctx.campaign, people_now))
         if out:
             res.rows_written = staff.write(out)

@@ -26,10 +26,15 @@ import pandas as pd
 from ..config import load_settings
 from ..config.models import CampaignConfig
 from ..context import Context
+from ..coprod_forms import collect_forms, push_forms
 from ..errors import ConfigError, JobError, SheetProblems
 from ..printing import render_page, write_atomic
+from ..sending import Item, send_once
 from ..store import append_new, make_frame, upsert_rows
 from ..transforms import questions as tq
+from ..transforms.coprod_mail import pack_panel, pack_questions
+from ..transforms.messages import candidate_recipient
+from ..transforms.reminders import letters_from_key
 from ..workspace import scale_text
 from . import JobResult
 
@@ -57,8 +62,6 @@ def propose_job(ctx: Context, *, forms: bool = True, send: bool = True) -> Quest
     then give each co-production advisor their own questions form (link sent once)."""
     res = _propose(ctx)
     if forms:
-        from .coprod_forms import push_forms
-
         pushed = push_forms(ctx, "questions", send=send)
         res.messages_sent += pushed.messages_sent
         res.attention.extend(pushed.attention)
@@ -144,8 +147,6 @@ def collect_job(ctx: Context, *, forms: bool = True) -> QuestionsResult:
     each draft, in the sheet and on a page for the pre-meeting."""
     res = QuestionsResult(job="questions collect")
     if forms:
-        from .coprod_forms import collect_forms
-
         got = collect_forms(ctx, "questions")
         res.api_calls += got.api_calls
         res.rows_written += got.rows_written
@@ -325,16 +326,11 @@ def agree_job(ctx: Context, *, force: bool = False) -> QuestionsResult:
 
 def pack_context(ctx: Context, people: pd.DataFrame) -> dict[str, Any]:
     """What every candidate's pack says: the same data for the email and the page."""
-    from ..transforms.coprod_mail import pack_panel, pack_questions
-
     return {"questions": pack_questions(ctx.campaign, people), "panel": pack_panel(people)}
 
 
 def send_pack_job(ctx: Context, *, dry_run: bool = False) -> QuestionsResult:
     """Send each invited candidate the questions, what to expect and the panel, once."""
-    from ..transforms.reminders import candidate_recipient, letters_from_key
-    from .coprod_mail import Item, send_once
-
     res = QuestionsResult(job="questions send-pack")
     frames = ctx.stores.staff.read(["people", "applications", "candidate_key"], errors="collect")
     res.api_calls += 1

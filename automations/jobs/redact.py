@@ -28,6 +28,7 @@ import pandas as pd
 
 from ..context import Context
 from ..errors import JobError, Problem, SheetProblems
+from ..locks import job_lock
 from ..store.cells import CellError, parse_cell
 from ..transforms.redact import (
     LetterPlan,
@@ -44,7 +45,6 @@ from ..transforms.review import NEXT_STEP, ReviewState, released, review_state
 from ..transforms.scrub import KINDS, fold
 from ..transforms.values import same_rows
 from . import JobResult
-from .remind import job_lock
 
 log = logging.getLogger("corecruit.redact")
 

@@ -25,29 +25,29 @@ import datetime as dt
 import hashlib
 import io
 import os
-import re
-import smtplib
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from ..config.models import ReminderRule
 from ..context import Context
-from ..errors import CorecruitError, JobError, Problem, SheetProblems
+from ..errors import JobError, Problem, SheetProblems
 from ..files import private_dir
-from ..mail import MailError, confirm, get_transport
-from ..mail.render import Renderer, letter_page
-from ..store import append_new, conform, make_frame, upsert_rows
+from ..mail.delivery import DeliveryReport, letter_stem
+from ..mail.render import Rendered, Renderer
+from ..sending import Item, Part, SendResult, send_once
+from ..store import append_new, conform, make_frame
 from ..store.base import TableStore
 from ..transforms import rewards as R
-from ..transforms.addresses import one_mailbox
+from ..transforms.messages import OTHER_WAY, Recipient, base_key, person_recipient
+from ..transforms.reminders import OWN_PATH_TEMPLATES, events_from_dates, rule_day
 from ..transforms.timetable import blocks_from_frame
 from ..transforms.values import is_true
+from ..transforms.values import text as _text
 from . import JobResult
 
 LEDGER, EXCEPTIONS, SENT = "rewards_ledger", "exceptions", "sent_messages"
@@ -195,20 +195,19 @@ class Letter:
     subject: str
     text: str
     html: str
-    name: str
-    email: str
-    copy_to: str
+    recipient: Recipient
     preferred_contact: str
+    has_email: bool
 
     def key(self, campaign: str) -> str:
-        return f"{self.rule}|{self.person_id}|{campaign}|{self.occasion}"
+        return base_key(self.rule, self.person_id, campaign, self.occasion)
 
     @property
     def content_hash(self) -> str:
         return hashlib.sha256((self.subject + self.text).encode()).hexdigest()[:16]
 
 
-def _one_line(s: str) -> str:
+def _one_line(s: Any) -> str:
     return " ".join(str(s).split())
 
 
@@ -220,18 +219,6 @@ def _renderer(ctx: Context) -> Renderer:
     return r
 
 
-def _common(ctx: Context, person: Mapping[str, Any]) -> dict[str, Any]:
-    org = ctx.settings.org
-    name = _one_line(person.get("name", "")) or "there"
-    return {
-        "first_name": name.split(" ")[0],
-        "post": ctx.campaign.campaign.post,
-        "team_contact": org.organisation.team_contact or org.mail.from_address,
-        "from_name": org.mail.from_name,
-        "organisation": org.organisation.name,
-    }
-
-
 def _letter(
     ctx: Context,
     rule: str,
@@ -240,21 +227,32 @@ def _letter(
     occasion: str,
     values: dict[str, Any],
 ) -> Letter:
-    """Rendered from ``mail/templates/rewards/<kind>`` (a team's own copy first)."""
+    """Rendered from ``mail/templates/rewards/<kind>`` (a team's own copy first), greeting
+    the person as every other message does (:func:`person_recipient`)."""
+    r = person_recipient(person)
+    org = ctx.settings.org
     fmt = str(person.get("formats") or "standard").strip() or "standard"
-    looks = {"fmt": fmt, "easy_read": fmt == "easy read", "large_print": fmt == "large print"}
-    r = _renderer(ctx).render(f"rewards/{kind}", _common(ctx, person) | looks | values)
+    common = {
+        "first_name": r.greeting,
+        "post": ctx.campaign.campaign.post,
+        "team_contact": org.organisation.team_contact or org.mail.from_address,
+        "from_name": org.mail.from_name,
+        "organisation": org.organisation.name,
+        "fmt": fmt,
+        "easy_read": fmt == "easy read",
+        "large_print": fmt == "large print",
+    }
+    got = _renderer(ctx).render(f"rewards/{kind}", common | values)
     return Letter(
         rule=rule,
         person_id=str(person["person_id"]),
         occasion=occasion,
-        subject=r.subject,
-        text=r.text,
-        html=r.html,
-        name=_one_line(person.get("name", "")),
-        email=_one_line(person.get("email", "")),
-        copy_to=_one_line(person.get("copy_to", "")),
-        preferred_contact=str(person.get("preferred_contact") or "").strip(),
+        subject=got.subject,
+        text=got.text,
+        html=got.html,
+        recipient=r,
+        preferred_contact=_text(person.get("preferred_contact")),
+        has_email=bool(_text(person.get("email"))),
     )
 
 
@@ -335,43 +333,8 @@ def estimate_letter(ctx: Context, person: Mapping[str, Any], est: R.Estimate) ->
     )
 
 
-def message_id(key: str, from_address: str) -> str:
-    """Derived from the message key, so a crashed send can be looked up, never guessed."""
-    domain = from_address.rsplit("@", 1)[-1] if "@" in from_address else "corecruit.local"
-    rule = key.split("|", 1)[0]
-    return f"<{rule}.{hashlib.sha256(key.encode()).hexdigest()[:24]}@{domain}>"
-
-
-def build_message(ctx: Context, letter: Letter, mid: str) -> EmailMessage:
-    cfg = ctx.settings.org.mail
-    msg = EmailMessage()
-    msg["Subject"] = letter.subject
-    msg["From"] = formataddr((cfg.from_name, cfg.from_address))
-    msg["To"] = formataddr((letter.name, letter.email))
-    if letter.copy_to:
-        msg["Cc"] = letter.copy_to
-    if cfg.reply_to:
-        msg["Reply-To"] = cfg.reply_to
-    msg["Message-ID"] = mid
-    msg["X-Corecruit-Key"] = letter.key(ctx.campaign.id)  # as every other email: one per key
-    msg["Date"] = format_datetime(ctx.now())
-    msg.set_content(letter.text)
-    msg.add_alternative(letter.html, subtype="html")
-    return msg
-
-
-def _save_letter(ctx: Context, letter: Letter) -> Path:
-    """A letter for staff to post or read out, for someone we do not email."""
-    folder = ctx.settings.workspace / ctx.campaign.id / "letters"
-    private_dir(folder)
-    stem = f"{letter.rule}-{letter.person_id}-{letter.occasion.split(' ')[-1]}"
-    path = folder / f"{stem}.html"
-    _atomic_write(path, letter_page(letter.html).encode("utf-8"))
-    _atomic_write(folder / f"{stem}.txt", letter.text.encode("utf-8"))
-    return path
-
-
 def _atomic_write(path: Path, data: bytes) -> None:
+    """The finance CSV, whole or not at all."""
     private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -385,141 +348,81 @@ def _atomic_write(path: Path, data: bytes) -> None:
             os.unlink(tmp)
 
 
-def _id_form(mid: str) -> str:
-    """A Message-ID as the outbox names its file (it turns '@' into '_'), to compare safely."""
-    return re.sub(r"[^A-Za-z0-9._-]", "_", str(mid).strip().strip("<>"))
-
-
-@dataclass
-class Delivery:
-    sent: list[str] = field(default_factory=list)
-    already: int = 0
-    other_way: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-    unsure: list[str] = field(default_factory=list)
-    writes: int = 0
-
-
-def deliver(
+def _send(
     ctx: Context,
-    sent_frame: pd.DataFrame,
     letters: Sequence[Letter],
-    extra_writes: Mapping[str, pd.DataFrame] | None = None,
-) -> Delivery:
-    """Send each letter at most once, recording it in 'sent_messages' before and after.
-
-    Must be called while holding the staff workbook's lock, after reading ``sent_frame``.
-    """
-    staff = ctx.stores.staff
-    spec = staff.tab(SENT)
+    record: Mapping[str, Mapping[str, Any]] | None = None,
+) -> tuple[SendResult, dict[str, Letter]]:
+    """Each letter once, through the one sender (its lock, log, journal and settling)."""
     camp = ctx.campaign.id
-    now = ctx.now()
-    out = Delivery()
-    existing = {str(r["message_key"]): r for _, r in sent_frame.iterrows()}
-    transport = get_transport(ctx)
-    checker = getattr(transport, "sent_ids", None)
-    known_sent: set[str] | None = None
-    rows: list[dict[str, Any]] = []
-    to_send: list[tuple[Letter, str, dict[str, Any]]] = []
-    for letter in letters:
-        key = letter.key(camp)
-        mid = message_id(key, ctx.settings.org.mail.from_address)
-        prev = existing.get(key)
-        status = str(prev["status"]) if prev is not None else ""
-        row: dict[str, Any] = {
-            "message_key": key,
-            "rule": letter.rule,
-            "person_id": letter.person_id,
-            "occasion": letter.occasion,
-            "content_hash": letter.content_hash,
-            "transport_id": mid,
-        }
-        if status in ("sent", "contact another way"):
-            out.already += 1
-            continue
-        if status == "intended":  # the last run stopped or was unsure while sending this
-            if callable(checker):
-                if known_sent is None:
-                    known_sent = {_id_form(x) for x in checker()}
-                went: bool | None = _id_form(mid) in known_sent
-            else:
-                went = confirm(transport, mid)  # e.g. Gmail can be asked; SMTP cannot
-            if went is None:
-                out.unsure.append(letter.person_id)
-                continue
-            if went:
-                rows.append(row | {"status": "sent", "sent_at": now})
-                out.already += 1
-                continue
-        other = letter.preferred_contact in ("post", "phone", "text message")
-        bad = any(one_mailbox(a)[1] for a in (letter.email, letter.copy_to))
-        if not letter.email or other or bad:
-            path = _save_letter(ctx, letter)
-            rows.append(row | {"status": "contact another way", "intended_at": now})
-            how = letter.preferred_contact or "phone or post"
-            reason = "has no email address" if not letter.email else f"prefers {how}"
-            if letter.email and not other:
-                reason = "has an email or 'Copy to' address that cannot be used (please check it)"
-            out.other_way.append(
-                f"{letter.person_id} {reason}: please contact them another way ({how}). "
-                f"Their letter is saved as {path}."
-            )
-            continue
-        intended = row | {"status": "intended", "intended_at": now}
-        rows.append(intended)
-        to_send.append((letter, mid, intended))
-    writes = dict(extra_writes or {})
-    current = sent_frame
-    if rows:
-        current = upsert_rows(spec, current, make_frame(spec, rows))
-        writes[SENT] = current
-    if writes:
-        staff.write(writes)
-        out.writes += 1
-    if not to_send:
-        return out
-    done: list[dict[str, Any]] = []
-    for letter, mid, intended in to_send:
-        try:
-            transport.send(build_message(ctx, letter, mid))
-        except MailError as exc:
-            if not exc.definite:  # it may have gone: keep it 'intended', never send it blind
-                out.unsure.append(letter.person_id)
-                continue
-            done.append(intended | {"status": "failed"})
-            out.failed.append(letter.person_id)
-            continue
-        except (CorecruitError, smtplib.SMTPException, OSError):
-            done.append(intended | {"status": "failed"})
-            out.failed.append(letter.person_id)
-            continue
-        done.append(intended | {"status": "sent", "sent_at": ctx.now()})
-        out.sent.append(letter.person_id)
-    staff.write({SENT: upsert_rows(spec, current, make_frame(spec, done))})
-    out.writes += 1
-    return out
+    by_key = {x.key(camp): x for x in letters}
+    items = [_item(x, key) for key, x in by_key.items()]
+    return send_once(ctx, items, record=record), by_key
 
 
-def _delivery_result(result: JobResult, d: Delivery, what: str) -> JobResult:
-    result.messages_sent = len(d.sent)
-    result.api_calls += d.writes
-    parts = [f"{len(d.sent)} {what}(s) sent"]
-    if d.already:
-        parts.append(f"{d.already} already sent before")
-    if d.other_way:
-        parts.append(f"{len(d.other_way)} to contact another way")
-    if d.failed:
-        parts.append(f"{len(d.failed)} failed and will be tried again next time")
+def _item(x: Letter, key: str) -> Item:
+    """A rewards letter as the sender takes it: keyed, already rendered in its own words."""
+    return Item(
+        rule=x.rule,
+        recipient=x.recipient,
+        occasion=x.occasion,
+        key=key,
+        content_hash=x.content_hash,
+        rendered=Rendered(x.subject, x.text, x.html),
+        planned=f"{x.rule} -> {x.person_id}, {x.occasion}",
+    )
+
+
+def _other_way(ctx: Context, x: Letter, key: str) -> str:
+    """For staff: why this person gets a letter instead of an email, and where it is."""
+    how = x.preferred_contact or "phone or post"
+    reason = "has no email address" if not x.has_email else f"prefers {how}"
+    if x.has_email and x.preferred_contact not in OTHER_WAY:
+        reason = "has an email or 'Copy to' address that cannot be used (please check it)"
+    path = ctx.settings.workspace / ctx.campaign.id / "letters" / f"{letter_stem(key)}.html"
+    return (
+        f"{x.person_id} {reason}: please contact them another way ({how}). "
+        f"Their letter is saved as {path}."
+    )
+
+
+def _delivery_result(
+    ctx: Context,
+    result: JobResult,
+    sent: SendResult,
+    letters: Mapping[str, Letter],
+    what: str,
+    already: int = 0,
+) -> JobResult:
+    rep = sent.report or DeliveryReport()
+    result.messages_sent = len(rep.sent)
+    result.api_calls += sent.api_calls
+    result.rows_written += rep.rows_written
+    already += len(sent.already)
+    parts = [f"{len(rep.sent)} {what}(s) sent"]
+    if already:
+        parts.append(f"{already} already sent before")
+    if rep.other_way:
+        parts.append(f"{len(rep.other_way)} to contact another way")
+    if rep.failed:
+        parts.append(f"{len(rep.failed)} failed and will be tried again next time")
     result.detail = "; ".join(parts) + "."
-    result.attention.extend(d.other_way)
-    for pid in d.failed:
-        result.attention.append(f"The {what} to {pid} could not be sent; it will be tried again.")
-    for pid in d.unsure:
+    mine = set(letters)
+    result.attention.extend(_other_way(ctx, letters[k], k) for k in rep.other_way)
+    for k in rep.failed:
         result.attention.append(
-            f"The last run stopped while sending the {what} to {pid}, and the mail transport "
-            "cannot say whether it went. Please check the sent mail, then set its status on "
-            "'Messages sent' to 'sent' (or 'failed' to send it again)."
+            f"The {what} to {letters[k].person_id} could not be sent; it will be tried again."
         )
+    for k in [*sent.held, *rep.held]:
+        result.attention.append(
+            f"The last run stopped while sending the {what} to {letters[k].person_id}, and the "
+            "mail transport cannot say whether it went. Please check the sent mail, then set "
+            "its status on 'Messages sent' to 'sent' (or 'failed' to send it again)."
+        )
+    ours = set(rep.attention)  # said above in rewards' own words
+    result.attention.extend(
+        a for a in sent.attention if a not in ours and not any(k in a for k in mine)
+    )
     return result
 
 
@@ -570,15 +473,12 @@ def statement(ctx: Context, person_id: str | None = None, *, all_people: bool = 
                 skipped += 1  # the reminder rule already sent this very statement
                 continue
             letters.append(letter)
-        d = deliver(ctx, frames[SENT], letters)
-        d.already += skipped
-    return _delivery_result(result, d, "statement")
+    sent, by_key = _send(ctx, letters)  # the workbook's lock is let go: the sender's first
+    return _delivery_result(ctx, result, sent, by_key, "statement", skipped)
 
 
 def _auto_sent(ctx: Context, sent: pd.DataFrame) -> set[tuple[str, str]]:
     """(person, content) of statements the reminder rule has sent (so staff do not resend)."""
-    from ..transforms.reminders import OWN_PATH_TEMPLATES
-
     rules = {r.id for r in ctx.campaign.reminders if r.template == OWN_PATH_TEMPLATES[0]}
     if not rules or not len(sent):
         return set()
@@ -593,111 +493,124 @@ def lines_fingerprint(st: R.Statement) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:10]
 
 
-def _rule_day(ctx: Context, dates: pd.DataFrame, event: str, first: bool = False) -> dt.date | None:
-    """The event's day (several, e.g. interview days: the last one, or the ``first``)."""
-    from ..transforms.reminders import CAMPAIGN_END, campaign_end, events_from_dates
-
-    events = events_from_dates(dates, ctx.campaign)
-    if event == CAMPAIGN_END:
-        return campaign_end(events, ctx.campaign)
-    days = [e.starts.date() for e in events.values() if event in (e.name, e.kind)]
-    return (min if first else max)(days, default=None)
-
-
 @dataclass
 class DueResult(JobResult):
     planned: list[str] = field(default_factory=list)  # ids only, for --dry-run
 
 
-def statements_due(ctx: Context, dry_run: bool = False) -> DueResult | None:
-    """The reminder rule for the statement after the campaign (called by ``corecruit remind``).
+class StatementsRule:
+    """The statement after the campaign, by reminder rule: its share of a send
+    (:class:`automations.sending.Part`), planned from the batch read under the messages
+    lock (people, dates, ledger and the settled log).
 
     A rule with ``template = "rewards/statement"`` is due ``days_after`` days after its
     event (``campaign end``: the last interview day or the decision meeting). From then on,
     each person with ledger lines gets their statement once; a corrected one goes only if
     their lines change (not when a line is approved or paid: staff can still send one with
     ``corecruit rewards statement``). A person who already has a statement sent by hand
-    that is up to date is not sent another. None when the campaign has no such rule.
+    that is up to date is not sent another.
     """
-    from ..transforms.reminders import OWN_PATH_TEMPLATES
 
-    rules = [r for r in ctx.campaign.reminders if r.template == OWN_PATH_TEMPLATES[0]]
-    if not rules:
-        return None
-    staff = ctx.stores.staff
-    policy = ctx.settings.org.rewards
-    camp = ctx.campaign.id
-    result = DueResult("rewards statement (reminder rule)")
-    today = ctx.today()
-    with staff.locked():
-        frames = staff.read(["people", "dates", LEDGER, SENT], errors="collect")
-        result.api_calls += 1
+    def __init__(self, ctx: Context, rules: Sequence[ReminderRule], *, dry_run: bool) -> None:
+        self.ctx, self.rules, self.dry_run = ctx, list(rules), dry_run
+        self.result = DueResult("rewards statement (reminder rule)")
+        self.letters: dict[str, Letter] = {}
+        self.covered: dict[str, dict[str, Any]] = {}  # filled by plan, written with intentions
+        self.part = Part(self.plan, ["people", "dates", LEDGER], self.covered)
+
+    def plan(self, frames: dict[str, pd.DataFrame]) -> list[Item]:
+        """What is due, planned from the log read (and settled) under the messages lock."""
+        ctx, result, camp = self.ctx, self.result, self.ctx.campaign.id
         _refuse_bad_cells(frames, (SENT,))
         result.rows_read = sum(len(f) for f in frames.values())
         people = {str(r["person_id"]).strip(): r for _, r in frames["people"].iterrows()}
         ledger = frames[LEDGER]
         mine = ledger[ledger["campaign_id"] == camp] if len(ledger) else ledger
         with_lines = sorted({str(p).strip() for p in mine.get("person_id", [])} - {""})
-        sent = frames[SENT]
-        status = {str(r["message_key"]): r for _, r in sent.iterrows()}
-        letters: list[Letter] = []
-        covered: list[dict[str, Any]] = []
-        for rule in rules:
-            day = _rule_day(ctx, frames["dates"], rule.event)
+        status = {str(r["message_key"]): r for _, r in frames[SENT].iterrows()}
+        events = events_from_dates(frames["dates"], ctx.campaign)
+        for rule in self.rules:
+            day = rule_day(events, ctx.campaign, rule.event)
             if day is None:
                 result.attention.append(
                     f"Reminder rule '{rule.id}' waits for a date for '{rule.event}' "
                     "on the Dates tab."
                 )
                 continue
-            if today < day + dt.timedelta(days=rule.days_after):
+            if ctx.today() < day + dt.timedelta(days=rule.days_after):
                 continue
             for pid in with_lines:
                 if pid not in people:
                     result.attention.append(f"{pid} has ledger lines but is not on the People tab.")
                     continue
-                person = people[pid]
-                choice = str(person.get("reward_choice") or "")
-                st = R.build_statement(ledger, pid, camp, policy, choice)
-                occasion = f"statement {lines_fingerprint(st)}"
-                key = f"{rule.id}|{pid}|{camp}|{occasion}"
-                prev = status.get(key)
-                if prev is not None and str(prev["status"]) in DELIVERED:
-                    continue
-                by_hand = status.get(f"{RULE_STATEMENT}|{pid}|{camp}|statement {st.fingerprint()}")
-                done = str(by_hand["status"]) if by_hand is not None else ""
-                if by_hand is not None and prev is None and done in DELIVERED:
-                    covered.append(
-                        {
-                            "message_key": key,
-                            "rule": rule.id,
-                            "person_id": pid,
-                            "occasion": occasion,
-                            "status": done,
-                            "sent_at": by_hand.get("sent_at"),
-                            "transport_id": by_hand.get("transport_id"),
-                            "note": "Already sent by hand (corecruit rewards statement).",
-                        }
-                    )
-                    continue
-                base = statement_letter(ctx, person, st)
-                letters.append(replace(base, rule=rule.id, occasion=occasion))
-                result.planned.append(f"{rule.id} -> {pid}, {occasion}")
-        if dry_run:
-            result.detail = f"dry run: {len(letters)} statement(s) would go out."
+                self._plan_one(rule, people[pid], ledger, status)
+        return [_item(x, k) for k, x in self.letters.items()]
+
+    def _plan_one(
+        self,
+        rule: ReminderRule,
+        person: pd.Series,
+        ledger: pd.DataFrame,
+        status: Mapping[str, pd.Series],
+    ) -> None:
+        """One person's statement under ``rule``: due, covered by one sent by hand, or done."""
+        ctx, camp = self.ctx, self.ctx.campaign.id
+        pid = str(person["person_id"]).strip()
+        choice = str(person.get("reward_choice") or "")
+        st = R.build_statement(ledger, pid, camp, ctx.settings.org.rewards, choice)
+        occasion = f"statement {lines_fingerprint(st)}"
+        key = f"{rule.id}|{pid}|{camp}|{occasion}"
+        prev = status.get(key)
+        if prev is not None and str(prev["status"]) in DELIVERED:
+            return
+        by_hand = status.get(f"{RULE_STATEMENT}|{pid}|{camp}|statement {st.fingerprint()}")
+        done = str(by_hand["status"]) if by_hand is not None else ""
+        if by_hand is not None and prev is None and done in DELIVERED:
+            self.covered[key] = {
+                "rule": rule.id,
+                "person_id": pid,
+                "occasion": occasion,
+                "status": done,
+                "sent_at": by_hand.get("sent_at"),
+                "transport_id": by_hand.get("transport_id"),
+                "note": "Already sent by hand (corecruit rewards statement).",
+            }
+            return
+        base = statement_letter(ctx, person, st)
+        self.letters[key] = replace(base, rule=rule.id, occasion=occasion)
+        self.result.planned.append(f"{rule.id} -> {pid}, {occasion}")
+
+    def finish(self, sent: SendResult) -> DueResult:
+        """The result of the send, in the rewards' own words."""
+        result = self.result
+        if self.dry_run:
+            result.api_calls += sent.api_calls
+            result.detail = f"dry run: {len(self.letters)} statement(s) would go out."
             return result
-        if not letters and not covered:
+        if not self.letters and not self.covered:
+            result.api_calls += sent.api_calls
+            result.attention.extend(sent.attention)
             result.detail = "No statements due."
             return result
-        extra: dict[str, pd.DataFrame] = {}
-        if covered:
-            spec = staff.tab(SENT)
-            sent = upsert_rows(spec, sent, make_frame(spec, covered))
-            extra[SENT] = sent
-        d = deliver(ctx, sent, letters, extra)
-    out = _delivery_result(result, d, "statement")
-    assert isinstance(out, DueResult)
-    return out
+        out = _delivery_result(self.ctx, result, sent, self.letters, "statement")
+        assert isinstance(out, DueResult)
+        return out
+
+
+def statements_rule(ctx: Context, *, dry_run: bool = False) -> StatementsRule | None:
+    """The statement's reminder rule (run by ``corecruit remind``), or None without one."""
+    rules = [r for r in ctx.campaign.reminders if r.template == OWN_PATH_TEMPLATES[0]]
+    return StatementsRule(ctx, rules, dry_run=dry_run) if rules else None
+
+
+def statements_due(ctx: Context, dry_run: bool = False) -> DueResult | None:
+    """The statement's reminder rule on its own (the remind run sends it with the rest);
+    None when the campaign has no such rule."""
+    due = statements_rule(ctx, dry_run=dry_run)
+    if due is None:
+        return None
+    p = due.part
+    return due.finish(send_once(ctx, p.plan, dry_run=dry_run, tabs=p.tabs, record=p.record))
 
 
 # ----------------------------------------------------------------------------- estimates
@@ -750,8 +663,11 @@ def estimate_job(ctx: Context) -> JobResult:
             elif est.items:
                 letters.append(estimate_letter(ctx, person, est))
         exc, added = _exceptions(staff, frames[EXCEPTIONS], issues, ctx.now())
-        d = deliver(ctx, frames[SENT], letters, {EXCEPTIONS: exc} if added else None)
-    result = _delivery_result(result, d, "estimate")
+        if added:
+            staff.write({EXCEPTIONS: exc})  # staff hear first, before anything is sent
+            result.api_calls += 1
+    sent, by_key = _send(ctx, letters)
+    result = _delivery_result(ctx, result, sent, by_key, "estimate")
     if held:
         result.attention.insert(
             0,

@@ -20,7 +20,9 @@ import pandas as pd
 from ..context import Context
 from ..errors import JobError, Problem, SheetProblems
 from ..files import private_dir
+from ..locks import job_lock
 from ..mail.ics import CalendarEvent, calendar, make_uid
+from ..transforms.messages import mail_domain
 from ..transforms.reminders import INVITED, letters_from_key
 from ..transforms.timetable import (
     Busy,
@@ -34,7 +36,6 @@ from ..transforms.timetable import (
 )
 from ..transforms.values import is_true
 from . import JobResult
-from .remind import job_lock
 
 
 class NoTimetable(JobError):
@@ -166,7 +167,7 @@ def timetable_job(ctx: Context) -> JobResult:
             )
         tz = ctx.settings.org.organisation.timezone
         events = []
-        domain = ctx.settings.org.mail.from_address.rpartition("@")[2] or "corecruit"
+        domain = mail_domain(ctx.settings.org.mail.from_address)
         venues = {}
         for _, r in frames["dates"].iterrows():
             if _t(r.get("event")).lower().startswith("interview day") and isinstance(

@@ -38,10 +38,11 @@ from typing import Any
 
 import pandas as pd
 
+from ..errors import CorecruitError
 from ..files import open_append, private_dir, write_private
 from ..store import TableStore, upsert_rows
 from ..transforms.addresses import mailbox_problem
-from . import MailError, MailTransport, OutboxTransport, confirm
+from .base import MailError, MailTransport, OutboxTransport, confirm
 from .render import letter_page
 
 log = logging.getLogger("corecruit.mail")
@@ -69,6 +70,8 @@ class Outgoing:
     letter_text: str = ""  # the message as text, for staff to read out or post
     letter_html: str = ""
     retry: bool = False
+    also: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # log rows of messages this one stands in for (keyed): written with it, same outcome
 
     @property
     def label(self) -> str:
@@ -87,8 +90,14 @@ class DeliveryReport:
     held: list[str] = field(default_factory=list)
     settled: dict[str, str] = field(default_factory=dict)
     attention: list[str] = field(default_factory=list)
+    about: list[str] = field(default_factory=list)  # the message key of each attention line
     rows_written: int = 0
     store_calls: int = 0
+
+    def tell(self, key: str, text: str) -> None:
+        """Something for staff about message ``key``."""
+        self.attention.append(text)
+        self.about.append(key)
 
 
 class Journal:
@@ -202,6 +211,31 @@ def apply_changes(log_df: pd.DataFrame, changes: Mapping[str, Mapping[str, Any]]
     return out
 
 
+class MessagesLog:
+    """The ``sent_messages`` log, reached through this one small object: read it,
+    record what is about to go (``intended``), record what happened (outcomes).
+
+    Everything that sends goes through it, so moving where the log lives (a tab, or a
+    ledger under the tab) is a change in one place.
+    """
+
+    def __init__(self, store: TableStore, journal: Journal) -> None:
+        self.store = store
+        self.journal = journal
+
+    def read(self, tabs: Iterable[str] = ()) -> dict[str, pd.DataFrame]:
+        """The log (and any other ``tabs`` wanted with it), fresh, in one batch read."""
+        return self.store.read([*tabs, TAB], errors="collect")
+
+    def record_intended(self, rows: Mapping[str, Mapping[str, Any]]) -> int:
+        """Rows written before anything is sent (and what settling found), in one write."""
+        return write_rows(self.store, rows)
+
+    def record_outcomes(self, rows: Mapping[str, Mapping[str, Any]]) -> int:
+        """What happened to each message sent, in one write."""
+        return write_rows(self.store, rows)
+
+
 def write_rows(store: TableStore, changes: Mapping[str, Mapping[str, Any]]) -> int:
     """Insert or update sent_messages rows by key, in one write, on a fresh read."""
     if not changes:
@@ -260,12 +294,13 @@ def _as_letter(o: Outgoing, reason: str) -> Outgoing:
     )
 
 
-def _safe(key: str) -> str:
+def letter_stem(key: str) -> str:
+    """The file name (without suffix) of the letter saved for staff for message ``key``."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", key)[:150]
 
 
 def deliver(
-    store: TableStore,
+    store: TableStore | MessagesLog,
     transport: MailTransport,
     journal: Journal,
     outgoing: list[Outgoing],
@@ -275,6 +310,7 @@ def deliver(
     settled: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> DeliveryReport:
     """Send ``outgoing`` exactly once, recording intention and outcome in the log."""
+    log_ = store if isinstance(store, MessagesLog) else MessagesLog(store, journal)
     rep = DeliveryReport()
     outgoing = [
         _as_letter(o, why)
@@ -302,44 +338,53 @@ def deliver(
                 else f"Please contact this person another way: they {o.reason}."
             ),
         }
+        for k, row in o.also.items():
+            first[k] = {**first[o.key], "version": 1, "content_hash": "", **row}
     for o in others:
         private_dir(letters_dir)
-        write_private(letters_dir / f"{_safe(o.key)}.txt", o.letter_text)
+        write_private(letters_dir / f"{letter_stem(o.key)}.txt", o.letter_text)
         if o.letter_html:
-            write_private(letters_dir / f"{_safe(o.key)}.html", letter_page(o.letter_html))
+            write_private(letters_dir / f"{letter_stem(o.key)}.html", letter_page(o.letter_html))
         rep.other_way.append(o.key)
-        rep.attention.append(
+        rep.tell(
+            o.key,
             f"Please contact {o.label} another way (they {o.reason}) about '{o.rule}' "
-            f"({o.occasion}). The message is in {letters_dir / (_safe(o.key) + '.txt')}."
+            f"({o.occasion}). The message is in {letters_dir / (letter_stem(o.key) + '.txt')}.",
         )
     journal.record([(o.key, o.message_id, "planned") for o in emails], now)
     if first:
-        rep.rows_written += write_rows(store, first)
+        rep.rows_written += log_.record_intended(first)
         rep.store_calls += 2
     outcome: dict[str, dict[str, Any]] = {}
+    # Outcomes are written once at the end, or on an error; a kill (KeyboardInterrupt,
+    # as a SIGKILL) writes nothing more: the journal has every send, and the next run
+    # settles from it.
     try:
         for o in emails:
             assert o.message is not None
             journal.record([(o.key, o.message_id, "attempt")], now)
             try:
                 transport.send(o.message)
-            except MailError as exc:
-                if exc.definite:
+            except CorecruitError as exc:  # a MailError says whether it may have gone
+                if not isinstance(exc, MailError) or exc.definite:
                     journal.record([(o.key, o.message_id, "failed")], now)
                     outcome[o.key] = {"status": "failed", "note": f"Not sent: {exc}"}
+                    outcome.update({k: dict(outcome[o.key]) for k in o.also})
                     rep.failed.append(o.key)
-                    rep.attention.append(
+                    rep.tell(
+                        o.key,
                         f"A message to {o.label} ('{o.rule}') could not be sent: "
-                        f"{exc}. It will be tried again on the next run."
+                        f"{exc}. It will be tried again on the next run.",
                     )
                 else:
                     journal.record([(o.key, o.message_id, "unsure")], now)
                     outcome[o.key] = {"note": f"Unsure: {exc}. It will be checked on the next run."}
                     rep.held.append(o.key)
-                    rep.attention.append(
+                    rep.tell(
+                        o.key,
                         f"A message to {o.label} ('{o.rule}') may or may not "
                         f"have gone out: {exc}. It will be checked before "
-                        "anything is sent again."
+                        "anything is sent again.",
                     )
                 continue
             journal.record([(o.key, o.message_id, "sent")], now)
@@ -348,22 +393,28 @@ def deliver(
                 "sent_at": now,
                 "note": "Corrected version." if o.version > 1 else "",
             }
+            outcome.update({k: {"status": "sent", "sent_at": now} for k in o.also})
             rep.sent.append(o.key)
             log.info("sent %s to %s (%s, v%d)", o.rule, o.label, o.occasion, o.version)
-    finally:
+    except Exception:
         if outcome:
-            rep.rows_written += write_rows(store, outcome)
-            rep.store_calls += 2
+            log_.record_outcomes(outcome)
+        raise
+    if outcome:
+        rep.rows_written += log_.record_outcomes(outcome)
+        rep.store_calls += 2
     return rep
 
 
 __all__ = [
     "DeliveryReport",
     "Journal",
+    "MessagesLog",
     "OutboxTransport",
     "Outgoing",
     "apply_changes",
     "deliver",
+    "letter_stem",
     "settle",
     "write_rows",
 ]

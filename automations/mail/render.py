@@ -221,14 +221,6 @@ class Renderer:
         return Rendered(subject, body, page)
 
 
-def message_id(key: str, domain: str) -> str:
-    """A Message-ID made from the message key, so a retry uses the same one."""
-    import hashlib
-
-    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
-    return f"<{digest}.corecruit@{domain}>"
-
-
 def build_email(
     settings: Settings,
     rendered: Rendered,

@@ -30,7 +30,7 @@ from ..config import Settings, read_secret
 from ..errors import ConfigError
 from ..google.auth import GMAIL_SCOPES as _GMAIL_SCOPES
 from ..google.http import SessionHttp
-from . import MailError, MailTransport
+from .base import MailError, MailTransport
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -374,6 +374,6 @@ def make_transport(ctx: Context) -> MailTransport:
         return GmailTransport(
             service, user, max_attempts=g.max_attempts, max_retry_seconds=g.max_retry_seconds
         )
-    from . import OutboxTransport
+    from .base import OutboxTransport
 
     return OutboxTransport(settings.path(cfg.outbox))

@@ -7,13 +7,13 @@ never one, because sharing is per file.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..config import CampaignConfig, Settings
+from ..ledger import open_ledger
 from ..templates import WorkbookSpec, load_workbook_spec
-from .base import Grid, InitReport, TableStore
+from .base import TableStore
 from .frames import append_new, conform, empty_frame, make_frame, upsert_rows
 from .local import LocalStore
+from .shapes import Grid, InitReport, Stores
 
 __all__ = [
     "Grid",
@@ -31,14 +31,6 @@ __all__ = [
 ]
 
 
-@dataclass
-class Stores:
-    """The two workbooks of one campaign."""
-
-    staff: TableStore
-    panel: TableStore
-
-
 def workbook_specs(campaign: CampaignConfig) -> tuple[WorkbookSpec, WorkbookSpec]:
     """Templates expanded for this campaign (one answer column per criterion)."""
     n = len(campaign.criteria)
@@ -48,13 +40,18 @@ def workbook_specs(campaign: CampaignConfig) -> tuple[WorkbookSpec, WorkbookSpec
 def open_stores(settings: Settings, campaign: CampaignConfig, **google_kw: object) -> Stores:
     """Open the campaign's staff and panel workbooks on the configured backend."""
     staff_spec, panel_spec = workbook_specs(campaign)
+    folder = settings.workspace / campaign.id
     if settings.org.storage.backend == "google":
         from .google import open_google_stores  # imported lazily: only Google users need it
 
-        return open_google_stores(settings, campaign, staff_spec, panel_spec, **google_kw)
-    folder = settings.workspace / campaign.id
-    timeout = settings.org.storage.lock_timeout_seconds
-    return Stores(
-        staff=LocalStore(staff_spec, folder / "staff.xlsx", campaign.header_map, timeout),
-        panel=LocalStore(panel_spec, folder / "panel.xlsx", {}, timeout),
-    )
+        stores = open_google_stores(settings, campaign, staff_spec, panel_spec, **google_kw)
+    else:
+        timeout = settings.org.storage.lock_timeout_seconds
+        stores = Stores(
+            staff=LocalStore(staff_spec, folder / "staff.xlsx", campaign.header_map, timeout),
+            panel=LocalStore(panel_spec, folder / "panel.xlsx", {}, timeout),
+        )
+    ledger = open_ledger(folder)  # the jobs' own record, under both workbooks
+    for store in (stores.staff, stores.panel):
+        store.attach_ledger(ledger, folder)
+    return stores

@@ -16,9 +16,9 @@ import datetime as dt
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
@@ -26,26 +26,11 @@ from ..errors import Problem, SheetProblems, StoreError
 from ..templates import ColumnSpec, TabSpec, WorkbookSpec
 from .cells import Cell, CellError, dtype_for, is_empty, parse_cell, to_storable, to_text
 from .frames import append_new, conform, key_tuples, upsert_rows
+from .record import STAMP, LedgerSync, gone_message, stamp_spec
+from .shapes import Grid, InitReport, number_column
 
-
-@dataclass
-class Grid:
-    """A tab as the backend sees it: its title, header row and data rows."""
-
-    title: str
-    header: list[str]
-    rows: list[list[Cell]] = field(default_factory=list)
-
-
-@dataclass
-class InitReport:
-    """What ``init`` did to one workbook."""
-
-    created_workbook: bool = False
-    tabs_added: list[str] = field(default_factory=list)
-    columns_added: dict[str, list[str]] = field(default_factory=dict)
-    location: str = ""
-    tabs_missing: list[str] = field(default_factory=list)  # left missing (add_tabs=False)
+if TYPE_CHECKING:
+    from ..ledger import Ledger
 
 
 LETTER = "candidate_letter"
@@ -78,13 +63,6 @@ def missing_tab(spec: TabSpec) -> str:
         f"the name '{spec.label}'; if it was deleted, restore it from the version history or "
         "a backup. Run 'corecruit init' to add it empty only if it never held anything."
     )
-
-
-def number_column(column: ColumnSpec) -> bool:
-    """Decimal columns (scores, hours, miles) are written as number cells, so they sort and
-    sum in Excel and Sheets. Money columns (type ``money``: amounts, rates, limits) stay
-    exact text, so a pound amount is never rounded by a spreadsheet. The type is the rule."""
-    return column.type == "decimal"
 
 
 def norm_header(h: str) -> str:
@@ -134,6 +112,17 @@ class TableStore(ABC):
         self.spec = spec
         self.header_map = {k: dict(v) for k, v in (header_map or {}).items()}
         self._grids: dict[str, Grid | None] = {}
+        self.sync: LedgerSync | None = None  # the ledger underneath, when opened for a campaign
+
+    def attach_ledger(self, ledger: Ledger, folder: Path | None = None) -> None:
+        """Keep this workbook's truth in ``ledger`` (see :mod:`automations.store.record`)."""
+
+        self.sync = LedgerSync(self, ledger, folder)
+
+    @property
+    def notices(self) -> list[str]:
+        """What the ledger put right while reading or writing, in words for people."""
+        return list(self.sync.notices) if self.sync is not None else []
 
     # ------------------------------------------------------------ backend primitives
 
@@ -171,9 +160,26 @@ class TableStore(ABC):
         """Hold the workbook for a read-modify-write. Backends override."""
         yield
 
+    def _check_unchanged(self) -> None:  # noqa: B027 - most backends have nothing to check
+        """Refuse to write when the workbook changed since it was read (backends override)."""
+
+    def hold_export(self) -> str | None:
+        """Why the workbook must not be written now (e.g. open in an office program), or None.
+
+        The ledger keeps the change and the next write exports it.
+        """
+        return None
+
+    def _file(self) -> Path | None:
+        """The workbook's file, for a store that keeps one (backups copy it)."""
+        return None
+
     # ------------------------------------------------------------------ public API
 
     def tab(self, tab_id: str) -> TabSpec:
+
+        if tab_id == STAMP:
+            return stamp_spec(self.spec.name)
         return self.spec.tab(tab_id)
 
     def init(self, *, add_tabs: bool = True) -> InitReport:
@@ -188,7 +194,19 @@ class TableStore(ABC):
         tabs yet (made empty by staff), always gets every tab.
         """
         self._grids.clear()
+        if self.sync is not None:
+            if self.sync.ledger.generation(self.spec.name) and not self.exists():
+                raise StoreError(gone_message(self))
+            self.sync.forget()
         return self._init(add_tabs)
+
+    def restore(self) -> InitReport:
+        """Rebuild a workbook that is gone from the ledger's latest generation."""
+        if self.sync is None:
+            raise StoreError(f"the {self.spec.name} workbook has no record to restore from")
+        report = self.sync.restore()
+        self._grids.clear()
+        return report
 
     def titles_for(self, spec: TabSpec) -> list[str]:
         """Sheet titles that count as this tab: its label, then its id."""
@@ -229,7 +247,9 @@ class TableStore(ABC):
 
     def _fetch(self, specs: Sequence[TabSpec], refresh: bool) -> None:
         need = [s for s in specs if refresh or s.id not in self._grids]
-        if need:
+        if need and self.sync is not None:
+            self._grids.update(self.sync.read(need))
+        elif need:
             self._grids.update(self._read_grids(need))
 
     def read(
@@ -372,8 +392,12 @@ class TableStore(ABC):
                     )
         return probs
 
-    def write(self, frames: Mapping[str, pd.DataFrame]) -> int:
+    def write(self, frames: Mapping[str, pd.DataFrame], *, at_once: bool = False) -> int:
         """Replace the data rows of each tab in one batch; returns rows written.
+
+        With a ledger, tabs that only record runs (the Run log, the Status tab) wait in
+        it for the next real change, so a run with nothing new saves nothing;
+        ``at_once`` saves them now (the Status tab when what it asks of people changed).
 
         Header positions found in the sheet are kept (staff may reorder columns);
         columns the sheet has but the template does not are written back from the
@@ -414,6 +438,9 @@ class TableStore(ABC):
                 continue  # the tab already holds exactly this: no save, no API call
             grids[s.id] = (grid, len(current.rows))
             total += len(rows)
+        if self.sync is not None:  # the ledger decides what the workbook needs (maybe nothing)
+            self.sync.write(grids, at_once=at_once)
+            return total
         if grids:
             self._write_grids(grids)
         for tab_id, (g, _) in grids.items():
@@ -462,3 +489,5 @@ class TableStore(ABC):
     def forget(self) -> None:
         """Drop cached tabs so the next read goes back to the backend."""
         self._grids.clear()
+        if self.sync is not None:
+            self.sync.forget()

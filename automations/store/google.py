@@ -37,12 +37,13 @@ from ..errors import ConfigError, Problem, StoreError
 from ..files import private_dir
 from ..google.http import GoogleRefused, RetryingHTTPClient, RetryPolicy
 from ..templates import TabSpec, WorkbookSpec
-from .base import Grid, InitReport, TableStore, missing_tab
+from .base import TableStore, missing_tab
 from .cells import Cell, exact_as_number, to_text
+from .record import STAMP
+from .shapes import Grid, InitReport, Stores
 
 if TYPE_CHECKING:
     from ..config import CampaignConfig, Settings
-    from . import Stores
 
 SHEETS_API = "https://sheets.googleapis.com/v4/spreadsheets"
 DRIVE_FILES = "https://www.googleapis.com/drive/v3/files"
@@ -388,6 +389,21 @@ class GoogleStore(TableStore):
         grow: list[dict[str, Any]] = []
         for tab_id, (grid, old_rows) in grids.items():
             m = meta.get(grid.title)
+            if m is None and tab_id == STAMP:  # corecruit's own hidden tab, made when needed
+                m = SheetMeta(max([x.sheet_id for x in meta.values()] + [0]) + 1, grid.title, 20, 4)
+                grow.append(
+                    {
+                        "addSheet": {
+                            "properties": {
+                                "sheetId": m.sheet_id,
+                                "title": m.title,
+                                "hidden": True,
+                                "gridProperties": {"rowCount": m.rows, "columnCount": m.cols},
+                            }
+                        }
+                    }
+                )
+                meta[m.title] = m
             if m is None:
                 raise StoreError(f"tab '{grid.title}': {missing_tab(self.tab(tab_id))}")
             width = len(grid.header)
@@ -442,7 +458,7 @@ class GoogleStore(TableStore):
                 "POST",
                 f"{SHEETS_API}/{self._id}:batchUpdate",
                 what=f"making room in the {self.spec.name} workbook (spreadsheets.batchUpdate)",
-                idempotent=True,  # setting a size twice is harmless
+                idempotent=not any("addSheet" in r for r in grow),  # a size twice is harmless
                 json={"requests": grow},
             )
         self.http.call(
@@ -512,6 +528,7 @@ class GoogleStore(TableStore):
         used = {m.sheet_id for m in meta.values()}
         next_id = max(used | {0}) + 1
         added: list[str] = []
+        needed = report.created_workbook  # nothing missing: no write call at all
         for spec, m in present:
             header = list(headers.get(spec.id, []))
             ids = self._map_header(spec, header)
@@ -560,11 +577,21 @@ class GoogleStore(TableStore):
                 protected = m.protected
                 if new_cols:
                     report.columns_added[spec.id] = new_cols
+                needed = needed or bool(new_cols) or m.frozen != 1 or len(header) > m.cols
+                needed = needed or any(
+                    f"{PROTECT_PREFIX} {spec.id}.{c.id} is filled in by corecruit" not in protected
+                    for c in spec.columns
+                    if c.job_owned
+                )
             requests.extend(self._format_requests(spec, sheet_id, header, ids, new_cols, protected))
         if report.created_workbook:
             for title, m in meta.items():
                 if not any(self._find(s, {title: m}) for s in self.spec.tabs.values()):
                     requests.append({"deleteSheet": {"sheetId": m.sheet_id}})  # the blank Sheet1
+
+        if not needed and not added:
+            self._grids.clear()
+            return report
 
         def settle() -> Any:
             now = self._metadata(refresh=True)
@@ -726,7 +753,6 @@ def open_google_stores(
     """
     from ..google.auth import STORE_SCOPES, credentials_for, require_scopes
     from ..google.http import authorized_session
-    from . import Stores
 
     g = campaign.google
     if g.staff_spreadsheet_id and g.staff_spreadsheet_id == g.panel_spreadsheet_id:

@@ -45,8 +45,10 @@ from openpyxl.worksheet.worksheet import Worksheet
 from ..errors import StoreError, WorkbookLockedError
 from ..files import private_dir
 from ..templates import TabSpec, WorkbookSpec
-from .base import Grid, InitReport, TableStore, missing_tab
+from .base import TableStore, missing_tab
 from .cells import FORMULA_START, NO_SAVED_VALUE, Cell
+from .record import STAMP
+from .shapes import Grid, InitReport
 from .xlsx_write import (
     XLSX_CELL_LIMIT,
     Refused,
@@ -155,6 +157,9 @@ class _Snapshot:
     parts: dict[str, str]
     _rows: dict[str, list[list[Cell]] | None] = field(default_factory=dict)
     _book: python_calamine.CalamineWorkbook | None = None
+    # Shared by every store of the process: calamine's workbook is not for two threads
+    # at once ("Already borrowed"), so one tab is read at a time.
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def titles(self) -> list[str]:
@@ -167,8 +172,12 @@ class _Snapshot:
         never calculated from an empty cell, an error cell as empty, and leaves some
         ``_xHHHH_`` escapes in text; those tabs go through openpyxl instead.
         """
-        if title in self._rows:
+        with self._lock:
+            if title not in self._rows:
+                self._rows[title] = self._read(title)
             return self._rows[title]
+
+    def _read(self, title: str) -> list[list[Cell]] | None:
         got: list[list[Cell]] | None = None
         with zipfile.ZipFile(io.BytesIO(self.data)) as zf:
             special = _has_match(zf, self.parts[title])
@@ -187,20 +196,20 @@ class _Snapshot:
                 while row and row[-1] is None:
                     row.pop()
                 got.append(row)
-        self._rows[title] = got
         return got
 
     def header(self, title: str) -> list[Cell]:
         """Row 1 of a tab, from the kept read or as calamine reads it (a save's check
         that the header stays as it is; text of only spaces reads as empty, so such a
         header counts as changed)."""
-        rows = self._rows.get(title)
-        if rows:
-            return rows[0]
-        if self._book is None:
-            self._book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(self.data))
-        raw = self._book.get_sheet_by_name(title).to_python(skip_empty_area=False, nrows=1)
-        return [_cell(v) for v in raw[0]] if raw else []
+        with self._lock:  # calamine's workbook is for one thread at a time
+            rows = self._rows.get(title)
+            if rows:
+                return rows[0]
+            if self._book is None:
+                self._book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(self.data))
+            raw = self._book.get_sheet_by_name(title).to_python(skip_empty_area=False, nrows=1)
+            return [_cell(v) for v in raw[0]] if raw else []
 
 
 class LocalStore(TableStore):
@@ -459,6 +468,16 @@ class LocalStore(TableStore):
         finally:
             wb.close()
 
+    def _file(self) -> Path | None:
+        return self.path
+
+    def _check_unchanged(self) -> None:
+        if self._stamp is not None and self._file_stamp() != self._stamp:
+            raise StoreError(
+                f"the {self.spec.name} workbook was changed by someone else while this job "
+                "ran; nothing was written. Run the job again."
+            )
+
     def _as_read(self, v: Cell) -> Cell:
         """A date cell is read back as a date-time at midnight (openpyxl and calamine alike)."""
         if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
@@ -467,11 +486,7 @@ class LocalStore(TableStore):
 
     def _write_grids(self, grids: Mapping[str, tuple[Grid, int]]) -> None:
         with self.locked():
-            if self._stamp is not None and self._file_stamp() != self._stamp:
-                raise StoreError(
-                    f"the {self.spec.name} workbook was changed by someone else while this job "
-                    "ran; nothing was written. Run the job again."
-                )
+            self._check_unchanged()
             if self.fast_saves and self._save_changed_tabs(grids):
                 return
             with _CACHE_LOCK:
@@ -480,6 +495,9 @@ class LocalStore(TableStore):
                     for tab_id, (grid, old_rows) in grids.items():
                         spec = self.tab(tab_id)
                         ws = self._find_sheet(wb, spec)
+                        if ws is None and tab_id == STAMP:  # corecruit's own, made when needed
+                            ws = wb.create_sheet(grid.title)
+                            ws.sheet_state = "hidden"
                         if ws is None:
                             raise StoreError(f"tab '{spec.label}': {missing_tab(spec)}")
                         self._fill(ws, spec, grid, old_rows)

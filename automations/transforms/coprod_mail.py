@@ -1,54 +1,18 @@
-"""Once-only messages for the co-production jobs, and the candidate pack's content. Pure.
+"""The candidate pack's content: the questions with who asks them, and the panel. Pure.
 
-Each message has a base key ``rule|person|campaign|occasion`` and a fingerprint
-of its facts, like the reminders. :func:`next_version` reads the sent-messages log
-and says whether to send (first time, a retry after a failure, or a corrected
-version when the facts changed) or not (already sent, or not yet settled).
+(The keys and versions of once-only messages live in :mod:`.messages`.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
-
 import pandas as pd
 
 from ..config.models import CampaignConfig
-from .reminders import DELIVERED, _log_index, fingerprint, short_name
+from .messages import short_name
 from .values import is_true
 from .values import text as _text
 
-__all__ = ["Send", "fingerprint", "log_index", "next_version", "pack_panel", "pack_questions"]
-
-
-@dataclass(frozen=True)
-class Send:
-    version: int
-    correction: bool
-    retry: bool
-
-
-def log_index(log: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
-    return _log_index(log)
-
-
-def next_version(history: Sequence[Mapping[str, Any]], content_hash: str) -> Send | None:
-    """What to do for one base key, given its rows in the log (oldest version first)."""
-    if any(_text(h.get("status")) == "intended" for h in history):
-        return None  # an earlier send is not settled yet: never risk a second copy
-    if not history:
-        return Send(1, False, False)
-    latest = history[-1]
-    status = _text(latest.get("status"))
-    if status == "failed":
-        told = [h for h in history[:-1] if _text(h.get("status")) in DELIVERED]
-        return Send(int(latest["_version"]), bool(told), True)
-    if status in DELIVERED and _text(latest.get("content_hash")) == content_hash:
-        return None
-    if status not in DELIVERED:
-        return None
-    return Send(int(latest["_version"]) + 1, True, False)
+__all__ = ["pack_panel", "pack_questions"]
 
 
 def pack_questions(campaign: CampaignConfig, people: pd.DataFrame) -> list[dict[str, str]]:

@@ -36,8 +36,8 @@ from .form_values import (
     score_item_id,
 )
 from .issues import Issue
+from .messages import long_date
 from .money import NumberError, parse_money, parse_number
-from .reminders import long_date
 from .values import text as _text
 
 STAGE = "expenses"

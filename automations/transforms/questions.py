@@ -27,7 +27,7 @@ import pandas as pd
 
 from ..config.models import CampaignConfig, Criterion, Question
 from ..errors import ConfigError, Problem
-from .reminders import short_name
+from .messages import short_name
 from .values import is_true
 from .values import text as _text
 

@@ -18,24 +18,40 @@ is sent again, however often the job runs.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 import pandas as pd
 
 from ..config.models import CampaignConfig, OrganisationConfig, ReminderRule
 from ..mail.ics import CalendarEvent, make_uid
-from .addresses import one_mailbox
+from .messages import (
+    DELIVERED,
+    FORM_LINK_RULE,
+    Recipient,
+    base_key,
+    candidate_recipient,
+    clock,
+    fingerprint,
+    form_link_key,
+    log_index,
+    long_date,
+    mail_domain,
+    money,
+    person_recipient,
+    plain_number,
+    recipient_context,
+    scores_on_paper,
+    short_name,
+    version_key,
+    when,
+)
 from .timetable import Block
 from .values import is_true
 from .values import text as _text
 
 INVITED = ("invited", "interviewed", "offered", "accepted", "declined")
-DELIVERED = ("sent", "contact another way")
 DATE_EVENTS = (
     "recruitment agreed",
     "shortlisting opens",
@@ -73,48 +89,6 @@ CALENDAR_EVENTS = (
     "interview",
     "invited",
 )
-OTHER_WAY = {
-    "phone": "prefer a phone call",
-    "post": "prefer letters by post",
-    "text message": "prefer text messages",
-}
-BAD_ADDRESS = "have an email address that cannot be used (please check it on the {tab} tab)"
-BAD_COPY = "have a 'Copy to' address that cannot be used (please check it on the People tab)"
-
-
-# --------------------------------------------------------------------- words
-
-
-def long_date(d: dt.date) -> str:
-    """'Monday 8 February 2027'."""
-    return f"{d:%A} {d.day} {d:%B %Y}"
-
-
-def clock(t: dt.datetime | dt.time) -> str:
-    """'9:45am', '10am', '12:30pm' (how people say it)."""
-    h, m = t.hour, t.minute
-    suffix = "am" if h < 12 else "pm"
-    h12 = h % 12 or 12
-    return f"{h12}{suffix}" if m == 0 else f"{h12}:{m:02d}{suffix}"
-
-
-def when(starts: dt.datetime, ends: dt.datetime | None = None, *, timed: bool = True) -> str:
-    """'Monday 8 February 2027, 9:45am to 4pm'."""
-    if not timed:
-        return long_date(starts.date())
-    text = f"{long_date(starts.date())}, {clock(starts)}"
-    if ends and ends.date() == starts.date() and ends > starts:
-        text += f" to {clock(ends)}"
-    return text
-
-
-def money(x: Decimal) -> str:
-    return f"£{x:,.2f}"
-
-
-def _num(x: Decimal) -> str:
-    s = f"{x.normalize():f}"
-    return s
 
 
 def add_months(d: dt.date, months: int) -> dt.date:
@@ -128,35 +102,7 @@ def add_months(d: dt.date, months: int) -> dt.date:
     raise ValueError("date")  # pragma: no cover
 
 
-def short_name(intro: str, name: str, fallback: str) -> str:
-    """The name a person goes by: their introduction up to the first comma, else first name."""
-    if intro.strip():
-        return intro.split(",")[0].strip()
-    return name.split(" ")[0] if name.strip() else fallback
-
-
 # ------------------------------------------------------------------- inputs
-
-
-@dataclass(frozen=True)
-class Recipient:
-    """Who a message is for. ``id`` is a person id or application id: logs show only that."""
-
-    id: str
-    role: str
-    greeting: str
-    email: str = ""
-    copy_to: str = ""
-    channel: str = "email"  # "email" or "other" (staff contact them another way)
-    reason: str = ""
-    large_print: bool = False
-    easy_read: bool = False
-    has_access_needs: bool = False
-    letter: str = ""  # for candidates
-
-    @property
-    def label(self) -> str:
-        return f"{self.id} ({self.role})"
 
 
 @dataclass(frozen=True)
@@ -216,75 +162,17 @@ class Plan:
     waiting: list[str] = field(default_factory=list)  # things held back, with the reason
 
 
-# --------------------------------------------------------------- recipients
-
-
-def recipient_context(
-    camp: CampaignConfig, org: OrganisationConfig, r: Recipient
-) -> dict[str, Any]:
-    """What every email's template knows: the campaign, the team and how to write to ``r``."""
-    c = camp.campaign
+def in_audience(row: Mapping[str, Any], who: str) -> bool:
+    """Whether a People row is in a reminder rule's audience (not 'admin', not candidates)."""
+    role = _text(row.get("role"))
+    kind = _text(row.get("kind"))
     return {
-        "org_name": org.organisation.name,
-        "team_contact": org.organisation.team_contact or org.mail.from_address,
-        "sender": org.mail.from_name,
-        "title": c.title,
-        "post": c.post,
-        "team": c.team,
-        "summary": " ".join(c.summary.split()),
-        "greeting": r.greeting,
-        "role": r.role,
-        "large_print": r.large_print,
-        "easy_read": r.easy_read,
-        "has_access_needs": r.has_access_needs,
-        "has_copy": bool(r.copy_to),
-    }
-
-
-def person_recipient(row: Mapping[str, Any]) -> Recipient:
-    pid = _text(row.get("person_id"))
-    email, bad = one_mailbox(row.get("email"))
-    copy_to, bad_copy = one_mailbox(row.get("copy_to"))
-    pref = _text(row.get("preferred_contact")).lower()
-    channel, reason = "email", ""
-    if pref in OTHER_WAY:
-        channel, reason = "other", OTHER_WAY[pref]
-    elif not email:
-        channel, reason = "other", "have no email address"
-    elif bad:
-        channel, reason = "other", BAD_ADDRESS.format(tab="People")
-    elif bad_copy:
-        channel, reason = "other", BAD_COPY
-    fmt = _text(row.get("formats")).lower()
-    name = _text(row.get("name"))
-    return Recipient(
-        id=pid,
-        role=_text(row.get("role")) or "panel member",
-        greeting=short_name(_text(row.get("introduction")), name, "there"),
-        email="" if bad else email,
-        copy_to="" if bad_copy else copy_to,
-        channel=channel,
-        reason=reason,
-        large_print=fmt == "large print",
-        easy_read=fmt == "easy read",
-        has_access_needs=bool(_text(row.get("access_requirements"))),
-    )
-
-
-def candidate_recipient(row: Mapping[str, Any], letter: str, role: str = "candidate") -> Recipient:
-    email, bad = one_mailbox(row.get("email"))
-    greet = _text(row.get("preferred_name")) or _text(row.get("first_name")) or "there"
-    ok = bool(email) and bad is None
-    why = "have no email address" if not email else BAD_ADDRESS.format(tab="Applications")
-    return Recipient(
-        id=_text(row.get("application_id")),
-        role=role,
-        greeting=greet,
-        email=email if ok else "",
-        channel="email" if ok else "other",
-        reason="" if ok else why,
-        letter=letter,
-    )
+        "pwle": kind == "lived experience",
+        "panel": role in ("chair", "panel member", "supporting worker"),
+        "shortlisters": is_true(row.get("shortlists")),
+        "interviewers": is_true(row.get("interviews")) or role == "supporting worker",
+        "everyone": True,
+    }.get(who, False)
 
 
 def audience(world: World, who: str) -> list[tuple[Recipient, Mapping[str, Any]]]:
@@ -294,58 +182,9 @@ def audience(world: World, who: str) -> list[tuple[Recipient, Mapping[str, Any]]
         return [(Recipient("admin", "admin", "there", world.org.organisation.admin_email), {})]
     for _, row in world.people.iterrows():
         r = row.to_dict()
-        pid = _text(r.get("person_id"))
-        if not pid:
-            continue
-        role = _text(r.get("role"))
-        kind = _text(r.get("kind"))
-        keep = {
-            "pwle": kind == "lived experience",
-            "panel": role in ("chair", "panel member", "supporting worker"),
-            "shortlisters": is_true(r.get("shortlists")),
-            "interviewers": is_true(r.get("interviews")) or role == "supporting worker",
-            "everyone": True,
-        }.get(who, False)
-        if keep:
+        if _text(r.get("person_id")) and in_audience(r, who):
             out.append((person_recipient(r), r))
     return sorted(out, key=lambda x: x[0].id)
-
-
-# ------------------------------------------------------------------ helpers
-
-
-def fingerprint(facts: Mapping[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def base_key(rule_id: str, person: str, campaign: str, occasion: str) -> str:
-    return f"{rule_id}|{person}|{campaign}|{occasion}"
-
-
-def version_key(base: str, version: int) -> str:
-    return base if version == 1 else f"{base}|v{version}"
-
-
-def _log_index(log: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
-    """Rows of the sent_messages log grouped by base key, oldest version first."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    if log is None or log.empty or "message_key" not in log.columns:
-        return out
-    for _, row in log.iterrows():
-        key = _text(row.get("message_key"))
-        if not key:
-            continue
-        base, _, v = key.partition("|v")
-        try:
-            version = int(v) if v else 1
-        except ValueError:
-            continue
-        r = row.to_dict()
-        r["_version"] = version
-        out.setdefault(base, []).append(r)
-    for rows in out.values():
-        rows.sort(key=lambda r: r["_version"])
-    return out
 
 
 def campaign_end(events: dict[str, Event], campaign: CampaignConfig) -> dt.date | None:
@@ -358,6 +197,17 @@ def campaign_end(events: dict[str, Event], campaign: CampaignConfig) -> dt.date 
         d = campaign.dates
         days = list(d.interview_days) + ([d.decision_meeting.date()] if d.decision_meeting else [])
     return max(days, default=None)
+
+
+def rule_day(
+    events: Mapping[str, Event], campaign: CampaignConfig, event: str, first: bool = False
+) -> dt.date | None:
+    """The day of a rule's event (several, e.g. interview days: the last one, or the
+    ``first``); ``campaign end`` is :func:`campaign_end`."""
+    if event == CAMPAIGN_END:
+        return campaign_end(dict(events), campaign)
+    days = [e.starts.date() for e in events.values() if event in (e.name, e.kind)]
+    return (min if first else max)(days, default=None)
 
 
 def _rule_window(rule: ReminderRule, event_day: dt.date | None) -> tuple[dt.date, dt.date]:
@@ -373,6 +223,55 @@ def _rule_window(rule: ReminderRule, event_day: dt.date | None) -> tuple[dt.date
     return due, due + dt.timedelta(days=rule.catch_up_days)
 
 
+OPENS = "shortlisting opens"
+
+
+def opening_reminder_due(
+    campaign: CampaignConfig,
+    events: Mapping[str, Event],
+    today: dt.date,
+    person: Mapping[str, Any],
+) -> str:
+    """The id of a reminder rule for the day shortlisting opens that goes to ``person``
+    today ('' when none does). Its message carries their own shortlisting link, so
+    ``forms push`` leaves the link to it: one email on the day, not two. Before and after
+    the rule's days (its catch-up days included), ``forms push`` sends the link itself."""
+    day = rule_day(events, campaign, OPENS)
+    if day is None:
+        return ""
+    for rule in campaign.reminders:
+        if rule.event != OPENS or rule.template in OWN_PATH_TEMPLATES:
+            continue
+        start, end = _rule_window(rule, day)
+        if start <= today <= end and in_audience(person, rule.audience):
+            return rule.id
+    return ""
+
+
+def link_carried(
+    p: Planned, form_links: pd.DataFrame, campaign_id: str
+) -> dict[str, dict[str, Any]]:
+    """The score form link email an opening reminder stands in for: its log row, keyed as
+    ``forms push`` keys it (so that link is not sent again on its own). None for a
+    person who scores on paper: their own letter about the sheets still goes."""
+    link = _text(p.context.get("form_link"))
+    if p.rule.event != OPENS or not link or scores_on_paper(p.recipient):
+        return {}
+    for _, r in form_links.iterrows():
+        pid, stage = _text(r.get("person_id")), _text(r.get("stage"))
+        if pid == p.recipient.id and stage == "shortlisting" and _text(r.get("url")) == link:
+            key = form_link_key(pid, campaign_id, stage, _text(r.get("form_id")))
+            return {
+                key: {
+                    "rule": FORM_LINK_RULE,
+                    "person_id": pid,
+                    "occasion": stage,
+                    "note": f"Sent with the '{p.rule.id}' message.",
+                }
+            }
+    return {}
+
+
 def reward_lines(org: OrganisationConfig) -> tuple[list[str], list[str]]:
     """The reward policy in words: (payments for time, expenses)."""
     unit_words = {
@@ -385,7 +284,7 @@ def reward_lines(org: OrganisationConfig) -> tuple[list[str], list[str]]:
     for name, rate in org.rewards.rates.items():
         line = f"{name[:1].upper()}{name[1:]}: {money(rate.amount)} {unit_words[rate.unit]}"
         if rate.max_hours is not None and rate.unit == "hour":
-            line += f", for up to {_num(rate.max_hours)} hours"
+            line += f", for up to {plain_number(rate.max_hours)} hours"
         pay.append(line)
     exp = []
     for e in org.rewards.expenses:
@@ -394,7 +293,7 @@ def reward_lines(org: OrganisationConfig) -> tuple[list[str], list[str]]:
         text = {
             "travel": "Travel to and from meetings",
             "mileage": (
-                f"Mileage at {_num(e.rate_per_mile * 100)}p a mile"
+                f"Mileage at {plain_number(e.rate_per_mile * 100)}p a mile"
                 if e.rate_per_mile is not None
                 else "Mileage"
             ),
@@ -449,7 +348,7 @@ class _Planner:
     def __init__(self, world: World) -> None:
         self.w = world
         self.today = world.now.date()
-        self.logs = _log_index(world.log)
+        self.logs = log_index(world.log)
         self.plan = Plan()
         self.camp = world.campaign
         self.cid = world.campaign.id
@@ -621,7 +520,7 @@ class _Planner:
                 "dates": self.key_dates(),
             }
         )
-        uid_domain = self.w.org.mail.from_address.split("@")[-1] or "corecruit"
+        uid_domain = mail_domain(self.w.org.mail.from_address)
         if kind in ("invited", "interview"):
             slot = self.slots[r.letter]
             day_ev = next(

@@ -23,10 +23,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from .messages import FORM_LINK_RULE
 from .values import is_true
 from .values import text as _text
-
-FORM_LINK_RULE = "form-link"  # the message that sends a person their form (jobs.forms uses it)
 
 
 def _letter(v: object) -> str:

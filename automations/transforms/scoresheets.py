@@ -21,7 +21,8 @@ import pandas as pd
 
 from ..config.models import CampaignConfig, Scale
 from .forms import panel_candidates, questions_for, scorers
-from .reminders import INVITED, short_name
+from .messages import short_name
+from .reminders import INVITED
 from .values import is_true
 from .values import text as _text
 

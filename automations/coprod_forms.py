@@ -17,17 +17,18 @@ from typing import Any
 
 import pandas as pd
 
-from ..context import Context
-from ..forms.base import FormHandle, FormSpec, Response, get_provider
-from ..forms.links import links_not_emailed
-from ..store import append_new, make_frame, upsert_rows
-from ..transforms import coprod_forms as cf
-from ..transforms import questions as tq
-from ..transforms.forms import local_time, person_format
-from ..transforms.reminders import person_recipient, reward_lines
-from ..transforms.values import text as _text
-from . import JobResult
-from .coprod_mail import form_link_item, send_once
+from .context import Context
+from .forms.base import FormHandle, FormSpec, Response, get_provider
+from .forms.links import links_not_emailed
+from .jobs import JobResult
+from .sending import form_link_item, send_once
+from .store import append_new, make_frame, upsert_rows
+from .transforms import coprod_forms as cf
+from .transforms import questions as tq
+from .transforms.forms import local_time, person_format
+from .transforms.messages import person_recipient
+from .transforms.reminders import reward_lines
+from .transforms.values import text as _text
 
 FEEDBACK_ROLES = ("chair", "panel member", "supporting worker", "advisor")
 
@@ -195,31 +196,3 @@ def collect_forms(ctx: Context, kind: str) -> FormsResult:
 
 
 __all__ = ["FormsResult", "append_new", "collect_forms", "push_forms", "specs_for"]
-
-
-def coprod_job(ctx: Context) -> JobResult:
-    """The scheduled co-production run: bring in every co-production form's answers.
-
-    Expressions of interest go to the people tab and the Involvement tab is rebuilt;
-    advisors' views are lined up beside the draft questions (once there are drafts);
-    feedback is summarised. Sending forms stays a staff decision (``involvement
-    invite``, ``questions propose``, ``feedback invite``), never automatic.
-    """
-    from .feedback import summary_job
-    from .involvement import involvement_job
-    from .questions import collect_job
-
-    res = JobResult(job="coprod")
-    parts: list[JobResult] = [summary_job(ctx)]
-    staff = ctx.stores.staff
-    staff.forget()
-    if len(staff.read_one(tq.DRAFTS, errors="collect")):
-        parts.append(collect_job(ctx))
-    parts.append(involvement_job(ctx))  # last: it records what the others brought in
-    for p in parts:
-        res.rows_read += p.rows_read
-        res.rows_written += p.rows_written
-        res.api_calls += p.api_calls
-        res.attention.extend(p.attention)
-    res.detail = "; ".join(f"{p.job}: {p.detail}" for p in parts)
-    return res

@@ -1,0 +1,128 @@
+"""The ledger seam: versioned rows per workbook and tab, generations and events.
+
+A *generation* is one commit for one workbook (``staff`` or ``panel``). Rows are
+versioned (valid from one generation until another), so the content of any
+recent generation can be rebuilt and storage grows with changes, not with runs.
+Keys and cells are JSON text made by :mod:`automations.ledger.codec`; the ledger
+never looks inside them.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+STAMP_NEW = -1  # commit(sheet_stamp=STAMP_NEW): the workbook will hold the new generation
+
+# key json -> (position, cells json)
+TabRows = dict[str, tuple[int, str]]
+
+
+@dataclass
+class TabChange:
+    """What one commit changes in one tab: rows added or changed, rows gone."""
+
+    upserts: dict[str, tuple[int, str]] = field(default_factory=dict)
+    removes: set[str] = field(default_factory=set)
+
+    def __bool__(self) -> bool:
+        return bool(self.upserts or self.removes)
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened to a workbook, in words without personal values."""
+
+    workbook: str
+    generation: int
+    at: str
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One commit: when, what stamp the workbook holds for it, and when it was exported."""
+
+    generation: int
+    made_at: str
+    sheet_stamp: int | None
+    exported_at: str | None
+    kind: str
+
+
+class Ledger(ABC):
+    """Versioned rows of the workbooks of one campaign, with one transaction per commit."""
+
+    @abstractmethod
+    def workbook_id(self, workbook: str) -> str:
+        """The random id of this workbook (made on first use), stamped into every export."""
+
+    @abstractmethod
+    def generation(self, workbook: str) -> int:
+        """The latest generation committed (0: nothing recorded yet)."""
+
+    @abstractmethod
+    def info(self, workbook: str, generation: int) -> Generation | None:
+        """One generation's record."""
+
+    @abstractmethod
+    def base_generation(self, workbook: str, stamp: int) -> int | None:
+        """The newest generation whose content a workbook stamped ``stamp`` holds."""
+
+    @abstractmethod
+    def last_exported(self, workbook: str) -> int:
+        """The newest generation confirmed as saved to the workbook (0: none)."""
+
+    @abstractmethod
+    def tracked(self, workbook: str, generation: int) -> set[str]:
+        """Tabs the ledger held rows for at ``generation``."""
+
+    @abstractmethod
+    def rows(self, workbook: str, tabs: list[str], generation: int) -> dict[str, TabRows]:
+        """The rows of ``tabs`` as they were at ``generation`` (tracked tabs only)."""
+
+    @abstractmethod
+    def commit(
+        self,
+        workbook: str,
+        changes: Mapping[str, TabChange],
+        *,
+        sheet_stamp: int | None,
+        kind: str,
+        at: str,
+        exported: bool = False,
+    ) -> int:
+        """Apply ``changes`` as a new generation in one transaction; return its number.
+
+        ``sheet_stamp`` is the stamp the workbook holds once this content is in it:
+        the new generation for an export, the stamp it already holds when the commit
+        only takes in what was read (no export), ``None`` when unknown.
+        """
+
+    @abstractmethod
+    def mark_exported(self, workbook: str, generation: int, at: str) -> None:
+        """Record that ``generation`` is now in the workbook."""
+
+    @abstractmethod
+    def prune(self, workbook: str, *, keep_last: int, keep_since: str) -> int:
+        """Forget row versions no generation worth keeping needs; return how many went.
+
+        Kept: the last ``keep_last`` generations and every generation made at or after
+        ``keep_since``, so an older copy saved back within that time is still merged
+        against its own content. An older copy than that is merged without it (what
+        corecruit fills in still comes from the record; the copy's cells count as edits).
+        """
+
+    @abstractmethod
+    def add_event(self, workbook: str, kind: str, text: str, at: str) -> bool:
+        """Record an event once per generation (False when the same words are there)."""
+
+    @abstractmethod
+    def events(self, workbook: str | None = None, limit: int = 20) -> list[Event]:
+        """The newest events first."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Let go of the connection."""

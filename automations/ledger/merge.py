@@ -1,0 +1,182 @@
+"""Three-way merge of one tab: the sheet, the ledger now, the ledger when the sheet was saved.
+
+Pure: no I/O. ``theirs`` is the tab as the workbook holds it, ``ours`` the rows the
+ledger holds now, ``base`` the rows the ledger held at the generation stamped in
+the workbook (what the sheet held when it was last saved by corecruit).
+
+* A tab whose key is filled in by corecruit (job-owned): the job's columns always
+  come from the ledger, a row missing from the sheet comes back (it is never read
+  as "not sent" or "not paid"), and a person's column keeps the sheet's value only
+  where a person changed it (theirs differs from base).
+* An input tab (people type there), when the sheet is older than the ledger: each
+  row and cell is merged the same way, so edits made in the newer version and read
+  by a run are kept, and so are the older copy's own edits; where both changed a
+  cell, the sheet's value is kept and the place is reported (never the values).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..store.cells import Cell
+from .codec import Tagged, canon, dumps, loads, untag
+
+
+@dataclass(frozen=True)
+class Column:
+    """One header position: the column id it maps to and how its cells are read."""
+
+    id: str | None
+    type: str = "text"
+    as_number: bool = False
+    job: bool = False  # filled in by corecruit
+
+
+@dataclass
+class Keyed:
+    """A tab's rows by key: the cells of each row, canonical, and where it is."""
+
+    rows: dict[str, dict[str, Tagged]] = field(default_factory=dict)
+    where: dict[str, int] = field(default_factory=dict)  # key -> index in the grid rows
+
+    def as_ledger(self) -> dict[str, tuple[int, str]]:
+        return {k: (self.where.get(k, i), dumps(c)) for i, (k, c) in enumerate(self.rows.items())}
+
+
+def key_text(values: Sequence[Tagged]) -> str:
+    return dumps(list(values))
+
+
+def keyed(columns: Sequence[Column], key: Sequence[str], rows: Sequence[Sequence[Cell]]) -> Keyed:
+    """Each non-empty row's canonical cells under its key (a row with no key or a key seen
+    before gets a key by its place, ``["#", n]``, and is never matched across copies)."""
+    out = Keyed()
+    pos = {c.id: j for j, c in enumerate(columns) if c.id is not None}
+    blanks = 0
+    for i, row in enumerate(rows):
+        cells: dict[str, Tagged] = {}
+        for j, col in enumerate(columns):
+            if col.id is None or col.id in cells:
+                continue
+            v = canon(row[j] if j < len(row) else None, col.type, as_number=col.as_number)
+            if v is not None:
+                cells[col.id] = v
+        if not cells:
+            continue
+        kv = [cells.get(k) for k in key]
+        k = key_text(kv)
+        if not key or all(v is None for v in kv) or any(x not in pos for x in key) or k in out.rows:
+            blanks += 1
+            k = key_text(["#", blanks])
+        out.rows[k] = cells
+        out.where[k] = i
+    return out
+
+
+def synthetic(k: str) -> bool:
+    return k.startswith('["#",')
+
+
+def decode(rows: Mapping[str, tuple[int, str]]) -> dict[str, dict[str, Tagged]]:
+    """Ledger rows (key -> (position, cells json)) in position order, cells decoded."""
+    ordered = sorted(rows.items(), key=lambda kv: kv[1][0])
+    return {k: loads(cells) for k, (_, cells) in ordered}
+
+
+@dataclass
+class Outcome:
+    """The merged rows (cells as the store writes them) and what the merge did."""
+
+    rows: list[list[Cell]]
+    restored: int = 0  # rows the sheet lost that the ledger had when it was saved
+    added_back: int = 0  # rows recorded since the sheet was saved
+    kept: int = 0  # cells where a person's change in the sheet was kept over the record
+    put_back: int = 0  # cells of corecruit's columns that differed from the record
+    conflicts: list[tuple[int, str]] = field(default_factory=list)  # (grid row index, column)
+    dropped: int = 0  # rows the record removed since the sheet was saved
+
+
+def _row_out(
+    columns: Sequence[Column], raw: Sequence[Cell] | None, chosen: Mapping[str, Any]
+) -> list[Cell]:
+    """A grid row: the sheet's own cell where the sheet's value won, the record's elsewhere."""
+    out: list[Cell] = []
+    for j, col in enumerate(columns):
+        mine = raw[j] if raw is not None and j < len(raw) else None
+        if col.id is None or col.id not in chosen:
+            out.append(mine)
+            continue
+        v = chosen[col.id]
+        out.append(mine if v is _THEIRS else untag(v))
+    return out
+
+
+_THEIRS = object()
+
+
+def merge_tab(
+    columns: Sequence[Column],
+    key: Sequence[str],
+    rows: Sequence[Sequence[Cell]],
+    sheet: Keyed,
+    ours: Mapping[str, tuple[int, str]],
+    base: Mapping[str, tuple[int, str]] | None,
+    *,
+    job_owned: bool,
+) -> Outcome:
+    """Merge one tab; ``base`` is None when the sheet's generation is not known."""
+    o = decode(ours)
+    b = decode(base) if base is not None else {}
+    ids = [c.id for c in columns if c.id is not None]
+    by_id = {c.id: c for c in columns if c.id is not None}
+    at_row = {i: k for k, i in sheet.where.items()}
+    out = Outcome(rows=[])
+    seen: set[str] = set()
+    for i, raw in enumerate(rows):
+        k = at_row.get(i)
+        if k is None:  # an empty row: kept, so every other row keeps its number
+            out.rows.append(list(raw))
+            continue
+        t = sheet.rows[k]
+        if synthetic(k) or (k not in o and k not in b):  # the record never had it
+            out.rows.append(list(raw))
+            continue
+        seen.add(k)
+        if k not in o:  # the record removed it since the sheet was saved
+            if t == b.get(k):
+                out.dropped += 1
+                out.rows.append([None] * len(raw))
+            else:
+                out.rows.append(list(raw))
+            continue
+        mine, was = o[k], b.get(k)
+        chosen: dict[str, Any] = {}
+        for cid in ids:
+            tv, ov = t.get(cid), mine.get(cid)
+            bv = was.get(cid) if was is not None else (ov if job_owned else None)
+            if job_owned and by_id[cid].job:
+                chosen[cid] = ov
+                if tv != ov:
+                    out.put_back += 1
+            elif tv in (bv, ov):
+                chosen[cid] = _THEIRS if tv == ov else ov
+            else:
+                chosen[cid] = _THEIRS
+                out.kept += 1
+                if ov != bv and was is not None:
+                    out.conflicts.append((i, cid))
+        out.rows.append(_row_out(columns, raw, chosen))
+    for k, mine in o.items():
+        if k in seen or synthetic(k):
+            continue
+        was = b.get(k)
+        if not job_owned and was is not None and mine == was:
+            continue  # deleted in the copy that was saved back, unchanged since: stays deleted
+        if was is not None:
+            out.restored += 1
+        else:
+            out.added_back += 1
+        out.rows.append(_row_out(columns, None, {cid: mine.get(cid) for cid in ids}))
+    return out

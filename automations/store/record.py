@@ -1,0 +1,487 @@
+"""The ledger under a table store: reads see the ledger's truth, writes commit before export.
+
+Jobs keep reading and writing through :class:`~automations.store.base.TableStore`;
+this is what a store with a ledger does in between (see ``automations/ledger``):
+
+* **read**: the grids come from the workbook as always, with the hidden stamp tab in
+  the same batch. A job-owned tab (its key filled in by corecruit) is rebuilt from
+  the ledger: corecruit's columns from the record, a person's columns three-way
+  (their change wins), rows missing from the sheet put back. When the workbook is
+  an older copy (its stamp is older than the last export), every tab is read and
+  input tabs are merged three-way too, so nothing recorded since is lost and the
+  copy's own edits are kept. A workbook with no record yet becomes generation 1.
+* **write**: tabs equal to what the sheet holds are not written; if none differs,
+  no backend call at all (what was read is still taken into the ledger). Otherwise
+  the whole state is committed as a new generation first, then exported with the
+  stamp, then marked as exported; a local workbook's file is kept in ``backups/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import StoreError
+from ..files import private_dir, write_private
+from ..ledger import Ledger, TabChange, TabRows
+from ..ledger.base import STAMP_NEW
+from ..ledger.codec import untag
+from ..ledger.merge import Column, Keyed, decode, keyed, merge_tab
+from ..templates import TabSpec
+from .cells import Cell, to_text
+from .shapes import Grid, InitReport, number_column
+
+if TYPE_CHECKING:
+    from .base import TableStore
+
+log = logging.getLogger("corecruit")
+
+STAMP = "_corecruit"
+STAMP_TITLE = "About this workbook"
+STAMP_NOTE = "corecruit keeps this tab; please leave it as it is."
+# Saved with the next real change, never alone (unless a write asks for at_once)
+LAZY_TABS = frozenset({"run_log", "status"})
+BACKUPS_KEPT = 5
+PRUNE_EVERY = 25  # generations between two prunings of the record
+KEEP_GENERATIONS = 200  # an older copy saved back within these (or KEEP_DAYS) is merged
+KEEP_DAYS = 60  # against its own content; older ones are merged as edits
+
+
+def stamp_spec(workbook: str) -> TabSpec:
+    """The hidden tab that says which generation of the ledger a workbook holds."""
+    return TabSpec(id=STAMP, label=STAMP_TITLE, workbook=workbook, columns=())
+
+
+def job_owned_tab(spec: TabSpec) -> bool:
+    """A tab whose key columns are all filled in by corecruit."""
+    return bool(spec.key) and all(spec.column(k).job_owned for k in spec.key)
+
+
+def now_text() -> str:
+    return dt.datetime.now().isoformat(sep=" ", timespec="seconds")
+
+
+def gone_message(store: TableStore) -> str:
+    return (
+        f"the {store.spec.name} workbook is not there any more ({store.location}), but "
+        "corecruit has a record of it. Nothing was run. Run 'corecruit restore' to rebuild it "
+        "from corecruit's record (or put the file back)."
+    )
+
+
+def diff(before: TabRows, after: TabRows) -> TabChange:
+    """What turns ``before`` into ``after``: rows new or changed (or moved), rows gone."""
+    ch = TabChange()
+    for k, v in after.items():
+        if before.get(k) != v:
+            ch.upserts[k] = v
+    ch.removes = set(before) - set(after)
+    return ch
+
+
+class LedgerSync:
+    """The state one store keeps between its reads and writes when it has a ledger."""
+
+    def __init__(self, store: TableStore, ledger: Ledger, folder: Path | None = None) -> None:
+        self.store = store
+        self.ledger = ledger
+        self.name = store.spec.name
+        self.folder = folder  # the campaign's workspace folder (backups go in it)
+        self.raw: dict[str, Grid | None] = {}  # the tabs as the workbook holds them
+        self.raw_keyed: dict[str, Keyed] = {}
+        self.raw_stamp: Grid | None = None
+        self.sheet_gen = 0  # the generation stamped in the workbook (0: none or not ours)
+        self.ours_read: dict[str, TabRows] = {}  # the ledger's rows when each tab was read
+        self.notices: list[str] = []
+        self.said_stale = False
+
+    # ------------------------------------------------------------------ helpers
+
+    def forget(self) -> None:
+        """The workbook may have changed under us (init, forget): read it afresh."""
+        self.raw.clear()
+        self.raw_keyed.clear()
+        self.ours_read.clear()
+
+    def columns(self, spec: TabSpec, header: Sequence[str]) -> list[Column] | None:
+        return self.columns_of(self.store, spec, header)
+
+    @staticmethod
+    def columns_of(store: TableStore, spec: TabSpec, header: Sequence[str]) -> list[Column] | None:
+        """Each header position's column; None when a column appears twice (not merged)."""
+
+        ids = store._map_header(spec, header)
+        known = [i for i in ids if i is not None]
+        if len(known) != len(set(known)):
+            return None
+        by_id = {c.id: c for c in spec.columns}
+        out = []
+        for cid in ids:
+            c = by_id.get(cid or "")
+            if c is None:
+                out.append(Column(cid))
+            else:
+                out.append(Column(cid, c.type, number_column(c), c.job_owned))
+        return out
+
+    def note(self, kind: str, text: str) -> None:
+        if text not in self.notices:
+            self.notices.append(text)
+            log.warning("workbook=%s ledger=%s", self.name, kind)
+        self.ledger.add_event(self.name, kind, text, now_text())
+
+    def _stamp_of(self, grid: Grid | None) -> int:
+        if grid is None:
+            return 0
+        found: dict[str, Cell] = {}
+        for row in grid.rows:
+            if len(row) >= 2:
+                found[to_text(row[0]).strip().casefold()] = row[1]
+        try:
+            gen = int(float(to_text(found.get("generation")) or 0))
+        except ValueError:
+            return 0
+        if to_text(found.get("workbook id")).strip() != self.ledger.workbook_id(self.name):
+            return 0  # another workbook's stamp (a copy of another campaign's file)
+        return max(gen, 0)
+
+    def stamp_grid(self, gen: int) -> Grid:
+
+        title = self.raw_stamp.title if self.raw_stamp is not None else STAMP_TITLE
+        return Grid(
+            title,
+            [STAMP_TITLE, STAMP_NOTE],
+            [
+                ["Generation", gen],
+                ["Workbook id", self.ledger.workbook_id(self.name)],
+                ["Saved at", now_text()],
+            ],
+        )
+
+    # ------------------------------------------------------------------ reading
+
+    def read(self, need: Sequence[TabSpec]) -> dict[str, Grid | None]:
+        """Read ``need`` (and the stamp) in one batch; return each tab as the ledger sees it."""
+
+        store, led = self.store, self.ledger
+        everything = list(store.spec.tabs.values())
+        gen = led.generation(self.name)
+        specs = list(need) if gen else everything  # the first read takes in every tab
+        try:
+            raw = store._read_grids([*specs, stamp_spec(self.name)])
+        except StoreError:
+            if gen and not store.exists():
+                raise StoreError(gone_message(store)) from None
+            raise
+        self.raw_stamp = raw.pop(STAMP, None)
+        g = self._stamp_of(self.raw_stamp)
+        if not gen:
+            gen = self._migrate(raw, g)
+        base_gen = led.base_generation(self.name, g)
+        exported = led.last_exported(self.name)
+        stale = exported > 0 and (base_gen is None or base_gen < exported)
+        if stale:  # every tab is repaired at once, never some of them
+            rest = [s for s in everything if s.id not in raw]
+            if rest:
+                raw.update(store._read_grids(rest))
+        self.sheet_gen = g
+        tabs = list(raw)
+        ours = led.rows(self.name, tabs, gen)
+        base = ours if base_gen == gen else None
+        if base_gen is not None and base_gen != gen:
+            base = led.rows(self.name, tabs, base_gen)
+        out: dict[str, Grid | None] = {}
+        restored: dict[str, int] = {}
+        changes: dict[str, TabChange] = {}
+        seen: dict[str, TabRows] = {}
+        kept = 0
+        for tab, grid in raw.items():
+            self.raw[tab] = grid
+            out[tab] = grid
+            if grid is None:
+                continue
+            spec = store.tab(tab)
+            cols = self.columns(spec, grid.header)
+            if cols is None:
+                continue
+            sheet = keyed(cols, spec.key, grid.rows)
+            self.raw_keyed[tab] = sheet
+            mine = ours.get(tab)
+            view = sheet.as_ledger()
+            jobs = job_owned_tab(spec)
+            merge = mine is not None and (jobs or base is not ours)
+            if merge and base is ours and view == mine:
+                merge = False  # the sheet holds just what the ledger holds
+            if merge and mine is not None:
+                res = merge_tab(
+                    cols,
+                    spec.key,
+                    grid.rows,
+                    sheet,
+                    mine,
+                    None if base is None else base.get(tab),
+                    job_owned=jobs,
+                )
+                merged = Grid(grid.title, grid.header, res.rows)
+                out[tab] = merged
+                view = keyed(cols, spec.key, merged.rows).as_ledger()
+                back = res.restored + (res.added_back if stale else 0)
+                if back and tab not in LAZY_TABS:
+                    restored[grid.title] = back
+                if res.put_back and not stale:
+                    self.note(
+                        "put back",
+                        f"corecruit put back {res.put_back} cell(s) of its own columns in "
+                        f"'{grid.title}' ({self.name} workbook) from its record: those columns "
+                        "are filled in by corecruit (grey headers), so a change typed there is "
+                        "not used.",
+                    )
+                if stale:
+                    kept += res.kept
+                for i, cid in res.conflicts:
+                    self._say_conflict(grid, cols, i, cid)
+            seen[tab] = view
+            ch = diff(mine or {}, view)
+            if ch or mine is None:
+                changes[tab] = ch
+        if changes:  # the last state of every input read: what people typed is kept
+            led.commit(
+                self.name,
+                changes,
+                sheet_stamp=None if stale else g,
+                kind="read",
+                at=now_text(),
+            )
+        self.ours_read.update(seen)
+        if stale:
+            if not self.said_stale:  # once per run: the first read counts everything
+                self.said_stale = True
+                self._say_stale(base_gen, exported, restored, kept)
+        else:
+            for title, n in restored.items():
+                self.note(
+                    "restored",
+                    f"corecruit put back {n} row(s) deleted from '{title}' in the {self.name} "
+                    "workbook from its record (a deleted row is never read as not sent or not "
+                    "paid); they are saved back the next time the workbook is written.",
+                )
+        return out
+
+    def _say_conflict(self, grid: Grid, cols: Sequence[Column], i: int, cid: str) -> None:
+        header = next((h for h, c in zip(grid.header, cols, strict=False) if c.id == cid), cid)
+        self.note(
+            "conflict",
+            f"The {self.name} workbook, tab '{grid.title}', row {i + 2}, column '{header}' was "
+            "changed both in the older copy and since; the older copy's value was kept. "
+            "Please check it.",
+        )
+
+    def _migrate(self, raw: Mapping[str, Grid | None], g: int) -> int:
+        """A workbook with no record yet: take it as generation 1, as it is."""
+        changes: dict[str, TabChange] = {}
+        rows = 0
+        for tab, grid in raw.items():
+            if grid is None:
+                continue
+            spec = self.store.tab(tab)
+            cols = self.columns(spec, grid.header)
+            if cols is None:
+                continue
+            k = keyed(cols, spec.key, grid.rows)
+            changes[tab] = TabChange(upserts=k.as_ledger())
+            rows += len(k.rows)
+        at = now_text()
+        gen = self.ledger.commit(
+            self.name, changes, sheet_stamp=g, kind="migrated", at=at, exported=True
+        )
+        if rows:
+            self.ledger.add_event(
+                self.name,
+                "migrated",
+                f"corecruit took the {self.name} workbook as its record ({rows} rows in "
+                f"{len(changes)} tabs); nothing in it is sent or paid again.",
+                at,
+            )
+        return gen
+
+    def _say_stale(
+        self, base_gen: int | None, exported: int, restored: Mapping[str, int], kept: int
+    ) -> None:
+        info = self.ledger.info(self.name, base_gen) if base_gen else None
+        when = ""
+        if info is not None:
+            made = dt.datetime.fromisoformat(info.exported_at or info.made_at)
+            when = f" (saved before the run at {made:%H:%M}" + (
+                "" if made.date() == dt.date.today() else f" on {made:%d %B %Y}"
+            )
+            when += ")"
+        else:
+            when = " (one corecruit had not stamped)"
+        parts = [f"The {self.name} workbook was replaced by an older copy{when}."]
+        what = ", ".join(f"{n} row(s) in {t}" for t, n in restored.items())
+        done = "corecruit put back what it had recorded since" + (f" ({what})" if what else "")
+        if kept:
+            done += f", kept your changes in {kept} cell(s)"
+        backup = self.backup_path(exported)
+        if backup is not None:
+            done += f", and saved the newer version it replaced at {backup}"
+        else:
+            done += ", and can rebuild the newer version it replaced ('corecruit restore')"
+        parts.append(done + ".")
+        self.note("stale copy", " ".join(parts))
+
+    def exported_since(self, since: dt.datetime) -> bool:
+        """Whether this workbook was saved (exported) at or after ``since`` (local time)."""
+        info = self.ledger.info(self.name, self.ledger.last_exported(self.name))
+        stamp = since.isoformat(sep=" ")
+        return bool(info is not None and info.exported_at and info.exported_at >= stamp)
+
+    # ------------------------------------------------------------------ writing
+
+    def write(self, grids: Mapping[str, tuple[Grid, int]], *, at_once: bool = False) -> None:
+        """Commit every tab read (and those written) as a generation, then export what differs."""
+        store, led = self.store, self.ledger
+        with store.locked():
+            store._check_unchanged()
+            for tab, (new, _) in grids.items():
+                store._grids[tab] = new
+            export: dict[str, tuple[Grid, int]] = {}
+            changes: dict[str, TabChange] = {}
+            now_rows: dict[str, TabRows] = {}
+            for tab, grid in store._grids.items():
+                if grid is None or tab not in self.raw:
+                    continue
+                raw = self.raw[tab]
+                spec = store.tab(tab)
+                cols = self.columns(spec, grid.header)
+                old_rows = len(raw.rows) if raw is not None else 0
+                if cols is None:  # a column twice: written as asked, not recorded
+                    if tab in grids:
+                        export[tab] = (grid, old_rows)
+                    continue
+                k = keyed(cols, spec.key, grid.rows)
+                rows = k.as_ledger()
+                sheet = self.raw_keyed.get(tab)
+                same = sheet is not None and raw is not None and raw.header == grid.header
+                if not same or sheet is None or sheet.as_ledger() != rows:
+                    export[tab] = (grid, old_rows)  # only what differs from the sheet is written
+                before = self.ours_read.get(tab, {})
+                ch = diff(before, rows)
+                if ch or tab not in self.ours_read:
+                    changes[tab] = ch
+                    now_rows[tab] = rows
+            at = now_text()
+            if not [t for t in export if t not in LAZY_TABS] and not (at_once and export):
+                if changes:  # what people typed, read by this run: into the record, no export
+                    led.commit(self.name, changes, sheet_stamp=self.sheet_gen, kind="read", at=at)
+                    self.ours_read.update(now_rows)
+                return
+            gen = led.commit(self.name, changes, sheet_stamp=STAMP_NEW, kind="write", at=at)
+            self.ours_read.update(now_rows)
+            reason = store.hold_export()
+            if reason:
+                self.note("held", f"The {self.name} workbook was not saved this time: {reason}")
+                return
+            stamp = self.stamp_grid(gen)
+            export[STAMP] = (stamp, len(self.raw_stamp.rows) if self.raw_stamp else 0)
+            store._write_grids(export)
+            exact = dt.datetime.now().isoformat(sep=" ")  # to the microsecond: exported_since
+            led.mark_exported(self.name, gen, exact)
+            for tab, (grid, _) in export.items():
+                if tab == STAMP:
+                    continue
+                self.raw[tab] = grid
+                spec = store.tab(tab)
+                cols = self.columns(spec, grid.header)
+                if cols is not None:
+                    self.raw_keyed[tab] = keyed(cols, spec.key, grid.rows)
+            self.raw_stamp = stamp
+            self.sheet_gen = gen
+            self.keep_backup(gen)
+            if gen % PRUNE_EVERY == 0:
+                since = dt.datetime.now() - dt.timedelta(days=KEEP_DAYS)
+                led.prune(
+                    self.name, keep_last=KEEP_GENERATIONS, keep_since=since.isoformat(sep=" ")
+                )
+
+    # ------------------------------------------------------------------ restore
+
+    def restore(self) -> InitReport:
+        """Make the workbook again and fill every tab from the ledger's latest generation."""
+
+        store, led = self.store, self.ledger
+        gen = led.generation(self.name)
+        if not gen:
+            raise StoreError(
+                f"corecruit has no record of the {self.name} workbook yet, so there is nothing "
+                "to restore. Run 'corecruit init' to make a new one."
+            )
+        if store.exists():
+            raise StoreError(
+                f"the {self.name} workbook is there ({store.location}); nothing was changed. "
+                "The next run puts back anything missing from it."
+            )
+        report = store._init(True)
+        self.forget()
+        specs = list(store.spec.tabs.values())
+        fresh = store._read_grids([*specs, stamp_spec(self.name)])
+        self.raw_stamp = fresh.pop(STAMP, None)
+        held = led.rows(self.name, [s.id for s in specs], gen)
+        grids: dict[str, tuple[Grid, int]] = {}
+        for spec in specs:
+            grid = fresh.get(spec.id)
+            rows = held.get(spec.id)
+            if grid is None or rows is None:
+                continue
+            header = list(grid.header)
+            cells = decode(rows)
+            ids = {c for r in cells.values() for c in r}
+            mapped = set(store._map_header(spec, header))
+            header += sorted(i for i in ids if i not in mapped)  # headers staff had added
+            cols = self.columns(spec, header) or []
+            out = [[untag(r.get(c.id)) if c.id else None for c in cols] for r in cells.values()]
+            grids[spec.id] = (Grid(grid.title, header, out), len(grid.rows))
+        new = led.commit(self.name, {}, sheet_stamp=STAMP_NEW, kind="restored", at=now_text())
+        stamp = self.stamp_grid(new)
+        grids[STAMP] = (stamp, len(self.raw_stamp.rows) if self.raw_stamp else 0)
+        store._write_grids(grids)
+        led.mark_exported(self.name, new, now_text())
+        n = sum(len(g.rows) for t, (g, _) in grids.items() if t != STAMP)
+        self.note(
+            "restored workbook",
+            f"corecruit rebuilt the {self.name} workbook from its record ({n} rows) at "
+            f"{store.location}.",
+        )
+        self.keep_backup(new)
+        report.location = store.location
+        return report
+
+    # ------------------------------------------------------------------ backups
+
+    def backup_dir(self) -> Path | None:
+        return None if self.folder is None else self.folder / "backups"
+
+    def backup_path(self, gen: int) -> Path | None:
+        d = self.backup_dir()
+        if d is None:
+            return None
+        p = d / f"{self.name}.{gen}.xlsx"
+        return p if p.exists() else None
+
+    def keep_backup(self, gen: int) -> None:
+        """A copy of a local workbook's file as written, the last few kept."""
+        src = self.store._file()
+        d = self.backup_dir()
+        if src is None or d is None or not src.exists():
+            return
+        private_dir(d)
+        write_private(d / f"{self.name}.{gen}.xlsx", src.read_bytes())
+        mine = sorted(
+            (p for p in d.glob(f"{self.name}.*.xlsx") if p.stem.split(".")[-1].isdigit()),
+            key=lambda p: int(p.stem.split(".")[-1]),
+        )
+        for old in mine[:-BACKUPS_KEPT]:
+            old.unlink(missing_ok=True)
