@@ -13,11 +13,13 @@ after the shortlisting deadline):
    workspace files whose inode, time or size changed.
 5. ``reference``: the same workbooks read with python-calamine and written once to
    SQLite (one transaction), the least any run over this data could cost.
+5. one save of the filled workbooks, through openpyxl and through the fast path that
+   rewrites only the changed tab (bench/xlsx_save.py; ``--no-saves`` leaves it out).
 
 Wall time, CPU (user + system) and peak memory (max RSS) are the child's own, from
 ``os.wait4``. Ratios are against the reference measured in the same run.
 
-    python bench/run_scale.py [--sizes 500,5000] [--record]
+    python bench/run_scale.py [--sizes 500,5000] [--record] [--no-saves]
 """
 
 from __future__ import annotations
@@ -83,7 +85,7 @@ def stamps(folder: Path) -> dict[str, tuple[int, int, int]]:
     return out
 
 
-def measure(size: int) -> dict[str, object]:
+def measure(size: int, saves: bool = True) -> dict[str, object]:
     tmp = Path(tempfile.mkdtemp(prefix=f"corecruit-scale-{size}-"))
     try:
         cfg = tmp / "config"
@@ -117,6 +119,14 @@ def measure(size: int) -> dict[str, object]:
         )
         xlsx = sum(p.stat().st_size for p in ws.rglob("*.xlsx"))
         got["xlsx_mb"] = xlsx / 1e6
+        if saves:
+            got["saves"] = subprocess.run(
+                [sys.executable, str(BENCH / "xlsx_save.py"), str(cfg)],
+                check=True,
+                env=env,
+                capture_output=True,
+                text=True,
+            ).stdout
         return got
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -151,17 +161,26 @@ def table(results: list[dict[str, object]]) -> str:
             + "; jobs it skipped (nothing new): "
             + (", ".join(r.get("skipped", [])) or "none")  # type: ignore[attr-defined]
         )
-    return "\n".join(out) + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n"
+    text = "\n".join(out) + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n"
+    for r in results:
+        if r.get("saves"):
+            text += (
+                f"\nOne save of the filled workbooks, {r['size']} applications "
+                f"(bench/xlsx_save.py; CPU of the save alone, peak RSS of the process):\n\n"
+                f"{r['saves']}"
+            )
+    return text
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="500,5000")
     ap.add_argument("--record", action="store_true")
+    ap.add_argument("--no-saves", action="store_true")
     args = ap.parse_args()
     results = []
     for n in (int(s) for s in args.sizes.split(",")):
-        results.append(measure(n))
+        results.append(measure(n, saves=not args.no_saves))
         print(table(results[-1:]), flush=True)
     text = table(results)
     print(text)
