@@ -34,14 +34,16 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import schedule
 
+from . import fingerprint
 from .config import Settings
 from .context import Context, make_context
 from .errors import CorecruitError, JobError
 from .files import write_private
+from .fingerprint import Inputs, panel, staff
 from .jobs import JobResult
 from .locks import held
 from .status import publish
@@ -49,17 +51,134 @@ from .transforms.status import JobRun
 
 log = logging.getLogger("corecruit.runner")
 
-# name -> ("module:function", schedule setting). Order is the order of a full run. Runs
-# that chain jobs (remind, rewards, coprod) are in automations.pipelines.
-JOBS: dict[str, tuple[str, str]] = {
-    "redact": ("automations.jobs.redact:redact_job", "redact"),
-    "forms_push": ("automations.jobs.forms:push_job", "forms_push"),
-    "forms_collect": ("automations.jobs.forms:collect_job", "forms_collect"),
-    "merge": ("automations.jobs.merge:merge_job", "merge"),
-    "rewards": ("automations.pipelines:rewards_job", "rewards"),  # forms, then ledger
-    "timetable": ("automations.jobs.timetable:timetable_job", "timetable"),
-    "remind": ("automations.pipelines:remind_job", "remind"),
-    "coprod": ("automations.pipelines:coprod_job", "coprod"),
+
+class Job(NamedTuple):
+    """One scheduled job: its function, its timing setting and what it reads.
+
+    ``reads`` is what a scheduled run may skip on (see :mod:`automations.fingerprint`):
+    every tab the job reads, and what else it depends on. ``None``: never skipped.
+    """
+
+    target: str  # "module:function"
+    setting: str  # the [schedule] setting that times it
+    reads: Inputs | None = None
+
+
+# Order is the order of a full run. Runs that chain jobs (remind, rewards, coprod) are
+# in automations.pipelines; their reads are the union of their steps'.
+JOBS: dict[str, Job] = {
+    "redact": Job(
+        "automations.jobs.redact:redact_job",
+        "redact",
+        Inputs(
+            staff(
+                "applications",
+                "candidate_key",
+                "redaction_report",
+                "form_links",
+                "sent_messages",
+                "raw_scores",
+            )
+            + panel("applications")
+        ),
+    ),
+    "forms_push": Job(
+        "automations.jobs.forms:push_job",
+        "forms_push",
+        Inputs(
+            staff(
+                "people",
+                "applications",
+                "candidate_key",
+                "timetable",
+                "form_links",
+                "sent_messages",
+                "dates",
+                "redaction_report",
+                "raw_scores",
+            )
+            + panel("applications"),
+            dated=True,  # links go out from the day shortlisting opens; renewed by the day
+            form_backend=True,
+            sends=True,
+        ),
+    ),
+    "forms_collect": Job(
+        "automations.jobs.forms:collect_job",
+        "forms_collect",
+        Inputs(
+            staff(
+                "people",
+                "applications",
+                "candidate_key",
+                "timetable",
+                "form_links",
+                "raw_scores",
+                "exceptions",
+                "redaction_report",
+            )
+            + panel("applications"),
+            form_answers=True,
+        ),
+    ),
+    "merge": Job(
+        "automations.jobs.merge:merge_job",
+        "merge",
+        Inputs(
+            staff("raw_scores", "people", "candidate_key", "results", "reviewers", "exceptions")
+            + panel("shortlisting_results")
+        ),
+    ),
+    "rewards": Job(  # forms, then ledger
+        "automations.pipelines:rewards_job",
+        "rewards",
+        Inputs(
+            staff(
+                "people",
+                "form_links",
+                "expense_claims",
+                "exceptions",
+                "attendance",
+                "raw_scores",
+                "dates",
+                "rewards_ledger",
+            ),
+            dated=True,  # claims are read against today's date
+            form_answers=True,
+        ),
+    ),
+    "timetable": Job(
+        "automations.jobs.timetable:timetable_job",
+        "timetable",
+        Inputs(
+            staff("applications", "candidate_key", "people", "dates", "timetable"),
+            rewritten=panel("timetable"),  # a copy of the staff one, written when that changes
+            dated=True,
+        ),
+    ),
+    # Sends on dates and times of day: never skipped (proving that the next reminder
+    # is later than now is the reminders' own work, done by running them).
+    "remind": Job("automations.pipelines:remind_job", "remind", None),
+    "coprod": Job(
+        "automations.pipelines:coprod_job",
+        "coprod",
+        Inputs(
+            staff(
+                "people",
+                "dates",
+                "question_drafts",
+                "question_views",
+                "form_links",
+                "feedback",
+                "expressions_of_interest",
+                "raw_scores",
+                "attendance",
+                "extra_evidence",
+                "involvement",
+            ),
+            form_answers=True,
+        ),
+    ),
 }
 
 JobFn = Callable[[Context], JobResult]
@@ -76,10 +195,17 @@ def job_function(name: str) -> JobFn:
     return fn
 
 
+def job_inputs(name: str) -> Inputs | None:
+    """What the job reads, as declared in :data:`JOBS` (None: it always runs)."""
+    entry = JOBS[name]
+    return entry[2] if len(entry) > 2 else None
+
+
 def available_jobs() -> list[str]:
     """Jobs whose code is installed (all of them in a full install)."""
     out = []
-    for name, (target, _) in JOBS.items():
+    for name, entry in JOBS.items():
+        target = entry[0]
         try:
             importlib.import_module(target.split(":")[0])
         except ModuleNotFoundError:
@@ -127,6 +253,7 @@ class RunRecord:
     detail: str = ""
     attention: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the ledger put right, for people
+    unchanged: bool = False  # skipped: nothing it reads changed since its last good run
 
     def take(self, res: JobResult) -> None:
         """What the job said it did (scheduled or run by hand alike)."""
@@ -138,6 +265,7 @@ class RunRecord:
         d = asdict(self)
         d.pop("attention")
         d.pop("notes")
+        d.pop("unchanged")
         return d
 
 
@@ -181,8 +309,10 @@ class Runner:
         *,
         clock: Callable[[], dt.datetime] | None = None,
         context_factory: Callable[[Settings, str], Context] | None = None,
+        skip_unchanged: bool = True,
     ) -> None:
         self.settings = settings
+        self.skip_unchanged = skip_unchanged  # a job whose inputs are as last time: skipped
         self.clock = clock
         self.context_factory = context_factory or (
             lambda s, cid: make_context(s, cid, clock=self.clock)
@@ -201,15 +331,27 @@ class Runner:
         return local_now(self.settings.org.organisation.timezone)
 
     def run_job(self, campaign_id: str, job: str) -> RunRecord:
-        """Run one job for one campaign: lock, run, log the outcome. Never raises."""
+        """Run one job for one campaign: lock, run, log the outcome. Never raises.
+
+        With ``skip_unchanged`` (the runner's way), a job whose inputs are exactly as at
+        the start of its last good run does nothing and is logged "ok", "nothing new".
+        """
         rec = RunRecord(uuid.uuid4().hex[:12], job, campaign_id, self.now())
         calls_before = _api_calls()
         ctx: Context | None = None
+        taken: str | None = None
         try:
             with job_lock(self.lock_dir, campaign_id, job):
                 fn = job_function(job)
                 ctx = self.context_factory(self.settings, campaign_id)
-                rec.take(fn(ctx))
+                if self.skip_unchanged:
+                    taken = fingerprint.take(ctx, job_inputs(job))
+                since = self._unchanged_since(campaign_id, job, taken)
+                if since is not None:
+                    rec.unchanged = True
+                    rec.detail = f"nothing new since {since}"
+                else:
+                    rec.take(fn(ctx))
         except JobLocked as exc:
             rec.outcome, rec.detail = "skipped", str(exc)
         except CorecruitError as exc:
@@ -222,10 +364,43 @@ class Runner:
             log.debug("job %s failed", job, exc_info=True)
         rec.ended_at = self.now()
         rec.api_calls = max(0, _api_calls() - calls_before)
-        self._after(rec, ctx)
+        self._after(rec, ctx, scheduled=True, taken=taken)
         return rec
 
-    def _after(self, rec: RunRecord, ctx: Context | None) -> None:
+    def _unchanged_since(self, campaign: str, job: str, taken: str | None) -> str | None:
+        """When the job last ran on exactly these inputs (None: it has something to do)."""
+        kept = self.state.entry(campaign, job).get("inputs")
+        if taken is None or not isinstance(kept, dict) or kept.get("fingerprint") != taken:
+            return None
+        return str(kept.get("since", "its last run"))
+
+    def _keep_fingerprint(self, rec: RunRecord, taken: str | None) -> None:
+        """Keep the inputs' fingerprint after an ok run that changed nothing; else forget it.
+
+        A run that wrote or sent something changed what it reads, so it runs once more;
+        a run the ledger put something right in, or one that failed, runs next time too.
+        """
+        entry = self.state.entry(rec.campaign, rec.job)
+        settled = (
+            rec.outcome == "ok"
+            and taken is not None
+            and not (rec.rows_written or rec.messages_sent or rec.notes)
+        )
+        if settled and not rec.unchanged:
+            entry["inputs"] = {"fingerprint": taken, "since": f"{rec.started_at:%Y-%m-%d %H:%M}"}
+        elif not settled and rec.outcome != "skipped":
+            entry.pop("inputs", None)
+
+    def _after(
+        self,
+        rec: RunRecord,
+        ctx: Context | None,
+        *,
+        scheduled: bool = False,
+        taken: str | None = None,
+    ) -> None:
+        """Log the run, count failures, keep the state file (and, for a run the runner
+        started, the fingerprint of what the job read)."""
         if ctx is not None:  # what the ledger put right (a stale copy, deleted rows)
             for store in (ctx.stores.staff, ctx.stores.panel):
                 rec.notes += [n for n in store.notices if n not in rec.notes]
@@ -244,9 +419,15 @@ class Runner:
         entry["last_run"] = rec.started_at.isoformat(sep=" ")
         entry["last_outcome"] = rec.outcome
         entry["last_detail"] = rec.detail
+        # What the job itself asked of people stays until a run of it changes something
+        # (a quiet run does not repeat it); what the record said (a stale copy, a workbook
+        # open elsewhere) is about this run only.
+        asked = [a for a in rec.attention if a not in rec.notes]
         quiet = rec.outcome == "ok" and not (rec.rows_written or rec.messages_sent)
-        if rec.attention or not quiet:  # a run that changed nothing leaves what it last asked
-            entry["attention"] = rec.attention
+        if asked or not quiet:
+            entry["asked"] = asked
+        kept = [a for a in entry.get("asked", []) if a not in rec.notes]
+        entry["attention"] = kept + list(rec.notes)
         if rec.outcome == "failed":
             entry["failures"] = int(entry.get("failures", 0)) + 1
             if entry[
@@ -256,6 +437,8 @@ class Runner:
         elif rec.outcome == "ok":
             entry["failures"] = 0
             entry["reported"] = False
+        if scheduled:
+            self._keep_fingerprint(rec, taken)
         self.state.save()
         self._log_run(rec, ctx)
 

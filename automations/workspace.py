@@ -133,8 +133,10 @@ def init_campaign(ctx: Context, *, example: bool = False, add_tabs: bool = True)
     result = InitResult(staff=staff.init(add_tabs=add_tabs), panel=panel.init(add_tabs=add_tabs))
     camp = ctx.campaign
     with staff.locked():
-        here = [
-            t for t in ("dates", "people", "applications") if t not in result.staff.tabs_missing
+        here = [  # a tab missing, or missing a column it had, is said by the jobs
+            t
+            for t in ("dates", "people", "applications")
+            if t not in result.staff.tabs_missing and t not in result.staff.columns_missing
         ]
         staff.read(here, refresh=True)
         if "dates" in here:

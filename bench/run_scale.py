@@ -7,15 +7,19 @@ after the shortlisting deadline):
 1. ``first``: ``corecruit run --once`` (one process, every job): redact, push forms...
 2. every shortlister's form is filled in (not measured), then ``forms in``: the run
    that brings the scores in, merges, accrues rewards...
-3. ``nothing new``: the same command again with nothing changed. Writes are counted as
+3. ``once more``: the same command again: the jobs that wrote in step 2 (or whose inputs a
+   later job wrote) run once more; the others find nothing new and are skipped.
+4. ``nothing new``: the same command again with nothing changed. Writes are counted as
    workspace files whose inode, time or size changed.
-4. ``reference``: the same workbooks read with python-calamine and written once to
+5. ``reference``: the same workbooks read with python-calamine and written once to
    SQLite (one transaction), the least any run over this data could cost.
+5. one save of the filled workbooks, through openpyxl and through the fast path that
+   rewrites only the changed tab (bench/xlsx_save.py; ``--no-saves`` leaves it out).
 
 Wall time, CPU (user + system) and peak memory (max RSS) are the child's own, from
 ``os.wait4``. Ratios are against the reference measured in the same run.
 
-    python bench/run_scale.py [--sizes 500,5000] [--record]
+    python bench/run_scale.py [--sizes 500,5000] [--record] [--no-saves]
 """
 
 from __future__ import annotations
@@ -81,7 +85,7 @@ def stamps(folder: Path) -> dict[str, tuple[int, int, int]]:
     return out
 
 
-def measure(size: int) -> dict[str, object]:
+def measure(size: int, saves: bool = True) -> dict[str, object]:
     tmp = Path(tempfile.mkdtemp(prefix=f"corecruit-scale-{size}-"))
     try:
         cfg = tmp / "config"
@@ -99,9 +103,13 @@ def measure(size: int) -> dict[str, object]:
         got["filled"] = int(filled.stdout.strip().splitlines()[-1])
         got["forms in"] = timed(run, env)
         ws = tmp / "workspace"
+        # the jobs that wrote (and those whose inputs a later job wrote) run once more
+        got["once more"] = timed(run, env)
         before = stamps(ws)
         got["nothing new"] = timed(run, env)
         after = stamps(ws)
+        quiet = str(got["nothing new"]["out"]).splitlines()
+        got["skipped"] = [ln.split(":")[0].split()[-1] for ln in quiet if "nothing new since" in ln]
         changed = sorted(k for k in after if before.get(k) != after[k] and not k.endswith(".lock"))
         got["writes"] = [k for k in changed if k.endswith(".xlsx")]
         got["other_files"] = [k for k in changed if not k.endswith(".xlsx")]
@@ -111,6 +119,14 @@ def measure(size: int) -> dict[str, object]:
         )
         xlsx = sum(p.stat().st_size for p in ws.rglob("*.xlsx"))
         got["xlsx_mb"] = xlsx / 1e6
+        if saves:
+            got["saves"] = subprocess.run(
+                [sys.executable, str(BENCH / "xlsx_save.py"), str(cfg)],
+                check=True,
+                env=env,
+                capture_output=True,
+                text=True,
+            ).stdout
         return got
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -125,7 +141,7 @@ def table(results: list[dict[str, object]]) -> str:
     for r in results:
         ref = r["reference"]
         assert isinstance(ref, dict)
-        for name in ("first", "forms in", "nothing new", "reference"):
+        for name in ("first", "forms in", "once more", "nothing new", "reference"):
             m = r[name]
             assert isinstance(m, dict)
             out.append(
@@ -142,18 +158,29 @@ def table(results: list[dict[str, object]]) -> str:
             + (", ".join(writes) if writes else "none")
             + "; other files it wrote: "
             + (", ".join(other) if other else "none")
+            + "; jobs it skipped (nothing new): "
+            + (", ".join(r.get("skipped", [])) or "none")  # type: ignore[attr-defined]
         )
-    return "\n".join(out) + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n"
+    text = "\n".join(out) + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n"
+    for r in results:
+        if r.get("saves"):
+            text += (
+                f"\nOne save of the filled workbooks, {r['size']} applications "
+                f"(bench/xlsx_save.py; CPU of the save alone, peak RSS of the process):\n\n"
+                f"{r['saves']}"
+            )
+    return text
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="500,5000")
     ap.add_argument("--record", action="store_true")
+    ap.add_argument("--no-saves", action="store_true")
     args = ap.parse_args()
     results = []
     for n in (int(s) for s in args.sizes.split(",")):
-        results.append(measure(n))
+        results.append(measure(n, saves=not args.no_saves))
         print(table(results[-1:]), flush=True)
     text = table(results)
     print(text)

@@ -289,6 +289,7 @@ def save(self, wb):
             def half(*a, **k):
                 os.kill(os.getpid(), signal.SIGKILL)
             xl.ExcelWriter.write_data = half
+            os.fsync = half  # a fast save: the new file written, not yet renamed
         else:
             os.kill(os.getpid(), signal.SIGKILL)
     return real_save(self, wb)

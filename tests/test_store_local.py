@@ -314,6 +314,7 @@ KILL_SCRIPT = textwrap.dedent("""
     sys.path.insert(0, {tests!r})
     from test_store_local import _spec
     s = LocalStore(_spec(), {path!r})
+    s.fast_saves = {fast!r}
     spec = s.tab("things")
     df = make_frame(spec, [{{"id": str(i), "a": "new text " * 20}} for i in range(50000)])
     print("writing", flush=True)
@@ -329,10 +330,11 @@ def _tmp_files(folder: Path) -> list[Path]:
 @pytest.mark.slow
 @pytest.mark.parametrize("when", ["while saving", "after 0.5 s", "after 1.5 s"])
 def test_kill_during_write_leaves_the_old_file_intact(store: LocalStore, when: str) -> None:
+    """Through openpyxl (slow enough to be killed at set times while it saves)."""
     spec = store.tab("things")
     store.write({"things": make_frame(spec, [{"id": "old", "a": "kept"}])})
     before = store.path.read_bytes()
-    script = KILL_SCRIPT.format(tests=str(Path(__file__).parent), path=str(store.path))
+    script = KILL_SCRIPT.format(tests=str(Path(__file__).parent), path=str(store.path), fast=False)
     with subprocess.Popen(
         [sys.executable, "-c", script],
         stdout=subprocess.PIPE,
@@ -363,6 +365,7 @@ def test_kept_copy_is_used_only_while_the_file_is_unchanged(store: LocalStore) -
     """A workbook this process loaded is reused, but an edit by a person is always seen."""
     from automations.store import local as local_mod
 
+    store.fast_saves = False  # the openpyxl save path, the one that keeps a copy
     spec = store.tab("things")
     store.write({"things": make_frame(spec, [{"id": "1", "a": "ours"}])})
     assert store._key in local_mod._CACHE  # just saved: kept for the next job

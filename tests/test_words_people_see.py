@@ -88,7 +88,10 @@ def test_a_missing_column_is_named_by_its_header(ctx: Context, config_dir: Path)
     wb.save(path)
     r = CliRunner().invoke(main, ["--config", str(config_dir), "check"])
     assert r.exit_code == 4
-    assert "tab 'Paper scores', column 'Score': this column is missing" in r.output
+    assert (  # the record knows it held scores: refused by its header, never added empty
+        "tab 'Paper scores', column 'Score': the column 'Score' is missing from 'Paper scores' "
+        "(it was there on the last run)" in r.output
+    )
     assert "paper_scores" not in r.output
 
 

@@ -133,6 +133,8 @@ def init(state: State, example: bool) -> None:
             click.echo(f"  tabs added: {', '.join(rep.tabs_added)}")
         for tab, cols in rep.columns_added.items():
             click.echo(f"  columns added to {tab}: {', '.join(cols)}")
+        for said in [m for ms in rep.columns_missing.values() for m in ms]:
+            click.secho(f"  Not added: {said}", fg="yellow")
     for tab, n in res.loaded.items():
         if n:
             click.echo(f"Loaded {n} new row(s) into {tab}.")
@@ -184,6 +186,8 @@ def check(state: State) -> None:
             click.secho(f"Warning: {p}", fg="yellow")
         for p in errors:
             click.secho(f"Problem: {p}", fg="red")
+        for note in [*ctx.stores.staff.notices, *ctx.stores.panel.notices]:
+            click.secho(f"Please note: {note}", fg="yellow")  # what the record recognised
         n_errors += len(errors)
         n_warnings += len(warnings)
     from ..forms.local import link_warnings

@@ -52,7 +52,12 @@ def _first_run(state: State, example: bool) -> None:
     for cid in state.settings.campaigns:
         ctx = make_context(state.settings, cid, **state.store_kw)
         res = init_campaign(ctx, example=example, add_tabs=False)
+        for note in [*ctx.stores.staff.notices, *ctx.stores.panel.notices]:
+            click.secho(f"Please note: {note}", fg="yellow")  # e.g. a header renamed
         for rep in (res.staff, res.panel):
+            for said in [m for ms in rep.columns_missing.values() for m in ms]:
+                log.warning("campaign=%s column_missing", cid)
+                click.secho(f"Warning: {cid}: {said}", fg="yellow", err=True)
             for tab in rep.tabs_missing:
                 if tab == STATUS:  # job-owned, nothing typed: added at the end of the run
                     continue
@@ -113,7 +118,9 @@ def run(
         for r in records:
             mark = {"ok": "✓", "failed": "✗", "skipped": "–"}[r.outcome]
             line = f"{mark} {r.campaign} {r.job}: {r.outcome}"
-            if r.outcome == "ok":
+            if r.unchanged:
+                line += f" ({r.detail})"
+            elif r.outcome == "ok":
                 line += f" ({r.rows_read} read, {r.rows_written} written, {r.messages_sent} sent)"
             else:
                 line += f". {r.detail}"

@@ -368,6 +368,16 @@ class Inbox:
             if wanted is None or key in wanted
         ]
 
+    def answers_version(self) -> str:
+        """How many answers there are and the newest one's number. Answers are append-only,
+        so this changes with each new answer and only then (the runner's fingerprint of
+        a job that brings answers in; a form made or a draft saved does not change it)."""
+        with self._connect() as con:
+            n, last = con.execute(
+                "SELECT COUNT(*), COALESCE(MAX(seq), 0) FROM submissions"
+            ).fetchone()
+        return f"{n} {last}"
+
     def count(self) -> int:
         with self._connect() as con:
             return int(con.execute("SELECT COUNT(*) FROM submissions").fetchone()[0])

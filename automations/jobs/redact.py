@@ -30,6 +30,7 @@ from ..context import Context
 from ..errors import JobError, Problem, SheetProblems
 from ..locks import job_lock
 from ..store.cells import CellError, parse_cell
+from ..store.frames import emptied
 from ..transforms.redact import (
     LetterPlan,
     _t,
@@ -60,6 +61,7 @@ class RedactOutcome:
     panel: pd.DataFrame  # what the panel workbook gets: held applications left out
     report: pd.DataFrame
     review: ReviewState
+    anonymised: pd.DataFrame | None = None  # every application's answers, none held back
 
 
 def hold_back(
@@ -217,7 +219,7 @@ def plan_redaction(
         data.get("sent_messages"),
         data.get("raw_scores"),
     )
-    return RedactOutcome(plan, panel, report, review)
+    return RedactOutcome(plan, panel, report, review, anon.panel)
 
 
 def redact_job(ctx: Context, *, dry_run: bool = False, **_: Any) -> JobResult:
@@ -229,6 +231,7 @@ def redact_job(ctx: Context, *, dry_run: bool = False, **_: Any) -> JobResult:
         current_panel = panel.read_one("applications", errors="collect")
         res.rows_read = len(data["applications"])
         out = plan_redaction(ctx, data, panel.tab("applications").column_ids)
+        _never_blanked(ctx, current_panel, out.anonymised)
         plan = out.plan
         active = plan.active()
         unsure = [
@@ -268,6 +271,31 @@ def redact_job(ctx: Context, *, dry_run: bool = False, **_: Any) -> JobResult:
         res.detail = what + held
         log.info("redact: %s", what)
     return res
+
+
+def _never_blanked(ctx: Context, current: pd.DataFrame, new: pd.DataFrame | None) -> None:
+    """Refuse to replace the panel's answers with blanks: an answer column empty in every
+    application is one that went missing or was added back empty, not answers taken back.
+    Checked before anything is written (blank answers would also undo the checks)."""
+    if new is None:
+        return
+    gone = emptied(current, new, ["candidate_letter"], answer_columns(new))
+    if gone:
+        staff = ctx.stores.staff
+        spec = staff.tab("applications")
+        raise SheetProblems(
+            [
+                staff.problem(
+                    spec,
+                    "this column is empty in every application, but the panel workbook holds "
+                    "the answers it had, so nothing was written. If the column "
+                    "was deleted or replaced, put it back from the version history or a "
+                    "backup; the panel keeps the answers meanwhile.",
+                    column=c,
+                )
+                for c in gone
+            ]
+        )
 
 
 def _checks_undone(old: pd.DataFrame, new: pd.DataFrame) -> list[str]:

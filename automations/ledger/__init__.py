@@ -10,12 +10,13 @@ implementation and :class:`.base.Ledger` for the seam (PostgreSQL could follow).
 
 from __future__ import annotations
 
-from .base import Event, Ledger, TabChange, TabRows
+from .base import Event, Header, Ledger, TabChange, TabRows
 from .sqlite import LEDGER_NAME, SqliteLedger, open_ledger
 
 __all__ = [
     "LEDGER_NAME",
     "Event",
+    "Header",
     "Ledger",
     "SqliteLedger",
     "TabChange",

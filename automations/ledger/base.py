@@ -17,6 +17,8 @@ STAMP_NEW = -1  # commit(sheet_stamp=STAMP_NEW): the workbook will hold the new 
 
 # key json -> (position, cells json)
 TabRows = dict[str, tuple[int, str]]
+# a tab's header row as it was last seen: (header text, column id or None) per position
+Header = list[tuple[str, str | None]]
 
 
 @dataclass
@@ -76,6 +78,11 @@ class Ledger(ABC):
         """The newest generation confirmed as saved to the workbook (0: none)."""
 
     @abstractmethod
+    def pending_export(self, workbook: str) -> bool:
+        """Whether a generation committed to be saved is not in the workbook yet (held,
+        e.g. while the file is open in an office program, or stopped before saving)."""
+
+    @abstractmethod
     def tracked(self, workbook: str, generation: int) -> set[str]:
         """Tabs the ledger held rows for at ``generation``."""
 
@@ -104,6 +111,18 @@ class Ledger(ABC):
     @abstractmethod
     def mark_exported(self, workbook: str, generation: int, at: str) -> None:
         """Record that ``generation`` is now in the workbook."""
+
+    @abstractmethod
+    def headers(self, workbook: str) -> dict[str, Header]:
+        """Each tab's header row as last read or exported in full (every column there).
+
+        A column's identity travels with its place: a header renamed by a person is
+        recognised from where the column stood (see :mod:`automations.store.record`).
+        """
+
+    @abstractmethod
+    def keep_headers(self, workbook: str, headers: Mapping[str, Header], at: str) -> None:
+        """Record tabs' header rows as they are now (one transaction)."""
 
     @abstractmethod
     def prune(self, workbook: str, *, keep_last: int, keep_since: str) -> int:

@@ -7,6 +7,7 @@ commit: a generation is all there or not there, whatever line a job is killed at
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import sqlite3
@@ -16,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..files import private_dir, private_fd, private_file
-from .base import STAMP_NEW, Event, Generation, Ledger, TabChange, TabRows
+from .base import STAMP_NEW, Event, Generation, Header, Ledger, TabChange, TabRows
 
 LEDGER_NAME = "ledger.sqlite3"
 BUSY_MS = 30_000
@@ -53,6 +54,13 @@ CREATE TABLE IF NOT EXISTS rows (
 );
 CREATE INDEX IF NOT EXISTS rows_live ON rows (workbook, tab, key) WHERE to_gen IS NULL;
 CREATE INDEX IF NOT EXISTS rows_by_gen ON rows (workbook, tab, from_gen);
+CREATE TABLE IF NOT EXISTS headers (
+    workbook TEXT NOT NULL,
+    tab TEXT NOT NULL,
+    cells TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (workbook, tab)
+);
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY,
     workbook TEXT NOT NULL,
@@ -173,6 +181,15 @@ class SqliteLedger(Ledger):
         )
         return 0 if row is None or row[0] is None else int(row[0])  # type: ignore[call-overload]
 
+    def pending_export(self, workbook: str) -> bool:
+        row = self._one(
+            "SELECT MAX(generation) FROM generations WHERE workbook = ? AND kind = 'write' "
+            "AND exported_at IS NULL",
+            (workbook,),
+        )
+        held = 0 if row is None or row[0] is None else int(row[0])  # type: ignore[call-overload]
+        return held > self.last_exported(workbook)
+
     def tracked(self, workbook: str, generation: int) -> set[str]:
         if not self.path.exists():
             return set()
@@ -265,6 +282,28 @@ class SqliteLedger(Ledger):
             c.execute(
                 "UPDATE generations SET exported_at = ? WHERE workbook = ? AND generation = ?",
                 (at, workbook, generation),
+            )
+
+    def headers(self, workbook: str) -> dict[str, Header]:
+        if not self.path.exists():
+            return {}
+        with self._read() as c:
+            cur = c.execute("SELECT tab, cells FROM headers WHERE workbook = ?", (workbook,))
+            return {
+                str(tab): [(str(t), None if i is None else str(i)) for t, i in json.loads(cells)]
+                for tab, cells in cur
+            }
+
+    def keep_headers(self, workbook: str, headers: Mapping[str, Header], at: str) -> None:
+        if not headers:
+            return
+        with self._tx() as c:
+            c.executemany(
+                "INSERT OR REPLACE INTO headers (workbook, tab, cells, at) VALUES (?, ?, ?, ?)",
+                [
+                    (workbook, tab, json.dumps([list(p) for p in h], ensure_ascii=False), at)
+                    for tab, h in headers.items()
+                ],
             )
 
     def prune(self, workbook: str, *, keep_last: int, keep_since: str) -> int:

@@ -26,8 +26,8 @@ from ..errors import Problem, SheetProblems, StoreError
 from ..templates import ColumnSpec, TabSpec, WorkbookSpec
 from .cells import Cell, CellError, dtype_for, is_empty, parse_cell, to_storable, to_text
 from .frames import append_new, conform, key_tuples, upsert_rows
-from .record import STAMP, LedgerSync, gone_message, stamp_spec
-from .shapes import Grid, InitReport, number_column
+from .record import STAMP, LedgerSync, gone_message, lost_column, stamp_spec
+from .shapes import Grid, InitReport, norm_header, number_column
 
 if TYPE_CHECKING:
     from ..ledger import Ledger
@@ -63,10 +63,6 @@ def missing_tab(spec: TabSpec) -> str:
         f"the name '{spec.label}'; if it was deleted, restore it from the version history or "
         "a backup. Run 'corecruit init' to add it empty only if it never held anything."
     )
-
-
-def norm_header(h: str) -> str:
-    return " ".join(str(h).replace("_", " ").split()).casefold()
 
 
 def _key(v: Cell) -> object:
@@ -112,6 +108,7 @@ class TableStore(ABC):
         self.spec = spec
         self.header_map = {k: dict(v) for k, v in (header_map or {}).items()}
         self._grids: dict[str, Grid | None] = {}
+        self._fresh: set[str] = set()  # read by prefetch: the next read takes them as they are
         self.sync: LedgerSync | None = None  # the ledger underneath, when opened for a campaign
 
     def attach_ledger(self, ledger: Ledger, folder: Path | None = None) -> None:
@@ -194,6 +191,7 @@ class TableStore(ABC):
         tabs yet (made empty by staff), always gets every tab.
         """
         self._grids.clear()
+        self._fresh.clear()
         if self.sync is not None:
             if self.sync.ledger.generation(self.spec.name) and not self.exists():
                 raise StoreError(gone_message(self))
@@ -206,6 +204,7 @@ class TableStore(ABC):
             raise StoreError(f"the {self.spec.name} workbook has no record to restore from")
         report = self.sync.restore()
         self._grids.clear()
+        self._fresh.clear()
         return report
 
     def titles_for(self, spec: TabSpec) -> list[str]:
@@ -224,7 +223,43 @@ class TableStore(ABC):
         for h in header:
             text = to_text(h).strip()
             out.append(None if not text else lookup.get(norm_header(text), text))
-        return out
+        if self.sync is None:
+            return out
+        return list(self.sync.recognised(spec, [to_text(h) for h in header], out).ids)
+
+    def _lost(self, spec: TabSpec, header: Sequence[str]) -> dict[str, str]:
+        """Columns the record knows were in this tab, missing now: id -> its last header."""
+        if self.sync is None:
+            return {}
+        ids = self._map_header(spec, header)
+        return self.sync.recognised(spec, [to_text(h) for h in header], ids).lost
+
+    def _to_add(
+        self, spec: TabSpec, ids: Sequence[str | None], new: bool = False
+    ) -> list[ColumnSpec]:
+        """The template's columns ``init`` may add to a tab whose header maps to ``ids``.
+
+        Never one the record knows was there (renamed past recognising, or deleted):
+        added empty, it would be read as blank answers and copied on as blanks. A ``new``
+        tab (or workbook, as ``restore`` makes) gets every column.
+        """
+        return [
+            c
+            for c in spec.columns
+            if c.id not in ids
+            and (new or self.sync is None or self.sync.was_there(spec, c.id) is None)
+        ]
+
+    def _withheld(self, spec: TabSpec, ids: Sequence[str | None], new: bool = False) -> list[str]:
+        """What ``init`` says of the known columns it did not add (see :meth:`_to_add`)."""
+        if self.sync is None or new:
+            return []
+        title = self.sync._title(spec)
+        return [
+            lost_column(self.spec.name, title, old)
+            for c in spec.columns
+            if c.id not in ids and (old := self.sync.was_there(spec, c.id)) is not None
+        ]
 
     def problem(
         self, spec: TabSpec, message: str, row: int | None = None, column: str | None = None
@@ -246,11 +281,26 @@ class TableStore(ABC):
         )
 
     def _fetch(self, specs: Sequence[TabSpec], refresh: bool) -> None:
-        need = [s for s in specs if refresh or s.id not in self._grids]
+        need = [
+            s for s in specs if s.id not in self._grids or (refresh and s.id not in self._fresh)
+        ]
+        self._fresh.difference_update(s.id for s in specs)
         if need and self.sync is not None:
             self._grids.update(self.sync.read(need))
         elif need:
             self._grids.update(self._read_grids(need))
+
+    def prefetch(self, tabs: Sequence[str]) -> dict[str, Grid | None]:
+        """Read ``tabs`` in one batch now; the next :meth:`read` of each takes it as read here.
+
+        The runner reads a job's inputs to fingerprint them just before the job runs;
+        the job's own first read of each tab then costs nothing more (no second file
+        read, no second Google call), and it sees exactly what was fingerprinted.
+        """
+        specs = [self.tab(t) for t in tabs]
+        self._fetch(specs, refresh=True)
+        self._fresh.update(s.id for s in specs)
+        return {s.id: self._grids.get(s.id) for s in specs}
 
     def read(
         self,
@@ -301,7 +351,20 @@ class TableStore(ABC):
                 )
             seen[cid] = i
         missing = [c.id for c in spec.columns if c.id not in seen]
+        lost = self._lost(spec, grid.header) if missing else {}
         for m in missing:
+            if m in lost:  # the record knows it was there: renamed or deleted by a person
+                problems.append(
+                    Problem(
+                        self.spec.name,
+                        spec.id,
+                        lost_column(self.spec.name, grid.title, lost[m]),
+                        column=m,
+                        tab_title=grid.title,
+                        header=lost[m],
+                    )
+                )
+                continue
             problems.append(
                 self.problem(
                     spec,
@@ -489,5 +552,6 @@ class TableStore(ABC):
     def forget(self) -> None:
         """Drop cached tabs so the next read goes back to the backend."""
         self._grids.clear()
+        self._fresh.clear()
         if self.sync is not None:
             self.sync.forget()

@@ -123,3 +123,30 @@ def append_new(
         [existing.reset_index(drop=True), added.reset_index(drop=True)], ignore_index=True
     )
     return conform(spec, out), len(keep)
+
+
+def emptied(
+    old: pd.DataFrame, new: pd.DataFrame, key: Sequence[str], columns: Sequence[str]
+) -> list[str]:
+    """Columns filled in some row of ``old`` and blank in every row of ``new`` that ``old`` had.
+
+    What a job's output looks like when the input column it copies went missing (or was
+    added back empty): a job checks this before writing, so answers are never replaced
+    with blanks. A row that is gone from ``new`` does not count; nor does a column blank
+    in only some rows (a person may clear one answer).
+    """
+    if old.empty or new.empty or any(k not in old.columns or k not in new.columns for k in key):
+        return []
+    kept = set(key_tuples(new, key)) & set(key_tuples(old, key))
+    if not kept:
+        return []
+    was = old[[k in kept for k in key_tuples(old, key)]]
+    now = new[[k in kept for k in key_tuples(new, key)]]
+    return [
+        c
+        for c in columns
+        if c in was.columns
+        and c in now.columns
+        and not all(is_empty(v) for v in was[c])
+        and all(is_empty(v) for v in now[c])
+    ]

@@ -533,7 +533,10 @@ class GoogleStore(TableStore):
             header = list(headers.get(spec.id, []))
             ids = self._map_header(spec, header)
             new_cols: list[str] = []
-            for c in spec.columns:
+            new = report.created_workbook or m is None
+            if withheld := self._withheld(spec, ids, new):
+                report.columns_missing[spec.id] = withheld
+            for c in self._to_add(spec, ids, new):
                 if c.id not in ids:
                     header.append(c.label)
                     ids.append(c.id)

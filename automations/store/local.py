@@ -6,10 +6,14 @@ lock file, so two jobs never interleave and a crash never leaves half a file.
 
 Reading is python-calamine (a Rust reader, about thirty times faster than openpyxl
 and a fraction of its memory), and only when the file changed: the cells read are kept
-per file, keyed by its inode, time and size, for every store of the process. openpyxl
-is loaded only to save (it keeps the styles, notes and drop-downs people see), and for
-the rare tab calamine cannot read exactly as openpyxl does (a formula, an error cell,
-text holding an ``_xHHHH_`` escape).
+per file, keyed by its inode, time and size, for every store of the process.
+
+Saving rewrites only the tabs that changed, straight in the file's zip (xlsx_write:
+every other part, and each sheet's columns, notes and drop-downs, copied as they are).
+openpyxl is loaded only when that path cannot be sure (a header to write, a formula or a
+table on the tab, a layout it does not know), by ``init``, and for the rare tab calamine
+cannot read exactly as openpyxl does (a formula, an error cell, text holding an
+``_xHHHH_`` escape).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import io
+import logging
 import os
 import re
 import tempfile
@@ -44,20 +49,20 @@ from .base import TableStore, missing_tab
 from .cells import FORMULA_START, NO_SAVED_VALUE, Cell
 from .record import STAMP
 from .shapes import Grid, InitReport
+from .xlsx_write import (
+    XLSX_CELL_LIMIT,
+    Refused,
+    SheetEdit,
+    escape_text,
+    number_format,
+    save_changed,
+)
 
-XLSX_CELL_LIMIT = 32_767
-_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0d\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-_LITERAL_ESCAPE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
 _ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
+log = logging.getLogger("corecruit.store")
 JOB_FILL = PatternFill("solid", fgColor="D9D9D9")
 HEADER_FONT = Font(bold=True)
 JOB_FONT = Font(bold=True, italic=True, color="404040")
-
-
-def escape_text(s: str) -> str:
-    """Encode what XML cannot hold the way Excel does (``_xHHHH_``)."""
-    s = _LITERAL_ESCAPE.sub(r"_x005F_\1", s)
-    return _ILLEGAL.sub(lambda m: f"_x{ord(m.group(0)):04X}_", s)
 
 
 def unescape_text(s: str) -> str:
@@ -193,9 +198,71 @@ class _Snapshot:
                 got.append(row)
         return got
 
+    def header(self, title: str) -> list[Cell]:
+        """Row 1 of a tab, from the kept read or as calamine reads it (a save's check
+        that the header stays as it is; text of only spaces reads as empty, so such a
+        header counts as changed)."""
+        with self._lock:  # calamine's workbook is for one thread at a time
+            rows = self._rows.get(title)
+            if rows:
+                return rows[0]
+            if self._book is None:
+                self._book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(self.data))
+            raw = self._book.get_sheet_by_name(title).to_python(skip_empty_area=False, nrows=1)
+            return [_cell(v) for v in raw[0]] if raw else []
+
+
+LOCK_FRESH = dt.timedelta(hours=12)  # an office lock file older than this was left behind
+
+
+def office_lock(path: Path, now: dt.datetime | None = None) -> tuple[str | None, str | None]:
+    """Whether a spreadsheet program has the workbook open: (why not to save, what to say).
+
+    LibreOffice keeps ``.~lock.<name>#`` beside the file (``name,user,host,date,…``: only
+    the host is used, never the person's name); Excel keeps ``~$<name>`` (or ``~$`` over
+    the first two letters of a long name). A lock file older than :data:`LOCK_FRESH` is
+    one a program left when it stopped: ignored, and said.
+    """
+    now = now or dt.datetime.now()
+    found = [
+        (prog, p)
+        for prog, p in (
+            ("LibreOffice", path.with_name(f".~lock.{path.name}#")),
+            ("Excel", path.with_name(f"~${path.name}")),
+            ("Excel", path.with_name(f"~${path.name[2:]}")),
+        )
+        if len(path.name) > 2 and p.is_file()
+    ]
+    for prog, p in found:
+        try:
+            age = now - dt.datetime.fromtimestamp(p.stat().st_mtime)
+        except OSError:
+            continue
+        if age > LOCK_FRESH:
+            return None, (
+                f"a lock file {prog} left beside the {path.name} workbook ({p.name}, "
+                f"{age.days * 24 + age.seconds // 3600} hours old) was ignored; it is safe "
+                "to delete it when the workbook is not open."
+            )
+        on = ""
+        if prog == "LibreOffice":
+            with contextlib.suppress(OSError, UnicodeDecodeError):
+                parts = p.read_text(encoding="utf-8").split(",")
+                on = f" on {parts[2].strip()}" if len(parts) > 2 and parts[2].strip() else ""
+        return (
+            f"it is open in a spreadsheet program ({prog}){on}; corecruit will save its "
+            "changes when it is closed.",
+            None,
+        )
+    return None, None
+
 
 class LocalStore(TableStore):
     """A workbook kept as an ``.xlsx`` file."""
+
+    # Save by rewriting only the changed tabs in the file where that is sure (xlsx_write);
+    # False makes every save go through openpyxl (the tests compare the two).
+    fast_saves = True
 
     def __init__(
         self,
@@ -449,6 +516,14 @@ class LocalStore(TableStore):
     def _file(self) -> Path | None:
         return self.path
 
+    def hold_export(self) -> str | None:
+        """Not while a spreadsheet program has the file open: a save would be lost when the
+        person saves theirs (the record keeps the change; the next run saves it)."""
+        why, say = office_lock(self.path)
+        if say and self.sync is not None:
+            self.sync.note("old lock file", say)
+        return why
+
     def _check_unchanged(self) -> None:
         if self._stamp is not None and self._file_stamp() != self._stamp:
             raise StoreError(
@@ -465,6 +540,8 @@ class LocalStore(TableStore):
     def _write_grids(self, grids: Mapping[str, tuple[Grid, int]]) -> None:
         with self.locked():
             self._check_unchanged()
+            if self.fast_saves and self._save_changed_tabs(grids):
+                return
             with _CACHE_LOCK:
                 wb = self._full()
                 try:
@@ -483,6 +560,56 @@ class LocalStore(TableStore):
                     raise
                 self._stamp = self._file_stamp()
                 self._remember(wb, self._stamp)
+
+    def _save_changed_tabs(self, grids: Mapping[str, tuple[Grid, int]]) -> bool:
+        """Save by rewriting only the changed tabs' rows in the file (see xlsx_write).
+
+        False (nothing written) when that path cannot be sure: a tab not found as read,
+        a header that changes, a formula, a style the file lacks... openpyxl saves then.
+        """
+        snap = self._snapshot()
+        if self._stamp is not None and snap.stamp != self._stamp:
+            return False
+        edits: dict[str, SheetEdit] = {}
+        try:
+            for grid, _ in grids.values():
+                if grid.title not in snap.parts:
+                    raise Refused("a tab not in the file")
+                try:
+                    header, want = snap.header(grid.title), grid.header
+                except python_calamine.CalamineError as exc:
+                    raise Refused("calamine cannot read the header") from exc
+                if len(header) < len(want) or any(
+                    not isinstance(have, str) or have != w
+                    for have, w in zip(header, want, strict=False)
+                ):
+                    raise Refused("the header changes")  # openpyxl writes it, with its notes
+                edits[grid.title] = SheetEdit(grid.title, grid.header, grid.rows)
+            data = save_changed(snap.data, snap.parts, edits, self._too_long)
+        except Refused as why:
+            log.debug("the %s workbook is saved through openpyxl: %s", self.spec.name, why)
+            return False
+        with _CACHE_LOCK:
+            self._drop_cached()  # the openpyxl copy is of the old file
+            self._save(data)
+            self._stamp = self._file_stamp()
+            if self._stamp is not None:  # what calamine read of the other tabs still holds
+                snap = _Snapshot(
+                    self._stamp,
+                    data,
+                    snap.parts,
+                    {t: r for t, r in snap._rows.items() if t not in edits},
+                )
+                _READS[self._key] = snap
+                _READS.move_to_end(self._key)
+        return True
+
+    def _too_long(self, title: str, row: int) -> StoreError:
+        return StoreError(
+            f"{self.spec.name} workbook, tab '{title}', row {row}: the text is longer "
+            f"than a spreadsheet cell can hold ({XLSX_CELL_LIMIT} characters); nothing "
+            "was written."
+        )
 
     def _fill(self, ws: Worksheet, spec: TabSpec, grid: Grid, old_rows: int) -> None:
         width = len(grid.header)
@@ -504,13 +631,11 @@ class LocalStore(TableStore):
         cell = ws.cell(row=r, column=c)
         if isinstance(v, str):
             if len(v) > XLSX_CELL_LIMIT:
-                raise StoreError(
-                    f"{self.spec.name} workbook, tab '{ws.title}', row {r}: the text is longer "
-                    f"than a spreadsheet cell can hold ({XLSX_CELL_LIMIT} characters); nothing "
-                    "was written."
-                )
+                raise self._too_long(ws.title, r)
             text = escape_text(v)
             cell.value = text
+            if len(text) > XLSX_CELL_LIMIT:  # openpyxl would cut the escapes off the end
+                cell._value = text
             cell.data_type = "s"  # never a formula, even when it starts with '='
             if text.startswith(FORMULA_START):
                 cell.quotePrefix = True  # Excel and LibreOffice keep it as text when edited
@@ -521,19 +646,22 @@ class LocalStore(TableStore):
             if isinstance(v, float):  # pragma: no cover - stores never make floats
                 raise StoreError("internal: a float reached the store")
             if isinstance(v, Decimal):  # a number cell: the file holds its exact digits
-                places = max(0, -int(v.as_tuple().exponent))
-                fmt = "0." + "0" * places if places else "0"
+                fmt = number_format(v)
                 if cell.number_format != fmt:
                     cell.number_format = fmt
 
-    def _save(self, wb: openpyxl.Workbook) -> None:
+    def _save(self, wb: openpyxl.Workbook | bytes) -> None:
+        """Replace the file (with a workbook, or the bytes of one) atomically."""
         private_dir(self.path.parent)
         fd, tmp = tempfile.mkstemp(
             prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
         )
         try:
             with os.fdopen(fd, "wb") as fh:
-                wb.save(fh)
+                if isinstance(wb, bytes):
+                    fh.write(wb)
+                else:
+                    wb.save(fh)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, self.path)
@@ -571,8 +699,10 @@ class LocalStore(TableStore):
                 report.tabs_missing.append(tab_id)
                 continue
             ids = self._map_header(self.tab(tab_id), grid.header)
-            if any(c.id not in ids for c in self.tab(tab_id).columns):
+            if self._to_add(self.tab(tab_id), ids):
                 return None
+            if withheld := self._withheld(self.tab(tab_id), ids):
+                report.columns_missing[tab_id] = withheld
         return report
 
     def _init(self, add_tabs: bool = True) -> InitReport:
@@ -614,7 +744,10 @@ class LocalStore(TableStore):
                 )
                 ids = self._map_header(spec, header)
                 added = []
-                for col in spec.columns:
+                new = fresh or spec.id in report.tabs_added
+                if withheld := self._withheld(spec, ids, new):
+                    report.columns_missing[spec.id] = withheld
+                for col in self._to_add(spec, ids, new):
                     if col.id not in ids:
                         header.append(col.label)
                         ids.append(col.id)

@@ -14,6 +14,10 @@ this is what a store with a ledger does in between (see ``automations/ledger``):
   no backend call at all (what was read is still taken into the ledger). Otherwise
   the whole state is committed as a new generation first, then exported with the
   stamp, then marked as exported; a local workbook's file is kept in ``backups/``.
+* **headers**: each tab's header row is recorded whenever every column is there, so a
+  header a person renamed is recognised by where the column stood (:func:`recognise`):
+  read as its column under the person's words, or refused naming the old header. A
+  column the record knows is never added back empty by ``init``.
 """
 
 from __future__ import annotations
@@ -21,18 +25,19 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import StoreError
 from ..files import private_dir, write_private
-from ..ledger import Ledger, TabChange, TabRows
+from ..ledger import Header, Ledger, TabChange, TabRows
 from ..ledger.base import STAMP_NEW
 from ..ledger.codec import untag
 from ..ledger.merge import Column, Keyed, decode, keyed, merge_tab
 from ..templates import TabSpec
 from .cells import Cell, to_text
-from .shapes import Grid, InitReport, number_column
+from .shapes import Grid, InitReport, norm_header, number_column
 
 if TYPE_CHECKING:
     from .base import TableStore
@@ -72,6 +77,115 @@ def gone_message(store: TableStore) -> str:
     )
 
 
+@dataclass
+class Recognised:
+    """A header row read with what the record knew of it (see :func:`recognise`)."""
+
+    ids: list[str | None]
+    renamed: list[tuple[str, str, str]] = field(default_factory=list)  # (id, was, now)
+    lost: dict[str, str] = field(default_factory=dict)  # column id -> its last header
+
+
+def recognise(
+    template: Sequence[str],
+    header: Sequence[str],
+    plain: Sequence[str | None],
+    last: Header,
+) -> Recognised:
+    """Find template columns missing from ``plain`` that were in the ``last`` header.
+
+    Pure. ``plain`` is each position's column id by the header's words (unknown words
+    stay as they are); ``last`` the header as last seen with every column there. A
+    missing column is taken to be an unknown header:
+
+    1. whose words the last header already had for that column (renamed before, and
+       recognised then), or
+    2. that is the only unknown header between the column's nearest neighbours (as
+       they stand now), or
+    3. that stands at the column's own position, its neighbours not moved.
+
+    A header the last one had as a column of the person's own is never taken. Any
+    other missing column is *lost*: the caller refuses it, naming its old header.
+    """
+    tmpl = set(template)
+    ids = list(plain)
+    out = Recognised(ids)
+    present = {i for i in ids if i is not None}
+    if tmpl <= present:
+        return out
+    had = {norm_header(t): i for t, i in last if i in tmpl}
+    for j, i in enumerate(ids):
+        if i is not None and i not in tmpl:
+            was = had.get(norm_header(header[j]))
+            if was is not None and was not in present:
+                ids[j] = was
+                present.add(was)
+    theirs = {norm_header(t) for t, i in last if i is not None and i not in tmpl}
+    used: set[int] = set()
+
+    def unknown(j: int) -> bool:
+        i = ids[j]
+        return (
+            i is not None
+            and i not in tmpl
+            and j not in used
+            and (norm_header(header[j]) not in theirs)
+        )
+
+    last_ids = [i for _, i in last]
+    for p, m in enumerate(last_ids):
+        if m is None or m not in tmpl or m in present:
+            continue
+        now = {i: j for j, i in enumerate(ids) if i is not None and ids.count(i) == 1}
+
+        left = _anchor(last_ids, now, range(p - 1, -1, -1))
+        right = _anchor(last_ids, now, range(p + 1, len(last_ids)))
+        lo = left[1] if left else -1
+        hi = right[1] if right else len(ids)
+        between = [j for j in range(lo + 1, hi) if unknown(j)]
+        pick: int | None = None
+        if len(between) == 1:
+            pick = between[0]
+        elif (
+            lo < p < min(hi, len(ids))
+            and unknown(p)
+            and (left is None or left[0] == left[1])
+            and (right is None or right[0] == right[1])
+        ):
+            pick = p
+        if pick is None:
+            out.lost[m] = last[p][0]
+            continue
+        ids[pick] = m
+        used.add(pick)
+        present.add(m)
+        out.renamed.append((m, last[p][0], str(header[pick]).strip()))
+    return out
+
+
+def _anchor(
+    last_ids: Sequence[str | None], now: Mapping[str, int], steps: range
+) -> tuple[int, int] | None:
+    """The nearest column of the last header (in ``steps``) that is in the header now:
+    (its position then, its position now)."""
+    for k in steps:
+        a = last_ids[k]
+        if a is not None and a in now:
+            return k, now[a]
+    return None
+
+
+def lost_column(workbook: str, title: str, old: str) -> str:
+    """Why a column the record knows is not read (and is not added back empty)."""
+    return (
+        f"the column '{old}' is missing from '{title}' (it was there on the last run): if "
+        "it was renamed, give it back its name or map your header to it in the campaign's "
+        f"header_map; if it was deleted, restore it from the version history or a backup "
+        f"(or type the header '{old}' back to start it empty). corecruit does not add it "
+        f"back empty, so nothing is read as blank in the {workbook} workbook."
+    )
+
+
 def diff(before: TabRows, after: TabRows) -> TabChange:
     """What turns ``before`` into ``after``: rows new or changed (or moved), rows gone."""
     ch = TabChange()
@@ -97,6 +211,10 @@ class LedgerSync:
         self.ours_read: dict[str, TabRows] = {}  # the ledger's rows when each tab was read
         self.notices: list[str] = []
         self.said_stale = False
+        self._known: dict[str, Header] | None = None  # each tab's last header (the record)
+        self._recognised: dict[tuple[str, tuple[str, ...]], Recognised] = {}
+        self._new_headers: dict[str, Header] = {}  # to record with the next commit
+        self._has_data: dict[str, set[str]] = {}  # tab -> its columns the record has values in
 
     # ------------------------------------------------------------------ helpers
 
@@ -126,6 +244,81 @@ class LedgerSync:
             else:
                 out.append(Column(cid, c.type, number_column(c), c.job_owned))
         return out
+
+    # ------------------------------------------------------------------ headers
+
+    def known_headers(self) -> dict[str, Header]:
+        if self._known is None:
+            self._known = self.ledger.headers(self.name)
+        return self._known
+
+    def recognised(
+        self, spec: TabSpec, header: Sequence[str], plain: Sequence[str | None]
+    ) -> Recognised:
+        """``plain`` with renamed headers recognised (said once, when first found)."""
+        key = (spec.id, tuple(header))
+        got = self._recognised.get(key)
+        if got is not None:
+            return got
+        last = self.known_headers().get(spec.id)
+        got = recognise(spec.column_ids, header, plain, last) if last else Recognised(list(plain))
+        got.lost = {k: v for k, v in got.lost.items() if k in self._filled(spec)}
+        self._recognised[key] = got
+        title = self._title(spec)
+        labels = {c.id: c.label for c in spec.columns}
+        for cid, was, now in got.renamed:
+            self.note(
+                "renamed",
+                f"In '{title}' ({self.name} workbook) the column '{was}' is now headed "
+                f"'{now}'; corecruit reads it as {labels.get(cid, cid)}.",
+            )
+        return got
+
+    def was_there(self, spec: TabSpec, column: str) -> str | None:
+        """A column people fill in that held something: its header on the last run, if the
+        record knows it was there. A column corecruit fills in is added back and filled
+        from the record; one that was empty everywhere loses nothing when added back."""
+        if column not in self._filled(spec):
+            return None
+        for text, cid in self.known_headers().get(spec.id, []):
+            if cid == column:
+                return text
+        return None
+
+    def loses(self, spec: TabSpec, cols: Sequence[Column]) -> bool:
+        """Whether a column people filled in is missing from this header (it is refused,
+        and the tab as it stands is not taken into the record, which would lose it)."""
+        ids = {c.id for c in cols}
+        return any(c not in ids for c in self._filled(spec))
+
+    def _filled(self, spec: TabSpec) -> set[str]:
+        """Columns people fill in that hold a value in some row of the record."""
+        got = self._has_data.get(spec.id)
+        if got is None:
+            rows = self.ledger.rows(self.name, [spec.id], self.ledger.generation(self.name))
+            seen = {cid for r in decode(rows.get(spec.id, {})).values() for cid in r}
+            got = {c.id for c in spec.columns if not c.job_owned and c.id in seen}
+            self._has_data[spec.id] = got
+        return got
+
+    def _title(self, spec: TabSpec) -> str:
+        grid = self.store._grids.get(spec.id) or self.raw.get(spec.id)
+        return grid.title if grid is not None else spec.label
+
+    def seen_header(self, spec: TabSpec, header: Sequence[str], cols: Sequence[Column]) -> None:
+        """Remember a header with every column there, to record with the next commit."""
+        ids = [c.id for c in cols]
+        if not set(spec.column_ids) <= set(ids):
+            return  # a column lost: keep the last good header, so it is still known
+        pairs = [(str(h), i) for h, i in zip(header, ids, strict=False)]
+        if self.known_headers().get(spec.id) != pairs:
+            self._new_headers[spec.id] = pairs
+            self.known_headers()[spec.id] = pairs
+
+    def keep_headers(self) -> None:
+        if self._new_headers:
+            self.ledger.keep_headers(self.name, self._new_headers, now_text())
+            self._new_headers = {}
 
     def note(self, kind: str, text: str) -> None:
         if text not in self.notices:
@@ -210,8 +403,9 @@ class LedgerSync:
                 continue
             spec = store.tab(tab)
             cols = self.columns(spec, grid.header)
-            if cols is None:
-                continue
+            if cols is None or self.loses(spec, cols):
+                continue  # refused when read; never taken into the record without it
+            self.seen_header(spec, grid.header, cols)
             sheet = keyed(cols, spec.key, grid.rows)
             self.raw_keyed[tab] = sheet
             mine = ours.get(tab)
@@ -252,14 +446,17 @@ class LedgerSync:
             ch = diff(mine or {}, view)
             if ch or mine is None:
                 changes[tab] = ch
+        # the workbook holds this content only when no save is still to come (held)
+        claim = not stale and not led.pending_export(self.name)
         if changes:  # the last state of every input read: what people typed is kept
             led.commit(
                 self.name,
                 changes,
-                sheet_stamp=None if stale else g,
+                sheet_stamp=g if claim else None,
                 kind="read",
                 at=now_text(),
             )
+        self.keep_headers()
         self.ours_read.update(seen)
         if stale:
             if not self.said_stale:  # once per run: the first read counts everything
@@ -363,8 +560,8 @@ class LedgerSync:
                 spec = store.tab(tab)
                 cols = self.columns(spec, grid.header)
                 old_rows = len(raw.rows) if raw is not None else 0
-                if cols is None:  # a column twice: written as asked, not recorded
-                    if tab in grids:
+                if cols is None or self.loses(spec, cols):  # a column twice, or one lost:
+                    if tab in grids:  # written as asked, not recorded
                         export[tab] = (grid, old_rows)
                     continue
                 k = keyed(cols, spec.key, grid.rows)
@@ -381,7 +578,9 @@ class LedgerSync:
             at = now_text()
             if not [t for t in export if t not in LAZY_TABS] and not (at_once and export):
                 if changes:  # what people typed, read by this run: into the record, no export
-                    led.commit(self.name, changes, sheet_stamp=self.sheet_gen, kind="read", at=at)
+                    held = led.pending_export(self.name)
+                    on = None if held else self.sheet_gen
+                    led.commit(self.name, changes, sheet_stamp=on, kind="read", at=at)
                     self.ours_read.update(now_rows)
                 return
             gen = led.commit(self.name, changes, sheet_stamp=STAMP_NEW, kind="write", at=at)
@@ -403,6 +602,8 @@ class LedgerSync:
                 cols = self.columns(spec, grid.header)
                 if cols is not None:
                     self.raw_keyed[tab] = keyed(cols, spec.key, grid.rows)
+                    self.seen_header(spec, grid.header, cols)
+            self.keep_headers()
             self.raw_stamp = stamp
             self.sheet_gen = gen
             self.keep_backup(gen)

@@ -27,6 +27,11 @@ class Grid:
     rows: list[list[Cell]] = field(default_factory=list)
 
 
+def norm_header(h: str) -> str:
+    """A header as compared with others: case, spaces and underscores do not count."""
+    return " ".join(str(h).replace("_", " ").split()).casefold()
+
+
 @dataclass
 class InitReport:
     """What ``init`` did to one workbook."""
@@ -36,6 +41,8 @@ class InitReport:
     columns_added: dict[str, list[str]] = field(default_factory=dict)
     location: str = ""
     tabs_missing: list[str] = field(default_factory=list)  # left missing (add_tabs=False)
+    # columns the record knows were there, missing now: never added empty (tab -> messages)
+    columns_missing: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
