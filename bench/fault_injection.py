@@ -15,10 +15,19 @@ lives in this process (so it survives the kill), its state is restored for each 
 and Google faults (429 with and without Retry-After, 500, 503, connections dropped
 before or after the request was applied) are injected before the killed run.
 
-The final workbooks must equal those of an uninterrupted run (columns a job stamps
-with the time it ran, and form link tokens, are left out), no message may be sent
+The final workbooks must equal those of an uninterrupted run, no message may be sent
 twice, no ledger line doubled, no row lost, and no second Google form or spreadsheet
-made.
+made. What is compared, and what is left out:
+
+* each tab as the file (or the Google spreadsheet) holds it, read *without*
+  corecruit's record (what a person opening it sees), and again *through* the record
+  (what the next job sees), with the words the record says while reading it (a
+  "put back N rows" here means the file on disk did not hold what the record held);
+* left out: the **Status tab** (it repeats what the last runs said, and a killed run
+  says less or more: a rerun may, say, not repeat "p06 scores on paper"), the **Run
+  log** (a trial runs more jobs than the uninterrupted run, so it has more rows, each
+  stamped with the time it ran), columns a job stamps with the time it ran, form link
+  tokens and Google ids, and the audit note a rerun leaves on a message it confirmed.
 
     python bench/fault_injection.py --trials 100 [--backend local|google] [--jobs redact,merge]
 
@@ -66,6 +75,8 @@ PHASES = {
     "intake": ["redact", "forms_push"],
     "scoring": ["forms_collect", "merge", "rewards", "timetable", "remind", "coprod"],
 }
+# Tabs left out: what the runs said (Status) and when they ran (Run log); see the docstring.
+SKIPPED_TABS = {"status", "run_log"}
 # Columns whose value differs between two correct runs: fresh link tokens and Google ids,
 # and the audit note a rerun leaves on a message it confirmed after an interruption.
 VOLATILE = {
@@ -248,25 +259,32 @@ def staff_acts(ctx: Context) -> None:
 
 
 def snapshot(cfg: Path, google: Google | None) -> dict[str, object]:
-    """Workbook contents without run-time stamps, plus what was sent and made."""
+    """Workbook contents without run-time stamps, as the files hold them and as corecruit's
+    record gives them, plus what was sent and made."""
     ctx = ctx_for(cfg, google)
     settings = ctx.settings
     out: dict[str, object] = {}
     for store in (ctx.stores.staff, ctx.stores.panel):
-        store.forget()
-        frames = store.read(list(store.spec.tabs), errors="collect")
-        for tab_id, spec in store.spec.tabs.items():
-            if tab_id == "run_log":
-                continue
-            df = frames[tab_id].reset_index(drop=True)
-            if tab_id == "sent_messages" and len(df):
-                df["message_key"] = df["message_key"].map(stable_key)
-            drop = [c.id for c in spec.columns if c.filled_by == "job" and c.type == "datetime"]
-            drop += [c for c in df.columns if c not in spec.column_ids]
-            drop += [c for c in VOLATILE.get(tab_id, ()) if c in df.columns]
-            out[f"{store.spec.name}/{tab_id}"] = (
-                df.drop(columns=sorted(set(drop))).astype(str).values.tolist()
-            )
+        sync = store.sync
+        # first the file as it is (no record: nothing merged, nothing committed), then
+        # through the record, as the next job would read it
+        for label, via in (("", None), ("record: ", sync)):
+            store.sync = via
+            store.forget()
+            frames = store.read(list(store.spec.tabs), errors="collect")
+            for tab_id, spec in store.spec.tabs.items():
+                if tab_id in SKIPPED_TABS:
+                    continue
+                df = frames[tab_id].reset_index(drop=True)
+                if tab_id == "sent_messages" and len(df):
+                    df["message_key"] = df["message_key"].map(stable_key)
+                drop = [c.id for c in spec.columns if c.filled_by == "job" and c.type == "datetime"]
+                drop += [c for c in df.columns if c not in spec.column_ids]
+                drop += [c for c in VOLATILE.get(tab_id, ()) if c in df.columns]
+                out[f"{label}{store.spec.name}/{tab_id}"] = (
+                    df.drop(columns=sorted(set(drop))).astype(str).values.tolist()
+                )
+        out[f"record: {store.spec.name} notices"] = store.notices
     outbox = settings.path(settings.org.mail.outbox)
     ids: collections.Counter[tuple[str, str]] = collections.Counter()
     for p in sorted(outbox.glob("*.eml")):
@@ -373,9 +391,14 @@ def main() -> None:
             results[job]["killed" if killed else "finished before kill"] += 1
             results[job]["equal" if not bad else "different"] += 1
             if bad:
-                print(f"trial {t} ({job}, kill after {delay:.2f}s, {note}): differs in {bad}")
-                (base_dir.parent / f"corecruit-fault-diff-{t}.json").write_text(
+                saved = base_dir.parent / f"{base_dir.name}-diff-{t}.json"
+                saved.write_text(
                     json.dumps({k: [want.get(k), got.get(k)] for k in bad}, default=str)[:200000]
+                )
+                print(
+                    f"trial {t} ({job}, kill after {delay:.2f}s, {note}): differs in {bad} "
+                    f"(both sides in {saved})",
+                    flush=True,
                 )
             shutil.rmtree(base_dir / f"t{t}")
         lines = [

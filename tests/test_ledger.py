@@ -415,3 +415,32 @@ def test_a_workbook_held_by_an_office_program_gets_the_change_on_the_next_write(
     monkeypatch.undo()
     J.accrue_job(fresh(ctx))  # a later run exports what the ledger holds
     assert rows_in_file(path, "Attendance") == 2 and rows_in_file(path, "Rewards ledger") == 2
+
+
+def test_a_write_after_one_that_never_reached_the_file_saves_every_tab_behind(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run's change committed to the record but never exported (the run was killed
+    between the two, or the file was open): the next write, even of another tab, saves
+    it too. Before, it stamped the workbook with the new generation while the tab still
+    held the old rows, so the next read took them as deleted by a person and dropped
+    them (found by bench/fault_injection.py: a merge killed there left the reviewers tab
+    empty; a remind killed there left sent messages 'intended')."""
+    from automations.store.local import LocalStore
+
+    path = staff_path(ctx)
+    staff = fresh(ctx).stores.staff
+    staff.read(["attendance"])
+    monkeypatch.setattr(LocalStore, "hold_export", lambda self: "it is open in another program")
+    staff.write({"attendance": make_frame(staff.tab("attendance"), ATTENDANCE)})
+    monkeypatch.undo()
+    assert rows_in_file(path, "Attendance") == 0  # in the record only
+    other = fresh(ctx).stores.staff  # the next run writes another tab only
+    other.read(["expense_claims"])
+    claim = {"claim_id": "C1", "person_id": "p03", "kind": "mileage"}
+    claim |= {"activity": "interview day", "date": dt.date(2027, 2, 8), "miles": D(12)}
+    other.write({"expense_claims": make_frame(other.tab("expense_claims"), [claim])})
+    assert rows_in_file(path, "Attendance") == 2 and rows_in_file(path, "Expense claims") == 1
+    later = fresh(ctx).stores.staff
+    assert len(later.read_one("attendance")) == 2
+    assert later.notices == []  # nothing was typed or deleted by anyone

@@ -158,7 +158,7 @@ def merge_tab(
             bv = was.get(cid) if was is not None else (ov if job_owned else None)
             if job_owned and by_id[cid].job:
                 chosen[cid] = ov
-                if tv != ov:
+                if tv not in (ov, bv):  # what the sheet's generation held was not typed
                     out.put_back += 1
             elif tv in (bv, ov):
                 chosen[cid] = _THEIRS if tv == ov else ov

@@ -376,7 +376,12 @@ class LedgerSync:
         base_gen = led.base_generation(self.name, g)
         exported = led.last_exported(self.name)
         stale = exported > 0 and (base_gen is None or base_gen < exported)
-        if stale:  # every tab is repaired at once, never some of them
+        # The record went on without the workbook (a run killed between its commit and
+        # its export, or an export held while the file was open): the sheet's tabs are
+        # behind it. Read them all, so the next write saves every tab that is behind and
+        # never stamps the workbook with a generation some of its tabs do not hold.
+        behind = base_gen is not None and base_gen != gen
+        if stale or behind:  # every tab is repaired at once, never some of them
             rest = [s for s in everything if s.id not in raw]
             if rest:
                 raw.update(store._read_grids(rest))
