@@ -184,10 +184,18 @@ def test_a_ledger_cut_short_by_a_crash_is_completed_without_duplicates(
 
 
 KILL_SCRIPT = textwrap.dedent("""
-    import datetime as dt, sys
+    import datetime as dt, sys, time
+    import automations.store.local as local
     from automations.config import load_settings
     from automations.context import make_context
     from automations.jobs.rewards import accrue_job
+    if {hold_save!r}:  # the new file is written and synced; hold before it replaces the old
+        real = local.os.replace
+        def held(*a):
+            print("saving", flush=True)
+            time.sleep(30)
+            real(*a)
+        local.os.replace = held
     ctx = make_context(load_settings({config!r}), clock=lambda: dt.datetime(2027, 1, 25, 9))
     print("go", flush=True)
     accrue_job(ctx)
@@ -211,16 +219,16 @@ def test_a_real_sigkill_during_accrual_then_a_rerun_gives_the_same_ledger(
              "confirmed_by": "Priya"} for i in range(40) for d in range(30)]  # fmt: skip
     staff.write({"people": make_frame(staff.tab("people"), people)})
     put(ctx, "attendance", rows)
-    script = KILL_SCRIPT.format(config=str(settings.config_dir))
+    script = KILL_SCRIPT.format(config=str(settings.config_dir), hold_save=when == "while saving")
     with subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
                           cwd=Path(__file__).parent.parent) as proc:  # fmt: skip
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "go"
-        if when == "while saving":
+        if when == "while saving":  # a save takes milliseconds now: the child says when
+            line = proc.stdout.readline().strip()
+            assert line == "saving", line
             folder = staff.path.parent  # type: ignore[attr-defined]
-            deadline = time.monotonic() + 60
-            while not list(folder.glob(".*.tmp")) and time.monotonic() < deadline:
-                time.sleep(0.002)
+            assert list(folder.glob(".*.tmp"))  # the new file is there, not yet in place
         else:
             time.sleep(float(when.split()[1]))
         proc.send_signal(signal.SIGKILL)
