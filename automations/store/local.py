@@ -335,21 +335,25 @@ class LocalStore(TableStore):
     def _load(self, read_only: bool) -> openpyxl.Workbook:
         try:
             return openpyxl.load_workbook(self.path, read_only=read_only, data_only=read_only)
-        except FileNotFoundError:
-            raise StoreError(
-                f"the {self.spec.name} workbook does not exist yet. Run 'corecruit init' first."
-            ) from None
-        except PermissionError:
-            raise WorkbookLockedError(
-                f"the {self.spec.name} workbook cannot be opened (no permission, or open "
-                "in another program); nothing was written."
-            ) from None
+        except (FileNotFoundError, PermissionError) as exc:
+            raise self._cannot_open(exc) from None
         except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
             raise StoreError(
                 f"the {self.spec.name} workbook cannot be read: it is not a valid .xlsx file "
                 f"({type(exc).__name__}). Restore it from a backup, or move it away and run "
                 "'corecruit init'."
             ) from None
+
+    def _cannot_open(self, exc: OSError) -> StoreError:
+        """What to tell people when the file is not there or may not be opened."""
+        if isinstance(exc, PermissionError):
+            return WorkbookLockedError(
+                f"the {self.spec.name} workbook cannot be opened (no permission, or open "
+                "in another program); nothing was written."
+            )
+        return StoreError(
+            f"the {self.spec.name} workbook does not exist yet. Run 'corecruit init' first."
+        )
 
     def _find_sheet(self, wb: openpyxl.Workbook, spec: TabSpec) -> Worksheet | None:
         for title in self.titles_for(spec):
@@ -367,15 +371,8 @@ class LocalStore(TableStore):
         """The file as it is now: from the kept read when its stamp is unchanged."""
         try:
             fh = self.path.open("rb")
-        except FileNotFoundError:
-            raise StoreError(
-                f"the {self.spec.name} workbook does not exist yet. Run 'corecruit init' first."
-            ) from None
-        except PermissionError:
-            raise WorkbookLockedError(
-                f"the {self.spec.name} workbook cannot be opened (no permission, or open "
-                "in another program); nothing was written."
-            ) from None
+        except (FileNotFoundError, PermissionError) as exc:
+            raise self._cannot_open(exc) from None
         with fh:
             st = os.fstat(fh.fileno())
             stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
