@@ -128,8 +128,12 @@ def delete_rows(path: Path, title: str, keep: int = 0) -> int:
 
 
 def rows_in_file(path: Path, title: str) -> int:
-    ws = openpyxl.load_workbook(path, read_only=True)[title]
-    return sum(1 for r in ws.iter_rows(min_row=2, values_only=True) if any(v for v in r))
+    wb = openpyxl.load_workbook(path, read_only=True)
+    try:
+        rows = wb[title].iter_rows(min_row=2, values_only=True)
+        return sum(1 for r in rows if any(v for v in r))
+    finally:
+        wb.close()  # a read-only workbook holds its file open until closed
 
 
 def people(ctx: Context) -> pd.DataFrame:

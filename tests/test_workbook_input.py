@@ -22,6 +22,15 @@ from automations.jobs import rewards as RJ
 from automations.workspace import check_campaign, init_campaign
 
 
+def sheetnames(path: Path) -> list[str]:
+    """The workbook's tab names, read with the file closed again afterwards."""
+    wb = openpyxl.load_workbook(path, read_only=True)
+    try:
+        return list(wb.sheetnames)
+    finally:
+        wb.close()
+
+
 def staff_path(ctx: Context) -> Path:
     return Path(ctx.stores.staff.location)
 
@@ -241,10 +250,10 @@ def test_a_run_never_reads_a_deleted_input_tab_as_an_empty_one(
     line = r.output[r.output.index(f"{job}: failed") :]
     assert "staff workbook, tab '" in line and "this tab is missing" in line
     assert f"give it back the name '{label}'" in line
-    assert label not in openpyxl.load_workbook(path, read_only=True).sheetnames
+    assert label not in sheetnames(path)
     again = CliRunner().invoke(main, args)  # the next run says the same; nothing is made up
     assert again.exit_code == 1 and f"give it back the name '{label}'" in again.output
-    assert label not in openpyxl.load_workbook(path, read_only=True).sheetnames
+    assert label not in sheetnames(path)
 
 
 def test_init_by_a_person_still_adds_a_missing_tab(ctx: Context) -> None:
@@ -254,7 +263,7 @@ def test_init_by_a_person_still_adds_a_missing_tab(ctx: Context) -> None:
     wb.save(path)
     r = CliRunner().invoke(main, ["--config", str(ctx.settings.config_dir), "init"])
     assert r.exit_code == 0, r.output
-    assert "Applications" in openpyxl.load_workbook(path, read_only=True).sheetnames
+    assert "Applications" in sheetnames(path)
 
 
 def test_on_google_a_renamed_tab_is_left_missing_at_the_start_of_a_run(google_ctx: Any) -> None:
