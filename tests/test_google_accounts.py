@@ -90,7 +90,12 @@ class ConsentPage(webbrowser.BaseBrowser):
             {"state": q["state"][0], "code": code, "scope": q["scope"][0]}
         )
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        threading.Thread(target=lambda: opener.open(back, timeout=10).read(), daemon=True).start()
+
+        def follow() -> None:  # the browser lands on the redirect, and closes the page
+            with opener.open(back, timeout=10) as page:
+                page.read()
+
+        threading.Thread(target=follow, daemon=True).start()
         return True
 
 
