@@ -13,7 +13,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from ..store.cells import Cell, CellError, parse_cell, to_storable, to_text
+from ..store.cells import Cell, CellError, NoSavedValue, parse_cell, to_storable, to_text
 
 Tagged = Any  # a JSON value
 
@@ -54,6 +54,14 @@ def canon(raw: Cell, col_type: str, *, as_number: bool = False) -> Tagged:
     A cell that does not fit its type is kept as its text (``{"x": …}``), so a
     person's typing is never lost or taken for an empty cell.
     """
+    if col_type == "text":  # the common case, without the general path (same result)
+        if type(raw) is str:
+            return raw or None
+        if raw is None:
+            return None
+        if isinstance(raw, NoSavedValue):
+            return {"x": ""}
+        return to_text(raw) or None
     try:
         value = parse_cell(raw, col_type, negative=True)
     except CellError:
@@ -64,8 +72,12 @@ def canon(raw: Cell, col_type: str, *, as_number: bool = False) -> Tagged:
     return tag(stored)
 
 
+# One encoder for every call: json.dumps with options builds a new one each time
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def dumps(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(obj)
 
 
 def loads(text: str) -> Any:

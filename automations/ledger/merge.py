@@ -16,11 +16,13 @@ the workbook (what the sheet held when it was last saved by corecruit).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
-from ..store.cells import Cell
+from ..store.cells import Cell, NoSavedValue
 from .codec import Tagged, canon, dumps, loads, untag
 
 
@@ -40,38 +42,107 @@ class Keyed:
 
     rows: dict[str, dict[str, Tagged]] = field(default_factory=dict)
     where: dict[str, int] = field(default_factory=dict)  # key -> index in the grid rows
+    texts: dict[str, str] = field(default_factory=dict)  # key -> the row's cells as JSON
 
     def as_ledger(self) -> dict[str, tuple[int, str]]:
-        return {k: (self.where.get(k, i), dumps(c)) for i, (k, c) in enumerate(self.rows.items())}
+        texts = self.texts
+        return {
+            k: (self.where.get(k, i), texts[k] if k in texts else dumps(c))
+            for i, (k, c) in enumerate(self.rows.items())
+        }
 
 
 def key_text(values: Sequence[Tagged]) -> str:
     return dumps(list(values))
 
 
+# Cell types whose equality is exact (equal values read back the same way)
+_PLAIN: frozenset[type] = frozenset({str, int, bool, type(None), dt.date, NoSavedValue})
+# Types whose equal values can still differ when read (87.50 and 87.5, -0.0 and 0.0,
+# two datetimes of the same instant in other zones): compared by their exact text
+_EXACT: dict[type, Callable[[Any], str]] = {
+    Decimal: str,
+    float: repr,
+    dt.datetime: dt.datetime.isoformat,
+}
+
+_RowKey = tuple[tuple[Any, ...], tuple[type, ...]]
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One row keyed: its canonical cells, their JSON, and its key's text (None: no key)."""
+
+    cells: dict[str, Tagged]
+    text: str
+    key: str | None
+
+
+# The last rows keyed for each header layout and key, by exact content: the same tab is
+# keyed when read, again when written and again after a merge, nearly all rows equal.
+# Only the latest grid of each layout is kept, so this never grows with the run.
+_MEMO: dict[tuple[tuple[Column, ...], tuple[str, ...]], dict[_RowKey, _Row]] = {}
+
+
+def _row_key(row: Sequence[Cell]) -> _RowKey | None:
+    """The row's cells with their types, so equal keys always canon to equal cells
+    (None: a cell of a kind this does not know, never remembered)."""
+    types = tuple(map(type, row))
+    if _PLAIN.issuperset(types):
+        return tuple(row), types
+    vals: list[Any] = []
+    for v, t in zip(row, types, strict=True):
+        if t in _PLAIN:
+            vals.append(v)
+            continue
+        exact = _EXACT.get(t)
+        if exact is None:
+            return None
+        vals.append(exact(v))
+    return tuple(vals), types
+
+
+def _canon_row(columns: Sequence[Column], key: Sequence[str], row: Sequence[Cell]) -> _Row:
+    cells: dict[str, Tagged] = {}
+    n = len(row)
+    for j, col in enumerate(columns):
+        if col.id is None or col.id in cells:
+            continue
+        v = canon(row[j] if j < n else None, col.type, as_number=col.as_number)
+        if v is not None:
+            cells[col.id] = v
+    kv = [cells.get(k) for k in key]
+    kt = None if all(v is None for v in kv) else key_text(kv)
+    return _Row(cells, dumps(cells) if cells else "{}", kt)
+
+
 def keyed(columns: Sequence[Column], key: Sequence[str], rows: Sequence[Sequence[Cell]]) -> Keyed:
     """Each non-empty row's canonical cells under its key (a row with no key or a key seen
     before gets a key by its place, ``["#", n]``, and is never matched across copies)."""
     out = Keyed()
-    pos = {c.id: j for j, c in enumerate(columns) if c.id is not None}
+    pos = {c.id for c in columns if c.id is not None}
+    no_key = not key or any(x not in pos for x in key)
+    sig = (tuple(columns), tuple(key))
+    before = _MEMO.get(sig, {})
+    now: dict[_RowKey, _Row] = {}
     blanks = 0
     for i, row in enumerate(rows):
-        cells: dict[str, Tagged] = {}
-        for j, col in enumerate(columns):
-            if col.id is None or col.id in cells:
-                continue
-            v = canon(row[j] if j < len(row) else None, col.type, as_number=col.as_number)
-            if v is not None:
-                cells[col.id] = v
-        if not cells:
+        rk = _row_key(row)
+        got = None if rk is None else (now.get(rk) or before.get(rk))
+        if got is None:
+            got = _canon_row(columns, key, row)
+        if rk is not None:
+            now[rk] = got
+        if not got.cells:
             continue
-        kv = [cells.get(k) for k in key]
-        k = key_text(kv)
-        if not key or all(v is None for v in kv) or any(x not in pos for x in key) or k in out.rows:
+        k = got.key
+        if no_key or k is None or k in out.rows:
             blanks += 1
             k = key_text(["#", blanks])
-        out.rows[k] = cells
+        out.rows[k] = got.cells
         out.where[k] = i
+        out.texts[k] = got.text
+    _MEMO[sig] = now
     return out
 
 
