@@ -69,11 +69,38 @@ CREATE TABLE IF NOT EXISTS drafts (
 """
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _fields(obj: Any) -> dict[str, Any]:
+    """A dataclass's own fields, one level (``dataclasses.asdict`` copies every nested
+    value of a spec of thousands of items, and was most of the time of storing forms)."""
+    names = _FIELDS.get(type(obj))
+    if names is None:
+        names = _FIELDS[type(obj)] = tuple(f.name for f in dataclasses.fields(obj))
+    return {n: getattr(obj, n) for n in names}
+
+
 def spec_to_json(spec: FormSpec) -> str:
-    data = dataclasses.asdict(spec)
-    for sec, s in zip(data["sections"], spec.sections, strict=True):
-        for d, item in zip(sec["items"], s.items, strict=True):
-            d["kind"] = "scale" if isinstance(item, ScaleItem) else "comment"
+    """The spec as stored: the same JSON ``dataclasses.asdict`` gives, plus each item's kind."""
+    points: dict[int, list[dict[str, Any]]] = {}  # items share their scale's points
+
+    def item(i: ScaleItem | CommentItem) -> dict[str, Any]:
+        d = _fields(i)
+        if isinstance(i, ScaleItem):
+            got = points.get(id(i.points))
+            if got is None:
+                got = points[id(i.points)] = [_fields(p) for p in i.points]
+            d["points"] = got
+            d["kind"] = "scale"
+        else:
+            d["kind"] = "comment"
+        return d
+
+    data = _fields(spec)
+    data["sections"] = [
+        {**_fields(s), "items": [item(i) for i in s.items]} for s in spec.sections
+    ]
     return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
 

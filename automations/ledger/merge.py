@@ -17,7 +17,7 @@ the workbook (what the sheet held when it was last saved by corecruit).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -59,14 +59,11 @@ def key_text(values: Sequence[Tagged]) -> str:
 # Cell types whose equality is exact (equal values read back the same way)
 _PLAIN: frozenset[type] = frozenset({str, int, bool, type(None), dt.date, NoSavedValue})
 # Types whose equal values can still differ when read (87.50 and 87.5, -0.0 and 0.0,
-# two datetimes of the same instant in other zones): compared by their exact text
-_EXACT: dict[type, Callable[[Any], str]] = {
-    Decimal: str,
-    float: repr,
-    dt.datetime: dt.datetime.isoformat,
-}
+# two datetimes of the same instant in other zones): a row holding one is compared by
+# its exact text (the repr of each of these kinds says its exact value)
+_KNOWN: frozenset[type] = _PLAIN | {Decimal, float, dt.datetime}
 
-_RowKey = tuple[tuple[Any, ...], tuple[type, ...]]
+_RowKey = tuple[object, tuple[type, ...]]
 
 
 @dataclass(frozen=True)
@@ -90,16 +87,9 @@ def _row_key(row: Sequence[Cell]) -> _RowKey | None:
     types = tuple(map(type, row))
     if _PLAIN.issuperset(types):
         return tuple(row), types
-    vals: list[Any] = []
-    for v, t in zip(row, types, strict=True):
-        if t in _PLAIN:
-            vals.append(v)
-            continue
-        exact = _EXACT.get(t)
-        if exact is None:
-            return None
-        vals.append(exact(v))
-    return tuple(vals), types
+    if _KNOWN.issuperset(types):
+        return repr(row), types
+    return None
 
 
 def _canon_row(columns: Sequence[Column], key: Sequence[str], row: Sequence[Cell]) -> _Row:
