@@ -98,10 +98,14 @@ def spec_to_json(spec: FormSpec) -> str:
         return d
 
     data = _fields(spec)
-    data["sections"] = [
-        {**_fields(s), "items": [item(i) for i in s.items]} for s in spec.sections
-    ]
+    data["sections"] = [{**_fields(s), "items": [item(i) for i in s.items]} for s in spec.sections]
     return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+
+@functools.lru_cache(maxsize=256)
+def _points(pairs: tuple[tuple[int, str], ...]) -> tuple[ScalePoint, ...]:
+    """One tuple of points per distinct scale, shared by the items that use it."""
+    return tuple(ScalePoint(v, label) for v, label in pairs)
 
 
 @functools.lru_cache(maxsize=64)
@@ -114,7 +118,7 @@ def spec_from_json(text: str) -> FormSpec:
         for i in s["items"]:
             kind = i.pop("kind")
             if kind == "scale":
-                i["points"] = tuple(ScalePoint(**p) for p in i["points"])
+                i["points"] = _points(tuple((p["value"], p["label"]) for p in i["points"]))
                 items.append(ScaleItem(**i))
             else:
                 items.append(CommentItem(**i))

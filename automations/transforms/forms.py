@@ -14,6 +14,7 @@ id, the candidate letter and the question only.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -161,9 +162,15 @@ def interview_letters(
 
 
 def scale_points(scale: Scale) -> tuple[ScalePoint, ...]:
-    return tuple(
-        ScalePoint(v, scale.labels.get(str(v), "")) for v in range(scale.min, scale.max + 1)
-    )
+    """The points of a scale; one tuple per distinct scale, shared by every item using it
+    (a form has an item per candidate and question, and the points are frozen)."""
+    labels = tuple(scale.labels.get(str(v), "") for v in range(scale.min, scale.max + 1))
+    return _points(scale.min, labels)
+
+
+@functools.lru_cache(maxsize=256)
+def _points(low: int, labels: tuple[str, ...]) -> tuple[ScalePoint, ...]:
+    return tuple(ScalePoint(low + i, label) for i, label in enumerate(labels))
 
 
 def scale_guide(scale: Scale) -> str:

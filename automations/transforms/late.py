@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from .values import is_true, text
+from .values import column, is_true, text
 
 
 def assigned_times(candidate_key: pd.DataFrame) -> dict[str, dt.datetime]:
@@ -32,14 +32,20 @@ def shortlisting_sent(raw_scores: pd.DataFrame) -> dict[str, tuple[dt.datetime, 
     out: dict[str, tuple[dt.datetime, set[str]]] = {}
     if raw_scores.empty:
         return out
-    for _, r in raw_scores.iterrows():
-        if text(r.get("stage")) != "shortlisting":
+    for stage, person, when, letter in zip(
+        column(raw_scores, "stage"),
+        column(raw_scores, "person_id"),
+        column(raw_scores, "submitted_at"),
+        column(raw_scores, "candidate_letter"),
+        strict=True,
+    ):  # column by column: a Series per row cost more than the rest of the job
+        if text(stage) != "shortlisting":
             continue
-        pid, when = text(r.get("person_id")), r.get("submitted_at")
+        pid = text(person)
         if not pid or not isinstance(when, dt.datetime):
             continue
         last, letters = out.get(pid, (when, set()))
-        letters.add(text(r.get("candidate_letter")))
+        letters.add(text(letter))
         out[pid] = (max(last, when), letters)
     return out
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .messages import FORM_LINK_RULE
-from .values import is_true
+from .values import column, is_true
 from .values import text as _text
 
 
@@ -99,19 +99,26 @@ def review_state(
     state = ReviewState(required=required)
     sheet_rows = rows if rows is not None else [_row(i) for i in report.index]
     reviewed: dict[str, tuple[bool, int | None]] = {}
-    for (_, r), sheet_row in zip(report.iterrows(), sheet_rows, strict=True):
-        app = _text(r.get("application_id"))
+    for app_id, by, sheet_row in zip(
+        column(report, "application_id"), column(report, "reviewed_by"), sheet_rows, strict=True
+    ):
+        app = _text(app_id)
         if app:
-            reviewed[app] = (bool(_text(r.get("reviewed_by"))), sheet_row)
-    for _, r in key.iterrows():
-        app = _text(r.get("application_id"))
-        if not app or is_true(r.get("retired")):
+            reviewed[app] = (bool(_text(by)), sheet_row)
+    for app_id, retired, letter in zip(
+        column(key, "application_id"),
+        column(key, "retired"),
+        column(key, "candidate_letter"),
+        strict=True,
+    ):
+        app = _text(app_id)
+        if not app or is_true(retired):
             continue
         ok, sheet_row = reviewed.get(app, (False, None))
         if ok or not required:
             state.cleared.add(app)
         else:
-            state.held.append(Held(app, _letter(r.get("candidate_letter")), sheet_row))
+            state.held.append(Held(app, _letter(letter), sheet_row))
     state.held.sort(key=lambda h: (h.row is None, h.row or 0, h.application_id))
     return state
 
