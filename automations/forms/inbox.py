@@ -240,27 +240,50 @@ class Inbox:
             return None
         return StoredForm(spec_from_json(row[0]), row[1], _from_iso(row[2]), _from_iso(row[3]))
 
+    def links(self, keys: Sequence[str]) -> dict[str, tuple[str, dt.datetime, dt.datetime]]:
+        """Each stored form's link (token id, created, expires) by key, without its spec
+        (a spec of a large campaign is tens of MB; pushing only needs the links)."""
+        out: dict[str, tuple[str, dt.datetime, dt.datetime]] = {}
+        with self._connect() as con:
+            for i in range(0, len(keys), 500):  # within SQLite's limit on parameters
+                part = keys[i : i + 500]
+                marks = ",".join("?" * len(part))
+                for k, t, c, e in con.execute(
+                    "SELECT form_key, token_id, created_at, expires_at FROM forms "
+                    f"WHERE form_key IN ({marks})",
+                    part,
+                ):
+                    out[k] = (t, _from_iso(c), _from_iso(e))
+        return out
+
     def put_forms(self, forms: Sequence[StoredForm], now: dt.datetime) -> None:
-        """Insert or update forms (spec, link) in one transaction."""
+        """Insert or update forms (spec, link) in one transaction.
+
+        Each spec is turned into JSON only as its row is written (one at a time in
+        memory), and a form whose spec and link are what is stored is left as it is."""
+        rows = (
+            (
+                f.spec.key,
+                f.spec.person_id,
+                f.token_id,
+                spec_to_json(f.spec),
+                _iso(f.created_at),
+                _iso(f.expires_at),
+                _iso(now),
+            )
+            for f in forms
+        )
         with self._tx() as con:
             con.executemany(
                 "INSERT INTO forms (form_key, person_id, token_id, spec_json, created_at, "
                 "expires_at, updated_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT(form_key) DO UPDATE "
                 "SET spec_json=excluded.spec_json, token_id=excluded.token_id, "
                 "expires_at=excluded.expires_at, created_at=excluded.created_at, "
-                "updated_at=excluded.updated_at",
-                [
-                    (
-                        f.spec.key,
-                        f.spec.person_id,
-                        f.token_id,
-                        spec_to_json(f.spec),
-                        _iso(f.created_at),
-                        _iso(f.expires_at),
-                        _iso(now),
-                    )
-                    for f in forms
-                ],
+                "updated_at=excluded.updated_at "
+                "WHERE spec_json IS NOT excluded.spec_json OR token_id IS NOT excluded.token_id "
+                "OR expires_at IS NOT excluded.expires_at "
+                "OR created_at IS NOT excluded.created_at",
+                rows,
             )
 
     # ------------------------------------------------------------ drafts

@@ -101,13 +101,13 @@ class LocalFormsProvider:
         """Store each spec; keep its link while it has more than a quarter of its life
         left, otherwise issue a new one (so a renewed link is sent again)."""
         now = self.now()
-        current = self.inbox.forms([s.key for s in specs])
+        current = self.inbox.links([s.key for s in specs])  # the links only, not the specs
         life = dt.timedelta(days=self.link_days)
         out: list[StoredForm] = []
         for spec in specs:
             old = current.get(spec.key)
-            if old is not None and old.expires_at - now > life / 4:
-                out.append(StoredForm(spec, old.token_id, old.created_at, old.expires_at))
+            if old is not None and old[2] - now > life / 4:
+                out.append(StoredForm(spec, *old))
             else:
                 start = now.replace(microsecond=0)
                 out.append(StoredForm(spec, new_token_id(), start, start + life))
