@@ -105,18 +105,31 @@ def _sqrt(f: Fraction) -> Fraction:
         return Fraction(d)
 
 
+_Z_SCALE = 10**6
+
+
 def _z(v: Fraction, mean: Fraction | None, sd: Fraction) -> Fraction:
-    """A z-score, rounded to 6 places (spreads are square roots, so not exact anyway)."""
-    assert mean is not None
-    return Fraction(to_decimal((v - mean) / sd, 6))  # type: ignore[arg-type]
+    """A z-score, rounded to 6 places (spreads are square roots, so not exact anyway).
+
+    The same value as ``to_decimal((v - mean) / sd, 6)``, worked out on whole numbers
+    (one reviewer's scores make thousands of these, and Fraction arithmetic reduces
+    every step)."""
+    assert mean is not None and sd > 0
+    num = (v.numerator * mean.denominator - mean.numerator * v.denominator) * sd.denominator
+    den = v.denominator * mean.denominator * sd.numerator
+    q = (2 * abs(num) * _Z_SCALE + den) // (2 * den)  # half away from zero
+    return Fraction(-q if num < 0 else q, _Z_SCALE)
 
 
 def _sd(values: Sequence[Fraction]) -> Fraction | None:
-    """Population standard deviation."""
-    m = _mean(values)
-    if m is None:
+    """Population standard deviation: the root of (n * sum of squares - sum squared) / n²,
+    exactly the mean squared distance from the mean."""
+    if not values:
         return None
-    return _sqrt(_fsum([(v - m) ** 2 for v in values]) / len(values))
+    n = len(values)
+    total = _fsum(values)
+    squares = _fsum([v**2 for v in values])
+    return _sqrt((n * squares - total * total) / (n * n))
 
 
 # ----------------------------------------------------------------------------- model
@@ -135,7 +148,11 @@ class Item:
     criteria: tuple[str, ...] = ()
 
     def normalise(self, score: Fraction) -> Fraction:
-        return (score - self.min) * HUNDRED / (self.max - self.min)
+        """(score - min) * 100 / (max - min), reduced once."""
+        return Fraction(
+            (score.numerator - self.min * score.denominator) * 100,
+            score.denominator * (self.max - self.min),
+        )
 
     def for_panel(self, panel: str) -> bool:
         return self.panel == "all" or panel == MIXED or self.panel == panel
@@ -851,7 +868,7 @@ def _reviewers(
 ) -> list[ReviewerRow]:
     by_cell: dict[tuple[str, str], dict[str, Fraction]] = defaultdict(dict)
     by_person: dict[str, list[tuple[tuple[str, str, str], Fraction]]] = defaultdict(list)
-    for (pid, letter, qid), v in sorted(vals.items()):
+    for (pid, letter, qid), v in vals.items():  # exact sums: the order does not matter
         by_cell[(letter, qid)][pid] = v
         by_person[pid].append(((pid, letter, qid), v))
     cell_stats: dict[tuple[str, str], tuple[Fraction, int, Fraction | None, Fraction | None]] = {}
@@ -861,7 +878,7 @@ def _reviewers(
         cell_stats[key] = (total, len(everyone), total / len(everyone), _sd(everyone))
     # The panel-wide spread each reviewer's own spread is read against: every score
     # counted at this stage, by every reviewer (all panels), as one population.
-    panel_spread = _sd([v for _, v in sorted(vals.items())])
+    panel_spread = _sd(list(vals.values()))
     rows = []
     for pid in pids:
         mine = by_person.get(pid, [])
