@@ -59,11 +59,12 @@ def key_text(values: Sequence[Tagged]) -> str:
 # Cell types whose equality is exact (equal values read back the same way)
 _PLAIN: frozenset[type] = frozenset({str, int, bool, type(None), dt.date, NoSavedValue})
 # Types whose equal values can still differ when read (87.50 and 87.5, -0.0 and 0.0,
-# two datetimes of the same instant in other zones): a row holding one is compared by
-# its exact text (the repr of each of these kinds says its exact value)
-_KNOWN: frozenset[type] = _PLAIN | {Decimal, float, dt.datetime}
+# two datetimes of the same instant in other zones): a row holding one is told apart
+# by their reprs too, which say their exact value
+_RISKY: frozenset[type] = frozenset({Decimal, float, dt.datetime})
+_KNOWN: frozenset[type] = _PLAIN | _RISKY
 
-_RowKey = tuple[object, tuple[type, ...]]
+_RowKey = tuple[tuple[Any, ...], tuple[type, ...], tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -86,9 +87,10 @@ def _row_key(row: Sequence[Cell]) -> _RowKey | None:
     (None: a cell of a kind this does not know, never remembered)."""
     types = tuple(map(type, row))
     if _PLAIN.issuperset(types):
-        return tuple(row), types
+        return tuple(row), types, ()
     if _KNOWN.issuperset(types):
-        return repr(row), types
+        exact = tuple([repr(v) for v, t in zip(row, types, strict=True) if t in _RISKY])
+        return tuple(row), types, exact
     return None
 
 

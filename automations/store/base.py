@@ -24,7 +24,14 @@ import pandas as pd
 
 from ..errors import Problem, SheetProblems, StoreError
 from ..templates import ColumnSpec, TabSpec, WorkbookSpec
-from .cells import Cell, CellError, dtype_for, is_empty, parse_cell, to_storable, to_text
+from .cells import (
+    Cell,
+    dtype_for,
+    is_empty,
+    parse_column,
+    storable_column,
+    to_text,
+)
 from .frames import append_new, conform, key_tuples, upsert_rows
 from .record import STAMP, LedgerSync, gone_message, lost_column, stamp_spec
 from .shapes import Grid, InitReport, norm_header, number_column
@@ -80,6 +87,11 @@ def _key(v: Cell) -> object:
     if isinstance(v, dt.datetime | dt.date | dt.time):
         return (type(v).__name__, v)
     return ("?", object())  # a formula with no saved value, or a kind never written: changed
+
+
+def _blank(row: Sequence[Cell]) -> bool:
+    """A row with nothing in it but empty cells and spaces (not read as a row)."""
+    return all(is_empty(v) or (isinstance(v, str) and not v.strip()) for v in row)
 
 
 def _trim(cells: Sequence[object]) -> list[object]:
@@ -380,28 +392,33 @@ class TableStore(ABC):
         cols: dict[str, list[Any]] = {c.id: [] for c in spec.columns}
         for e in extras:
             cols[e] = []
-        index: list[int] = []
-        for r, row in enumerate(grid.rows):
-            if all(is_empty(v) or (isinstance(v, str) and not v.strip()) for v in row):
-                continue
-            sheet_row = r + 2
-            index.append(sheet_row)
-            for c in spec.columns:
-                j = seen[c.id]
-                raw = row[j] if j < len(row) else None
-                try:
-                    value = parse_cell(raw, c.type, negative=c.job_owned)
-                    if c.id == LETTER and isinstance(value, str):
-                        value = normal_letter(value)
-                    cols[c.id].append(value)
-                except CellError as exc:
-                    problems.append(
-                        self.problem(spec, rule_for(c, str(exc)), row=sheet_row, column=c.id)
+        kept = [(r, row) for r, row in enumerate(grid.rows) if not _blank(row)]
+        index = [r + 2 for r, _ in kept]
+        found: list[tuple[int, int, Problem]] = []  # (sheet row, column, problem)
+        for ci, c in enumerate(spec.columns):  # column by column, problems in row order
+            j = seen[c.id]
+            values, bad = parse_column(
+                [row[j] if j < len(row) else None for _, row in kept],
+                c.type,
+                negative=c.job_owned,
+            )
+            if c.id == LETTER:
+                values = [normal_letter(v) if isinstance(v, str) else v for v in values]
+            cols[c.id] = values
+            for i, exc in bad.items():
+                sheet_row = index[i]
+                found.append(
+                    (
+                        sheet_row,
+                        ci,
+                        self.problem(spec, rule_for(c, str(exc)), row=sheet_row, column=c.id),
                     )
-                    cols[c.id].append(parse_cell(None, c.type))
-            for e in extras:
-                j = seen[e]
-                cols[e].append(to_text(row[j]) if j < len(row) else "")
+                )
+        found.sort(key=lambda f: (f[0], f[1]))
+        problems.extend(p for _, _, p in found)
+        for e in extras:
+            j = seen[e]
+            cols[e] = [to_text(row[j]) if j < len(row) else "" for _, row in kept]
         types = {c.id: c.type for c in spec.columns}
         df = pd.DataFrame(
             {k: pd.Series(v, dtype=dtype_for(types.get(k, "text"))) for k, v in cols.items()},
@@ -492,7 +509,7 @@ class TableStore(ABC):
                 if cid is not None and cid in df.columns:
                     t = types.get(cid, "text")
                     num = cid in numbers
-                    colvals.append([to_storable(v, t, as_number=num) for v in df[cid].tolist()])
+                    colvals.append(storable_column(df[cid].tolist(), t, as_number=num))
                 else:
                     colvals.append([None] * len(df))
             rows = [list(r) for r in zip(*colvals, strict=True)] if colvals else []

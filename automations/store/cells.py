@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -132,6 +133,41 @@ def parse_cell(v: Cell, col_type: str, *, negative: bool = True) -> Any:
     raise CellError(f"expected {expected}")
 
 
+_MISSING = object()
+
+
+def parse_column(
+    cells: Sequence[Cell], col_type: str, *, negative: bool = True
+) -> tuple[list[Any], dict[int, CellError]]:
+    """:func:`parse_cell` down a whole column: the values, and the error at each bad place
+    (its value left empty). The same answers, cheaper: a text cell that is text is
+    itself, and each distinct text or whole number elsewhere is read once (a score
+    column of thousands of rows holds a handful of distinct values)."""
+    out: list[Any] = []
+    bad: dict[int, CellError] = {}
+    seen: dict[tuple[type, Any], Any] = {}
+    text = col_type == "text"
+    for i, v in enumerate(cells):
+        tv = type(v)
+        if text and tv is str:
+            out.append(v)
+            continue
+        exact = tv is str or tv is int or v is None  # equal means the same cell
+        got = seen.get((tv, v), _MISSING) if exact else _MISSING
+        if got is _MISSING:
+            try:
+                got = parse_cell(v, col_type, negative=negative)
+            except CellError as exc:
+                got = exc
+            if exact:
+                seen[(tv, v)] = got
+        if isinstance(got, CellError):
+            bad[i] = got
+            got = parse_cell(None, col_type)
+        out.append(got)
+    return out, bad
+
+
 def empty_value(col_type: str) -> Any:
     if col_type == "text":
         return ""
@@ -180,3 +216,13 @@ def to_storable(v: Any, col_type: str, *, as_number: bool = False) -> Cell:
             v = v.to_pydatetime()
         return v.replace(tzinfo=None, microsecond=0) if isinstance(v, dt.datetime) else v
     return to_text(v)
+
+
+def storable_column(values: Sequence[Any], col_type: str, *, as_number: bool = False) -> list[Cell]:
+    """:func:`to_storable` down a column (text that is text is written as it is)."""
+    if col_type == "text":
+        return [
+            (v or None) if type(v) is str else to_storable(v, col_type, as_number=as_number)
+            for v in values
+        ]
+    return [to_storable(v, col_type, as_number=as_number) for v in values]
