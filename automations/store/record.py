@@ -262,7 +262,8 @@ class LedgerSync:
             return got
         last = self.known_headers().get(spec.id)
         got = recognise(spec.column_ids, header, plain, last) if last else Recognised(list(plain))
-        got.lost = {k: v for k, v in got.lost.items() if k in self._filled(spec)}
+        if got.lost:
+            got.lost = {k: v for k, v in got.lost.items() if k in self._filled(spec)}
         self._recognised[key] = got
         title = self._title(spec)
         labels = {c.id: c.label for c in spec.columns}
@@ -289,6 +290,8 @@ class LedgerSync:
         """Whether a column people filled in is missing from this header (it is refused,
         and the tab as it stands is not taken into the record, which would lose it)."""
         ids = {c.id for c in cols}
+        if all(c.id in ids for c in spec.columns if not c.job_owned):
+            return False  # nothing people fill in is missing (no need to read the record)
         return any(c not in ids for c in self._filled(spec))
 
     def _filled(self, spec: TabSpec) -> set[str]:
@@ -564,9 +567,10 @@ class LedgerSync:
                     if tab in grids:  # written as asked, not recorded
                         export[tab] = (grid, old_rows)
                     continue
-                k = keyed(cols, spec.key, grid.rows)
-                rows = k.as_ledger()
                 sheet = self.raw_keyed.get(tab)
+                # a tab no job changed is keyed already (when it was read)
+                k = sheet if grid is raw and sheet is not None else keyed(cols, spec.key, grid.rows)
+                rows = k.as_ledger()
                 same = sheet is not None and raw is not None and raw.header == grid.header
                 if not same or sheet is None or sheet.as_ledger() != rows:
                     export[tab] = (grid, old_rows)  # only what differs from the sheet is written
