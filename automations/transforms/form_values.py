@@ -63,13 +63,13 @@ def comment_item_id(candidate_letter: str, question_id: str) -> str:
     return f"comment__{_safe(candidate_letter)}__{_safe(question_id)}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ScalePoint:
     value: int
     label: str = ""  # what the point means, e.g. "Some evidence"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ScaleItem:
     """Score one candidate on one question (interview) or criterion (shortlisting)."""
 
@@ -110,7 +110,7 @@ def cant_score_reason(raw: str) -> str:
     return CANT_SCORE.get(raw.strip(), "")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CommentItem:
     """An optional comment box for one candidate and question."""
 
@@ -124,7 +124,7 @@ class CommentItem:
 Item = ScaleItem | CommentItem
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Section:
     """A page of the form (Google: a section)."""
 
