@@ -94,15 +94,40 @@ def _row_key(row: Sequence[Cell]) -> _RowKey | None:
     return None
 
 
-def _canon_row(columns: Sequence[Column], key: Sequence[str], row: Sequence[Cell]) -> _Row:
+_CanonMemo = dict[tuple[str, bool, type, Any], Tagged]
+# kinds whose equal values canon alike (a naive datetime too; see _canon_row)
+_SAME = frozenset({str, int, bool, dt.date, dt.datetime})
+
+
+def _canon_row(
+    columns: Sequence[Column], key: Sequence[str], row: Sequence[Cell], memo: _CanonMemo
+) -> _Row:
+    """One row's canonical cells (:func:`canon` of each; text that is text is itself, and
+    each distinct other value of a column kind is canoned once per call of :func:`keyed`)."""
     cells: dict[str, Tagged] = {}
     n = len(row)
     for j, col in enumerate(columns):
-        if col.id is None or col.id in cells:
+        cid = col.id
+        if cid is None or cid in cells:
             continue
-        v = canon(row[j] if j < n else None, col.type, as_number=col.as_number)
-        if v is not None:
-            cells[col.id] = v
+        v = row[j] if j < n else None
+        if v is None:
+            continue
+        tv = type(v)
+        if tv is str and col.type == "text":
+            if v:
+                cells[cid] = v
+            continue
+        if tv in _SAME and not (isinstance(v, dt.datetime) and v.tzinfo is not None):
+            mk = (col.type, col.as_number, tv, v)
+            if mk in memo:
+                c = memo[mk]
+            else:
+                c = memo[mk] = canon(v, col.type, as_number=col.as_number)
+        else:
+            c = canon(v, col.type, as_number=col.as_number)
+        if c is not None:
+            cells[cid] = c
     kv = [cells.get(k) for k in key]
     kt = None if all(v is None for v in kv) else key_text(kv)
     return _Row(cells, dumps(cells) if cells else "{}", kt)
@@ -117,12 +142,13 @@ def keyed(columns: Sequence[Column], key: Sequence[str], rows: Sequence[Sequence
     sig = (tuple(columns), tuple(key))
     before = _MEMO.get(sig, {})
     now: dict[_RowKey, _Row] = {}
+    memo: _CanonMemo = {}
     blanks = 0
     for i, row in enumerate(rows):
         rk = _row_key(row)
         got = None if rk is None else (now.get(rk) or before.get(rk))
         if got is None:
-            got = _canon_row(columns, key, row)
+            got = _canon_row(columns, key, row, memo)
         if rk is not None:
             now[rk] = got
         if not got.cells:
