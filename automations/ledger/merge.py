@@ -64,10 +64,8 @@ _PLAIN: frozenset[type] = frozenset({str, int, bool, type(None), dt.date, NoSave
 _RISKY: frozenset[type] = frozenset({Decimal, float, dt.datetime})
 _KNOWN: frozenset[type] = _PLAIN | _RISKY
 
-_RowKey = tuple[tuple[Any, ...], tuple[type, ...], tuple[str, ...]]
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Row:
     """One row keyed: its canonical cells, their JSON, and its key's text (None: no key)."""
 
@@ -76,22 +74,34 @@ class _Row:
     key: str | None
 
 
-# The last rows keyed for each header layout and key, by exact content: the same tab is
-# keyed when read, again when written and again after a merge, nearly all rows equal.
-# Only the latest grid of each layout is kept, so this never grows with the run.
-_MEMO: dict[tuple[tuple[Column, ...], tuple[str, ...]], dict[_RowKey, _Row]] = {}
+_Sig = tuple[tuple[Column, ...], tuple[str, ...]]
+# The last grid keyed for each header layout and key, row by row: the same tab is keyed
+# when read, when written and after a merge (and by each job that reads it), nearly every
+# row in the same place and unchanged, so only the rows that differ are read again. One
+# grid per layout is kept (grids' rows are never changed in place, only replaced).
+_LAST: dict[_Sig, tuple[Sequence[Sequence[Cell]], list[_Row]]] = {}
 
 
-def _row_key(row: Sequence[Cell]) -> _RowKey | None:
-    """The row's cells with their types, so equal keys always canon to equal cells
-    (None: a cell of a kind this does not know, never remembered)."""
-    types = tuple(map(type, row))
+def _same(a: Sequence[Cell], b: Sequence[Cell]) -> bool:
+    """Whether two rows hold the very same cells: equal, of the same types, and for
+    numbers and times the same exact value (87.50 is not 87.5 as text, -0.0 not 0.0)."""
+    if a is b:
+        return True
+    try:
+        if len(a) != len(b) or a != b:
+            return False
+    except TypeError:  # a cell that cannot say whether it is equal (pd.NA)
+        return False
+    types = tuple(map(type, a))
+    if types != tuple(map(type, b)):
+        return False
     if _PLAIN.issuperset(types):
-        return tuple(row), types, ()
-    if _KNOWN.issuperset(types):
-        exact = tuple([repr(v) for v, t in zip(row, types, strict=True) if t in _RISKY])
-        return tuple(row), types, exact
-    return None
+        return True
+    if not _KNOWN.issuperset(types):
+        return False
+    return all(
+        x is y or repr(x) == repr(y) for x, y, t in zip(a, b, types, strict=True) if t in _RISKY
+    )
 
 
 _CanonMemo = dict[tuple[str, bool, type, Any], Tagged]
@@ -140,17 +150,17 @@ def keyed(columns: Sequence[Column], key: Sequence[str], rows: Sequence[Sequence
     pos = {c.id for c in columns if c.id is not None}
     no_key = not key or any(x not in pos for x in key)
     sig = (tuple(columns), tuple(key))
-    before = _MEMO.get(sig, {})
-    now: dict[_RowKey, _Row] = {}
+    last_rows, last = _LAST.get(sig, ((), []))
+    n_last = min(len(last_rows), len(last))
+    by_pos: list[_Row] = []
     memo: _CanonMemo = {}
     blanks = 0
     for i, row in enumerate(rows):
-        rk = _row_key(row)
-        got = None if rk is None else (now.get(rk) or before.get(rk))
-        if got is None:
+        if i < n_last and _same(row, last_rows[i]):
+            got = last[i]
+        else:
             got = _canon_row(columns, key, row, memo)
-        if rk is not None:
-            now[rk] = got
+        by_pos.append(got)
         if not got.cells:
             continue
         k = got.key
@@ -160,7 +170,7 @@ def keyed(columns: Sequence[Column], key: Sequence[str], rows: Sequence[Sequence
         out.rows[k] = got.cells
         out.where[k] = i
         out.texts[k] = got.text
-    _MEMO[sig] = now
+    _LAST[sig] = (rows, by_pos)
     return out
 
 
