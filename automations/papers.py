@@ -252,7 +252,9 @@ def post_papers(ctx: Context) -> JobResult:
         if not key:
             continue  # not settled yet: the next run says it
         version = key.rpartition("|v")[2] if "|v" in key else "1"
-        letter = folder / "letters" / f"{letter_stem(key)}.txt"
+        letter = folder / "letters" / f"{letter_stem(key)}.html"
+        if not letter.exists():  # a team template may give text only
+            letter = letter.with_suffix(".txt")
         rows.append(
             {
                 "exception_id": f"post|{pack.person_id}|{pack.version}",
