@@ -36,6 +36,7 @@ import pandas as pd
 from .context import Context
 from .errors import JobError
 from .jobs import JobResult
+from .locks import job_lock
 from .mail.delivery import letter_stem
 from .printing import html_to_pdf, render_page, write_atomic
 from .sending import Item, send_once
@@ -191,7 +192,14 @@ def _letter_key(ctx: Context, item: Item, sent: dict[str, Item], log_df: pd.Data
 
 def post_papers(ctx: Context) -> JobResult:
     """For everyone the panel workbook could not be shared with: their papers and a letter
-    for staff to post, once per version of the papers, and a line on Needs attention."""
+    for staff to post, once per version of the papers, and a line on Needs attention.
+
+    One run per campaign at a time (two at once would print the same pack twice)."""
+    with job_lock(ctx, "papers"):
+        return _post_papers(ctx)
+
+
+def _post_papers(ctx: Context) -> JobResult:
     res = JobResult(job=JOB)
     staff = ctx.stores.staff
     frames = staff.read(STAFF_TABS, errors="collect")

@@ -257,3 +257,47 @@ def test_the_letters_read_well_in_each_format(google_ctx: Any, google_emulator: 
     assert "Your own score form" in texts["p03"]
     assert "Score online" not in texts["p05"]  # no link of his yet: no empty section
     assert "font-size" in next((folder / "letters").glob("*p03*.html")).read_text()
+
+
+@pytest.mark.browser
+def test_corecruit_init_posts_papers_and_scoresheets_post_runs_it_again(
+    google_ctx: Any,
+    google_emulator: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    google_settings: Any,
+    google_transport: Any,
+    google_credentials: Any,
+) -> None:
+    from click.testing import CliRunner
+
+    from automations.cli import State, main
+    from automations.google.http import RetryPolicy
+
+    if not CHROMIUM.exists():
+        pytest.skip("chromium is not installed")
+    monkeypatch.setattr(
+        State,
+        "store_kw",
+        {
+            "transport": google_transport,
+            "credentials": google_credentials,
+            "retry": RetryPolicy(sleep=lambda _: None),
+        },
+    )
+    config = ["--config", str(google_settings.config_dir)]
+    google_emulator.no_google_account.add(GRACE)
+    runner = CliRunner()
+    first = runner.invoke(main, [*config, "init"])  # no candidates yet: nothing to print
+    assert first.exit_code == 0, first.output
+    assert "p03 could not be given access" in first.output and "no score sheets" in first.output
+    seed_candidates(google_ctx)
+    res = runner.invoke(main, [*config, "init"])
+    assert res.exit_code == 0, res.output
+    assert "1 could not be shared with (p03)" in res.output
+    assert "Papers by post: 1 person(s) get their papers by post; 1 new letter(s)" in res.output
+    assert "Please look at: Please contact p03 (panel member) another way" in res.output
+    again = runner.invoke(main, [*config, "scoresheets", "post"])
+    assert again.exit_code == 0, again.output
+    assert "0 new letter(s)" in again.output
+    assert not any(s in res.output + again.output for s in PERSONAL)
+    assert len(_log(google_ctx)) == 1
