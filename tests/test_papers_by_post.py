@@ -301,3 +301,57 @@ def test_corecruit_init_posts_papers_and_scoresheets_post_runs_it_again(
     assert "0 new letter(s)" in again.output
     assert not any(s in res.output + again.output for s in PERSONAL)
     assert len(_log(google_ctx)) == 1
+
+
+def _child(config_dir: Path, mode: str) -> int:
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).resolve().parent / "papers_child.py"),
+            str(config_dir),
+            "2027-01-25T09:30:00",
+            mode,
+        ],
+        capture_output=True,
+        timeout=180,
+        check=False,
+    ).returncode
+
+
+@pytest.mark.browser
+def test_killed_hard_at_each_step_and_run_again_posts_once(ctx: Any, config_dir: Path) -> None:
+    """The same papers on the local store, the run SIGKILL-like (os._exit) at each step."""
+    if not CHROMIUM.exists():
+        pytest.skip("chromium is not installed")
+    seed_candidates(ctx)
+    st = ctx.stores.staff
+    st.write(  # what 'init' records on Google when Drive refuses p03's address
+        {
+            "sharing": make_frame(
+                st.tab("sharing"),
+                [{"who": "p03", "workbook": "panel", "outcome": "could not share"}],
+            )
+        }
+    )
+    folder = _folder(ctx)
+    assert _child(config_dir, "after-pack") == 9
+    (pack,) = (folder / "post").iterdir()
+    assert (pack / "shortlisting-p03-large-print.pdf").exists()
+    assert _log(ctx).empty and not (folder / "letters").exists()
+    assert _child(config_dir, "before-log") == 9
+    assert len(list((folder / "letters").glob("candidate-papers*.txt"))) == 1
+    assert _log(ctx).empty
+    assert _child(config_dir, "after-log") == 9
+    assert len(_log(ctx)) == 1 and _post_items(ctx).empty
+    st.forget()
+    res = post_papers(ctx)
+    assert res.messages_sent == 0 and "0 new letter(s)" in res.detail
+    (row,) = _log(ctx).itertuples()
+    assert row.status == "contact another way" and row.version == 1
+    assert list((folder / "post").iterdir()) == [pack]
+    assert len(list((folder / "letters").glob("candidate-papers*"))) == 2  # .txt and .html
+    (item,) = _post_items(ctx).itertuples()
+    assert item.reason.startswith("Print and post Candidate papers to p03")
