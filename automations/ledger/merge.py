@@ -38,18 +38,23 @@ class Column:
 
 @dataclass
 class Keyed:
-    """A tab's rows by key: the cells of each row, canonical, and where it is."""
+    """A tab's rows by key: each row's canonical cells as JSON, and where it is."""
 
-    rows: dict[str, dict[str, Tagged]] = field(default_factory=dict)
     where: dict[str, int] = field(default_factory=dict)  # key -> index in the grid rows
     texts: dict[str, str] = field(default_factory=dict)  # key -> the row's cells as JSON
+    _cells: dict[str, dict[str, Tagged]] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def rows(self) -> dict[str, dict[str, Tagged]]:
+        """Each row's canonical cells by key, decoded when first asked (most tabs are only
+        compared by their JSON, and a tab of 160,000 rows as dicts is 50 MB)."""
+        if self._cells is None:
+            self._cells = {k: loads(t) for k, t in self.texts.items()}
+        return self._cells
 
     def as_ledger(self) -> dict[str, tuple[int, str]]:
-        texts = self.texts
-        return {
-            k: (self.where.get(k, i), texts[k] if k in texts else dumps(c))
-            for i, (k, c) in enumerate(self.rows.items())
-        }
+        where = self.where
+        return {k: (where.get(k, i), t) for i, (k, t) in enumerate(self.texts.items())}
 
 
 def key_text(values: Sequence[Tagged]) -> str:
@@ -67,9 +72,8 @@ _KNOWN: frozenset[type] = _PLAIN | _RISKY
 
 @dataclass(frozen=True, slots=True)
 class _Row:
-    """One row keyed: its canonical cells, their JSON, and its key's text (None: no key)."""
+    """One row keyed: its cells as JSON ("{}" when empty) and its key's text (None: no key)."""
 
-    cells: dict[str, Tagged]
     text: str
     key: str | None
 
@@ -140,7 +144,7 @@ def _canon_row(
             cells[cid] = c
     kv = [cells.get(k) for k in key]
     kt = None if all(v is None for v in kv) else key_text(kv)
-    return _Row(cells, dumps(cells) if cells else "{}", kt)
+    return _Row(dumps(cells) if cells else "{}", kt)
 
 
 def keyed(columns: Sequence[Column], key: Sequence[str], rows: Sequence[Sequence[Cell]]) -> Keyed:
@@ -161,13 +165,12 @@ def keyed(columns: Sequence[Column], key: Sequence[str], rows: Sequence[Sequence
         else:
             got = _canon_row(columns, key, row, memo)
         by_pos.append(got)
-        if not got.cells:
+        if got.text == "{}":
             continue
         k = got.key
-        if no_key or k is None or k in out.rows:
+        if no_key or k is None or k in out.texts:
             blanks += 1
             k = key_text(["#", blanks])
-        out.rows[k] = got.cells
         out.where[k] = i
         out.texts[k] = got.text
     _LAST[sig] = (rows, by_pos)

@@ -497,7 +497,7 @@ class LedgerSync:
                 continue
             k = keyed(cols, spec.key, grid.rows)
             changes[tab] = TabChange(upserts=k.as_ledger())
-            rows += len(k.rows)
+            rows += len(k.texts)
         at = now_text()
         gen = self.ledger.commit(
             self.name, changes, sheet_stamp=g, kind="migrated", at=at, exported=True
