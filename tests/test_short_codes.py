@@ -263,3 +263,39 @@ def test_in_chromium_at_320px_the_code_box_opens_the_form(pctx: Context, page: o
         fits(page)
     finally:
         server.stop()
+
+
+def test_no_axe_violation_on_the_code_pages_at_320_and_1280(pctx: Context, browser: object) -> None:
+    """The front page with its box, a wrong code and the 'wait a while' page: axe-core
+    finds nothing, nothing is wider than the screen, no heading word is broken."""
+    from tests.test_forms_access import check_page
+
+    seed_candidates(pctx)
+    p = provider(pctx)
+    p.ensure_forms(all_specs(pctx))
+    app = create_app(
+        p.inbox,
+        p.signer,
+        info=AppInfo("Example Council", "the team"),
+        now=p.now,
+        code_tries_per_hour=1,
+    )
+    server = start_server_thread(app)
+    context = browser.new_context(viewport={"width": 320, "height": 640}, bypass_csp=True)  # type: ignore[attr-defined]
+    pg = context.new_page()
+    try:
+        pg.goto(server.url + "/")
+        assert pg.locator("h1").inner_text() == "Score forms"
+        check_page(pg, 320, "front page")
+        check_page(pg, 1280, "front page")
+        pg.goto(server.url + "/c?code=ABCD-EFGH")
+        assert pg.title().startswith("Error:")
+        check_page(pg, 320, "wrong code")
+        check_page(pg, 1280, "wrong code")
+        pg.goto(server.url + "/c?code=ABCD-EFGH")
+        assert pg.locator("h1").inner_text() == "Please wait a while before trying again"
+        check_page(pg, 320, "too many codes")
+        check_page(pg, 1280, "too many codes")
+    finally:
+        context.close()
+        server.stop()

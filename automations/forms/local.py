@@ -370,6 +370,7 @@ def create_app(
             paragraphs=["If a letter gave you a code, type it here to open your own form."],
             typed=typed,
             errors={"code": error} if error else {},
+            error_links={"code": "#code"},
         )
 
     @app.get("/")
