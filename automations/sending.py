@@ -27,6 +27,8 @@ from typing import Any
 import pandas as pd
 
 from .context import Context
+from .forms.codes import codes_by_link
+from .forms.links import base_url
 from .locks import messages_lock
 from .mail import MailTransport, get_transport
 from .mail.delivery import (
@@ -52,8 +54,10 @@ from .transforms.messages import (
     message_id,
     next_version,
     recipient_context,
+    scores_on_paper,
     version_key,
 )
+from .transforms.short_codes import address_words
 from .transforms.values import text as _text
 
 SENT = TAB
@@ -152,11 +156,17 @@ def form_link_item(
 
 
 def common_context(ctx: Context, r: Recipient) -> dict[str, Any]:
-    """What every template knows (campaign, team, how to write to ``r``)."""
-    return recipient_context(ctx.campaign, ctx.settings.org, r) | {
+    """What every template knows (campaign, team, how to write to ``r``). A letter staff
+    read out or post (``read_out``) gives each form link's short code, not the link."""
+    out = recipient_context(ctx.campaign, ctx.settings.org, r) | {
         "correction": False,
         "reminder": False,
     }
+    if scores_on_paper(r):
+        out["read_out"] = True
+        out["letter_codes"] = codes_by_link(ctx.settings)
+        out["code_address"] = address_words(base_url(ctx.settings))
+    return out
 
 
 def _versioned(

@@ -299,3 +299,51 @@ def test_no_axe_violation_on_the_code_pages_at_320_and_1280(pctx: Context, brows
     finally:
         context.close()
         server.stop()
+
+
+def test_reminder_letters_read_out_give_the_code_or_say_whom_to_ask(config_dir: Path) -> None:
+    """The letter that shortlisting opens, for p06 (phone), gives their code, never the
+    link; a link with no code (a video call) is left out, with whom to ask for it."""
+    from automations.jobs.remind import reminders_job
+
+    org = config_dir / "organisation.toml"
+    org.write_text(
+        org.read_text().replace('public_url = ""', 'public_url = "https://forms.council.example"')
+    )
+    now = [dt.datetime(2027, 1, 11, 9, 0)]  # shortlisting opens
+    ctx = make_context(load_settings(config_dir), clock=lambda: now[0])
+    init_campaign(ctx, example=True)
+    seed_candidates(ctx)
+    push_job(ctx)
+    reminders_job(ctx)
+    code = CODE.findall(next(iter(letters(ctx, "form-link*p06*shortlisting*.txt").values())))
+    mine = letters(ctx, "shortlisting-opens*p06*.txt")
+    assert len(mine) == 1, sorted(letters(ctx, "*p06*"))
+    text = next(iter(mine.values()))
+    assert "/f/" not in text and "http" not in text
+    assert (
+        f"Open your score form: go to forms.council.example and type in the code {code[0]}" in text
+    )
+    assert f"Spelt out: {spoken(code[0])}." in text
+    # emailed shortlisters still get their link to click
+    emails = [text_of(m) for k, m in by_key(outbox(ctx)).items() if "shortlisting-" in k]
+    assert emails and all("/f/" in t and "type in the code" not in t for t in emails)
+
+    # the preparation meeting letter: its video link is not read out
+    set_cell(
+        ctx,
+        "dates",
+        {"event": "preparation meeting"},
+        video_link="https://meet.example.org/j/123456789?pwd=abcdefghijklmnopqrstuvwxyz",
+    )
+    now[0] = dt.datetime(2027, 1, 15, 9, 0)
+    reminders_job(ctx)
+    prep = letters(ctx, "preparation*p06*.txt")
+    assert len(prep) == 1, sorted(letters(ctx, "*p06*"))
+    text = next(iter(prep.values()))
+    assert "meet.example.org" not in text
+    assert (
+        "Join online: please ask the Recruitment team on 01632 960000 or "
+        "recruitment@example.org and we will send you the link by text message or email."
+    ) in text
+    assert any("meet.example.org" in text_of(m) for m in outbox(ctx))  # emails keep it

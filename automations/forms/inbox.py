@@ -34,6 +34,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..config import Settings
 from ..errors import StoreError
 from ..files import private_dir, private_file
 from .base import CommentItem, FormSpec, Response, ScaleItem, ScalePoint, Section
@@ -81,6 +82,11 @@ CREATE TABLE IF NOT EXISTS drafts (
     saved_at TEXT NOT NULL
 );
 """
+
+
+def inbox_path(settings: Settings) -> Path:
+    """Where the local forms inbox lives (the server and the jobs that read codes)."""
+    return settings.workspace / "forms" / "inbox.sqlite3"
 
 
 def spec_to_json(spec: FormSpec) -> str:
@@ -274,6 +280,12 @@ class Inbox:
                     out[key, token] = code
                     break
         return out
+
+    def codes(self) -> dict[tuple[str, str], str]:
+        """Every short code, by (form key, token id)."""
+        with self._connect() as con:
+            rows = con.execute("SELECT form_key, token_id, code FROM short_codes").fetchall()
+        return {(k, t): c for k, t, c in rows}
 
     def by_code(self, code: str) -> tuple[str, str] | None:
         """(form key, token id) of the link with this short code, if any."""

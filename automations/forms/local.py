@@ -41,7 +41,7 @@ from .base import (
     comment_item_id,
 )
 from .base import Response as FormResponse
-from .inbox import Inbox, SendLimitReached, StoredForm
+from .inbox import Inbox, SendLimitReached, StoredForm, inbox_path
 from .links import (  # noqa: F401  (re-exported: the server's callers import them here)
     base_url,
     exposed_host_note,
@@ -62,7 +62,7 @@ from .pages import (
     per_page,
 )
 from .pages import splits as can_split
-from .tokens import BadLink, LinkClaims, LinkSigner, load_secret, new_token_id
+from .tokens import BadLink, LinkClaims, LinkSigner, form_link, load_secret, new_token_id
 
 Now = Callable[[], dt.datetime]
 
@@ -73,10 +73,6 @@ CODE_TRIES_PER_HOUR = 10
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def inbox_path(settings: Settings) -> Path:
-    return settings.workspace / "forms" / "inbox.sqlite3"
 
 
 class LocalFormsProvider:
@@ -101,7 +97,7 @@ class LocalFormsProvider:
         claims = LinkClaims(
             stored.spec.key, stored.spec.person_id, stored.token_id, stored.expires_at
         )
-        return f"{self.url}/f/{self.signer.sign(claims)}"
+        return form_link(self.signer, self.url, claims)
 
     def ensure_forms(self, specs: Sequence[FormSpec]) -> dict[str, FormHandle]:
         """Store each spec; keep its link while it has more than a quarter of its life
@@ -428,7 +424,7 @@ def create_app(
         claims = LinkClaims(
             stored.spec.key, stored.spec.person_id, stored.token_id, stored.expires_at
         )
-        return redirect(f"/f/{signer.sign(claims)}", 303)
+        return redirect(form_link(signer, "", claims), 303)
 
     @app.get("/healthz")
     def health() -> Response:

@@ -117,6 +117,12 @@ class LinkSigner:
         return claims
 
 
+def form_link(signer: LinkSigner, base: str, claims: LinkClaims) -> str:
+    """A person's own form link (``base`` '' for the path alone). Signing is
+    deterministic, so the same form and token always give the same link."""
+    return f"{base.rstrip('/')}/f/{signer.sign(claims)}"
+
+
 def new_token_id() -> str:
     return secrets.token_urlsafe(9)
 
