@@ -48,13 +48,13 @@ from .transforms.messages import (
     Recipient,
     base_key,
     fingerprint,
+    letter_read_out,
     log_index,
     long_date,
     mail_domain,
     message_id,
     next_version,
     recipient_context,
-    scores_on_paper,
     version_key,
 )
 from .transforms.short_codes import address_words
@@ -162,7 +162,7 @@ def common_context(ctx: Context, r: Recipient) -> dict[str, Any]:
         "correction": False,
         "reminder": False,
     }
-    if scores_on_paper(r):
+    if letter_read_out(r):
         out["read_out"] = True
         out["letter_codes"] = codes_by_link(ctx.settings)
         out["code_address"] = address_words(base_url(ctx.settings))

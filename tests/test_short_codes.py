@@ -347,3 +347,21 @@ def test_reminder_letters_read_out_give_the_code_or_say_whom_to_ask(config_dir: 
         "recruitment@example.org and we will send you the link by text message or email."
     ) in text
     assert any("meet.example.org" in text_of(m) for m in outbox(ctx))  # emails keep it
+
+
+def test_which_letters_are_read_out_or_posted() -> None:
+    """By the person's own wish (phone, post) or for want of a usable email address;
+    not a letter to text, nor a job's own letter to someone with an email address."""
+    from dataclasses import replace
+
+    from automations.transforms.messages import letter_read_out, person_recipient
+
+    row = {"person_id": "p09", "email": "p09@example.org", "preferred_contact": "phone"}
+    assert letter_read_out(person_recipient(row))
+    assert letter_read_out(person_recipient({**row, "preferred_contact": "post"}))
+    assert letter_read_out(person_recipient({**row, "preferred_contact": "", "email": ""}))
+    assert letter_read_out(person_recipient({**row, "preferred_contact": "", "email": "a@b, c@d"}))
+    assert not letter_read_out(person_recipient({**row, "preferred_contact": "text message"}))
+    emailed = person_recipient({**row, "preferred_contact": "email"})
+    assert not letter_read_out(emailed)
+    assert not letter_read_out(replace(emailed, channel="other", reason="papers by post"))
