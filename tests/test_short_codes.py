@@ -325,9 +325,11 @@ def test_reminder_letters_read_out_give_the_code_or_say_whom_to_ask(config_dir: 
         f"Open your score form: go to forms.council.example and type in the code {code[0]}" in text
     )
     assert f"Spelt out: {spoken(code[0])}." in text
+    assert "This code is just for you" in text and "This link" not in text
     # emailed shortlisters still get their link to click
     emails = [text_of(m) for k, m in by_key(outbox(ctx)).items() if "shortlisting-" in k]
     assert emails and all("/f/" in t and "type in the code" not in t for t in emails)
+    assert all("This link is just for you" in t or "This link is only for you" in t for t in emails)
 
     # the preparation meeting letter: its video link is not read out
     set_cell(
