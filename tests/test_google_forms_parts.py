@@ -165,7 +165,10 @@ def test_a_late_candidate_joins_the_last_part_then_a_new_one_and_no_answer_is_lo
         submit_response(
             google_emulator, p.form_id, dict.fromkeys(qids(ctx, google_emulator, key).values(), "2")
         )
-    before = {fid: json.dumps(e["responses"], sort_keys=True, default=str) for fid, e in forms(google_emulator).items()}
+    before = {
+        fid: json.dumps(e["responses"], sort_keys=True, default=str)
+        for fid, e in forms(google_emulator).items()
+    }
 
     six = shortlisting_spec(ctx.campaign, "p03", candidates(ctx, 6))  # F, late
     after = provider.ensure_forms([six])[six.key].parts
@@ -179,7 +182,10 @@ def test_a_late_candidate_joins_the_last_part_then_a_new_one_and_no_answer_is_lo
     assert len(latest) == 4 and latest[3].letters == ("G",)
     assert latest[3].label == "Part 4 of 4: Candidate G"
     # nothing answered was deleted: every response still holds every answer it had
-    now = {fid: json.dumps(e["responses"], sort_keys=True, default=str) for fid, e in forms(google_emulator).items()}
+    now = {
+        fid: json.dumps(e["responses"], sort_keys=True, default=str)
+        for fid, e in forms(google_emulator).items()
+    }
     assert {fid: now[fid] for fid in before} == before
     got = provider.fetch_responses([seven])
     assert len(got) == 3 and {r.form_key for r in got} == {seven.key}
@@ -292,7 +298,9 @@ def test_push_emails_each_part_in_order_and_collect_reads_every_part_and_cant_sc
     assert cant["candidate_letter"].tolist() == [declined.split("__")[1]]
     exc = exceptions(gctx)
     why = [r for r in exc["reason"].astype(str) if "could not score" in r]
-    assert len(why) == 1 and "(a conflict of interest)" in why[0] and "not counted as zero" in why[0]
+    assert (
+        len(why) == 1 and "(a conflict of interest)" in why[0] and "not counted as zero" in why[0]
+    )
     collect_job(gctx)
     assert len(raw_scores(gctx)) == len(answered)  # collected twice, kept once
 
@@ -304,17 +312,14 @@ def test_cant_score_is_a_choice_on_each_google_score_question(
     provider = google_provider(gctx)
     fid = provider.ensure_forms([spec])[spec.key].form_id
     form = form_state(google_emulator, fid)
-    by_title: dict[str, dict[str, Any]] = {}
-    for it in form["items"]:
-        if "questionItem" in it and not it["title"].startswith("Your notes"):
-            by_title.setdefault(it["title"], it)
     q = qids(ctx, google_emulator, spec.key)
     items = spec.scale_items()
     for item in items:
         question = next(
             i["questionItem"]["question"]
             for i in form["items"]
-            if "questionItem" in i and i["questionItem"]["question"]["questionId"] == q[item.item_id]
+            if "questionItem" in i
+            and i["questionItem"]["question"]["questionId"] == q[item.item_id]
         )
         options = [o["value"] for o in question["choiceQuestion"]["options"]]
         assert options[-3:] == [

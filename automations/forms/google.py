@@ -774,9 +774,7 @@ class GoogleFormsProvider:
     def _exists(self, file_id: str, what: str) -> bool:
         try:
             self._retrying(
-                lambda: self.drive.files().get(
-                    fileId=file_id, fields="id", supportsAllDrives=True
-                ),
+                lambda: self.drive.files().get(fileId=file_id, fields="id", supportsAllDrives=True),
                 what,
             )
         except GoogleAPIError as exc:

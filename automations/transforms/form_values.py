@@ -183,12 +183,12 @@ class FormPart:
 
     @property
     def label(self) -> str:
-        """"Part 2 of 3: Candidates Z to AX", as the email lists the links."""
+        """ "Part 2 of 3: Candidates Z to AX", as the email lists the links."""
         return f"Part {self.number} of {self.of}: {letters_words(self.letters)}"
 
 
 def letters_words(letters: tuple[str, ...]) -> str:
-    """"Candidates A to H" (first to last in letter order), or "Candidate C"."""
+    """ "Candidates A to H" (first to last in letter order), or "Candidate C"."""
     ordered = sorted(letters, key=lambda x: (len(x), x))
     if not ordered:
         return "no candidates"

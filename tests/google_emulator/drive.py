@@ -299,9 +299,7 @@ def generated(emu: Emulator) -> set[str]:
     return emu.state("drive").setdefault("generated", set())
 
 
-@route(
-    "GET", r"/drive/v3/files/generateIds", name="drive.files.generateIds", scopes=DRIVE_WRITE
-)
+@route("GET", r"/drive/v3/files/generateIds", name="drive.files.generateIds", scopes=DRIVE_WRITE)
 def files_generate_ids(emu: Emulator, req: Request) -> dict[str, Any]:
     """Ids a later ``files.create`` may give its file (so a lost answer can be checked by id)."""
     count = int(req.arg("count", "10") or 10)
