@@ -10,8 +10,10 @@ second form for the same key:
 2. Only if neither knows it: a Drive ``files.create`` of the form type, named with
    the document title, in ``[google] drive_folder_id`` when set (not
    ``forms.create``, which always puts the form in the caller's own Drive: a service
-   account has none). If the answer is lost (5xx, dropped connection) the create is
-   not repeated blindly: Drive is asked first, and a form found there is adopted.
+   account has none). Its id is set aside first (``files.generateIds``) and written
+   to the state file, so a lost answer, or a run stopped right after the create, is
+   settled by looking the id up (``files.get``), never by a search: Drive's search
+   can miss a file made moments before, and a miss must not make a second form.
 3. Items, title, description and settings go in ONE ``forms.batchUpdate`` per
    form, guarded by ``writeControl.requiredRevisionId``. Before (re)building, a
    form that already holds exactly the spec's questions is adopted as it is, so a
@@ -29,7 +31,19 @@ says it is complete costs no API call at all. Responses come from
 grow with the number of forms and pages, never with rows.
 
 Question ids Google assigns are kept in the state file (question id -> item id);
-ids from earlier builds of a form are kept too, so older responses still map.
+ids from earlier builds of a form are kept too, so older responses still map, by
+question id and never by position (a part reordered by hand still maps).
+
+A shortlisting form is split into parts of :data:`PART_CANDIDATES` candidates (fewer
+for large print and easy read), each its own form and link, listed in order in the
+email ("Part 1 of 3: Candidates A to Y"). Which part holds whom is recorded in the state
+file (``parts``) and kept: a late application joins the last part, or a new one, and
+no candidate moves between forms (their answers are on that form). Answers from every
+part are read as the person's own form's.
+
+A score can be declined: each score question is one choice of the scale's numbers and
+"I can't score this one (reason)", mapped back to the ``cant-score:…`` value the local
+form sends, so both backends collect it the same way (missing, never zero).
 """
 
 from __future__ import annotations
