@@ -282,6 +282,7 @@ def push_job(ctx: Context, send: bool = True) -> JobResult:
             person = people[spec.person_id]
             if (
                 spec.stage == "shortlisting"
+                and not handles[spec.key].parts  # the reminder carries one link, not parts
                 and not scores_on_paper(person)
                 and opening_reminder_due(ctx.campaign, events, now.date(), person.to_dict())
             ):
