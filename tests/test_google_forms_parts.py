@@ -399,3 +399,66 @@ def test_killed_after_create_a_rerun_finds_the_form_by_its_recorded_id_while_sea
     assert lagging.calls("drive.files.create") == 1  # answered "already exists": adopted
     form = form_state(lagging, pending)
     assert len([i for i in form["items"] if "questionItem" in i]) == len(spec.items())
+
+
+def test_a_late_application_goes_in_a_new_part_and_its_link_is_sent(
+    gctx: Context, config_dir: Path, google_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from automations.jobs.forms import collect_job, current_specs, push_job
+    from automations.store import make_frame
+    from tests.forms_support import raw_scores, seed_candidates
+    from tests.remind_support import by_key, outbox, text_of
+    from tests.test_late_application import _add_late_application
+
+    for fmt in ("standard", "large print", "easy read"):
+        monkeypatch.setitem(gforms.PART_CANDIDATES, fmt, 2)
+    google_backend(gctx, config_dir)
+    seed_candidates(gctx)  # A to F: three parts of two
+    push_job(gctx)
+    before = set(by_key(outbox(gctx)))
+    staff = gctx.stores.staff
+    staff.forget()
+    frames = staff.read(["people", "applications", "candidate_key", "timetable", "form_links"])
+    spec = next(s for s in current_specs(gctx, frames) if s.person_id == "p01")
+    state = state_of(gctx)
+    for n in (1, 2, 3):  # p01 sends every part
+        pkey = gforms.part_key(spec.key, n)
+        q = qids(gctx, google_emulator, pkey)
+        submit_response(
+            google_emulator,
+            state["forms"][pkey]["form_id"],
+            {q[i.item_id]: "2" for i in spec.scale_items() if i.item_id in q},
+            when=T0,
+        )
+    collect_job(gctx)
+    answers_before = {
+        fid: json.dumps(e["responses"], sort_keys=True, default=str)
+        for fid, e in forms(google_emulator).items()
+    }
+    _add_late_application(gctx, max(raw_scores(gctx)["submitted_at"]))
+    staff.append(
+        "redaction_report",
+        make_frame(
+            staff.tab("redaction_report"),
+            [{"application_id": "0007", "candidate_letter": "G", "reviewed_by": "R. Checker"}],
+        ),
+    )
+    push_job(gctx)
+    state = state_of(gctx)
+    assert state["parts"][spec.key] == [["A", "B"], ["C", "D"], ["E", "F"], ["G"]]
+    part4 = state["forms"][gforms.part_key(spec.key, 4)]
+    assert letters_on(google_emulator, part4["form_id"]) == {"G"}
+    now = {
+        fid: json.dumps(e["responses"], sort_keys=True, default=str)
+        for fid, e in forms(google_emulator).items()
+    }
+    assert {fid: now[fid] for fid in answers_before} == answers_before  # nothing lost
+    sent = by_key(outbox(gctx))
+    note = sent["new-candidate|p01|peer-support-2027|shortlisting|G"]
+    assert part4["url"] in text_of(note)  # the note links the part Candidate G is on
+    again = [k for k in set(sent) - before if k.startswith("form-link|")]
+    assert again  # everyone's links again, once, now with the fourth part
+    for key in again:
+        assert "Part 4 of 4: Candidate G:\n" in text_of(sent[key])
+    push_job(gctx)
+    assert set(by_key(outbox(gctx))) == set(sent)  # and only once
