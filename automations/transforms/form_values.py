@@ -206,6 +206,7 @@ class FormHandle:
     url: str  # the person's own link
     created_at: dt.datetime | None = None
     expires_at: dt.datetime | None = None  # local links expire; Google forms: None
+    short_code: str = ""  # local links: a code to read out or type in ('' on Google)
     # A large Google form is split into parts, each its own form and link (form_id and
     # url above are part 1's); empty when the form is one part.
     parts: tuple[FormPart, ...] = ()
