@@ -159,10 +159,14 @@ def _link_item(
     link (a renewed link goes again, once), or by person and candidate."""
     r = person_recipient(person.to_dict())
     expires = _local(ctx, handle.expires_at)
+    # A form split into parts (Google) is a link per part, listed in order; a late
+    # application's note links the part it was added to.
+    link = next((p.url for p in handle.parts if new_letter in p.letters), handle.url)
     context: dict[str, Any] = {
         "stage_words": STAGE_WORDS[spec.stage],
         "doing_words": DOING_WORDS[spec.stage],
-        "form_link": handle.url,
+        "form_link": link,
+        "form_parts": [{"label": p.label, "url": p.url} for p in handle.parts],
         "expires": f"{expires:%A} {expires.day} {expires:%B %Y}" if expires else "the form closes",
         "candidate": candidate_label(new_letter or ""),
         "stage": spec.stage,
@@ -178,12 +182,15 @@ def _link_item(
     if on_paper and not new_letter:
         template = "form_link_paper"
     rendered = renderer.render(template, {**common_context(ctx, r), **context})
-    key = form_link_key(spec.person_id, ctx.campaign.id, spec.stage, handle.form_id)
+    # a part added later is a new set of links: it goes again, once
+    which = handle.form_id + (f"+{len(handle.parts)}parts" if handle.parts else "")
+    key = form_link_key(spec.person_id, ctx.campaign.id, spec.stage, which)
     rule, occasion = RULE, str(spec.stage)
     if new_letter:  # once per person and candidate, whatever happens to the link
         rule, occasion = NEW_RULE, f"{spec.stage} {new_letter}"
         key = f"{NEW_RULE}|{spec.person_id}|{ctx.campaign.id}|{spec.stage}|{new_letter}"
-    digest = hashlib.sha256(f"{handle.url}|{rendered.subject}".encode()).hexdigest()[:16]
+    urls = "|".join([handle.url, *(p.url for p in handle.parts)])
+    digest = hashlib.sha256(f"{urls}|{rendered.subject}".encode()).hexdigest()[:16]
     return Item(
         rule=rule,
         recipient=r,
@@ -281,6 +288,7 @@ def push_job(ctx: Context, send: bool = True) -> JobResult:
             person = people[spec.person_id]
             if (
                 spec.stage == "shortlisting"
+                and not handles[spec.key].parts  # the reminder carries one link, not parts
                 and not scores_on_paper(person)
                 and opening_reminder_due(ctx.campaign, events, now.date(), person.to_dict())
             ):
