@@ -374,7 +374,7 @@ class Runner:
             return None
         return str(kept.get("since", "its last run"))
 
-    def _keep_fingerprint(self, rec: RunRecord, taken: str | None) -> None:
+    def _keep_fingerprint(self, rec: RunRecord, taken: str | None, ctx: Context | None) -> None:
         """Keep the inputs' fingerprint after an ok run that changed nothing; else forget it.
 
         A run that wrote or sent something changed what it reads, so it runs once more;
@@ -386,6 +386,8 @@ class Runner:
             and taken is not None
             and not (rec.rows_written or rec.messages_sent or rec.notes)
         )
+        if settled and not rec.unchanged and ctx is not None:  # no message left 'intended'
+            settled = fingerprint.settled(ctx, job_inputs(rec.job))
         if settled and not rec.unchanged:
             entry["inputs"] = {"fingerprint": taken, "since": f"{rec.started_at:%Y-%m-%d %H:%M}"}
         elif not settled and rec.outcome != "skipped":
@@ -438,7 +440,7 @@ class Runner:
             entry["failures"] = 0
             entry["reported"] = False
         if scheduled:
-            self._keep_fingerprint(rec, taken)
+            self._keep_fingerprint(rec, taken, ctx)
         self.state.save()
         self._log_run(rec, ctx)
 

@@ -157,6 +157,7 @@ class _Snapshot:
     parts: dict[str, str]
     _rows: dict[str, list[list[Cell]] | None] = field(default_factory=dict)
     _book: python_calamine.CalamineWorkbook | None = None
+    _infos: dict[str, str] | None = None  # zip part -> "crc:size", read when first asked
     # Shared by every store of the process: calamine's workbook is not for two threads
     # at once ("Already borrowed"), so one tab is read at a time.
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -197,6 +198,19 @@ class _Snapshot:
                     row.pop()
                 got.append(row)
         return got
+
+    def token(self, title: str) -> str:
+        """The tab's content in a few bytes, without reading its cells: its title, and the
+        CRC-32 and size (from the zip's directory) of its sheet part and of the parts every
+        tab's cells depend on (shared strings, cell formats, the workbook's own part)."""
+        with self._lock:
+            if self._infos is None:
+                with zipfile.ZipFile(io.BytesIO(self.data)) as zf:
+                    self._infos = {i.filename: f"{i.CRC:08x}:{i.file_size}" for i in zf.infolist()}
+            infos = self._infos
+        part = self.parts[title]
+        shared = ("xl/sharedStrings.xml", "xl/styles.xml", "xl/workbook.xml")
+        return "|".join([title, part, infos.get(part, "-"), *(infos.get(n, "-") for n in shared)])
 
     def header(self, title: str) -> list[Cell]:
         """Row 1 of a tab, from the kept read or as calamine reads it (a save's check
@@ -275,6 +289,7 @@ class LocalStore(TableStore):
         self.path = Path(path)
         self._lock = FileLock(str(self.path) + ".lock", timeout=lock_timeout, mode=0o600)
         self._stamp: tuple[int, ...] | None = None
+        self._read_snap: _Snapshot | None = None  # the file version the last read came from
 
     @property
     def location(self) -> str:
@@ -427,7 +442,9 @@ class LocalStore(TableStore):
                     continue
                 rows = snap.rows(title)
                 if rows is None:  # a formula, an error cell or an escape: openpyxl reads it
-                    return self._read_openpyxl(tabs)
+                    got = self._read_openpyxl(tabs)
+                    self._read_snap = snap if self._stamp == snap.stamp else None
+                    return got
                 out[spec.id] = self._grid(title, rows, unescape=False)
         except python_calamine.CalamineError as exc:
             raise StoreError(
@@ -435,7 +452,24 @@ class LocalStore(TableStore):
                 f"({type(exc).__name__}). Restore it from a backup, or move it away and run "
                 "'corecruit init'."
             ) from None
+        self._read_snap = snap
         return out
+
+    def tab_tokens(self, tabs: Sequence[str]) -> dict[str, str]:
+        """Each tab's token from the file's zip directory (no cell is read): a file not
+        changed since it was last read is not even read again."""
+        snap = self._snapshot()
+        out = {}
+        for t in tabs:
+            title = self._find_title(snap.titles, self.titles_for(self.tab(t)))
+            out[t] = "missing" if title is None else snap.token(title)
+        return out
+
+    def _tokens_of(self, grids: Mapping[str, Grid | None]) -> dict[str, str]:
+        snap = self._read_snap
+        if snap is None:
+            return super()._tokens_of(grids)
+        return {t: snap.token(g.title) for t, g in grids.items() if g is not None}
 
     def _read_openpyxl(self, tabs: Sequence[TabSpec]) -> dict[str, Grid | None]:
         """The reader of old, for the few tabs calamine cannot read as openpyxl does."""
