@@ -112,8 +112,7 @@ def inbox_version(settings: Settings) -> str:
     Submissions are append-only (the inbox refuses to change or delete one), so this
     changes with every new answer, and not when a form is made or a draft saved.
     """
-    from .forms.inbox import Inbox
-    from .forms.local import inbox_path
+    from .forms.inbox import Inbox, inbox_path
 
     db = inbox_path(settings)
     if not db.exists():

@@ -22,10 +22,12 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import importlib
+import importlib.util
 import json
 import logging
 import re
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -202,15 +204,18 @@ def job_inputs(name: str) -> Inputs | None:
 
 
 def available_jobs() -> list[str]:
-    """Jobs whose code is installed (all of them in a full install)."""
+    """Jobs whose code is installed (all of them in a full install).
+
+    Found without importing them: a run with nothing new loads no job's code.
+    """
     out = []
     for name, entry in JOBS.items():
-        target = entry[0]
         try:
-            importlib.import_module(target.split(":")[0])
+            found = importlib.util.find_spec(entry[0].split(":")[0])
         except ModuleNotFoundError:
-            continue
-        out.append(name)
+            found = None
+        if found is not None:
+            out.append(name)
     return out
 
 
@@ -292,9 +297,8 @@ class RunnerState:
 
 def _api_calls() -> int:
     """Google API calls made so far in this process (0 when Google is not used)."""
-    try:
-        from .google import http as ghttp
-    except ImportError:
+    ghttp = sys.modules.get(f"{__package__}.google.http")  # never loaded: no call made
+    if ghttp is None:
         return 0
     counter = getattr(ghttp, "CALLS", None)
     return int(counter.total) if counter is not None and hasattr(counter, "total") else 0
@@ -342,7 +346,6 @@ class Runner:
         taken: str | None = None
         try:
             with job_lock(self.lock_dir, campaign_id, job):
-                fn = job_function(job)
                 ctx = self.context_factory(self.settings, campaign_id)
                 if self.skip_unchanged:
                     taken = fingerprint.take(ctx, job_inputs(job))
@@ -351,7 +354,7 @@ class Runner:
                     rec.unchanged = True
                     rec.detail = f"nothing new since {since}"
                 else:
-                    rec.take(fn(ctx))
+                    rec.take(job_function(job)(ctx))
         except JobLocked as exc:
             rec.outcome, rec.detail = "skipped", str(exc)
         except CorecruitError as exc:

@@ -30,11 +30,14 @@ import threading
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import StoreError
 from ..files import private_dir, private_file
 from .base import CommentItem, FormSpec, Response, ScaleItem, ScalePoint, Section
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS forms (
@@ -107,6 +110,12 @@ def _iso(when: dt.datetime) -> str:
 def _from_iso(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
 
+
+
+def inbox_path(settings: Settings) -> Path:
+    """Where the local forms' answers are kept (here, not beside the server: the runner
+    asks for it on every run without loading the server)."""
+    return settings.workspace / "forms" / "inbox.sqlite3"
 
 class SendLimitReached(Exception):
     """One form was sent more times in an hour than the server allows."""

@@ -40,7 +40,7 @@ from .base import (
     comment_item_id,
 )
 from .base import Response as FormResponse
-from .inbox import Inbox, SendLimitReached, StoredForm
+from .inbox import Inbox, SendLimitReached, StoredForm, inbox_path
 from .links import (  # noqa: F401  (re-exported: the server's callers import them here)
     base_url,
     exposed_host_note,
@@ -67,10 +67,6 @@ Now = Callable[[], dt.datetime]
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def inbox_path(settings: Settings) -> Path:
-    return settings.workspace / "forms" / "inbox.sqlite3"
 
 
 class LocalFormsProvider:

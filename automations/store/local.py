@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import io
+import json
 import logging
 import os
 import re
+import sqlite3
 import tempfile
 import threading
 import zipfile
@@ -91,6 +94,7 @@ _SHEET = re.compile(r'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]
 _SHEET_ALT = re.compile(r'<(?:\w+:)?sheet\b[^>]*?\br:id="([^"]*)"[^>]*?\bname="([^"]*)"')
 _REL = re.compile(r'<Relationship\b[^>]*?\bId="([^"]*)"[^>]*?\bTarget="([^"]*)"')
 _REL_ALT = re.compile(r'<Relationship\b[^>]*?\bTarget="([^"]*)"[^>]*?\bId="([^"]*)"')
+INIT_MARK = "init found nothing missing"  # with what it was found from (see _init_memo)
 _MAX_INT_FLOAT = 1e15  # below this a whole float is written without an exponent
 
 
@@ -719,6 +723,19 @@ class LocalStore(TableStore):
         if not self.path.exists():
             return None
         try:
+            memo = self._init_memo()
+        except (StoreError, sqlite3.Error):
+            memo = None
+        led = self.sync.ledger if self.sync is not None else None
+        if memo is not None and led is not None:
+            kept = json.loads(led.mark(self.spec.name, INIT_MARK) or "{}")
+            if kept.get("key") == memo:  # the file and all it was checked against as then
+                return InitReport(
+                    location=self.location,
+                    tabs_missing=list(kept["tabs_missing"]),
+                    columns_missing={k: list(v) for k, v in kept["columns_missing"].items()},
+                )
+        try:
             grids = self._read_grids(list(self.spec.tabs.values()))
         except StoreError:
             return None  # unreadable: the full init says so
@@ -734,7 +751,33 @@ class LocalStore(TableStore):
                 return None
             if withheld := self._withheld(self.tab(tab_id), ids):
                 report.columns_missing[tab_id] = withheld
+        if memo is not None and led is not None:
+            value = {
+                "key": memo,
+                "tabs_missing": report.tabs_missing,
+                "columns_missing": report.columns_missing,
+            }
+            led.set_mark(self.spec.name, INIT_MARK, json.dumps(value))
         return report
+
+    def _init_memo(self) -> str | None:
+        """What :meth:`_nothing_missing` finds depends on: every tab's token (no cell read),
+        the template and header_map, and the record's tab versions and headers (a column it
+        knows is never added back empty). None without a record."""
+        if self.sync is None:
+            return None
+        led = self.sync.ledger
+        tokens = self.tab_tokens(list(self.spec.tabs))
+        typed = {t for t, spec in self.spec.tabs.items() if any(not c.job_owned for c in spec.columns)}
+        versions = {t: v for t, v in led.tab_versions(self.spec.name).items() if t in typed}
+        parts = [
+            repr(sorted(tokens.items())),
+            repr(self.spec),
+            repr(sorted(self.header_map.items())),
+            repr(sorted(versions.items())),  # tabs with columns people fill in
+            repr(sorted(led.headers(self.spec.name).items())),
+        ]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
     def _init(self, add_tabs: bool = True) -> InitReport:
         if not add_tabs:
