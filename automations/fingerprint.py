@@ -7,9 +7,9 @@ everything it reads is exactly as it was at the start of its last successful run
   checked against what it really reads by ``tests/test_skip_unchanged.py``): on the
   local store, each tab's token (its part's CRC-32 and size from the file's zip
   directory, :meth:`TableStore.tab_tokens`: no cell is read, so a skipped job reads
-  nothing) and each tab's version in the ledger (what the record holds for it); on Google, where reading is the one call, the
-  tabs read in one batch with :meth:`TableStore.prefetch`, which the job's own first
-  read then reuses;
+  nothing) and each tab's version in the ledger (what the record holds for it); on
+  Google, where reading is the one call, the tabs read in one batch with
+  :meth:`TableStore.prefetch`, which the job's own first read then reuses;
 * the config that matters (organisation.toml and the campaign, header_map included, by
   content; the team's own email templates) and the code (package version and files);
 * today's date for a job that acts on a date (forms open on a date, "today");

@@ -197,10 +197,7 @@ def publish(
         and not (since is not None and staff.sync is not None and staff.sync.exported_since(since))
     )
     with staff.locked():
-        if quiet:
-            frames = _read(staff, list(append or {}))
-        else:
-            frames = _read(staff, [*INPUTS, STATUS])
+        frames = _read(staff, list(append or {}) if quiet else [*INPUTS, STATUS])
         if not quiet and STATUS not in frames:
             out.added_tab = add_status_tab(staff)
             frames = _read(staff, [*INPUTS, STATUS])

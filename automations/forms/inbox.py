@@ -111,11 +111,11 @@ def _from_iso(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
 
 
-
 def inbox_path(settings: Settings) -> Path:
     """Where the local forms' answers are kept (here, not beside the server: the runner
     asks for it on every run without loading the server)."""
     return settings.workspace / "forms" / "inbox.sqlite3"
+
 
 class SendLimitReached(Exception):
     """One form was sent more times in an hour than the server allows."""

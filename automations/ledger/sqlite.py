@@ -275,9 +275,7 @@ class SqliteLedger(Ledger):
             )
 
     def mark(self, workbook: str, name: str) -> str | None:
-        row = self._one(
-            "SELECT value FROM marks WHERE workbook = ? AND name = ?", (workbook, name)
-        )
+        row = self._one("SELECT value FROM marks WHERE workbook = ? AND name = ?", (workbook, name))
         return None if row is None else str(row[0])
 
     def set_mark(self, workbook: str, name: str, value: str | None) -> None:

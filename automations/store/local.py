@@ -768,7 +768,9 @@ class LocalStore(TableStore):
             return None
         led = self.sync.ledger
         tokens = self.tab_tokens(list(self.spec.tabs))
-        typed = {t for t, spec in self.spec.tabs.items() if any(not c.job_owned for c in spec.columns)}
+        typed = {
+            t for t, spec in self.spec.tabs.items() if any(not c.job_owned for c in spec.columns)
+        }
         versions = {t: v for t, v in led.tab_versions(self.spec.name).items() if t in typed}
         parts = [
             repr(sorted(tokens.items())),
