@@ -5,11 +5,13 @@ everything it reads is exactly as it was at the start of its last successful run
 
 * the tabs it reads (declared beside the job in :data:`automations.runner.JOBS` and
   checked against what it really reads by ``tests/test_skip_unchanged.py``): on the
-  local store, each tab's token (its part's CRC-32 and size from the file's zip
-  directory, :meth:`TableStore.tab_tokens`: no cell is read, so a skipped job reads
-  nothing) and each tab's version in the ledger (what the record holds for it); on
-  Google, where reading is the one call, the tabs read in one batch with
-  :meth:`TableStore.prefetch`, which the job's own first read then reuses;
+  local store, a digest of each tab's cells as the file holds them, found from the
+  tab's token (its part's CRC-32 and size in the file's zip directory,
+  :meth:`TableStore.tab_tokens`) when the record has seen that token before (no cell
+  is read: a skipped job reads nothing), else read from the file; and each tab's
+  version in the ledger (what the record holds for it). On Google, where reading is
+  the one call, the tabs are read in one batch with :meth:`TableStore.prefetch`,
+  which the job's own first read then reuses;
 * the config that matters (organisation.toml and the campaign, header_map included, by
   content; the team's own email templates) and the code (package version and files);
 * today's date for a job that acts on a date (forms open on a date, "today");
@@ -189,18 +191,45 @@ def take(ctx: Context, inputs: Inputs | None) -> str | None:
 
 
 def tab_versions(store: TableStore, tabs: Sequence[str]) -> dict[str, str] | None:
-    """Each tab's token and ledger version, read without a cell (None when the store
-    cannot tell without reading the tabs).
+    """Each tab's cells (a digest) and ledger version, read without a cell when the file
+    did not change (None when the store cannot tell without reading the tabs).
 
-    Not the workbook's stamp tab: every save changes it, and a tab whose sheet content
-    and ledger rows are both as they were reads the same, stamp or not (an older copy
-    saved back is said by the next read that merges, at the latest the Status tab's).
+    A tab's token (see :meth:`TableStore.tab_tokens`) is looked up in the record with the
+    digest of the cells it stood for; only a tab whose token is new is read (and its
+    digest kept), so a workbook saved by a spreadsheet program, which changes every
+    tab's token, runs only the jobs whose tabs' cells changed. Not the workbook's stamp
+    tab: every save changes it, and a tab whose cells and ledger rows are both as they
+    were reads the same, stamp or not (an older copy saved back is said by the next
+    read that merges, at the latest the Status tab's).
     """
     tokens = store.tab_tokens(tabs)
     if tokens is None:
         return None
-    versions = store.sync.ledger.tab_versions(store.spec.name) if store.sync else {}
-    return {t: f"{tok} v{versions.get(t, 0)}" for t, tok in tokens.items()}
+    led = store.sync.ledger if store.sync is not None else None
+    if led is None:
+        return dict(tokens)
+    name = store.spec.name
+    known = led.contents(name)
+    cells: dict[str, str] = {}
+    new: list[str] = []
+    for t, tok in tokens.items():
+        if tok == "missing":
+            cells[t] = tok
+        elif t in known and known[t][0] == tok:
+            cells[t] = known[t][1]
+        else:
+            new.append(t)
+    if new:  # read as the file holds them (not merged): the digest of what the token means
+        grids = store._read_grids([store.tab(t) for t in new])
+        now = store._tokens_of(grids)
+        keep: dict[str, tuple[str, str]] = {}
+        for t in new:
+            cells[t] = grid_token(grids.get(t))
+            if t in now:
+                keep[t] = (now[t], cells[t])
+        led.keep_contents(name, keep)
+    versions = led.tab_versions(name)
+    return {t: f"{cells[t]} v{versions.get(t, 0)}" for t in tabs}
 
 
 def settled(ctx: Context, inputs: Inputs | None) -> bool:

@@ -113,6 +113,18 @@ class Ledger(ABC):
         """Record tabs found holding the ledger's rows (see :meth:`tokens`)."""
 
     @abstractmethod
+    def contents(self, workbook: str) -> dict[str, tuple[str, str]]:
+        """Per tab, the last token seen and a digest of the cells the workbook held then.
+
+        A save by a spreadsheet program rewrites every part of the file, so every tab's
+        token changes; the digest tells which tabs' cells really did (the fingerprint
+        of a job, see :mod:`automations.fingerprint`)."""
+
+    @abstractmethod
+    def keep_contents(self, workbook: str, contents: Mapping[str, tuple[str, str]]) -> None:
+        """Record tabs' tokens with the digest of their cells (see :meth:`contents`)."""
+
+    @abstractmethod
     def mark(self, workbook: str, name: str) -> str | None:
         """A small named value kept with the workbook's record (None: none kept)."""
 

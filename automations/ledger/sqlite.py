@@ -74,6 +74,13 @@ CREATE TABLE IF NOT EXISTS tab_tokens (
     version INTEGER NOT NULL,
     PRIMARY KEY (workbook, tab)
 );
+CREATE TABLE IF NOT EXISTS tab_contents (
+    workbook TEXT NOT NULL,
+    tab TEXT NOT NULL,
+    token TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    PRIMARY KEY (workbook, tab)
+);
 CREATE TABLE IF NOT EXISTS marks (
     workbook TEXT NOT NULL,
     name TEXT NOT NULL,
@@ -272,6 +279,25 @@ class SqliteLedger(Ledger):
                 "INSERT OR REPLACE INTO tab_tokens (workbook, tab, token, version) "
                 "VALUES (?, ?, ?, ?)",
                 [(workbook, t, k, v) for t, (k, v) in tokens.items()],
+            )
+
+    def contents(self, workbook: str) -> dict[str, tuple[str, str]]:
+        if not self.path.exists():
+            return {}
+        with self._read() as c:
+            cur = c.execute(
+                "SELECT tab, token, digest FROM tab_contents WHERE workbook = ?", (workbook,)
+            )
+            return {str(t): (str(k), str(d)) for t, k, d in cur}
+
+    def keep_contents(self, workbook: str, contents: Mapping[str, tuple[str, str]]) -> None:
+        if not contents:
+            return
+        with self._tx() as c:
+            c.executemany(
+                "INSERT OR REPLACE INTO tab_contents (workbook, tab, token, digest) "
+                "VALUES (?, ?, ?, ?)",
+                [(workbook, t, k, d) for t, (k, d) in contents.items()],
             )
 
     def mark(self, workbook: str, name: str) -> str | None:
