@@ -14,6 +14,12 @@ this is what a store with a ledger does in between (see ``automations/ledger``):
   no backend call at all (what was read is still taken into the ledger). Otherwise
   the whole state is committed as a new generation first, then exported with the
   stamp, then marked as exported; a local workbook's file is kept in ``backups/``.
+* **unchanged tabs**: a tab read with the token (see :meth:`TableStore.tab_tokens`; on
+  the local store the CRC-32 and size of its part in the file's zip) and ledger
+  version the record last found holding just its rows is taken as it is: not keyed,
+  not merged (a job that then writes it has it keyed; one that does not, costs nothing
+  more). Any change on either side (a person's save, a deleted row, an older copy, a
+  commit) changes one of the two, and the tab is merged as above.
 * **headers**: each tab's header row is recorded whenever every column is there, so a
   header a person renamed is recognised by where the column stood (:func:`recognise`):
   read as its column under the person's words, or refused naming the old header. A
@@ -396,6 +402,7 @@ class LedgerSync:
         # holding just the ledger's rows holds them still: taken as it is, not merged.
         tokens: dict[str, str] = {}
         same: set[str] = set()
+        versions: dict[str, int] = {}
         if claim and base_gen == gen:
             tokens = store._tokens_of(raw)
             versions = led.tab_versions(self.name)
@@ -473,15 +480,15 @@ class LedgerSync:
             if ch or mine is None:
                 changes[tab] = ch
         if changes:  # the last state of every input read: what people typed is kept
-            led.commit(
+            made = led.commit(
                 self.name,
                 changes,
                 sheet_stamp=g if claim else None,
                 kind="read",
                 at=now_text(),
             )
-        if clean and tokens:
-            versions = led.tab_versions(self.name)
+            versions.update(dict.fromkeys(changes, made))  # their rows changed just now
+        if clean and tokens:  # each now holds just what the sheet holds
             led.keep_tokens(
                 self.name, {t: (tokens[t], versions[t]) for t in clean if t in versions}
             )
