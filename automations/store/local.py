@@ -35,15 +35,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import openpyxl
 import python_calamine
 from filelock import FileLock, Timeout
-from openpyxl.comments import Comment
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.worksheet import Worksheet
 
 from ..errors import StoreError, WorkbookLockedError
 from ..files import private_dir
@@ -52,20 +47,23 @@ from .base import TableStore, missing_tab
 from .cells import FORMULA_START, NO_SAVED_VALUE, Cell
 from .record import STAMP
 from .shapes import Grid, InitReport
-from .xlsx_write import (
-    XLSX_CELL_LIMIT,
-    Refused,
-    SheetEdit,
-    escape_text,
-    number_format,
-    save_changed,
-)
+
+if TYPE_CHECKING:  # loaded when a save or a full init needs them, not by every run
+    import openpyxl
+    from openpyxl.worksheet.worksheet import Worksheet
 
 _ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
 log = logging.getLogger("corecruit.store")
-JOB_FILL = PatternFill("solid", fgColor="D9D9D9")
-HEADER_FONT = Font(bold=True)
-JOB_FONT = Font(bold=True, italic=True, color="404040")
+
+
+def __getattr__(name: str) -> Any:
+    """``openpyxl`` as an attribute of this module, loaded when first asked for: a run
+    that saves nothing (and reads with calamine) never loads it."""
+    if name == "openpyxl":
+        import openpyxl
+
+        return openpyxl
+    raise AttributeError(name)
 
 
 def unescape_text(s: str) -> str:
@@ -352,6 +350,8 @@ class LocalStore(TableStore):
         return wb
 
     def _load(self, read_only: bool) -> openpyxl.Workbook:
+        import openpyxl
+
         try:
             return openpyxl.load_workbook(self.path, read_only=read_only, data_only=read_only)
         except (FileNotFoundError, PermissionError) as exc:
@@ -602,6 +602,8 @@ class LocalStore(TableStore):
         False (nothing written) when that path cannot be sure: a tab not found as read,
         a header that changes, a formula, a style the file lacks... openpyxl saves then.
         """
+        from .xlsx_write import Refused, SheetEdit, save_changed
+
         snap = self._snapshot()
         if self._stamp is not None and snap.stamp != self._stamp:
             return False
@@ -640,6 +642,8 @@ class LocalStore(TableStore):
         return True
 
     def _too_long(self, title: str, row: int) -> StoreError:
+        from .xlsx_write import XLSX_CELL_LIMIT
+
         return StoreError(
             f"{self.spec.name} workbook, tab '{title}', row {row}: the text is longer "
             f"than a spreadsheet cell can hold ({XLSX_CELL_LIMIT} characters); nothing "
@@ -663,6 +667,8 @@ class LocalStore(TableStore):
                     c.value = None
 
     def _set(self, ws: Worksheet, spec: TabSpec, r: int, c: int, v: Cell) -> None:
+        from .xlsx_write import XLSX_CELL_LIMIT, escape_text, number_format
+
         cell = ws.cell(row=r, column=c)
         if isinstance(v, str):
             if len(v) > XLSX_CELL_LIMIT:
@@ -782,6 +788,8 @@ class LocalStore(TableStore):
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
     def _init(self, add_tabs: bool = True) -> InitReport:
+        import openpyxl
+
         if not add_tabs:
             with self.locked():
                 done = self._nothing_missing()
@@ -839,6 +847,14 @@ class LocalStore(TableStore):
 
     def _format(self, ws: Worksheet, spec: TabSpec, ids: list[str | None]) -> None:
         """Frozen header, notes, drop-downs and grey job-owned headers (idempotent)."""
+        from openpyxl.comments import Comment
+        from openpyxl.styles import Font, PatternFill
+        from openpyxl.utils import get_column_letter
+        from openpyxl.worksheet.datavalidation import DataValidation
+
+        job_fill = PatternFill("solid", fgColor="D9D9D9")
+        header_font = Font(bold=True)
+        job_font = Font(bold=True, italic=True, color="404040")
         ws.freeze_panes = "A2"
         by_id = {c.id: c for c in spec.columns}
         existing = {str(dv.sqref) for dv in ws.data_validations.dataValidation}
@@ -847,9 +863,9 @@ class LocalStore(TableStore):
             if col is None:
                 continue
             cell = ws.cell(row=1, column=j)
-            cell.font = JOB_FONT if col.job_owned else HEADER_FONT
+            cell.font = job_font if col.job_owned else header_font
             if col.job_owned:
-                cell.fill = JOB_FILL
+                cell.fill = job_fill
             who = {
                 "job": "Filled in by corecruit: please don't edit.",
                 "form": "Filled in from the forms.",
