@@ -788,13 +788,13 @@ class LocalStore(TableStore):
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
     def _init(self, add_tabs: bool = True) -> InitReport:
-        import openpyxl
-
         if not add_tabs:
             with self.locked():
                 done = self._nothing_missing()
             if done is not None:
                 return done
+        import openpyxl
+
         report = InitReport(location=self.location)
         self._drop_cached()
         with self.locked(), _CACHE_LOCK:
