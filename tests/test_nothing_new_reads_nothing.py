@@ -217,3 +217,32 @@ def test_a_tab_token_changes_with_the_shared_strings_even_when_its_part_does_not
     assert sam.rows("People") == [["Person ID", "Introduction"], ["p01", "Call me Sam"]]
     assert pat.rows("People") == [["Person ID", "Introduction"], ["p01", "Call me Pat"]]
     assert sam.token("People") != pat.token("People")
+
+
+def test_a_ledger_from_before_tab_versions_gets_each_tabs_last_change(tmp_path: Path) -> None:
+    """A campaign's ledger made by the previous version: each tab's version is found once
+    from its rows (its last change), so its tabs can be skipped from the first run on."""
+    import sqlite3
+
+    from automations.ledger import SqliteLedger, TabChange
+
+    path = tmp_path / "ledger.sqlite3"
+    led = SqliteLedger(path)
+    cells = '{"a":1}'
+    led.commit("staff", {"people": TabChange(upserts={'["p01"]': (0, cells)})}, sheet_stamp=0,
+               kind="read", at="2027-01-25 09:00:00")  # fmt: skip
+    led.commit("staff", {"dates": TabChange(upserts={'["d1"]': (0, cells)})}, sheet_stamp=0,
+               kind="read", at="2027-01-25 09:01:00")  # fmt: skip
+    led.commit("staff", {"people": TabChange(removes={'["p01"]'})}, sheet_stamp=0,
+               kind="read", at="2027-01-25 09:02:00")  # fmt: skip
+    led.commit("staff", {"empty": TabChange()}, sheet_stamp=0, kind="read",
+               at="2027-01-25 09:03:00")  # fmt: skip
+    assert led.tab_versions("staff") == {"people": 3, "dates": 2, "empty": 4}
+    with sqlite3.connect(path) as c:  # as the previous version left it
+        c.execute("DROP TABLE tab_versions")
+    again = SqliteLedger(path)
+    assert again.tab_versions("staff") == {"people": 3, "dates": 2, "empty": 4}
+    # a commit that changes nothing in a tab leaves its version as it is
+    again.commit("staff", {"dates": TabChange(upserts={'["d1"]': (0, cells)})}, sheet_stamp=0,
+                 kind="read", at="2027-01-25 09:04:00")  # fmt: skip
+    assert again.tab_versions("staff")["dates"] == 2
