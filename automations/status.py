@@ -140,15 +140,15 @@ def inputs_key(ctx: Context, jobs: Sequence[JobRun]) -> str | None:
     if staff.sync is None or any(j.outcome == "failed" for j in jobs):
         return None
     tabs = [t for t in INPUTS if t != "run_log"]
-    versions = fingerprint.tab_versions(staff, [*tabs, STATUS])
+    versions = fingerprint.tab_versions(staff, tabs)
     if versions is None:
         return None
-    there = "missing" if versions.pop(STATUS).startswith("missing") else "there"
+    there = (staff.tab_tokens([STATUS]) or {}).get(STATUS, "missing") != "missing"
     parts = [
         fingerprint.code_version(),
         fingerprint.config_version(ctx.settings, ctx.campaign.id),
         f"today {ctx.now().date().isoformat()}",
-        f"status tab {there}",
+        f"status tab there: {there}",
         *(f"{t}: {v}" for t, v in versions.items()),
         *(repr((j.job, j.outcome, j.failures, j.last_run is None, j.attention)) for j in jobs),
     ]
