@@ -25,7 +25,7 @@ import pandas as pd
 
 from ..context import Context
 from ..forms.base import FormHandle, FormSpec, get_provider
-from ..forms.links import links_not_emailed
+from ..forms.links import base_url, links_not_emailed
 from ..locks import job_lock
 from ..mail.render import Renderer
 from ..sending import Item, common_context, send_once
@@ -47,6 +47,7 @@ from ..transforms.messages import form_link_key, person_recipient
 from ..transforms.messages import scores_on_paper as on_paper
 from ..transforms.reminders import events_from_dates, opening_reminder_due
 from ..transforms.review import FORM_LINK_RULE, NEXT_STEP, ReviewState, released, review_state
+from ..transforms.short_codes import address_words, spoken
 from ..transforms.values import is_true as _true
 from ..transforms.values import text as _text
 from . import JobResult
@@ -168,6 +169,11 @@ def _link_item(
     }
     on_paper = scores_on_paper(person)
     context["on_paper"] = on_paper
+    # A letter read out or posted gets the short code of the link (local forms only).
+    code = handle.short_code if r.channel != "email" else ""
+    context["short_code"] = code
+    context["code_words"] = spoken(code) if code else ""
+    context["code_address"] = address_words(base_url(ctx.settings)) if code else ""
     template = "new_candidate" if new_letter else "form_link"
     if on_paper and not new_letter:
         template = "form_link_paper"

@@ -178,6 +178,7 @@ class FormHandle:
     url: str  # the person's own link
     created_at: dt.datetime | None = None
     expires_at: dt.datetime | None = None  # local links expire; Google forms: None
+    short_code: str = ""  # local links: a code to read out or type in ('' on Google)
 
 
 @dataclass(frozen=True)
