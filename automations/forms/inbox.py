@@ -32,15 +32,12 @@ import threading
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..config import Settings
 from ..errors import StoreError
 from ..files import private_dir, private_file
 from .base import CommentItem, FormSpec, Response, ScaleItem, ScalePoint, Section
-
-if TYPE_CHECKING:
-    from ..config import Settings
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS forms (
@@ -129,12 +126,6 @@ def _iso(when: dt.datetime) -> str:
 
 def _from_iso(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
-
-
-def inbox_path(settings: Settings) -> Path:
-    """Where the local forms' answers are kept (here, not beside the server: the runner
-    asks for it on every run without loading the server)."""
-    return settings.workspace / "forms" / "inbox.sqlite3"
 
 
 class SendLimitReached(Exception):
