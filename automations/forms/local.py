@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import errno
+import hashlib
 import socket
 import threading
 from collections.abc import Callable, Sequence
@@ -32,6 +33,7 @@ from flask import Flask, Response, abort, redirect, render_template, request
 from ..config import Settings
 from ..errors import ConfigError, StoreError
 from ..transforms.forms import answer_errors, candidate_label
+from ..transforms.short_codes import code_from, grouped, normalise
 from .base import (
     CANT_SCORE,
     FormHandle,
@@ -40,7 +42,7 @@ from .base import (
     comment_item_id,
 )
 from .base import Response as FormResponse
-from .inbox import Inbox, SendLimitReached, StoredForm
+from .inbox import Inbox, SendLimitReached, StoredForm, inbox_path
 from .links import (  # noqa: F401  (re-exported: the server's callers import them here)
     base_url,
     exposed_host_note,
@@ -55,22 +57,23 @@ from .pages import (
     added_since,
     first_page_of,
     first_page_with,
+    new_marks,
     page_of_item,
     pages,
     per_page,
 )
 from .pages import splits as can_split
-from .tokens import BadLink, LinkClaims, LinkSigner, load_secret, new_token_id
+from .tokens import BadLink, LinkClaims, LinkSigner, form_link, load_secret, new_token_id
 
 Now = Callable[[], dt.datetime]
 
 
+# Wrong short codes one address may type in an hour (everyone together: ten times that).
+CODE_TRIES_PER_HOUR = 10
+
+
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def inbox_path(settings: Settings) -> Path:
-    return settings.workspace / "forms" / "inbox.sqlite3"
 
 
 class LocalFormsProvider:
@@ -95,7 +98,7 @@ class LocalFormsProvider:
         claims = LinkClaims(
             stored.spec.key, stored.spec.person_id, stored.token_id, stored.expires_at
         )
-        return f"{self.url}/f/{self.signer.sign(claims)}"
+        return form_link(self.signer, self.url, claims)
 
     def ensure_forms(self, specs: Sequence[FormSpec]) -> dict[str, FormHandle]:
         """Store each spec; keep its link while it has more than a quarter of its life
@@ -111,10 +114,27 @@ class LocalFormsProvider:
             else:
                 start = now.replace(microsecond=0)
                 out.append(StoredForm(spec, new_token_id(), start, start + life))
-        if out:
-            self.inbox.put_forms(out, now)
+        if not out:
+            return {}
+        self.inbox.put_forms(out, now)
+        codes = self.inbox.put_codes(
+            {
+                (f.spec.key, f.token_id): [
+                    code_from(self.signer.code_digest(f.spec.key, f.token_id, n)) for n in range(8)
+                ]
+                for f in out
+            },
+            now,
+        )
         return {
-            f.spec.key: FormHandle(f.spec.key, f.token_id, self.link(f), f.created_at, f.expires_at)
+            f.spec.key: FormHandle(
+                f.spec.key,
+                f.token_id,
+                self.link(f),
+                f.created_at,
+                f.expires_at,
+                grouped(codes.get((f.spec.key, f.token_id), "")),
+            )
             for f in out
         }
 
@@ -221,11 +241,13 @@ def create_app(
     now: Now = _utcnow,
     templates: Path | None = None,
     sends_per_hour: int = 20,
+    code_tries_per_hour: int = CODE_TRIES_PER_HOUR,
 ) -> Flask:
     """The form server. ``templates``: the team's own page templates (their words, say
     for easy read), looked for before corecruit's, as for email templates.
     ``sends_per_hour`` bounds how many submissions one form may store in an hour (a
-    stolen link or a script cannot fill the inbox)."""
+    stolen link or a script cannot fill the inbox); ``code_tries_per_hour`` how many
+    wrong short codes one address may type in an hour (see ``by_code``)."""
     info = info or AppInfo()
     package = Path(__file__).parent / "templates"
     app = Flask(__name__, template_folder=str(package))
@@ -292,15 +314,18 @@ def create_app(
             or stored.token_id != claims.token_id
             or stored.spec.person_id != claims.person_id
         ):
-            return message(
-                "This link is no longer in use",
-                [
-                    "Sorry, this form has been replaced or closed. If you were sent a newer "
-                    "link, please use that one. Otherwise, ask the recruitment team.",
-                ],
-                410,
-            )
+            return replaced()
         return stored, f"/f/{token}"
+
+    def replaced() -> Response:
+        return message(
+            "This link is no longer in use",
+            [
+                "Sorry, this form has been replaced or closed. If you were sent a newer "
+                "link, please use that one. Otherwise, ask the recruitment team.",
+            ],
+            410,
+        )
 
     def common(stored: StoredForm, base: str) -> dict[str, Any]:
         return {"spec": stored.spec, "base": base, "form_title": stored.spec.title}
@@ -335,13 +360,74 @@ def create_app(
                 out[item.item_id] = msg
         return out
 
+    def code_page(status: int = 200, typed: str = "", error: str = "") -> Response:
+        return page(
+            "code.html",
+            status,
+            page_title="Score forms",
+            paragraphs=["If a letter gave you a code, type it here to open your own form."],
+            typed=typed,
+            errors={"code": error} if error else {},
+            error_links={"code": "#code"},
+        )
+
     @app.get("/")
     def home() -> Response:
-        return message(
-            "Score forms",
-            ["To open your score form, please use the personal link you were sent."],
-            200,
+        return code_page()
+
+    @app.get("/c")
+    def code_box() -> Response | Any:
+        """The front page's box (a plain GET form: no JavaScript needed)."""
+        return by_code(request.args.get("code", "")[:40])
+
+    @app.get("/c/<code>")
+    def by_code(code: str) -> Response | Any:
+        """A short code from a letter -> the person's own signed link. Wrong codes are
+        counted: past ``code_tries_per_hour`` from one address (or ten times that from
+        everyone) every code is refused for the hour, right or wrong, so guessing gets
+        nowhere."""
+        at = now()
+        # counted by a digest of the address: the inbox keeps no one's IP address
+        client = hashlib.sha256((request.remote_addr or "").encode()).hexdigest()[:16]
+        hour = at - dt.timedelta(hours=1)
+        if (
+            inbox.code_tries(hour, client) >= code_tries_per_hour
+            or inbox.code_tries(hour) >= 10 * code_tries_per_hour
+        ):
+            resp = message(
+                "Please wait a while before trying again",
+                [
+                    "Too many codes that did not work were typed in the last hour, so we "
+                    "cannot open a form with a code just now.",
+                    "Please try again in an hour, or use the personal link you were sent. "
+                    "The recruitment team can also help.",
+                ],
+                429,
+            )
+            resp.headers["Retry-After"] = "3600"
+            return resp
+        if not code.strip():
+            return code_page(400, "", "Please type the code from your letter.")
+        norm = normalise(code)
+        hit = inbox.by_code(norm) if norm else None
+        if hit is None:
+            inbox.wrong_code(client, at)
+            return code_page(
+                404,
+                code,
+                "We could not find a form with that code. Please check each letter and "
+                "number in your letter and try again. A code never has the letter O or I, "
+                "or the number 0 or 1.",
+            )
+        stored = inbox.form(hit[0])
+        if stored is None or stored.token_id != hit[1]:
+            return replaced()
+        if at >= stored.expires_at:
+            return bad_link(BadLink("the link has expired", expired=True))
+        claims = LinkClaims(
+            stored.spec.key, stored.spec.person_id, stored.token_id, stored.expires_at
         )
+        return redirect(form_link(signer, "", claims), 303)
 
     @app.get("/healthz")
     def health() -> Response:
@@ -365,6 +451,8 @@ def create_app(
             added_count=len(new),
             added_words=_added_words(who, len(new)),
             start_page=first_page_with(shape["pages"], new),
+            marks=new_marks(shape["pages"], new),
+            new_words=lambda m: "new" if m.whole else f"new: {_who(list(m.letters))}",
             can_split=can_split(stored.spec),
             choices=PER_PAGE_CHOICES,
             **shape,
