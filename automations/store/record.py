@@ -272,8 +272,7 @@ class LedgerSync:
             return got
         last = self.known_headers().get(spec.id)
         got = recognise(spec.column_ids, header, plain, last) if last else Recognised(list(plain))
-        if got.lost:
-            got.lost = {k: v for k, v in got.lost.items() if k in self._filled(spec)}
+        got.lost = {k: v for k, v in got.lost.items() if k in self._filled(spec)}
         self._recognised[key] = got
         title = self._title(spec)
         labels = {c.id: c.label for c in spec.columns}
@@ -300,8 +299,6 @@ class LedgerSync:
         """Whether a column people filled in is missing from this header (it is refused,
         and the tab as it stands is not taken into the record, which would lose it)."""
         ids = {c.id for c in cols}
-        if all(c.id in ids for c in spec.columns if not c.job_owned):
-            return False  # nothing people fill in is missing (no need to read the record)
         return any(c not in ids for c in self._filled(spec))
 
     def _filled(self, spec: TabSpec) -> set[str]:
