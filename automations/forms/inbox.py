@@ -276,6 +276,14 @@ class Inbox:
                     out[k] = (t, _from_iso(c), _from_iso(e))
         return out
 
+    def owners(self) -> dict[str, tuple[str, str, dt.datetime]]:
+        """Every stored form's person, token id and expiry by key, without its spec."""
+        with self._connect() as con:
+            rows = con.execute(
+                "SELECT form_key, person_id, token_id, expires_at FROM forms"
+            ).fetchall()
+        return {k: (p, t, _from_iso(e)) for k, p, t, e in rows}
+
     def put_forms(self, forms: Sequence[StoredForm], now: dt.datetime) -> None:
         """Insert or update forms (spec, link) in one transaction.
 
