@@ -23,7 +23,9 @@ form 400 times); bench/attacks.py checks the bound.
 minimal Flask + SQLite server (the same URLs, a draft per page, a nonce on the check
 page, one row per send; waitress with 8 threads for both) each run in their own
 process; this process sends the same N forms to each, one after another, and reads
-each server's CPU time (user + system, /proc) before and after.
+each server's CPU time (user + system, /proc) before and after. Both servers run side
+by side and take turns (``--rounds``, 5 by default); each figure is the median of
+the rounds.
 """
 
 from __future__ import annotations
@@ -295,8 +297,12 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_per_submission(n: int) -> dict[str, float]:
-    """CPU seconds per submitted form: the real server and the minimal one, same forms."""
+def cpu_per_submission(n: int, rounds: int = 5) -> dict[str, float]:
+    """CPU seconds per submitted form: the real server and the minimal one, same forms.
+
+    Both servers run side by side and take turns, ``rounds`` times ``n`` forms each;
+    each figure is the median of the rounds, so a burst of load from another program
+    on the machine moves one round, not the result."""
     out: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         _prov, forms = setup(Path(tmp), 10)
@@ -304,29 +310,41 @@ def cpu_per_submission(n: int) -> dict[str, float]:
             "corecruit": REAL_SERVER.format(root=str(ROOT), inbox=str(Path(tmp) / "inbox.sqlite3")),
             "minimal Flask + SQLite": MINIMAL_SERVER.format(db=str(Path(tmp) / "minimal.sqlite3")),
         }
-        for name, code in codes.items():
-            proc = subprocess.Popen(
-                [sys.executable, "-c", code],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            try:
+        procs: dict[str, tuple[subprocess.Popen[str], str]] = {}
+        cpu: dict[str, list[float]] = {name: [] for name in codes}
+        wall: dict[str, list[float]] = {name: [] for name in codes}
+        rng = random.Random(1)
+        try:
+            for name, code in codes.items():
+                proc = subprocess.Popen(
+                    [sys.executable, "-c", code],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
                 assert proc.stdout is not None
-                url = proc.stdout.readline().strip()
-                rng = random.Random(1)
+                procs[name] = (proc, proc.stdout.readline().strip())
                 spec, path = forms[0]
-                send_form(url, spec, path, "warm-up", rng, twice=False)
-                before = _cpu_seconds(proc.pid)
-                t0 = time.perf_counter()
-                for i in range(n):
-                    spec, path = forms[i % len(forms)]
-                    send_form(url, spec, path, f"cpu{i}", rng, twice=False)
-                out[f"{name} wall"] = (time.perf_counter() - t0) / n
-                out[name] = (_cpu_seconds(proc.pid) - before) / n
-            finally:
+                send_form(procs[name][1], spec, path, f"warm-up {name}", rng, twice=False)
+            for r in range(rounds):
+                for name, (proc, url) in procs.items():
+                    before = _cpu_seconds(proc.pid)
+                    t0 = time.perf_counter()
+                    for i in range(n):
+                        spec, path = forms[i % len(forms)]
+                        send_form(url, spec, path, f"cpu{r}-{i}", rng, twice=False)
+                    wall[name].append((time.perf_counter() - t0) / n)
+                    cpu[name].append((_cpu_seconds(proc.pid) - before) / n)
+        finally:
+            for proc, _url in procs.values():
                 proc.kill()
                 proc.wait()
+    for name in codes:
+        out[name] = statistics.median(cpu[name])
+        out[f"{name} wall"] = statistics.median(wall[name])
+    out["ratios"] = statistics.median(
+        a / b for a, b in zip(cpu["corecruit"], cpu["minimal Flask + SQLite"], strict=True)
+    )
     return out
 
 
@@ -336,10 +354,11 @@ def main() -> None:
     ap.add_argument("--forms-each", type=int, default=8)
     ap.add_argument("--burst", type=int, default=400, help="people pressing Send at once (0: skip)")
     ap.add_argument("--cpu", type=int, default=0, help="compare CPU per submission (N forms)")
+    ap.add_argument("--rounds", type=int, default=5, help="with --cpu: turns each server takes")
     args = ap.parse_args()
     logging.getLogger("waitress").setLevel(logging.ERROR)  # "queue depth", connection limit
     if args.cpu:
-        got = cpu_per_submission(args.cpu)
+        got = cpu_per_submission(args.cpu, args.rounds)
         mini = got["minimal Flask + SQLite"]
         print("| server | CPU ms per submission | wall ms per submission | CPU × minimal |")
         print("|---|---:|---:|---:|")
@@ -348,6 +367,7 @@ def main() -> None:
                 f"| {name} | {got[name] * 1000:.1f} | {got[name + ' wall'] * 1000:.1f} "
                 f"| {got[name] / mini:.2f} |"
             )
+        print(f"median of the rounds' own ratios: {got['ratios']:.2f}")
         return
     total = args.members * args.forms_each
     base = run(1, total, 1)  # baseline: one member, one form after another
