@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 from flask import Flask, Response, abort, redirect, request
+from werkzeug.wrappers import Response as BaseResponse
 
 from ..config import Settings
 from ..errors import ConfigError, StoreError
@@ -519,7 +520,7 @@ class _FormServer:
         saved = False
         if request.method == "POST":
             got = self.save_page(form, here, n, len(all_pages))
-            if isinstance(got, Response):
+            if not isinstance(got, tuple):
                 return got
             answers, errors, saved = got
         sec = here.section
@@ -542,7 +543,7 @@ class _FormServer:
 
     def save_page(
         self, form: _Opened, here: Page, n: int, total: int
-    ) -> Response | tuple[dict[str, str], dict[str, str], bool]:
+    ) -> BaseResponse | tuple[dict[str, str], dict[str, str], bool]:
         """Save a posted page; the next page to go to, or (answers, errors, saved) to
         show this one again.
 
