@@ -13,8 +13,9 @@ Three tables:
 - ``drafts``: answers saved part-way ("save and come back"), one row per form.
 
 Each thread keeps one connection of its own (the server's worker threads never share
-one, and a request does not pay for opening one and setting it up); a parsed form spec is
-kept by its text, so a spec changed by ``push`` is parsed again and an unchanged one never.
+one, and a request does not pay for opening one and setting it up); each form's parsed spec
+is kept with its text, so a spec changed by ``push`` is parsed again and an unchanged one
+never, however many forms are served.
 """
 
 from __future__ import annotations
@@ -134,6 +135,7 @@ class Inbox:
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
         weakref.finalize(self, _close_all, self._all, self._all_lock)
+        self._specs: dict[str, tuple[str, FormSpec]] = {}  # form key -> (its text, parsed)
         try:
             private_dir(self.path.parent)
             if not self.path.exists():
@@ -187,6 +189,18 @@ class Inbox:
 
     # ------------------------------------------------------------ forms
 
+    def _spec(self, key: str, text: str) -> FormSpec:
+        """The form's spec, parsed only when its text is not the one parsed last time
+        (comparing two equal texts is far cheaper than hashing or parsing one)."""
+        got = self._specs.get(key)
+        if got is not None and got[0] == text:
+            return got[1]
+        spec = spec_from_json(text)
+        if len(self._specs) >= 10_000:  # bounded; a spec is cheap to parse again
+            self._specs.clear()
+        self._specs[key] = (text, spec)
+        return spec
+
     def forms(self, keys: Sequence[str] | None = None) -> dict[str, StoredForm]:
         with self._connect() as con:
             rows = con.execute(
@@ -194,7 +208,7 @@ class Inbox:
             ).fetchall()
         wanted = set(keys) if keys is not None else None
         return {
-            k: StoredForm(spec_from_json(s), t, _from_iso(c), _from_iso(e))
+            k: StoredForm(self._spec(k, s), t, _from_iso(c), _from_iso(e))
             for k, s, t, c, e in rows
             if wanted is None or k in wanted
         }
@@ -207,7 +221,7 @@ class Inbox:
             ).fetchone()
         if row is None:
             return None
-        return StoredForm(spec_from_json(row[0]), row[1], _from_iso(row[2]), _from_iso(row[3]))
+        return StoredForm(self._spec(key, row[0]), row[1], _from_iso(row[2]), _from_iso(row[3]))
 
     def put_forms(self, forms: Sequence[StoredForm], now: dt.datetime) -> None:
         """Insert or update forms (spec, link) in one transaction."""

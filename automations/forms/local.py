@@ -18,15 +18,17 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import errno
+import gc
 import socket
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import jinja2
+import jinja2.meta
 from flask import Flask, Response, abort, redirect, request
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -221,6 +223,9 @@ class AppInfo:
 _CANT_SCORE_WORDS = {v: f"I can't score this one ({r})" for v, r in CANT_SCORE.items()}
 _CANT_SCORE_CHOSEN_WORDS = {v: f"You can't score this one ({r})" for v, r in CANT_SCORE.items()}
 
+# The words file for each format (a team may copy and change either).
+_WORDS = {"standard": "_words.html", "easy read": "_words.easyread.html"}
+
 # The templates every page is made from, compiled when the app is made (no request pays).
 _TEMPLATES = (
     "start.html",
@@ -233,8 +238,7 @@ _TEMPLATES = (
 )
 
 
-@dataclass(frozen=True)
-class _CheckRow:
+class _CheckRow(NamedTuple):
     """One score on the check page, worked out in Python rather than in the template."""
 
     item: ScaleItem
@@ -259,6 +263,19 @@ class _FormView:
             for i in self.items
             if isinstance(i, ScaleItem)
         }
+        # each section's scores with the id of their notes and their points by value
+        self.scores = [
+            [
+                (i, comment_item_id(i.candidate_letter, i.question_id), self.points[i.item_id])
+                for i in sec.items
+                if isinstance(i, ScaleItem)
+            ]
+            for sec in spec.sections
+        ]
+        # every scale point on the form, once (a form's scores share one scale)
+        self.all_points = tuple(
+            dict.fromkeys(p for by in self.points.values() for p in by.values())
+        )
         self._pages: dict[str, tuple[list[Page], dict[int, int]]] = {}
 
     def layout(self, answers: dict[str, str]) -> dict[str, Any]:
@@ -272,18 +289,14 @@ class _FormView:
 
     def check_rows(self, answers: dict[str, str]) -> list[list[_CheckRow]]:
         """Each section's scores as the check page shows them."""
+        get = answers.get
         return [
             [
-                _CheckRow(
-                    item,
-                    answers.get(item.item_id, ""),
-                    self.points[item.item_id].get(answers.get(item.item_id, "")),
-                    answers.get(comment_item_id(item.candidate_letter, item.question_id), ""),
-                )
-                for item in sec.items
-                if isinstance(item, ScaleItem)
+                _CheckRow(item, a, points.get(a), get(note, ""))
+                for item, note, points in scores
+                for a in (get(item.item_id, ""),)
             ]
-            for sec in self.spec.sections
+            for scores in self.scores
         ]
 
 
@@ -393,17 +406,31 @@ class _FormServer:
         self.env = app.jinja_env
         for name in _TEMPLATES:  # compiled now; a team's own copy is found first
             self.env.get_template(name)
+        self.words = {name: self._words_module(name) for name in _WORDS.values()}
 
     # ------------------------------------------------------------ making pages
+
+    def _words_module(self, name: str) -> Any:
+        """The words file made once, when it uses nothing but its own words (ours never
+        does): a page then need not run it again. A team's words file that uses a page's
+        values (say the organisation's name) is still run with each page (None here)."""
+        assert self.env.loader is not None
+        source = self.env.loader.get_source(self.env, name)[0]
+        if jinja2.meta.find_undeclared_variables(self.env.parse(source)):
+            return None
+        return self.env.get_template(name).module
 
     def page(self, template: str, status: int = 200, **kw: Any) -> Response:
         """A page from a template, with what every template may use."""
         kw.setdefault("errors", {})
         kw.setdefault("form_title", "")
         fmt = kw["spec"].format if "spec" in kw else "standard"
+        words = _WORDS.get(fmt, "_words.html")
+        if self.words[words] is not None:
+            kw["w"] = self.words[words]
         html = self.env.get_template(template).render(
             fmt=fmt,
-            words="_words.easyread.html" if fmt == "easy read" else "_words.html",
+            words=words,
             org_name=self.info.org_name,
             team_contact=self.info.team_contact,
             label=candidate_label,
@@ -447,6 +474,7 @@ class _FormServer:
             page_title="Check your answers",
             answers=answers,
             rows=form.view.check_rows(answers),
+            points=form.view.all_points,
             **form.view.layout(answers),
             nonce=nonce,
             comment_id=_comment_for,
@@ -799,16 +827,29 @@ class RunningServer:
         server.task_dispatcher.shutdown(timeout=5)
 
 
+def _settle() -> None:
+    """Move everything made before serving (modules, templates, the app, parsed specs)
+    out of the garbage collector's sight: it lives as long as the server, and with the
+    data libraries the transforms import, a full collection that walks it all costs tens
+    of milliseconds, landing on whichever request happens to trigger it."""
+    gc.collect()
+    gc.freeze()
+
+
 def start_server_thread(
     target: Settings | Flask,
     host: str | None = None,
     port: int | None = None,
     threads: int = 8,
+    *,
+    settle: bool = False,
 ) -> RunningServer:
     """Serve the forms with waitress in a background thread (for tests and the runner).
 
     ``target`` is the settings (serve the configured inbox on the configured host and
-    port) or a ready app (port 0 picks any free port).
+    port) or a ready app (port 0 picks any free port). ``settle``: a process that does
+    little else but serve (as ``corecruit forms serve``) keeps what it has made so far
+    away from the garbage collector (see :func:`_settle`).
     """
     if isinstance(target, Settings):
         app = app_for(target)
@@ -818,6 +859,8 @@ def start_server_thread(
         app = target
     host = host or "127.0.0.1"
     server = _listen(app, host, port or 0, threads)
+    if settle:
+        _settle()
     t = threading.Thread(target=server.run, name="corecruit-forms", daemon=True)
     t.start()
     return RunningServer(f"http://{host}:{server.effective_port}", server, t)
@@ -874,6 +917,7 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
     cfg = settings.org.forms
     server = _listen(app_for(settings), host or cfg.host, port or cfg.port, 8)
     server.print_listen("Serving on http://{}:{}")
+    _settle()
     server.run()
 
 
