@@ -12,6 +12,10 @@ Three tables:
   again either (Back to the check page, then Send).
 - ``drafts``: answers saved part-way ("save and come back"), one row per form.
 
+``forms_version`` counts every change to ``forms`` (triggers, whoever writes), so the form
+server can keep each form it has read and read it again only after a change, rather than
+read a whole spec (tens of kB) from the file on every request.
+
 Each thread keeps one connection of its own (the server's worker threads never share
 one, and a request does not pay for opening one and setting it up); each form's parsed spec
 is kept with its text, so a spec changed by ``push`` is parsed again and an unchanged one
@@ -67,6 +71,13 @@ CREATE TABLE IF NOT EXISTS drafts (
     answers_json TEXT NOT NULL,
     saved_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS forms_version (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER);
+CREATE TRIGGER IF NOT EXISTS forms_inserted AFTER INSERT ON forms BEGIN
+INSERT INTO forms_version VALUES (1, 1) ON CONFLICT(id) DO UPDATE SET n = n + 1; END;
+CREATE TRIGGER IF NOT EXISTS forms_updated AFTER UPDATE ON forms BEGIN
+INSERT INTO forms_version VALUES (1, 1) ON CONFLICT(id) DO UPDATE SET n = n + 1; END;
+CREATE TRIGGER IF NOT EXISTS forms_deleted AFTER DELETE ON forms BEGIN
+INSERT INTO forms_version VALUES (1, 1) ON CONFLICT(id) DO UPDATE SET n = n + 1; END;
 """
 
 
@@ -136,6 +147,8 @@ class Inbox:
         self._all_lock = threading.Lock()
         weakref.finalize(self, _close_all, self._all, self._all_lock)
         self._specs: dict[str, tuple[str, FormSpec]] = {}  # form key -> (its text, parsed)
+        # form key -> (forms_version when read, the form then)
+        self._read: dict[str, tuple[int, StoredForm | None]] = {}
         try:
             private_dir(self.path.parent)
             if not self.path.exists():
@@ -214,14 +227,29 @@ class Inbox:
         }
 
     def form(self, key: str) -> StoredForm | None:
+        """The form as stored now: read from the file only when some form has changed
+        since this inbox last read it (one small row tells)."""
         with self._connect() as con:
+            got = con.execute("SELECT n FROM forms_version").fetchone()
+            version = int(got[0]) if got else 0
+            kept = self._read.get(key)
+            if kept is not None and kept[0] == version:
+                return kept[1]
+            # read after the version: a change in between is seen now or makes the
+            # next request read again, never kept under the newer version
             row = con.execute(
                 "SELECT spec_json, token_id, created_at, expires_at FROM forms WHERE form_key=?",
                 (key,),
             ).fetchone()
-        if row is None:
-            return None
-        return StoredForm(self._spec(key, row[0]), row[1], _from_iso(row[2]), _from_iso(row[3]))
+        stored = (
+            None
+            if row is None
+            else StoredForm(self._spec(key, row[0]), row[1], _from_iso(row[2]), _from_iso(row[3]))
+        )
+        if len(self._read) >= 10_000:
+            self._read.clear()
+        self._read[key] = (version, stored)
+        return stored
 
     def put_forms(self, forms: Sequence[StoredForm], now: dt.datetime) -> None:
         """Insert or update forms (spec, link) in one transaction."""
