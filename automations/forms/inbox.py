@@ -341,7 +341,7 @@ class Inbox:
                 nonce = nonce + "|" + secrets.token_hex(4)  # another form's nonce: never merge
             last = con.execute(
                 "SELECT response_id, submitted_at, answers_json, person_id FROM submissions "
-                "WHERE form_key=? ORDER BY seq DESC LIMIT 1",
+                "WHERE seq = (SELECT MAX(seq) FROM submissions WHERE form_key=?)",
                 (form_key,),
             ).fetchone()
             if last is not None and (last[2], last[3]) == (answers_json, person_id):
@@ -427,8 +427,8 @@ class Inbox:
     def latest_submission(self, key: str) -> tuple[str, dt.datetime] | None:
         with self._connect() as con:
             row = con.execute(
-                "SELECT response_id, submitted_at FROM submissions WHERE form_key=? "
-                "ORDER BY seq DESC LIMIT 1",
+                "SELECT response_id, submitted_at FROM submissions "
+                "WHERE seq = (SELECT MAX(seq) FROM submissions WHERE form_key=?)",
                 (key,),
             ).fetchone()
         return (row[0], _from_iso(row[1])) if row else None
@@ -438,8 +438,8 @@ class Inbox:
         with the form as it is now: a late application may have been added)."""
         with self._connect() as con:
             row = con.execute(
-                "SELECT submitted_at, answers_json FROM submissions WHERE form_key=? "
-                "ORDER BY seq DESC LIMIT 1",
+                "SELECT submitted_at, answers_json FROM submissions "
+                "WHERE seq = (SELECT MAX(seq) FROM submissions WHERE form_key=?)",
                 (key,),
             ).fetchone()
         return (_from_iso(row[0]), dict(json.loads(row[1]))) if row else None
