@@ -39,8 +39,8 @@ from .mail.delivery import (
     deliver,
     settle,
 )
-from .mail.ics import CalendarEvent
 from .mail.render import Rendered, Renderer, build_email
+from .transforms.ics import CalendarEvent
 from .transforms.messages import (
     DELIVERED,
     Recipient,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,10 @@ import pytest
 from automations.context import Context, make_context
 from automations.errors import StoreError
 from automations.google.http import RetryPolicy
+from automations.jobs import rewards as J
 from automations.pipelines import remind_job
 from automations.runner import Runner
+from automations.store import make_frame
 from automations.store.base import Grid, TableStore
 from automations.store.record import STAMP, stamp_spec
 from automations.workspace import init_campaign
@@ -137,6 +140,48 @@ def test_on_google_rows_deleted_from_messages_sent_come_back(google_ctx: Any, ma
     assert set(journal_sends(again).values()) == {1}
     assert len(again.stores.staff.read_one("sent_messages")) == INVITED + 1
     assert "put back 4 row(s) deleted from 'Messages sent'" in " ".join(again.stores.staff.notices)
+
+
+ATTENDANCE = [
+    {"person_id": "p03", "activity": "interview day", "date": dt.date(2027, 2, 8),
+     "confirmed_by": "Priya"},
+    {"person_id": "p05", "activity": "interview day", "date": dt.date(2027, 2, 8),
+     "confirmed_by": "Priya"},
+]  # fmt: skip
+
+
+def test_on_google_rows_deleted_from_the_rewards_ledger_come_back_and_nothing_is_paid_again(
+    google_ctx: Any, make: Any
+) -> None:
+    staff = make().stores.staff
+    staff.read(["attendance"])
+    staff.write({"attendance": make_frame(staff.tab("attendance"), ATTENDANCE)})
+    J.accrue_job(make())
+    first = make().stores.staff.read_one(J.LEDGER)
+    p03 = next(k for k in first["line_key"] if k.startswith("p03|"))
+    # finance pays p03's line and types it in the spreadsheet; a run reads it
+    typed(staff, J.LEDGER, p03, "Paid on", "2027-02-20")
+    typed(staff, J.LEDGER, p03, "Payment reference", "BACS 7")
+    J.accrue_job(make())
+    before = make().stores.staff.read_one(J.LEDGER).reset_index(drop=True)
+    assert before.set_index("line_key").loc[p03, "paid_on"] == dt.date(2027, 2, 20)
+    # then every row of the ledger is deleted by mistake, in the browser
+    grid = staff._read_grids([staff.tab(J.LEDGER)])[J.LEDGER]
+    assert grid is not None and len(grid.rows) >= 2
+    staff._write_grids({J.LEDGER: (Grid(grid.title, grid.header, []), len(grid.rows))})
+    again = make()
+    res = J.accrue_job(again)
+    after = again.stores.staff.read_one(J.LEDGER).reset_index(drop=True)
+    pd.testing.assert_frame_equal(after, before)  # nothing new owed, p03 still paid
+    assert res.rows_written == 0
+    assert list(after["line_key"]).count(p03) == 1
+    assert sum(after["amount"]) == sum(first["amount"]) == Decimal("200.00")
+    notes = " ".join(again.stores.staff.notices)
+    assert "deleted from 'Rewards ledger'" in notes and "BACS" not in notes
+    # the next write puts the rows back in the spreadsheet itself
+    again.stores.staff.write({"people": again.stores.staff.read_one("people")})
+    back = staff._read_grids([staff.tab(J.LEDGER)])[J.LEDGER]
+    assert back is not None and len([r for r in back.rows if any(r)]) == len(before)
 
 
 def test_on_google_a_deleted_spreadsheet_is_refused_and_restored(

@@ -19,9 +19,9 @@ from remind_support import sent_log
 from automations.config import load_settings
 from automations.context import Context, make_context
 from automations.mail import get_transport
-from automations.mail.ics import parse_events
 from automations.mail.transports import GMAIL_SCOPES, GmailTransport, gmail_service
 from automations.pipelines import remind_job
+from automations.transforms.ics import parse_events
 from automations.workspace import init_campaign
 
 AGREED = dt.datetime(2026, 12, 1, 9)

@@ -28,9 +28,9 @@ from remind_support import no_personal_data, sent_log, set_cell
 from automations.config import load_settings
 from automations.context import Context, make_context
 from automations.mail import MailError, get_transport
-from automations.mail.ics import parse_events
 from automations.mail.transports import SmtpTransport
 from automations.pipelines import remind_job
+from automations.transforms.ics import parse_events
 from automations.workspace import init_campaign
 
 HERE = Path(__file__).resolve().parent

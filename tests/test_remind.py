@@ -32,8 +32,8 @@ from automations.errors import ConfigError, JobError
 from automations.jobs.timetable import timetable_job
 from automations.locks import job_lock
 from automations.mail import MailError, OutboxTransport
-from automations.mail.ics import parse_events
 from automations.pipelines import remind_job
+from automations.transforms.ics import parse_events
 
 HERE = Path(__file__).resolve().parent
 AGREED = dt.datetime(2026, 12, 1, 9)

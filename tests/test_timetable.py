@@ -14,7 +14,7 @@ from automations.config.models import InterviewPlan
 from automations.context import Context
 from automations.errors import SheetProblems
 from automations.jobs.timetable import NoTimetable, timetable_job
-from automations.mail.ics import parse_events
+from automations.transforms.ics import parse_events
 from automations.transforms.timetable import (
     Candidate,
     InterviewDay,

@@ -36,7 +36,7 @@ from ..transforms import rewards as R
 from ..transforms.forms import local_time, person_format
 from ..transforms.messages import person_recipient
 from ..transforms.reminders import events_from_dates, rule_day
-from ..transforms.values import same_values
+from ..transforms.values import is_true, same_values
 from ..transforms.values import text as _text
 from . import JobResult
 
@@ -56,7 +56,7 @@ def claimants(people: pd.DataFrame) -> list[str]:
         for _, r in people.iterrows()
         if _text(r.get("kind")) == "lived experience"
         and _text(r.get("person_id"))
-        and (R._bool(r.get("shortlists")) or R._bool(r.get("interviews")))
+        and (is_true(r.get("shortlists")) or is_true(r.get("interviews")))
     )
 
 

@@ -46,7 +46,7 @@ from ..transforms import rewards as R
 from ..transforms.messages import OTHER_WAY, Recipient, base_key, person_recipient
 from ..transforms.reminders import OWN_PATH_TEMPLATES, events_from_dates, rule_day
 from ..transforms.timetable import blocks_from_frame
-from ..transforms.values import is_true
+from ..transforms.values import as_date, as_decimal, is_blank, is_true
 from ..transforms.values import text as _text
 from . import JobResult
 
@@ -71,7 +71,7 @@ def _refuse_bad_cells(frames: Mapping[str, pd.DataFrame], tabs: Sequence[str]) -
 def _shortlisting_date(ctx: Context, dates: pd.DataFrame) -> dt.date | None:
     for _, r in dates.iterrows():
         if str(r.get("event", "")).strip() == "shortlisting deadline":
-            d = R._date(r.get("starts_at"))
+            d = as_date(r.get("starts_at"))
             if d is not None:
                 return d
     return ctx.campaign.dates.shortlisting_deadline
@@ -648,8 +648,8 @@ def estimate_job(ctx: Context) -> JobResult:
             p = index.get(pid)
             if p is None or not p.lived_experience:
                 continue
-            shortlists = R._bool(person.get("shortlists"))
-            interviews = R._bool(person.get("interviews"))
+            shortlists = is_true(person.get("shortlists"))
+            interviews = is_true(person.get("interviews"))
             if not (shortlists or interviews):
                 continue
             planned = R.planned_activities(frames["dates"], shortlists, interviews)
@@ -736,7 +736,7 @@ def export_job(ctx: Context, out: Path | None = None) -> JobResult:
         pending_mask = (
             (ledger["campaign_id"] == camp)
             & (ledger["export_batch"] != "")
-            & (ledger["exported_at"].map(R._empty))
+            & (ledger["exported_at"].map(is_blank))
             if len(ledger)
             else pd.Series([], dtype=bool)
         )
@@ -748,7 +748,7 @@ def export_job(ctx: Context, out: Path | None = None) -> JobResult:
             lines.sort(
                 key=lambda r: (
                     str(r["person_id"]),
-                    R._date(r["date"]) or dt.date.min,
+                    as_date(r["date"]) or dt.date.min,
                     str(r["line_key"]),
                 )
             )
@@ -760,7 +760,7 @@ def export_job(ctx: Context, out: Path | None = None) -> JobResult:
             _atomic_write(path, finance_csv(rows))  # step 2: same batch, same file, same rows
             files.append(path)
             count += len(lines)
-            grand += sum((R._dec(r["amount"]) or R.ZERO for r in lines), R.ZERO)
+            grand += sum((as_decimal(r["amount"]) or R.ZERO for r in lines), R.ZERO)
         if batches:
             ledger.loc[pending_mask, "exported_at"] = ctx.now()
             staff.write({LEDGER: ledger})  # step 3: exported, once

@@ -21,7 +21,7 @@ from ..context import Context
 from ..errors import JobError, Problem, SheetProblems
 from ..files import private_dir
 from ..locks import job_lock
-from ..mail.ics import CalendarEvent, calendar, make_uid
+from ..transforms.ics import CalendarEvent, calendar, make_uid
 from ..transforms.messages import mail_domain
 from ..transforms.reminders import INVITED, letters_from_key
 from ..transforms.timetable import (

@@ -33,7 +33,7 @@ from markupsafe import Markup
 
 from ..config import Settings
 from ..errors import ConfigError
-from .ics import CalendarEvent, calendar
+from ..transforms.ics import CalendarEvent, calendar
 
 PACKAGE_TEMPLATES = Path(__file__).resolve().parent / "templates"
 # A link ends at whitespace, a quote or an angle bracket, so text a person wrote after it

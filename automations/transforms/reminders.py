@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from ..config.models import CampaignConfig, OrganisationConfig, ReminderRule
-from ..mail.ics import CalendarEvent, make_uid
+from .ics import CalendarEvent, make_uid
 from .messages import (
     DELIVERED,
     FORM_LINK_RULE,

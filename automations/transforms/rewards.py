@@ -30,7 +30,7 @@ from ..errors import Problem
 from .csv_cells import csv_cell
 from .issues import Issue
 from .issues import issue_records as issue_records  # the jobs write them through here
-from .values import as_date, as_decimal, is_blank, is_true, same_values
+from .values import as_date, as_decimal, is_blank, same_values
 from .values import text as _text
 
 PENNY = Decimal("0.01")
@@ -1701,8 +1701,3 @@ def finance_rows(
 def csv_safe(value: str) -> str:
     """Text that a spreadsheet opening the CSV can never take for a formula."""
     return csv_cell(value)
-
-
-# The old private names, still read by jobs/rewards.py and jobs/expense_forms.py (kept
-# until those call sites move to automations.transforms.values).
-_bool, _date, _dec, _empty = is_true, as_date, as_decimal, is_blank

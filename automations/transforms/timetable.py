@@ -404,65 +404,109 @@ def build_timetable(
     days = sorted(days, key=lambda d: d.day)
     if not cands:
         return TimetableResult()
-    problems: list[str] = []
-    if not days:
+    refused = _too_few_days(len(cands), days, plan)
+    if refused:
+        return TimetableResult(problems=[refused])
+    opts = _day_options(days, plan, panel_busy)
+    best = _best_days(cands, days, plan, panel_busy, previous, opts)
+    if best is None:
         return TimetableResult(
-            problems=["There are no interview days. Add an 'interview day' row to the dates tab."]
+            problems=list(_explain(cands, days, plan, opts.options, opts.why_not, opts.first_clash))
         )
-    cap = plan.max_per_day * len(days)
-    if len(cands) > cap:
-        need = -(-len(cands) // plan.max_per_day)
-        return TimetableResult(
-            problems=[
-                f"{len(cands)} candidates need at least {need} interview days of up to "
-                f"{plan.max_per_day} interviews, and there {'is' if len(days) == 1 else 'are'} "
-                f"only {len(days)}. Add another interview day to the dates tab "
-                "('interview day 2', 'interview day 3'), or invite fewer candidates."
-            ]
-        )
+    shapes, assign, later = best
+    res = TimetableResult(blocks=_named_blocks(shapes, assign, later))
+    if later is not None:
+        res.notes.append(_decision_note(days, plan, panel_busy, shapes[-1], later))
+    res.notes.extend(_moved_notes(shapes, opts.first_clash))
+    now = res.interviews()
+    res.moved = sorted(x for x, t in previous.items() if x in now and now[x].starts != t)
+    return res
 
+
+def _too_few_days(n_cands: int, days: Sequence[InterviewDay], plan: InterviewPlan) -> str:
+    """Why the days cannot hold ``n_cands`` interviews at all, or '' when they can."""
+    if not days:
+        return "There are no interview days. Add an 'interview day' row to the dates tab."
+    if n_cands <= plan.max_per_day * len(days):
+        return ""
+    need = -(-n_cands // plan.max_per_day)
+    return (
+        f"{n_cands} candidates need at least {need} interview days of up to "
+        f"{plan.max_per_day} interviews, and there {'is' if len(days) == 1 else 'are'} "
+        f"only {len(days)}. Add another interview day to the dates tab "
+        "('interview day 2', 'interview day 3'), or invite fewer candidates."
+    )
+
+
+@dataclass
+class _Options:
+    """For each day and number of interviews, the least-moved shape the panel can do."""
+
+    options: list[list[_Shape | None]] = field(default_factory=list)
+    alt: list[list[_Shape | None]] = field(default_factory=list)  # without the decision
+    why_not: dict[dt.date, set[str]] = field(default_factory=dict)
+    # who clashes at the planned time, for the notes and the refusal
+    first_clash: dict[tuple[dt.date, int], list[tuple[str, Block]]] = field(default_factory=dict)
+
+
+def _first_free(
+    plan: InterviewPlan,
+    day: InterviewDay,
+    n: int,
+    panel_busy: Mapping[str, Sequence[Busy]],
+    last_day: bool,
+    decision: bool = True,
+    seen: _Options | None = None,
+) -> _Shape | None:
+    """The day's shape for ``n`` interviews moved least (in STEPs) so the panel is free."""
     latest = plan.latest_finish
-    # For each day and each number of interviews, the least-moved shape the panel can do.
-    options: list[list[_Shape | None]] = []
-    alt: list[list[_Shape | None]] = []  # the same day without its decision block
-    why_not: dict[dt.date, set[str]] = {}
-    first_clash: dict[tuple[dt.date, int], list[tuple[str, Block]]] = {}  # at the planned time
+    shift = dt.timedelta()
+    while shift <= MAX_SHIFT:
+        shape = _shape(plan, day, shift, n, last_day=last_day, decision=decision)
+        if shape.ends.time() > latest or shape.ends.date() != day.day:
+            return None
+        clash = _panel_free(shape, panel_busy)
+        if seen is not None and shift == dt.timedelta() and clash:
+            seen.first_clash[(day.day, n)] = _clashes(shape, panel_busy)
+        if not clash:
+            return shape
+        if seen is not None:
+            seen.why_not.setdefault(day.day, set()).update(clash)
+        shift += STEP
+    return None
+
+
+def _day_options(
+    days: Sequence[InterviewDay], plan: InterviewPlan, panel_busy: Mapping[str, Sequence[Busy]]
+) -> _Options:
+    """Every day's possible shapes, with and without the decision block."""
+    out = _Options()
     for idx, day in enumerate(days):
         row: list[_Shape | None] = [None]  # n = 0: not used
-        for n in range(1, plan.max_per_day + 1):
-            found = None
-            shift = dt.timedelta()
-            while shift <= MAX_SHIFT:
-                shape = _shape(plan, day, shift, n, last_day=idx == len(days) - 1)
-                if shape.ends.time() > latest or shape.ends.date() != day.day:
-                    break
-                clash = _panel_free(shape, panel_busy)
-                if shift == dt.timedelta() and clash:
-                    first_clash[(day.day, n)] = _clashes(shape, panel_busy)
-                if not clash:
-                    found = shape
-                    break
-                why_not.setdefault(day.day, set()).update(clash)
-                shift += STEP
-            row.append(found)
-        options.append(row)
         alt_row: list[_Shape | None] = [None]
         for n in range(1, plan.max_per_day + 1):
-            found = None
+            last = idx == len(days) - 1
+            row.append(_first_free(plan, day, n, panel_busy, last, seen=out))
+            no_decision = None
             if row[n] is None and plan.decision_minutes:
-                shift = dt.timedelta()
-                while shift <= MAX_SHIFT:
-                    shape = _shape(plan, day, shift, n, last_day=True, decision=False)
-                    if shape.ends.time() > latest or shape.ends.date() != day.day:
-                        break
-                    if not _panel_free(shape, panel_busy):
-                        found = shape
-                        break
-                    shift += STEP
-            alt_row.append(found)
-        alt.append(alt_row)
+                no_decision = _first_free(plan, day, n, panel_busy, True, decision=False)
+            alt_row.append(no_decision)
+        out.options.append(row)
+        out.alt.append(alt_row)
+    return out
 
-    best: tuple[tuple[int, ...], list[_Shape], dict[str, int], int, Block | None] | None = None
+
+def _best_days(
+    cands: Sequence[Candidate],
+    days: Sequence[InterviewDay],
+    plan: InterviewPlan,
+    panel_busy: Mapping[str, Sequence[Busy]],
+    previous: Mapping[str, dt.datetime],
+    opts: _Options,
+) -> tuple[list[_Shape], dict[str, int], Block | None] | None:
+    """The best choice of days and shapes (see build_timetable), or None if none fits."""
+    options, alt = opts.options, opts.alt
+    best: tuple[tuple[int, ...], list[_Shape], dict[str, int], Block | None] | None = None
     ranges = [
         [n for n in range(len(row)) if n == 0 or row[n] is not None or alt[i][n] is not None]
         for i, row in enumerate(options)
@@ -512,85 +556,85 @@ def build_timetable(
             sum(int(s.shift.total_seconds()) for s in shapes),
         )
         if best is None or key < best[0]:
-            best = (key, shapes, assign, broken, later)
-    if best is None:
-        problems.extend(_explain(cands, days, plan, options, why_not, first_clash))
-        return TimetableResult(problems=problems)
+            best = (key, shapes, assign, later)
+    return None if best is None else best[1:]
 
-    _, shapes, assign, _, later = best
+
+def _named_blocks(
+    shapes: Sequence[_Shape], assign: Mapping[str, int], later: Block | None
+) -> list[Block]:
+    """The chosen days' blocks with each interview slot given its candidate (or left free)."""
     who = {i: letter for letter, i in assign.items()}
     blocks: list[Block] = []
     k = 0
     for s in shapes:
         for b in s.blocks:
-            if b.kind == "interview":
-                letter = who.get(k, "")
-                k += 1
-                if letter:
-                    blocks.append(
-                        Block(
-                            b.day,
-                            b.starts,
-                            b.ends,
-                            "interview",
-                            f"Candidate {letter} interview, scoring and comfort break",
-                            letter,
-                            b.interview_ends,
-                        )
-                    )
-                else:
-                    blocks.append(
-                        Block(
-                            b.day,
-                            b.starts,
-                            b.ends,
-                            "free",
-                            "No interview in this slot: a longer break",
-                        )
-                    )
-            else:
+            if b.kind != "interview":
                 blocks.append(b)
+                continue
+            letter = who.get(k, "")
+            k += 1
+            if letter:
+                text = f"Candidate {letter} interview, scoring and comfort break"
+                blocks.append(
+                    Block(b.day, b.starts, b.ends, "interview", text, letter, b.interview_ends)
+                )
+            else:
+                text = "No interview in this slot: a longer break"
+                blocks.append(Block(b.day, b.starts, b.ends, "free", text))
     if later is not None:
         blocks.append(later)
-    res = TimetableResult(blocks=blocks)
-    if later is not None:
-        last_day = shapes[-1]
-        plain = _shape(
-            plan, next(d for d in days if d.day == last_day.day), last_day.shift, last_day.n, True
+    return blocks
+
+
+def _decision_note(
+    days: Sequence[InterviewDay],
+    plan: InterviewPlan,
+    panel_busy: Mapping[str, Sequence[Busy]],
+    last_day: _Shape,
+    later: Block,
+) -> str:
+    """Why the decision meeting is on the day after the last interviews."""
+    plain = _shape(
+        plan, next(d for d in days if d.day == last_day.day), last_day.shift, last_day.n, True
+    )
+    absent = sorted({pid for pid, blk in _clashes(plain, panel_busy) if blk.kind == "decision"})
+    return (
+        f"The decision meeting is on {_day_words(later.day)} at {hm(later.starts)}, the day "
+        f"after the last interviews, because "
+        + (
+            f"{_people(absent)} cannot stay for it on {_day_words(last_day.day)}"
+            if absent
+            else f"it does not fit on {_day_words(last_day.day)}"
         )
-        absent = sorted({pid for pid, blk in _clashes(plain, panel_busy) if blk.kind == "decision"})
-        res.notes.append(
-            f"The decision meeting is on {_day_words(later.day)} at {hm(later.starts)}, the day "
-            f"after the last interviews, because "
-            + (
-                f"{_people(absent)} cannot stay for it on {_day_words(last_day.day)}"
-                if absent
-                else f"it does not fit on {_day_words(last_day.day)}"
-            )
-            + ". The guidance allows the decision on the day or the day after; to hold it "
-            "at another time, change the decision meeting in the dates tab."
+        + ". The guidance allows the decision on the day or the day after; to hold it "
+        "at another time, change the decision meeting in the dates tab."
+    )
+
+
+def _moved_notes(
+    shapes: Sequence[_Shape], first_clash: Mapping[tuple[dt.date, int], list[tuple[str, Block]]]
+) -> list[str]:
+    """What moved from the plan on each day, and why (panel member ids, never names)."""
+    notes = []
+    for s in shapes:
+        if s.shift <= dt.timedelta():
+            continue
+        absent = sorted({pid for pid, _ in first_clash.get((s.day, s.n), [])})
+        planned = s.blocks[0].starts - s.shift
+        early = all(blk.starts < s.blocks[0].starts for _, blk in first_clash.get((s.day, s.n), []))
+        when = f"before {hm(s.blocks[0].starts)}" if early else "at the planned times"
+        are = "is" if len(absent) == 1 else "are"
+        because = (
+            f"because {_people(absent)} {are} not available {when}"
+            if absent
+            else "to fit the panel's availability"
         )
-    for s in shapes:  # say what moved from the plan, and why
-        if s.shift > dt.timedelta():
-            absent = sorted({pid for pid, _ in first_clash.get((s.day, s.n), [])})
-            planned = s.blocks[0].starts - s.shift
-            early = all(
-                blk.starts < s.blocks[0].starts for _, blk in first_clash.get((s.day, s.n), [])
-            )
-            when = f"before {hm(s.blocks[0].starts)}" if early else "at the planned times"
-            are = "is" if len(absent) == 1 else "are"
-            because = (
-                f"because {_people(absent)} {are} not available {when}"
-                if absent
-                else "to fit the panel's availability"
-            )
-            res.notes.append(
-                f"{_day_words(s.day)} starts at {hm(s.blocks[0].starts)} instead of "
-                f"{hm(planned)} {because}."
-            )
-    now = res.interviews()
-    res.moved = sorted(x for x, t in previous.items() if x in now and now[x].starts != t)
-    return res
+        notes.append(
+            f"{_day_words(s.day)} starts at {hm(s.blocks[0].starts)} instead of "
+            f"{hm(planned)} {because}."
+        )
+    return notes
 
 
 def _people(ids: Sequence[str]) -> str:

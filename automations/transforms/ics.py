@@ -1,5 +1,8 @@
 """Calendar invitations (.ics, RFC 5545), written by hand: they are short and simple.
 
+Pure text: the reminders transform builds events and the mail seam attaches them, so
+it lives with the transforms (no I/O).
+
 Each event has a UID that never changes for the same thing (the same meeting, the
 same candidate's interview), so a corrected invitation replaces the old one in the
 person's calendar; SEQUENCE goes up by one for every corrected version.
