@@ -340,33 +340,6 @@ class _GenuineLinks:
         return claims
 
 
-_EXPIRED = [
-    "Sorry, your personal link to this form has run out. Your answers are "
-    "safe: nothing you saved or sent has been lost.",
-    "Please ask the recruitment team for a new link.",
-]
-_BROKEN = [
-    "Sorry, we could not open a form with this link. It may have been copied "
-    "only in part, or changed by mistake.",
-    "Please try the link in your email again, copying all of it. If it still "
-    "does not work, ask the recruitment team to send it again.",
-]
-_REPLACED = [
-    "Sorry, this form has been replaced or closed. If you were sent a newer "
-    "link, please use that one. Otherwise, ask the recruitment team.",
-]
-_NOT_FROM_CHECK = [
-    "Sorry, we could not tell which page this came from, so nothing was "
-    "sent. Your saved answers are safe.",
-    "Please open your link again, go to “Check your answers” and press Send there.",
-]
-_TOO_MANY = [
-    "This form has been sent many times in the last hour, so we have not "
-    "saved this one. Your answers are still kept on the form.",
-    "Please try again in an hour. If you need to change a score sooner, ask the recruitment team.",
-]
-
-
 @dataclass(frozen=True)
 class _Opened:
     """A form opened with a genuine, current link."""
@@ -449,15 +422,39 @@ class _FormServer:
             claims = self.links.claims(token, self.now())
         except BadLink as exc:
             if exc.expired:
-                return self.message("This link has expired", _EXPIRED, 410)
-            return self.message("This link does not work", _BROKEN, 403)
+                return self.message(
+                    "This link has expired",
+                    [
+                        "Sorry, your personal link to this form has run out. Your answers are "
+                        "safe: nothing you saved or sent has been lost.",
+                        "Please ask the recruitment team for a new link.",
+                    ],
+                    410,
+                )
+            return self.message(
+                "This link does not work",
+                [
+                    "Sorry, we could not open a form with this link. It may have been copied "
+                    "only in part, or changed by mistake.",
+                    "Please try the link in your email again, copying all of it. If it still "
+                    "does not work, ask the recruitment team to send it again.",
+                ],
+                403,
+            )
         stored = self.inbox.form(claims.form_key)
         if (
             stored is None
             or stored.token_id != claims.token_id
             or stored.spec.person_id != claims.person_id
         ):
-            return self.message("This link is no longer in use", _REPLACED, 410)
+            return self.message(
+                "This link is no longer in use",
+                [
+                    "Sorry, this form has been replaced or closed. If you were sent a newer "
+                    "link, please use that one. Otherwise, ask the recruitment team.",
+                ],
+                410,
+            )
         return _Opened(stored, self.views(stored.spec), f"/f/{token}")
 
     def check_page(
@@ -621,7 +618,15 @@ class _FormServer:
         if not self.signer.nonce_ok(nonce, spec.key, form.stored.token_id):
             # Only the check page's Send button can send: a post without its ticket
             # (a script, a replay, a page from another form) stores nothing.
-            return self.message("Please send from the check page", _NOT_FROM_CHECK, 400)
+            return self.message(
+                "Please send from the check page",
+                [
+                    "Sorry, we could not tell which page this came from, so nothing was "
+                    "sent. Your saved answers are safe.",
+                    "Please open your link again, go to “Check your answers” and press Send there.",
+                ],
+                400,
+            )
         answers = self.inbox.draft(spec.key)
         errors = answer_errors(answers, list(form.view.items))
         if errors:
@@ -637,7 +642,16 @@ class _FormServer:
                 per_hour=self.sends_per_hour,
             )
         except SendLimitReached:
-            resp = self.message("Please wait a while before sending again", _TOO_MANY, 429)
+            resp = self.message(
+                "Please wait a while before sending again",
+                [
+                    "This form has been sent many times in the last hour, so we have not "
+                    "saved this one. Your answers are still kept on the form.",
+                    "Please try again in an hour. If you need to change a score sooner, "
+                    "ask the recruitment team.",
+                ],
+                429,
+            )
             resp.headers["Retry-After"] = "3600"
             return resp
         return redirect(f"{form.base}/done/{rid}", 303)
