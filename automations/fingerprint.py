@@ -4,9 +4,14 @@ Issue 17 asks that a run cost what it changes. A job run by the runner is skippe
 everything it reads is exactly as it was at the start of its last successful run:
 
 * the tabs it reads (declared beside the job in :data:`automations.runner.JOBS` and
-  checked against what it really reads by ``tests/test_skip_unchanged.py``), as the store
-  returns them: read in one batch per workbook with :meth:`TableStore.prefetch`, which
-  the job's own first read then reuses (no second file read, no second Google call);
+  checked against what it really reads by ``tests/test_skip_unchanged.py``): on the
+  local store, a digest of each tab's cells as the file holds them, found from the
+  tab's token (its part's CRC-32 and size in the file's zip directory,
+  :meth:`TableStore.tab_tokens`) when the record has seen that token before (no cell
+  is read: a skipped job reads nothing), else read from the file; and each tab's
+  version in the ledger (what the record holds for it). On Google, where reading is
+  the one call, the tabs are read in one batch with :meth:`TableStore.prefetch`,
+  which the job's own first read then reuses;
 * the config that matters (organisation.toml and the campaign, header_map included, by
   content; the team's own email templates) and the code (package version and files);
 * today's date for a job that acts on a date (forms open on a date, "today");
@@ -15,12 +20,12 @@ everything it reads is exactly as it was at the start of its last successful run
 
 A job that asks Google Forms is never skipped (nothing tells cheaply that nothing
 changed there), nor is one driven by the time of day (``remind``), nor one that sends
-while a message's outcome is still unknown (each run asks again).
+while a message's outcome is still unknown (each run asks again: see :func:`settled`).
 
 The fingerprint is taken *before* the job runs and kept only after an ``ok`` run that
-wrote and sent nothing, so a person's edit made while a job runs is never missed, and
-a job that wrote something (and so changed its own inputs) runs once more, then settles.
-Commands run by hand always run.
+wrote and sent nothing and in which the record put nothing right, so a person's edit
+made while a job runs is never missed, and a job that wrote something (and so changed
+its own inputs) runs once more, then settles. Commands run by hand always run.
 """
 
 from __future__ import annotations
@@ -28,12 +33,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .mail.delivery import TAB as MESSAGES_TAB
+from .store.base import grid_token
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -108,8 +114,7 @@ def inbox_version(settings: Settings) -> str:
     Submissions are append-only (the inbox refuses to change or delete one), so this
     changes with every new answer, and not when a form is made or a draft saved.
     """
-    from .forms.inbox import Inbox
-    from .forms.local import inbox_path
+    from .forms.inbox import Inbox, inbox_path
 
     db = inbox_path(settings)
     if not db.exists():
@@ -123,10 +128,7 @@ def inbox_version(settings: Settings) -> str:
 
 def grid_version(grid: Grid | None) -> str:
     """A tab as the store returned it (title, header, every cell with its type)."""
-    if grid is None:
-        return "missing"
-    text = repr((grid.title, list(grid.header), [list(r) for r in grid.rows]))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return grid_token(grid)
 
 
 def _unsettled(store: TableStore, grid: Grid | None) -> bool:
@@ -155,8 +157,9 @@ def why_not(ctx: Context, inputs: Inputs | None) -> str | None:
 def take(ctx: Context, inputs: Inputs | None) -> str | None:
     """The fingerprint of everything the job reads now, or None when it must run anyway.
 
-    Reads the declared tabs through the stores (kept for the job). Any trouble reading
-    is left for the job itself to meet and report: the job then simply runs.
+    On a store that has tokens, reads no cell; otherwise reads the declared tabs through
+    the store (kept for the job). Any trouble reading is left for the job itself to meet
+    and report: the job then simply runs.
     """
     if inputs is None or why_not(ctx, inputs) is not None:
         return None
@@ -169,6 +172,10 @@ def take(ctx: Context, inputs: Inputs | None) -> str | None:
             if not tabs:
                 continue
             store: TableStore = getattr(ctx.stores, name)
+            cheap = tab_versions(store, tabs)
+            if cheap is not None:
+                parts += [f"{name}/{t}: {v}" for t, v in cheap.items()]
+                continue
             grids = store.prefetch(tabs)
             if store.notices:  # the ledger put something right: the job says so
                 return None
@@ -183,6 +190,66 @@ def take(ctx: Context, inputs: Inputs | None) -> str | None:
     return digest(parts)
 
 
+def tab_versions(store: TableStore, tabs: Sequence[str]) -> dict[str, str] | None:
+    """Each tab's cells (a digest) and ledger version, read without a cell when the file
+    did not change (None when the store cannot tell without reading the tabs).
+
+    A tab's token (see :meth:`TableStore.tab_tokens`) is looked up in the record with the
+    digest of the cells it stood for; only a tab whose token is new is read (and its
+    digest kept), so a workbook saved by a spreadsheet program, which changes every
+    tab's token, runs only the jobs whose tabs' cells changed. Not the workbook's stamp
+    tab: every save changes it, and a tab whose cells and ledger rows are both as they
+    were reads the same, stamp or not (an older copy saved back is said by the next
+    read that merges, at the latest the Status tab's).
+    """
+    tokens = store.tab_tokens(tabs)
+    if tokens is None:
+        return None
+    led = store.sync.ledger if store.sync is not None else None
+    if led is None:
+        return dict(tokens)
+    name = store.spec.name
+    known = led.contents(name)
+    cells: dict[str, str] = {}
+    new: list[str] = []
+    for t, tok in tokens.items():
+        if tok == "missing":
+            cells[t] = tok
+        elif t in known and known[t][0] == tok:
+            cells[t] = known[t][1]
+        else:
+            new.append(t)
+    if new:  # read as the file holds them (not merged): the digest of what the token means
+        grids = store._read_grids([store.tab(t) for t in new])
+        now = store._tokens_of(grids)
+        keep: dict[str, tuple[str, str]] = {}
+        for t in new:
+            cells[t] = grid_token(grids.get(t))
+            if t in now:
+                keep[t] = (now[t], cells[t])
+        led.keep_contents(name, keep)
+    versions = led.tab_versions(name)
+    return {t: f"{cells[t]} v{versions.get(t, 0)}" for t in tabs}
+
+
+def settled(ctx: Context, inputs: Inputs | None) -> bool:
+    """Whether a job that sends left no message 'intended' (then each run asks again).
+
+    Told from the Messages sent tab as the job read it (read now only if it did not).
+    """
+    if inputs is None or not inputs.sends:
+        return True
+    try:
+        store: TableStore = ctx.stores.staff
+        grid = store._grids.get(MESSAGES_TAB)
+        if grid is None:
+            grid = store.prefetch([MESSAGES_TAB])[MESSAGES_TAB]
+        return not _unsettled(store, grid)
+    except Exception as exc:  # unknown: the job runs next time
+        log.debug("messages not checked: %s", type(exc).__name__)
+        return False
+
+
 def digest(parts: Iterable[str]) -> str:
     h = hashlib.sha256()
     for p in parts:
@@ -191,4 +258,14 @@ def digest(parts: Iterable[str]) -> str:
     return h.hexdigest()
 
 
-__all__ = ["Inputs", "code_version", "config_version", "panel", "staff", "take", "why_not"]
+__all__ = [
+    "Inputs",
+    "code_version",
+    "config_version",
+    "panel",
+    "settled",
+    "staff",
+    "tab_versions",
+    "take",
+    "why_not",
+]

@@ -22,10 +22,12 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import importlib
+import importlib.util
 import json
 import logging
 import re
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -202,15 +204,18 @@ def job_inputs(name: str) -> Inputs | None:
 
 
 def available_jobs() -> list[str]:
-    """Jobs whose code is installed (all of them in a full install)."""
+    """Jobs whose code is installed (all of them in a full install).
+
+    Found without importing them: a run with nothing new loads no job's code.
+    """
     out = []
     for name, entry in JOBS.items():
-        target = entry[0]
         try:
-            importlib.import_module(target.split(":")[0])
+            found = importlib.util.find_spec(entry[0].split(":")[0])
         except ModuleNotFoundError:
-            continue
-        out.append(name)
+            found = None
+        if found is not None:
+            out.append(name)
     return out
 
 
@@ -292,9 +297,8 @@ class RunnerState:
 
 def _api_calls() -> int:
     """Google API calls made so far in this process (0 when Google is not used)."""
-    try:
-        from .google import http as ghttp
-    except ImportError:
+    ghttp = sys.modules.get(f"{__package__}.google.http")  # never loaded: no call made
+    if ghttp is None:
         return 0
     counter = getattr(ghttp, "CALLS", None)
     return int(counter.total) if counter is not None and hasattr(counter, "total") else 0
@@ -342,7 +346,6 @@ class Runner:
         taken: str | None = None
         try:
             with job_lock(self.lock_dir, campaign_id, job):
-                fn = job_function(job)
                 ctx = self.context_factory(self.settings, campaign_id)
                 if self.skip_unchanged:
                     taken = fingerprint.take(ctx, job_inputs(job))
@@ -351,7 +354,7 @@ class Runner:
                     rec.unchanged = True
                     rec.detail = f"nothing new since {since}"
                 else:
-                    rec.take(fn(ctx))
+                    rec.take(job_function(job)(ctx))
         except JobLocked as exc:
             rec.outcome, rec.detail = "skipped", str(exc)
         except CorecruitError as exc:
@@ -374,7 +377,7 @@ class Runner:
             return None
         return str(kept.get("since", "its last run"))
 
-    def _keep_fingerprint(self, rec: RunRecord, taken: str | None) -> None:
+    def _keep_fingerprint(self, rec: RunRecord, taken: str | None, ctx: Context | None) -> None:
         """Keep the inputs' fingerprint after an ok run that changed nothing; else forget it.
 
         A run that wrote or sent something changed what it reads, so it runs once more;
@@ -386,6 +389,8 @@ class Runner:
             and taken is not None
             and not (rec.rows_written or rec.messages_sent or rec.notes)
         )
+        if settled and not rec.unchanged and ctx is not None:  # no message left 'intended'
+            settled = fingerprint.settled(ctx, job_inputs(rec.job))
         if settled and not rec.unchanged:
             entry["inputs"] = {"fingerprint": taken, "since": f"{rec.started_at:%Y-%m-%d %H:%M}"}
         elif not settled and rec.outcome != "skipped":
@@ -438,7 +443,7 @@ class Runner:
             entry["failures"] = 0
             entry["reported"] = False
         if scheduled:
-            self._keep_fingerprint(rec, taken)
+            self._keep_fingerprint(rec, taken, ctx)
         self.state.save()
         self._log_run(rec, ctx)
 

@@ -27,6 +27,8 @@ from typing import Any
 import pandas as pd
 
 from .context import Context
+from .forms.codes import codes_by_link
+from .forms.links import base_url
 from .locks import messages_lock
 from .mail import MailTransport, get_transport
 from .mail.delivery import (
@@ -46,6 +48,7 @@ from .transforms.messages import (
     Recipient,
     base_key,
     fingerprint,
+    letter_read_out,
     log_index,
     long_date,
     mail_domain,
@@ -54,6 +57,7 @@ from .transforms.messages import (
     recipient_context,
     version_key,
 )
+from .transforms.short_codes import address_words
 from .transforms.values import text as _text
 
 SENT = TAB
@@ -152,11 +156,17 @@ def form_link_item(
 
 
 def common_context(ctx: Context, r: Recipient) -> dict[str, Any]:
-    """What every template knows (campaign, team, how to write to ``r``)."""
-    return recipient_context(ctx.campaign, ctx.settings.org, r) | {
+    """What every template knows (campaign, team, how to write to ``r``). A letter staff
+    read out or post (``read_out``) gives each form link's short code, not the link."""
+    out = recipient_context(ctx.campaign, ctx.settings.org, r) | {
         "correction": False,
         "reminder": False,
     }
+    if letter_read_out(r):
+        out["read_out"] = True
+        out["letter_codes"] = codes_by_link(ctx.settings)
+        out["code_address"] = address_words(base_url(ctx.settings))
+    return out
 
 
 def _versioned(

@@ -198,8 +198,8 @@ def refusal_reason(resp: Any) -> str:
     if "invalidSharingRequest" in reason or "no Google account" in message:
         return (
             "this email address has no Google account, so Google will not share the "
-            "workbook with it. Their own form link works without an account; send them "
-            "their papers by post or email instead of the workbook."
+            "workbook with it. Their own form link works without an account, and their "
+            "papers go by post instead of the workbook."
         )
     if resp.status_code == 403:
         return (
@@ -279,8 +279,10 @@ def _apply(
             reason = refusal_reason(exc.response)
             if not who.startswith(("staff editor", ROW_NAME)):
                 reason += (
-                    f" For papers without names, 'corecruit scoresheets print --people {who}' "
-                    "makes their score sheets to send by post."
+                    " 'corecruit init' then makes their papers without names, and a letter, "
+                    "for you to print and post (again after a change: 'corecruit scoresheets "
+                    f"post'); 'corecruit scoresheets print --people {who}' makes the score "
+                    "sheets alone."
                 )
             report.failed.setdefault(workbook, []).append(who)
             report.outcomes.append({**row, "outcome": "could not share", "reason": reason})

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from . import fingerprint
 from .context import Context
 from .errors import SheetProblems
 from .store import TableStore, append_new, make_frame
@@ -126,6 +127,37 @@ def _meaning(rows: Sequence[Mapping[str, object]]) -> list[tuple[str, ...]]:
     return out
 
 
+def inputs_key(ctx: Context, jobs: Sequence[JobRun]) -> str | None:
+    """What the Status tab's meaning is made from, without reading a cell: the input
+    tabs' tokens and ledger versions (see :mod:`automations.fingerprint`), whether the
+    tab is there, each job's outcome and what it asked, today, the config and the code.
+
+    Not the times of the last runs (they wait in the record, see :func:`publish`), nor
+    the Run log, which only a failed job's row points into (then: None, always worked
+    out). None when the store cannot tell without reading.
+    """
+    staff = ctx.stores.staff
+    if staff.sync is None or any(j.outcome == "failed" for j in jobs):
+        return None
+    tabs = [t for t in INPUTS if t != "run_log"]
+    versions = fingerprint.tab_versions(staff, tabs)
+    if versions is None:
+        return None
+    there = (staff.tab_tokens([STATUS]) or {}).get(STATUS, "missing") != "missing"
+    parts = [
+        fingerprint.code_version(),
+        fingerprint.config_version(ctx.settings, ctx.campaign.id),
+        f"today {ctx.now().date().isoformat()}",
+        f"status tab there: {there}",
+        *(f"{t}: {v}" for t, v in versions.items()),
+        *(repr((j.job, j.outcome, j.failures, j.last_run is None, j.attention)) for j in jobs),
+    ]
+    return fingerprint.digest(parts)
+
+
+MARK = "status inputs"
+
+
 def publish(
     ctx: Context,
     jobs: Sequence[JobRun],
@@ -140,6 +172,8 @@ def publish(
     in the record with the Run log rows, so a run with nothing new saves nothing; the
     tab is saved at once when what it asks of people or what happens next changed, a
     job's outcome changed, or the run saved the workbook anyway (since ``since``).
+    When nothing it is made from changed since it was last worked out (the same
+    :func:`inputs_key`), it is not even read or worked out: only ``append``'s tabs are read.
     A workbook without a Status tab (made by an older version) gets one. Raises only
     what the store raises; a fault in working out the rows is logged (by type) and
     the appended rows are written all the same.
@@ -148,9 +182,23 @@ def publish(
     out = Published()
     if not staff.exists():
         return out
+    led = staff.sync.ledger if staff.sync is not None else None
+    try:
+        key = inputs_key(ctx, jobs)
+    except Exception as exc:  # worked out in full instead
+        log.debug("the Status tab's inputs not told: %s", type(exc).__name__)
+        key = None
+    # Nothing it is made from changed since it was last worked out, and nothing saved the
+    # workbook this run: the Status tab is left as it is (not read, not worked out).
+    quiet = (
+        key is not None
+        and led is not None
+        and led.mark(staff.spec.name, MARK) == key
+        and not (since is not None and staff.sync is not None and staff.sync.exported_since(since))
+    )
     with staff.locked():
-        frames = _read(staff, [*INPUTS, STATUS])
-        if STATUS not in frames:
+        frames = _read(staff, list(append or {}) if quiet else [*INPUTS, STATUS])
+        if not quiet and STATUS not in frames:
             out.added_tab = add_status_tab(staff)
             frames = _read(staff, [*INPUTS, STATUS])
         write: dict[str, pd.DataFrame] = {}
@@ -164,7 +212,7 @@ def publish(
                 write[tab] = merged
                 frames = {**frames, tab: merged.set_axis(range(2, len(merged) + 2))}
         try:
-            out.rows = status_rows(inputs(ctx, jobs, frames))
+            out.rows = [] if quiet else status_rows(inputs(ctx, jobs, frames))
         except Exception as exc:  # the Status tab must never cost the run log its rows
             log.warning("the Status tab was not worked out: %s", type(exc).__name__)
             out.rows = []
@@ -179,7 +227,20 @@ def publish(
         if write:
             staff.write(write, at_once=at_once)
         out.written = list(write)
+        if not quiet and out.rows and led is not None:  # as it stands now, for the next run
+            try:
+                led.set_mark(staff.spec.name, MARK, inputs_key(ctx, jobs))
+            except Exception as exc:  # worked out in full next time
+                log.debug("the Status tab's inputs not kept: %s", type(exc).__name__)
     return out
 
 
-__all__ = ["INPUTS", "STATUS", "Published", "add_status_tab", "current", "publish"]
+__all__ = [
+    "INPUTS",
+    "STATUS",
+    "Published",
+    "add_status_tab",
+    "current",
+    "inputs_key",
+    "publish",
+]

@@ -84,6 +84,7 @@ def test_ensure_makes_one_built_published_form_per_key_and_reruns_cost_nothing(
     }
     assert google_emulator.counts("drive") == {
         "drive.files.create": 2,  # made through Drive: forms.create needs a Drive of one's own
+        "drive.files.generateIds": 1,  # each new form's id set aside (and recorded) first
         "drive.files.list": 2,  # looked for before creating
         "drive.permissions.create": 2,
     }
@@ -103,12 +104,15 @@ def test_ensure_makes_one_built_published_form_per_key_and_reruns_cost_nothing(
         assert pages == [s.title for s in spec.sections[1:]]
         scale = questions[0]["questionItem"]["question"]
         assert scale["required"] is True
-        points = spec.scale_items()[0].points
-        labels = {"lowLabel": points[0].label, "highLabel": points[-1].label}
-        assert scale["scaleQuestion"] == {
-            # "low": 0 is left out, as Google leaves out defaults
-            "high": 4,
-            **{k: v for k, v in labels.items() if v},
+        # a score or "I can't score this one" (issue 19): one choice, as on the local form
+        assert scale["choiceQuestion"] == {
+            "type": "RADIO",
+            "options": [{"value": str(n)} for n in range(5)]
+            + [
+                {"value": "I can't score this one (a conflict of interest)"},
+                {"value": "I can't score this one (could not read it)"},
+                {"value": "I can't score this one (another reason)"},
+            ],
         }
         comment = questions[1]["questionItem"]["question"]
         assert comment["textQuestion"] == {"paragraph": True} and not comment.get("required")
@@ -125,14 +129,10 @@ def test_ensure_makes_one_built_published_form_per_key_and_reruns_cost_nothing(
                 "view": "published",
             }
         ]
-    assert labels == {"lowLabel": "", "highLabel": ""}  # the example's questions have none
     first_form = form_state(google_emulator, handles[specs[0].key].form_id)
-    assert first_form["items"][1]["questionItem"]["question"]["scaleQuestion"] == {
-        # "low": 0 is left out, as Google leaves out defaults
-        "high": 4,
-        "lowLabel": "No evidence",
-        "highLabel": "Excellent evidence",
-    }
+    # the scale's meanings are in the description (the options are the numbers)
+    assert "0 = No evidence" in first_form["items"][1]["description"]
+    assert "4 = Excellent evidence" in first_form["items"][1]["description"]
     # the anonymised answer is shown with the scale meanings under the score
     first = specs[0].scale_items()[0]
     shown = form_state(google_emulator, handles[specs[0].key].form_id)["items"][1]
@@ -215,7 +215,8 @@ def test_killed_at_every_step_a_rerun_ends_with_one_complete_form_per_key(
             assert form["publishSettings"]["publishState"]["isPublished"] is True
             perms = google_emulator.state("drive")["files"][form["formId"]].permissions
             assert sum(p.get("view") == "published" for p in perms) == 1
-    assert steps == 8  # every save point of two forms: create, build, publish, share
+    # every save point of two forms: the id set aside, create, build, publish, share
+    assert steps == 10
 
 
 def test_the_state_file_lost_forms_are_found_again_not_made_again(
@@ -473,6 +474,7 @@ def test_forms_go_in_the_configured_drive_folder_once(
     assert [files[h.form_id].parents for h in handles.values()] == [[folder.id], [folder.id]]
     assert google_emulator.counts("drive.files") == {
         "drive.files.create": 1,  # the new form is made in the folder
+        "drive.files.generateIds": 1,  # with an id set aside (and recorded) first
         "drive.files.get": 1,  # the older one is moved there
         "drive.files.list": 1,  # only the new form was looked for
         "drive.files.update": 1,
@@ -666,6 +668,7 @@ def test_a_large_shortlisting_form_is_built_with_every_request_under_2_mb(
     assert gforms.MAX_REQUEST_BYTES < 2_000_000  # Google's recommended limit
     limit = 100_000  # the same splitting at a smaller scale, to keep the test quick
     monkeypatch.setattr(gforms, "MAX_REQUEST_BYTES", limit)
+    monkeypatch.setitem(gforms.PART_CANDIDATES, "standard", 40)  # one part (see test_gforms_parts)
     text = "I have supported people in my community for many years, and I listen. " * 35
     cands = [Candidate(f"C{n}", {"c1": text, "c2": text}) for n in range(40)]
     spec = shortlisting_spec(ctx.campaign, "p03", cands)

@@ -142,6 +142,13 @@ def init(state: State, example: bool) -> None:
         from ..sharing import share_campaign
 
         click.echo(f"Sharing: {share_campaign(ctx).summary()}.")
+        from ..papers import NOBODY, post_papers
+
+        posted = post_papers(ctx)  # papers by post for whoever could not be shared with
+        if posted.detail != NOBODY:
+            click.echo(f"Papers by post: {posted.detail}.")
+        for line in posted.attention:
+            click.secho(f"Please look at: {line}", fg="yellow")
     if made:
         org = state.config_dir / "organisation.toml"
         camp = state.config_dir / "campaigns" / state.settings.campaign_files[ctx.campaign.id].name

@@ -81,6 +81,22 @@ def enter_paper(state: State) -> None:
     _attention(res.attention)
 
 
+@scoresheets.command("post")
+@pass_state
+@friendly
+def post_sheets(state: State) -> None:
+    """Papers by post for panel members the panel workbook could not be shared with.
+
+    Run after 'corecruit init' has shared the workbooks, and again whenever the panel's
+    papers change (a late candidate): each person gets one letter per version.
+    """
+    from ..papers import post_papers
+
+    res = post_papers(state.context())
+    click.echo(res.summary())
+    _attention(res.attention)
+
+
 # -------------------------------------------------------------------- questions
 
 

@@ -10,8 +10,10 @@ second form for the same key:
 2. Only if neither knows it: a Drive ``files.create`` of the form type, named with
    the document title, in ``[google] drive_folder_id`` when set (not
    ``forms.create``, which always puts the form in the caller's own Drive: a service
-   account has none). If the answer is lost (5xx, dropped connection) the create is
-   not repeated blindly: Drive is asked first, and a form found there is adopted.
+   account has none). Its id is set aside first (``files.generateIds``) and written
+   to the state file, so a lost answer, or a run stopped right after the create, is
+   settled by looking the id up (``files.get``), never by a search: Drive's search
+   can miss a file made moments before, and a miss must not make a second form.
 3. Items, title, description and settings go in ONE ``forms.batchUpdate`` per
    form, guarded by ``writeControl.requiredRevisionId``. Before (re)building, a
    form that already holds exactly the spec's questions is adopted as it is, so a
@@ -29,7 +31,19 @@ says it is complete costs no API call at all. Responses come from
 grow with the number of forms and pages, never with rows.
 
 Question ids Google assigns are kept in the state file (question id -> item id);
-ids from earlier builds of a form are kept too, so older responses still map.
+ids from earlier builds of a form are kept too, so older responses still map, by
+question id and never by position (a part reordered by hand still maps).
+
+A shortlisting form is split into parts of :data:`PART_CANDIDATES` candidates (fewer
+for large print and easy read), each its own form and link, listed in order in the
+email ("Part 1 of 3: Candidates A to Y"). Which part holds whom is recorded in the state
+file (``parts``) and kept: a late application joins the last part, or a new one, and
+no candidate moves between forms (their answers are on that form). Answers from every
+part are read as the person's own form's.
+
+A score can be declined: each score question is one choice of the scale's numbers and
+"I can't score this one (reason)", mapped back to the ``cant-score:…`` value the local
+form sends, so both backends collect it the same way (missing, never zero).
 """
 
 from __future__ import annotations
@@ -41,7 +55,8 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -50,7 +65,17 @@ from ..errors import GoogleAPIError, JobError, RetryLimitReached
 from ..files import private_dir
 from ..google.auth import FORMS_SCOPES, credentials_for, require_scopes
 from ..google.http import NO_OWNER, RetryPolicy, build_service, no_storage, scrub
-from .base import CommentItem, FormHandle, FormSpec, Item, Response, ScaleItem
+from ..transforms.form_values import letters_words
+from .base import (
+    CANT_SCORE,
+    CommentItem,
+    FormHandle,
+    FormPart,
+    FormSpec,
+    Item,
+    Response,
+    ScaleItem,
+)
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -63,6 +88,7 @@ DRIVE_FILE = "https://www.googleapis.com/auth/drive.file"
 # drive.file: find the forms corecruit made (after a lost answer) and let people respond.
 NEEDED_SCOPES: tuple[str, ...] = (*FORMS_SCOPES, DRIVE_FILE)
 PAGE_SIZE = 5000
+ID_BATCH = 20  # file ids asked for at once (files.generateIds), for the forms about to be made
 STATE_VERSION = 1
 SETTINGS = {"quizSettings": {"isQuiz": False}, "emailCollectionType": "DO_NOT_COLLECT"}
 SETTINGS_MASK = "quizSettings.isQuiz,emailCollectionType"
@@ -80,13 +106,25 @@ def document_title(spec: FormSpec) -> str:
     return f"{spec.title} [{spec.key}]"
 
 
-def option_texts(item: ScaleItem) -> dict[str, str]:
-    """For a labelled choice (an item with a ``legend``): option text -> the value it stands for.
+def cant_score_words(value: str) -> str:
+    """The option text of an "I can't score this one" choice (the words the local form uses)."""
+    return f"I can't score this one ({CANT_SCORE[value]})"
 
-    Score scales show numbers; a choice such as "Would you like to be involved?" shows
-    its words, and the answer Google returns (the words) is mapped back to the value.
+
+def option_texts(item: ScaleItem) -> dict[str, str]:
+    """For a choice question: option text -> the value it stands for.
+
+    A labelled choice (an item with a ``legend``, such as "Would you like to be
+    involved?") shows its words, and the answer Google returns (the words) is mapped
+    back to the value. A score that can be declined (``cant_score``) shows its numbers
+    (their meanings are in the description) followed by the "I can't score this one"
+    choices, which map to the same ``cant-score:…`` values the local form sends.
     """
     points = sorted(item.points, key=lambda p: p.value)
+    if item.cant_score and not item.legend:
+        out = {str(p.value): str(p.value) for p in points}
+        out.update({cant_score_words(v): v for v in CANT_SCORE})
+        return out
     labels = [p.label.strip() for p in points]
     plain = all(labels) and len(set(labels)) == len(labels)
     return {
@@ -100,6 +138,11 @@ def _question(item: Item) -> dict[str, Any]:
         return {"required": item.required, "textQuestion": {"paragraph": True}}
     assert isinstance(item, ScaleItem)
     if item.legend:  # a labelled choice (co-production, expenses), not a score
+        options = [{"value": text} for text in option_texts(item)]
+        return {"required": item.required, "choiceQuestion": {"type": "RADIO", "options": options}}
+    if item.cant_score:
+        # One choice: a score, or "I can't score this one" and why (issue 19). A linear
+        # scale has no room for the second, and two questions could both be answered.
         options = [{"value": text} for text in option_texts(item)]
         return {"required": item.required, "choiceQuestion": {"type": "RADIO", "options": options}}
     points = sorted(item.points, key=lambda p: p.value)
@@ -316,6 +359,79 @@ def in_parts(requests: list[dict[str, Any]], limit: int | None = None) -> list[l
     return parts
 
 
+# Candidates a part of a Google shortlisting form. The local form pages them (all, 3 or
+# 1 a page; one for large print and easy read) behind one link; a Google Form with every
+# candidate's answer to every criterion (4,004 items at 500 applications) is too long to
+# complete, so it is split into forms of this many candidates, each its own link.
+PART_CANDIDATES = {"standard": 25, "large print": 10, "easy read": 10}
+
+
+def part_size(spec: FormSpec) -> int:
+    return PART_CANDIDATES.get(spec.format, PART_CANDIDATES["standard"])
+
+
+def _letter_order(letter: str) -> tuple[int, str]:
+    return (len(letter), letter)
+
+
+def plan_parts(
+    letters: Iterable[str], recorded: Sequence[Sequence[str]], size: int
+) -> list[list[str]]:
+    """The candidates each part holds, in letter order.
+
+    What is recorded stays: a candidate never moves to another part, since its answers
+    are on that part's form (at Google, deleting a question deletes its answers). A
+    candidate not yet in any part (a late application) joins the last part while it has
+    room, then a new part.
+    """
+    parts = [list(p) for p in recorded if p]
+    have = {x for p in parts for x in p}
+    for letter in sorted(set(letters) - have, key=_letter_order):
+        if not parts or len(parts[-1]) >= size:
+            parts.append([])
+        parts[-1].append(letter)
+    return parts
+
+
+def part_key(key: str, number: int) -> str:
+    """Part 1 keeps the form's own key (a form made before parts existed is part 1)."""
+    return key if number == 1 else f"{key}.part{number}"
+
+
+def part_spec(spec: FormSpec, letters: Sequence[str], key: str, number: int, of: int) -> FormSpec:
+    """The spec of one part: only these candidates, and the intro says which part it is."""
+    if of == 1 and set(letters) >= set(spec.candidate_order):
+        return spec
+    keep = set(letters)
+    sections = tuple(
+        replace(s, items=tuple(i for i in s.items if i.candidate_letter in keep))
+        for s in spec.sections
+    )
+    order = tuple(x for x in spec.candidate_order if x in keep)
+    words = letters_words(order)
+    intro = (
+        f"Part {number} of {of}: {words}. Each part is a form of its own, with its own "
+        f"link: please send each part when you have scored it.\n\n{spec.intro}"
+    )
+    return replace(
+        spec,
+        key=key,
+        intro=intro,
+        sections=tuple(s for s in sections if s.items),
+        candidate_order=order,
+    )
+
+
+def letters_of(entry: dict[str, Any] | None) -> list[str]:
+    """The candidates a built form holds, from its question map (item ids carry them)."""
+    out: set[str] = set()
+    for item_id in ((entry or {}).get("questions") or {}).values():
+        bits = str(item_id).split("__")
+        if len(bits) == 3 and bits[0] == "score":
+            out.add(bits[1])
+    return sorted(out, key=_letter_order)
+
+
 def to_utc(when: dt.datetime, tz: str) -> dt.datetime:
     if when.tzinfo is None:
         when = when.replace(tzinfo=ZoneInfo(tz))
@@ -343,6 +459,9 @@ class FormState:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.forms: dict[str, dict[str, Any]] = {}
+        # a split form's key -> the candidate letters of each part, in order (the record of
+        # which part holds whom: forms[part_key(key, n)] is part n's form)
+        self.parts: dict[str, list[list[str]]] = {}
         if path.exists():
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
@@ -353,10 +472,13 @@ class FormState:
                     "corecruit finds its forms in Drive by name."
                 ) from None
             self.forms = dict(data.get("forms") or {})
+            self.parts = {k: [list(p) for p in v] for k, v in (data.get("parts") or {}).items()}
 
     def save(self) -> None:
         private_dir(self.path.parent)
-        data = {"version": STATE_VERSION, "forms": self.forms}
+        data: dict[str, Any] = {"version": STATE_VERSION, "forms": self.forms}
+        if self.parts:
+            data["parts"] = self.parts
         fd, tmp = tempfile.mkstemp(prefix=".google-forms.", dir=self.path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -394,6 +516,8 @@ class GoogleFormsProvider:
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.folder_id = folder_id
         self._seen: dict[str, str] = {}  # response_id -> Google's lastSubmittedTime
+        self._part: dict[str, str] = {}  # response_id -> the key of the part form it came from
+        self._ids: list[str] = []  # file ids set aside and not used yet
 
     # ------------------------------------------------------------- calls
 
@@ -478,17 +602,56 @@ class GoogleFormsProvider:
     def ensure_forms(self, specs: Sequence[FormSpec]) -> dict[str, FormHandle]:
         out: dict[str, FormHandle] = {}
         for spec in specs:
-            entry = self.state.forms.get(spec.key)
-            if not self._complete(entry, spec):
-                entry = self._ensure_one(spec, entry)
-            assert entry is not None
+            parts = self.parts_of(spec)
+            entries = []
+            for part in parts:
+                entry = self.state.forms.get(part.key)
+                if not self._complete(entry, part):
+                    entry = self._ensure_one(part, entry)
+                assert entry is not None
+                entries.append(entry)
+            first = entries[0]
+            listed: tuple[FormPart, ...] = ()
+            if len(parts) > 1:
+                listed = tuple(
+                    FormPart(n, len(parts), p.candidate_order, e["form_id"], e["url"])
+                    for n, (p, e) in enumerate(zip(parts, entries, strict=True), 1)
+                )
             out[spec.key] = FormHandle(
                 key=spec.key,
-                form_id=entry["form_id"],
-                url=entry["url"],
-                created_at=dt.datetime.fromisoformat(entry["created_at"]),
+                form_id=first["form_id"],
+                url=first["url"],
+                created_at=dt.datetime.fromisoformat(first["created_at"]),
+                parts=listed,
             )
         return out
+
+    def parts_of(self, spec: FormSpec, *, reading: bool = False) -> list[FormSpec]:
+        """The forms a spec is served as: itself, or a shortlisting form split into parts.
+
+        Which part holds which candidate is recorded in the state file the first time a
+        form is split and kept from then on (see :func:`plan_parts`). ``reading``: every
+        recorded part, even one whose candidates have all been taken off since, so its
+        answers are still read; nothing is recorded.
+        """
+        if spec.kind != "scores" or spec.stage != "shortlisting":
+            return [spec]
+        recorded = self.state.parts.get(spec.key)
+        if recorded is None:  # one form so far (or none): it holds what it was built with
+            had = letters_of(self.state.forms.get(spec.key))
+            recorded = [had] if had else []
+        plan = recorded if reading else plan_parts(spec.candidate_order, recorded, part_size(spec))
+        if len(plan) > 1 and not reading and self.state.parts.get(spec.key) != plan:
+            self.state.parts[spec.key] = plan
+            self.state.save()
+        now = set(spec.candidate_order)
+        numbered = [(n, p) for n, p in enumerate(plan, 1) if reading or now & set(p)]
+        if len(numbered) <= 1 and (not numbered or numbered[0][0] == 1):
+            return [spec]
+        return [
+            part_spec(spec, letters, part_key(spec.key, n), i, len(numbered))
+            for i, (n, letters) in enumerate(numbered, 1)
+        ]
 
     def _complete(self, entry: dict[str, Any] | None, spec: FormSpec) -> bool:
         return bool(
@@ -503,10 +666,20 @@ class GoogleFormsProvider:
     def _ensure_one(self, spec: FormSpec, entry: dict[str, Any] | None) -> dict[str, Any]:
         fresh: dict[str, Any] | None = None
         if not entry or not entry.get("form_id"):
-            found = self._find(spec)
+            # The record first: an id set aside before an earlier create (whose answer, or
+            # the run, was lost) is looked up by id, never searched for: Drive's search
+            # can miss a file made moments ago, and a miss must not make a second form.
+            pending = str((entry or {}).get("pending_id") or "")
+            found = None if pending else self._find(spec)
             if found is None:
-                fresh = self._create(spec)
+                if not pending:
+                    pending = self._new_id(spec)
+                    self.state.forms[spec.key] = {"pending_id": pending}
+                    self.state.save()
+                fresh = self._create(spec, pending)
                 found = fresh["formId"]
+                if not fresh.get("made"):
+                    fresh = None  # made by an earlier try: read it before building
             entry = {
                 "form_id": found,
                 "url": (fresh or {}).get("responderUri", ""),
@@ -562,15 +735,28 @@ class GoogleFormsProvider:
             )
         return str(found[0]["id"]) if found else None
 
-    def _create(self, spec: FormSpec) -> dict[str, Any]:
-        """A new, empty form made through Drive, in the folder when one is set.
+    def _new_id(self, spec: FormSpec) -> str:
+        """A file id from Drive for a form about to be made (``files.generateIds``)."""
+        if not self._ids:
+            got = self._retrying(
+                lambda: self.drive.files().generateIds(count=ID_BATCH, space="drive"),
+                f"setting aside an id for the form for {spec.key}",
+            )
+            self._ids = [str(i) for i in got.get("ids") or []]
+        if not self._ids:
+            raise GoogleAPIError("Google gave no file id for a new form; run the command again")
+        return self._ids.pop(0)
+
+    def _create(self, spec: FormSpec, file_id: str) -> dict[str, Any]:
+        """A new, empty form made through Drive with the id set aside for it.
 
         Not ``forms.create``: that always puts the form in the caller's own Drive,
         which a service account does not have. The Forms API fills it in after.
-        After a lost answer, Drive is asked before trying again.
+        After a lost answer the id is looked up (``files.get`` sees a new file at once,
+        where a search may not) before trying again; an id already used is adopted.
         """
         what = f"creating the form for {spec.key}"
-        body: dict[str, Any] = {"name": document_title(spec), "mimeType": FORM_MIME}
+        body: dict[str, Any] = {"id": file_id, "name": document_title(spec), "mimeType": FORM_MIME}
         if self.folder_id:
             body["parents"] = [self.folder_id]
         started, attempt = self.policy.clock(), 0
@@ -581,13 +767,35 @@ class GoogleFormsProvider:
                     self.drive.files().create(body=body, supportsAllDrives=True, fields="id"),
                     what,
                 )
-                return {"formId": made["id"], "filed": bool(self.folder_id)}
+                return {"formId": made["id"], "filed": bool(self.folder_id), "made": True}
             except _Unsure as exc:
-                found = self._find(spec)
-                if found is not None:
+                if "id" in body and self._exists(file_id, what):
                     log.info("the form for %s was made before its answer was lost", spec.key)
+                    return {"formId": file_id}
+                if "id" not in body and (found := self._find(spec)) is not None:
                     return {"formId": found}
                 self._again(attempt, started, what, str(exc))
+            except GoogleAPIError as exc:
+                if exc.status == 409 and "id" in body:  # made by an earlier try or run
+                    return {"formId": file_id}
+                if exc.status != 400 or "id" not in body:
+                    raise
+                # the id set aside is not usable (say, it expired): make it without one,
+                # settling a lost answer by a search as before
+                log.warning("Google would not take the id set aside for %s", spec.key)
+                del body["id"]
+
+    def _exists(self, file_id: str, what: str) -> bool:
+        try:
+            self._retrying(
+                lambda: self.drive.files().get(fileId=file_id, fields="id", supportsAllDrives=True),
+                what,
+            )
+        except GoogleAPIError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
 
     def _get(self, form_id: str, what: str) -> dict[str, Any]:
         form: dict[str, Any] = self._retrying(lambda: self.forms.forms().get(formId=form_id), what)
@@ -783,10 +991,17 @@ class GoogleFormsProvider:
     ) -> list[Response]:
         flt = f"timestamp >= {rfc3339(to_utc(since, self.tz))}" if since is not None else None
         out: list[Response] = []
-        for spec in specs:
-            entry = self._entry_for_reading(spec)
-            if entry is None:
-                continue
+        for whole in specs:
+            for spec in self.parts_of(whole, reading=True):
+                out += self._read_part(whole, spec, flt)
+        out.sort(key=lambda r: (r.submitted_at, r.response_id))
+        return out
+
+    def _read_part(self, whole: FormSpec, spec: FormSpec, flt: str | None) -> list[Response]:
+        """The responses to one form (the whole form, or one part of it), as ``whole``'s."""
+        out: list[Response] = []
+        entry = self._entry_for_reading(spec)
+        if entry is not None:
             what = f"reading the answers to the form for {spec.key}"
             token: str | None = None
             while True:
@@ -797,13 +1012,13 @@ class GoogleFormsProvider:
                     kw["pageToken"] = token
                 page = self._retrying(self._lister(kw), what)
                 for r in page.get("responses") or []:
-                    got = self._response(spec, entry, r)
+                    got = replace(self._response(spec, entry, r), form_key=whole.key)
                     self._seen[got.response_id] = str(r.get("lastSubmittedTime") or "")
+                    self._part[got.response_id] = spec.key
                     out.append(got)
                 token = page.get("nextPageToken")
                 if not token:
                     break
-        out.sort(key=lambda r: (r.submitted_at, r.response_id))
         return out
 
     def mark_collected(self, responses: Sequence[Response]) -> None:
@@ -816,7 +1031,7 @@ class GoogleFormsProvider:
         changed = False
         for r in responses:
             latest = self._seen.get(r.response_id, "")
-            entry = self.state.forms.get(r.form_key)
+            entry = self.state.forms.get(self._part.get(r.response_id, r.form_key))
             if entry is not None and latest > str(entry.get("collected") or ""):
                 entry["collected"] = latest
                 changed = True
@@ -866,7 +1081,7 @@ class GoogleFormsProvider:
         choices = {
             i.item_id: option_texts(i)
             for i in spec.items()
-            if isinstance(i, ScaleItem) and i.legend
+            if isinstance(i, ScaleItem) and (i.legend or i.cant_score)
         }
         qmap: dict[str, str] = entry.get("questions") or {}
         answers = dict.fromkeys(sorted(items), "")

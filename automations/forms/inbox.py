@@ -11,6 +11,8 @@ Three tables:
   twice stores it once; the same answers as the form's latest row are not stored
   again either (Back to the check page, then Send).
 - ``drafts``: answers saved part-way ("save and come back"), one row per form.
+- ``short_codes``: the short code of each link (form and token id), for letters read
+  out or posted; ``code_tries``: each wrong code typed, so guessing is rate-limited.
 
 ``forms_version`` counts every change to ``forms`` (triggers, whoever writes), so the form
 server can keep each form it has read and read it again only after a change, rather than
@@ -37,6 +39,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..config import Settings
 from ..errors import StoreError
 from ..files import private_dir, private_file
 from .base import CommentItem, FormSpec, Response, ScaleItem, ScalePoint, Section
@@ -66,6 +69,18 @@ CREATE TRIGGER IF NOT EXISTS submissions_no_update BEFORE UPDATE ON submissions
 BEGIN SELECT RAISE(ABORT, 'submissions are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS submissions_no_delete BEFORE DELETE ON submissions
 BEGIN SELECT RAISE(ABORT, 'submissions are append-only'); END;
+CREATE TABLE IF NOT EXISTS short_codes (
+    code TEXT PRIMARY KEY,
+    form_key TEXT NOT NULL,
+    token_id TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (form_key, token_id)
+);
+CREATE TABLE IF NOT EXISTS code_tries (
+    at TEXT NOT NULL,
+    client TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS code_tries_at ON code_tries (at);
 CREATE TABLE IF NOT EXISTS drafts (
     form_key TEXT PRIMARY KEY,
     answers_json TEXT NOT NULL,
@@ -79,6 +94,11 @@ INSERT INTO forms_version VALUES (1, 1) ON CONFLICT(id) DO UPDATE SET n = n + 1;
 CREATE TRIGGER IF NOT EXISTS forms_deleted AFTER DELETE ON forms BEGIN
 INSERT INTO forms_version VALUES (1, 1) ON CONFLICT(id) DO UPDATE SET n = n + 1; END;
 """
+
+
+def inbox_path(settings: Settings) -> Path:
+    """Where the local forms inbox lives (the server and the jobs that read codes)."""
+    return settings.workspace / "forms" / "inbox.sqlite3"
 
 
 def spec_to_json(spec: FormSpec) -> str:
@@ -273,6 +293,64 @@ class Inbox:
                     for f in forms
                 ],
             )
+
+    # ------------------------------------------------------------ short codes
+
+    def put_codes(
+        self, wanted: Mapping[tuple[str, str], Sequence[str]], now: dt.datetime
+    ) -> dict[tuple[str, str], str]:
+        """The short code of each (form key, token id), in one transaction: the one it
+        has, else the first of its candidate codes no other link holds. Deterministic
+        candidates make a rerun after a kill give the same codes."""
+        out: dict[tuple[str, str], str] = {}
+        with self._tx() as con:
+            for (key, token), candidates in wanted.items():
+                row = con.execute(
+                    "SELECT code FROM short_codes WHERE form_key=? AND token_id=?", (key, token)
+                ).fetchone()
+                if row is not None:
+                    out[key, token] = row[0]
+                    continue
+                for code in candidates:
+                    if con.execute("SELECT 1 FROM short_codes WHERE code=?", (code,)).fetchone():
+                        continue
+                    con.execute(
+                        "INSERT INTO short_codes (code, form_key, token_id, created_at) "
+                        "VALUES (?,?,?,?)",
+                        (code, key, token, _iso(now)),
+                    )
+                    out[key, token] = code
+                    break
+        return out
+
+    def codes(self) -> dict[tuple[str, str], str]:
+        """Every short code, by (form key, token id)."""
+        with self._connect() as con:
+            rows = con.execute("SELECT form_key, token_id, code FROM short_codes").fetchall()
+        return {(k, t): c for k, t, c in rows}
+
+    def by_code(self, code: str) -> tuple[str, str] | None:
+        """(form key, token id) of the link with this short code, if any."""
+        with self._connect() as con:
+            row = con.execute(
+                "SELECT form_key, token_id FROM short_codes WHERE code=?", (code,)
+            ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def code_tries(self, since: dt.datetime, client: str | None = None) -> int:
+        """Wrong codes typed since then (by this client, or by anyone)."""
+        q, args = "SELECT COUNT(*) FROM code_tries WHERE at > ?", [_iso(since)]
+        if client is not None:
+            q += " AND client = ?"
+            args.append(client)
+        with self._connect() as con:
+            return int(con.execute(q, args).fetchone()[0])
+
+    def wrong_code(self, client: str, now: dt.datetime) -> None:
+        """Count a wrong code (tries older than a day are let go)."""
+        with self._tx() as con:
+            con.execute("DELETE FROM code_tries WHERE at < ?", (_iso(now - dt.timedelta(days=1)),))
+            con.execute("INSERT INTO code_tries (at, client) VALUES (?,?)", (_iso(now), client))
 
     # ------------------------------------------------------------ drafts
 

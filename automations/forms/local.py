@@ -19,6 +19,7 @@ import contextlib
 import datetime as dt
 import errno
 import gc
+import hashlib
 import socket
 import threading
 from collections.abc import Callable, Sequence
@@ -35,6 +36,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from ..config import Settings
 from ..errors import ConfigError, StoreError
 from ..transforms.forms import answer_errors, candidate_label
+from ..transforms.short_codes import code_from, grouped, normalise
 from .base import (
     CANT_SCORE,
     FormHandle,
@@ -44,7 +46,7 @@ from .base import (
     comment_item_id,
 )
 from .base import Response as FormResponse
-from .inbox import Inbox, SendLimitReached, StoredForm
+from .inbox import Inbox, SendLimitReached, StoredForm, inbox_path
 from .links import (  # noqa: F401  (re-exported: the server's callers import them here)
     base_url,
     exposed_host_note,
@@ -60,22 +62,23 @@ from .pages import (
     added_since,
     first_page_of,
     first_page_with,
+    new_marks,
     page_of_item,
     pages,
     per_page,
 )
 from .pages import splits as can_split
-from .tokens import BadLink, LinkClaims, LinkSigner, load_secret, new_token_id
+from .tokens import BadLink, LinkClaims, LinkSigner, form_link, load_secret, new_token_id
 
 Now = Callable[[], dt.datetime]
 
 
+# Wrong short codes one address may type in an hour (everyone together: ten times that).
+CODE_TRIES_PER_HOUR = 10
+
+
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def inbox_path(settings: Settings) -> Path:
-    return settings.workspace / "forms" / "inbox.sqlite3"
 
 
 class LocalFormsProvider:
@@ -100,7 +103,7 @@ class LocalFormsProvider:
         claims = LinkClaims(
             stored.spec.key, stored.spec.person_id, stored.token_id, stored.expires_at
         )
-        return f"{self.url}/f/{self.signer.sign(claims)}"
+        return form_link(self.signer, self.url, claims)
 
     def ensure_forms(self, specs: Sequence[FormSpec]) -> dict[str, FormHandle]:
         """Store each spec; keep its link while it has more than a quarter of its life
@@ -116,10 +119,27 @@ class LocalFormsProvider:
             else:
                 start = now.replace(microsecond=0)
                 out.append(StoredForm(spec, new_token_id(), start, start + life))
-        if out:
-            self.inbox.put_forms(out, now)
+        if not out:
+            return {}
+        self.inbox.put_forms(out, now)
+        codes = self.inbox.put_codes(
+            {
+                (f.spec.key, f.token_id): [
+                    code_from(self.signer.code_digest(f.spec.key, f.token_id, n)) for n in range(8)
+                ]
+                for f in out
+            },
+            now,
+        )
         return {
-            f.spec.key: FormHandle(f.spec.key, f.token_id, self.link(f), f.created_at, f.expires_at)
+            f.spec.key: FormHandle(
+                f.spec.key,
+                f.token_id,
+                self.link(f),
+                f.created_at,
+                f.expires_at,
+                grouped(codes.get((f.spec.key, f.token_id), "")),
+            )
             for f in out
         }
 
@@ -228,6 +248,7 @@ _WORDS = {"standard": "_words.html", "easy read": "_words.easyread.html"}
 
 # The templates every page is made from, compiled when the app is made (no request pays).
 _TEMPLATES = (
+    "code.html",
     "start.html",
     "page.html",
     "check.html",
@@ -368,12 +389,14 @@ class _FormServer:
         info: AppInfo,
         now: Now,
         sends_per_hour: int,
+        code_tries_per_hour: int,
     ) -> None:
         self.inbox = inbox
         self.signer = signer
         self.info = info
         self.now = now
         self.sends_per_hour = sends_per_hour
+        self.code_tries_per_hour = code_tries_per_hour
         self.links = _GenuineLinks(signer)
         self.views = _Views()
         self.env = app.jinja_env
@@ -422,15 +445,7 @@ class _FormServer:
             claims = self.links.claims(token, self.now())
         except BadLink as exc:
             if exc.expired:
-                return self.message(
-                    "This link has expired",
-                    [
-                        "Sorry, your personal link to this form has run out. Your answers are "
-                        "safe: nothing you saved or sent has been lost.",
-                        "Please ask the recruitment team for a new link.",
-                    ],
-                    410,
-                )
+                return self.expired()
             return self.message(
                 "This link does not work",
                 [
@@ -447,15 +462,41 @@ class _FormServer:
             or stored.token_id != claims.token_id
             or stored.spec.person_id != claims.person_id
         ):
-            return self.message(
-                "This link is no longer in use",
-                [
-                    "Sorry, this form has been replaced or closed. If you were sent a newer "
-                    "link, please use that one. Otherwise, ask the recruitment team.",
-                ],
-                410,
-            )
+            return self.replaced()
         return _Opened(stored, self.views(stored.spec), f"/f/{token}")
+
+    def expired(self) -> Response:
+        return self.message(
+            "This link has expired",
+            [
+                "Sorry, your personal link to this form has run out. Your answers are "
+                "safe: nothing you saved or sent has been lost.",
+                "Please ask the recruitment team for a new link.",
+            ],
+            410,
+        )
+
+    def replaced(self) -> Response:
+        return self.message(
+            "This link is no longer in use",
+            [
+                "Sorry, this form has been replaced or closed. If you were sent a newer "
+                "link, please use that one. Otherwise, ask the recruitment team.",
+            ],
+            410,
+        )
+
+    def code_page(self, status: int = 200, typed: str = "", error: str = "") -> Response:
+        """The front page: a box for the short code in a letter."""
+        return self.page(
+            "code.html",
+            status,
+            page_title="Score forms",
+            paragraphs=["If a letter gave you a code, type it here to open your own form."],
+            typed=typed,
+            errors={"code": error} if error else {},
+            error_links={"code": "#code"},
+        )
 
     def check_page(
         self, form: _Opened, answers: dict[str, str], nonce: str, errors: dict[str, str]
@@ -483,11 +524,59 @@ class _FormServer:
     # ------------------------------------------------------------ the pages
 
     def home(self) -> Response:
-        return self.message(
-            "Score forms",
-            ["To open your score form, please use the personal link you were sent."],
-            200,
+        return self.code_page()
+
+    def code_box(self) -> Response | Any:
+        """The front page's box (a plain GET form: no JavaScript needed)."""
+        return self.by_code(request.args.get("code", "")[:40])
+
+    def by_code(self, code: str) -> Response | Any:
+        """A short code from a letter -> the person's own signed link. Wrong codes are
+        counted: past ``code_tries_per_hour`` from one address (or ten times that from
+        everyone) every code is refused for the hour, right or wrong, so guessing gets
+        nowhere."""
+        at = self.now()
+        # counted by a digest of the address: the inbox keeps no one's IP address
+        client = hashlib.sha256((request.remote_addr or "").encode()).hexdigest()[:16]
+        hour = at - dt.timedelta(hours=1)
+        if (
+            self.inbox.code_tries(hour, client) >= self.code_tries_per_hour
+            or self.inbox.code_tries(hour) >= 10 * self.code_tries_per_hour
+        ):
+            resp = self.message(
+                "Please wait a while before trying again",
+                [
+                    "Too many codes that did not work were typed in the last hour, so we "
+                    "cannot open a form with a code just now.",
+                    "Please try again in an hour, or use the personal link you were sent. "
+                    "The recruitment team can also help.",
+                ],
+                429,
+            )
+            resp.headers["Retry-After"] = "3600"
+            return resp
+        if not code.strip():
+            return self.code_page(400, "", "Please type the code from your letter.")
+        norm = normalise(code)
+        hit = self.inbox.by_code(norm) if norm else None
+        if hit is None:
+            self.inbox.wrong_code(client, at)
+            return self.code_page(
+                404,
+                code,
+                "We could not find a form with that code. Please check each letter and "
+                "number in your letter and try again. A code never has the letter O or I, "
+                "or the number 0 or 1.",
+            )
+        stored = self.inbox.form(hit[0])
+        if stored is None or stored.token_id != hit[1]:
+            return self.replaced()
+        if at >= stored.expires_at:
+            return self.expired()
+        claims = LinkClaims(
+            stored.spec.key, stored.spec.person_id, stored.token_id, stored.expires_at
         )
+        return redirect(form_link(self.signer, "", claims), 303)
 
     def health(self) -> Response:
         return Response("ok", mimetype="text/plain")
@@ -509,6 +598,8 @@ class _FormServer:
             added_count=len(new),
             added_words=_added_words(who, len(new)),
             start_page=first_page_with(shape["pages"], new),
+            marks=new_marks(shape["pages"], new),
+            new_words=lambda m: "new" if m.whole else f"new: {_who(list(m.letters))}",
             can_split=form.view.can_split,
             choices=PER_PAGE_CHOICES,
             **shape,
@@ -753,6 +844,8 @@ def _check_errors(spec: FormSpec, errors: dict[str, str]) -> dict[str, str]:
 def _routes(app: Flask, srv: _FormServer) -> None:
     """Every address the server answers, and its kind pages for errors."""
     app.add_url_rule("/", "home", srv.home, methods=["GET"])
+    app.add_url_rule("/c", "code_box", srv.code_box, methods=["GET"])
+    app.add_url_rule("/c/<code>", "by_code", srv.by_code, methods=["GET"])
     app.add_url_rule("/healthz", "health", srv.health, methods=["GET"])
     app.add_url_rule("/f/<token>", "start", srv.start, methods=["GET"])
     app.add_url_rule("/f/<token>/start", "begin", srv.begin, methods=["POST"])
@@ -775,11 +868,13 @@ def create_app(
     now: Now = _utcnow,
     templates: Path | None = None,
     sends_per_hour: int = 20,
+    code_tries_per_hour: int = CODE_TRIES_PER_HOUR,
 ) -> Flask:
     """The form server. ``templates``: the team's own page templates (their words, say
     for easy read), looked for before corecruit's, as for email templates.
     ``sends_per_hour`` bounds how many submissions one form may store in an hour (a
-    stolen link or a script cannot fill the inbox)."""
+    stolen link or a script cannot fill the inbox); ``code_tries_per_hour`` how many
+    wrong short codes one address may type in an hour (see ``_FormServer.by_code``)."""
     package = Path(__file__).parent / "templates"
     app = Flask(__name__, template_folder=str(package))
     # Templates are compiled once and never checked for changes while serving.
@@ -790,7 +885,9 @@ def create_app(
         )
     app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
     app.wsgi_app = _SecurityHeaders(app.wsgi_app)  # type: ignore[method-assign]
-    srv = _FormServer(app, inbox, signer, info or AppInfo(), now, sends_per_hour)
+    srv = _FormServer(
+        app, inbox, signer, info or AppInfo(), now, sends_per_hour, code_tries_per_hour
+    )
     _routes(app, srv)
     return app
 

@@ -117,14 +117,45 @@ def first_page_with(all_pages: list[Page], letters: Collection[str]) -> int:
     return next((p.number for p in all_pages if set(p.letters) & set(letters)), 1)
 
 
+@dataclass(frozen=True)
+class NewMark:
+    """A section of the contents list that holds a late candidate: the page it opens on
+    (the first with a new candidate) and which new candidates it holds."""
+
+    page: int
+    letters: tuple[str, ...]
+    whole: bool  # every candidate in the section is new (a page per application)
+
+
+def new_marks(all_pages: list[Page], letters: Collection[str]) -> dict[int, NewMark]:
+    """Section number -> its mark in the contents list, for sections with a new candidate."""
+    new = list(dict.fromkeys(letters))
+    out: dict[int, NewMark] = {}
+    for p in all_pages:
+        here = [x for x in p.letters if x in new]
+        if not here:
+            continue
+        sec_letters = {i.candidate_letter for i in p.section.items}
+        old = out.get(p.section_number)
+        have = old.letters if old else ()
+        out[p.section_number] = NewMark(
+            old.page if old else p.number,
+            (*have, *(x for x in here if x not in have)),
+            sec_letters <= set(new),
+        )
+    return out
+
+
 __all__ = [
     "PER_PAGE_CHOICES",
     "PER_PAGE_KEY",
+    "NewMark",
     "Page",
     "added_since",
     "default_per_page",
     "first_page_of",
     "first_page_with",
+    "new_marks",
     "page_of_item",
     "pages",
     "per_page",

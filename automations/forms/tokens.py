@@ -85,6 +85,13 @@ class LinkSigner:
     def _nonce_mac(self, form_key: str, token_id: str, rand: str) -> str:
         return self._mac(f"nonce|{form_key}|{token_id}|{rand}")[:22]
 
+    def code_digest(self, form_key: str, token_id: str, attempt: int = 0) -> bytes:
+        """The secret-keyed digest a link's short code is drawn from (``attempt`` picks
+        another in the rare case a code is taken): nobody can work a code out from a
+        form or a person without the secret."""
+        body = f"short-code|{form_key}|{token_id}|{attempt}".encode()
+        return hmac.new(self._key, body, hashlib.sha256).digest()
+
     def verify(self, token: str, now: dt.datetime | None = None) -> LinkClaims:
         """The claims of a genuine, unexpired token; :class:`BadLink` otherwise."""
         body, dot, mac = token.partition(".")
@@ -108,6 +115,12 @@ class LinkSigner:
         if now >= claims.expires_at:
             raise BadLink("the link has expired", expired=True)
         return claims
+
+
+def form_link(signer: LinkSigner, base: str, claims: LinkClaims) -> str:
+    """A person's own form link (``base`` '' for the path alone). Signing is
+    deterministic, so the same form and token always give the same link."""
+    return f"{base.rstrip('/')}/f/{signer.sign(claims)}"
 
 
 def new_token_id() -> str:

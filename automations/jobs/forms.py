@@ -25,7 +25,7 @@ import pandas as pd
 
 from ..context import Context
 from ..forms.base import FormHandle, FormSpec, get_provider
-from ..forms.links import links_not_emailed
+from ..forms.links import base_url, links_not_emailed
 from ..locks import job_lock
 from ..mail.render import Renderer
 from ..sending import Item, common_context, send_once
@@ -47,6 +47,7 @@ from ..transforms.messages import form_link_key, person_recipient
 from ..transforms.messages import scores_on_paper as on_paper
 from ..transforms.reminders import events_from_dates, opening_reminder_due
 from ..transforms.review import FORM_LINK_RULE, NEXT_STEP, ReviewState, released, review_state
+from ..transforms.short_codes import address_words, spoken
 from ..transforms.values import is_true as _true
 from ..transforms.values import text as _text
 from . import JobResult
@@ -158,26 +159,38 @@ def _link_item(
     link (a renewed link goes again, once), or by person and candidate."""
     r = person_recipient(person.to_dict())
     expires = _local(ctx, handle.expires_at)
+    # A form split into parts (Google) is a link per part, listed in order; a late
+    # application's note links the part it was added to.
+    link = next((p.url for p in handle.parts if new_letter in p.letters), handle.url)
     context: dict[str, Any] = {
         "stage_words": STAGE_WORDS[spec.stage],
         "doing_words": DOING_WORDS[spec.stage],
-        "form_link": handle.url,
+        "form_link": link,
+        "form_parts": [{"label": p.label, "url": p.url} for p in handle.parts],
         "expires": f"{expires:%A} {expires.day} {expires:%B %Y}" if expires else "the form closes",
         "candidate": candidate_label(new_letter or ""),
         "stage": spec.stage,
     }
     on_paper = scores_on_paper(person)
     context["on_paper"] = on_paper
+    # A letter read out or posted gets the short code of the link (local forms only).
+    code = handle.short_code if r.channel != "email" else ""
+    context["short_code"] = code
+    context["code_words"] = spoken(code) if code else ""
+    context["code_address"] = address_words(base_url(ctx.settings)) if code else ""
     template = "new_candidate" if new_letter else "form_link"
     if on_paper and not new_letter:
         template = "form_link_paper"
     rendered = renderer.render(template, {**common_context(ctx, r), **context})
-    key = form_link_key(spec.person_id, ctx.campaign.id, spec.stage, handle.form_id)
+    # a part added later is a new set of links: it goes again, once
+    which = handle.form_id + (f"+{len(handle.parts)}parts" if handle.parts else "")
+    key = form_link_key(spec.person_id, ctx.campaign.id, spec.stage, which)
     rule, occasion = RULE, str(spec.stage)
     if new_letter:  # once per person and candidate, whatever happens to the link
         rule, occasion = NEW_RULE, f"{spec.stage} {new_letter}"
         key = f"{NEW_RULE}|{spec.person_id}|{ctx.campaign.id}|{spec.stage}|{new_letter}"
-    digest = hashlib.sha256(f"{handle.url}|{rendered.subject}".encode()).hexdigest()[:16]
+    urls = "|".join([handle.url, *(p.url for p in handle.parts)])
+    digest = hashlib.sha256(f"{urls}|{rendered.subject}".encode()).hexdigest()[:16]
     return Item(
         rule=rule,
         recipient=r,
@@ -275,6 +288,7 @@ def push_job(ctx: Context, send: bool = True) -> JobResult:
             person = people[spec.person_id]
             if (
                 spec.stage == "shortlisting"
+                and not handles[spec.key].parts  # the reminder carries one link, not parts
                 and not scores_on_paper(person)
                 and opening_reminder_due(ctx.campaign, events, now.date(), person.to_dict())
             ):

@@ -15,14 +15,14 @@ from pathlib import Path
 
 from ..context import Context
 from ..errors import JobError
-from ..printing import html_to_pdf, render_page, write_atomic
+from ..papers import sheet_pages
+from ..printing import html_to_pdf, write_atomic
 from ..transforms.scoresheets import (
     Format,
     Stage,
     answers_by_letter,
     build_sheets,
     letters_for,
-    sheet_context,
 )
 from . import JobResult
 
@@ -76,7 +76,6 @@ def scoresheets_job(
                 " TRUE in the people tab (supporting workers do not score)."
             )
     folder = ctx.settings.workspace / ctx.campaign.id / "score_sheets"
-    org = ctx.settings.org.organisation.name
     answers = None
     if stage == "shortlisting":  # the anonymised answers to read: panel workbook only
         panel_apps = ctx.stores.panel.read_one("applications", errors="collect")
@@ -84,9 +83,8 @@ def scoresheets_job(
         answers = answers_by_letter(ctx.campaign, panel_apps)
     for s in sheets:
         res.attention.extend(s.notes)
-        page = sheet_context(s, ctx.campaign, org, answers)
-        html = render_page("score_sheet.html.j2", page, ctx.settings)
-        path = folder / f"{s.file_stem}.html"
+    for stem, html in sheet_pages(ctx, sheets, answers):
+        path = folder / f"{stem}.html"
         write_atomic(path, html)
         res.files.append(path)
     if pdf:

@@ -91,6 +91,48 @@ class Ledger(ABC):
         """The rows of ``tabs`` as they were at ``generation`` (tracked tabs only)."""
 
     @abstractmethod
+    def tab_versions(self, workbook: str) -> dict[str, int]:
+        """Each tracked tab's version: the generation that last changed its rows.
+
+        Other tabs' commits leave it as it is, so a tab nobody touched keeps its version
+        while the workbook's generation moves on (see :meth:`tokens`).
+        """
+
+    @abstractmethod
+    def tokens(self, workbook: str) -> dict[str, tuple[str, int]]:
+        """Per tab, the token of the tab as the workbook held it (its backend's cheap
+        summary of the content: see :meth:`TableStore.tab_tokens`) when the record last
+        found it holding exactly the ledger's rows, with the tab's version then.
+
+        The same token and version again mean the same rows on both sides: the reader
+        takes the tab as it is without merging it (a fact about two contents, so it
+        never goes stale)."""
+
+    @abstractmethod
+    def keep_tokens(self, workbook: str, tokens: Mapping[str, tuple[str, int]]) -> None:
+        """Record tabs found holding the ledger's rows (see :meth:`tokens`)."""
+
+    @abstractmethod
+    def contents(self, workbook: str) -> dict[str, tuple[str, str]]:
+        """Per tab, the last token seen and a digest of the cells the workbook held then.
+
+        A save by a spreadsheet program rewrites every part of the file, so every tab's
+        token changes; the digest tells which tabs' cells really did (the fingerprint
+        of a job, see :mod:`automations.fingerprint`)."""
+
+    @abstractmethod
+    def keep_contents(self, workbook: str, contents: Mapping[str, tuple[str, str]]) -> None:
+        """Record tabs' tokens with the digest of their cells (see :meth:`contents`)."""
+
+    @abstractmethod
+    def mark(self, workbook: str, name: str) -> str | None:
+        """A small named value kept with the workbook's record (None: none kept)."""
+
+    @abstractmethod
+    def set_mark(self, workbook: str, name: str, value: str | None) -> None:
+        """Keep (or, with None, forget) a named value."""
+
+    @abstractmethod
     def commit(
         self,
         workbook: str,

@@ -61,6 +61,32 @@ CREATE TABLE IF NOT EXISTS headers (
     at TEXT NOT NULL,
     PRIMARY KEY (workbook, tab)
 );
+CREATE TABLE IF NOT EXISTS tab_versions (
+    workbook TEXT NOT NULL,
+    tab TEXT NOT NULL,
+    generation INTEGER NOT NULL,
+    PRIMARY KEY (workbook, tab)
+);
+CREATE TABLE IF NOT EXISTS tab_tokens (
+    workbook TEXT NOT NULL,
+    tab TEXT NOT NULL,
+    token TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (workbook, tab)
+);
+CREATE TABLE IF NOT EXISTS tab_contents (
+    workbook TEXT NOT NULL,
+    tab TEXT NOT NULL,
+    token TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    PRIMARY KEY (workbook, tab)
+);
+CREATE TABLE IF NOT EXISTS marks (
+    workbook TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (workbook, name)
+);
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY,
     workbook TEXT NOT NULL,
@@ -92,7 +118,20 @@ class SqliteLedger(Ledger):
         conn.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
         if first:
             conn.execute("PRAGMA journal_mode = WAL")
+            had = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tab_versions'"
+            ).fetchone()
             conn.executescript(SCHEMA)
+            if not had:  # a ledger made before tab versions: each tab's last change, once
+                conn.execute(
+                    "INSERT OR IGNORE INTO tab_versions (workbook, tab, generation) "
+                    "SELECT workbook, tab, MAX(MAX(from_gen, COALESCE(to_gen, 0))) FROM rows "
+                    "GROUP BY workbook, tab"
+                )
+                conn.execute(
+                    "INSERT OR IGNORE INTO tab_versions (workbook, tab, generation) "
+                    "SELECT workbook, tab, from_gen FROM tabs"
+                )
             for extra in ("-wal", "-shm"):
                 private_file(Path(str(self.path) + extra))
             self._ready = True
@@ -214,6 +253,67 @@ class SqliteLedger(Ledger):
                 out[str(tab)][str(key)] = (int(pos), str(cells))
         return out
 
+    def tab_versions(self, workbook: str) -> dict[str, int]:
+        if not self.path.exists():
+            return {}
+        with self._read() as c:
+            cur = c.execute(
+                "SELECT tab, generation FROM tab_versions WHERE workbook = ?", (workbook,)
+            )
+            return {str(t): int(g) for t, g in cur}
+
+    def tokens(self, workbook: str) -> dict[str, tuple[str, int]]:
+        if not self.path.exists():
+            return {}
+        with self._read() as c:
+            cur = c.execute(
+                "SELECT tab, token, version FROM tab_tokens WHERE workbook = ?", (workbook,)
+            )
+            return {str(t): (str(k), int(v)) for t, k, v in cur}
+
+    def keep_tokens(self, workbook: str, tokens: Mapping[str, tuple[str, int]]) -> None:
+        if not tokens:
+            return
+        with self._tx() as c:
+            c.executemany(
+                "INSERT OR REPLACE INTO tab_tokens (workbook, tab, token, version) "
+                "VALUES (?, ?, ?, ?)",
+                [(workbook, t, k, v) for t, (k, v) in tokens.items()],
+            )
+
+    def contents(self, workbook: str) -> dict[str, tuple[str, str]]:
+        if not self.path.exists():
+            return {}
+        with self._read() as c:
+            cur = c.execute(
+                "SELECT tab, token, digest FROM tab_contents WHERE workbook = ?", (workbook,)
+            )
+            return {str(t): (str(k), str(d)) for t, k, d in cur}
+
+    def keep_contents(self, workbook: str, contents: Mapping[str, tuple[str, str]]) -> None:
+        if not contents:
+            return
+        with self._tx() as c:
+            c.executemany(
+                "INSERT OR REPLACE INTO tab_contents (workbook, tab, token, digest) "
+                "VALUES (?, ?, ?, ?)",
+                [(workbook, t, k, d) for t, (k, d) in contents.items()],
+            )
+
+    def mark(self, workbook: str, name: str) -> str | None:
+        row = self._one("SELECT value FROM marks WHERE workbook = ? AND name = ?", (workbook, name))
+        return None if row is None else str(row[0])
+
+    def set_mark(self, workbook: str, name: str, value: str | None) -> None:
+        with self._tx() as c:
+            if value is None:
+                c.execute("DELETE FROM marks WHERE workbook = ? AND name = ?", (workbook, name))
+            else:
+                c.execute(
+                    "INSERT OR REPLACE INTO marks (workbook, name, value) VALUES (?, ?, ?)",
+                    (workbook, name, value),
+                )
+
     # ------------------------------------------------------------------ writing
 
     def commit(
@@ -234,10 +334,10 @@ class SqliteLedger(Ledger):
             new = int(gen) + 1
             stamp = new if sheet_stamp == STAMP_NEW else sheet_stamp
             for tab, change in changes.items():
-                c.execute(
+                fresh = c.execute(
                     "INSERT OR IGNORE INTO tabs (workbook, tab, from_gen) VALUES (?, ?, ?)",
                     (workbook, tab, new),
-                )
+                ).rowcount
                 live: dict[str, tuple[int, int, str]] = {}
                 wanted = set(change.upserts) | change.removes
                 for rowid, key, pos, cells in c.execute(
@@ -269,6 +369,12 @@ class SqliteLedger(Ledger):
                     "VALUES (?, ?, ?, ?, ?, ?)",
                     add,
                 )
+                if fresh or close or move or add:  # the tab's rows are not what they were
+                    c.execute(
+                        "INSERT OR REPLACE INTO tab_versions (workbook, tab, generation) "
+                        "VALUES (?, ?, ?)",
+                        (workbook, tab, new),
+                    )
             c.execute(
                 "INSERT INTO generations (workbook, generation, made_at, sheet_stamp, "
                 "exported_at, kind) VALUES (?, ?, ?, ?, ?, ?)",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -97,6 +98,14 @@ def _rows(rows: Sequence[Sequence[Cell]], key: Callable[[Cell], object]) -> list
     return out
 
 
+def grid_token(grid: Grid | None) -> str:
+    """A tab as the store returned it (title, header, every cell with its type), hashed."""
+    if grid is None:
+        return "missing"
+    text = repr((grid.title, list(grid.header), [list(r) for r in grid.rows]))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 class TableStore(ABC):
     """One workbook, read and written tab by tab in batches."""
 
@@ -170,6 +179,19 @@ class TableStore(ABC):
     def _file(self) -> Path | None:
         """The workbook's file, for a store that keeps one (backups copy it)."""
         return None
+
+    def tab_tokens(self, tabs: Sequence[str]) -> dict[str, str] | None:
+        """A token per tab id of what the workbook holds now ("missing" for a tab that is
+        not there), found without reading the tabs' cells; the same token means the same
+        content. None when the backend cannot tell without reading them (on Google the
+        read is the one call; the runner then reads, see :mod:`automations.fingerprint`).
+        """
+        return None
+
+    def _tokens_of(self, grids: Mapping[str, Grid | None]) -> dict[str, str]:
+        """The tokens of tabs :meth:`_read_grids` just returned (by default, a hash of each
+        grid as read; a backend with a cheaper summary of the same content overrides)."""
+        return {t: grid_token(g) for t, g in grids.items() if g is not None}
 
     # ------------------------------------------------------------------ public API
 

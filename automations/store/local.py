@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import io
+import json
 import logging
 import os
 import re
+import sqlite3
 import tempfile
 import threading
 import zipfile
@@ -32,15 +35,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import openpyxl
 import python_calamine
 from filelock import FileLock, Timeout
-from openpyxl.comments import Comment
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.worksheet import Worksheet
 
 from ..errors import StoreError, WorkbookLockedError
 from ..files import private_dir
@@ -49,20 +47,23 @@ from .base import TableStore, missing_tab
 from .cells import FORMULA_START, NO_SAVED_VALUE, Cell
 from .record import STAMP
 from .shapes import Grid, InitReport
-from .xlsx_write import (
-    XLSX_CELL_LIMIT,
-    Refused,
-    SheetEdit,
-    escape_text,
-    number_format,
-    save_changed,
-)
+
+if TYPE_CHECKING:  # loaded when a save or a full init needs them, not by every run
+    import openpyxl
+    from openpyxl.worksheet.worksheet import Worksheet
 
 _ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
 log = logging.getLogger("corecruit.store")
-JOB_FILL = PatternFill("solid", fgColor="D9D9D9")
-HEADER_FONT = Font(bold=True)
-JOB_FONT = Font(bold=True, italic=True, color="404040")
+
+
+def __getattr__(name: str) -> Any:
+    """``openpyxl`` as an attribute of this module, loaded when first asked for: a run
+    that saves nothing (and reads with calamine) never loads it."""
+    if name == "openpyxl":
+        import openpyxl
+
+        return openpyxl
+    raise AttributeError(name)
 
 
 def unescape_text(s: str) -> str:
@@ -91,6 +92,7 @@ _SHEET = re.compile(r'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]
 _SHEET_ALT = re.compile(r'<(?:\w+:)?sheet\b[^>]*?\br:id="([^"]*)"[^>]*?\bname="([^"]*)"')
 _REL = re.compile(r'<Relationship\b[^>]*?\bId="([^"]*)"[^>]*?\bTarget="([^"]*)"')
 _REL_ALT = re.compile(r'<Relationship\b[^>]*?\bTarget="([^"]*)"[^>]*?\bId="([^"]*)"')
+INIT_MARK = "init found nothing missing"  # with what it was found from (see _init_memo)
 _MAX_INT_FLOAT = 1e15  # below this a whole float is written without an exponent
 
 
@@ -157,6 +159,7 @@ class _Snapshot:
     parts: dict[str, str]
     _rows: dict[str, list[list[Cell]] | None] = field(default_factory=dict)
     _book: python_calamine.CalamineWorkbook | None = None
+    _infos: dict[str, str] | None = None  # zip part -> "crc:size", read when first asked
     # Shared by every store of the process: calamine's workbook is not for two threads
     # at once ("Already borrowed"), so one tab is read at a time.
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -197,6 +200,19 @@ class _Snapshot:
                     row.pop()
                 got.append(row)
         return got
+
+    def token(self, title: str) -> str:
+        """The tab's content in a few bytes, without reading its cells: its title, and the
+        CRC-32 and size (from the zip's directory) of its sheet part and of the parts every
+        tab's cells depend on (shared strings, cell formats, the workbook's own part)."""
+        with self._lock:
+            if self._infos is None:
+                with zipfile.ZipFile(io.BytesIO(self.data)) as zf:
+                    self._infos = {i.filename: f"{i.CRC:08x}:{i.file_size}" for i in zf.infolist()}
+            infos = self._infos
+        part = self.parts[title]
+        shared = ("xl/sharedStrings.xml", "xl/styles.xml", "xl/workbook.xml")
+        return "|".join([title, part, infos.get(part, "-"), *(infos.get(n, "-") for n in shared)])
 
     def header(self, title: str) -> list[Cell]:
         """Row 1 of a tab, from the kept read or as calamine reads it (a save's check
@@ -275,6 +291,7 @@ class LocalStore(TableStore):
         self.path = Path(path)
         self._lock = FileLock(str(self.path) + ".lock", timeout=lock_timeout, mode=0o600)
         self._stamp: tuple[int, ...] | None = None
+        self._read_snap: _Snapshot | None = None  # the file version the last read came from
 
     @property
     def location(self) -> str:
@@ -333,6 +350,8 @@ class LocalStore(TableStore):
         return wb
 
     def _load(self, read_only: bool) -> openpyxl.Workbook:
+        import openpyxl
+
         try:
             return openpyxl.load_workbook(self.path, read_only=read_only, data_only=read_only)
         except (FileNotFoundError, PermissionError) as exc:
@@ -427,7 +446,9 @@ class LocalStore(TableStore):
                     continue
                 rows = snap.rows(title)
                 if rows is None:  # a formula, an error cell or an escape: openpyxl reads it
-                    return self._read_openpyxl(tabs)
+                    got = self._read_openpyxl(tabs)
+                    self._read_snap = snap if self._stamp == snap.stamp else None
+                    return got
                 out[spec.id] = self._grid(title, rows, unescape=False)
         except python_calamine.CalamineError as exc:
             raise StoreError(
@@ -435,7 +456,24 @@ class LocalStore(TableStore):
                 f"({type(exc).__name__}). Restore it from a backup, or move it away and run "
                 "'corecruit init'."
             ) from None
+        self._read_snap = snap
         return out
+
+    def tab_tokens(self, tabs: Sequence[str]) -> dict[str, str]:
+        """Each tab's token from the file's zip directory (no cell is read): a file not
+        changed since it was last read is not even read again."""
+        snap = self._snapshot()
+        out = {}
+        for t in tabs:
+            title = self._find_title(snap.titles, self.titles_for(self.tab(t)))
+            out[t] = "missing" if title is None else snap.token(title)
+        return out
+
+    def _tokens_of(self, grids: Mapping[str, Grid | None]) -> dict[str, str]:
+        snap = self._read_snap
+        if snap is None:
+            return super()._tokens_of(grids)
+        return {t: snap.token(g.title) for t, g in grids.items() if g is not None}
 
     def _read_openpyxl(self, tabs: Sequence[TabSpec]) -> dict[str, Grid | None]:
         """The reader of old, for the few tabs calamine cannot read as openpyxl does."""
@@ -564,6 +602,8 @@ class LocalStore(TableStore):
         False (nothing written) when that path cannot be sure: a tab not found as read,
         a header that changes, a formula, a style the file lacks... openpyxl saves then.
         """
+        from .xlsx_write import Refused, SheetEdit, save_changed
+
         snap = self._snapshot()
         if self._stamp is not None and snap.stamp != self._stamp:
             return False
@@ -602,6 +642,8 @@ class LocalStore(TableStore):
         return True
 
     def _too_long(self, title: str, row: int) -> StoreError:
+        from .xlsx_write import XLSX_CELL_LIMIT
+
         return StoreError(
             f"{self.spec.name} workbook, tab '{title}', row {row}: the text is longer "
             f"than a spreadsheet cell can hold ({XLSX_CELL_LIMIT} characters); nothing "
@@ -625,6 +667,8 @@ class LocalStore(TableStore):
                     c.value = None
 
     def _set(self, ws: Worksheet, spec: TabSpec, r: int, c: int, v: Cell) -> None:
+        from .xlsx_write import XLSX_CELL_LIMIT, escape_text, number_format
+
         cell = ws.cell(row=r, column=c)
         if isinstance(v, str):
             if len(v) > XLSX_CELL_LIMIT:
@@ -685,6 +729,19 @@ class LocalStore(TableStore):
         if not self.path.exists():
             return None
         try:
+            memo = self._init_memo()
+        except (StoreError, sqlite3.Error):
+            memo = None
+        led = self.sync.ledger if self.sync is not None else None
+        if memo is not None and led is not None:
+            kept = json.loads(led.mark(self.spec.name, INIT_MARK) or "{}")
+            if kept.get("key") == memo:  # the file and all it was checked against as then
+                return InitReport(
+                    location=self.location,
+                    tabs_missing=list(kept["tabs_missing"]),
+                    columns_missing={k: list(v) for k, v in kept["columns_missing"].items()},
+                )
+        try:
             grids = self._read_grids(list(self.spec.tabs.values()))
         except StoreError:
             return None  # unreadable: the full init says so
@@ -700,7 +757,35 @@ class LocalStore(TableStore):
                 return None
             if withheld := self._withheld(self.tab(tab_id), ids):
                 report.columns_missing[tab_id] = withheld
+        if memo is not None and led is not None:
+            value = {
+                "key": memo,
+                "tabs_missing": report.tabs_missing,
+                "columns_missing": report.columns_missing,
+            }
+            led.set_mark(self.spec.name, INIT_MARK, json.dumps(value))
         return report
+
+    def _init_memo(self) -> str | None:
+        """What :meth:`_nothing_missing` finds depends on: every tab's token (no cell read),
+        the template and header_map, and the record's tab versions and headers (a column it
+        knows is never added back empty). None without a record."""
+        if self.sync is None:
+            return None
+        led = self.sync.ledger
+        tokens = self.tab_tokens(list(self.spec.tabs))
+        typed = {
+            t for t, spec in self.spec.tabs.items() if any(not c.job_owned for c in spec.columns)
+        }
+        versions = {t: v for t, v in led.tab_versions(self.spec.name).items() if t in typed}
+        parts = [
+            repr(sorted(tokens.items())),
+            repr(self.spec),
+            repr(sorted(self.header_map.items())),
+            repr(sorted(versions.items())),  # tabs with columns people fill in
+            repr(sorted(led.headers(self.spec.name).items())),
+        ]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
     def _init(self, add_tabs: bool = True) -> InitReport:
         if not add_tabs:
@@ -708,6 +793,8 @@ class LocalStore(TableStore):
                 done = self._nothing_missing()
             if done is not None:
                 return done
+        import openpyxl
+
         report = InitReport(location=self.location)
         self._drop_cached()
         with self.locked(), _CACHE_LOCK:
@@ -760,6 +847,14 @@ class LocalStore(TableStore):
 
     def _format(self, ws: Worksheet, spec: TabSpec, ids: list[str | None]) -> None:
         """Frozen header, notes, drop-downs and grey job-owned headers (idempotent)."""
+        from openpyxl.comments import Comment
+        from openpyxl.styles import Font, PatternFill
+        from openpyxl.utils import get_column_letter
+        from openpyxl.worksheet.datavalidation import DataValidation
+
+        job_fill = PatternFill("solid", fgColor="D9D9D9")
+        header_font = Font(bold=True)
+        job_font = Font(bold=True, italic=True, color="404040")
         ws.freeze_panes = "A2"
         by_id = {c.id: c for c in spec.columns}
         existing = {str(dv.sqref) for dv in ws.data_validations.dataValidation}
@@ -768,9 +863,9 @@ class LocalStore(TableStore):
             if col is None:
                 continue
             cell = ws.cell(row=1, column=j)
-            cell.font = JOB_FONT if col.job_owned else HEADER_FONT
+            cell.font = job_font if col.job_owned else header_font
             if col.job_owned:
-                cell.fill = JOB_FILL
+                cell.fill = job_fill
             who = {
                 "job": "Filled in by corecruit: please don't edit.",
                 "form": "Filled in from the forms.",

@@ -14,6 +14,12 @@ this is what a store with a ledger does in between (see ``automations/ledger``):
   no backend call at all (what was read is still taken into the ledger). Otherwise
   the whole state is committed as a new generation first, then exported with the
   stamp, then marked as exported; a local workbook's file is kept in ``backups/``.
+* **unchanged tabs**: a tab read with the token (see :meth:`TableStore.tab_tokens`; on
+  the local store the CRC-32 and size of its part in the file's zip) and ledger
+  version the record last found holding just its rows is taken as it is: not keyed,
+  not merged (a job that then writes it has it keyed; one that does not, costs nothing
+  more). Any change on either side (a person's save, a deleted row, an older copy, a
+  commit) changes one of the two, and the tab is merged as above.
 * **headers**: each tab's header row is recorded whenever every column is there, so a
   header a person renamed is recognised by where the column stood (:func:`recognise`):
   read as its column under the person's words, or refused naming the old header. A
@@ -215,6 +221,9 @@ class LedgerSync:
         self._recognised: dict[tuple[str, tuple[str, ...]], Recognised] = {}
         self._new_headers: dict[str, Header] = {}  # to record with the next commit
         self._has_data: dict[str, set[str]] = {}  # tab -> its columns the record has values in
+        # Tabs read as the record last found them (same token, same version): taken as they
+        # are, not keyed nor merged; keyed only if a job writes them (see :meth:`_parse`)
+        self.unparsed: set[str] = set()
 
     # ------------------------------------------------------------------ helpers
 
@@ -223,6 +232,7 @@ class LedgerSync:
         self.raw.clear()
         self.raw_keyed.clear()
         self.ours_read.clear()
+        self.unparsed.clear()
 
     def columns(self, spec: TabSpec, header: Sequence[str]) -> list[Column] | None:
         return self.columns_of(self.store, spec, header)
@@ -386,7 +396,24 @@ class LedgerSync:
             if rest:
                 raw.update(store._read_grids(rest))
         self.sheet_gen = g
-        tabs = list(raw)
+        # the workbook holds this content only when no save is still to come (held)
+        claim = not stale and not led.pending_export(self.name)
+        # A tab whose token and version are those of the last time the record found it
+        # holding just the ledger's rows holds them still: taken as it is, not merged.
+        tokens: dict[str, str] = {}
+        same: set[str] = set()
+        versions: dict[str, int] = {}
+        if claim and base_gen == gen:
+            tokens = store._tokens_of(raw)
+            versions = led.tab_versions(self.name)
+            known = led.tokens(self.name)
+            same = {
+                t
+                for t, tok in tokens.items()
+                if t in versions and known.get(t) == (tok, versions[t])
+            }
+        clean: set[str] = set()
+        tabs = [t for t in raw if t not in same]
         ours = led.rows(self.name, tabs, gen)
         base = ours if base_gen == gen else None
         if base_gen is not None and base_gen != gen:
@@ -401,6 +428,10 @@ class LedgerSync:
             out[tab] = grid
             if grid is None:
                 continue
+            if tab in same:
+                self.unparsed.add(tab)
+                continue
+            self.unparsed.discard(tab)
             spec = store.tab(tab)
             cols = self.columns(spec, grid.header)
             if cols is None or self.loses(spec, cols):
@@ -442,19 +473,24 @@ class LedgerSync:
                     kept += res.kept
                 for i, cid in res.conflicts:
                     self._say_conflict(grid, cols, i, cid)
+            else:  # taken as the sheet holds it: the record holds just this once committed
+                clean.add(tab)
             seen[tab] = view
             ch = diff(mine or {}, view)
             if ch or mine is None:
                 changes[tab] = ch
-        # the workbook holds this content only when no save is still to come (held)
-        claim = not stale and not led.pending_export(self.name)
         if changes:  # the last state of every input read: what people typed is kept
-            led.commit(
+            made = led.commit(
                 self.name,
                 changes,
                 sheet_stamp=g if claim else None,
                 kind="read",
                 at=now_text(),
+            )
+            versions.update(dict.fromkeys(changes, made))  # their rows changed just now
+        if clean and tokens:  # each now holds just what the sheet holds
+            led.keep_tokens(
+                self.name, {t: (tokens[t], versions[t]) for t in clean if t in versions}
             )
         self.keep_headers()
         self.ours_read.update(seen)
@@ -471,6 +507,21 @@ class LedgerSync:
                     "paid); they are saved back the next time the workbook is written.",
                 )
         return out
+
+    def _parse(self, tab: str) -> None:
+        """Key a tab read as the record last found it (a job is about to write it): the
+        sheet's rows, which are the ledger's rows when it was read."""
+        self.unparsed.discard(tab)
+        grid = self.raw.get(tab)
+        if grid is None:
+            return
+        spec = self.store.tab(tab)
+        cols = self.columns(spec, grid.header)
+        if cols is None:
+            return
+        sheet = keyed(cols, spec.key, grid.rows)
+        self.raw_keyed[tab] = sheet
+        self.ours_read[tab] = sheet.as_ledger()
 
     def _say_conflict(self, grid: Grid, cols: Sequence[Column], i: int, cid: str) -> None:
         header = next((h for h, c in zip(grid.header, cols, strict=False) if c.id == cid), cid)
@@ -557,6 +608,10 @@ class LedgerSync:
                 if grid is None or tab not in self.raw:
                     continue
                 raw = self.raw[tab]
+                if tab in self.unparsed:
+                    if grid is raw:  # as read, and the sheet holds the ledger's rows
+                        continue
+                    self._parse(tab)
                 spec = store.tab(tab)
                 cols = self.columns(spec, grid.header)
                 old_rows = len(raw.rows) if raw is not None else 0
@@ -598,6 +653,7 @@ class LedgerSync:
                 if tab == STAMP:
                     continue
                 self.raw[tab] = grid
+                self.unparsed.discard(tab)
                 spec = store.tab(tab)
                 cols = self.columns(spec, grid.header)
                 if cols is not None:

@@ -20,6 +20,7 @@ __all__ = [
     "CANT_SCORE",
     "CommentItem",
     "FormHandle",
+    "FormPart",
     "FormSpec",
     "Item",
     "Response",
@@ -31,6 +32,7 @@ __all__ = [
     "cant_score_reason",
     "comment_item_id",
     "form_key",
+    "letters_words",
     "parse_form_key",
     "score_item_id",
 ]
@@ -172,6 +174,32 @@ class FormSpec:
 
 
 @dataclass(frozen=True)
+class FormPart:
+    """One part of a form split so each part stays a size people can complete (Google)."""
+
+    number: int  # 1-based, in the order the parts are listed
+    of: int
+    letters: tuple[str, ...]  # the candidates on this part
+    form_id: str
+    url: str
+
+    @property
+    def label(self) -> str:
+        """ "Part 2 of 3: Candidates Z to AX", as the email lists the links."""
+        return f"Part {self.number} of {self.of}: {letters_words(self.letters)}"
+
+
+def letters_words(letters: tuple[str, ...]) -> str:
+    """ "Candidates A to H" (first to last in letter order), or "Candidate C"."""
+    ordered = sorted(letters, key=lambda x: (len(x), x))
+    if not ordered:
+        return "no candidates"
+    if len(ordered) == 1:
+        return f"Candidate {ordered[0]}"
+    return f"Candidates {ordered[0]} to {ordered[-1]}"
+
+
+@dataclass(frozen=True)
 class FormHandle:
     """Where a form lives, as written to the staff workbook's form_links tab."""
 
@@ -180,6 +208,10 @@ class FormHandle:
     url: str  # the person's own link
     created_at: dt.datetime | None = None
     expires_at: dt.datetime | None = None  # local links expire; Google forms: None
+    short_code: str = ""  # local links: a code to read out or type in ('' on Google)
+    # A large Google form is split into parts, each its own form and link (form_id and
+    # url above are part 1's); empty when the form is one part.
+    parts: tuple[FormPart, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -192,6 +192,17 @@ def scores_on_paper(r: Recipient) -> bool:
     return r.channel != "email" and r.reason != OTHER_WAY["text message"]
 
 
+def letter_read_out(r: Recipient) -> bool:
+    """Whether ``r``'s letter is read out on the phone or posted because of how they asked
+    to be contacted (a phone call, post, or no email address we can use): such a letter
+    carries short codes, not links. A letter to send by text message keeps its links, and
+    so does one a job writes for its own reason to someone with an email address (the
+    papers posted when Google cannot share a workbook with them)."""
+    if r.channel == "email" or r.reason == OTHER_WAY["text message"]:
+        return False
+    return r.reason in (OTHER_WAY["phone"], OTHER_WAY["post"]) or not r.email
+
+
 def fingerprint(facts: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 

@@ -13,6 +13,8 @@ name they chose to be introduced by.
 
 from __future__ import annotations
 
+import html as html_lib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -263,3 +265,99 @@ def sheet_context(
         "items": sheet.items,
         "campaign_id": campaign.id,
     }
+
+
+# ------------------------------------------------------------- papers by post
+
+# How the Sharing tab names someone who is not a person id (never posted to by id).
+_NOT_A_PERSON = ("staff editor", "People row")
+_SECTION = re.compile(
+    r'<section class="page" aria-labelledby="h-([A-Z]+)">(.*?)</section>', re.DOTALL
+)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def posted_to(sharing: pd.DataFrame) -> list[str]:
+    """Person ids the panel workbook could not be shared with (from the Sharing tab, as
+    the last sharing run left it): they get its content on paper, by post."""
+    out: list[str] = []
+    for _, r in sharing.iterrows():
+        who = _text(r.get("who"))
+        if (
+            _text(r.get("workbook")) == "panel"
+            and _text(r.get("outcome")) == "could not share"
+            and who
+            and not who.startswith(_NOT_A_PERSON)
+            and who not in out
+        ):
+            out.append(who)
+    return out
+
+
+def page_text(html: str) -> str:
+    """What a page says, as a reader sees it (tags gone, ``&lt;`` back to ``<``)."""
+    return html_lib.unescape(_TAG.sub(" ", html))
+
+
+def _name_in(name: str, text: str) -> bool:
+    """A full name as written or in capitals (in lower case it may be ordinary words)."""
+    return name in text or name.upper() in text
+
+
+def paper_leaks(
+    pages: Sequence[tuple[str, str]],
+    applications: pd.DataFrame,
+    candidate_key: pd.DataFrame,
+) -> list[str]:
+    """The last guard before papers leave the building: where a candidate's own details
+    (name, email, phone, address...) are still on a printed page. Each page of a
+    candidate is checked against that candidate's form; every page against every
+    candidate's email and full name. Says the file and candidate letter and the kind of
+    detail, never the value."""
+    from .redact import leak_kinds
+    from .scrub import KINDS, fold
+
+    by_app = {
+        _text(r.get("application_id")): r.to_dict()
+        for _, r in applications.iterrows()
+        if _text(r.get("application_id"))
+    }
+    rows: dict[str, dict[str, Any]] = {}
+    for _, r in candidate_key.iterrows():
+        app, letter = _text(r.get("application_id")), _text(r.get("candidate_letter"))
+        if letter and app in by_app:
+            rows[letter] = by_app[app]
+    everyone = [
+        (kind, needle)
+        for row in by_app.values()
+        for kind, needle in (
+            ("email", fold(_text(row.get("email")))[0].lower()),
+            ("own_name", fold(f"{_text(row.get('first_name'))} {_text(row.get('last_name'))}")[0]),
+        )
+        if len(needle.split()) > 1 or "@" in needle
+    ]
+    out: list[str] = []
+    for stem, html in pages:
+        for letter, section in _SECTION.findall(html):
+            row = rows.get(letter)
+            kinds = leak_kinds(row, page_text(section)) if row is not None else []
+            if kinds:
+                what = ", ".join(KINDS[k][1] for k in kinds)
+                out.append(
+                    f"{stem}: the page for Candidate {letter} still holds a detail from the "
+                    f"candidate's application form ({what})"
+                )
+        whole = " ".join(fold(page_text(html))[0].split())
+        low = whole.lower()
+        found = sorted(
+            {
+                KINDS[k][1]
+                for k, n in everyone
+                if (n in low if k == "email" else _name_in(" ".join(n.split()), whole))
+            }
+        )
+        if found:
+            out.append(
+                f"{stem}: a page holds a detail from an application form ({', '.join(found)})"
+            )
+    return list(dict.fromkeys(out))

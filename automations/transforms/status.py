@@ -26,6 +26,7 @@ import pandas as pd
 
 from ..config.models import CampaignConfig
 from .late import waiting_for
+from .messages import DELIVERED, FORM_LINK_RULE
 from .reminders import (
     CAMPAIGN_END,
     DATE_EVENTS,
@@ -407,6 +408,51 @@ def _at(day: dt.date, t: dt.time | None, today: dt.date) -> str:
     return f"{words} at {clock(dt.datetime.combine(day, t))}"
 
 
+def _links_sent(inp: StatusInputs) -> tuple[dt.date | None, int, int]:
+    """(the day the first shortlisting link went, how many shortlisters have theirs, how
+    many have a shortlisting form) from the *Messages sent* log: a link carried by the
+    message that shortlisting opens is logged as sent too. (None, 0, n) before any went."""
+    sent = inp.tabs.get("sent_messages")
+    links = inp.tabs.get("form_links")
+    forms = set()
+    if links is not None and len(links):
+        forms = {
+            text(r.get("person_id"))
+            for r in links.to_dict("records")
+            if text(r.get("stage")) == "shortlisting" and text(r.get("person_id"))
+        }
+    if sent is None or not len(sent):
+        return None, 0, len(forms)
+    who: set[str] = set()
+    first: dt.date | None = None
+    for r in sent.to_dict("records"):
+        if (
+            text(r.get("rule")) != FORM_LINK_RULE
+            or text(r.get("occasion")) != "shortlisting"
+            or text(r.get("status")) not in DELIVERED
+        ):
+            continue
+        who.add(text(r.get("person_id")))
+        at = next(
+            (t for t in (r.get("sent_at"), r.get("intended_at")) if isinstance(t, dt.datetime)),
+            inp.now,
+        )
+        first = at.date() if first is None else min(first, at.date())
+    return first, len(who & forms) if forms else len(who), len(forms) or len(who)
+
+
+def _links_line(inp: StatusInputs, opens: dt.date, today: dt.date) -> tuple[dt.date, str]:
+    """'Shortlisting links go out on Mon 11 Jan' until they went (the *Messages sent*
+    log says so), then 'Shortlisting links went out on Mon 11 Jan' that day."""
+    went, have, of = _links_sent(inp)
+    if went is None:
+        return opens, f"Shortlisting links go out on {day_words(opens, today)}"
+    words = f"Shortlisting links went out on {day_words(went, today)}"
+    if have < of:
+        words += f" to {have} of {of} shortlisters; the others go at the next run"
+    return (went if have >= of else max(went, today)), words
+
+
 def what_happens_next(inp: StatusInputs) -> list[Row]:
     """Dated steps from today on, in date order: events and the messages about them."""
     today = inp.now.date()
@@ -425,7 +471,8 @@ def what_happens_next(inp: StatusInputs) -> list[Row]:
         if ev.kind == "interview day":
             continue  # all of them on one line, below
         if ev.kind == "shortlisting opens":  # the forms job sends the links that day
-            add(day, 0, f"Shortlisting links go out on {day_words(day, today)}")
+            when, words = _links_line(inp, day, today)
+            add(when, 0, words)
             continue
         timed = ev.starts.time() != dt.time(0) and ev.kind not in UNTIMED
         words = EVENT_WORDS.get(ev.kind, ev.name[:1].upper() + ev.name[1:])

@@ -243,6 +243,9 @@ class Emulator:
         # With ``capture`` on, every request that reached a route: (route name, query, body).
         self.capture = False
         self.captured: list[tuple[str, dict[str, list[str]], bytes]] = []
+        # Drive's search is eventually consistent: files.list misses a file made less than
+        # this many seconds ago (files.get by id sees it at once). 0: no lag.
+        self.search_lag = 0.0
         # Addresses that have no Google account (Drive sharing treats them differently).
         self.no_google_account: set[str] = set()
         for name in services:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +59,7 @@ class DriveFile:
     app_access: set[str] = field(default_factory=set)  # principals that created/were given it
     drive_id: str = ""  # the shared drive it is on ("": someone's My Drive)
     members: dict[str, str] = field(default_factory=dict)  # the shared drive's members -> role
+    made: float = field(default_factory=time.monotonic)  # for the search lag (files.list)
 
     def full(self) -> dict[str, Any]:
         out = self._full()
@@ -292,10 +294,33 @@ PERM_DEFAULT = ("kind", "id", "type", "role")
 # ------------------------------------------------------------------------ files
 
 
+def generated(emu: Emulator) -> set[str]:
+    """Ids handed out by ``files.generateIds`` and not used yet."""
+    return emu.state("drive").setdefault("generated", set())
+
+
+@route("GET", r"/drive/v3/files/generateIds", name="drive.files.generateIds", scopes=DRIVE_WRITE)
+def files_generate_ids(emu: Emulator, req: Request) -> dict[str, Any]:
+    """Ids a later ``files.create`` may give its file (so a lost answer can be checked by id)."""
+    count = int(req.arg("count", "10") or 10)
+    if not 1 <= count <= 1000:
+        raise ApiError(400, "Invalid value for count: it must be from 1 to 1000.")
+    space = req.arg("space", "drive") or "drive"
+    ids = [emu.new_id(33) for _ in range(count)]
+    generated(emu).update(ids)
+    return {"kind": "drive#generatedIds", "space": space, "ids": ids}
+
+
 @route("POST", r"/drive/v3/files", name="drive.files.create", scopes=DRIVE_WRITE)
 def files_create(emu: Emulator, req: Request) -> dict[str, Any]:
     body = req.json() or {}
     assert req.principal is not None
+    wanted = body.get("id")
+    if wanted is not None:
+        if wanted in files(emu):
+            raise ApiError(409, "A file already exists with the provided ID.")
+        if wanted not in generated(emu):
+            raise ApiError(400, "The provided file ID is not usable.")
     parents = list(body.get("parents") or [])
     drive_id = ""
     for p in parents:
@@ -315,7 +340,9 @@ def files_create(emu: Emulator, req: Request) -> dict[str, Any]:
         body.get("mimeType") or "application/octet-stream",
         req.principal.email,
         parents,
+        file_id=wanted,
     )
+    generated(emu).discard(f.id)
     return _shape(f.full(), req, FILE_DEFAULT)
 
 
@@ -529,6 +556,8 @@ def files_list(emu: Emulator, req: Request) -> dict[str, Any]:
             continue
         if f.id == f.drive_id:
             continue  # a shared drive's root is listed by drives.list, not files.list
+        if emu.search_lag and time.monotonic() - f.made < emu.search_lag:
+            continue  # Drive's search index has not caught up with a file this new yet
         if _matches(f, q):
             visible.append(f)
     size = int(req.arg("pageSize", "100") or 100)
