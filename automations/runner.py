@@ -181,6 +181,18 @@ JOBS: dict[str, Job] = {
             form_answers=True,
         ),
     ),
+    # After sharing (init) and after a late candidate: the papers people without a Google
+    # account get by post, remade once per version of their content.
+    "papers": Job(
+        "automations.papers:post_papers",
+        "papers",
+        Inputs(
+            # The panel's Applications are redact's output from the staff Applications and
+            # Candidate key (both here), and are read only when someone gets papers; its
+            # letters are written at once (their outcome is never unknown).
+            staff("sharing", "people", "candidate_key", "applications", "timetable", "form_links")
+        ),
+    ),
 }
 
 JobFn = Callable[[Context], JobResult]

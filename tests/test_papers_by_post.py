@@ -8,6 +8,7 @@ letter (never an email) for staff to print and post, once per version of the pap
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 from typing import Any
@@ -301,6 +302,35 @@ def test_corecruit_init_posts_papers_and_scoresheets_post_runs_it_again(
     assert "0 new letter(s)" in again.output
     assert not any(s in res.output + again.output for s in PERSONAL)
     assert len(_log(google_ctx)) == 1
+
+    # the runner's papers job: nothing new twice, then a late candidate is posted once
+    from automations.context import make_context
+    from automations.runner import Runner
+
+    def fresh(settings: Any, campaign: str) -> Any:
+        return make_context(
+            settings,
+            clock=lambda: dt.datetime(2027, 1, 25, 9, 30),
+            transport=google_transport,
+            credentials=google_credentials,
+            retry=RetryPolicy(sleep=lambda _: None),
+        )
+
+    sched = Runner(google_settings, context_factory=fresh)
+    ticks = [sched.run_job(google_ctx.campaign.id, "papers") for _ in range(2)]
+    assert [r.outcome for r in ticks] == ["ok", "ok"] and ticks[1].unchanged
+    st = google_ctx.stores.staff
+    st.append(
+        "candidate_key",
+        make_frame(st.tab("candidate_key"), [{"application_id": "0007", "candidate_letter": "G"}]),
+    )
+    panel = google_ctx.stores.panel
+    late = {"candidate_letter": "G", "answer_1": ANSWER.format(letter="G", n=1)}
+    panel.append("applications", make_frame(panel.tab("applications"), [late]))
+    ticks = [sched.run_job(google_ctx.campaign.id, "papers") for _ in range(2)]
+    assert [r.outcome for r in ticks] == ["ok", "ok"] and not ticks[0].unchanged
+    assert sorted(_log(google_ctx)["version"].astype(int)) == [1, 2]  # posted once
+    assert not any(s in r.detail for r in ticks for s in PERSONAL)
 
 
 def _child(config_dir: Path, mode: str) -> int:

@@ -336,6 +336,10 @@ def test_on_google_the_fingerprint_costs_no_extra_call(
     assert not emu.errors
     assert with_skip.keys() == without.keys()
     for job, calls in with_skip.items():
-        assert all(a <= b for a, b in zip(calls, without[job], strict=True)), (job, calls)
+        assert all(a <= b for a, b in zip(calls, without[job], strict=True)), (
+            job,
+            calls,
+            without[job],
+        )
     skipped = {r.job for r in story.records if r.unchanged}
     assert skipped and not skipped & {"forms_push", "forms_collect", "rewards", "coprod"}

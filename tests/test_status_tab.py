@@ -33,7 +33,7 @@ from tests.test_end_to_end import leaks, personal_data, xlsx_cells
 LONDON = ZoneInfo("Europe/London")
 CID = "peer-support-2027"
 HEADER = ["Section", "What", "Go to", "When", "Outcome", "Next run"]
-JOB_COUNT = 8
+JOB_COUNT = 9
 
 
 class Clock:

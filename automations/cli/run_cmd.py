@@ -143,7 +143,7 @@ def run(
     if settings.org.forms.backend == "local" and not no_forms_server:
         from ..forms.local import exposed_host_note, start_server_thread
 
-        server = start_server_thread(settings, host=forms_host)
+        server = start_server_thread(settings, host=forms_host, settle=True)
         if note := exposed_host_note(forms_host or settings.org.forms.host):
             click.secho(f"Please note: {note}", fg="yellow")
     click.echo(f"Workspace: {settings.workspace}")

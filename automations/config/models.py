@@ -159,6 +159,10 @@ class ScheduleConfig(_Model):
         "every 60 minutes",
         description="Bring in the co-production forms' answers (interest, questions, feedback).",
     )
+    papers: str = Field(
+        "every 60 minutes",
+        description="Make papers to post for people the panel workbook cannot be shared with.",
+    )
     failure_report_after: int = Field(3, ge=1, description="Email the admin after this many.")
 
 

@@ -14,9 +14,14 @@ Three tables:
 - ``short_codes``: the short code of each link (form and token id), for letters read
   out or posted; ``code_tries``: each wrong code typed, so guessing is rate-limited.
 
+``forms_version`` counts every change to ``forms`` (triggers, whoever writes), so the form
+server can keep each form it has read and read it again only after a change, rather than
+read a whole spec (tens of kB) from the file on every request.
+
 Each thread keeps one connection of its own (the server's worker threads never share
-one, and a request does not pay for opening one and setting it up); a parsed form spec is
-kept by its text, so a spec changed by ``push`` is parsed again and an unchanged one never.
+one, and a request does not pay for opening one and setting it up); each form's parsed spec
+is kept with its text, so a spec changed by ``push`` is parsed again and an unchanged one
+never, however many forms are served.
 """
 
 from __future__ import annotations
@@ -81,6 +86,13 @@ CREATE TABLE IF NOT EXISTS drafts (
     answers_json TEXT NOT NULL,
     saved_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS forms_version (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER);
+CREATE TRIGGER IF NOT EXISTS forms_inserted AFTER INSERT ON forms BEGIN
+INSERT INTO forms_version VALUES (1, 1) ON CONFLICT(id) DO UPDATE SET n = n + 1; END;
+CREATE TRIGGER IF NOT EXISTS forms_updated AFTER UPDATE ON forms BEGIN
+INSERT INTO forms_version VALUES (1, 1) ON CONFLICT(id) DO UPDATE SET n = n + 1; END;
+CREATE TRIGGER IF NOT EXISTS forms_deleted AFTER DELETE ON forms BEGIN
+INSERT INTO forms_version VALUES (1, 1) ON CONFLICT(id) DO UPDATE SET n = n + 1; END;
 """
 
 
@@ -185,6 +197,9 @@ class Inbox:
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
         weakref.finalize(self, _close_all, self._all, self._all_lock)
+        self._specs: dict[str, tuple[str, FormSpec]] = {}  # form key -> (its text, parsed)
+        # form key -> (forms_version when read, the form then)
+        self._read: dict[str, tuple[int, StoredForm | None]] = {}
         try:
             private_dir(self.path.parent)
             if not self.path.exists():
@@ -238,6 +253,18 @@ class Inbox:
 
     # ------------------------------------------------------------ forms
 
+    def _spec(self, key: str, text: str) -> FormSpec:
+        """The form's spec, parsed only when its text is not the one parsed last time
+        (comparing two equal texts is far cheaper than hashing or parsing one)."""
+        got = self._specs.get(key)
+        if got is not None and got[0] == text:
+            return got[1]
+        spec = spec_from_json(text)
+        if len(self._specs) >= 10_000:  # bounded; a spec is cheap to parse again
+            self._specs.clear()
+        self._specs[key] = (text, spec)
+        return spec
+
     def forms(self, keys: Sequence[str] | None = None) -> dict[str, StoredForm]:
         with self._connect() as con:
             rows = con.execute(
@@ -245,20 +272,35 @@ class Inbox:
             ).fetchall()
         wanted = set(keys) if keys is not None else None
         return {
-            k: StoredForm(spec_from_json(s), t, _from_iso(c), _from_iso(e))
+            k: StoredForm(self._spec(k, s), t, _from_iso(c), _from_iso(e))
             for k, s, t, c, e in rows
             if wanted is None or k in wanted
         }
 
     def form(self, key: str) -> StoredForm | None:
+        """The form as stored now: read from the file only when some form has changed
+        since this inbox last read it (one small row tells)."""
         with self._connect() as con:
+            got = con.execute("SELECT n FROM forms_version").fetchone()
+            version = int(got[0]) if got else 0
+            kept = self._read.get(key)
+            if kept is not None and kept[0] == version:
+                return kept[1]
+            # read after the version: a change in between is seen now or makes the
+            # next request read again, never kept under the newer version
             row = con.execute(
                 "SELECT spec_json, token_id, created_at, expires_at FROM forms WHERE form_key=?",
                 (key,),
             ).fetchone()
-        if row is None:
-            return None
-        return StoredForm(spec_from_json(row[0]), row[1], _from_iso(row[2]), _from_iso(row[3]))
+        stored = (
+            None
+            if row is None
+            else StoredForm(self._spec(key, row[0]), row[1], _from_iso(row[2]), _from_iso(row[3]))
+        )
+        if len(self._read) >= 10_000:
+            self._read.clear()
+        self._read[key] = (version, stored)
+        return stored
 
     def links(self, keys: Sequence[str]) -> dict[str, tuple[str, dt.datetime, dt.datetime]]:
         """Each stored form's link (token id, created, expires) by key, without its spec
@@ -439,7 +481,7 @@ class Inbox:
                 nonce = nonce + "|" + secrets.token_hex(4)  # another form's nonce: never merge
             last = con.execute(
                 "SELECT response_id, submitted_at, answers_json, person_id FROM submissions "
-                "WHERE form_key=? ORDER BY seq DESC LIMIT 1",
+                "WHERE seq = (SELECT MAX(seq) FROM submissions WHERE form_key=?)",
                 (form_key,),
             ).fetchone()
             if last is not None and (last[2], last[3]) == (answers_json, person_id):
@@ -525,8 +567,8 @@ class Inbox:
     def latest_submission(self, key: str) -> tuple[str, dt.datetime] | None:
         with self._connect() as con:
             row = con.execute(
-                "SELECT response_id, submitted_at FROM submissions WHERE form_key=? "
-                "ORDER BY seq DESC LIMIT 1",
+                "SELECT response_id, submitted_at FROM submissions "
+                "WHERE seq = (SELECT MAX(seq) FROM submissions WHERE form_key=?)",
                 (key,),
             ).fetchone()
         return (row[0], _from_iso(row[1])) if row else None
@@ -536,8 +578,8 @@ class Inbox:
         with the form as it is now: a late application may have been added)."""
         with self._connect() as con:
             row = con.execute(
-                "SELECT submitted_at, answers_json FROM submissions WHERE form_key=? "
-                "ORDER BY seq DESC LIMIT 1",
+                "SELECT submitted_at, answers_json FROM submissions "
+                "WHERE seq = (SELECT MAX(seq) FROM submissions WHERE form_key=?)",
                 (key,),
             ).fetchone()
         return (_from_iso(row[0]), dict(json.loads(row[1]))) if row else None

@@ -76,8 +76,11 @@ def _form_messages() -> list[tuple[str, str]]:
     for n in ast.walk(tree):
         if (
             isinstance(n, ast.Call)
-            and isinstance(n.func, ast.Name)
-            and n.func.id == "message"
+            # message(...) or self.message(...): the server's pages are methods
+            and (
+                getattr(n.func, "id", None) == "message"
+                or getattr(n.func, "attr", None) == "message"
+            )
             and len(n.args) >= 2
         ):
             title = " ".join(_strings(n.args[0])).strip()

@@ -10,6 +10,7 @@ never imports an I/O seam. Item ids are built only with :func:`score_item_id` /
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -89,11 +90,12 @@ class ScaleItem:
     # (:data:`CANT_SCORE`), so a conflict of interest is recorded, never a made-up score.
     cant_score: bool = False
 
-    @property
+    # Worked out once per item (the form server checks every score of a form on each send).
+    @functools.cached_property
     def min(self) -> int:
         return min(p.value for p in self.points)
 
-    @property
+    @functools.cached_property
     def max(self) -> int:
         return max(p.value for p in self.points)
 

@@ -55,6 +55,7 @@ JOB_WORDS = {
     "timetable": "Interview timetable",
     "remind": "Reminders and letters",
     "coprod": "Co-production forms",
+    "papers": "Papers by post",
 }
 
 AUDIENCE_WORDS = {
