@@ -72,7 +72,7 @@ class ScalePoint:
     label: str = ""  # what the point means, e.g. "Some evidence"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ScaleItem:
     """Score one candidate on one question (interview) or criterion (shortlisting)."""
 
