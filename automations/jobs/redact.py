@@ -18,10 +18,17 @@ name the application id, the candidate letter, the tab, row and column.
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
+import json
 import logging
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+import zlib
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -33,6 +40,7 @@ from ..store.cells import CellError, parse_cell
 from ..store.frames import emptied
 from ..transforms.redact import (
     LetterPlan,
+    Reuse,
     _t,
     anonymise,
     answer_columns,
@@ -62,6 +70,8 @@ class RedactOutcome:
     report: pd.DataFrame
     review: ReviewState
     anonymised: pd.DataFrame | None = None  # every application's answers, none held back
+    done: dict[str, Reuse] = field(default_factory=dict)  # kept for the next run
+    scrubbed: int = 0  # applications scrubbed afresh this run
 
 
 def hold_back(
@@ -119,15 +129,24 @@ def check_applications(apps: pd.DataFrame, found: list[Problem] | None = None) -
         raise SheetProblems(problems)
 
 
-def leak_check(apps: pd.DataFrame, letters: Mapping[str, str], panel: pd.DataFrame) -> None:
+def leak_check(
+    apps: pd.DataFrame,
+    letters: Mapping[str, str],
+    panel: pd.DataFrame,
+    fresh: Collection[str] | None = None,
+) -> None:
     """Last guard: no value from the form survives in the panel text, in any layout.
 
     Every structured value (emails, phone numbers, NI number, postcode, date of
     birth, each part of the address) and the full name are checked, normalised
     (:func:`leak_kinds`), and any email on any application. The scrubber should
     never leave one; if it did, the job stops before writing and says where
-    (sheet row and column) and what kind, never what.
+    (sheet row and column) and what kind, never what. With ``fresh`` (application
+    ids scrubbed this run), the others were checked when they were scrubbed and
+    their row is unchanged, so only the emails of the other applications are
+    looked for in them.
     """
+    fresh_letters = None if fresh is None else {letters[a] for a in fresh if a in letters}
     by_letter = {
         letters[_t(r.get("application_id"))]: (row, r)
         for row, r in apps.iterrows()
@@ -146,7 +165,8 @@ def leak_check(apps: pd.DataFrame, letters: Mapping[str, str], panel: pd.DataFra
         for c in cols:
             text = _t(p.get(c))
             low = fold(text)[0].lower()
-            kinds = leak_kinds(r, text)
+            again = fresh_letters is None or p["candidate_letter"] in fresh_letters
+            kinds = leak_kinds(r, text) if again else []
             if "@" in low and any(e in low for e in every_email):
                 kinds = sorted({*kinds, "email"})
             if kinds:
@@ -167,9 +187,13 @@ def leak_check(apps: pd.DataFrame, letters: Mapping[str, str], panel: pd.DataFra
 
 
 def plan_redaction(
-    ctx: Context, data: Mapping[str, pd.DataFrame], panel_columns: list[str] | None = None
+    ctx: Context,
+    data: Mapping[str, pd.DataFrame],
+    panel_columns: list[str] | None = None,
+    known: Mapping[str, Reuse] | None = None,
 ) -> RedactOutcome:
-    """Pure part of the job on what was read: letters, anonymised answers, report."""
+    """Pure part of the job on what was read: letters, anonymised answers, report.
+    ``known``: the last run's output per application (see :func:`load_known`)."""
     apps = data["applications"]
     check_applications(apps, [p for df in data.values() for p in df.attrs.get("problems", [])])
     info = ctx.campaign.campaign
@@ -203,8 +227,8 @@ def plan_redaction(
                 for c in extra
             ]
         )
-    anon = anonymise(apps, letters, label_style=info.own_name_as)
-    leak_check(apps, letters, anon.panel)
+    anon = anonymise(apps, letters, label_style=info.own_name_as, known=known, salt=code_version())
+    leak_check(apps, letters, anon.panel, anon.scrubbed if known is not None else None)
     report = merge_report(data["redaction_report"], anon.report, now)
     review = review_state(
         report,
@@ -219,7 +243,7 @@ def plan_redaction(
         data.get("sent_messages"),
         data.get("raw_scores"),
     )
-    return RedactOutcome(plan, panel, report, review, anon.panel)
+    return RedactOutcome(plan, panel, report, review, anon.panel, anon.done, len(anon.scrubbed))
 
 
 def redact_job(ctx: Context, *, dry_run: bool = False, **_: Any) -> JobResult:
@@ -230,7 +254,9 @@ def redact_job(ctx: Context, *, dry_run: bool = False, **_: Any) -> JobResult:
         data = staff.read([*STAFF_TABS, *STARTED], errors="collect")
         current_panel = panel.read_one("applications", errors="collect")
         res.rows_read = len(data["applications"])
-        out = plan_redaction(ctx, data, panel.tab("applications").column_ids)
+        led = staff.sync.ledger if staff.sync is not None else None
+        known = load_known(led.mark(staff.spec.name, KNOWN_MARK)) if led is not None else None
+        out = plan_redaction(ctx, data, panel.tab("applications").column_ids, known)
         _never_blanked(ctx, current_panel, out.anonymised)
         plan = out.plan
         active = plan.active()
@@ -268,9 +294,51 @@ def redact_job(ctx: Context, *, dry_run: bool = False, **_: Any) -> JobResult:
         if not _same_panel(current_panel, out.panel):
             res.rows_written += panel.write({"applications": out.panel})
             res.api_calls += 1
+        if led is not None and out.done != known:
+            led.set_mark(staff.spec.name, KNOWN_MARK, dump_known(out.done))
         res.detail = what + held
-        log.info("redact: %s", what)
+        log.info("redact: %s (%d scrubbed afresh)", what, out.scrubbed)
     return res
+
+
+# The ledger's mark holding each application's last output (job-owned, never a cell).
+KNOWN_MARK = "redact.known"
+
+
+def load_known(value: str | None) -> dict[str, Reuse]:
+    """The last run's output per application from the ledger ({} when none or unreadable:
+    then every application is scrubbed, as before)."""
+    if not value:
+        return {}
+    try:
+        rows = json.loads(zlib.decompress(base64.b64decode(value)))
+        return {app: Reuse(d, dict(a), rm, un) for app, (d, a, rm, un) in rows.items()}
+    except (ValueError, TypeError, zlib.error):
+        return {}
+
+
+def dump_known(done: Mapping[str, Reuse]) -> str:
+    rows = {app: [r.digest, r.answers, r.removed, r.unsure] for app, r in done.items()}
+    raw = json.dumps(rows, ensure_ascii=False, separators=(",", ":")).encode()
+    return base64.b64encode(zlib.compress(raw, 1)).decode()
+
+
+@functools.cache
+def code_version() -> str:
+    """Digest of what scrubbing depends on besides the row: the version, this code and the
+    name lists, so an upgrade or a new name list scrubs every application again."""
+    from .. import __version__
+    from ..transforms import redact as tr
+    from ..transforms import scrub
+
+    h = hashlib.sha256(__version__.encode())
+    for mod in (tr, scrub):
+        h.update(Path(str(mod.__file__)).read_bytes())
+    data = resources.files("automations").joinpath("redact_data")
+    for item in sorted(data.iterdir(), key=lambda i: i.name):
+        if item.is_file():
+            h.update(item.name.encode() + item.read_bytes())
+    return h.hexdigest()
 
 
 def _never_blanked(ctx: Context, current: pd.DataFrame, new: pd.DataFrame | None) -> None:

@@ -233,6 +233,33 @@ class Anonymised:
     panel: pd.DataFrame  # candidate_letter, answer_1 …
     report: pd.DataFrame  # application_id, candidate_letter, removed, unsure
     attention: list[str] = field(default_factory=list)  # ids and letters only
+    # application id -> what came out of it this run, keyed by its digest (see Reuse)
+    done: dict[str, Reuse] = field(default_factory=dict)
+    scrubbed: set[str] = field(default_factory=set)  # ids scrubbed afresh (not reused)
+
+
+@dataclass(frozen=True)
+class Reuse:
+    """One application's scrubbed answers and report findings, with the digest of all it
+    came from (its cells, its letter, the label style and the code and name lists), so
+    an application nobody changed is not scrubbed again (issue 17: work in proportion
+    to change). Holds anonymised text only, the same the panel workbook gets."""
+
+    digest: str
+    answers: dict[str, str]
+    removed: str
+    unsure: str
+
+
+def row_digest(row: Mapping[str, Any], letter: str, salt: str) -> str:
+    """Digest of everything :func:`anonymise` reads for one application: every cell of
+    its row (any column can name the person), its letter and ``salt`` (code version,
+    name lists, label style). Equal digests give equal output."""
+    h = hashlib.sha256(salt.encode())
+    h.update(b"\0" + letter.encode())
+    for col, value in sorted(((str(c), v) for c, v in row.items()), key=lambda cv: cv[0]):
+        h.update(b"\0" + col.encode() + b"\1" + repr(value).encode())
+    return h.hexdigest()
 
 
 def describe_counts(counts: Counter[str]) -> str:
@@ -250,12 +277,20 @@ def anonymise(
     *,
     label_style: str = "letter",
     nicknames: bool = True,
+    known: Mapping[str, Reuse] | None = None,
+    salt: str = "",
 ) -> Anonymised:
     """Scrub the answers of every application that has an active letter.
 
     Identifying columns are never copied: the panel frame is built from the
     letter and the ``answer_n`` columns only. Rows come out in letter order.
+    ``known`` is the last run's output (:attr:`Anonymised.done`): an application whose
+    digest (:func:`row_digest` with ``salt``) is unchanged is taken from it, not
+    scrubbed again.
     """
+    salt = f"{salt}\0{label_style}\0{nicknames}"
+    done: dict[str, Reuse] = {}
+    scrubbed: set[str] = set()
     answers = answer_columns(applications)
     extra = other_name_columns(applications)
     panel_rows: list[dict[str, Any]] = []
@@ -266,6 +301,25 @@ def anonymise(
         letter = letters.get(app)
         if not app or not letter:
             continue
+        digest = row_digest(r, letter, salt) if known is not None else ""
+        hit = known.get(app) if known is not None else None
+        if hit is not None and hit.digest == digest and list(hit.answers) == answers:
+            done[app] = hit
+            panel_rows.append({"candidate_letter": letter, **hit.answers})
+            report_rows.append(
+                {
+                    "application_id": app,
+                    "candidate_letter": letter,
+                    "removed": hit.removed,
+                    "unsure": hit.unsure,
+                }
+            )
+            if hit.unsure:
+                attention.append(
+                    f"application {app} (Candidate {letter}): please check the redaction"
+                )
+            continue
+        scrubbed.add(app)
         scrubber = Scrubber.build(
             identity_of(r, own_label(letter, label_style), extra), nicknames=nicknames
         )
@@ -283,14 +337,13 @@ def anonymise(
         if not _t(r.get("first_name")) or not _t(r.get("last_name")):
             unsure.insert(0, "no first or last name on the form, so names could not be looked for")
         panel_rows.append(out)
-        report_rows.append(
-            {
-                "application_id": app,
-                "candidate_letter": letter,
-                "removed": describe_counts(total),
-                "unsure": ("maybe a name: " if unsure else "") + "; ".join(unsure),
-            }
-        )
+        found = {
+            "removed": describe_counts(total),
+            "unsure": ("maybe a name: " if unsure else "") + "; ".join(unsure),
+        }
+        report_rows.append({"application_id": app, "candidate_letter": letter, **found})
+        if known is not None:
+            done[app] = Reuse(digest, {c: out[c] for c in answers}, **found)
         if unsure:
             attention.append(f"application {app} (Candidate {letter}): please check the redaction")
     panel = pd.DataFrame(panel_rows, columns=["candidate_letter", *answers])
@@ -301,7 +354,7 @@ def anonymise(
     report = pd.DataFrame(
         report_rows, columns=["application_id", "candidate_letter", "removed", "unsure"]
     )
-    return Anonymised(panel, report, attention)
+    return Anonymised(panel, report, attention, done, scrubbed)
 
 
 def merge_report(old: pd.DataFrame, new: pd.DataFrame, now: dt.datetime | None) -> pd.DataFrame:
