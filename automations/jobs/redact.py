@@ -19,22 +19,19 @@ name the application id, the candidate letter, the tab, row and column.
 from __future__ import annotations
 
 import base64
-import functools
-import hashlib
 import json
 import logging
 import re
 import zlib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from ..context import Context
 from ..errors import JobError, Problem, SheetProblems
+from ..fingerprint import code_version  # the package's files: new code scrubs afresh
 from ..locks import job_lock
 from ..store.cells import CellError, parse_cell
 from ..store.frames import emptied
@@ -321,24 +318,6 @@ def dump_known(done: Mapping[str, Reuse]) -> str:
     rows = {app: [r.digest, r.answers, r.removed, r.unsure] for app, r in done.items()}
     raw = json.dumps(rows, ensure_ascii=False, separators=(",", ":")).encode()
     return base64.b64encode(zlib.compress(raw, 1)).decode()
-
-
-@functools.cache
-def code_version() -> str:
-    """Digest of what scrubbing depends on besides the row: the version, this code and the
-    name lists, so an upgrade or a new name list scrubs every application again."""
-    from .. import __version__
-    from ..transforms import redact as tr
-    from ..transforms import scrub
-
-    h = hashlib.sha256(__version__.encode())
-    for mod in (tr, scrub):
-        h.update(Path(str(mod.__file__)).read_bytes())
-    data = resources.files("automations").joinpath("redact_data")
-    for item in sorted(data.iterdir(), key=lambda i: i.name):
-        if item.is_file():
-            h.update(item.name.encode() + item.read_bytes())
-    return h.hexdigest()
 
 
 def _never_blanked(ctx: Context, current: pd.DataFrame, new: pd.DataFrame | None) -> None:
