@@ -76,9 +76,10 @@ def test_a_changed_cell_or_new_code_scrubs_again() -> None:
     fresh = anonymise(changed, letters)
     pd.testing.assert_frame_equal(again.panel, fresh.panel)
     pd.testing.assert_frame_equal(again.report, fresh.report)
-    assert "Candidate" in again.panel.loc[again.panel.candidate_letter == letters[app]].iloc[0][
-        "answer_1"
-    ]
+    assert (
+        "Candidate"
+        in again.panel.loc[again.panel.candidate_letter == letters[app]].iloc[0]["answer_1"]
+    )
     assert anonymise(apps, letters, known=first.done, salt="v2").scrubbed == set(letters)
     style = anonymise(apps, letters, known=first.done, salt="v1", label_style="the candidate")
     assert style.scrubbed == set(letters)

@@ -46,6 +46,7 @@ from ..transforms.redact import (
     leak_kinds,
     merge_report,
     missing_ids,
+    records,
 )
 from ..transforms.review import NEXT_STEP, ReviewState, released, review_state
 from ..transforms.scrub import KINDS, fold
@@ -146,18 +147,18 @@ def leak_check(
     fresh_letters = None if fresh is None else {letters[a] for a in fresh if a in letters}
     by_letter = {
         letters[_t(r.get("application_id"))]: (row, r)
-        for row, r in apps.iterrows()
+        for row, r in records(apps)
         if _t(r.get("application_id")) in letters
     }
     cols = answer_columns(panel)
     problems: list[Problem] = []
     every_email = {
         _t(r.get(c)).lower()
-        for _, r in apps.iterrows()
+        for r in apps.to_dict("records")
         for c in ("email", "referee_1_email", "referee_2_email")
         if "@" in _t(r.get(c))
     }
-    for _, p in panel.iterrows():
+    for p in panel.to_dict("records"):
         row, r = by_letter[p["candidate_letter"]]
         for c in cols:
             text = _t(p.get(c))
@@ -257,12 +258,9 @@ def redact_job(ctx: Context, *, dry_run: bool = False, **_: Any) -> JobResult:
         _never_blanked(ctx, current_panel, out.anonymised)
         plan = out.plan
         active = plan.active()
-        unsure = [
-            r
-            for _, r in out.report.iterrows()
-            if _t(r["unsure"]) and _t(r["application_id"]) in active
-        ]
-        for _, r in out.report.iterrows():
+        report_rows = out.report.to_dict("records")
+        unsure = [r for r in report_rows if _t(r["unsure"]) and _t(r["application_id"]) in active]
+        for r in report_rows:
             if _t(r["unsure"]) and _t(r["application_id"]) in active:
                 res.attention.append(
                     f"application {r['application_id']} (Candidate {r['candidate_letter']}): "
@@ -348,12 +346,12 @@ def _never_blanked(ctx: Context, current: pd.DataFrame, new: pd.DataFrame | None
 def _checks_undone(old: pd.DataFrame, new: pd.DataFrame) -> list[str]:
     """Applications that had been checked but whose findings changed, so the check was
     cleared: said once, on the run that cleared it (ids and letters only)."""
-    before = {_t(r.get("application_id")): _t(r.get("reviewed_by")) for _, r in old.iterrows()}
+    before = {_t(r.get("application_id")): _t(r.get("reviewed_by")) for r in old.to_dict("records")}
     return [
         f"application {app} (Candidate {_t(r.get('candidate_letter'))}): what was taken out "
         "of it changed since it was checked, so 'Reviewed by' was cleared and it is held "
         "from the panel until someone checks it again"
-        for _, r in new.iterrows()
+        for r in new.to_dict("records")
         if before.get(app := _t(r.get("application_id"))) and not _t(r.get("reviewed_by"))
     ]
 
