@@ -23,7 +23,7 @@ import json
 import logging
 import re
 import zlib
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,7 +48,7 @@ from ..transforms.redact import (
     missing_ids,
     records,
 )
-from ..transforms.review import NEXT_STEP, ReviewState, released, review_state
+from ..transforms.review import NEXT_STEP, ReviewState, open_anyway, released, review_state
 from ..transforms.scrub import KINDS, fold
 from ..transforms.values import same_rows
 from . import JobResult
@@ -56,7 +56,9 @@ from . import JobResult
 log = logging.getLogger("corecruit.redact")
 
 STAFF_TABS = ["applications", "candidate_key", "redaction_report", "form_links"]
-STARTED = ["sent_messages", "raw_scores"]  # the panel has started (transforms.review)
+# Whether the panel has started (transforms.review), read only when the review gate
+# could hold the panel back: Raw scores grows to many thousand rows.
+STARTED = ["sent_messages", "raw_scores"]
 
 
 @dataclass
@@ -189,9 +191,11 @@ def plan_redaction(
     data: Mapping[str, pd.DataFrame],
     panel_columns: list[str] | None = None,
     known: Mapping[str, Reuse] | None = None,
+    started: Callable[[], Mapping[str, pd.DataFrame]] | None = None,
 ) -> RedactOutcome:
     """Pure part of the job on what was read: letters, anonymised answers, report.
-    ``known``: the last run's output per application (see :func:`load_known`)."""
+    ``known``: the last run's output per application (see :func:`load_known`);
+    ``started`` reads the STARTED tabs, called only when the review gate needs them."""
     apps = data["applications"]
     check_applications(apps, [p for df in data.values() for p in df.attrs.get("problems", [])])
     info = ctx.campaign.campaign
@@ -234,6 +238,8 @@ def plan_redaction(
         required=info.require_review,
         rows=list(range(2, len(report) + 2)),  # written from row 2, in this order
     )
+    if started is not None and not open_anyway(review):
+        data = {**data, **started()}
     panel = hold_back(
         anon.panel,
         review,
@@ -249,12 +255,18 @@ def redact_job(ctx: Context, *, dry_run: bool = False, **_: Any) -> JobResult:
     res = JobResult("redact")
     with job_lock(ctx, "redact"):
         staff, panel = ctx.stores.staff, ctx.stores.panel
-        data = staff.read([*STAFF_TABS, *STARTED], errors="collect")
+        data = staff.read(STAFF_TABS, errors="collect")
         current_panel = panel.read_one("applications", errors="collect")
         res.rows_read = len(data["applications"])
         led = staff.sync.ledger if staff.sync is not None else None
         known = load_known(led.mark(staff.spec.name, KNOWN_MARK)) if led is not None else None
-        out = plan_redaction(ctx, data, panel.tab("applications").column_ids, known)
+        out = plan_redaction(
+            ctx,
+            data,
+            panel.tab("applications").column_ids,
+            known,
+            lambda: staff.read(STARTED, errors="collect"),
+        )
         _never_blanked(ctx, current_panel, out.anonymised)
         plan = out.plan
         active = plan.active()

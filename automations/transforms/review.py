@@ -163,9 +163,14 @@ def released(
     there is something to show, or once the panel has started (see
     :func:`panel_has_forms`; then a held application waits on its own and the others
     stay). Always, with no review asked for."""
-    if not state.required or panel_has_forms(form_links, sent_messages, raw_scores):
-        return True
-    return not state.held and bool(state.cleared)
+    return open_anyway(state) or panel_has_forms(form_links, sent_messages, raw_scores)
+
+
+def open_anyway(state: ReviewState) -> bool:
+    """Released whatever the panel has done (no review asked for, or nothing held and
+    something cleared): then :func:`released` needs no form links, messages or scores,
+    so a job need not read them."""
+    return not state.required or (not state.held and bool(state.cleared))
 
 
 def _day(d: dt.date) -> str:
