@@ -141,3 +141,22 @@ def test_new_code_scrubs_everything(
     monkeypatch.setattr(job, "code_version", lambda: "another version")
     redact_job(ctx)
     assert len(builds) == 12
+
+
+def test_scores_and_messages_are_read_only_when_the_gate_could_hold(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Raw scores grows to many thousand rows; with nothing held it decides nothing."""
+    staff = ctx.stores.staff
+    asked: list[str] = []
+    real = staff.read
+
+    def read(tabs: list[str], **kw: Any) -> Any:
+        asked.extend(tabs)
+        return real(tabs, **kw)
+
+    monkeypatch.setattr(staff, "read", read)
+    res = redact_job(ctx)
+    assert "applications" in asked and "6 candidate(s) for the panel" in res.detail
+    assert not {"raw_scores", "sent_messages"} & set(asked)
+    assert len(panel_rows(ctx)) == 6
