@@ -1,7 +1,8 @@
 """Run the corecruit CLI printing each job's CPU s and peak RSS (VmHWM) to stderr.
 
-``DROP=last,reads,gc`` also clears merge's kept keyings and the store's kept reads and
-collects garbage after each job: to measure whether that lowers the peak (it does not).
+``DROP=last,reads,openpyxl,gc`` also clears merge's kept keyings, the store's kept reads,
+its kept openpyxl workbooks and collects garbage after each job: to measure whether that
+lowers the peak (it does not).
 Usage: ``python bench/job_memory.py --config <workspace>/config run --once``
 """
 
@@ -43,6 +44,8 @@ def run_job(self: runner.Runner, campaign_id: str, job: str) -> Any:
             merge._LAST.clear()
         if "reads" in DROP:
             local._READS.clear()
+        if "openpyxl" in DROP:
+            local._CACHE.clear()
         if "gc" in DROP:
             gc.collect()
         after = _status()["VmRSS"]
