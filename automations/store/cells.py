@@ -221,8 +221,51 @@ def to_storable(v: Any, col_type: str, *, as_number: bool = False) -> Cell:
 def storable_column(values: Sequence[Any], col_type: str, *, as_number: bool = False) -> list[Cell]:
     """:func:`to_storable` down a column (text that is text is written as it is)."""
     if col_type == "text":
-        return [
-            (v or None) if type(v) is str else to_storable(v, col_type, as_number=as_number)
-            for v in values
-        ]
-    return [to_storable(v, col_type, as_number=as_number) for v in values]
+        return share_equal(
+            [
+                (v or None) if type(v) is str else to_storable(v, col_type, as_number=as_number)
+                for v in values
+            ]
+        )
+    return share_equal([to_storable(v, col_type, as_number=as_number) for v in values])
+
+
+_SHAREABLE = frozenset({str, int, float, dt.date, dt.datetime})
+SHARE_LIMIT = 50_000  # distinct values a column remembers (a column of free text stops early)
+
+
+def share_equal(column: list[Cell]) -> list[Cell]:
+    """The column with equal cells made one object (in place, and returned).
+
+    Why: a tab of 160,000 rows repeats the same reviewer, candidate, question, time and
+    score in every row, each as its own object when read or built; one object per
+    distinct value is a third of the memory. Only values whose equal ones read back
+    alike are shared, of the same type (1, 1.0 and True are equal but not the same cell;
+    Decimal 87.50 is not 87.5, a float 0.0 not -0.0, an aware datetime keeps its zone);
+    new values once the column has seen :data:`SHARE_LIMIT` of them are left as they are.
+    """
+    seen: dict[tuple[type, Any], Cell] = {}
+    for i, v in enumerate(column):
+        t = type(v)
+        if t not in _SHAREABLE or (t is float and v == 0) or (t is dt.datetime and v.tzinfo):  # type: ignore[union-attr]
+            continue
+        k = (t, v)
+        got = seen.get(k)
+        if got is None:
+            if len(seen) < SHARE_LIMIT:
+                seen[k] = v
+        elif got is not v:
+            column[i] = got
+    return column
+
+
+def share_equal_rows(rows: list[list[Cell]]) -> list[list[Cell]]:
+    """:func:`share_equal` down each column of a grid's rows (in place, and returned)."""
+    width = max(map(len, rows), default=0)
+    for j in range(width):
+        col = [r[j] if j < len(r) else None for r in rows]
+        share_equal(col)
+        for r, v in zip(rows, col, strict=True):
+            if v is not None and r[j] is not v:
+                r[j] = v
+    return rows

@@ -44,7 +44,7 @@ from ..errors import StoreError, WorkbookLockedError
 from ..files import private_dir
 from ..templates import TabSpec, WorkbookSpec
 from .base import TableStore, missing_tab
-from .cells import FORMULA_START, NO_SAVED_VALUE, Cell
+from .cells import FORMULA_START, NO_SAVED_VALUE, Cell, share_equal_rows
 from .record import STAMP
 from .shapes import Grid, InitReport
 
@@ -199,7 +199,7 @@ class _Snapshot:
                 while row and row[-1] is None:
                     row.pop()
                 got.append(row)
-        return got
+        return share_equal_rows(got) if got else got
 
     def token(self, title: str) -> str:
         """The tab's content in a few bytes, without reading its cells: its title, and the

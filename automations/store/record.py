@@ -624,7 +624,7 @@ class LedgerSync:
                 k = sheet if grid is raw and sheet is not None else keyed(cols, spec.key, grid.rows)
                 rows = k.as_ledger()
                 same = sheet is not None and raw is not None and raw.header == grid.header
-                if not same or sheet is None or sheet.as_ledger() != rows:
+                if not same or sheet is None or not sheet.same_as(rows):
                     export[tab] = (grid, old_rows)  # only what differs from the sheet is written
                 before = self.ours_read.get(tab, {})
                 ch = diff(before, rows)
