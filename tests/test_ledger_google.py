@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from test_ledger import ATTENDANCE  # one attendance for the ledger stories
 
 from automations.context import Context, make_context
 from automations.errors import StoreError
@@ -140,14 +141,6 @@ def test_on_google_rows_deleted_from_messages_sent_come_back(google_ctx: Any, ma
     assert set(journal_sends(again).values()) == {1}
     assert len(again.stores.staff.read_one("sent_messages")) == INVITED + 1
     assert "put back 4 row(s) deleted from 'Messages sent'" in " ".join(again.stores.staff.notices)
-
-
-ATTENDANCE = [
-    {"person_id": "p03", "activity": "interview day", "date": dt.date(2027, 2, 8),
-     "confirmed_by": "Priya"},
-    {"person_id": "p05", "activity": "interview day", "date": dt.date(2027, 2, 8),
-     "confirmed_by": "Priya"},
-]  # fmt: skip
 
 
 def test_on_google_rows_deleted_from_the_rewards_ledger_come_back_and_nothing_is_paid_again(

@@ -8,7 +8,6 @@ saved meanwhile. Reading still works while it is open (the saved file is read).
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import time
 from pathlib import Path
@@ -16,18 +15,13 @@ from pathlib import Path
 import openpyxl
 import pytest
 from click.testing import CliRunner
+from test_ledger import ATTENDANCE  # one attendance for the ledger stories
 
 from automations.cli import main
 from automations.context import Context, make_context
 from automations.store import make_frame
 from automations.store.local import office_lock
 
-ATTENDANCE = [
-    {"person_id": "p03", "activity": "interview day", "date": dt.date(2027, 2, 8),
-     "confirmed_by": "Priya"},
-    {"person_id": "p05", "activity": "interview day", "date": dt.date(2027, 2, 8),
-     "confirmed_by": "Priya"},
-]  # fmt: skip
 OPEN = (
     "The staff workbook was not saved this time: it is open in a spreadsheet program "
     "(LibreOffice) on finance-pc-7; corecruit will save its changes when it is closed."

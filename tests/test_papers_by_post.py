@@ -86,6 +86,18 @@ def _post_items(ctx: Any) -> pd.DataFrame:
 
 
 @pytest.mark.browser
+def add_late_candidate(ctx: Any) -> None:
+    """Candidate G arrives late: a letter in the staff key, an answer on the panel workbook."""
+    st = ctx.stores.staff
+    st.append(
+        "candidate_key",
+        make_frame(st.tab("candidate_key"), [{"application_id": "0007", "candidate_letter": "G"}]),
+    )
+    panel = ctx.stores.panel
+    late = {"candidate_letter": "G", "answer_1": ANSWER.format(letter="G", n=1)}
+    panel.append("applications", make_frame(panel.tab("applications"), [late]))
+
+
 def test_refused_panel_member_gets_a_posted_pack_once(
     google_ctx: Any, google_emulator: Any
 ) -> None:
@@ -130,14 +142,7 @@ def test_refused_panel_member_gets_a_posted_pack_once(
     assert len(_log(google_ctx)) == 1 and len(_post_items(google_ctx)) == 1
     assert len(sorted((folder / "letters").glob("candidate-papers*"))) == 2  # .txt and .html
     # a late candidate changes the panel's papers: a new version, posted once
-    st = google_ctx.stores.staff
-    st.append(
-        "candidate_key",
-        make_frame(st.tab("candidate_key"), [{"application_id": "0007", "candidate_letter": "G"}]),
-    )
-    panel = google_ctx.stores.panel
-    late = {"candidate_letter": "G", "answer_1": ANSWER.format(letter="G", n=1)}
-    panel.append("applications", make_frame(panel.tab("applications"), [late]))
+    add_late_candidate(google_ctx)
     post_papers(google_ctx)
     post_papers(google_ctx)  # and only once
     packs = sorted((folder / "post").iterdir())
@@ -319,14 +324,7 @@ def test_corecruit_init_posts_papers_and_scoresheets_post_runs_it_again(
     sched = Runner(google_settings, context_factory=fresh)
     ticks = [sched.run_job(google_ctx.campaign.id, "papers") for _ in range(2)]
     assert [r.outcome for r in ticks] == ["ok", "ok"] and ticks[1].unchanged
-    st = google_ctx.stores.staff
-    st.append(
-        "candidate_key",
-        make_frame(st.tab("candidate_key"), [{"application_id": "0007", "candidate_letter": "G"}]),
-    )
-    panel = google_ctx.stores.panel
-    late = {"candidate_letter": "G", "answer_1": ANSWER.format(letter="G", n=1)}
-    panel.append("applications", make_frame(panel.tab("applications"), [late]))
+    add_late_candidate(google_ctx)
     ticks = [sched.run_job(google_ctx.campaign.id, "papers") for _ in range(2)]
     assert [r.outcome for r in ticks] == ["ok", "ok"] and not ticks[0].unchanged
     assert sorted(_log(google_ctx)["version"].astype(int)) == [1, 2]  # posted once
