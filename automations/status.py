@@ -11,6 +11,7 @@ and the tab say the same. The words are in :mod:`automations.transforms.status`.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,8 +22,21 @@ from . import fingerprint
 from .context import Context
 from .errors import SheetProblems
 from .store import TableStore, append_new, make_frame
+from .store.base import normal_letter
+from .store.cells import parse_column
+from .store.shapes import Grid
 from .templates import WorkbookSpec
-from .transforms.status import COLUMNS, RUNS, JobRun, Row, StatusInputs, status_rows
+from .transforms.status import (
+    COLUMNS,
+    RUNS,
+    JobRun,
+    Row,
+    ScoresSent,
+    StatusInputs,
+    scores_frame,
+    scores_sent,
+    status_rows,
+)
 from .transforms.values import text
 from .workspace import campaign_dates
 
@@ -40,6 +54,14 @@ INPUTS = (
     "redaction_report",
     "candidate_key",
 )
+# Raw scores is by far the biggest input (a row per question a reviewer scored), and the
+# Status rows take only who sent shortlisting scores for which candidate from it: that
+# summary is worked out from these columns alone, never as a frame of every row, and kept
+# in the record for as long as the tab holds just what the record holds (see _scores).
+SCORES = "raw_scores"
+SCORE_COLUMNS = ("stage", "person_id", "submitted_at", "candidate_letter")
+SCORES_MARK = "status scores"
+TABS = tuple(t for t in INPUTS if t != SCORES)
 
 
 @dataclass
@@ -69,7 +91,27 @@ def add_status_tab(store: TableStore) -> bool:
 
 
 def _read(store: TableStore, tabs: Sequence[str]) -> dict[str, pd.DataFrame]:
-    """Every tab that can be read, in one backend call; a missing tab is left out."""
+    """Every tab that can be read, in one backend call; a missing tab is left out.
+
+    Raw scores, when asked for, comes as its summary (see :func:`_scores`): read with
+    the others in the same call when the record cannot give it.
+    """
+    others = [t for t in tabs if t != SCORES]
+    seen: ScoresSent | None = None
+    if SCORES in tabs:
+        seen = _kept_scores(store)
+        if seen is None:  # the grids in one batch; the reads below take them as read
+            store.prefetch([*others, SCORES])
+    out = _read_frames(store, others)
+    if SCORES in tabs:
+        if seen is None:
+            seen = _scores(store)
+        if seen is not None:
+            out[SCORES] = scores_frame(seen)
+    return out
+
+
+def _read_frames(store: TableStore, tabs: Sequence[str]) -> dict[str, pd.DataFrame]:
     try:
         return store.read(tabs, errors="collect", refresh=True)
     except SheetProblems:  # one or more tabs missing or renamed: the others are cached
@@ -80,6 +122,77 @@ def _read(store: TableStore, tabs: Sequence[str]) -> dict[str, pd.DataFrame]:
             except SheetProblems:
                 continue
         return out
+
+
+def _clean_key(store: TableStore) -> str | None:
+    """What Raw scores holds, when the record knows the tab holds just its rows (the
+    token and version it last found it with, see :mod:`automations.store.record`):
+    then the summary worked out from it then still holds. None otherwise."""
+    sync = store.sync
+    if sync is None:
+        return None
+    tokens = store.tab_tokens([SCORES])
+    tok = (tokens or {}).get(SCORES)
+    if tok is None or tok == "missing":
+        return None
+    led, name = sync.ledger, store.spec.name
+    version = led.tab_versions(name).get(SCORES, 0)
+    if led.tokens(name).get(SCORES) != (tok, version):
+        return None
+    spec = store.tab(SCORES)
+    return fingerprint.digest([tok, str(version), repr(spec), repr(store.header_map.get(SCORES))])
+
+
+def _kept_scores(store: TableStore) -> ScoresSent | None:
+    """The summary kept in the record, when Raw scores is as it was then (else None)."""
+    try:
+        key = _clean_key(store)
+        if key is None or store.sync is None:
+            return None
+        kept = json.loads(store.sync.ledger.mark(store.spec.name, SCORES_MARK) or "{}")
+        if kept.get("key") != key:
+            return None
+        return ScoresSent.from_json(kept["seen"])
+    except Exception as exc:  # worked out from the tab instead
+        log.debug("the kept Raw scores summary not used: %s", type(exc).__name__)
+        return None
+
+
+def _scores(store: TableStore) -> ScoresSent | None:
+    """Raw scores' summary from the tab as the record reads it (None when it cannot be
+    read: missing, or a column missing or twice, as a full read would refuse it).
+
+    Only its four columns are parsed, as a full read parses them; bad cells are left
+    empty, as ``errors="collect"`` leaves them.
+    """
+    try:
+        grid = store.prefetch([SCORES]).get(SCORES)
+    except SheetProblems:
+        return None
+    if grid is None:
+        return None
+    spec = store.tab(SCORES)
+    _, problems = store._to_frame(spec, Grid(grid.title, grid.header, []))
+    if problems:  # structural: the tab is left out, and the Status says so
+        return None
+    ids = store._map_header(spec, grid.header)
+    cols: list[list[object]] = []
+    for cid in SCORE_COLUMNS:
+        j = ids.index(cid)
+        cells = [row[j] if j < len(row) else None for row in grid.rows]
+        values, _ = parse_column(cells, spec.column(cid).type, negative=spec.column(cid).job_owned)
+        cols.append(values)
+    stages, people, times, letters = cols
+    letters = [normal_letter(v) if isinstance(v, str) else v for v in letters]
+    seen = scores_sent(stages, people, times, letters)
+    try:
+        key = _clean_key(store)  # as the read left it (the record may have taken it in)
+        if key is not None and store.sync is not None:
+            value = json.dumps({"key": key, "seen": seen.as_json()})
+            store.sync.ledger.set_mark(store.spec.name, SCORES_MARK, value)
+    except Exception as exc:  # worked out again next time
+        log.debug("the Raw scores summary not kept: %s", type(exc).__name__)
+    return seen
 
 
 def inputs(
