@@ -93,22 +93,33 @@ def add_status_tab(store: TableStore) -> bool:
 def _read(store: TableStore, tabs: Sequence[str]) -> dict[str, pd.DataFrame]:
     """Every tab that can be read, in one backend call; a missing tab is left out.
 
-    Raw scores, when asked for, comes as its summary (see :func:`_scores`): read with
-    the others in the same call when the record cannot give it.
+    Raw scores, when asked for, comes as its summary (see :func:`_scores`), in the same
+    call as the others on a store that cannot tell a tab unchanged without reading it.
     """
     others = [t for t in tabs if t != SCORES]
-    seen: ScoresSent | None = None
-    if SCORES in tabs:
-        seen = _kept_scores(store)
-        if seen is None:  # the grids in one batch; the reads below take them as read
-            store.prefetch([*others, SCORES])
+    if SCORES not in tabs:
+        return _read_frames(store, others)
+    seen = _kept_scores(store)
+    cheap = store.tab_tokens([SCORES]) is not None
+    if seen is None and not cheap:  # one batch; the reads below take the grids as read
+        store.prefetch([*others, SCORES])
     out = _read_frames(store, others)
-    if SCORES in tabs:
-        if seen is None:
-            seen = _scores(store)
-        if seen is not None:
-            out[SCORES] = scores_frame(seen)
+    if seen is None:
+        seen = _scores(store, from_file=cheap and _as_exported(store))
+    if seen is not None:
+        out[SCORES] = scores_frame(seen)
     return out
+
+
+def _as_exported(store: TableStore) -> bool:
+    """Whether the workbook is the record's last export (not an older copy, no save
+    held back), as the read just before found it: then a tab holds the record's rows,
+    or a person's edit the record takes in as it is."""
+    sync = store.sync
+    if sync is None:
+        return True
+    led, name = sync.ledger, store.spec.name
+    return not led.pending_export(name) and sync.sheet_gen == led.last_exported(name)
 
 
 def _read_frames(store: TableStore, tabs: Sequence[str]) -> dict[str, pd.DataFrame]:
@@ -124,29 +135,25 @@ def _read_frames(store: TableStore, tabs: Sequence[str]) -> dict[str, pd.DataFra
         return out
 
 
-def _clean_key(store: TableStore) -> str | None:
-    """What Raw scores holds, when the record knows the tab holds just its rows (the
-    token and version it last found it with, see :mod:`automations.store.record`):
-    then the summary worked out from it then still holds. None otherwise."""
-    sync = store.sync
-    if sync is None:
+def _scores_key(store: TableStore) -> str | None:
+    """What Raw scores' summary is worked out from, without reading the tab when the file
+    did not change: its cells' digest and the record's version of it (see
+    :func:`automations.fingerprint.tab_versions`), the template and the header_map.
+    The same cells and the same record read the same. None without a record, or when
+    the store cannot tell without reading."""
+    if store.sync is None:
         return None
-    tokens = store.tab_tokens([SCORES])
-    tok = (tokens or {}).get(SCORES)
-    if tok is None or tok == "missing":
-        return None
-    led, name = sync.ledger, store.spec.name
-    version = led.tab_versions(name).get(SCORES, 0)
-    if led.tokens(name).get(SCORES) != (tok, version):
+    version = (fingerprint.tab_versions(store, [SCORES]) or {}).get(SCORES)
+    if version is None or version.startswith("missing"):
         return None
     spec = store.tab(SCORES)
-    return fingerprint.digest([tok, str(version), repr(spec), repr(store.header_map.get(SCORES))])
+    return fingerprint.digest([version, repr(spec), repr(store.header_map.get(SCORES))])
 
 
 def _kept_scores(store: TableStore) -> ScoresSent | None:
     """The summary kept in the record, when Raw scores is as it was then (else None)."""
     try:
-        key = _clean_key(store)
+        key = _scores_key(store)
         if key is None or store.sync is None:
             return None
         kept = json.loads(store.sync.ledger.mark(store.spec.name, SCORES_MARK) or "{}")
@@ -158,20 +165,24 @@ def _kept_scores(store: TableStore) -> ScoresSent | None:
         return None
 
 
-def _scores(store: TableStore) -> ScoresSent | None:
-    """Raw scores' summary from the tab as the record reads it (None when it cannot be
-    read: missing, or a column missing or twice, as a full read would refuse it).
+def _scores(store: TableStore, *, from_file: bool) -> ScoresSent | None:
+    """Raw scores' summary (None when the tab cannot be read: missing, or a column
+    missing or twice, as a full read would refuse it).
 
-    Only its four columns are parsed, as a full read parses them; bad cells are left
-    empty, as ``errors="collect"`` leaves them.
+    ``from_file``: the cells as the file holds them (the jobs' reads keep them, so
+    usually no read at all), not keyed and merged by the record: for a workbook that
+    is the record's last export (:func:`_as_exported`) that is the record's rows, or a
+    person's edit since, which the Status then shows as they see it. Otherwise through
+    the record. Only the four columns are parsed, as a full read parses them; a bad
+    cell is left empty, as ``errors="collect"`` leaves it.
     """
-    try:
+    spec = store.tab(SCORES)
+    if from_file:
+        grid = store._read_grids([spec]).get(SCORES)
+    else:
         grid = store.prefetch([SCORES]).get(SCORES)
-    except SheetProblems:
-        return None
     if grid is None:
         return None
-    spec = store.tab(SCORES)
     _, problems = store._to_frame(spec, Grid(grid.title, grid.header, []))
     if problems:  # structural: the tab is left out, and the Status says so
         return None
@@ -186,7 +197,7 @@ def _scores(store: TableStore) -> ScoresSent | None:
     letters = [normal_letter(v) if isinstance(v, str) else v for v in letters]
     seen = scores_sent(stages, people, times, letters)
     try:
-        key = _clean_key(store)  # as the read left it (the record may have taken it in)
+        key = _scores_key(store)  # as the read left it (the record may have taken it in)
         if key is not None and store.sync is not None:
             value = json.dumps({"key": key, "seen": seen.as_json()})
             store.sync.ledger.set_mark(store.spec.name, SCORES_MARK, value)
