@@ -22,7 +22,7 @@ from . import fingerprint
 from .context import Context
 from .errors import SheetProblems
 from .store import TableStore, append_new, make_frame
-from .store.base import normal_letter
+from .store.base import LETTER, normal_letter
 from .store.cells import parse_column
 from .store.shapes import Grid
 from .templates import WorkbookSpec
@@ -190,11 +190,17 @@ def _scores(store: TableStore, *, from_file: bool) -> ScoresSent | None:
     cols: list[list[object]] = []
     for cid in SCORE_COLUMNS:
         j = ids.index(cid)
+        col = spec.column(cid)
         cells = [row[j] if j < len(row) else None for row in grid.rows]
-        values, _ = parse_column(cells, spec.column(cid).type, negative=spec.column(cid).job_owned)
-        cols.append(values)
+        # each distinct cell parsed once (a column of scores holds few: the same reviewer,
+        # stage, letter and time repeat down it), as parse_column parses each
+        distinct = list({(type(v), v): v for v in cells}.values())
+        values, _ = parse_column(distinct, col.type, negative=col.job_owned)
+        if cid == LETTER:
+            values = [normal_letter(v) if isinstance(v, str) else v for v in values]
+        parsed = {(type(v), v): p for v, p in zip(distinct, values, strict=True)}
+        cols.append([parsed[(type(v), v)] for v in cells])
     stages, people, times, letters = cols
-    letters = [normal_letter(v) if isinstance(v, str) else v for v in letters]
     seen = scores_sent(stages, people, times, letters)
     try:
         key = _scores_key(store)  # as the read left it (the record may have taken it in)

@@ -45,17 +45,25 @@ def sent_from_columns(
 ) -> dict[str, tuple[dt.datetime, set[str]]]:
     """:func:`shortlisting_sent` from Raw scores' four columns, however they were read
     (the Status tab reads only these, never a frame of every score)."""
-    out: dict[str, tuple[dt.datetime, set[str]]] = {}
+    # each distinct (stage, person, letter) once, at its last time: a row per question
+    # scored repeats them (160,000 rows at 5,000 applications)
+    last: dict[tuple[Any, Any, Any], dt.datetime] = {}
     for stage, person, when, letter in zip(stages, people, times, letters, strict=True):
-        # column by column: a Series per row cost more than the rest of the job
+        if not isinstance(when, dt.datetime):
+            continue
+        k = (stage, person, letter)
+        if k not in last or when > last[k]:
+            last[k] = when
+    out: dict[str, tuple[dt.datetime, set[str]]] = {}
+    for (stage, person, letter), when in last.items():
         if text(stage) != "shortlisting":
             continue
         pid = text(person)
-        if not pid or not isinstance(when, dt.datetime):
+        if not pid:
             continue
-        last, got = out.get(pid, (when, set()))
+        was, got = out.get(pid, (when, set()))
         got.add(text(letter))
-        out[pid] = (max(last, when), got)
+        out[pid] = (max(was, when), got)
     return out
 
 
