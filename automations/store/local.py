@@ -269,6 +269,7 @@ class _Snapshot:
     _strings: list[str] = field(default_factory=list)  # shared strings parsed so far
     _string_events: Any = None
     _strings_done: bool = False
+    _strings_special: bool | None = None  # whether the shared strings need openpyxl
     # Shared by every store of the process: calamine's workbook is not for two threads
     # at once ("Already borrowed"), so one tab is read at a time.
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -294,7 +295,9 @@ class _Snapshot:
         with zipfile.ZipFile(io.BytesIO(self.data)) as zf:
             special = _has_match(zf, self.parts[title])
             if not special and "xl/sharedStrings.xml" in zf.namelist():
-                special = _has_match(zf, "xl/sharedStrings.xml")
+                if self._strings_special is None:  # the same for every tab: scanned once
+                    self._strings_special = _has_match(zf, "xl/sharedStrings.xml")
+                special = self._strings_special
         if not special:
             if self._book is None:
                 self._book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(self.data))
