@@ -66,8 +66,9 @@ def candidates(ctx: Context, n: int, start: int = 0) -> list[Candidate]:
 
 
 def state_of(ctx: Context) -> dict[str, Any]:
-    path = ctx.settings.workspace / ctx.campaign.id / "google-forms.json"
-    return dict(json.loads(path.read_text()))
+    """The forms' records and parts, as the campaign's ledger holds them."""
+    state = FormState(ctx.settings.workspace / ctx.campaign.id)
+    return {"forms": state.forms, "parts": state.parts}
 
 
 def qids(ctx: Context, emu: Emulator, key: str) -> dict[str, str]:
@@ -379,12 +380,12 @@ def test_killed_after_create_a_rerun_finds_the_form_by_its_recorded_id_while_sea
     real_save = FormState.save
     saves = 0
 
-    def dying_save(self: FormState) -> None:
+    def dying_save(self: FormState, *keys: str) -> None:
         nonlocal saves
         saves += 1
         if saves == 2:  # the form is made; its entry is not written down yet
             raise KeyboardInterrupt("killed")
-        real_save(self)
+        real_save(self, *keys)
 
     monkeypatch.setattr(FormState, "save", dying_save)
     with pytest.raises(KeyboardInterrupt):
