@@ -457,9 +457,26 @@ def test_a_late_application_goes_in_a_new_part_and_its_link_is_sent(
     sent = by_key(outbox(gctx))
     note = sent["new-candidate|p01|peer-support-2027|shortlisting|G"]
     assert part4["url"] in text_of(note)  # the note links the part Candidate G is on
-    again = [k for k in set(sent) - before if k.startswith("form-link|")]
-    assert again  # everyone's links again, once, now with the fourth part
-    for key in again:
-        assert "Part 4 of 4: Candidate G:\n" in text_of(sent[key])
+    assert "Thank you for sending your shortlisting scores" in text_of(note)
+    assert "new part of your form (part 4 of 4)" in text_of(note)
+    # Nobody gets every link again: each shortlister gets ONE short note with the new
+    # part's link (the one who sent scores, the same late-candidate note).
+    new = set(sent) - before
+    assert not [k for k in new if k.startswith("form-link|")]
+    shortlisters = {
+        k.split("|")[1]
+        for k in before
+        if k.startswith("form-link|") and k.split("|")[3] == "shortlisting"
+    }
+    assert len(shortlisters) > 1
+    assert new == {f"new-candidate|{p}|peer-support-2027|shortlisting|G" for p in shortlisters}
+    for pid in shortlisters - {"p01"}:
+        words = text_of(sent[f"new-candidate|{pid}|peer-support-2027|shortlisting|G"])
+        theirs = spec.key.replace(".p01", f".{pid}")
+        assert state["forms"][gforms.part_key(theirs, 4)]["url"] in words
+        assert "part 4 of 4" in words and "new part of your form" in words
+        assert "Thank you for sending" not in words and "already sent" not in words
+        for n in (1, 2, 3):  # the parts they have are not sent again
+            assert state["forms"][gforms.part_key(theirs, n)]["url"] not in words
     push_job(gctx)
     assert set(by_key(outbox(gctx))) == set(sent)  # and only once
