@@ -267,6 +267,18 @@ def test_push_emails_each_part_in_order_and_collect_reads_every_part_and_cant_sc
         for n, (a, b) in enumerate([("A", "B"), ("C", "D"), ("E", "F")], 1):
             assert f"Part {n} of 3: Candidates {a} to {b}:\n{urls[n - 1]}" in body
         assert links(gctx)[(pid, "shortlisting")] == urls[0]  # form_links: part 1's link
+    # ... and every part's link, in order, for staff who pass links on another way: one
+    # row per person and stage still (its key unchanged), the parts in "All parts"
+    tab = staff.read_one("form_links", refresh=True)
+    rows = tab[tab["stage"].astype(str) == "shortlisting"]
+    assert len(rows) == len(set(rows["person_id"])) == len(specs)
+    for _, row in rows.iterrows():
+        pkeys = [gforms.part_key(specs[row["person_id"]].key, n) for n in (1, 2, 3)]
+        assert row["parts"].split("\n") == [
+            f"Part {n} of 3, Candidates {a} to {b}: {state['forms'][k]['url']}"
+            for n, (a, b), k in zip((1, 2, 3), ["AB", "CD", "EF"], pkeys, strict=True)
+        ]
+    assert not any(tab[tab["stage"].astype(str) == "interview"]["parts"].astype(str).str.strip())
 
     # p01 answers part 1 and part 3; one answer is "I can't score this one"
     spec = specs["p01"]
@@ -478,5 +490,10 @@ def test_a_late_application_goes_in_a_new_part_and_its_link_is_sent(
         assert "Thank you for sending" not in words and "already sent" not in words
         for n in (1, 2, 3):  # the parts they have are not sent again
             assert state["forms"][gforms.part_key(theirs, n)]["url"] not in words
+    staff.forget()
+    tab = staff.read_one("form_links")
+    mine = tab[(tab["person_id"] == "p01") & (tab["stage"] == "shortlisting")]
+    assert len(mine) == 1  # still one row: the fourth part is a line in "All parts"
+    assert mine.iloc[0]["parts"].split("\n")[-1] == f"Part 4 of 4, Candidate G: {part4['url']}"
     push_job(gctx)
     assert set(by_key(outbox(gctx))) == set(sent)  # and only once

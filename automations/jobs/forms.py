@@ -42,6 +42,7 @@ from ..transforms.forms import (
     shortlisting_spec,
     validate_responses,
 )
+from ..transforms.form_values import letters_words
 from ..transforms.late import late_letters
 from ..transforms.messages import form_link_key, person_recipient
 from ..transforms.messages import scores_on_paper as on_paper
@@ -231,6 +232,14 @@ def _link_item(
     )
 
 
+def _parts_cell(handle: FormHandle) -> str:
+    """Every part's link, one a line, as staff passing links on another way need them
+    (the row stays one per person and stage: its key never changes)."""
+    return "\n".join(
+        f"Part {p.number} of {p.of}, {letters_words(p.letters)}: {p.url}" for p in handle.parts
+    )
+
+
 def push_job(ctx: Context, send: bool = True) -> JobResult:
     """Make sure every panel member has their own forms; write the links; email each
     person their own link once."""
@@ -278,6 +287,7 @@ def push_job(ctx: Context, send: bool = True) -> JobResult:
                     "expires_at": _local(ctx, h.expires_at),
                     "candidate_order": ", ".join(spec.candidate_order),
                     "order_seed": spec.order_seed,
+                    "parts": _parts_cell(h),
                 }
             )
         spec_tab = staff.tab("form_links")
