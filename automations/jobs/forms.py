@@ -30,6 +30,7 @@ from ..locks import job_lock
 from ..mail.render import Renderer
 from ..sending import Item, common_context, send_once
 from ..store import append_new, make_frame, upsert_rows
+from ..transforms.form_values import letters_words
 from ..transforms.forms import (
     Candidate,
     Scorer,
@@ -42,7 +43,6 @@ from ..transforms.forms import (
     shortlisting_spec,
     validate_responses,
 )
-from ..transforms.form_values import letters_words
 from ..transforms.late import late_letters
 from ..transforms.messages import form_link_key, person_recipient
 from ..transforms.messages import scores_on_paper as on_paper
