@@ -181,7 +181,8 @@ def publish(
 
     ``keep_last`` caps an appended tab at its latest rows (the Run log). Older rows leave
     it only in a write that saves the workbook (at once): removed in the record and in
-    the file together, never read back as rows a person deleted.
+    the file together, never read back as rows a person deleted. A run that saves
+    nothing else trims only once the rows are twice the cap.
     """
     staff = ctx.stores.staff
     out = Published()
@@ -231,8 +232,11 @@ def publish(
                 at_once = saved or _meaning(have_rows) != _meaning(out.rows)
         for tab, cap in (keep_last or {}).items():
             have = write.get(tab)
-            if at_once and have is not None and len(have) > cap:
+            # with a save of the workbook, or (runs with nothing new hold their rows in the
+            # record) once they are twice the cap: one save then, so neither grows for ever
+            if have is not None and len(have) > cap and (at_once or len(have) > 2 * cap):
                 write[tab] = have.iloc[len(have) - cap :]
+                at_once = True
         if write:
             staff.write(write, at_once=at_once)
         out.written = list(write)

@@ -280,6 +280,16 @@ def test_the_run_log_tab_keeps_its_latest_rows_and_the_record_does_not_put_old_o
             "SELECT COUNT(DISTINCT key) FROM rows WHERE tab = 'run_log'"
         ).fetchone()
     assert kept == 18
+    # Runs with nothing new hold their rows in the record, not saved; at twice the cap
+    # they are trimmed in one save, so neither the record's view nor the file grows.
+    seen = []
+    for _ in range(32):
+        r.run_once(["good"])
+        ctx.stores.staff.forget()
+        seen.append(len(ctx.stores.staff.read_one("run_log")))
+    assert max(seen) == 20 and seen.count(10) > 1, seen  # held, then trimmed in one save
+    sheet = openpyxl.load_workbook(ctx.stores.staff.path)["Run log"]  # type: ignore[attr-defined]
+    assert 10 <= len([c for c in sheet["A"][1:] if c.value]) <= 20
 
 
 def test_run_adds_columns_a_newer_version_needs_before_the_jobs(
