@@ -146,7 +146,8 @@ def _canon_row(
         mk: tuple[str, bool, type, Any] | None = None
         if tv in _SAME and not (isinstance(v, dt.datetime) and v.tzinfo is not None):
             mk = (col.type, col.as_number, tv, v)
-        elif isinstance(v, Decimal) and tv is Decimal and v.is_finite():  # by text: 87.50 and 87.5 may canon apart
+        elif isinstance(v, Decimal) and tv is Decimal and v.is_finite():
+            # by its text: equal Decimals (87.50, 87.5) are not always canoned alike
             mk = (col.type, col.as_number, tv, str(v))
         if mk is None:
             c = canon(v, col.type, as_number=col.as_number)

@@ -604,6 +604,7 @@ class LedgerSync:
             export: dict[str, tuple[Grid, int]] = {}
             changes: dict[str, TabChange] = {}
             now_rows: dict[str, TabRows] = {}
+            recorded: set[str] = set()  # tabs whose rows the record takes as written
             for tab, grid in store._grids.items():
                 if grid is None or tab not in self.raw:
                     continue
@@ -619,6 +620,7 @@ class LedgerSync:
                     if tab in grids:  # written as asked, not recorded
                         export[tab] = (grid, old_rows)
                     continue
+                recorded.add(tab)
                 sheet = self.raw_keyed.get(tab)
                 # a tab no job changed is keyed already (when it was read)
                 k = sheet if grid is raw and sheet is not None else keyed(cols, spec.key, grid.rows)
@@ -650,6 +652,7 @@ class LedgerSync:
             store._write_grids(export)
             exact = dt.datetime.now().isoformat(sep=" ")  # to the microsecond: exported_since
             led.mark_exported(self.name, gen, exact)
+            self._keep_exported_tokens([t for t in export if t in recorded])
             for tab, (grid, _) in export.items():
                 if tab == STAMP:
                     continue
@@ -669,6 +672,19 @@ class LedgerSync:
                 led.prune(
                     self.name, keep_last=KEEP_GENERATIONS, keep_since=since.isoformat(sep=" ")
                 )
+
+    def _keep_exported_tokens(self, tabs: Sequence[str]) -> None:
+        """Tabs just saved hold the ledger's rows: their tokens in the new file are kept, so
+        the next read (the end-of-run Status, the next job) takes them as they are instead
+        of keying and merging them again (160,000 rows of Raw scores: 1.5 s and 190 MB)."""
+        tokens = self.store.tab_tokens(tabs) if tabs else None
+        if not tokens:
+            return  # a backend that cannot tell without reading: the next read merges
+        versions = self.ledger.tab_versions(self.name)
+        self.ledger.keep_tokens(
+            self.name,
+            {t: (k, versions[t]) for t, k in tokens.items() if k != "missing" and t in versions},
+        )
 
     # ------------------------------------------------------------------ restore
 
