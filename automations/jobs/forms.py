@@ -384,7 +384,9 @@ def collect_job(ctx: Context) -> JobResult:
     res = JobResult(job="forms collect")
     staff = ctx.stores.staff
     with job_lock(ctx, "forms"):
-        frames = staff.read([*STAFF_TABS, "exceptions", "redaction_report"], errors="collect")
+        tabs = [*STAFF_TABS, "exceptions", "redaction_report"]
+        staff.prefetch([*tabs, "raw_scores"])  # one batch (one Google call) for both reads
+        frames = staff.read(tabs, errors="collect")
         raw = staff.read_columns("raw_scores", ["source", "submitted_at"])
         res.api_calls += 2
         res.rows_read = sum(len(df) for df in frames.values()) + len(raw["source"])
