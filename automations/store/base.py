@@ -633,47 +633,56 @@ class TableStore(ABC):
                 if unknown:
                     raise KeyError(f"tab '{s.id}' has no column '{unknown[0]}'")
                 pos = {cid: i for i, cid in enumerate(names)}
-                keep = given
-                if s.key:
-                    key_at = [pos.get(k) for k in s.key]
-                    old = self._columns_of(s, current, s.key)
-                    seen = {
-                        tuple("" if is_empty(v) else str(v) for v in k)
-                        for k in zip(*(old[k] for k in s.key), strict=True)
-                    }
-                    keep = []
-                    for row in given:
-                        k = tuple(
-                            "" if i is None or is_empty(row[i]) else str(row[i]) for i in key_at
-                        )
-                        if k not in seen:
-                            seen.add(k)
-                            keep.append(row)
+                keep = self._new_keys(s, current, pos, given) if s.key else given
                 added[s.id] = len(keep)
-                if not keep:
-                    continue
-                header, ids = self._header_ids(s, current)
-                types = {c.id: c.type for c in s.columns}
-                numbers = {c.id for c in s.columns if number_column(c)}
-                colvals: list[list[Cell]] = []
-                for cid in ids:
-                    i = pos.get(cid) if cid is not None else None
-                    if i is None:  # not given, or a column of the sheet's own: left empty
-                        colvals.append([None] * len(keep))
-                        continue
-                    t = types[cid]  # type: ignore[index]
-                    values = [row[i] for row in keep]
-                    if t == "text":
-                        values = ["" if is_empty(v) else str(v) for v in values]
-                    colvals.append(storable_column(values, t, as_number=cid in numbers))
-                rows = [list(r) for r in zip(*colvals, strict=True)]
-                end = len(current.rows)
-                while end and _blank(current.rows[end - 1]):
-                    end -= 1  # empty rows at the end: the new ones go in their place
-                grid = Grid(current.title, header, [*current.rows[:end], *rows])
-                grids[s.id] = (grid, len(current.rows))
+                if keep:
+                    grids[s.id] = (self._appended(s, current, pos, keep), len(current.rows))
             self._save_grids(grids)
         return added
+
+    def _new_keys(
+        self, spec: TabSpec, current: Grid, pos: Mapping[str, int], given: Sequence[Sequence[Any]]
+    ) -> Sequence[Sequence[Any]]:
+        """The rows of ``given`` whose key is neither in ``current`` nor in an earlier row
+        (keys as :func:`key_tuples` makes them; only the key columns' cells are read)."""
+        key_at = [pos.get(k) for k in spec.key]
+        old = self._columns_of(spec, current, spec.key)
+        seen = {
+            tuple("" if is_empty(v) else str(v) for v in k)
+            for k in zip(*(old[k] for k in spec.key), strict=True)
+        }
+        keep = []
+        for row in given:
+            k = tuple("" if i is None or is_empty(row[i]) else str(row[i]) for i in key_at)
+            if k not in seen:
+                seen.add(k)
+                keep.append(row)
+        return keep
+
+    def _appended(
+        self, spec: TabSpec, current: Grid, pos: Mapping[str, int], keep: Sequence[Sequence[Any]]
+    ) -> Grid:
+        """``current`` with ``keep`` (values at ``pos`` of each column id) as cells at its
+        end. Its own method so the columns it builds are let go before the save."""
+        header, ids = self._header_ids(spec, current)
+        types = {c.id: c.type for c in spec.columns}
+        numbers = {c.id for c in spec.columns if number_column(c)}
+        colvals: list[list[Cell]] = []
+        for cid in ids:
+            i = pos.get(cid) if cid is not None else None
+            if i is None:  # not given, or a column of the sheet's own: left empty
+                colvals.append([None] * len(keep))
+                continue
+            t = types[cid]  # type: ignore[index]
+            values = [row[i] for row in keep]
+            if t == "text":
+                values = ["" if is_empty(v) else str(v) for v in values]
+            colvals.append(storable_column(values, t, as_number=cid in numbers))
+        rows = [list(r) for r in zip(*colvals, strict=True)]
+        end = len(current.rows)
+        while end and _blank(current.rows[end - 1]):
+            end -= 1  # empty rows at the end: the new ones go in their place
+        return Grid(current.title, header, [*current.rows[:end], *rows])
 
     # ------------------------------------------------------ writing only what changed
 
