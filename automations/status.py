@@ -22,9 +22,6 @@ from . import fingerprint
 from .context import Context
 from .errors import SheetProblems
 from .store import TableStore, append_new, make_frame
-from .store.base import LETTER, normal_letter
-from .store.cells import parse_column
-from .store.shapes import Grid
 from .templates import WorkbookSpec
 from .transforms.status import (
     COLUMNS,
@@ -177,30 +174,17 @@ def _scores(store: TableStore, *, from_file: bool) -> ScoresSent | None:
     cell is left empty, as ``errors="collect"`` leaves it.
     """
     spec = store.tab(SCORES)
-    if from_file:
-        grid = store._read_grids([spec]).get(SCORES)
-    else:
-        grid = store.prefetch([SCORES]).get(SCORES)
-    if grid is None:
+    try:
+        if from_file:
+            grid = store._read_grids([spec]).get(SCORES)
+            if grid is None:
+                return None
+            cols = store._columns_of(spec, grid, SCORE_COLUMNS)
+        else:
+            cols = store.read_columns(SCORES, SCORE_COLUMNS)
+    except SheetProblems:  # missing, or a column missing or twice: left out, and said
         return None
-    _, problems = store._to_frame(spec, Grid(grid.title, grid.header, []))
-    if problems:  # structural: the tab is left out, and the Status says so
-        return None
-    ids = store._map_header(spec, grid.header)
-    cols: list[list[object]] = []
-    for cid in SCORE_COLUMNS:
-        j = ids.index(cid)
-        col = spec.column(cid)
-        cells = [row[j] if j < len(row) else None for row in grid.rows]
-        # each distinct cell parsed once (a column of scores holds few: the same reviewer,
-        # stage, letter and time repeat down it), as parse_column parses each
-        distinct = list({(type(v), v): v for v in cells}.values())
-        values, _ = parse_column(distinct, col.type, negative=col.job_owned)
-        if cid == LETTER:
-            values = [normal_letter(v) if isinstance(v, str) else v for v in values]
-        parsed = {(type(v), v): p for v, p in zip(distinct, values, strict=True)}
-        cols.append([parsed[(type(v), v)] for v in cells])
-    stages, people, times, letters = cols
+    stages, people, times, letters = (cols[c] for c in SCORE_COLUMNS)
     seen = scores_sent(stages, people, times, letters)
     try:
         key = _scores_key(store)  # as the read left it (the record may have taken it in)
