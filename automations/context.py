@@ -102,6 +102,16 @@ class Context:
     def today(self) -> dt.date:
         return self.now().date()
 
+    def release(self) -> None:
+        """Drop what the stores kept of this job's reads: the job has ended.
+
+        The stores and their ledger record refer to each other, so without this their
+        grids would live until Python's cycle collector runs (rarely, with millions of
+        cells about). A context used again (tests that hand the runner one) reads afresh.
+        """
+        for store in (self.stores.staff, self.stores.panel):
+            store.forget()
+
     @property
     def extras(self) -> MutableMapping[str, Any]:
         """The seams by name (older call sites and tests); prefer ``ctx.mail``/``ctx.forms``."""
