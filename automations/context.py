@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from .config import CampaignConfig, Settings
+from .ledger.merge import forget_keyings
 from .store import Stores, open_stores
 
 if TYPE_CHECKING:
@@ -103,7 +104,9 @@ class Context:
         return self.now().date()
 
     def release(self) -> None:
-        """Drop what the stores kept of this job's reads: the job has ended.
+        """Drop what the stores kept of this job's reads, and the grids it keyed: the job
+        has ended, and each job reads its tabs afresh (the file's kept read stays: the
+        next job reading an unchanged tab takes its cells from it without parsing).
 
         The stores and their ledger record refer to each other, so without this their
         grids would live until Python's cycle collector runs (rarely, with millions of
@@ -111,6 +114,7 @@ class Context:
         """
         for store in (self.stores.staff, self.stores.panel):
             store.forget()
+        forget_keyings()
 
     @property
     def extras(self) -> MutableMapping[str, Any]:
