@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from .config import CampaignConfig, Settings
-from .ledger.merge import forget_keyings
 from .store import Stores, open_stores
 
 if TYPE_CHECKING:
@@ -112,6 +111,8 @@ class Context:
         grids would live until Python's cycle collector runs (rarely, with millions of
         cells about). A context used again (tests that hand the runner one) reads afresh.
         """
+        from .ledger.merge import forget_keyings  # it imports the stores, which import us
+
         for store in (self.stores.staff, self.stores.panel):
             store.forget()
         forget_keyings()
