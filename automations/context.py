@@ -102,6 +102,21 @@ class Context:
     def today(self) -> dt.date:
         return self.now().date()
 
+    def release(self) -> None:
+        """Drop what the stores kept of this job's reads, and the grids it keyed: the job
+        has ended, and each job reads its tabs afresh (the file's kept read stays: the
+        next job reading an unchanged tab takes its cells from it without parsing).
+
+        The stores and their ledger record refer to each other, so without this their
+        grids would live until Python's cycle collector runs (rarely, with millions of
+        cells about). A context used again (tests that hand the runner one) reads afresh.
+        """
+        from .ledger.merge import forget_keyings  # it imports the stores, which import us
+
+        for store in (self.stores.staff, self.stores.panel):
+            store.forget()
+        forget_keyings()
+
     @property
     def extras(self) -> MutableMapping[str, Any]:
         """The seams by name (older call sites and tests); prefer ``ctx.mail``/``ctx.forms``."""

@@ -337,7 +337,10 @@ class Runner:
         self.state = RunnerState.load(settings.workspace / ".runner-state.json")
         self.stop_requested = threading.Event()
         self._pending: dict[str, list[dict[str, Any]]] | None = None  # batched run-log rows
-        self._pending_ctx: dict[str, Context] = {}  # the context to write them with
+        # The context to write them with, for a job run by hand only (its caller holds it
+        # anyway): a job the runner ran leaves nothing behind it, and the end of the run
+        # opens the campaign afresh (see :meth:`_log_run`).
+        self._pending_ctx: dict[str, Context] = {}
 
     def now(self) -> dt.datetime:
         if self.clock:
@@ -380,6 +383,8 @@ class Runner:
         rec.ended_at = self.now()
         rec.api_calls = max(0, _api_calls() - calls_before)
         self._after(rec, ctx, scheduled=True, taken=taken)
+        if ctx is not None:  # what the job read dies with it, not with the next job
+            ctx.release()
         return rec
 
     def _unchanged_since(self, campaign: str, job: str, taken: str | None) -> str | None:
@@ -457,7 +462,7 @@ class Runner:
         if scheduled:
             self._keep_fingerprint(rec, taken, ctx)
         self.state.save()
-        self._log_run(rec, ctx)
+        self._log_run(rec, None if scheduled else ctx)
 
     def by_hand(self, ctx: Context, job: str, call: Callable[[], R]) -> R:
         """Run a job a person asked for at the command line, logged as the runner logs.
@@ -516,7 +521,13 @@ class Runner:
                 self._append_log(campaign, rows, ctxs.get(campaign), since=started)
 
     def _log_run(self, rec: RunRecord, ctx: Context | None) -> None:
-        """Append the run to the staff workbook's run log (best effort: never fails the job)."""
+        """Append the run to the staff workbook's run log (best effort: never fails the job).
+
+        ``ctx`` is kept for the end of a run only when given: a job the runner ran gives
+        none, so the stores it read (a tab of 160,000 rows) are not kept alive through
+        the next job; the run's end opens the campaign again, its files read from the
+        store's kept reads.
+        """
         if self._pending is not None:
             self._pending.setdefault(rec.campaign, []).append(rec.row())
             if ctx is not None:

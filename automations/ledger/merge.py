@@ -91,10 +91,21 @@ class _Row:
 
 _Sig = tuple[tuple[Column, ...], tuple[str, ...]]
 # The last grid keyed for each header layout and key, row by row: the same tab is keyed
-# when read, when written and after a merge (and by each job that reads it), nearly every
-# row in the same place and unchanged, so only the rows that differ are read again. One
-# grid per layout is kept (grids' rows are never changed in place, only replaced).
+# when read, when written and after a merge, nearly every row in the same place and
+# unchanged, so only the rows that differ are read again. One grid per layout is kept
+# (grids' rows are never changed in place, only replaced), for one job: see forget_keyings.
 _LAST: dict[_Sig, tuple[Sequence[Sequence[Cell]], list[_Row]]] = {}
+
+
+def forget_keyings() -> None:
+    """A job has ended: drop the grids it keyed.
+
+    Kept through the next job, a tab of 160,000 rows keyed (its cells as JSON, and the
+    rows themselves) held about 280 MB of the process under that job's own peak; what
+    the next job saves by finding it is about 1 s of keying (5,000 applications, see
+    bench/RESULTS.md "What stays alive between jobs").
+    """
+    _LAST.clear()
 
 
 def _same(a: Sequence[Cell], b: Sequence[Cell]) -> bool:

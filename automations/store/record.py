@@ -39,7 +39,7 @@ from ..errors import StoreError
 from ..files import private_dir, write_private
 from ..ledger import Header, Ledger, TabChange, TabRows
 from ..ledger.base import STAMP_NEW
-from ..ledger.codec import untag
+from ..ledger.codec import loads, untag
 from ..ledger.merge import Column, Keyed, decode, keyed, merge_tab
 from ..templates import TabSpec
 from .cells import Cell, to_text
@@ -305,9 +305,17 @@ class LedgerSync:
         """Columns people fill in that hold a value in some row of the record."""
         got = self._has_data.get(spec.id)
         if got is None:
-            rows = self.ledger.rows(self.name, [spec.id], self.ledger.generation(self.name))
-            seen = {cid for r in decode(rows.get(spec.id, {})).values() for cid in r}
-            got = {c.id for c in spec.columns if not c.job_owned and c.id in seen}
+            # Row by row, and not at all for a tab corecruit fills in alone (Raw scores:
+            # 160,000 rows decoded at once were 410 MB, the peak of a whole run).
+            want = {c.id for c in spec.columns if not c.job_owned}
+            got = set()
+            if want:
+                gen = self.ledger.generation(self.name)
+                rows = self.ledger.rows(self.name, [spec.id], gen).get(spec.id, {})
+                for _, cells in rows.values():
+                    got |= want.intersection(loads(cells))
+                    if got == want:
+                        break
             self._has_data[spec.id] = got
         return got
 
