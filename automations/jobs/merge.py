@@ -28,7 +28,7 @@ from ..store import append_new, conform, make_frame, upsert_rows
 from ..store.cells import is_empty
 from ..templates import TabSpec
 from ..transforms import merge as M
-from ..transforms.values import same_rows
+from ..transforms.values import column, same_rows
 from . import JobResult
 
 STAFF_TABS = ("raw_scores", "people", "candidate_key", "results", "reviewers", "exceptions")
@@ -48,11 +48,10 @@ def letters_from_key(key: pd.DataFrame) -> tuple[list[str], list[str]]:
     """(letters in use, retired letters) from the candidate_key tab."""
     live: list[str] = []
     gone: list[str] = []
-    for _, r in key.iterrows():
-        letter = "" if is_empty(r.get("candidate_letter")) else str(r["candidate_letter"]).strip()
+    for cell, retired in zip(column(key, "candidate_letter"), column(key, "retired"), strict=True):
+        letter = "" if is_empty(cell) else str(cell).strip()
         if not letter:
             continue
-        retired = r.get("retired")
         (gone if not is_empty(retired) and bool(retired) else live).append(letter)
     return sorted(live), sorted(gone)
 
@@ -96,9 +95,9 @@ def _gone_records(results: pd.DataFrame, outcome: M.MergeOutcome) -> list[dict[s
     """Results rows from earlier runs for candidates no longer merged: cleared, with a note."""
     now = {(s, r.letter) for s in M.STAGES for r in outcome.stage(s)}
     out: list[dict[str, Any]] = []
-    for _, r in results.iterrows():
-        stage = "" if is_empty(r.get("stage")) else str(r["stage"])
-        letter = "" if is_empty(r.get("candidate_letter")) else str(r["candidate_letter"])
+    for s, lt in zip(column(results, "stage"), column(results, "candidate_letter"), strict=True):
+        stage = "" if is_empty(s) else str(s)
+        letter = "" if is_empty(lt) else str(lt)
         if stage and letter and (stage, letter) not in now:
             out.append({"stage": stage, "candidate_letter": letter, "flags": GONE})
     return out

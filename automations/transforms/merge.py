@@ -548,9 +548,9 @@ def _check_rows(
             continue
         _keep(best, (stage, pid, letter, qid), submitted, row_n, score, i)
 
-    comments = column(raw, "comment")
+    comments = _texts(column(raw, "comment"))
     latest = {
-        k: _Score(t, r, s, _text(comments[i]), "" if s is not None else cants[i])
+        k: _Score(t, r, s, comments[i], "" if s is not None else cants[i])
         for k, (t, r, s, i) in best.items()
     }
     return latest, issues
