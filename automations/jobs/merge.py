@@ -17,7 +17,9 @@ score or staff set ``merge.released``. Until then the panel tab is kept empty.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+import gc
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -56,18 +58,37 @@ def letters_from_key(key: pd.DataFrame) -> tuple[list[str], list[str]]:
     return sorted(live), sorted(gone)
 
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while the merge works.
+
+    The merge makes hundreds of thousands of small tuples, lists and dicts that all live
+    to its end; every time enough pile up, the collector walks every tracked object in
+    the process (the tabs just read included) and finds nothing to free, as the merge
+    makes no reference cycles: at 5,000 candidates that was a third to a half of the
+    merge's CPU. Reference counting still frees everything as usual."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def run_merge(ctx: Context, frames: Mapping[str, pd.DataFrame]) -> M.MergeOutcome:
     """The pure merge on frames already read (shared by the job and the decision pack)."""
     live, gone = letters_from_key(frames["candidate_key"])
     raw = frames["raw_scores"]
-    return M.merge_scores(
-        raw,
-        frames["people"],
-        ctx.campaign,
-        problems=raw.attrs.get("problems", []) or [],
-        candidates={"shortlisting": live},
-        retired=gone,
-    )
+    with gc_paused():
+        return M.merge_scores(
+            raw,
+            frames["people"],
+            ctx.campaign,
+            problems=raw.attrs.get("problems", []) or [],
+            candidates={"shortlisting": live},
+            retired=gone,
+        )
 
 
 def released(ctx: Context, outcome: M.MergeOutcome, stage: str = "shortlisting") -> bool:

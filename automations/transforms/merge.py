@@ -1091,24 +1091,28 @@ def _reviewers(
     with N a person's value and T, n the sum and count of everyone's on that score, the
     others' mean is (T - N) / (den·(n - 1)) and the difference (n·N - T) / (den·(n - 1))."""
     den, spread = scores.den, _Spreads(scores.den)
-    cells: dict[tuple[str, str], list[int]] = {}  # (letter, item) -> [Σ, n, Σ²]
-    by_person: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
+    cells: dict[tuple[str, str], list[Any]] = {}  # (letter, item) -> [Σ, n, Σ², z factors]
+    by_person: dict[str, list[tuple[str, str, int, list[Any]]]] = defaultdict(list)
     everyone = [0, 0, 0]
     for (pid, letter, qid), v in scores.vals.items():
         acc = cells.get((letter, qid))
         if acc is None:
-            cells[(letter, qid)] = [v, 1, v * v]
+            acc = cells[(letter, qid)] = [v, 1, v * v, None]
         else:
             acc[0] += v
             acc[1] += 1
             acc[2] += v * v
-        by_person[pid].append((letter, qid, v))
+        by_person[pid].append((letter, qid, v, acc))
         everyone[0] += 1
         everyone[1] += v
         everyone[2] += v * v
     # The panel-wide spread each reviewer's own spread is read against: every score
     # counted at this stage, by every reviewer (all panels), as one population.
     panel_spread = spread(*everyone)
+    for acc in cells.values():  # (v - mean) / sd = (n·N - T)·sd_den / (den·n·sd_num)
+        sd = spread(acc[1], acc[0], acc[2]) if acc[1] > 1 else None
+        if sd:
+            acc[3] = (sd.denominator, den * acc[1] * sd.numerator)
     n_missing: dict[str, int] = defaultdict(int)
     for miss in missing.values():
         for pid, qs in miss.items():
@@ -1120,25 +1124,24 @@ def _reviewers(
         others: dict[int, int] = defaultdict(int)  # k -> Σ (T - N)
         compared = 0
         z_sum = z_count = 0
-        per_item: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        per_item: dict[str, dict[int, int]] = {}
         per_item_n: dict[str, int] = defaultdict(int)
         per_letter: dict[str, list[tuple[int, int]]] = defaultdict(list)
         own_sum = own_sq = 0
-        for letter, qid, v in mine:
+        for letter, qid, v, (total, n, _, zf) in mine:
             own_sum += v
             own_sq += v * v
-            total, n, squares = cells[(letter, qid)]
             if n > 1:
                 k, d = n - 1, n * v - total
                 diffs[k] += d
                 others[k] += total - v
                 compared += 1
-                per_item[qid][k] += d
+                item_sums = per_item.setdefault(qid, {})
+                item_sums[k] = item_sums.get(k, 0) + d
                 per_item_n[qid] += 1
                 per_letter[letter].append((d, k))
-                sd = spread(n, total, squares)
-                if sd:  # (v - mean) / sd = d·sd_den / (den·n·sd_num)
-                    z_sum += _round6(d * sd.denominator, den * n * sd.numerator)
+                if zf is not None:
+                    z_sum += _round6(d * zf[0], zf[1])
                     z_count += 1
         rows.append(
             ReviewerRow(
