@@ -187,8 +187,9 @@ def case(seed: int) -> tuple[Any, ...]:
     pids = [p["person_id"] for p in ppl] + ["x9"]
     frame = scores(rnd, camp, pids, letters)
     problems = [
-        Problem("staff", "raw_scores", "the score is not a number", row=r, column="score")
+        Problem("staff", "raw_scores", "the cell could not be read", row=r, column=col)
         for r in rnd.sample(list(frame.index), min(len(frame), rnd.choice((0, 0, 1, 3))))
+        for col in rnd.sample(("score", "submitted_at", None), rnd.choice((1, 1, 2)))
     ]
     expected = [*letters, "Z"] if rnd.random() < 0.3 else letters[:-1]
     retired = rnd.sample(letters, rnd.choice((0, 0, 1)))
