@@ -561,7 +561,8 @@ class Runner:
             staff = ctx.stores.staff
             frame = make_frame(staff.tab("run_log"), rows)
             if since is not None:  # the end of a run: these rows and the Status tab, one write
-                publish(ctx, self.job_runs(campaign), {"run_log": frame}, since)
+                cap = {"run_log": self.settings.org.schedule.run_log_rows}
+                publish(ctx, self.job_runs(campaign), {"run_log": frame}, since, cap)
             else:
                 staff.append("run_log", frame)
         except Exception as exc:  # the run log must never stop the runner

@@ -163,6 +163,7 @@ def publish(
     jobs: Sequence[JobRun],
     append: Mapping[str, pd.DataFrame] | None = None,
     since: dt.datetime | None = None,
+    keep_last: Mapping[str, int] | None = None,
 ) -> Published:
     """At the end of a run: ``append``'s new rows and the Status tab, in one write.
 
@@ -177,6 +178,11 @@ def publish(
     A workbook without a Status tab (made by an older version) gets one. Raises only
     what the store raises; a fault in working out the rows is logged (by type) and
     the appended rows are written all the same.
+
+    ``keep_last`` caps an appended tab at its latest rows (the Run log). Older rows leave
+    it only in a write that saves the workbook (at once): removed in the record and in
+    the file together, never read back as rows a person deleted. A run that saves
+    nothing else trims only once the rows are twice the cap.
     """
     staff = ctx.stores.staff
     out = Published()
@@ -224,6 +230,13 @@ def publish(
                 sync = staff.sync
                 saved = since is not None and sync is not None and sync.exported_since(since)
                 at_once = saved or _meaning(have_rows) != _meaning(out.rows)
+        for tab, cap in (keep_last or {}).items():
+            have = write.get(tab)
+            # with a save of the workbook, or (runs with nothing new hold their rows in the
+            # record) once they are twice the cap: one save then, so neither grows for ever
+            if have is not None and len(have) > cap and (at_once or len(have) > 2 * cap):
+                write[tab] = have.iloc[len(have) - cap :]
+                at_once = True
         if write:
             staff.write(write, at_once=at_once)
         out.written = list(write)

@@ -58,12 +58,10 @@ def fill_local(ctx: Context, when: dt.datetime | None = None) -> int:
 
 def fill_google(ctx: Context, emu: Any, when: dt.datetime | None = None) -> int:
     """Submit every pushed Google form once on the emulator; returns how many were sent."""
-    import json
-
+    from automations.forms.google import FormState
     from tests.google_emulator.forms import forms, submit_response
 
-    path = ctx.settings.workspace / ctx.campaign.id / "google-forms.json"
-    state = json.loads(path.read_text())["forms"]
+    state = FormState(ctx.settings.workspace / ctx.campaign.id).forms
     n = 0
     for spec in _specs(ctx):
         entry = state.get(spec.key)

@@ -99,7 +99,7 @@ def split_rows(tmp: str) -> list[tuple[int, int, int, int, int, int, int, int]]:
         try:
             forms, drive = services(emu)
             s = shortlisting("p01", apps)
-            provider = GoogleFormsProvider(forms, drive, Path(tmp) / f"split-{apps}.json")
+            provider = GoogleFormsProvider(forms, drive, Path(tmp) / f"split-{apps}")
             emu.capture = True
             emu.reset_counts()
             handle = provider.ensure_forms([s])[s.key]
@@ -211,7 +211,7 @@ def main() -> None:
             try:
                 forms, drive = services(emu)
                 specs = [spec(f"p{i:02d}") for i in range(n_forms)]
-                provider = GoogleFormsProvider(forms, drive, Path(tmp) / f"state-{n_forms}.json")
+                provider = GoogleFormsProvider(forms, drive, Path(tmp) / f"state-{n_forms}")
                 emu.reset_counts()
                 provider.ensure_forms(specs)
                 ours = emu.calls()
@@ -231,7 +231,7 @@ def main() -> None:
             try:
                 forms, drive = services(emu)
                 s = spec("p01", letters=2, questions=3)
-                provider = GoogleFormsProvider(forms, drive, Path(tmp) / f"read-{n_resp}.json")
+                provider = GoogleFormsProvider(forms, drive, Path(tmp) / f"read-{n_resp}")
                 fid = provider.ensure_forms([s])[s.key].form_id
                 qids = [
                     i["questionItem"]["question"]["questionId"]

@@ -34,6 +34,7 @@ import pytest
 from automations.config import Settings, load_settings
 from automations.context import Context, make_context
 from automations.forms.base import FormSpec, ScaleItem, form_key
+from automations.forms.google import FormState
 from automations.runner import JOBS, Runner, RunRecord
 from automations.store import make_frame
 from automations.workspace import init_campaign
@@ -630,9 +631,9 @@ def google_submit(emu: Any) -> Submit:
     from tests.google_emulator.forms import submit_response
 
     def submit(story: Story, spec: FormSpec, scores: dict[str, int]) -> None:
-        path = story.settings.workspace / CID / "google-forms.json"
-        state = json.loads(path.read_text())
-        parts = len(state.get("parts", {}).get(spec.key, [])) or 1
+        record = FormState(story.settings.workspace / CID)
+        state = {"forms": record.forms, "parts": record.parts}
+        parts = len(state["parts"].get(spec.key, [])) or 1
         when = story.clock.t.replace(tzinfo=LONDON).astimezone(dt.UTC)
         for n in range(1, parts + 1):  # a form split into parts: each part is sent
             entry = state["forms"][spec.key if n == 1 else f"{spec.key}.part{n}"]

@@ -66,8 +66,9 @@ def candidates(ctx: Context, n: int, start: int = 0) -> list[Candidate]:
 
 
 def state_of(ctx: Context) -> dict[str, Any]:
-    path = ctx.settings.workspace / ctx.campaign.id / "google-forms.json"
-    return dict(json.loads(path.read_text()))
+    """The forms' records and parts, as the campaign's ledger holds them."""
+    state = FormState(ctx.settings.workspace / ctx.campaign.id)
+    return {"forms": state.forms, "parts": state.parts}
 
 
 def qids(ctx: Context, emu: Emulator, key: str) -> dict[str, str]:
@@ -266,6 +267,18 @@ def test_push_emails_each_part_in_order_and_collect_reads_every_part_and_cant_sc
         for n, (a, b) in enumerate([("A", "B"), ("C", "D"), ("E", "F")], 1):
             assert f"Part {n} of 3: Candidates {a} to {b}:\n{urls[n - 1]}" in body
         assert links(gctx)[(pid, "shortlisting")] == urls[0]  # form_links: part 1's link
+    # ... and every part's link, in order, for staff who pass links on another way: one
+    # row per person and stage still (its key unchanged), the parts in "All parts"
+    tab = staff.read_one("form_links", refresh=True)
+    rows = tab[tab["stage"].astype(str) == "shortlisting"]
+    assert len(rows) == len(set(rows["person_id"])) == len(specs)
+    for _, row in rows.iterrows():
+        pkeys = [gforms.part_key(specs[row["person_id"]].key, n) for n in (1, 2, 3)]
+        assert row["parts"].split("\n") == [
+            f"Part {n} of 3, Candidates {a} to {b}: {state['forms'][k]['url']}"
+            for n, (a, b), k in zip((1, 2, 3), ["AB", "CD", "EF"], pkeys, strict=True)
+        ]
+    assert not any(tab[tab["stage"].astype(str) == "interview"]["parts"].astype(str).str.strip())
 
     # p01 answers part 1 and part 3; one answer is "I can't score this one"
     spec = specs["p01"]
@@ -379,12 +392,12 @@ def test_killed_after_create_a_rerun_finds_the_form_by_its_recorded_id_while_sea
     real_save = FormState.save
     saves = 0
 
-    def dying_save(self: FormState) -> None:
+    def dying_save(self: FormState, *keys: str) -> None:
         nonlocal saves
         saves += 1
         if saves == 2:  # the form is made; its entry is not written down yet
             raise KeyboardInterrupt("killed")
-        real_save(self)
+        real_save(self, *keys)
 
     monkeypatch.setattr(FormState, "save", dying_save)
     with pytest.raises(KeyboardInterrupt):
@@ -456,9 +469,31 @@ def test_a_late_application_goes_in_a_new_part_and_its_link_is_sent(
     sent = by_key(outbox(gctx))
     note = sent["new-candidate|p01|peer-support-2027|shortlisting|G"]
     assert part4["url"] in text_of(note)  # the note links the part Candidate G is on
-    again = [k for k in set(sent) - before if k.startswith("form-link|")]
-    assert again  # everyone's links again, once, now with the fourth part
-    for key in again:
-        assert "Part 4 of 4: Candidate G:\n" in text_of(sent[key])
+    assert "Thank you for sending your shortlisting scores" in text_of(note)
+    assert "new part of your form (part 4 of 4)" in text_of(note)
+    # Nobody gets every link again: each shortlister gets ONE short note with the new
+    # part's link (the one who sent scores, the same late-candidate note).
+    new = set(sent) - before
+    assert not [k for k in new if k.startswith("form-link|")]
+    shortlisters = {
+        k.split("|")[1]
+        for k in before
+        if k.startswith("form-link|") and k.split("|")[3] == "shortlisting"
+    }
+    assert len(shortlisters) > 1
+    assert new == {f"new-candidate|{p}|peer-support-2027|shortlisting|G" for p in shortlisters}
+    for pid in shortlisters - {"p01"}:
+        words = text_of(sent[f"new-candidate|{pid}|peer-support-2027|shortlisting|G"])
+        theirs = spec.key.replace(".p01", f".{pid}")
+        assert state["forms"][gforms.part_key(theirs, 4)]["url"] in words
+        assert "part 4 of 4" in words and "new part of your form" in words
+        assert "Thank you for sending" not in words and "already sent" not in words
+        for n in (1, 2, 3):  # the parts they have are not sent again
+            assert state["forms"][gforms.part_key(theirs, n)]["url"] not in words
+    staff.forget()
+    tab = staff.read_one("form_links")
+    mine = tab[(tab["person_id"] == "p01") & (tab["stage"] == "shortlisting")]
+    assert len(mine) == 1  # still one row: the fourth part is a line in "All parts"
+    assert mine.iloc[0]["parts"].split("\n")[-1] == f"Part 4 of 4, Candidate G: {part4['url']}"
     push_job(gctx)
     assert set(by_key(outbox(gctx))) == set(sent)  # and only once

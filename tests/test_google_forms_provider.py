@@ -54,8 +54,16 @@ def specs(ctx: Context) -> list[FormSpec]:
 
 
 def state_of(ctx: Context) -> dict[str, Any]:
-    path = ctx.settings.workspace / ctx.campaign.id / "google-forms.json"
-    return dict(json.loads(path.read_text())["forms"])
+    """Each form's record, as the campaign's ledger holds it."""
+    return FormState(ctx.settings.workspace / ctx.campaign.id).forms
+
+
+def forget_records(ctx: Context) -> None:
+    """Lose corecruit's record of its Google forms (as if the ledger's copy were lost)."""
+    state = FormState(ctx.settings.workspace / ctx.campaign.id)
+    state.forms.clear()
+    state.parts.clear()
+    state.save()
 
 
 def question_of(ctx: Context, key: str, emu: Emulator) -> dict[str, str]:
@@ -183,20 +191,19 @@ def test_killed_at_every_step_a_rerun_ends_with_one_complete_form_per_key(
     gctx: Context, specs: list[FormSpec], google_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real_save = FormState.save
-    state_file = gctx.settings.workspace / gctx.campaign.id / "google-forms.json"
     steps = 0
     for kill_at in range(1, 20):
         forms(google_emulator).clear()
         google_emulator.state("drive").setdefault("files", {}).clear()
-        state_file.unlink(missing_ok=True)
+        forget_records(gctx)
         saves = 0
 
-        def dying_save(self: FormState, kill_at: int = kill_at) -> None:
+        def dying_save(self: FormState, *keys: str, kill_at: int = kill_at) -> None:
             nonlocal saves
             saves += 1
             if saves == kill_at:
                 raise KeyboardInterrupt("killed")  # before the step is written down
-            real_save(self)
+            real_save(self, *keys)
 
         monkeypatch.setattr(FormState, "save", dying_save)
         try:
@@ -223,13 +230,57 @@ def test_the_state_file_lost_forms_are_found_again_not_made_again(
     gctx: Context, specs: list[FormSpec], google_emulator: Emulator
 ) -> None:
     first = google_provider(gctx).ensure_forms(specs)
-    (gctx.settings.workspace / gctx.campaign.id / "google-forms.json").unlink()
+    forget_records(gctx)
     google_emulator.reset_counts()
     again = google_provider(gctx).ensure_forms(specs)
     assert {k: h.form_id for k, h in again.items()} == {k: h.form_id for k, h in first.items()}
     assert google_emulator.calls("drive.files.create") == 0
     assert google_emulator.calls("forms.forms.batchUpdate") == 0  # already built: adopted
     assert len(google_forms(google_emulator)) == 2
+
+
+def test_an_old_state_file_is_taken_into_the_ledger_once_and_nothing_is_made_twice(
+    gctx: Context, specs: list[FormSpec], google_emulator: Emulator
+) -> None:
+    """A campaign from before the ledger: its google-forms.json is taken in on first use."""
+    folder = gctx.settings.workspace / gctx.campaign.id
+    first = google_provider(gctx).ensure_forms(specs)
+    made = state_of(gctx)
+    forget_records(gctx)
+    old = folder / "google-forms.json"
+    old.write_text(json.dumps({"version": 1, "forms": made}))  # the old layout
+    google_emulator.reset_counts()
+    again = google_provider(gctx).ensure_forms(specs)
+    assert {k: h.form_id for k, h in again.items()} == {k: h.form_id for k, h in first.items()}
+    assert google_emulator.counts("") == {}  # every form complete in the record: no call
+    assert not old.exists()
+    kept = folder / "google-forms.json.migrated"
+    assert json.loads(kept.read_text())["forms"] == made  # kept, never deleted
+    assert state_of(gctx) == made
+    # Stopped after the ledger took it in and before the rename: taken in again, changing
+    # nothing (what the ledger holds wins), and still nothing made or called.
+    state = FormState(folder)
+    state.forms[specs[0].key]["collected"] = "2027-02-01T10:00:00.000000Z"
+    state.save(specs[0].key)
+    old.write_text(kept.read_text())
+    google_provider(gctx).ensure_forms(specs)
+    assert google_emulator.counts("") == {}
+    assert state_of(gctx)[specs[0].key]["collected"] == "2027-02-01T10:00:00.000000Z"
+    assert (folder / "google-forms.json.migrated2").exists() and not old.exists()
+    assert len(google_forms(google_emulator)) == 2
+
+
+def test_an_unreadable_old_state_file_stops_nothing_and_no_form_is_made_twice(
+    gctx: Context, specs: list[FormSpec], google_emulator: Emulator
+) -> None:
+    folder = gctx.settings.workspace / gctx.campaign.id
+    first = google_provider(gctx).ensure_forms(specs)
+    forget_records(gctx)
+    (folder / "google-forms.json").write_text('{"forms": {"half a fi')
+    again = google_provider(gctx).ensure_forms(specs)  # no "cannot be read" error any more
+    assert {k: h.form_id for k, h in again.items()} == {k: h.form_id for k, h in first.items()}
+    assert len(google_forms(google_emulator)) == 2  # found in Drive by name
+    assert (folder / "google-forms.json.migrated").read_text().startswith('{"forms"')
 
 
 def test_a_changed_spec_updates_the_same_form_and_old_answers_still_map(
@@ -647,7 +698,7 @@ def test_the_collect_job_marks_answers_collected_only_after_writing_them(
     def killed(*args: Any, **kwargs: Any) -> None:
         raise KeyboardInterrupt  # stopped between reading the answers and writing them
 
-    monkeypatch.setattr(staff, "write", killed)
+    monkeypatch.setattr(staff, "_save_grids", killed)  # every write of the store saves there
     with pytest.raises(KeyboardInterrupt):
         collect_job(gctx)
     assert "collected" not in state_of(gctx)[key]

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from test_ledger import ATTENDANCE  # one attendance for the ledger stories
+from test_runner import fake_jobs  # noqa: F401  (a fixture: jobs that do nothing)
 
 from automations.context import Context, make_context
 from automations.errors import StoreError
@@ -216,6 +217,34 @@ def test_on_google_a_second_run_with_nothing_new_makes_no_write_call(
     assert google_emulator.counts("sheets.").get("sheets.spreadsheets.values.batchGet", 0) > 0
     log = make().stores.staff.read_one("run_log")  # the run log waits in the ledger
     assert len(log) == 3 * len(recs)
+
+
+def test_on_google_the_run_log_tab_keeps_its_latest_rows_and_nothing_is_put_back(
+    google_ctx: Any,
+    google_emulator: Any,
+    make: Any,
+    google_settings: Any,
+    fake_jobs: dict,  # noqa: F811  (the fixture imported above)
+) -> None:
+    """Issue 17: the Run log keeps its latest rows on Google Sheets too."""
+    from test_runner import capped
+
+    settings = capped(google_settings, 10)
+    runner = Runner(settings, context_factory=lambda s, cid: make())
+    ids: list[str] = []
+    for n in range(8):  # an outcome that changes: the Status tab is saved each run
+        fake_jobs["mode"]["flaky_fails"] = n % 2 == 0
+        ids += [rec.run_id for rec in runner.run_once(["flaky", "good"])]
+    staff = make().stores.staff
+    ss = google_emulator.state("sheets")["spreadsheets"][staff.spreadsheet_id]
+    sheet = next(sh for sh in ss.sheets if sh.props["title"] == "Run log")
+    first = sorted((r, str(c.value)) for (r, col), c in sheet.cells.items() if col == 0 and r)
+    assert [v for _, v in first if v not in ("", "None")] == ids[-10:]  # the sheet itself
+    fake_jobs["mode"]["flaky_fails"] = True
+    recs = runner.run_once(["flaky", "good"])
+    assert not [a for rec in recs for a in rec.attention if "put back" in a or "deleted" in a]
+    log = make().stores.staff.read_one("run_log")
+    assert list(log["run_id"]) == [*ids, *(x.run_id for x in recs)][-10:]
 
 
 def test_the_stamp_tab_is_hidden_on_google(google_ctx: Any, google_emulator: Any) -> None:

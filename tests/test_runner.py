@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import email
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -231,6 +232,64 @@ def test_run_once_writes_the_run_log_in_one_append(
     ctx.stores.staff.forget()
     log = ctx.stores.staff.read_one("run_log")
     assert list(log["outcome"]) == ["ok", "failed", "ok"]
+
+
+def capped(settings: Settings, rows: int) -> Settings:
+    """The same settings with the Run log tab kept to ``rows`` rows."""
+    schedule_ = settings.org.schedule.model_copy(update={"run_log_rows": rows})
+    return dataclasses.replace(
+        settings, org=settings.org.model_copy(update={"schedule": schedule_})
+    )
+
+
+def test_the_run_log_tab_keeps_its_latest_rows_and_the_record_does_not_put_old_ones_back(
+    ctx: Context, settings: Settings, fake_jobs: dict
+) -> None:
+    """Issue 17: a row per job per run grew the tab for ever; it keeps the latest rows."""
+    import openpyxl
+
+    from automations.ledger import open_ledger
+
+    r = Runner(capped(settings, 10), clock=ctx.clock)
+    ids: list[str] = []
+    for n in range(8):  # an outcome that changes: the Status tab is saved each run
+        fake_jobs["mode"]["flaky_fails"] = n % 2 == 0
+        ids += [rec.run_id for rec in r.run_once(["flaky", "good"])]
+    assert len(ids) == 16
+    ctx.stores.staff.forget()
+    log = ctx.stores.staff.read_one("run_log")
+    assert list(log["run_id"]) == ids[-10:]  # the latest, in order
+    sheet = openpyxl.load_workbook(ctx.stores.staff.path)["Run log"]  # type: ignore[attr-defined]
+    assert [c.value for c in sheet["A"][1:] if c.value] == ids[-10:]  # the file itself
+    # Rows the job took out of the tab are not "deleted by a person": no notice, nothing
+    # put back at the next run.
+    fake_jobs["mode"]["flaky_fails"] = True
+    recs = r.run_once(["flaky", "good"])
+    assert not [a for rec in recs for a in rec.attention if "put back" in a or "deleted" in a]
+    ctx.stores.staff.forget()
+    log = ctx.stores.staff.read_one("run_log")
+    assert list(log["run_id"]) == [*ids, *(x.run_id for x in recs)][-10:]
+    # The record took them out on purpose: gone from the live rows, kept as history until
+    # its usual tidying (see LedgerSync's prune).
+    led = open_ledger(settings.workspace / ctx.campaign.id)
+    live = led.rows("staff", ["run_log"], led.generation("staff"))["run_log"]
+    assert len(live) == 10
+
+    with sqlite3.connect(led.path) as db:
+        (kept,) = db.execute(
+            "SELECT COUNT(DISTINCT key) FROM rows WHERE tab = 'run_log'"
+        ).fetchone()
+    assert kept == 18
+    # Runs with nothing new hold their rows in the record, not saved; at twice the cap
+    # they are trimmed in one save, so neither the record's view nor the file grows.
+    seen = []
+    for _ in range(32):
+        r.run_once(["good"])
+        ctx.stores.staff.forget()
+        seen.append(len(ctx.stores.staff.read_one("run_log")))
+    assert max(seen) == 20 and seen.count(10) > 1, seen  # held, then trimmed in one save
+    sheet = openpyxl.load_workbook(ctx.stores.staff.path)["Run log"]  # type: ignore[attr-defined]
+    assert 10 <= len([c for c in sheet["A"][1:] if c.value]) <= 20
 
 
 def test_run_adds_columns_a_newer_version_needs_before_the_jobs(

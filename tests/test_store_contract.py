@@ -313,6 +313,42 @@ def test_upsert_and_append_by_key(backend: Backend) -> None:
     assert list(backend.fresh().read_one("things")["id"]) == ["1", "2", "3", "4"]
 
 
+def test_append_rows_adds_new_keys_at_the_end_and_keeps_the_rows_there(backend: Backend) -> None:
+    spec = backend.store.tab("things")
+    labels = [c.label for c in spec.columns]
+    typed = [""] * len(labels)
+    typed[0], typed[labels.index("A")] = "1", "as typed"
+    backend.set_grid("Things", [[*labels, "My notes"], [*typed, "keep me"], [], ["2"], []])
+    store = backend.fresh()
+    at = dt.datetime(2027, 2, 8, 10, 30)
+    cols = ("n", "id", "money", "at")  # any order of the template's columns
+    new = [(5, "3", Decimal("12.50"), at), (6, "2", None, at), (7, "3", None, None)]
+    assert store.append_rows({"things": (cols, new)}) == {"things": 1}  # "2" there, "3" twice
+    assert backend.fresh().append_rows({"things": (cols, new)}) == {"things": 0}
+    back = backend.fresh().read_one("things")
+    assert list(back.index) == [2, 4, 5]  # the blank row in between kept, the new one last
+    assert list(back["id"]) == ["1", "2", "3"] and back["a"].iloc[0] == "as typed"
+    assert back["My notes"].iloc[0] == "keep me" and back["My notes"].iloc[2] == ""
+    got = back.iloc[2]
+    assert int(got["n"]) == 5 and got["money"] == Decimal("12.50") and got["at"] == at
+    assert got["a"] == "" and got["day"] is None
+    with pytest.raises(KeyError, match="no column 'nope'"):
+        store.append_rows({"things": (("id", "nope"), [("9", "x")])})
+
+
+def test_read_columns_reads_typed_cells_of_some_columns(backend: Backend) -> None:
+    spec = backend.store.tab("things")
+    at = dt.datetime(2027, 2, 8, 10, 30)
+    rows = [{"id": "1", "at": at, "n": 2}, {"id": "2", "a": "x"}]
+    backend.store.write({"things": make_frame(spec, rows)})
+    got = backend.fresh().read_columns("things", ["at", "id"])
+    assert got == {"at": [at, None], "id": ["1", "2"]}
+    labels = [c.label for c in spec.columns if c.id != "at"]
+    backend.set_grid("Things", [labels, ["1"]])
+    with pytest.raises(SheetProblems, match=r"column 'At': this column is missing"):
+        backend.fresh().read_columns("things", ["id"])
+
+
 def test_bad_cells_named_by_row_and_column_without_values(backend: Backend) -> None:
     spec = backend.store.tab("things")
     labels = [c.label for c in spec.columns]

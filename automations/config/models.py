@@ -164,6 +164,13 @@ class ScheduleConfig(_Model):
         description="Make papers to post for people the panel workbook cannot be shared with.",
     )
     failure_report_after: int = Field(3, ge=1, description="Email the admin after this many.")
+    run_log_rows: int = Field(
+        2000,
+        ge=10,
+        description="Rows the Run log tab keeps: the latest (older ones leave the tab when "
+        "the workbook is next saved; corecruit's record keeps them as history until its "
+        "usual tidying).",
+    )
 
 
 def _strict_number(v: object) -> object:

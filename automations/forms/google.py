@@ -3,15 +3,16 @@
 How a form is made, so that a job killed at any line and run again never makes a
 second form for the same key:
 
-1. Look in ``<workspace>/<campaign>/google-forms.json`` (the state file) for the
+1. Look in the campaign's ledger (``<workspace>/<campaign>/ledger.sqlite3``, the
+   record of each form: see :class:`FormState`) for the
    key. If it is not there, ask Drive for a form named ``<title> [<key>]`` (the
    document title carries the key), in case an earlier run created it and was
-   stopped before it could write the state file down.
+   stopped before it could write its record down.
 2. Only if neither knows it: a Drive ``files.create`` of the form type, named with
    the document title, in ``[google] drive_folder_id`` when set (not
    ``forms.create``, which always puts the form in the caller's own Drive: a service
    account has none). Its id is set aside first (``files.generateIds``) and written
-   to the state file, so a lost answer, or a run stopped right after the create, is
+   to the record, so a lost answer, or a run stopped right after the create, is
    settled by looking the id up (``files.get``), never by a search: Drive's search
    can miss a file made moments before, and a miss must not make a second form.
 3. Items, title, description and settings go in ONE ``forms.batchUpdate`` per
@@ -25,19 +26,19 @@ second form for the same key:
 5. A form made before the folder was set is moved into ``[google] drive_folder_id``
    (staff who can open the folder can see the forms; a shared drive holds them).
 
-Each step is written to the state file as soon as it is done; a form whose state
-says it is complete costs no API call at all. Responses come from
+Each step is written to the record (one ledger transaction) as soon as it is done; a
+form whose record says it is complete costs no API call at all. Responses come from
 ``responses.list`` with ``filter=timestamp >= since``, 5000 to a page: the calls
 grow with the number of forms and pages, never with rows.
 
-Question ids Google assigns are kept in the state file (question id -> item id);
+Question ids Google assigns are kept in the record (question id -> item id);
 ids from earlier builds of a form are kept too, so older responses still map, by
 question id and never by position (a part reordered by hand still maps).
 
 A shortlisting form is split into parts of :data:`PART_CANDIDATES` candidates (fewer
 for large print and easy read), each its own form and link, listed in order in the
-email ("Part 1 of 3: Candidates A to Y"). Which part holds whom is recorded in the state
-file (``parts``) and kept: a late application joins the last part, or a new one, and
+email ("Part 1 of 3: Candidates A to Y"). Which part holds whom is recorded in the ledger
+(``parts``) and kept: a late application joins the last part, or a new one, and
 no candidate moves between forms (their answers are on that form). Answers from every
 part are read as the person's own form's.
 
@@ -54,7 +55,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -62,9 +62,9 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from ..errors import GoogleAPIError, JobError, RetryLimitReached
-from ..files import private_dir
 from ..google.auth import FORMS_SCOPES, credentials_for, require_scopes
 from ..google.http import NO_OWNER, RetryPolicy, build_service, no_storage, scrub
+from ..ledger import Ledger, open_ledger
 from ..transforms.form_values import letters_words
 from .base import (
     CANT_SCORE,
@@ -89,7 +89,8 @@ DRIVE_FILE = "https://www.googleapis.com/auth/drive.file"
 NEEDED_SCOPES: tuple[str, ...] = (*FORMS_SCOPES, DRIVE_FILE)
 PAGE_SIZE = 5000
 ID_BATCH = 20  # file ids asked for at once (files.generateIds), for the forms about to be made
-STATE_VERSION = 1
+OLD_STATE_NAME = "google-forms.json"  # where the record was kept before the ledger
+FORM_RECORD, PARTS_RECORD = "google form", "google form parts"  # kinds of ledger record
 SETTINGS = {"quizSettings": {"isQuiz": False}, "emailCollectionType": "DO_NOT_COLLECT"}
 SETTINGS_MASK = "quizSettings.isQuiz,emailCollectionType"
 
@@ -454,41 +455,81 @@ def parse_time(text: str) -> dt.datetime:
 
 
 class FormState:
-    """``google-forms.json``: what corecruit knows of each form, written atomically."""
+    """What corecruit knows of each Google form, kept in the campaign's ledger.
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    ``forms``: a form's (or part's) key -> its entry (form id, link, question ids, how far
+    it is built, published, shared, filed, answers collected up to when). ``parts``: a
+    split form's key -> the candidate letters of each part, in order (the record of which
+    part holds whom: ``forms[part_key(key, n)]`` is part n's form). :meth:`save` writes
+    what changed in one ledger transaction, as soon as each step is done.
+
+    A ``google-forms.json`` left by an earlier version beside the ledger is taken in on
+    first use (what the ledger already holds wins, so a rerun after a kill changes
+    nothing) and renamed ``google-forms.json.migrated``: it is kept, never deleted.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.ledger: Ledger = open_ledger(self.folder)
         self.forms: dict[str, dict[str, Any]] = {}
-        # a split form's key -> the candidate letters of each part, in order (the record of
-        # which part holds whom: forms[part_key(key, n)] is part n's form)
         self.parts: dict[str, list[list[str]]] = {}
-        if path.exists():
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                raise JobError(
-                    f"The Google Forms state file {path.name} in the campaign's workspace "
-                    "folder cannot be read. Move it aside and run the command again: "
-                    "corecruit finds its forms in Drive by name."
-                ) from None
-            self.forms = dict(data.get("forms") or {})
-            self.parts = {k: [list(p) for p in v] for k, v in (data.get("parts") or {}).items()}
+        self._take_in_old_file()
+        self._saved = self.ledger.form_records()
+        for (kind, key), value in self._saved.items():
+            if kind == FORM_RECORD:
+                self.forms[key] = json.loads(value)
+            elif kind == PARTS_RECORD:
+                self.parts[key] = [list(p) for p in json.loads(value)]
 
-    def save(self) -> None:
-        private_dir(self.path.parent)
-        data: dict[str, Any] = {"version": STATE_VERSION, "forms": self.forms}
-        if self.parts:
-            data["parts"] = self.parts
-        fd, tmp = tempfile.mkstemp(prefix=".google-forms.", dir=self.path.parent)
+    def _take_in_old_file(self) -> None:
+        old = self.folder / OLD_STATE_NAME
+        if not old.exists():
+            return
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, indent=1, sort_keys=True)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+            data = json.loads(old.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = None
+        if not isinstance(data, dict):
+            # nothing lost: corecruit finds the forms it made in Drive by their names
+            log.warning("%s could not be read; the forms are found in Drive", OLD_STATE_NAME)
+            data = {}
+        found: dict[tuple[str, str], str | None] = {}
+        for key, entry in (data.get("forms") or {}).items():
+            found[(FORM_RECORD, str(key))] = _dump(entry)
+        for key, parts in (data.get("parts") or {}).items():
+            found[(PARTS_RECORD, str(key))] = _dump([list(p) for p in parts])
+        have = self.ledger.form_records()
+        self.ledger.keep_form_records({k: v for k, v in found.items() if k not in have})
+        kept = old.with_name(f"{OLD_STATE_NAME}.migrated")
+        n = 1
+        while kept.exists():
+            n += 1
+            kept = old.with_name(f"{OLD_STATE_NAME}.migrated{n}")
+        os.replace(old, kept)
+        log.info("took the Google forms record into the ledger (the old file is kept)")
+
+    def save(self, *keys: str) -> None:
+        """Record these forms' entries and parts (every one, when none is named), in one
+        transaction; what did not change is not written."""
+        names = set(keys) if keys else {*self.forms, *self.parts, *(k for _, k in self._saved)}
+        changes: dict[tuple[str, str], str | None] = {}
+        for key in names:
+            for kind, held in ((FORM_RECORD, self.forms), (PARTS_RECORD, self.parts)):
+                value = _dump(held[key]) if key in held else None
+                if self._saved.get((kind, key)) != value:
+                    changes[(kind, key)] = value
+        if not changes:
+            return
+        self.ledger.keep_form_records(changes)
+        for k, v in changes.items():
+            if v is None:
+                self._saved.pop(k, None)
+            else:
+                self._saved[k] = v
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 # --------------------------------------------------------------------- provider
@@ -501,7 +542,7 @@ class GoogleFormsProvider:
         self,
         forms_service: Any,
         drive_service: Any,
-        state_path: Path,
+        folder: Path,
         *,
         policy: RetryPolicy | None = None,
         timezone: str = "Europe/London",
@@ -510,7 +551,7 @@ class GoogleFormsProvider:
     ) -> None:
         self.forms = forms_service
         self.drive = drive_service
-        self.state = FormState(state_path)
+        self.state = FormState(folder)
         self.policy = policy or RetryPolicy()
         self.tz = timezone
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
@@ -629,7 +670,7 @@ class GoogleFormsProvider:
     def parts_of(self, spec: FormSpec, *, reading: bool = False) -> list[FormSpec]:
         """The forms a spec is served as: itself, or a shortlisting form split into parts.
 
-        Which part holds which candidate is recorded in the state file the first time a
+        Which part holds which candidate is recorded in the ledger the first time a
         form is split and kept from then on (see :func:`plan_parts`). ``reading``: every
         recorded part, even one whose candidates have all been taken off since, so its
         answers are still read; nothing is recorded.
@@ -643,7 +684,7 @@ class GoogleFormsProvider:
         plan = recorded if reading else plan_parts(spec.candidate_order, recorded, part_size(spec))
         if len(plan) > 1 and not reading and self.state.parts.get(spec.key) != plan:
             self.state.parts[spec.key] = plan
-            self.state.save()
+            self.state.save(spec.key)
         now = set(spec.candidate_order)
         numbered = [(n, p) for n, p in enumerate(plan, 1) if reading or now & set(p)]
         if len(numbered) <= 1 and (not numbered or numbered[0][0] == 1):
@@ -675,7 +716,7 @@ class GoogleFormsProvider:
                 if not pending:
                     pending = self._new_id(spec)
                     self.state.forms[spec.key] = {"pending_id": pending}
-                    self.state.save()
+                    self.state.save(spec.key)
                 fresh = self._create(spec, pending)
                 found = fresh["formId"]
                 if not fresh.get("made"):
@@ -692,7 +733,7 @@ class GoogleFormsProvider:
             if (fresh or {}).get("filed"):
                 entry["filed"] = True  # made in the folder
             self.state.forms[spec.key] = entry
-            self.state.save()
+            self.state.save(spec.key)
         try:
             self._build(spec, entry, fresh)
         except GoogleAPIError as exc:
@@ -701,7 +742,7 @@ class GoogleFormsProvider:
             # deleted (or trashed) since it was made: forget it and make a new one
             log.warning("the form for %s is gone from Google; making a new one", spec.key)
             del self.state.forms[spec.key]
-            self.state.save()
+            self.state.save(spec.key)
             return self._ensure_one(spec, None)
         if not entry.get("published"):
             self._publish(spec, entry)
@@ -819,7 +860,7 @@ class GoogleFormsProvider:
             entry["url"] = form.get("responderUri") or entry.get("url", "")
             mapping = matching_questions(form, spec)
             if mapping is not None:
-                self._record_build(entry, want, mapping, form)
+                self._record_build(spec.key, entry, want, mapping, form)
                 return form
             have = form.get("items") or []
             qmap: dict[str, str] = entry.get("questions") or {}
@@ -889,11 +930,15 @@ class GoogleFormsProvider:
                 )
             built = out.get("form") or {}
             self._record_build(
-                entry, want, {q: i.item_id for q, i in zip(qids, items, strict=True)}, built
+                spec.key,
+                entry,
+                want,
+                {q: i.item_id for q, i in zip(qids, items, strict=True)},
+                built,
             )
             if answered:  # not finished: the next push, once they are collected, removes them
                 entry["built"] = ""
-                self.state.save()
+                self.state.save(spec.key)
             return built
 
     def _uncollected(self, entry: dict[str, Any], what: str) -> set[str]:
@@ -912,7 +957,12 @@ class GoogleFormsProvider:
             kw["pageToken"] = token
 
     def _record_build(
-        self, entry: dict[str, Any], want: str, mapping: dict[str, str], form: dict[str, Any]
+        self,
+        key: str,
+        entry: dict[str, Any],
+        want: str,
+        mapping: dict[str, str],
+        form: dict[str, Any],
     ) -> None:
         entry.setdefault("questions", {}).update(mapping)
         entry["built"] = want
@@ -921,7 +971,7 @@ class GoogleFormsProvider:
         state = (form.get("publishSettings") or {}).get("publishState") or {}
         if state.get("isPublished") and state.get("isAcceptingResponses"):
             entry["published"] = True
-        self.state.save()
+        self.state.save(key)
 
     def _publish(self, spec: FormSpec, entry: dict[str, Any]) -> None:
         body = {
@@ -935,7 +985,7 @@ class GoogleFormsProvider:
             f"publishing the form for {spec.key}",
         )
         entry["published"] = True
-        self.state.save()
+        self.state.save(spec.key)
 
     def _share(self, spec: FormSpec, entry: dict[str, Any]) -> None:
         body = {"type": "anyone", "role": "reader", "view": "published"}
@@ -959,7 +1009,7 @@ class GoogleFormsProvider:
                 status=403,
             ) from None
         entry["shared"] = True
-        self.state.save()
+        self.state.save(spec.key)
 
     def _file(self, spec: FormSpec, entry: dict[str, Any]) -> None:
         """Move the form into ``[google] drive_folder_id`` (staff with the folder see it)."""
@@ -982,7 +1032,7 @@ class GoogleFormsProvider:
                 what,
             )
         entry["filed"] = True
-        self.state.save()
+        self.state.save(spec.key)
 
     # ------------------------------------------------------------ responses
 
@@ -1028,15 +1078,16 @@ class GoogleFormsProvider:
         at Google deleting a question deletes its answers: marking them on reading would
         lose them if the job stopped before writing them.
         """
-        changed = False
+        changed: set[str] = set()
         for r in responses:
             latest = self._seen.get(r.response_id, "")
-            entry = self.state.forms.get(self._part.get(r.response_id, r.form_key))
+            key = self._part.get(r.response_id, r.form_key)
+            entry = self.state.forms.get(key)
             if entry is not None and latest > str(entry.get("collected") or ""):
                 entry["collected"] = latest
-                changed = True
+                changed.add(key)
         if changed:
-            self.state.save()
+            self.state.save(*changed)
 
     def _lister(self, kw: dict[str, Any]) -> Callable[[], Any]:
         return lambda: self.forms.forms().responses().list(**kw)
@@ -1058,7 +1109,7 @@ class GoogleFormsProvider:
                 return None
             raise JobError(
                 f"The Google form for {spec.key} does not hold the questions corecruit "
-                "expects (it was changed by hand, or the state file was lost after the "
+                "expects (it was changed by hand, or corecruit's record of it was lost after the "
                 "questions changed). Run 'corecruit forms push' first, then collect again."
             )
         entry = entry or {
@@ -1073,7 +1124,7 @@ class GoogleFormsProvider:
         entry["questions"] = {**entry.get("questions", {}), **mapping}
         entry["built"] = spec_hash(spec)
         self.state.forms[spec.key] = entry
-        self.state.save()
+        self.state.save(spec.key)
         return entry
 
     def _response(self, spec: FormSpec, entry: dict[str, Any], r: dict[str, Any]) -> Response:
@@ -1129,7 +1180,7 @@ def google_provider(ctx: Context) -> GoogleFormsProvider:
     return GoogleFormsProvider(
         forms,
         drive,
-        settings.workspace / ctx.campaign.id / "google-forms.json",
+        settings.workspace / ctx.campaign.id,
         policy=policy,
         timezone=settings.org.organisation.timezone,
         folder_id=settings.org.google.drive_folder_id,

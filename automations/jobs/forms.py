@@ -15,22 +15,26 @@ Both are safe to kill at any line and run again:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 
 from ..context import Context
-from ..forms.base import FormHandle, FormSpec, get_provider
+from ..forms.base import FormHandle, FormPart, FormSpec, get_provider
 from ..forms.links import base_url, links_not_emailed
 from ..locks import job_lock
 from ..mail.render import Renderer
 from ..sending import Item, common_context, send_once
-from ..store import append_new, make_frame, upsert_rows
+from ..store import make_frame, upsert_rows
+from ..transforms.form_values import letters_words
 from ..transforms.forms import (
+    SCORE_COLUMNS,
     Candidate,
     Scorer,
     build_specs,
@@ -146,6 +150,29 @@ def scores_on_paper(person: pd.Series) -> bool:
     return on_paper(person_recipient(person.to_dict()))
 
 
+def _link_key(
+    ctx: Context, spec: FormSpec, handle: FormHandle, logged: set[str]
+) -> tuple[str, tuple[FormPart, ...]]:
+    """The key of a person's link email, and the parts added since it went.
+
+    The key names the link (a renewed link is a new form id: it goes again, once) and,
+    for a form split into parts, how many parts it listed. A part added later (a late
+    application with no room in the last part) does not send every link again: the key
+    already in the Sent messages log is kept, and the parts after the ones it listed
+    are returned, each to go as a short note of its own (see :func:`push_job`).
+    """
+    base = form_link_key(spec.person_id, ctx.campaign.id, spec.stage, handle.form_id)
+    n = len(handle.parts)
+    key = f"{base}+{n}parts" if n else base
+    if not n or key in logged:
+        return key, ()
+    for had in range(n - 1, 0, -1):  # the email listed fewer parts (one: no parts)
+        old = f"{base}+{had}parts" if had > 1 else base
+        if old in logged:
+            return old, handle.parts[had:]
+    return key, ()
+
+
 def _link_item(
     ctx: Context,
     renderer: Renderer,
@@ -153,10 +180,16 @@ def _link_item(
     handle: FormHandle,
     person: pd.Series,
     new_letter: str | None = None,
+    *,
+    key: str = "",
+    new_part: FormPart | None = None,
+    scored: bool = True,
 ) -> Item:
-    """The email with a person's own form link; or, with ``new_letter``, the short note
-    that a late application has been added to the form they already sent. Keyed by the
-    link (a renewed link goes again, once), or by person and candidate."""
+    """The email with a person's own form link (under ``key``, see :func:`_link_key`);
+    or, with ``new_letter``, the short note that a late application has been added to
+    their form: to someone who already sent their scores (``scored``), or the first
+    candidate of a part added since their links went (``new_part``, with its link).
+    A note is keyed by person and candidate, so it goes once whichever way it is due."""
     r = person_recipient(person.to_dict())
     expires = _local(ctx, handle.expires_at)
     # A form split into parts (Google) is a link per part, listed in order; a late
@@ -170,6 +203,8 @@ def _link_item(
         "expires": f"{expires:%A} {expires.day} {expires:%B %Y}" if expires else "the form closes",
         "candidate": candidate_label(new_letter or ""),
         "stage": spec.stage,
+        "scored": scored,
+        "new_part": f"part {new_part.number} of {new_part.of}" if new_part is not None else "",
     }
     on_paper = scores_on_paper(person)
     context["on_paper"] = on_paper
@@ -182,9 +217,7 @@ def _link_item(
     if on_paper and not new_letter:
         template = "form_link_paper"
     rendered = renderer.render(template, {**common_context(ctx, r), **context})
-    # a part added later is a new set of links: it goes again, once
-    which = handle.form_id + (f"+{len(handle.parts)}parts" if handle.parts else "")
-    key = form_link_key(spec.person_id, ctx.campaign.id, spec.stage, which)
+    key = key or _link_key(ctx, spec, handle, set())[0]
     rule, occasion = RULE, str(spec.stage)
     if new_letter:  # once per person and candidate, whatever happens to the link
         rule, occasion = NEW_RULE, f"{spec.stage} {new_letter}"
@@ -199,6 +232,14 @@ def _link_item(
         content_hash=digest,
         rendered=rendered,
         planned=f"{rule} -> {r.label}, {occasion}",
+    )
+
+
+def _parts_cell(handle: FormHandle) -> str:
+    """Every part's link, one a line, as staff passing links on another way need them
+    (the row stays one per person and stage: its key never changes)."""
+    return "\n".join(
+        f"Part {p.number} of {p.of}, {letters_words(p.letters)}: {p.url}" for p in handle.parts
     )
 
 
@@ -249,6 +290,7 @@ def push_job(ctx: Context, send: bool = True) -> JobResult:
                     "expires_at": _local(ctx, h.expires_at),
                     "candidate_order": ", ".join(spec.candidate_order),
                     "order_seed": spec.order_seed,
+                    "parts": _parts_cell(h),
                 }
             )
         spec_tab = staff.tab("form_links")
@@ -280,8 +322,10 @@ def push_job(ctx: Context, send: bool = True) -> JobResult:
         people = {_text(r.get("person_id")): r for _, r in frames["people"].iterrows()}
         renderer = Renderer(ctx.settings)
         events = events_from_dates(frames["dates"], ctx.campaign)
-        items = []
+        items: dict[str, Item] = {}
         carried = 0
+        logged = {_text(k) for k in frames["sent_messages"].get("message_key", [])}
+        added: dict[str, tuple[FormPart, ...]] = {}  # person -> parts added since links went
         for spec in specs:
             if early and spec.stage == "shortlisting":
                 continue  # not before the day shortlisting opens
@@ -294,7 +338,11 @@ def push_job(ctx: Context, send: bool = True) -> JobResult:
             ):
                 carried += 1  # the reminder that shortlisting opens carries it: one email
                 continue
-            items.append(_link_item(ctx, renderer, spec, handles[spec.key], person))
+            key, new_parts = _link_key(ctx, spec, handles[spec.key], logged)
+            if spec.stage == "shortlisting" and new_parts:
+                added[spec.person_id] = new_parts
+            it = _link_item(ctx, renderer, spec, handles[spec.key], person, key=key)
+            items[it.key] = it
         if carried:
             res.detail += (
                 f"; {carried} shortlisting link(s) go with the message that shortlisting "
@@ -310,10 +358,26 @@ def push_job(ctx: Context, send: bool = True) -> JobResult:
         for pid, letters in late.items():
             spec = by_person[pid]
             for letter in letters:
-                items.append(
-                    _link_item(ctx, renderer, spec, handles[spec.key], people[pid], letter)
+                it = _link_item(ctx, renderer, spec, handles[spec.key], people[pid], letter)
+                items[it.key] = it
+        # A part added since a person's links went: one short note with its link (the
+        # late-candidate note, about the part's first candidate), not every link again.
+        for pid, new_parts in added.items():
+            spec = by_person[pid]
+            for part in new_parts:
+                first = min(part.letters, key=lambda x: (len(x), x))
+                it = _link_item(
+                    ctx,
+                    renderer,
+                    spec,
+                    handles[spec.key],
+                    people[pid],
+                    first,
+                    new_part=part,
+                    scored=first in late.get(pid, []),
                 )
-        sent = send_once(ctx, items)
+                items[it.key] = it  # the same key as its late-candidate note: one email
+        sent = send_once(ctx, list(items.values()))
         for key, it in sent.sent_keys.items():
             pid = it.recipient.id
             if it.rule == RULE and scores_on_paper(people[pid]):
@@ -359,11 +423,14 @@ def _specs_for_links(
     return specs + extra
 
 
-def _since(ctx: Context, raw: pd.DataFrame, source: str) -> dt.datetime | None:
-    if raw.empty:
-        return None
-    mine = raw[raw["source"].astype(str) == source]
-    times = [t for t in mine["submitted_at"].tolist() if isinstance(t, dt.datetime)]
+def _since(ctx: Context, raw: Mapping[str, Sequence[Any]], source: str) -> dt.datetime | None:
+    """Where to fetch from: a day before the latest score of ``source`` already collected
+    (``raw``: the source and submitted_at columns of raw_scores)."""
+    times = [
+        t
+        for s, t in zip(raw["source"], raw["submitted_at"], strict=True)
+        if isinstance(t, dt.datetime) and str(s) == source
+    ]
     if not times:
         return None
     return _aware(ctx, max(times)) - OVERLAP
@@ -371,22 +438,27 @@ def _since(ctx: Context, raw: pd.DataFrame, source: str) -> dt.datetime | None:
 
 def collect_job(ctx: Context) -> JobResult:
     """Fetch new responses; append valid scores to raw_scores and everything that
-    cannot be used to exceptions (with a plain reason), in one write."""
+    cannot be used to exceptions (with a plain reason), in one write.
+
+    Raw scores is read for two columns only (where to fetch from), and the new rows are
+    added at its end as tuples (at 5,000 applications a run brings 160,000 scores: frames
+    of every old and new row cost seconds and hundreds of MB)."""
     res = JobResult(job="forms collect")
     staff = ctx.stores.staff
     with job_lock(ctx, "forms"):
-        frames = staff.read(
-            [*STAFF_TABS, "raw_scores", "exceptions", "redaction_report"], errors="collect"
-        )
+        tabs = [*STAFF_TABS, "exceptions", "redaction_report"]
+        staff.prefetch([*tabs, "raw_scores"])  # one batch (one Google call) for both reads
+        frames = staff.read(tabs, errors="collect")
+        raw = staff.read_columns("raw_scores", ["source", "submitted_at"])
         res.api_calls += 2
-        res.rows_read = sum(len(df) for df in frames.values())
+        res.rows_read = sum(len(df) for df in frames.values()) + len(raw["source"])
         specs = _specs_for_links(ctx, frames, current_specs(ctx, frames, collecting=True))
         if not specs:
             res.detail = "no forms yet, so nothing to collect"
             return res
         provider = get_provider(ctx)
         source = "google form" if ctx.settings.org.forms.backend == "google" else "local form"
-        responses = provider.fetch_responses(specs, _since(ctx, frames["raw_scores"], source))
+        responses = provider.fetch_responses(specs, _since(ctx, raw, source))
         by_key = {s.key: s for s in specs}
         got = validate_responses(
             by_key,
@@ -395,17 +467,20 @@ def collect_job(ctx: Context) -> JobResult:
             now=ctx.now(),
             tz=ctx.settings.org.organisation.timezone,
         )
-        raw_spec, exc_spec = staff.tab("raw_scores"), staff.tab("exceptions")
-        with staff.locked():
-            current = staff.read(["raw_scores", "exceptions"], refresh=True)
-            raw, n_raw = append_new(
-                raw_spec, current["raw_scores"], make_frame(raw_spec, got.raw_scores)
+        del specs, by_key  # every form's items: not needed to write
+        # Marking needs which responses, not their answers (160,000 at 5,000 applications)
+        responses = [dataclasses.replace(r, answers={}) for r in responses]
+        exc_cols = staff.tab("exceptions").column_ids
+        exc_rows = [tuple(e.get(c) for c in exc_cols) for e in got.exceptions]
+        with staff.locked():  # only rows whose key is not there yet, in one write
+            added = staff.append_rows(
+                {
+                    "raw_scores": (SCORE_COLUMNS, got.score_rows),
+                    "exceptions": (exc_cols, exc_rows),
+                }
             )
-            exc, n_exc = append_new(
-                exc_spec, current["exceptions"], make_frame(exc_spec, got.exceptions)
-            )
+            n_raw, n_exc = added["raw_scores"], added["exceptions"]
             if n_raw or n_exc:
-                staff.write({"raw_scores": raw, "exceptions": exc})
                 res.api_calls += 1
         provider.mark_collected(responses)  # only now: they are safe in the workbook
         res.api_calls += 1

@@ -133,6 +133,14 @@ class Ledger(ABC):
         """Keep (or, with None, forget) a named value."""
 
     @abstractmethod
+    def form_records(self) -> dict[tuple[str, str], str]:
+        """The forms backend's own record: (kind, key) -> value (text it made)."""
+
+    @abstractmethod
+    def keep_form_records(self, changes: Mapping[tuple[str, str], str | None]) -> None:
+        """Record (or, with None, forget) form records in one transaction."""
+
+    @abstractmethod
     def commit(
         self,
         workbook: str,

@@ -143,14 +143,18 @@ def _canon_row(
             if v:
                 cells[cid] = v
             continue
+        mk: tuple[str, bool, type, Any] | None = None
         if tv in _SAME and not (isinstance(v, dt.datetime) and v.tzinfo is not None):
             mk = (col.type, col.as_number, tv, v)
-            if mk in memo:
-                c = memo[mk]
-            else:
-                c = memo[mk] = canon(v, col.type, as_number=col.as_number)
-        else:
+        elif isinstance(v, Decimal) and tv is Decimal and v.is_finite():
+            # by its text: equal Decimals (87.50, 87.5) are not always canoned alike
+            mk = (col.type, col.as_number, tv, str(v))
+        if mk is None:
             c = canon(v, col.type, as_number=col.as_number)
+        elif mk in memo:
+            c = memo[mk]
+        else:
+            c = memo[mk] = canon(v, col.type, as_number=col.as_number)
         if c is not None:
             cells[cid] = c
     kv = [cells.get(k) for k in key]

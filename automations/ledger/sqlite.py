@@ -87,6 +87,12 @@ CREATE TABLE IF NOT EXISTS marks (
     value TEXT NOT NULL,
     PRIMARY KEY (workbook, name)
 );
+CREATE TABLE IF NOT EXISTS form_records (
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (kind, key)
+);
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY,
     workbook TEXT NOT NULL,
@@ -313,6 +319,29 @@ class SqliteLedger(Ledger):
                     "INSERT OR REPLACE INTO marks (workbook, name, value) VALUES (?, ?, ?)",
                     (workbook, name, value),
                 )
+
+    def form_records(self) -> dict[tuple[str, str], str]:
+        """Every (kind, key) -> value of the forms backend's own record (Google form ids,
+        parts, question ids, build state; JSON made by :mod:`automations.forms.google`)."""
+        if not self.path.exists():
+            return {}
+        with self._read() as c:
+            cur = c.execute("SELECT kind, key, value FROM form_records")
+            return {(str(k), str(n)): str(v) for k, n, v in cur}
+
+    def keep_form_records(self, changes: Mapping[tuple[str, str], str | None]) -> None:
+        """Record (or, with None, forget) form records, all in one transaction."""
+        if not changes:
+            return
+        with self._tx() as c:
+            c.executemany(
+                "DELETE FROM form_records WHERE kind = ? AND key = ?",
+                [k for k, v in changes.items() if v is None],
+            )
+            c.executemany(
+                "INSERT OR REPLACE INTO form_records (kind, key, value) VALUES (?, ?, ?)",
+                [(*k, v) for k, v in changes.items() if v is not None],
+            )
 
     # ------------------------------------------------------------------ writing
 

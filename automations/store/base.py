@@ -370,9 +370,11 @@ class TableStore(ABC):
     def read_one(self, tab: str, **kw: Any) -> pd.DataFrame:
         return self.read([tab], **kw)[tab]
 
-    def _to_frame(self, spec: TabSpec, grid: Grid | None) -> tuple[pd.DataFrame, list[Problem]]:
-        if grid is None:
-            return pd.DataFrame(), [self.problem(spec, missing_tab(spec))]
+    def _structure(
+        self, spec: TabSpec, grid: Grid
+    ) -> tuple[list[str | None], dict[str, int], list[Problem]]:
+        """Each header position's column id, each column's position, and what is wrong
+        with the header (a column twice, a column missing): then the tab is not read."""
         ids = self._map_header(spec, grid.header)
         problems: list[Problem] = []
         seen: dict[str, int] = {}
@@ -407,6 +409,12 @@ class TableStore(ABC):
                     column=m,
                 )
             )
+        return ids, seen, problems
+
+    def _to_frame(self, spec: TabSpec, grid: Grid | None) -> tuple[pd.DataFrame, list[Problem]]:
+        if grid is None:
+            return pd.DataFrame(), [self.problem(spec, missing_tab(spec))]
+        ids, seen, problems = self._structure(spec, grid)
         if problems:
             return pd.DataFrame(), problems
         known = {c.id for c in spec.columns}
@@ -514,12 +522,7 @@ class TableStore(ABC):
             if current is None:
                 raise SheetProblems([self.problem(s, missing_tab(s))])
             df = conform(s, frames[s.id])
-            header = list(current.header)
-            ids = self._map_header(s, header)
-            for c in s.columns:
-                if c.id not in ids:
-                    header.append(c.label)
-                    ids.append(c.id)
+            header, ids = self._header_ids(s, current)
             types = {c.id: c.type for c in s.columns}
             numbers = {c.id for c in s.columns if number_column(c)}
             unknown = [c for c in df.columns if c not in types and c not in ids]
@@ -540,14 +543,146 @@ class TableStore(ABC):
                 continue  # the tab already holds exactly this: no save, no API call
             grids[s.id] = (grid, len(current.rows))
             total += len(rows)
-        if self.sync is not None:  # the ledger decides what the workbook needs (maybe nothing)
+        self._save_grids(grids, at_once=at_once)
+        return total
+
+    def _save_grids(self, grids: Mapping[str, tuple[Grid, int]], *, at_once: bool = False) -> None:
+        """Save changed tabs in one batch: through the ledger (which decides what the
+        workbook needs, maybe nothing) or straight to the backend."""
+        if self.sync is not None:
             self.sync.write(grids, at_once=at_once)
-            return total
+            return
         if grids:
             self._write_grids(grids)
         for tab_id, (g, _) in grids.items():
             self._grids[tab_id] = g
-        return total
+
+    def _header_ids(self, spec: TabSpec, current: Grid) -> tuple[list[str], list[str | None]]:
+        """The tab's header as it will be written (template columns it lacks added at the
+        end) and each position's column id."""
+        header = list(current.header)
+        ids = self._map_header(spec, header)
+        for c in spec.columns:
+            if c.id not in ids:
+                header.append(c.label)
+                ids.append(c.id)
+        return header, ids
+
+    def read_columns(self, tab: str, columns: Sequence[str]) -> dict[str, list[Any]]:
+        """Some columns of a tab, typed, row by row (a cell that does not fit its type is
+        empty, and a row with nothing in it is skipped, as :meth:`read` does).
+
+        For a job that needs two columns of a tab of 160,000 rows: the other columns'
+        cells are not parsed and no frame is built. A tab missing, or a column missing or
+        twice, raises :class:`SheetProblems` as :meth:`read` does.
+        """
+        spec = self.tab(tab)
+        self._fetch([spec], refresh=True)
+        grid = self._grids.get(spec.id)
+        if grid is None:
+            raise SheetProblems([self.problem(spec, missing_tab(spec))])
+        return self._columns_of(spec, grid, columns)
+
+    def _readable(self, spec: TabSpec, grid: Grid) -> Grid:
+        """The grid with its cells as the column types read them (backends override:
+        Google gives dates as serial numbers or in the sheet's locale)."""
+        return grid
+
+    def _columns_of(
+        self, spec: TabSpec, grid: Grid, columns: Sequence[str]
+    ) -> dict[str, list[Any]]:
+        _ids, at, problems = self._structure(spec, grid)
+        if problems:  # refused as a read refuses it
+            raise SheetProblems(problems)
+        rows = [r for r in self._readable(spec, grid).rows if not _blank(r)]
+        out: dict[str, list[Any]] = {}
+        for cid in columns:
+            j, c = at[cid], spec.column(cid)
+            values, _bad = parse_column(
+                [r[j] if j < len(r) else None for r in rows], c.type, negative=c.job_owned
+            )
+            if cid == LETTER:
+                values = [normal_letter(v) if isinstance(v, str) else v for v in values]
+            out[cid] = values
+        return out
+
+    def append_rows(
+        self, new: Mapping[str, tuple[Sequence[str], Sequence[Sequence[Any]]]]
+    ) -> dict[str, int]:
+        """Add the rows whose key is not in the tab yet at the end of each tab, in one
+        batch; return how many each tab gained (when none, nothing is written).
+
+        ``new`` holds, per tab, the column ids of its rows and the rows as tuples of typed
+        values in that order (template columns not named stay empty). Why not
+        :meth:`append`: the rows already there are kept as the sheet holds them and only
+        their key columns are read, so adding 160,000 scores does not build frames of
+        every old and new row, compare every cell and rebuild the tab from them (seconds
+        and hundreds of MB); the ledger and the workbook take the rows added at the end.
+        """
+        specs = [self.tab(t) for t in new]
+        added: dict[str, int] = {}
+        with self.locked():
+            self._fetch(specs, refresh=True)
+            grids: dict[str, tuple[Grid, int]] = {}
+            for s in specs:
+                current = self._grids.get(s.id)
+                if current is None:
+                    raise SheetProblems([self.problem(s, missing_tab(s))])
+                names, given = new[s.id]
+                unknown = [n for n in names if n not in s.column_ids]
+                if unknown:
+                    raise KeyError(f"tab '{s.id}' has no column '{unknown[0]}'")
+                pos = {cid: i for i, cid in enumerate(names)}
+                keep = self._new_keys(s, current, pos, given) if s.key else given
+                added[s.id] = len(keep)
+                if keep:
+                    grids[s.id] = (self._appended(s, current, pos, keep), len(current.rows))
+            self._save_grids(grids)
+        return added
+
+    def _new_keys(
+        self, spec: TabSpec, current: Grid, pos: Mapping[str, int], given: Sequence[Sequence[Any]]
+    ) -> Sequence[Sequence[Any]]:
+        """The rows of ``given`` whose key is neither in ``current`` nor in an earlier row
+        (keys as :func:`key_tuples` makes them; only the key columns' cells are read)."""
+        key_at = [pos.get(k) for k in spec.key]
+        old = self._columns_of(spec, current, spec.key)
+        seen = {
+            tuple("" if is_empty(v) else str(v) for v in k)
+            for k in zip(*(old[k] for k in spec.key), strict=True)
+        }
+        keep = []
+        for row in given:
+            k = tuple("" if i is None or is_empty(row[i]) else str(row[i]) for i in key_at)
+            if k not in seen:
+                seen.add(k)
+                keep.append(row)
+        return keep
+
+    def _appended(
+        self, spec: TabSpec, current: Grid, pos: Mapping[str, int], keep: Sequence[Sequence[Any]]
+    ) -> Grid:
+        """``current`` with ``keep`` (values at ``pos`` of each column id) as cells at its
+        end. Its own method so the columns it builds are let go before the save."""
+        header, ids = self._header_ids(spec, current)
+        types = {c.id: c.type for c in spec.columns}
+        numbers = {c.id for c in spec.columns if number_column(c)}
+        colvals: list[list[Cell]] = []
+        for cid in ids:
+            i = pos.get(cid) if cid is not None else None
+            if i is None:  # not given, or a column of the sheet's own: left empty
+                colvals.append([None] * len(keep))
+                continue
+            t = types[cid]  # type: ignore[index]
+            values = [row[i] for row in keep]
+            if t == "text":
+                values = ["" if is_empty(v) else str(v) for v in values]
+            colvals.append(storable_column(values, t, as_number=cid in numbers))
+        rows = [list(r) for r in zip(*colvals, strict=True)]
+        end = len(current.rows)
+        while end and _blank(current.rows[end - 1]):
+            end -= 1  # empty rows at the end: the new ones go in their place
+        return Grid(current.title, header, [*current.rows[:end], *rows])
 
     # ------------------------------------------------------ writing only what changed
 

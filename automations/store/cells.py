@@ -227,7 +227,31 @@ def storable_column(values: Sequence[Any], col_type: str, *, as_number: bool = F
                 for v in values
             ]
         )
-    return share_equal([to_storable(v, col_type, as_number=as_number) for v in values])
+    out: list[Cell] = []
+    seen: dict[tuple[Any, ...], Cell] = {}
+    for v in values:
+        t = type(v)
+        if t not in _SAME_STORED or (t is dt.datetime and v.tzinfo is not None):
+            out.append(to_storable(v, col_type, as_number=as_number))
+            continue
+        if t is Decimal:  # equal Decimals can be written differently: 87.50 is not 87.5
+            if not v.is_finite():
+                out.append(to_storable(v, col_type, as_number=as_number))
+                continue
+            k: tuple[Any, ...] = (t, v, str(v))
+        else:
+            k = (t, v)
+        got = seen.get(k, _MISSING)
+        if got is _MISSING:  # each distinct value once (a score column has a handful)
+            got = to_storable(v, col_type, as_number=as_number)
+            if len(seen) < SHARE_LIMIT:
+                seen[k] = got
+        out.append(got)  # type: ignore[arg-type]
+    return share_equal(out)
+
+
+# Kinds whose equal values (of one type; a Decimal with the same text) are stored alike
+_SAME_STORED = frozenset({str, int, Decimal, dt.date, dt.datetime})
 
 
 _SHAREABLE = frozenset({str, int, float, dt.date, dt.datetime})

@@ -361,22 +361,24 @@ class GoogleStore(TableStore):
         return out
 
     def _to_frame(self, spec: TabSpec, grid: Grid | None) -> tuple[pd.DataFrame, list[Problem]]:
+        return super()._to_frame(spec, None if grid is None else self._readable(spec, grid))
+
+    def _readable(self, spec: TabSpec, grid: Grid) -> Grid:
         """Dates in date columns: month-first text in month-first locales, serial numbers."""
-        if grid is not None:
-            ids = self._map_header(spec, grid.header)
-            types = {c.id: c.type for c in spec.columns}
-            cols = [j for j, cid in enumerate(ids) if types.get(cid or "") in ("date", "datetime")]
-            if cols:
-                rows = [list(r) for r in grid.rows]
-                for r in rows:
-                    for j in cols:
-                        if j < len(r):
-                            v = from_serial(r[j])
-                            if self._month_first and isinstance(v, str):
-                                v = month_first_to_iso(v)
-                            r[j] = v
-                grid = Grid(grid.title, grid.header, rows)
-        return super()._to_frame(spec, grid)
+        ids = self._map_header(spec, grid.header)
+        types = {c.id: c.type for c in spec.columns}
+        cols = [j for j, cid in enumerate(ids) if types.get(cid or "") in ("date", "datetime")]
+        if cols:
+            rows = [list(r) for r in grid.rows]
+            for r in rows:
+                for j in cols:
+                    if j < len(r):
+                        v = from_serial(r[j])
+                        if self._month_first and isinstance(v, str):
+                            v = month_first_to_iso(v)
+                        r[j] = v
+            grid = Grid(grid.title, grid.header, rows)
+        return grid
 
     def _as_read(self, v: Cell) -> Cell:
         """A cell as Sheets gives it back after a RAW write (dates are the text written)."""
