@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from click.testing import CliRunner
 
 from automations.cli import main
 from automations.context import Context
-from automations.jobs.merge import merge_job
+from automations.jobs.merge import gc_paused, merge_job
 from automations.store import make_frame
 from automations.transforms import merge as M
 from tests.merge_support import grid, score
@@ -451,3 +452,21 @@ def test_sigkill_at_random_points_then_rerun_matches_an_uninterrupted_run(ctx, c
         exc = ctx.stores.staff.read_one("exceptions")
         assert exc["exception_id"].is_unique
     assert killed >= 1
+
+
+def test_the_merge_gives_the_garbage_collector_back_as_it_found_it():
+    """The merge pauses cyclic collection while it works (issue 17), and only then."""
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), gc_paused():
+        raise RuntimeError("a merge that fails")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # left off, as the caller had it
+    finally:
+        gc.enable()

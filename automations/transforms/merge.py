@@ -23,7 +23,9 @@ How a result is worked out, for one stage (shortlisting or interview):
    score is carried into the interview result.
 
 Arithmetic is exact: scores are read as ``Decimal``, worked on as exact fractions and
-rounded once, to two decimal places, for people to read. Ranks use the rounded scores
+rounded once, to two decimal places, for people to read. (A stage's scores are held as
+whole numbers over one common denominator, and a ``Fraction`` is made only where a result
+is formed: the same values, without reducing a fraction at every step.) Ranks use the rounded scores
 people see, so two candidates showing the same score share a rank; ties are reported,
 never broken.
 """
@@ -31,12 +33,13 @@ never broken.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -44,7 +47,7 @@ from ..config import CampaignConfig
 from ..errors import Problem
 from .issues import Issue
 from .issues import issue_records as issue_records  # the jobs write them through here
-from .values import is_empty, is_true
+from .values import column, is_empty, is_true
 from .values import text as _text
 
 STAGES = ("shortlisting", "interview")
@@ -61,12 +64,11 @@ def to_decimal(f: Fraction | None, places: int = 2) -> Decimal | None:
     """Round an exact fraction half away from zero to ``places`` decimals, exactly."""
     if f is None:
         return None
-    scale = 10**places
-    n = abs(f) * scale
-    q = int(n + Fraction(1, 2))  # floor(n + 1/2) for n >= 0
-    if f < 0:
-        q = -q
-    return Decimal(q).scaleb(-places)
+    if not isinstance(f, Fraction):
+        f = Fraction(f)
+    n, d = f.numerator, f.denominator
+    q = (2 * abs(n) * 10**places + d) // (2 * d)  # floor(|f| * 10**places + 1/2)
+    return Decimal(-q if n < 0 else q).scaleb(-places)
 
 
 def show(d: Decimal | Fraction | None) -> str:
@@ -95,6 +97,30 @@ def _mean(values: Sequence[Fraction]) -> Fraction | None:
     return _fsum(values) / len(values) if values else None
 
 
+def _pairs_mean(pairs: Sequence[tuple[int, int]]) -> Fraction | None:
+    """The exact mean of fractions given as (numerator, positive denominator), unreduced:
+    whole-number sums over a common denominator, one Fraction made."""
+    if not pairs:
+        return None
+    dens = {d for _, d in pairs}
+    if len(dens) == 1:
+        return Fraction(sum(n for n, _ in pairs), dens.pop() * len(pairs))
+    common = math.lcm(*dens)
+    return Fraction(sum(n * (common // d) for n, d in pairs), common * len(pairs))
+
+
+def _by_k_mean(sums: Mapping[int, int], count: int, den: int) -> Fraction | None:
+    """The exact mean of ``count`` values ``num / (den * k)`` whose numerators were summed
+    by ``k`` in ``sums`` (the others' mean on a score has k = scorers - 1)."""
+    if not count:
+        return None
+    if len(sums) == 1:
+        ((k, s),) = sums.items()
+        return Fraction(s, den * k * count)
+    common = math.lcm(*sums)
+    return Fraction(sum(s * (common // k) for k, s in sums.items()), den * common * count)
+
+
 def _sqrt(f: Fraction) -> Fraction:
     """Square root (for spreads only), to 15 significant digits, deterministic."""
     if f == 0:
@@ -108,6 +134,12 @@ def _sqrt(f: Fraction) -> Fraction:
 _Z_SCALE = 10**6
 
 
+def _round6(num: int, den: int) -> int:
+    """``num / den`` (den > 0) rounded half away from zero to 6 places, as millionths."""
+    q = (2 * abs(num) * _Z_SCALE + den) // (2 * den)
+    return -q if num < 0 else q
+
+
 def _z(v: Fraction, mean: Fraction | None, sd: Fraction) -> Fraction:
     """A z-score, rounded to 6 places (spreads are square roots, so not exact anyway).
 
@@ -117,8 +149,7 @@ def _z(v: Fraction, mean: Fraction | None, sd: Fraction) -> Fraction:
     assert mean is not None and sd > 0
     num = (v.numerator * mean.denominator - mean.numerator * v.denominator) * sd.denominator
     den = v.denominator * mean.denominator * sd.numerator
-    q = (2 * abs(num) * _Z_SCALE + den) // (2 * den)  # half away from zero
-    return Fraction(-q if num < 0 else q, _Z_SCALE)
+    return Fraction(_round6(num, den), _Z_SCALE)
 
 
 def _sd(values: Sequence[Fraction]) -> Fraction | None:
@@ -130,6 +161,24 @@ def _sd(values: Sequence[Fraction]) -> Fraction | None:
     total = _fsum(values)
     squares = _fsum([v**2 for v in values])
     return _sqrt((n * squares - total * total) / (n * n))
+
+
+class _Spreads:
+    """Spreads of values ``N / den`` from their count, sum and sum of squares, each worked
+    out once (a handful of distinct scores make few distinct spreads)."""
+
+    def __init__(self, den: int) -> None:
+        self.den = den
+        self._seen: dict[tuple[int, int, int], Fraction | None] = {}
+
+    def __call__(self, n: int, total: int, squares: int) -> Fraction | None:
+        """The same value as :func:`_sd` of the n values."""
+        key = (n, total, squares)
+        if key not in self._seen:
+            self._seen[key] = (
+                _sqrt(Fraction(n * squares - total * total, (self.den * n) ** 2)) if n else None
+            )
+        return self._seen[key]
 
 
 # ----------------------------------------------------------------------------- model
@@ -355,13 +404,23 @@ def read_members(people: pd.DataFrame, panel_mode: str) -> tuple[dict[str, Membe
     return members, not_scoring
 
 
-@dataclass(frozen=True)
-class _Score:
-    row: int
+class _Score(NamedTuple):
+    """The row that counts for one (stage, person, candidate, item): the latest."""
+
     submitted: dt.datetime
-    value: Fraction | None  # None: "I can't score this one" (a missing score, never zero)
+    row: int
+    score: Decimal | int | None  # None: "I can't score this one" (missing, never zero)
     comment: str
-    cant_score: str = ""  # the reason given, when value is None
+    cant_score: str  # the reason given, when score is None
+
+
+Key = tuple[str, str, str, str]  # (stage, person, candidate, item)
+
+
+def _texts(cells: list[Any]) -> list[str]:
+    """Each cell as trimmed text (:func:`values.text`), each distinct text trimmed once."""
+    trimmed = {v: v.strip() for v in cells if type(v) is str}
+    return [trimmed[v] if type(v) is str else _text(v) for v in cells]
 
 
 def _check_rows(
@@ -371,42 +430,38 @@ def _check_rows(
     members: Mapping[str, Member],
     not_scoring: Mapping[str, str],
     retired: set[str],
-) -> tuple[dict[tuple[str, str, str, str], list[_Score]], list[Issue]]:
-    """Valid rows grouped by (stage, person, candidate, item); every other row as an issue."""
+) -> tuple[dict[Key, _Score], list[Issue]]:
+    """The latest valid row per (stage, person, candidate, item); every other row as an issue.
+
+    Latest: the row with the latest ``submitted_at``; on the same time, the lower row.
+    Columns are read as lists, and what depends only on a cell's value (its text, whether
+    a score is in range) is worked out once per distinct value."""
     issues: list[Issue] = []
     bad_cells: dict[int, list[Problem]] = defaultdict(list)
     for p in problems:
         if p.row is not None:
             bad_cells[p.row].append(p)
-    grouped: dict[tuple[str, str, str, str], list[_Score]] = defaultdict(list)
-    cols = list(raw.columns)
-    for row, tup in zip(raw.index, raw.itertuples(index=False, name=None), strict=True):
-        r = dict(zip(cols, tup, strict=True))
-        row_n = int(row)
+    stages, pids, letters, qids, cants = (
+        _texts(column(raw, c))
+        for c in ("stage", "person_id", "candidate_letter", "question_id", "cant_score")
+    )
+    scores, times = column(raw, "score"), column(raw, "submitted_at")
+    best: dict[Key, tuple[Any, int, Decimal | int | None, int]] = {}
+    in_range: dict[tuple[str, Any], bool] = {}
+
+    row_n = 0
+
+    def bad(code: str, column: str | None, reason: str) -> None:
+        """An issue for the row being checked (``row_n``, read when called)."""
+        where = _where(row_n, column)
+        issues.append(Issue(code, f"{row_n}|{column}", reason, where, origin="merge"))
+
+    for i, row_n in enumerate(int(r) for r in raw.index):
         if row_n in bad_cells:
             for p in bad_cells[row_n]:
-                issues.append(
-                    Issue(
-                        "bad-cell",
-                        f"{row_n}|{p.column}",
-                        f"This score was not counted: {p.message}.",
-                        _where(row_n, p.column),
-                        origin="merge",
-                    )
-                )
+                bad("bad-cell", p.column, f"This score was not counted: {p.message}.")
             continue
-        stage = _text(r.get("stage"))
-        pid = _text(r.get("person_id"))
-        letter = _text(r.get("candidate_letter"))
-        qid = _text(r.get("question_id"))
-        score = r.get("score")
-        submitted = r.get("submitted_at")
-
-        def bad(code: str, column: str, reason: str, _row: int = row_n) -> None:
-            issues.append(
-                Issue(code, f"{_row}|{column}", reason, _where(_row, column), origin="merge")
-            )
-
+        stage, pid, letter, qid = stages[i], pids[i], letters[i], qids[i]
         if stage not in STAGES:
             bad(
                 "bad-stage",
@@ -450,21 +505,25 @@ def _check_rows(
                 f"This score was not counted: {pid} is not on the People tab.",
             )
             continue
-        cant = _text(r.get("cant_score"))
-        if is_empty(score) and cant and isinstance(submitted, dt.datetime):
-            # Declared, not forgotten: kept so a later score (or this) is the latest.
-            grouped[(stage, pid, letter, qid)].append(
-                _Score(row_n, submitted, None, _text(r.get("comment")), cant)
-            )
-            continue
-        if is_empty(score):
-            bad("no-score", "score", "This score was not counted: the score is empty.")
-            continue
-        if not isinstance(score, (Decimal, int)) or isinstance(score, bool):
-            bad("bad-score", "score", "This score was not counted: it is not a number.")
-            continue
-        value = Fraction(score)
-        if not item.min <= value <= item.max:
+        score, submitted = scores[i], times[i]
+        kind = type(score)
+        if (kind is Decimal and score.is_finite()) or kind is int:  # a number: most rows
+            ok = in_range.get((qid, score))
+            if ok is None:
+                ok = in_range[(qid, score)] = item.min <= Fraction(score) <= item.max
+        else:
+            if is_empty(score) and cants[i] and isinstance(submitted, dt.datetime):
+                # Declared, not forgotten: kept so a later score (or this) is the latest.
+                _keep(best, (stage, pid, letter, qid), submitted, row_n, None, i)
+                continue
+            if is_empty(score):
+                bad("no-score", "score", "This score was not counted: the score is empty.")
+                continue
+            if not isinstance(score, (Decimal, int)) or isinstance(score, bool):
+                bad("bad-score", "score", "This score was not counted: it is not a number.")
+                continue
+            ok = item.min <= Fraction(score) <= item.max
+        if not ok:
             bad(
                 "out-of-range",
                 "score",
@@ -487,15 +546,29 @@ def _check_rows(
                 "tell whether it is the latest.",
             )
             continue
-        grouped[(stage, pid, letter, qid)].append(
-            _Score(row_n, submitted, value, _text(r.get("comment")))
-        )
-    return grouped, issues
+        _keep(best, (stage, pid, letter, qid), submitted, row_n, score, i)
+
+    comments = _texts(column(raw, "comment"))
+    latest = {
+        k: _Score(t, r, s, comments[i], "" if s is not None else cants[i])
+        for k, (t, r, s, i) in best.items()
+    }
+    return latest, issues
 
 
-def _latest(scores: list[_Score]) -> _Score:
-    """Latest submitted wins; on the same time, the later (higher) row."""
-    return max(scores, key=lambda s: (s.submitted, s.row))
+def _keep(
+    best: dict[Key, tuple[Any, int, Decimal | int | None, int]],
+    key: Key,
+    submitted: dt.datetime,
+    row: int,
+    score: Decimal | int | None,
+    i: int,
+) -> None:
+    """Keep the row if it is the latest so far: later sent, or sent at the same time and
+    lower on the sheet (the same choice as ``max`` by (time, row) over rows in frame order)."""
+    seen = best.get(key)
+    if seen is None or (submitted, row) > (seen[0], seen[1]):
+        best[key] = (submitted, row, score, i)
 
 
 def _ranks(values: Mapping[str, Decimal | None]) -> dict[str, int | None]:
@@ -507,11 +580,64 @@ def _ranks(values: Mapping[str, Decimal | None]) -> dict[str, int | None]:
     return {k: (None if v is None else first[v]) for k, v in values.items()}
 
 
-Values = dict[tuple[str, str, str], Fraction]  # (person, candidate, item) -> 0..100
+Cell = tuple[str, str, str]  # (person, candidate, item)
+Values = dict[Cell, int]  # each score on the 0..100 scale is this whole number / the stage's den
+
+
+@dataclass
+class _StageScores:
+    """One stage's latest scores as whole numbers over one common denominator ``den``:
+    the 0 to 100 value of each is ``vals[cell] / den``, exactly (scores are decimals with
+    few places, scales small whole numbers, so ``den`` stays small)."""
+
+    vals: Values
+    den: int
+    comments: dict[str, list[Comment]]  # letter -> comments
+    declared: dict[str, dict[str, dict[str, str]]]  # letter -> person -> item -> reason
+
+
+def _stage_scores(
+    latest: Mapping[Key, _Score],
+    stage: str,
+    items: Mapping[str, Item],
+    members: Mapping[str, Member],
+) -> _StageScores:
+    """Each latest score of the stage on the common scale (step 2), normalised once per
+    distinct (item, score)."""
+    cells: list[tuple[Cell, tuple[str, Any]]] = []
+    comments: dict[str, list[Comment]] = defaultdict(list)
+    said: list[tuple[str, str, str, str]] = []
+    norm: dict[tuple[str, Any], Fraction] = {}
+    for (st, pid, letter, qid), s in latest.items():
+        if st != stage:
+            continue
+        if s.score is None:
+            said.append((pid, letter, qid, s.cant_score))
+            continue
+        key = (qid, s.score)
+        if key not in norm:
+            norm[key] = items[qid].normalise(Fraction(s.score))
+        cells.append(((pid, letter, qid), key))
+        if s.comment:
+            comments[letter].append(Comment(pid, members[pid].panel, qid, s.comment))
+    den = math.lcm(*(f.denominator for f in norm.values())) if norm else 1
+    whole = {k: f.numerator * (den // f.denominator) for k, f in norm.items()}
+    declared: dict[str, dict[str, dict[str, str]]] = defaultdict(lambda: defaultdict(dict))
+    for pid, letter, qid, why in sorted(said):
+        declared[letter][pid][qid] = why
+    return _StageScores({c: whole[k] for c, k in cells}, den, comments, declared)
+
+
+def _whole_weights(items: Mapping[str, Item]) -> dict[str, int]:
+    """Question weights as whole numbers in the same proportions (over their common
+    denominator), so weighted sums stay whole numbers."""
+    common = math.lcm(*(q.weight.denominator for q in items.values())) if items else 1
+    return {qid: q.weight.numerator * (common // q.weight.denominator) for qid, q in items.items()}
 
 
 def _aggregate(
     values: Values,
+    den: int,
     members: Mapping[str, Member],
     items: Mapping[str, Item],
     letters: Sequence[str],
@@ -522,33 +648,194 @@ def _aggregate(
     dict[str, dict[str, Fraction]],
     dict[str, Fraction | None],
 ]:
-    """Per candidate: panel scores, members counted, each member's average, overall."""
-    by_member: dict[str, dict[str, list[tuple[Fraction, Fraction]]]] = defaultdict(
-        lambda: defaultdict(list)
-    )
-    for (pid, letter, qid), v in sorted(values.items()):
-        by_member[letter][pid].append((items[qid].weight, v))
+    """Per candidate: panel scores, members counted, each member's average, overall
+    (steps 3 to 5), from values ``values[cell] / den``."""
+    weights = _whole_weights(items)
+    sums: dict[str, dict[str, list[int]]] = defaultdict(dict)  # letter -> person -> [Σwv, Σw]
+    for (pid, letter, qid), v in values.items():
+        w = weights[qid]
+        acc = sums[letter].get(pid)
+        if acc is None:
+            sums[letter][pid] = [w * v, w]
+        else:
+            acc[0] += w * v
+            acc[1] += w
     panel_scores: dict[str, dict[str, Fraction | None]] = {}
     counted: dict[str, dict[str, int]] = {}
     member_avg: dict[str, dict[str, Fraction]] = {}
     overall: dict[str, Fraction | None] = {}
     for letter in letters:
+        per = sums.get(letter, {})
         avgs: dict[str, Fraction] = {}
-        for pid, wv in sorted(by_member.get(letter, {}).items()):
-            wsum = _fsum([w for w, _ in wv])
-            avgs[pid] = _fsum([w * v for w, v in wv]) / wsum
+        by_panel: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for pid in sorted(per):
+            wv, w = per[pid]
+            avgs[pid] = Fraction(wv, den * w)
+            by_panel[members[pid].panel].append((wv, den * w))
         member_avg[letter] = avgs
-        ps: dict[str, Fraction | None] = {}
-        cs: dict[str, int] = {}
-        for p in panels:
-            vals = [a for pid, a in sorted(avgs.items()) if members[pid].panel == p]
-            ps[p] = _mean(vals)
-            cs[p] = len(vals)
+        ps = {p: _pairs_mean(by_panel.get(p, [])) for p in panels}
         panel_scores[letter] = ps
-        counted[letter] = cs
+        counted[letter] = {p: len(by_panel.get(p, [])) for p in panels}
         present = [s for s in ps.values() if s is not None]
         overall[letter] = _mean(present) if len(present) == len(panels) else None
     return panel_scores, counted, member_avg, overall
+
+
+def _missing(
+    vals: Values,
+    items: Mapping[str, Item],
+    members: Mapping[str, Member],
+    pids: Sequence[str],
+    letters: Sequence[str],
+) -> tuple[dict[str, dict[str, list[str]]], dict[str, int]]:
+    """Per candidate, each expected person's items with no score; and how many items each
+    person should score. Only a person who scored fewer than that is looked at item by item."""
+    want = {pid: [q.id for q in items.values() if q.for_panel(members[pid].panel)] for pid in pids}
+    scored: dict[tuple[str, str], int] = defaultdict(int)
+    for pid, letter, _ in vals:
+        scored[(pid, letter)] += 1
+    missing: dict[str, dict[str, list[str]]] = {}
+    for letter in letters:
+        miss: dict[str, list[str]] = {}
+        for pid in pids:
+            if scored.get((pid, letter), 0) < len(want[pid]):
+                gaps = [q for q in want[pid] if (pid, letter, q) not in vals]
+                if gaps:
+                    miss[pid] = gaps
+        missing[letter] = miss
+    return missing, {pid: len(qs) for pid, qs in want.items()}
+
+
+class _ItemMeans:
+    """Each candidate's mean per item and panel (0 to 100), and per criterion across panels."""
+
+    def __init__(
+        self,
+        scores: _StageScores,
+        members: Mapping[str, Member],
+        items: Mapping[str, Item],
+        campaign: CampaignConfig,
+        panels: Sequence[str],
+    ) -> None:
+        self.den, self.items, self.panels = scores.den, items, panels
+        self.weights = _whole_weights(items)
+        self.sums: dict[tuple[str, str, str], list[int]] = {}  # (letter, item, panel) -> [Σ, n]
+        for (pid, letter, qid), v in scores.vals.items():
+            key = (letter, qid, members[pid].panel)
+            acc = self.sums.get(key)
+            if acc is None:
+                self.sums[key] = [v, 1]
+            else:
+                acc[0] += v
+                acc[1] += 1
+        self.linked = [
+            (c.id, [q.id for q in items.values() if c.id in q.criteria]) for c in campaign.criteria
+        ]
+
+    def by_item(self, letter: str) -> dict[str, dict[str, Fraction | None]]:
+        out: dict[str, dict[str, Fraction | None]] = {}
+        for qid, q in self.items.items():
+            row: dict[str, Fraction | None] = {}
+            for p in self.panels:
+                acc = self.sums.get((letter, qid, p)) if q.for_panel(p) else None
+                row[p] = None if acc is None else Fraction(acc[0], self.den * acc[1])
+            out[qid] = row
+        return out
+
+    def by_criterion(self, letter: str) -> dict[str, Fraction | None]:
+        """Per criterion: each panel's weighted mean of the items linked to it, then the plain
+        mean of the panels (none unless every panel has one)."""
+        out: dict[str, Fraction | None] = {}
+        for cid, linked in self.linked:
+            if not linked:
+                continue
+            per_panel: list[tuple[int, int]] = []
+            for p in self.panels:
+                got = [
+                    (self.weights[qid], acc)
+                    for qid in linked
+                    if self.items[qid].for_panel(p)
+                    and (acc := self.sums.get((letter, qid, p))) is not None
+                ]
+                if got:  # Σ w·(s/(den·n)) / Σ w, over the lcm of the n's
+                    common = math.lcm(*(acc[1] for _, acc in got))
+                    num = sum(w * acc[0] * (common // acc[1]) for w, acc in got)
+                    per_panel.append((num, self.den * common * sum(w for w, _ in got)))
+            out[cid] = _pairs_mean(per_panel) if len(per_panel) == len(self.panels) else None
+        return out
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """What every stage's merge reads from the campaign and the People tab."""
+
+    panels: tuple[str, ...]
+    items: dict[str, dict[str, Item]]
+    members: dict[str, Member]
+    carry: Fraction
+    gap: Fraction
+    zscores: bool
+    gone: frozenset[str]
+
+
+def _stage_results(
+    stage: str,
+    setup: _Setup,
+    scores: _StageScores,
+    letters: Sequence[str],
+    pids: Sequence[str],
+    campaign: CampaignConfig,
+    shortlist_overall: Mapping[str, Fraction | None],
+) -> tuple[list[CandidateResult], dict[str, dict[str, list[str]]]]:
+    """Every candidate's result at one stage (unranked, unflagged), and what is missing."""
+    sitems, members, panels, carry = setup.items[stage], setup.members, setup.panels, setup.carry
+    pscores, counted, member_avg, stage_overall = _aggregate(
+        scores.vals, scores.den, members, sitems, letters, panels
+    )
+    missing_all, expected = _missing(scores.vals, sitems, members, pids, letters)
+    means = _ItemMeans(scores, members, sitems, campaign, panels)
+    out: list[CandidateResult] = []
+    for letter in letters:
+        res = CandidateResult(
+            stage=stage,
+            letter=letter,
+            panel_scores=pscores[letter],
+            members_counted=counted[letter],
+            stage_score=stage_overall[letter],
+            overall=stage_overall[letter],
+            carried=None,
+            by_item=means.by_item(letter),
+            by_criterion=means.by_criterion(letter),
+            member_scores=member_avg[letter],
+            comments=sorted(
+                scores.comments.get(letter, []), key=lambda c: (c.item_id, c.panel, c.person_id)
+            ),
+            missing=missing_all[letter],
+            expected=expected,
+            declared={p: dict(qs) for p, qs in scores.declared.get(letter, {}).items()},
+        )
+        if stage == "interview" and carry > 0:  # step 6
+            res.carried = shortlist_overall.get(letter)
+            res.overall = (
+                None
+                if res.carried is None or res.stage_score is None
+                else (1 - carry) * res.stage_score + carry * res.carried
+            )
+        out.append(res)
+    return out, missing_all
+
+
+def _is_complete(
+    missing: Mapping[str, Mapping[str, list[str]]], declared: Mapping[str, Mapping[str, Any]]
+) -> bool:
+    """Every expected score is in; a score someone said they could not give is missing but
+    not awaited."""
+    return not any(
+        q not in declared.get(letter, {}).get(pid, {})
+        for letter, miss in missing.items()
+        for pid, qs in miss.items()
+        for q in qs
+    )
 
 
 # ------------------------------------------------------------------------------ merge
@@ -571,148 +858,61 @@ def merge_scores(
     ``problems`` are cell problems found on reading raw_scores (row, column, message).
     """
     cfg = campaign.merge
-    zs = cfg.reviewer_zscores if zscores is None else zscores
-    carry = Fraction(cfg.carry_shortlisting_weight)
-    gap = Fraction(cfg.disagreement_gap)
-    panels: tuple[str, ...] = (
-        (MIXED,) if campaign.campaign.panel_mode == "mixed" else (COUNCIL, LIVED)
-    )
-    items = {s: {i.id: i for i in stage_items(campaign, s)} for s in STAGES}
     members, not_scoring = read_members(people, campaign.campaign.panel_mode)
-    gone = {str(x) for x in retired}
-    grouped, issues = _check_rows(raw, problems, items, members, not_scoring, gone)
-
-    latest: dict[tuple[str, str, str, str], _Score] = {
-        k: _latest(v) for k, v in sorted(grouped.items())
-    }
+    setup = _Setup(
+        panels=(MIXED,) if campaign.campaign.panel_mode == "mixed" else (COUNCIL, LIVED),
+        items={s: {i.id: i for i in stage_items(campaign, s)} for s in STAGES},
+        members=members,
+        carry=Fraction(cfg.carry_shortlisting_weight),
+        gap=Fraction(cfg.disagreement_gap),
+        zscores=cfg.reviewer_zscores if zscores is None else zscores,
+        gone=frozenset(str(x) for x in retired),
+    )
+    latest, issues = _check_rows(raw, problems, setup.items, members, not_scoring, set(setup.gone))
     results: dict[str, list[CandidateResult]] = {}
     complete: dict[str, bool] = {}
     stage_members: dict[str, list[Member]] = {}
     reviewers: list[ReviewerRow] = []
-    crit = {c.id: c for c in campaign.criteria}
     shortlist_overall: dict[str, Fraction | None] = {}
-
     for stage in STAGES:
-        sitems = items[stage]
-        vals: Values = {}
-        comments: dict[str, list[Comment]] = defaultdict(list)
-        declared: dict[str, dict[str, dict[str, str]]] = defaultdict(lambda: defaultdict(dict))
-        for (st, pid, letter, qid), s in latest.items():
-            if st != stage:
-                continue
-            if s.value is None:
-                declared[letter][pid][qid] = s.cant_score
-                continue
-            vals[(pid, letter, qid)] = sitems[qid].normalise(s.value)
-            if s.comment:
-                comments[letter].append(Comment(pid, members[pid].panel, qid, s.comment))
-        seen_letters = {k[1] for k in vals} | set(declared)
-        expected_letters = {str(x) for x in (candidates or {}).get(stage, ())} - gone
+        scores = _stage_scores(latest, stage, setup.items[stage], members)
+        seen_letters = {k[1] for k in scores.vals} | set(scores.declared)
+        expected_letters = {str(x) for x in (candidates or {}).get(stage, ())} - setup.gone
         letters = sorted(seen_letters | expected_letters)
         pids = sorted(
-            {pid for pid, m in members.items() if stage in m.stages} | {k[0] for k in vals}
+            {pid for pid, m in members.items() if stage in m.stages} | {k[0] for k in scores.vals}
         )
         stage_members[stage] = [members[p] for p in pids]
         if not letters:
-            results[stage] = []
-            complete[stage] = False
+            results[stage], complete[stage] = [], False
             continue
-        pscores, counted, member_avg, stage_overall = _aggregate(
-            vals, members, sitems, letters, panels
+        out, missing = _stage_results(
+            stage, setup, scores, letters, pids, campaign, shortlist_overall
         )
-        missing_all: dict[str, dict[str, list[str]]] = {}
-        expected = {
-            pid: sum(1 for q in sitems.values() if q.for_panel(members[pid].panel)) for pid in pids
-        }
-        for letter in letters:
-            miss: dict[str, list[str]] = {}
-            for pid in pids:
-                want = [q for q in sitems.values() if q.for_panel(members[pid].panel)]
-                gaps = [q.id for q in want if (pid, letter, q.id) not in vals]
-                if gaps:
-                    miss[pid] = gaps
-            missing_all[letter] = miss
-        # A score someone said they could not give is missing but not awaited.
-        complete[stage] = not any(
-            q not in declared.get(letter, {}).get(pid, {})
-            for letter, miss in missing_all.items()
-            for pid, qs in miss.items()
-            for q in qs
-        )
-
-        cells: dict[tuple[str, str, str], list[Fraction]] = defaultdict(list)
-        for (pid, lt, qq), v in sorted(vals.items()):
-            cells[(lt, qq, members[pid].panel)].append(v)
-        out: list[CandidateResult] = []
-        for letter in letters:
-            by_item: dict[str, dict[str, Fraction | None]] = {}
-            for qid, q in sitems.items():
-                by_item[qid] = {
-                    p: _mean(cells.get((letter, qid, p), [])) if q.for_panel(p) else None
-                    for p in panels
-                }
-            by_crit: dict[str, Fraction | None] = {}
-            for c in campaign.criteria:
-                linked = [q for q in sitems.values() if c.id in q.criteria]
-                if not linked:
-                    continue
-                per_panel = []
-                for p in panels:
-                    vs = [by_item[q.id][p] for q in linked if by_item[q.id][p] is not None]
-                    ws = [q.weight for q in linked if by_item[q.id][p] is not None]
-                    if vs:
-                        per_panel.append(
-                            sum((w * v for w, v in zip(ws, vs, strict=True)), Fraction(0))  # type: ignore[operator]
-                            / sum(ws, Fraction(0))
-                        )
-                by_crit[c.id] = _mean(per_panel) if len(per_panel) == len(panels) else None
-            res = CandidateResult(
-                stage=stage,
-                letter=letter,
-                panel_scores=pscores[letter],
-                members_counted=counted[letter],
-                stage_score=stage_overall[letter],
-                overall=stage_overall[letter],
-                carried=None,
-                by_item=by_item,
-                by_criterion=by_crit,
-                member_scores=member_avg[letter],
-                comments=sorted(
-                    comments.get(letter, []), key=lambda c: (c.item_id, c.panel, c.person_id)
-                ),
-                missing=missing_all[letter],
-                expected=expected,
-                declared={p: dict(qs) for p, qs in declared.get(letter, {}).items()},
-            )
-            if stage == "interview" and carry > 0:
-                res.carried = shortlist_overall.get(letter)
-                res.overall = (
-                    None
-                    if res.carried is None or res.stage_score is None
-                    else (1 - carry) * res.stage_score + carry * res.carried
-                )
-            out.append(res)
+        complete[stage] = _is_complete(missing, scores.declared)
         if stage == "shortlisting":
             shortlist_overall = {r.letter: r.stage_score for r in out}
-
-        _flag(out, panels, gap, carry, crit, sitems)
-        if zs:
-            _check_ranking(out, vals, members, sitems, letters, panels)
+        sitems = setup.items[stage]
+        _flag(
+            out, setup.panels, setup.gap, setup.carry, {c.id: c for c in campaign.criteria}, sitems
+        )
+        if setup.zscores:
+            _check_ranking(out, scores, members, sitems, letters, setup.panels)
         out.sort(key=lambda r: (r.rank is None, r.rank or 0, r.letter))
         results[stage] = out
-        reviewers.extend(_reviewers(stage, vals, members, pids, missing_all, gap, sitems))
+        reviewers.extend(_reviewers(stage, scores, members, pids, missing, setup.gap, sitems))
 
     return MergeOutcome(
-        panels=panels,
+        panels=setup.panels,
         results=results,
         issues=sorted(issues, key=lambda i: (i.source, i.code)),
         reviewers=reviewers,
         complete=complete,
-        items={s: list(items[s].values()) for s in STAGES},
+        items={s: list(setup.items[s].values()) for s in STAGES},
         members=stage_members,
         used_rows=len(latest),
-        carry_weight=carry,
-        zscores=zs,
+        carry_weight=setup.carry,
+        zscores=setup.zscores,
     )
 
 
@@ -831,7 +1031,7 @@ def _nth(n: int) -> str:
 
 def _check_ranking(
     out: list[CandidateResult],
-    vals: Values,
+    scores: _StageScores,
     members: Mapping[str, Member],
     items: Mapping[str, Item],
     letters: Sequence[str],
@@ -842,79 +1042,124 @@ def _check_ranking(
     Each person's scores at this stage become z-scores against their own mean and spread,
     so a generous and a strict scorer count alike; then the same equal-weight merge runs.
     """
-    own: dict[str, list[Fraction]] = defaultdict(list)
-    for (pid, _, _), v in sorted(vals.items()):
-        own[pid].append(v)
-    stats = {pid: (_mean(vs), _sd(vs)) for pid, vs in own.items()}
-    z: Values = {}
-    for k, v in vals.items():
-        m, sd = stats[k[0]]
-        z[k] = Fraction(0) if not sd or m is None else _z(v, m, sd)
-    _, _, _, overall = _aggregate(z, members, items, letters, panels)
+    den, spread = scores.den, _Spreads(scores.den)
+    own: dict[str, list[int]] = {}  # person -> [n, Σv, Σv²]
+    for (pid, _, _), v in scores.vals.items():
+        acc = own.get(pid)
+        if acc is None:
+            own[pid] = [1, v, v * v]
+        else:
+            acc[0] += 1
+            acc[1] += v
+            acc[2] += v * v
+    sds = {pid: spread(*acc) for pid, acc in own.items()}
+    z: Values = {}  # in millionths
+    for k, v in scores.vals.items():
+        n, total, _ = own[k[0]]
+        sd = sds[k[0]]
+        # (v - mean) / sd with v = N/den and mean = Σ/(den·n): (n·N - Σ)·sd_den / (den·n·sd_num)
+        z[k] = _round6((n * v - total) * sd.denominator, den * n * sd.numerator) if sd else 0
+    _, _, _, overall = _aggregate(z, _Z_SCALE, members, items, letters, panels)
     ranks = _ranks({lt: to_decimal(s) for lt, s in overall.items()})
     for r in out:
         r.check_score = overall[r.letter]
         r.check_rank = ranks[r.letter]
 
 
+def _far(per_letter: Mapping[str, list[tuple[int, int]]], den: int, gap: Fraction) -> list[str]:
+    """Letters where a person's mean difference from the others, ``d / (den * k)`` each,
+    is more than ``gap`` either way, compared on whole numbers."""
+    far = []
+    for letter, ds in per_letter.items():
+        common = math.lcm(*{k for _, k in ds})
+        total = sum(d * (common // k) for d, k in ds)
+        if abs(total) * gap.denominator > gap.numerator * den * common * len(ds):
+            far.append(letter)
+    return sorted(far)
+
+
 def _reviewers(
     stage: str,
-    vals: Values,
+    scores: _StageScores,
     members: Mapping[str, Member],
     pids: Sequence[str],
     missing: Mapping[str, Mapping[str, list[str]]],
     gap: Fraction,
     items: Mapping[str, Item],
 ) -> list[ReviewerRow]:
-    by_cell: dict[tuple[str, str], dict[str, Fraction]] = defaultdict(dict)
-    by_person: dict[str, list[tuple[tuple[str, str, str], Fraction]]] = defaultdict(list)
-    for (pid, letter, qid), v in vals.items():  # exact sums: the order does not matter
-        by_cell[(letter, qid)][pid] = v
-        by_person[pid].append(((pid, letter, qid), v))
-    cell_stats: dict[tuple[str, str], tuple[Fraction, int, Fraction | None, Fraction | None]] = {}
-    for key, cell in by_cell.items():
-        everyone = list(cell.values())
-        total = _fsum(everyone)
-        cell_stats[key] = (total, len(everyone), total / len(everyone), _sd(everyone))
+    """How each person scores against everyone else on the same scores, on whole numbers:
+    with N a person's value and T, n the sum and count of everyone's on that score, the
+    others' mean is (T - N) / (den·(n - 1)) and the difference (n·N - T) / (den·(n - 1))."""
+    den, spread = scores.den, _Spreads(scores.den)
+    cells: dict[tuple[str, str], list[Any]] = {}  # (letter, item) -> [Σ, n, Σ², z factors]
+    by_person: dict[str, list[tuple[str, str, int, list[Any]]]] = defaultdict(list)
+    everyone = [0, 0, 0]
+    for (pid, letter, qid), v in scores.vals.items():
+        acc = cells.get((letter, qid))
+        if acc is None:
+            acc = cells[(letter, qid)] = [v, 1, v * v, None]
+        else:
+            acc[0] += v
+            acc[1] += 1
+            acc[2] += v * v
+        by_person[pid].append((letter, qid, v, acc))
+        everyone[0] += 1
+        everyone[1] += v
+        everyone[2] += v * v
     # The panel-wide spread each reviewer's own spread is read against: every score
     # counted at this stage, by every reviewer (all panels), as one population.
-    panel_spread = _sd(list(vals.values()))
+    panel_spread = spread(*everyone)
+    for acc in cells.values():  # (v - mean) / sd = (n·N - T)·sd_den / (den·n·sd_num)
+        sd = spread(acc[1], acc[0], acc[2]) if acc[1] > 1 else None
+        if sd:
+            acc[3] = (sd.denominator, den * acc[1] * sd.numerator)
+    n_missing: dict[str, int] = defaultdict(int)
+    for miss in missing.values():
+        for pid, qs in miss.items():
+            n_missing[pid] += len(qs)
     rows = []
     for pid in pids:
         mine = by_person.get(pid, [])
-        own = [v for _, v in mine]
-        diffs: list[Fraction] = []
-        others_all: list[Fraction] = []
-        zs: list[Fraction] = []
-        per_item: dict[str, list[Fraction]] = defaultdict(list)
-        per_letter: dict[str, list[Fraction]] = defaultdict(list)
-        for (_, letter, qid), v in mine:
-            total, n, cm, sd = cell_stats[(letter, qid)]
+        diffs: dict[int, int] = defaultdict(int)  # k = n - 1 -> Σ (n·N - T)
+        others: dict[int, int] = defaultdict(int)  # k -> Σ (T - N)
+        compared = 0
+        z_sum = z_count = 0
+        per_item: dict[str, dict[int, int]] = {}
+        per_item_n: dict[str, int] = defaultdict(int)
+        per_letter: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        own_sum = own_sq = 0
+        for letter, qid, v, (total, n, _, zf) in mine:
+            own_sum += v
+            own_sq += v * v
             if n > 1:
-                om = (total - v) / (n - 1)  # the others' mean on the same score
-                diffs.append(v - om)
-                others_all.append(om)
-                per_item[qid].append(v - om)
-                per_letter[letter].append(v - om)
-                if sd:
-                    zs.append(_z(v, cm, sd))
-        far = sorted(lt for lt, ds in per_letter.items() if abs(_mean(ds) or Fraction(0)) > gap)
-        n_missing = sum(len(m.get(pid, [])) for m in missing.values())
+                k, d = n - 1, n * v - total
+                diffs[k] += d
+                others[k] += total - v
+                compared += 1
+                item_sums = per_item.setdefault(qid, {})
+                item_sums[k] = item_sums.get(k, 0) + d
+                per_item_n[qid] += 1
+                per_letter[letter].append((d, k))
+                if zf is not None:
+                    z_sum += _round6(d * zf[0], zf[1])
+                    z_count += 1
         rows.append(
             ReviewerRow(
                 stage=stage,
                 person_id=pid,
                 panel=members[pid].panel,
-                scores=len(own),
-                missing=n_missing,
-                mean=_mean(own),
-                spread=_sd(own),
-                others_mean=_mean(others_all),
+                scores=len(mine),
+                missing=n_missing.get(pid, 0),
+                mean=Fraction(own_sum, den * len(mine)) if mine else None,
+                spread=spread(len(mine), own_sum, own_sq),
+                others_mean=_by_k_mean(others, compared, den),
                 panel_spread=panel_spread,
-                difference=_mean(diffs),
-                mean_z=_mean(zs),
-                by_item={q: _mean(per_item[q]) for q in items if per_item.get(q)},
-                far_from_rest=far,
+                difference=_by_k_mean(diffs, compared, den),
+                mean_z=Fraction(z_sum, _Z_SCALE * z_count) if z_count else None,
+                by_item={
+                    q: _by_k_mean(per_item[q], per_item_n[q], den) for q in items if per_item_n[q]
+                },
+                far_from_rest=_far(per_letter, den, gap),
             )
         )
     return rows
