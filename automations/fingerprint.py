@@ -190,7 +190,9 @@ def take(ctx: Context, inputs: Inputs | None) -> str | None:
     return digest(parts)
 
 
-def tab_versions(store: TableStore, tabs: Sequence[str]) -> dict[str, str] | None:
+def tab_versions(
+    store: TableStore, tabs: Sequence[str], *, read: bool = True
+) -> dict[str, str] | None:
     """Each tab's cells (a digest) and ledger version, read without a cell when the file
     did not change (None when the store cannot tell without reading the tabs).
 
@@ -200,7 +202,9 @@ def tab_versions(store: TableStore, tabs: Sequence[str]) -> dict[str, str] | Non
     tab's token, runs only the jobs whose tabs' cells changed. Not the workbook's stamp
     tab: every save changes it, and a tab whose cells and ledger rows are both as they
     were reads the same, stamp or not (an older copy saved back is said by the next
-    read that merges, at the latest the Status tab's).
+    read that merges, at the latest the Status tab's). ``read=False``: None rather than
+    read a tab whose token is new (for a job that wants only what the runner, which
+    looked just before it, already knows).
     """
     tokens = store.tab_tokens(tabs)
     if tokens is None:
@@ -219,6 +223,8 @@ def tab_versions(store: TableStore, tabs: Sequence[str]) -> dict[str, str] | Non
             cells[t] = known[t][1]
         else:
             new.append(t)
+    if new and not read:
+        return None
     if new:  # read as the file holds them (not merged): the digest of what the token means
         grids = store._read_grids([store.tab(t) for t in new])
         now = store._tokens_of(grids)

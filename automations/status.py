@@ -11,6 +11,7 @@ and the tab say the same. The words are in :mod:`automations.transforms.status`.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,17 @@ from .context import Context
 from .errors import SheetProblems
 from .store import TableStore, append_new, make_frame
 from .templates import WorkbookSpec
-from .transforms.status import COLUMNS, RUNS, JobRun, Row, StatusInputs, status_rows
+from .transforms.status import (
+    COLUMNS,
+    RUNS,
+    JobRun,
+    Row,
+    ScoresSent,
+    StatusInputs,
+    scores_frame,
+    scores_sent,
+    status_rows,
+)
 from .transforms.values import text
 from .workspace import campaign_dates
 
@@ -40,6 +51,14 @@ INPUTS = (
     "redaction_report",
     "candidate_key",
 )
+# Raw scores is by far the biggest input (a row per question a reviewer scored), and the
+# Status rows take only who sent shortlisting scores for which candidate from it: that
+# summary is worked out from these columns alone, never as a frame of every row, and kept
+# in the record for as long as the tab holds just what the record holds (see _scores).
+SCORES = "raw_scores"
+SCORE_COLUMNS = ("stage", "person_id", "submitted_at", "candidate_letter")
+SCORES_MARK = "status scores"
+TABS = tuple(t for t in INPUTS if t != SCORES)
 
 
 @dataclass
@@ -69,7 +88,38 @@ def add_status_tab(store: TableStore) -> bool:
 
 
 def _read(store: TableStore, tabs: Sequence[str]) -> dict[str, pd.DataFrame]:
-    """Every tab that can be read, in one backend call; a missing tab is left out."""
+    """Every tab that can be read, in one backend call; a missing tab is left out.
+
+    Raw scores, when asked for, comes as its summary (see :func:`_scores`), in the same
+    call as the others on a store that cannot tell a tab unchanged without reading it.
+    """
+    others = [t for t in tabs if t != SCORES]
+    if SCORES not in tabs:
+        return _read_frames(store, others)
+    seen = _kept_scores(store)
+    cheap = store.tab_tokens([SCORES]) is not None
+    if seen is None and not cheap:  # one batch; the reads below take the grids as read
+        store.prefetch([*others, SCORES])
+    out = _read_frames(store, others)
+    if seen is None:
+        seen = _scores(store, from_file=cheap and _as_exported(store))
+    if seen is not None:
+        out[SCORES] = scores_frame(seen)
+    return out
+
+
+def _as_exported(store: TableStore) -> bool:
+    """Whether the workbook is the record's last export (not an older copy, no save
+    held back), as the read just before found it: then a tab holds the record's rows,
+    or a person's edit the record takes in as it is."""
+    sync = store.sync
+    if sync is None:
+        return True
+    led, name = sync.ledger, store.spec.name
+    return not led.pending_export(name) and sync.sheet_gen == led.last_exported(name)
+
+
+def _read_frames(store: TableStore, tabs: Sequence[str]) -> dict[str, pd.DataFrame]:
     try:
         return store.read(tabs, errors="collect", refresh=True)
     except SheetProblems:  # one or more tabs missing or renamed: the others are cached
@@ -80,6 +130,70 @@ def _read(store: TableStore, tabs: Sequence[str]) -> dict[str, pd.DataFrame]:
             except SheetProblems:
                 continue
         return out
+
+
+def _scores_key(store: TableStore) -> str | None:
+    """What Raw scores' summary is worked out from, without reading the tab when the file
+    did not change: its cells' digest and the record's version of it (see
+    :func:`automations.fingerprint.tab_versions`), the template and the header_map.
+    The same cells and the same record read the same. None without a record, or when
+    the store cannot tell without reading."""
+    if store.sync is None:
+        return None
+    version = (fingerprint.tab_versions(store, [SCORES]) or {}).get(SCORES)
+    if version is None or version.startswith("missing"):
+        return None
+    spec = store.tab(SCORES)
+    return fingerprint.digest([version, repr(spec), repr(store.header_map.get(SCORES))])
+
+
+def _kept_scores(store: TableStore) -> ScoresSent | None:
+    """The summary kept in the record, when Raw scores is as it was then (else None)."""
+    try:
+        key = _scores_key(store)
+        if key is None or store.sync is None:
+            return None
+        kept = json.loads(store.sync.ledger.mark(store.spec.name, SCORES_MARK) or "{}")
+        if kept.get("key") != key:
+            return None
+        return ScoresSent.from_json(kept["seen"])
+    except Exception as exc:  # worked out from the tab instead
+        log.debug("the kept Raw scores summary not used: %s", type(exc).__name__)
+        return None
+
+
+def _scores(store: TableStore, *, from_file: bool) -> ScoresSent | None:
+    """Raw scores' summary (None when the tab cannot be read: missing, or a column
+    missing or twice, as a full read would refuse it).
+
+    ``from_file``: the cells as the file holds them (the jobs' reads keep them, so
+    usually no read at all), not keyed and merged by the record: for a workbook that
+    is the record's last export (:func:`_as_exported`) that is the record's rows, or a
+    person's edit since, which the Status then shows as they see it. Otherwise through
+    the record. Only the four columns are parsed, as a full read parses them; a bad
+    cell is left empty, as ``errors="collect"`` leaves it.
+    """
+    spec = store.tab(SCORES)
+    try:
+        if from_file:
+            grid = store._read_grids([spec]).get(SCORES)
+            if grid is None:
+                return None
+            cols = store._columns_of(spec, grid, SCORE_COLUMNS)
+        else:
+            cols = store.read_columns(SCORES, SCORE_COLUMNS)
+    except SheetProblems:  # missing, or a column missing or twice: left out, and said
+        return None
+    stages, people, times, letters = (cols[c] for c in SCORE_COLUMNS)
+    seen = scores_sent(stages, people, times, letters)
+    try:
+        key = _scores_key(store)  # as the read left it (the record may have taken it in)
+        if key is not None and store.sync is not None:
+            value = json.dumps({"key": key, "seen": seen.as_json()})
+            store.sync.ledger.set_mark(store.spec.name, SCORES_MARK, value)
+    except Exception as exc:  # worked out again next time
+        log.debug("the Raw scores summary not kept: %s", type(exc).__name__)
+    return seen
 
 
 def inputs(

@@ -1,4 +1,5 @@
-"""Run the corecruit CLI printing each job's CPU s and peak RSS (VmHWM) to stderr.
+"""Run the corecruit CLI printing each job's CPU s and peak RSS (VmHWM) to stderr, and
+the same for a run's fixed costs: ``init`` at its start and the Status publish at its end.
 
 What stays alive after a job is what the next job's peak stands on, so this also can:
 
@@ -23,7 +24,7 @@ import tracemalloc
 from typing import Any
 
 import automations.runner as runner
-from automations.cli import main
+from automations.cli import main, run_cmd
 from automations.ledger import merge
 from automations.store import local
 
@@ -91,10 +92,30 @@ def run_job(self: runner.Runner, campaign_id: str, job: str) -> Any:
             _traced(job)
 
 
+def _phase(label: str, fn: Any) -> Any:
+    """``fn`` printing its CPU s and the peak RSS after it (``init``, ``status``)."""
+
+    def timed(*a: Any, **k: Any) -> Any:
+        c0 = time.process_time()
+        try:
+            return fn(*a, **k)
+        finally:
+            st = _status()
+            print(
+                f"PHASE {label:14s} cpu {time.process_time() - c0:6.2f}  hwm {st['VmHWM']}",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    return timed
+
+
 if __name__ == "__main__":
     if TRACE:
         tracemalloc.start(TRACE)
     runner.Runner.run_job = run_job  # type: ignore[method-assign]
+    run_cmd._first_run = _phase("init", run_cmd._first_run)
+    runner.publish = _phase("status", runner.publish)
     sys.argv = ["corecruit", *sys.argv[1:]]
     c0 = time.process_time()
     try:

@@ -29,6 +29,7 @@ from typing import Any
 
 import pandas as pd
 
+from .. import fingerprint
 from ..context import Context
 from ..errors import JobError, Problem, SheetProblems
 from ..fingerprint import code_version  # the package's files: new code scrubs afresh
@@ -59,6 +60,12 @@ STAFF_TABS = ["applications", "candidate_key", "redaction_report", "form_links"]
 # Whether the panel has started (transforms.review), read only when the review gate
 # could hold the panel back: Raw scores grows to many thousand rows.
 STARTED = ["sent_messages", "raw_scores"]
+# What the output is made from whatever the panel has done: with the review gate open
+# (see transforms.review.open_anyway) Form links and the STARTED tabs change nothing.
+OWN = ["applications", "candidate_key", "redaction_report"]
+GATE = ["form_links", *STARTED]
+# The ledger's mark of the last run that wrote nothing: what it was made from and said.
+QUIET_MARK = "redact.quiet"
 
 
 @dataclass
@@ -255,10 +262,14 @@ def redact_job(ctx: Context, *, dry_run: bool = False, **_: Any) -> JobResult:
     res = JobResult("redact")
     with job_lock(ctx, "redact"):
         staff, panel = ctx.stores.staff, ctx.stores.panel
+        led = staff.sync.ledger if staff.sync is not None else None
+        quiet = None if dry_run or led is None else _Quiet.look(ctx, led, staff.spec.name)
+        if quiet is not None and quiet.same(res):
+            log.info("redact: %s (its inputs as at its last run that wrote nothing)", res.detail)
+            return res
         data = staff.read(STAFF_TABS, errors="collect")
         current_panel = panel.read_one("applications", errors="collect")
         res.rows_read = len(data["applications"])
-        led = staff.sync.ledger if staff.sync is not None else None
         known = load_known(led.mark(staff.spec.name, KNOWN_MARK)) if led is not None else None
         out = plan_redaction(
             ctx,
@@ -304,8 +315,81 @@ def redact_job(ctx: Context, *, dry_run: bool = False, **_: Any) -> JobResult:
         if led is not None and out.done != known:
             led.set_mark(staff.spec.name, KNOWN_MARK, dump_known(out.done))
         res.detail = what + held
+        if quiet is not None and led is not None:
+            still = not res.rows_written and out.done == known
+            still = still and not staff.notices and not panel.notices
+            quiet.keep(res, led, staff.spec.name, open_anyway(out.review) if still else None)
         log.info("redact: %s (%d scrubbed afresh)", what, out.scrubbed)
     return res
+
+
+def _inputs_key(ctx: Context, gate: bool) -> str | None:
+    """What the job's output is made from, without reading a cell (see
+    :func:`automations.fingerprint.tab_versions`; the runner has just looked at the same
+    tabs, so it costs a look-up): the applications, key, report and the panel's
+    applications, the config and the code; with ``gate`` (the review gate shut) also the
+    tabs that tell whether the panel has started. None when that is not known without
+    reading a tab (a job run by hand: it simply runs)."""
+    tabs = [*OWN, *GATE] if gate else OWN
+    staff = fingerprint.tab_versions(ctx.stores.staff, tabs, read=False)
+    panel = fingerprint.tab_versions(ctx.stores.panel, ["applications"], read=False)
+    if staff is None or panel is None:
+        return None
+    return fingerprint.digest(
+        [
+            code_version(),
+            fingerprint.config_version(ctx.settings, ctx.campaign.id),
+            f"gate: {gate}",
+            *(f"staff/{t}: {staff[t]}" for t in tabs),
+            f"panel/applications: {panel['applications']}",
+        ]
+    )
+
+
+@dataclass
+class _Quiet:
+    """The last run that wrote nothing, as kept in the ledger (see :data:`QUIET_MARK`)."""
+
+    keys: dict[bool, str | None]  # gate shut? -> what the inputs are now (worked out once)
+    kept: dict[str, Any]
+
+    @classmethod
+    def look(cls, ctx: Context, led: Any, workbook: str) -> _Quiet:
+        try:
+            kept = json.loads(led.mark(workbook, QUIET_MARK) or "{}")
+        except ValueError:
+            kept = {}
+        kept = kept if isinstance(kept, dict) else {}
+        quiet = cls({}, kept)
+        # worked out before anything is read; both when the last run kept none
+        for gate in (False, True) if not kept else (not kept.get("open", True),):
+            quiet.keys[gate] = _inputs_key(ctx, gate)
+        return quiet
+
+    def same(self, res: JobResult) -> bool:
+        """Whether the inputs are as at the last run that wrote nothing: this run would
+        make the same output and write nothing. ``res`` gets what that run said (its
+        detail and the applications to check, said at each run)."""
+        k = self.kept
+        gate = not k.get("open", True)
+        if not k or k.get("key") is None or self.keys.get(gate) != k.get("key"):
+            return False
+        res.detail = str(k["detail"])
+        res.attention = [str(a) for a in k.get("attention", [])]
+        return True
+
+    def keep(self, res: JobResult, led: Any, workbook: str, gate_open: bool | None) -> None:
+        """After a run: what it was made from when it wrote nothing (``gate_open``: the
+        review gate was open, so the panel's progress did not count); else nothing. A
+        key not worked out before the reads is not kept (an edit made meanwhile)."""
+        key = None if gate_open is None else self.keys.get(not gate_open)
+        value = None
+        if key is not None:
+            value = json.dumps(
+                {"open": gate_open, "key": key, "detail": res.detail, "attention": res.attention}
+            )
+        if value != led.mark(workbook, QUIET_MARK):
+            led.set_mark(workbook, QUIET_MARK, value)
 
 
 # The ledger's mark holding each application's last output (job-owned, never a cell).

@@ -29,6 +29,7 @@ import re
 import sqlite3
 import tempfile
 import threading
+import xml.etree.ElementTree as ET
 import zipfile
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
@@ -139,6 +140,110 @@ def _has_match(zf: zipfile.ZipFile, part: str) -> bool:
     return False
 
 
+# The first row of a worksheet's XML, read without parsing the rest of the sheet (see
+# _Snapshot.first_row): only cells whose text is certain are taken; anything else (a
+# number, a formula, a rich-text run, an escape, text of only spaces) is left to calamine.
+_ROW_START = re.compile(rb"<(?:\w+:)?row\b[^>]*?(/?)>")
+_ROW_END = re.compile(rb"</(?:\w+:)?row>")
+_DATA_END = re.compile(rb"</(?:\w+:)?sheetData>|<(?:\w+:)?sheetData\s*/>")
+_ROW_NUMBER = re.compile(rb'\sr="(\d+)"')
+_CELL = re.compile(r"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.DOTALL)
+_CELL_REF = re.compile(r'\sr="([A-Z]{1,3})\d+"')
+_CELL_TYPE = re.compile(r'\st="(\w+)"')
+_VALUE = re.compile(r"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
+_INLINE = re.compile(
+    r"^<(?:\w+:)?is>\s*<(?:\w+:)?t(?:\s[^>]*)?>([^<]*)</(?:\w+:)?t>\s*</(?:\w+:)?is>$"
+)
+_ENTITY = re.compile(r"&(#x[0-9A-Fa-f]+|#[0-9]+|lt|gt|amp|quot|apos);")
+_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
+
+
+class _Unsure(Exception):
+    """The first row holds something only calamine reads for sure."""
+
+
+def _xml_text(s: str) -> str:
+    def one(m: re.Match[str]) -> str:
+        e = m.group(1)
+        if e.startswith("#x"):
+            return chr(int(e[2:], 16))
+        if e.startswith("#"):
+            return chr(int(e[1:]))
+        return _ENTITIES[e]
+
+    text = _ENTITY.sub(one, s) if "&" in s else s
+    if "\r" in text or (text and not text.strip()) or (_ESCAPED.search(text) is not None):
+        raise _Unsure("text calamine may read otherwise")
+    return text
+
+
+def _column_number(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def _first_row_xml(fh: io.BufferedIOBase | Any) -> bytes | None:
+    """The first ``<row>`` element of a worksheet part (b"" when it has no rows), read in
+    chunks up to it; None when the part is not laid out as expected."""
+    buf = b""
+    while True:
+        chunk = fh.read(1 << 16)
+        buf += chunk
+        start = _ROW_START.search(buf)
+        if start is not None:
+            if start.group(1) == b"/":  # <row .../>: an empty row
+                return buf[start.start() : start.end()]
+            end = _ROW_END.search(buf, start.end())
+            if end is not None:
+                return buf[start.start() : end.end()]
+        elif _DATA_END.search(buf):
+            return b""
+        if not chunk:
+            return None
+        if len(buf) > 1 << 24:  # a first row this long is not a header row
+            return None
+
+
+def _cells_of_row(row: str, shared: Any) -> list[Cell]:
+    """The cells of one ``<row>`` element's XML as calamine gives them (see :func:`_cell`);
+    ``shared(i)`` is shared string ``i``. Raises :class:`_Unsure` for anything else."""
+    out: list[Cell] = []
+    for m in _CELL.finditer(row):
+        attrs, body = m.group(1), m.group(2) or ""
+        ref = _CELL_REF.search(attrs)
+        if ref is None:
+            raise _Unsure("a cell without its reference")
+        col = _column_number(ref.group(1))
+        if col <= len(out):
+            raise _Unsure("cells out of order")
+        out.extend([None] * (col - 1 - len(out)))
+        kind = _CELL_TYPE.search(attrs)
+        t = kind.group(1) if kind else "n"
+        value: Cell
+        if "<f" in body or "<x:f" in body:
+            raise _Unsure("a formula")
+        if t == "s":
+            v = _VALUE.search(body)
+            if v is None:
+                raise _Unsure("a shared string without its number")
+            value = shared(int(v.group(1)))
+        elif t == "inlineStr":
+            inline = _INLINE.match(body.strip())
+            if inline is None:
+                raise _Unsure("rich text")
+            value = _xml_text(inline.group(1))
+        elif not body.strip():
+            value = None
+        else:
+            raise _Unsure("a number, a yes/no or an error")
+        out.append(value if value != "" else None)
+    while out and out[-1] is None:
+        out.pop()
+    return out
+
+
 def _cell(v: object) -> Cell:
     """A calamine value as openpyxl reads the same cell (see test_store_local's agreement)."""
     if isinstance(v, str):
@@ -160,6 +265,11 @@ class _Snapshot:
     _rows: dict[str, list[list[Cell]] | None] = field(default_factory=dict)
     _book: python_calamine.CalamineWorkbook | None = None
     _infos: dict[str, str] | None = None  # zip part -> "crc:size", read when first asked
+    _firsts: dict[str, list[Cell] | None] = field(default_factory=dict)  # see first_row
+    _strings: list[str] = field(default_factory=list)  # shared strings parsed so far
+    _string_events: Any = None
+    _strings_done: bool = False
+    _strings_special: bool | None = None  # whether the shared strings need openpyxl
     # Shared by every store of the process: calamine's workbook is not for two threads
     # at once ("Already borrowed"), so one tab is read at a time.
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -185,7 +295,9 @@ class _Snapshot:
         with zipfile.ZipFile(io.BytesIO(self.data)) as zf:
             special = _has_match(zf, self.parts[title])
             if not special and "xl/sharedStrings.xml" in zf.namelist():
-                special = _has_match(zf, "xl/sharedStrings.xml")
+                if self._strings_special is None:  # the same for every tab: scanned once
+                    self._strings_special = _has_match(zf, "xl/sharedStrings.xml")
+                special = self._strings_special
         if not special:
             if self._book is None:
                 self._book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(self.data))
@@ -215,17 +327,81 @@ class _Snapshot:
         return "|".join([title, part, infos.get(part, "-"), *(infos.get(n, "-") for n in shared)])
 
     def header(self, title: str) -> list[Cell]:
-        """Row 1 of a tab, from the kept read or as calamine reads it (a save's check
-        that the header stays as it is; text of only spaces reads as empty, so such a
-        header counts as changed)."""
+        """Row 1 of a tab, from the kept read, from the sheet's XML up to its first row
+        (:meth:`first_row`), or as calamine reads it (a save's check that the header
+        stays as it is; text of only spaces reads as empty, so such a header counts as
+        changed)."""
+        got = self.first_row(title)
+        if got is not None:
+            return got
         with self._lock:  # calamine's workbook is for one thread at a time
-            rows = self._rows.get(title)
-            if rows:
-                return rows[0]
             if self._book is None:
                 self._book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(self.data))
             raw = self._book.get_sheet_by_name(title).to_python(skip_empty_area=False, nrows=1)
             return [_cell(v) for v in raw[0]] if raw else []
+
+    def first_row(self, title: str) -> list[Cell] | None:
+        """Row 1 of a tab without reading the rest of it: from the kept read, else from
+        the sheet's XML up to the end of its first row (calamine parses a whole sheet
+        for one row: 160,000 Raw scores rows for a header). None when the row holds
+        something only calamine reads for sure (see :func:`_cells_of_row`), or when the
+        tab takes the openpyxl path."""
+        with self._lock:
+            rows = self._rows.get(title)
+            if rows is None and title in self._rows:  # openpyxl reads it: not the XML's way
+                return None
+            if rows:
+                return list(rows[0])
+            if title in self._firsts:
+                return self._firsts[title]
+            got: list[Cell] | None = None
+            try:
+                with zipfile.ZipFile(io.BytesIO(self.data)) as zf, zf.open(self.parts[title]) as fh:
+                    xml = _first_row_xml(fh)
+                    if xml is not None:
+                        number = _ROW_NUMBER.search(xml[: xml.find(b">") + 1])
+                        if xml == b"" or (number is not None and number.group(1) != b"1"):
+                            got = []
+                        else:
+                            got = _cells_of_row(xml.decode("utf-8"), self._shared)
+            except (_Unsure, KeyError, IndexError, ValueError, zipfile.BadZipFile, ET.ParseError):
+                got = None
+            self._firsts[title] = got
+            return got
+
+    def _shared(self, i: int) -> str:
+        """Shared string ``i``, parsing ``sharedStrings.xml`` only as far as it (kept)."""
+        if i < len(self._strings):
+            return _xml_checked(self._strings[i])
+        if self._strings_done:
+            raise IndexError(i)
+        ns = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+        if self._string_events is None:
+            zf = zipfile.ZipFile(io.BytesIO(self.data))
+            self._string_events = ET.iterparse(zf.open("xl/sharedStrings.xml"), ("end",))
+        for _, el in self._string_events:
+            if el.tag != f"{ns}si":
+                continue
+            parts = []
+            for child in el:
+                if child.tag == f"{ns}t":
+                    parts.append(child.text or "")
+                elif child.tag == f"{ns}r":
+                    parts.extend(t.text or "" for t in child.iter(f"{ns}t"))
+            text = "".join(parts)
+            el.clear()
+            self._strings.append(text)
+            if i < len(self._strings):
+                return _xml_checked(text)
+        self._strings_done = True
+        raise IndexError(i)
+
+
+def _xml_checked(text: str) -> str:
+    """A shared string as calamine reads it, or :class:`_Unsure`."""
+    if "\r" in text or (text and not text.strip()) or (_ESCAPED.search(text) is not None):
+        raise _Unsure("text calamine may read otherwise")
+    return text
 
 
 LOCK_FRESH = dt.timedelta(hours=12)  # an office lock file older than this was left behind
@@ -723,8 +899,11 @@ class LocalStore(TableStore):
     def _nothing_missing(self) -> InitReport | None:
         """At the start of a run: the report when every tab has every column, else None.
 
-        Read with calamine (and kept for the jobs that follow), so an ``init`` with
-        nothing to add neither loads the workbook into openpyxl nor saves it.
+        Only header rows are read, and only those of tabs whose token moved since the
+        last check (see :meth:`_init_memo`): a tab the last run saved is read up to the
+        end of its first row (:meth:`_Snapshot.first_row`), never in full. So an
+        ``init`` with nothing to add neither loads the workbook into openpyxl nor saves
+        it, nor parses a sheet of scores to look at its header.
         """
         if not self.path.exists():
             return None
@@ -733,43 +912,80 @@ class LocalStore(TableStore):
         except (StoreError, sqlite3.Error):
             memo = None
         led = self.sync.ledger if self.sync is not None else None
+        kept: dict[str, Any] = {}
         if memo is not None and led is not None:
             kept = json.loads(led.mark(self.spec.name, INIT_MARK) or "{}")
-            if kept.get("key") == memo:  # the file and all it was checked against as then
+            if kept.get("key") == memo[0] and kept.get("tokens") == memo[1]:
+                # the file and all it was checked against as then
                 return InitReport(
                     location=self.location,
                     tabs_missing=list(kept["tabs_missing"]),
                     columns_missing={k: list(v) for k, v in kept["columns_missing"].items()},
                 )
         try:
-            grids = self._read_grids(list(self.spec.tabs.values()))
+            headers = self._headers(memo[1] if memo else None, kept)
         except StoreError:
             return None  # unreadable: the full init says so
         report = InitReport(location=self.location)
-        if not any(g is not None for g in grids.values()):
+        if not any(h is not None for h in headers.values()):
             return None  # none of our tabs yet: set up in full
-        for tab_id, grid in grids.items():
-            if grid is None:
+        for tab_id, header in headers.items():
+            if header is None:
                 report.tabs_missing.append(tab_id)
                 continue
-            ids = self._map_header(self.tab(tab_id), grid.header)
+            ids = self._map_header(self.tab(tab_id), header)
             if self._to_add(self.tab(tab_id), ids):
                 return None
             if withheld := self._withheld(self.tab(tab_id), ids):
                 report.columns_missing[tab_id] = withheld
         if memo is not None and led is not None:
             value = {
-                "key": memo,
+                "key": memo[0],
+                "tokens": memo[1],
+                "headers": headers,
                 "tabs_missing": report.tabs_missing,
                 "columns_missing": report.columns_missing,
             }
             led.set_mark(self.spec.name, INIT_MARK, json.dumps(value))
         return report
 
-    def _init_memo(self) -> str | None:
-        """What :meth:`_nothing_missing` finds depends on: every tab's token (no cell read),
-        the template and header_map, and the record's tab versions and headers (a column it
-        knows is never added back empty). None without a record."""
+    def _headers(
+        self, tokens: Mapping[str, str] | None, kept: Mapping[str, Any]
+    ) -> dict[str, list[str] | None]:
+        """Each tab's header row as a read gives it (None: the tab is missing): kept from
+        the last check for a tab whose token is the same, else read up to the end of row 1
+        (the whole tab only where that row needs calamine or openpyxl)."""
+        old_tokens = kept.get("tokens") or {}
+        old = kept.get("headers") or {}
+        out: dict[str, list[str] | None] = {}
+        snap: _Snapshot | None = None
+        for tab_id, spec in self.spec.tabs.items():
+            if tokens is not None and tab_id in old and old_tokens.get(tab_id) == tokens[tab_id]:
+                h = old[tab_id]
+                out[tab_id] = None if h is None else [str(x) for x in h]
+                continue
+            if snap is None:
+                snap = self._snapshot()
+            title = self._find_title(snap.titles, self.titles_for(spec))
+            if title is None:
+                out[tab_id] = None
+                continue
+            try:
+                row = snap.first_row(title)
+            except python_calamine.CalamineError:
+                row = None
+            if row is None:  # only a full read is sure of this one
+                grid = self._read_grids([spec])[tab_id]
+                out[tab_id] = None if grid is None else list(grid.header)
+            else:
+                out[tab_id] = self._grid(title, [row], unescape=False).header
+        return out
+
+    def _init_memo(self) -> tuple[str, dict[str, str]] | None:
+        """What :meth:`_nothing_missing` finds depends on, without reading a cell: the
+        template and header_map, the record's tab versions and headers (a column it knows
+        is never added back empty), and every tab's token (returned apart: a tab whose
+        token is the same keeps the header it had). None without a record."""
         if self.sync is None:
             return None
         led = self.sync.ledger
@@ -779,13 +995,12 @@ class LocalStore(TableStore):
         }
         versions = {t: v for t, v in led.tab_versions(self.spec.name).items() if t in typed}
         parts = [
-            repr(sorted(tokens.items())),
             repr(self.spec),
             repr(sorted(self.header_map.items())),
             repr(sorted(versions.items())),  # tabs with columns people fill in
             repr(sorted(led.headers(self.spec.name).items())),
         ]
-        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest(), dict(tokens)
 
     def _init(self, add_tabs: bool = True) -> InitReport:
         if not add_tabs:

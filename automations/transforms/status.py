@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..config.models import CampaignConfig
-from .late import waiting_for
+from .late import sent_from_columns, waiting_for
 from .messages import DELIVERED, FORM_LINK_RULE
 from .reminders import (
     CAMPAIGN_END,
@@ -132,6 +132,61 @@ class StatusInputs:
 
 
 Row = dict[str, str]
+
+
+@dataclass(frozen=True)
+class ScoresSent:
+    """All the Status rows take from *Raw scores*: whether any shortlisting score is
+    there (the panel has started), and who sent shortlisting scores, when they last did
+    and for which candidates. Small: a line per reviewer, not a row per score."""
+
+    started: bool = False
+    sent: Mapping[str, tuple[dt.datetime, frozenset[str]]] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "started": self.started,
+            "sent": {p: [w.isoformat(), sorted(ls)] for p, (w, ls) in sorted(self.sent.items())},
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> ScoresSent:
+        sent = data.get("sent")
+        return cls(
+            bool(data.get("started")),
+            {
+                str(p): (dt.datetime.fromisoformat(w), frozenset(ls))
+                for p, (w, ls) in (sent.items() if isinstance(sent, dict) else ())
+            },
+        )
+
+
+def scores_sent(
+    stages: Sequence[object],
+    people: Sequence[object],
+    times: Sequence[object],
+    letters: Sequence[object],
+) -> ScoresSent:
+    """The summary of *Raw scores*' four columns (each as read: cells of one column)."""
+    started = any(text(s) == "shortlisting" for s in stages)
+    sent = sent_from_columns(stages, people, times, letters)
+    return ScoresSent(started, {p: (w, frozenset(ls)) for p, (w, ls) in sent.items()})
+
+
+def scores_frame(seen: ScoresSent) -> pd.DataFrame:
+    """*Raw scores* as small as the Status rows can tell: a row per reviewer and letter,
+    at their last time (and one bare shortlisting row when only such rows are there), so
+    the same rules read it as they read the whole tab (``waiting_for``, ``gate_words``)."""
+    rows: list[tuple[str, str, dt.datetime | None, str]] = [
+        ("shortlisting", pid, when, letter)
+        for pid, (when, letters) in sorted(seen.sent.items())
+        for letter in sorted(letters)
+    ]
+    if seen.started and not rows:
+        rows.append(("shortlisting", "", None, ""))
+    return pd.DataFrame(
+        rows, columns=["stage", "person_id", "submitted_at", "candidate_letter"], dtype=object
+    )
 
 
 def _row(section: str, item: str, go_to: str = "", when: str = "", **kw: str) -> Row:
