@@ -268,6 +268,41 @@ def test_rows_deleted_from_messages_sent_come_back_and_nothing_is_sent_again(
     assert "put back 4 row(s) deleted from 'Messages sent'" in notes
 
 
+def write_attendance(ctx: Context, who: str = "Priya") -> None:
+    """A job that reads and saves only the Attendance tab (the workbook is saved whole)."""
+    staff = ctx.stores.staff
+    staff.read(["attendance"])
+    rows = [{**r, "confirmed_by": who} for r in ATTENDANCE]
+    staff.write({"attendance": make_frame(staff.tab("attendance"), rows)})
+
+
+def test_a_save_of_other_tabs_keeps_an_untouched_tab_known_but_never_a_touched_one(
+    smtp: tuple[Inbox, Context],
+) -> None:
+    inbox, ctx = smtp
+    assert remind_job(fresh(ctx)).messages_sent == INVITED
+    write_attendance(fresh(ctx))
+    before = fresh(ctx).stores.staff.tab_tokens(["sent_messages"])
+    # The rewards job saves its ledger with money formats: every tab's token moves (the
+    # file's formats are part of it), yet Messages sent, untouched, still holds the
+    # record's rows, so the next read takes it as it is, without keying it again.
+    J.accrue_job(fresh(ctx))
+    assert fresh(ctx).stores.staff.tab_tokens(["sent_messages"]) != before
+    after = fresh(ctx)
+    after.stores.staff.read(["sent_messages"])
+    sync = after.stores.staff.sync
+    assert sync is not None and "sent_messages" in sync.unparsed
+    # A person deletes rows between runs, and a job saves another tab before anything
+    # reads Messages sent: the deletion is still found (never taken as "not sent").
+    assert delete_rows(staff_path(ctx), "Messages sent") == INVITED + 1
+    write_attendance(fresh(ctx), who="Sam")
+    again = fresh(ctx)
+    assert remind_job(again).messages_sent == 0
+    assert len(inbox.received) == INVITED and set(journal_sends(ctx).values()) == {1}
+    assert len(again.stores.staff.read_one("sent_messages")) == INVITED + 1
+    assert "put back 4 row(s) deleted from 'Messages sent'" in " ".join(again.stores.staff.notices)
+
+
 ATTENDANCE = [
     {"person_id": "p03", "activity": "interview day", "date": dt.date(2027, 2, 8),
      "confirmed_by": "Priya"},

@@ -627,10 +627,11 @@ class LedgerSync:
                 return
             stamp = self.stamp_grid(gen)
             export[STAMP] = (stamp, len(self.raw_stamp.rows) if self.raw_stamp else 0)
+            carried = self._carried(export)
             store._write_grids(export)
             exact = dt.datetime.now().isoformat(sep=" ")  # to the microsecond: exported_since
             led.mark_exported(self.name, gen, exact)
-            self._keep_exported_tokens([t for t in export if t in recorded])
+            self._keep_exported_tokens([*(t for t in export if t in recorded), *carried])
             for tab, (grid, _) in export.items():
                 if tab == STAMP:
                     continue
@@ -650,6 +651,24 @@ class LedgerSync:
                 led.prune(
                     self.name, keep_last=KEEP_GENERATIONS, keep_since=since.isoformat(sep=" ")
                 )
+
+    def _carried(self, export: Mapping[str, object]) -> list[str]:
+        """Tabs this save does not write that held just the ledger's rows before it (their
+        token and version as when the record last found so). The save copies them as they
+        are, so they hold those rows in the new file too; without this, every tab's token
+        moves with the shared strings and formats, and the next read keys every row of
+        every tab again (Raw scores: 160,000 rows at 5,000 applications)."""
+        known = self.ledger.tokens(self.name)
+        tabs = [t for t in known if t not in export and t in self.store.spec.tabs]
+        before = (self.store.tab_tokens(tabs) if tabs else None) or {}
+        versions = self.ledger.tab_versions(self.name)
+        return [
+            t
+            for t in tabs
+            if before.get(t, "missing") != "missing"
+            and t in versions
+            and known[t] == (before[t], versions[t])
+        ]
 
     def _keep_exported_tokens(self, tabs: Sequence[str]) -> None:
         """Tabs just saved hold the ledger's rows: their tokens in the new file are kept, so
