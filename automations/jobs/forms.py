@@ -30,7 +30,7 @@ from ..forms.base import FormHandle, FormPart, FormSpec, get_provider
 from ..forms.links import base_url, links_not_emailed
 from ..locks import job_lock
 from ..mail.render import Renderer
-from ..sending import Item, common_context, send_once
+from ..sending import Item, SendResult, common_context, send_once
 from ..store import make_frame, upsert_rows
 from ..transforms.form_values import letters_words
 from ..transforms.forms import (
@@ -243,6 +243,101 @@ def _parts_cell(handle: FormHandle) -> str:
     )
 
 
+def _link_items(
+    ctx: Context,
+    frames: dict[str, pd.DataFrame],
+    specs: list[FormSpec],
+    handles: dict[str, FormHandle],
+    now: dt.datetime,
+    early: bool,
+    res: JobResult,
+) -> tuple[dict[str, Item], dict[str, pd.Series]]:
+    """The link emails to send (keyed, so a person is sent each link once): each person's
+    own links, a note per late candidate, a note per part added since; and the people."""
+    # Email each person their own link, once per link.
+    people = {_text(r.get("person_id")): r for _, r in frames["people"].iterrows()}
+    renderer = Renderer(ctx.settings)
+    events = events_from_dates(frames["dates"], ctx.campaign)
+    items: dict[str, Item] = {}
+    carried = 0
+    logged = {_text(k) for k in frames["sent_messages"].get("message_key", [])}
+    added: dict[str, tuple[FormPart, ...]] = {}  # person -> parts added since links went
+    for spec in specs:
+        if early and spec.stage == "shortlisting":
+            continue  # not before the day shortlisting opens
+        person = people[spec.person_id]
+        if (
+            spec.stage == "shortlisting"
+            and not handles[spec.key].parts  # the reminder carries one link, not parts
+            and not scores_on_paper(person)
+            and opening_reminder_due(ctx.campaign, events, now.date(), person.to_dict())
+        ):
+            carried += 1  # the reminder that shortlisting opens carries it: one email
+            continue
+        key, new_parts = _link_key(ctx, spec, handles[spec.key], logged)
+        if spec.stage == "shortlisting" and new_parts:
+            added[spec.person_id] = new_parts
+        it = _link_item(ctx, renderer, spec, handles[spec.key], person, key=key)
+        items[it.key] = it
+    if carried:
+        res.detail += (
+            f"; {carried} shortlisting link(s) go with the message that shortlisting "
+            "opens (corecruit remind)"
+        )
+    # A late application: each shortlister who already sent scores is told once.
+    by_person = {s.person_id: s for s in specs if s.stage == "shortlisting"}
+    late = late_letters(
+        {pid: s.candidate_order for pid, s in by_person.items()},
+        frames["raw_scores"],
+        frames["candidate_key"],
+    )
+    for pid, letters in late.items():
+        spec = by_person[pid]
+        for letter in letters:
+            it = _link_item(ctx, renderer, spec, handles[spec.key], people[pid], letter)
+            items[it.key] = it
+    # A part added since a person's links went: one short note with its link (the
+    # late-candidate note, about the part's first candidate), not every link again.
+    for pid, new_parts in added.items():
+        spec = by_person[pid]
+        for part in new_parts:
+            first = min(part.letters, key=lambda x: (len(x), x))
+            it = _link_item(
+                ctx,
+                renderer,
+                spec,
+                handles[spec.key],
+                people[pid],
+                first,
+                new_part=part,
+                scored=first in late.get(pid, []),
+            )
+            items[it.key] = it  # the same key as its late-candidate note: one email
+    return items, people
+
+
+def _take_sent(res: JobResult, sent: SendResult, people: dict[str, pd.Series]) -> None:
+    """What the send did, in the job's result (and who scores on paper, to print for)."""
+    for key, it in sent.sent_keys.items():
+        pid = it.recipient.id
+        if it.rule == RULE and scores_on_paper(people[pid]):
+            stage = key.split("|")[3]
+            res.attention.append(
+                f"{pid} scores on paper: print their sheets with "
+                f"'corecruit scoresheets print --stage {stage} --people "
+                f"{pid} --pdf' for them."
+            )
+    res.attention.extend(sent.attention)
+    res.api_calls += sent.api_calls
+    rep = sent.report
+    if rep is not None:
+        res.messages_sent = len(rep.sent)
+        res.rows_written += rep.rows_written
+        res.detail += f", {len(rep.sent)} link(s) emailed"
+        if rep.other_way:
+            res.detail += f", {len(rep.other_way)} for staff to pass on another way"
+
+
 def push_job(ctx: Context, send: bool = True) -> JobResult:
     """Make sure every panel member has their own forms; write the links; email each
     person their own link once."""
@@ -318,84 +413,9 @@ def push_job(ctx: Context, send: bool = True) -> JobResult:
                 f"{opens:%A} {opens.day} {opens:%B %Y}"
             )
 
-        # Email each person their own link, once per link.
-        people = {_text(r.get("person_id")): r for _, r in frames["people"].iterrows()}
-        renderer = Renderer(ctx.settings)
-        events = events_from_dates(frames["dates"], ctx.campaign)
-        items: dict[str, Item] = {}
-        carried = 0
-        logged = {_text(k) for k in frames["sent_messages"].get("message_key", [])}
-        added: dict[str, tuple[FormPart, ...]] = {}  # person -> parts added since links went
-        for spec in specs:
-            if early and spec.stage == "shortlisting":
-                continue  # not before the day shortlisting opens
-            person = people[spec.person_id]
-            if (
-                spec.stage == "shortlisting"
-                and not handles[spec.key].parts  # the reminder carries one link, not parts
-                and not scores_on_paper(person)
-                and opening_reminder_due(ctx.campaign, events, now.date(), person.to_dict())
-            ):
-                carried += 1  # the reminder that shortlisting opens carries it: one email
-                continue
-            key, new_parts = _link_key(ctx, spec, handles[spec.key], logged)
-            if spec.stage == "shortlisting" and new_parts:
-                added[spec.person_id] = new_parts
-            it = _link_item(ctx, renderer, spec, handles[spec.key], person, key=key)
-            items[it.key] = it
-        if carried:
-            res.detail += (
-                f"; {carried} shortlisting link(s) go with the message that shortlisting "
-                "opens (corecruit remind)"
-            )
-        # A late application: each shortlister who already sent scores is told once.
-        by_person = {s.person_id: s for s in specs if s.stage == "shortlisting"}
-        late = late_letters(
-            {pid: s.candidate_order for pid, s in by_person.items()},
-            frames["raw_scores"],
-            frames["candidate_key"],
-        )
-        for pid, letters in late.items():
-            spec = by_person[pid]
-            for letter in letters:
-                it = _link_item(ctx, renderer, spec, handles[spec.key], people[pid], letter)
-                items[it.key] = it
-        # A part added since a person's links went: one short note with its link (the
-        # late-candidate note, about the part's first candidate), not every link again.
-        for pid, new_parts in added.items():
-            spec = by_person[pid]
-            for part in new_parts:
-                first = min(part.letters, key=lambda x: (len(x), x))
-                it = _link_item(
-                    ctx,
-                    renderer,
-                    spec,
-                    handles[spec.key],
-                    people[pid],
-                    first,
-                    new_part=part,
-                    scored=first in late.get(pid, []),
-                )
-                items[it.key] = it  # the same key as its late-candidate note: one email
+        items, people = _link_items(ctx, frames, specs, handles, now, early, res)
         sent = send_once(ctx, list(items.values()))
-        for key, it in sent.sent_keys.items():
-            pid = it.recipient.id
-            if it.rule == RULE and scores_on_paper(people[pid]):
-                stage = key.split("|")[3]
-                res.attention.append(
-                    f"{pid} scores on paper: print their sheets with "
-                    f"'corecruit scoresheets print --stage {stage} --people "
-                    f"{pid} --pdf' for them."
-                )
-        res.attention.extend(sent.attention)
-        res.api_calls += sent.api_calls
-        rep = sent.report
-        if rep is not None:
-            res.messages_sent = len(rep.sent)
-            res.rows_written += rep.rows_written
-            res.detail += f", {len(rep.sent)} link(s) emailed"
-            if rep.other_way:
-                res.detail += f", {len(rep.other_way)} for staff to pass on another way"
+        _take_sent(res, sent, people)
     return res
 
 
