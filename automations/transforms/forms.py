@@ -514,6 +514,42 @@ class Collected:
         return [dict(zip(SCORE_COLUMNS, r, strict=True)) for r in self.score_rows]
 
 
+def _refusal(
+    spec: FormSpec | None,
+    person_id: str,
+    known_people: set[str],
+    active: Mapping[Stage, set[str]],
+) -> tuple[str, str] | None:
+    """Why none of a response's scores can be used (the words, the code), or None: it
+    came through a known form, from the person the form belongs to, who still scores."""
+    if spec is None:
+        return (
+            "This response is to a form corecruit does not know (perhaps an old form, or "
+            "a form for another campaign), so none of its scores were used.",
+            "unknown-form",
+        )
+    if person_id != spec.person_id:
+        return (
+            f"This response claims to come from {person_id or 'nobody'}, but the form "
+            f"belongs to {spec.person_id}. Nobody can score for someone else, so none of "
+            "its scores were used.",
+            "wrong-person",
+        )
+    if spec.person_id not in known_people:
+        return (
+            f"{spec.person_id} is not on the people tab, so their scores were not used.",
+            "unknown-person",
+        )
+    if spec.person_id not in active[spec.stage]:
+        return (
+            f"{spec.person_id} is not down to score at {spec.stage} (for example a "
+            "supporting worker, who takes no part in scoring), so their scores were "
+            "not used.",
+            "not-a-scorer",
+        )
+    return None
+
+
 def validate_responses(
     specs: Mapping[str, FormSpec],
     responses: Iterable[Response],
@@ -562,37 +598,10 @@ def validate_responses(
             )
 
         spec = specs.get(r.form_key)
-        if spec is None:
-            reject(
-                "This response is to a form corecruit does not know (perhaps an old form, or "
-                "a form for another campaign), so none of its scores were used.",
-                "unknown-form",
-            )
-            out.rejected_responses += 1
-            continue
-        if r.person_id != spec.person_id:
-            reject(
-                f"This response claims to come from {r.person_id or 'nobody'}, but the form "
-                f"belongs to {spec.person_id}. Nobody can score for someone else, so none of "
-                "its scores were used.",
-                "wrong-person",
-            )
-            out.rejected_responses += 1
-            continue
-        if spec.person_id not in known_people:
-            reject(
-                f"{spec.person_id} is not on the people tab, so their scores were not used.",
-                "unknown-person",
-            )
-            out.rejected_responses += 1
-            continue
-        if spec.person_id not in active[spec.stage]:
-            reject(
-                f"{spec.person_id} is not down to score at {spec.stage} (for example a "
-                "supporting worker, who takes no part in scoring), so their scores were "
-                "not used.",
-                "not-a-scorer",
-            )
+        refused = _refusal(spec, r.person_id, known_people, active)
+        if refused is not None or spec is None:  # (spec None is always refused)
+            reason, code = refused or ("", "unknown-form")
+            reject(reason, code)
             out.rejected_responses += 1
             continue
         items = {i.item_id: i for i in spec.items()}
