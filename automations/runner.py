@@ -382,9 +382,11 @@ class Runner:
             log.debug("job %s failed", job, exc_info=True)
         rec.ended_at = self.now()
         rec.api_calls = max(0, _api_calls() - calls_before)
-        self._after(rec, ctx, scheduled=True, taken=taken)
-        if ctx is not None:  # what the job read dies with it, not with the next job
-            ctx.release()
+        try:
+            self._after(rec, ctx, scheduled=True, taken=taken)
+        finally:
+            if ctx is not None:  # what the job read dies with it, not with the next job
+                ctx.release()
         return rec
 
     def _unchanged_since(self, campaign: str, job: str, taken: str | None) -> str | None:

@@ -303,6 +303,25 @@ def test_a_save_of_other_tabs_keeps_an_untouched_tab_known_but_never_a_touched_o
     assert "put back 4 row(s) deleted from 'Messages sent'" in " ".join(again.stores.staff.notices)
 
 
+def test_a_save_by_openpyxl_keeps_no_untouched_tab_known(
+    smtp: tuple[Inbox, Context], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """openpyxl rewrites every tab (and drops the values formulas showed), so after its
+    save no tab is taken as it is: each is read and checked against the record again."""
+    from automations.store.local import LocalStore
+
+    _, ctx = smtp
+    assert remind_job(fresh(ctx)).messages_sent == INVITED
+    write_attendance(fresh(ctx))
+    monkeypatch.setattr(LocalStore, "fast_saves", False)
+    J.accrue_job(fresh(ctx))
+    after = fresh(ctx)
+    after.stores.staff.read(["sent_messages"])
+    sync = after.stores.staff.sync
+    assert sync is not None and "sent_messages" not in sync.unparsed
+    assert len(after.stores.staff.read_one("sent_messages")) == INVITED + 1
+
+
 ATTENDANCE = [
     {"person_id": "p03", "activity": "interview day", "date": dt.date(2027, 2, 8),
      "confirmed_by": "Priya"},

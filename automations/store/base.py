@@ -131,6 +131,9 @@ class TableStore(ABC):
         self._grids: dict[str, Grid | None] = {}
         self._fresh: set[str] = set()  # read by prefetch: the next read takes them as they are
         self.sync: LedgerSync | None = None  # the ledger underneath, when opened for a campaign
+        # Whether the last save left every tab it was not asked to write byte for byte as
+        # it was (so a tab's token can be carried over it, see LedgerSync._carried).
+        self.saved_others_as_they_were = False
 
     def attach_ledger(self, ledger: Ledger, folder: Path | None = None) -> None:
         """Keep this workbook's truth in ``ledger`` (see :mod:`automations.store.record`)."""

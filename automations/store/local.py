@@ -751,7 +751,9 @@ class LocalStore(TableStore):
     def _write_grids(self, grids: Mapping[str, tuple[Grid, int]]) -> None:
         with self.locked():
             self._check_unchanged()
+            self.saved_others_as_they_were = False
             if self.fast_saves and self._save_changed_tabs(grids):
+                self.saved_others_as_they_were = True  # only the changed tabs' parts rewritten
                 return
             with _CACHE_LOCK:
                 wb = self._full()
