@@ -269,6 +269,22 @@ def inputs_key(ctx: Context, jobs: Sequence[JobRun]) -> str | None:
     return fingerprint.digest(parts)
 
 
+def latest_rows(frame: pd.DataFrame, cap: int, by: str = "started_at") -> pd.DataFrame:
+    """The ``cap`` latest rows by ``by`` (a row without a time counts as oldest; on the same
+    time, the lower row is later), kept in the order the tab has them: a Run log a person
+    sorted newest first keeps its newest rows, not its oldest."""
+    if by not in frame.columns:
+        return frame.iloc[max(0, len(frame) - cap) :]
+    times = [
+        v.replace(tzinfo=None) if isinstance(v, dt.datetime) and not pd.isna(v) else None
+        for v in frame[by].tolist()
+    ]
+    order = sorted(
+        range(len(frame)), key=lambda i: (times[i] is not None, times[i] or dt.datetime.min, i)
+    )
+    return frame.iloc[sorted(order[max(0, len(order) - cap) :])]
+
+
 MARK = "status inputs"
 
 
@@ -349,7 +365,7 @@ def publish(
             # with a save of the workbook, or (runs with nothing new hold their rows in the
             # record) once they are twice the cap: one save then, so neither grows for ever
             if have is not None and len(have) > cap and (at_once or len(have) > 2 * cap):
-                write[tab] = have.iloc[len(have) - cap :]
+                write[tab] = latest_rows(have, cap)
                 at_once = True
         if write:
             staff.write(write, at_once=at_once)
@@ -369,5 +385,6 @@ __all__ = [
     "add_status_tab",
     "current",
     "inputs_key",
+    "latest_rows",
     "publish",
 ]

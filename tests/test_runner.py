@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import email
 import sqlite3
 import subprocess
@@ -11,6 +12,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import schedule
 
@@ -380,3 +382,21 @@ def test_what_a_job_read_dies_with_it(
     log = ctx.stores.staff.read_one("run_log")
     assert list(log["job"])[-2:] == ["reader", "next"]
     assert len(ctx.stores.staff.read_one("people")) == recs[0].rows_read - 1
+
+
+def test_the_run_log_cap_keeps_the_latest_runs_however_the_tab_is_sorted() -> None:
+    """A person sorts the Run log newest first: the cap keeps the newest runs, in the
+    order the tab has them, and a row with no start time goes first."""
+    from automations.status import latest_rows
+
+    t = [dt.datetime(2027, 1, 1, 9) + dt.timedelta(minutes=15 * i) for i in range(6)]
+    newest_first = pd.DataFrame(
+        {"run_id": ["r5", "r4", "r3", "r2", "r1", "r0", "rx"], "started_at": [*t[::-1], None]}
+    )
+    kept = latest_rows(newest_first, 3)
+    assert kept["run_id"].tolist() == ["r5", "r4", "r3"]
+    oldest_first = newest_first.iloc[::-1]
+    assert latest_rows(oldest_first, 3)["run_id"].tolist() == ["r3", "r4", "r5"]
+    assert latest_rows(oldest_first, 10)["run_id"].tolist() == oldest_first["run_id"].tolist()
+    as_read = newest_first.astype(object).where(newest_first.notna(), None)  # as a store reads
+    assert latest_rows(as_read, 3)["run_id"].tolist() == ["r5", "r4", "r3"]
