@@ -202,13 +202,20 @@ def _z_slowly(v: Fraction, mean: Fraction, sd: Fraction) -> Fraction:
 
 
 def test_z_scores_and_spreads_on_whole_numbers_are_exact() -> None:
+    """The merge's spreads (from count, sum and sum of squares) and z-scores (whole-number
+    factors, rounded to millionths) against the definitions worked on Fractions."""
     rnd = random.Random(5)
     for _ in range(500):
-        values = [Fraction(rnd.randint(0, 40), rnd.choice((1, 2, 3, 4, 7))) for _ in range(7)]
-        mean = sum(values, Fraction(0)) / len(values)
-        sd = score_merge._sd(values)
-        want_var = sum(((v - mean) ** 2 for v in values), Fraction(0)) / len(values)
+        den = rnd.choice((1, 2, 3, 4, 7))
+        nums = [rnd.randint(0, 40) for _ in range(7)]
+        values = [Fraction(v, den) for v in nums]
+        n, total = len(nums), sum(nums)
+        mean = sum(values, Fraction(0)) / n
+        sd = score_merge._Spreads(den)(n, total, sum(v * v for v in nums))
+        want_var = sum(((v - mean) ** 2 for v in values), Fraction(0)) / n
         assert sd == score_merge._sqrt(want_var)
         if sd:
-            for v in values:
-                assert score_merge._z(v, mean, sd) == _z_slowly(v, mean, sd)
+            a, b = score_merge._z_factors(den, n, sd)
+            for v, value in zip(nums, values, strict=True):
+                got = Fraction(score_merge._round6((n * v - total) * a, b), score_merge._Z_SCALE)
+                assert got == _z_slowly(value, mean, sd)

@@ -140,27 +140,13 @@ def _round6(num: int, den: int) -> int:
     return -q if num < 0 else q
 
 
-def _z(v: Fraction, mean: Fraction | None, sd: Fraction) -> Fraction:
-    """A z-score, rounded to 6 places (spreads are square roots, so not exact anyway).
-
-    The same value as ``to_decimal((v - mean) / sd, 6)``, worked out on whole numbers
-    (one reviewer's scores make thousands of these, and Fraction arithmetic reduces
-    every step)."""
-    assert mean is not None and sd > 0
-    num = (v.numerator * mean.denominator - mean.numerator * v.denominator) * sd.denominator
-    den = v.denominator * mean.denominator * sd.numerator
-    return Fraction(_round6(num, den), _Z_SCALE)
-
-
-def _sd(values: Sequence[Fraction]) -> Fraction | None:
-    """Population standard deviation: the root of (n * sum of squares - sum squared) / n²,
-    exactly the mean squared distance from the mean."""
-    if not values:
-        return None
-    n = len(values)
-    total = _fsum(values)
-    squares = _fsum([v**2 for v in values])
-    return _sqrt((n * squares - total * total) / (n * n))
+def _z_factors(den: int, n: int, sd: Fraction) -> tuple[int, int]:
+    """(a, b) with (v - mean) / sd = (n·N - T)·a / b, for v = N/den among n values of sum
+    T/den: a z-score is then ``_round6((n·N - T) * a, b)`` millionths, on whole numbers
+    (one reviewer's scores make thousands of these, and Fraction arithmetic reduces every
+    step). Rounded to 6 places, as ``to_decimal((v - mean) / sd, 6)`` (spreads are square
+    roots, so not exact anyway)."""
+    return sd.denominator, den * n * sd.numerator
 
 
 class _Spreads:
@@ -172,7 +158,9 @@ class _Spreads:
         self._seen: dict[tuple[int, int, int], Fraction | None] = {}
 
     def __call__(self, n: int, total: int, squares: int) -> Fraction | None:
-        """The same value as :func:`_sd` of the n values."""
+        """The population standard deviation of the n values N/den, from their count, sum
+        and sum of squares: the root of (n·ΣN² - (ΣN)²) / (den·n)², exactly the mean
+        squared distance from the mean."""
         key = (n, total, squares)
         if key not in self._seen:
             self._seen[key] = (
@@ -1057,8 +1045,11 @@ def _check_ranking(
     for k, v in scores.vals.items():
         n, total, _ = own[k[0]]
         sd = sds[k[0]]
-        # (v - mean) / sd with v = N/den and mean = Σ/(den·n): (n·N - Σ)·sd_den / (den·n·sd_num)
-        z[k] = _round6((n * v - total) * sd.denominator, den * n * sd.numerator) if sd else 0
+        if sd:
+            a, b = _z_factors(den, n, sd)
+            z[k] = _round6((n * v - total) * a, b)
+        else:
+            z[k] = 0
     _, _, _, overall = _aggregate(z, _Z_SCALE, members, items, letters, panels)
     ranks = _ranks({lt: to_decimal(s) for lt, s in overall.items()})
     for r in out:
@@ -1109,10 +1100,10 @@ def _reviewers(
     # The panel-wide spread each reviewer's own spread is read against: every score
     # counted at this stage, by every reviewer (all panels), as one population.
     panel_spread = spread(*everyone)
-    for acc in cells.values():  # (v - mean) / sd = (n·N - T)·sd_den / (den·n·sd_num)
+    for acc in cells.values():
         sd = spread(acc[1], acc[0], acc[2]) if acc[1] > 1 else None
         if sd:
-            acc[3] = (sd.denominator, den * acc[1] * sd.numerator)
+            acc[3] = _z_factors(den, acc[1], sd)
     n_missing: dict[str, int] = defaultdict(int)
     for miss in missing.values():
         for pid, qs in miss.items():
