@@ -27,13 +27,14 @@ from ..errors import Problem, SheetProblems, StoreError
 from ..templates import ColumnSpec, TabSpec, WorkbookSpec
 from .cells import (
     Cell,
+    CellError,
     dtype_for,
     is_empty,
     parse_column,
     storable_column,
     to_text,
 )
-from .frames import append_new, conform, key_tuples, upsert_rows
+from .frames import append_new, conform, key_part, key_tuples, upsert_rows
 from .record import STAMP, LedgerSync, gone_message, lost_column, stamp_spec
 from .shapes import Grid, InitReport, norm_header, number_column
 
@@ -93,6 +94,19 @@ def _key(v: Cell) -> object:
 def _blank(row: Sequence[Cell]) -> bool:
     """A row with nothing in it but empty cells and spaces (not read as a row)."""
     return all(is_empty(v) or (isinstance(v, str) and not v.strip()) for v in row)
+
+
+def _parse_at(
+    c: ColumnSpec, rows: Sequence[Sequence[Cell]], j: int
+) -> tuple[list[Any], dict[int, CellError]]:
+    """Column ``c``'s values, at position ``j`` of each row, as its type reads them (a
+    candidate letter in its usual form), and the cells that do not fit, by row index."""
+    values, bad = parse_column(
+        [row[j] if j < len(row) else None for row in rows], c.type, negative=c.job_owned
+    )
+    if c.id == LETTER:
+        values = [normal_letter(v) if isinstance(v, str) else v for v in values]
+    return values, bad
 
 
 def _trim(cells: Sequence[object]) -> list[object]:
@@ -429,14 +443,7 @@ class TableStore(ABC):
         index = [r + 2 for r, _ in kept]
         found: list[tuple[int, int, Problem]] = []  # (sheet row, column, problem)
         for ci, c in enumerate(spec.columns):  # column by column, problems in row order
-            j = seen[c.id]
-            values, bad = parse_column(
-                [row[j] if j < len(row) else None for _, row in kept],
-                c.type,
-                negative=c.job_owned,
-            )
-            if c.id == LETTER:
-                values = [normal_letter(v) if isinstance(v, str) else v for v in values]
+            values, bad = _parse_at(c, [row for _, row in kept], seen[c.id])
             cols[c.id] = values
             for i, exc in bad.items():
                 sheet_row = index[i]
@@ -600,13 +607,7 @@ class TableStore(ABC):
         rows = [r for r in self._readable(spec, grid).rows if not _blank(r)]
         out: dict[str, list[Any]] = {}
         for cid in columns:
-            j, c = at[cid], spec.column(cid)
-            values, _bad = parse_column(
-                [r[j] if j < len(r) else None for r in rows], c.type, negative=c.job_owned
-            )
-            if cid == LETTER:
-                values = [normal_letter(v) if isinstance(v, str) else v for v in values]
-            out[cid] = values
+            out[cid], _bad = _parse_at(spec.column(cid), rows, at[cid])
         return out
 
     def append_rows(
@@ -651,12 +652,11 @@ class TableStore(ABC):
         key_at = [pos.get(k) for k in spec.key]
         old = self._columns_of(spec, current, spec.key)
         seen = {
-            tuple("" if is_empty(v) else str(v) for v in k)
-            for k in zip(*(old[k] for k in spec.key), strict=True)
+            tuple(key_part(v) for v in k) for k in zip(*(old[k] for k in spec.key), strict=True)
         }
         keep = []
         for row in given:
-            k = tuple("" if i is None or is_empty(row[i]) else str(row[i]) for i in key_at)
+            k = tuple("" if i is None else key_part(row[i]) for i in key_at)
             if k not in seen:
                 seen.add(k)
                 keep.append(row)

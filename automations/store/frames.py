@@ -63,10 +63,14 @@ def conform(spec: TabSpec, df: pd.DataFrame) -> pd.DataFrame:
     return out[spec.column_ids + extras]
 
 
+def key_part(v: object) -> str:
+    """One cell of a row's key as keys are compared: empty is "", anything else its text."""
+    return "" if is_empty(v) else str(v)
+
+
 def key_tuples(df: pd.DataFrame, key: Sequence[str]) -> list[tuple[str, ...]]:
     return [
-        tuple("" if is_empty(v) else str(v) for v in row)
-        for row in df[list(key)].itertuples(index=False, name=None)
+        tuple(key_part(v) for v in row) for row in df[list(key)].itertuples(index=False, name=None)
     ]
 
 
