@@ -171,17 +171,7 @@ def _xml_text(s: str) -> str:
             return chr(int(e[1:]))
         return _ENTITIES[e]
 
-    text = _ENTITY.sub(one, s) if "&" in s else s
-    if "\r" in text or (text and not text.strip()) or (_ESCAPED.search(text) is not None):
-        raise _Unsure("text calamine may read otherwise")
-    return text
-
-
-def _column_number(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
+    return _xml_checked(_ENTITY.sub(one, s) if "&" in s else s)
 
 
 def _first_row_xml(fh: io.BufferedIOBase | Any) -> bytes | None:
@@ -209,13 +199,15 @@ def _first_row_xml(fh: io.BufferedIOBase | Any) -> bytes | None:
 def _cells_of_row(row: str, shared: Any) -> list[Cell]:
     """The cells of one ``<row>`` element's XML as calamine gives them (see :func:`_cell`);
     ``shared(i)`` is shared string ``i``. Raises :class:`_Unsure` for anything else."""
+    from .xlsx_write import column_number  # the save's own reading of a cell reference
+
     out: list[Cell] = []
     for m in _CELL.finditer(row):
         attrs, body = m.group(1), m.group(2) or ""
         ref = _CELL_REF.search(attrs)
         if ref is None:
             raise _Unsure("a cell without its reference")
-        col = _column_number(ref.group(1))
+        col = column_number(ref.group(1).encode())
         if col <= len(out):
             raise _Unsure("cells out of order")
         out.extend([None] * (col - 1 - len(out)))

@@ -252,7 +252,8 @@ _XML_DECL = re.compile(rb'^\s*<\?xml[^>]*encoding="(?!utf-8|UTF-8)')
 _COLS: dict[bytes, int] = {}
 
 
-def _col(letters: bytes) -> int:
+def column_number(letters: bytes) -> int:
+    """A column's number from its letters (b"A" is 1, b"AA" is 27), kept once worked out."""
     got = _COLS.get(letters)
     if got is None:
         got = 0
@@ -343,7 +344,7 @@ def _parse_row(r: int, attrs: bytes, content: bytes, width: int, n_styles: int) 
     styles: dict[int, int] = {}
     simple = True
     for letters, row, style in refs:
-        c = _COLS.get(letters) or _col(letters)
+        c = _COLS.get(letters) or column_number(letters)
         if row != rb or c > width:
             simple = False
             break
@@ -363,7 +364,7 @@ def _parse_row_slowly(r: int, attrs: bytes, content: bytes, width: int, n_styles
     extra: list[tuple[int, bytes]] = []
     at, last = 0, 0
     for m in _CELL.finditer(content):
-        c = _col(m.group(1))
+        c = column_number(m.group(1))
         if content[at : m.start()].strip() or int(m.group(2)) != r or c <= last:
             raise Refused("a cell without its reference, in the wrong row or out of order")
         at, last = m.end(), c
