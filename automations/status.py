@@ -23,6 +23,7 @@ from .context import Context
 from .errors import SheetProblems
 from .store import TableStore, append_new, make_frame
 from .templates import WorkbookSpec
+from .transforms.late import SENT_COLUMNS
 from .transforms.status import (
     COLUMNS,
     RUNS,
@@ -56,7 +57,6 @@ INPUTS = (
 # summary is worked out from these columns alone, never as a frame of every row, and kept
 # in the record for as long as the tab holds just what the record holds (see _scores).
 SCORES = "raw_scores"
-SCORE_COLUMNS = ("stage", "person_id", "submitted_at", "candidate_letter")
 SCORES_MARK = "status scores"
 TABS = tuple(t for t in INPUTS if t != SCORES)
 
@@ -179,12 +179,12 @@ def _scores(store: TableStore, *, from_file: bool) -> ScoresSent | None:
             grid = store._read_grids([spec]).get(SCORES)
             if grid is None:
                 return None
-            cols = store._columns_of(spec, grid, SCORE_COLUMNS)
+            cols = store._columns_of(spec, grid, SENT_COLUMNS)
         else:
-            cols = store.read_columns(SCORES, SCORE_COLUMNS)
+            cols = store.read_columns(SCORES, SENT_COLUMNS)
     except SheetProblems:  # missing, or a column missing or twice: left out, and said
         return None
-    stages, people, times, letters = (cols[c] for c in SCORE_COLUMNS)
+    stages, people, times, letters = (cols[c] for c in SENT_COLUMNS)
     seen = scores_sent(stages, people, times, letters)
     try:
         key = _scores_key(store)  # as the read left it (the record may have taken it in)

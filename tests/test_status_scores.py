@@ -14,7 +14,7 @@ import pytest
 from automations import status
 from automations.context import Context
 from automations.store import make_frame
-from automations.transforms.late import shortlisting_sent, waiting_for
+from automations.transforms.late import SENT_COLUMNS, shortlisting_sent, waiting_for
 from automations.transforms.review import panel_has_forms
 from automations.transforms.status import JobRun, scores_frame, scores_sent, status_rows
 
@@ -47,7 +47,7 @@ CASES = {
 def test_the_summary_reads_as_the_whole_tab(name: str) -> None:
     full = _frame(CASES[name])
     small = scores_frame(
-        scores_sent(*(full[c].tolist() for c in status.SCORE_COLUMNS)),
+        scores_sent(*(full[c].tolist() for c in SENT_COLUMNS)),
     )
     assert shortlisting_sent(small) == shortlisting_sent(full)
     links = pd.DataFrame({"stage": ["interview"], "person_id": ["p09"]})
@@ -55,7 +55,7 @@ def test_the_summary_reads_as_the_whole_tab(name: str) -> None:
     forms = {"p01": ["A", "B", "C"], "p02": ["C", "D"], "p03": ["A"], "p05": ["A"]}
     assert waiting_for(forms, small) == waiting_for(forms, full)
     # kept in the record as JSON and read back the same
-    seen = scores_sent(*(full[c].tolist() for c in status.SCORE_COLUMNS))
+    seen = scores_sent(*(full[c].tolist() for c in SENT_COLUMNS))
     assert type(seen).from_json(seen.as_json()) == seen
 
 

@@ -28,16 +28,15 @@ def assigned_times(candidate_key: pd.DataFrame) -> dict[str, dt.datetime]:
     return out
 
 
+# The Raw scores columns that tell who sent shortlisting scores, when, for whom.
+SENT_COLUMNS = ("stage", "person_id", "submitted_at", "candidate_letter")
+
+
 def shortlisting_sent(raw_scores: pd.DataFrame) -> dict[str, tuple[dt.datetime, set[str]]]:
     """For each person who sent shortlisting scores: when they last did, and the letters."""
     if raw_scores.empty:
         return {}
-    return sent_from_columns(
-        column(raw_scores, "stage"),
-        column(raw_scores, "person_id"),
-        column(raw_scores, "submitted_at"),
-        column(raw_scores, "candidate_letter"),
-    )
+    return sent_from_columns(*(column(raw_scores, c) for c in SENT_COLUMNS))
 
 
 def sent_from_columns(

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..config.models import CampaignConfig
-from .late import sent_from_columns, waiting_for
+from .late import SENT_COLUMNS, sent_from_columns, waiting_for
 from .messages import DELIVERED, FORM_LINK_RULE
 from .reminders import (
     CAMPAIGN_END,
@@ -184,9 +184,7 @@ def scores_frame(seen: ScoresSent) -> pd.DataFrame:
     ]
     if seen.started and not rows:
         rows.append(("shortlisting", "", None, ""))
-    return pd.DataFrame(
-        rows, columns=["stage", "person_id", "submitted_at", "candidate_letter"], dtype=object
-    )
+    return pd.DataFrame(rows, columns=list(SENT_COLUMNS), dtype=object)
 
 
 def _row(section: str, item: str, go_to: str = "", when: str = "", **kw: str) -> Row:
