@@ -65,7 +65,7 @@ from ..errors import GoogleAPIError, JobError, RetryLimitReached
 from ..google.auth import FORMS_SCOPES, credentials_for, require_scopes
 from ..google.http import NO_OWNER, RetryPolicy, build_service, no_storage, scrub
 from ..ledger import Ledger, open_ledger
-from ..transforms.form_values import letters_words
+from ..transforms.form_values import letter_sort_key, letters_words
 from .base import (
     CANT_SCORE,
     CommentItem,
@@ -371,10 +371,6 @@ def part_size(spec: FormSpec) -> int:
     return PART_CANDIDATES.get(spec.format, PART_CANDIDATES["standard"])
 
 
-def _letter_order(letter: str) -> tuple[int, str]:
-    return (len(letter), letter)
-
-
 def plan_parts(
     letters: Iterable[str], recorded: Sequence[Sequence[str]], size: int
 ) -> list[list[str]]:
@@ -387,7 +383,7 @@ def plan_parts(
     """
     parts = [list(p) for p in recorded if p]
     have = {x for p in parts for x in p}
-    for letter in sorted(set(letters) - have, key=_letter_order):
+    for letter in sorted(set(letters) - have, key=letter_sort_key):
         if not parts or len(parts[-1]) >= size:
             parts.append([])
         parts[-1].append(letter)
@@ -430,7 +426,7 @@ def letters_of(entry: dict[str, Any] | None) -> list[str]:
         bits = str(item_id).split("__")
         if len(bits) == 3 and bits[0] == "score":
             out.add(bits[1])
-    return sorted(out, key=_letter_order)
+    return sorted(out, key=letter_sort_key)
 
 
 def to_utc(when: dt.datetime, tz: str) -> dt.datetime:

@@ -32,7 +32,7 @@ from ..locks import job_lock
 from ..mail.render import Renderer
 from ..sending import Item, SendResult, common_context, send_once
 from ..store import make_frame, upsert_rows
-from ..transforms.form_values import letters_words
+from ..transforms.form_values import letter_sort_key, letters_words
 from ..transforms.forms import (
     SCORE_COLUMNS,
     Candidate,
@@ -301,7 +301,7 @@ def _link_items(
     for pid, new_parts in added.items():
         spec = by_person[pid]
         for part in new_parts:
-            first = min(part.letters, key=lambda x: (len(x), x))
+            first = min(part.letters, key=letter_sort_key)
             it = _link_item(
                 ctx,
                 renderer,

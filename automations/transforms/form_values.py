@@ -32,6 +32,7 @@ __all__ = [
     "cant_score_reason",
     "comment_item_id",
     "form_key",
+    "letter_sort_key",
     "letters_words",
     "parse_form_key",
     "score_item_id",
@@ -189,9 +190,14 @@ class FormPart:
         return f"Part {self.number} of {self.of}: {letters_words(self.letters)}"
 
 
+def letter_sort_key(letter: str) -> tuple[int, str]:
+    """Candidate letters in their order: A to Z, then AA, AB …"""
+    return (len(letter), letter)
+
+
 def letters_words(letters: tuple[str, ...]) -> str:
     """ "Candidates A to H" (first to last in letter order), or "Candidate C"."""
-    ordered = sorted(letters, key=lambda x: (len(x), x))
+    ordered = sorted(letters, key=letter_sort_key)
     if not ordered:
         return "no candidates"
     if len(ordered) == 1:

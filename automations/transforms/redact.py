@@ -30,6 +30,7 @@ from typing import Any
 
 import pandas as pd
 
+from .form_values import letter_sort_key as letter_sort_key  # where it always was
 from .scrub import KINDS, Identity, Person, Scrubber, find_values, fold, value_key
 from .values import is_true
 from .values import text as _t
@@ -71,10 +72,6 @@ def letter_number(letter: str) -> int:
     for ch in s:
         n = n * 26 + (ord(ch) - 64)
     return n - 1
-
-
-def letter_sort_key(letter: str) -> tuple[int, str]:
-    return (len(letter), letter)
 
 
 def shuffle_key(campaign_id: str, seed: int, application_id: str) -> str:

@@ -22,6 +22,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from ..config.models import CampaignConfig, Scale
+from .form_values import letter_sort_key
 from .forms import panel_candidates, questions_for, scorers
 from .messages import short_name
 from .reminders import INVITED
@@ -156,11 +157,11 @@ def letters_for(
                 "There are no candidate letters yet, so there are no shortlisting sheets. "
                 "Run 'corecruit redact' first (or give --letters)."
             )
-        return sorted(set(live.values()), key=_letter_order), notes
+        return sorted(set(live.values()), key=letter_sort_key), notes
     if timetable is not None and len(timetable):
         got = [_text(x) for x in timetable["candidate_letter"] if _text(x)]
         if got:
-            return sorted(set(got), key=_letter_order), notes
+            return sorted(set(got), key=letter_sort_key), notes
     if applications is not None and len(applications):
         invited = {
             live[_text(r.get("application_id"))]
@@ -171,16 +172,12 @@ def letters_for(
             notes.append(
                 "There is no timetable yet, so the sheets are for every application marked invited."
             )
-            return sorted(invited, key=_letter_order), notes
+            return sorted(invited, key=letter_sort_key), notes
     notes.append(
         "No candidate is invited to interview yet, so there are no interview sheets. "
         "Mark applications 'invited' (or give --letters)."
     )
     return [], notes
-
-
-def _letter_order(letter: str) -> tuple[int, str]:
-    return (len(letter), letter)
 
 
 def asker_names(people: pd.DataFrame) -> dict[str, str]:
